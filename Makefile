@@ -1,0 +1,21 @@
+# Two entry points for a fresh machine: `make app` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: app test setup
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+app: $(STAMP)
+	$(VENV)/bin/streamlit run streamlit_app.py
+
+test: $(STAMP)
+	bash scripts/ensure_chromium.sh
+	$(VENV)/bin/python -m pytest

@@ -1,0 +1,118 @@
+"""The command line: ``python -m core --help``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+from tqdm import tqdm
+
+from core.dataset import DatasetError, load_dataset
+from core.importer import import_dataset
+from core.locations import DataNotFoundError, project_data_dir, work_dirs
+from core.quality import data_report
+from core.runs import run_scenario
+from core.scenarios.base import ScenarioUnavailable
+from core.scenarios.registry import all_scenarios
+from core.store import ResultsStore
+
+EXIT_USAGE, EXIT_DATA, EXIT_UNAVAILABLE = 2, 3, 4
+
+
+class TqdmProgress:
+    """A progress callback drawing one tqdm bar per message on stderr."""
+
+    def __init__(self, label: str):
+        self.label = label
+        self.bar: tqdm | None = None
+        self.message = ""
+
+    def __call__(self, done: int, total: int, message: str) -> None:
+        if self.bar is None or message != self.message:
+            self.close()
+            self.message = message
+            self.bar = tqdm(total=total, desc=f"{self.label}: {message}", file=sys.stderr, leave=False)
+        self.bar.update(done - self.bar.n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    scenarios = list(all_scenarios())
+    parser = argparse.ArgumentParser(prog="python -m core", description="Vitrine: explainable product-listing "
+                                     "classification (data checks, scenario runs).")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    data = commands.add_parser("data", help="inspect or import the listings data",
+                               description="Inspect or import the listings data.")
+    data_commands = data.add_subparsers(dest="data_command", required=True, metavar="ACTION")
+    data_commands.add_parser("report", help="counts, missing photos, text lengths in words and CLIP tokens",
+                             description="Print the data-quality report of the configured dataset.")
+    importing = data_commands.add_parser("import", help="import a folder or zip (CSV + Images/) into data/flipkart",
+                                         description="Import a dataset in the original layout (a CSV beside an "
+                                         "Images/ folder, as a folder or a zip) into the project's data folder.")
+    importing.add_argument("source", type=Path, help="folder or .zip holding the CSV and Images/")
+    importing.add_argument("--replace", action="store_true", help="overwrite a dataset already there")
+
+    run = commands.add_parser("run", help="run a scenario (or all) and print its results",
+                              description="Run a scenario on the shared split and print its row of the results "
+                              "table. Results are stored and reused for the same inputs.")
+    run.add_argument("scenario", choices=scenarios + ["all"], help="scenario name, or 'all'")
+    run.add_argument("--json", action="store_true", help="print one JSON object per scenario")
+    run.add_argument("--force", action="store_true", help="recompute even when stored results exist")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "data" and args.data_command == "import":
+            dataset = import_dataset(args.source, project_data_dir(), replace=args.replace)
+            print(f"Imported {len(dataset.listings)} listings into {dataset.csv_path.parent}")
+            return 0
+        dataset = load_dataset()
+        if args.command == "data":
+            print(data_report(dataset).to_text())
+            return 0
+        return _run(args, dataset)
+    except (DataNotFoundError, DatasetError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_DATA
+
+
+def _run(args: argparse.Namespace, dataset) -> int:
+    scenarios = all_scenarios()
+    names = list(scenarios) if args.scenario == "all" else [args.scenario]
+    store = ResultsStore(work_dirs().results)
+    started = time.perf_counter()
+    code = 0
+    for name in names:
+        progress = TqdmProgress(name)
+        try:
+            result = run_scenario(scenarios[name], dataset, store, force=args.force, progress=progress)
+        except ScenarioUnavailable as exc:
+            print(f"{name} cannot run: {exc}", file=sys.stderr)
+            if args.scenario != "all":
+                code = EXIT_UNAVAILABLE
+            continue
+        finally:
+            progress.close()
+        if args.json:
+            print(json.dumps(result.summary()))
+        else:
+            print(_row(result))
+    print(f"total wall time {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    return code
+
+
+def _row(result) -> str:
+    cv = f"{result.cv_mean:.1%} ± {result.cv_std:.1%}" if result.cv_mean is not None else "n/a"
+    reused = " (stored result reused)" if result.reused else ""
+    return (f"{result.scenario}: train {result.train_accuracy:.1%}, test {result.test_accuracy:.1%}, "
+            f"macro-F1 {result.macro_f1:.3f}, 5-fold CV {cv}, {result.seconds['total']:.1f} s{reused}")

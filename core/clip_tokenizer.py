@@ -1,0 +1,61 @@
+"""CLIP's own BPE tokenizer, available offline.
+
+The vocabulary ships inside the ``open_clip_torch`` wheel (OpenAI's original file); from it we
+build the same ``transformers`` CLIPTokenizer that ``openai/clip-vit-base-patch32`` uses, without
+importing open_clip (slow) or reaching the hub.
+"""
+from __future__ import annotations
+
+import gzip
+import importlib.util
+from functools import lru_cache
+from pathlib import Path
+
+from transformers import CLIPTokenizer
+
+CONTEXT_LENGTH = 77  # CLIP's text window, start and end tokens included
+_VOCAB_FILE = "bpe_simple_vocab_16e6.txt.gz"
+_MERGE_COUNT = 49152 - 256 - 2  # OpenAI's tokenizer uses exactly this many merges
+
+
+def _bytes_to_unicode() -> dict[int, str]:
+    """GPT-2's reversible byte-to-character table, which CLIP's vocabulary is written in."""
+    printable = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(
+        range(ord("®"), ord("ÿ") + 1))
+    chars = printable[:]
+    extra = 0
+    for byte in range(256):
+        if byte not in printable:
+            printable.append(byte)
+            chars.append(256 + extra)
+            extra += 1
+    return dict(zip(printable, map(chr, chars)))
+
+
+def bpe_vocabulary_path() -> Path:
+    """The BPE file inside the installed open_clip package."""
+    spec = importlib.util.find_spec("open_clip")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("The open_clip_torch package is not installed; it carries CLIP's vocabulary.")
+    return Path(spec.submodule_search_locations[0]) / _VOCAB_FILE
+
+
+@lru_cache(maxsize=1)
+def clip_tokenizer() -> CLIPTokenizer:
+    """The openai/clip-vit-base-patch32 tokenizer, built offline from open_clip's vocabulary."""
+    with gzip.open(bpe_vocabulary_path(), "rt", encoding="utf-8") as handle:
+        lines = handle.read().split("\n")
+    merges = [tuple(line.split()) for line in lines[1 : _MERGE_COUNT + 1]]
+    alphabet = list(_bytes_to_unicode().values())
+    tokens = alphabet + [c + "</w>" for c in alphabet] + ["".join(m) for m in merges]
+    tokens += ["<|startoftext|>", "<|endoftext|>"]
+    vocab = {token: i for i, token in enumerate(tokens)}
+    tokenizer = CLIPTokenizer(vocab=vocab, merges=merges)
+    tokenizer.model_max_length = CONTEXT_LENGTH
+    return tokenizer
+
+
+def token_count(text: str, tokenizer: CLIPTokenizer | None = None) -> int:
+    """How many CLIP tokens ``text`` takes, start and end tokens included (77 fit)."""
+    tokenizer = tokenizer or clip_tokenizer()
+    return len(tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"])

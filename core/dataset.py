@@ -1,0 +1,174 @@
+"""Loading and validating the listings: one clean table plus a list of per-row problems.
+
+A bad row never stops the load: it is reported (row number, id, what is wrong) and left out, or
+kept with the faulty part blanked (an unsafe image name keeps the listing without its photo).
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from core.images import UnsafeImageNameError, resolve_image_path
+from core.locations import data_dir, find_csv, find_images_dir
+
+REQUIRED_COLUMNS = ("uniq_id", "product_name", "product_category_tree", "image", "description")
+# Below this many listings a category cannot be stratified into 5 cross-validation folds.
+MIN_LISTINGS_PER_CATEGORY = 5
+
+_TREE = re.compile(r'^\[\s*"(?P<path>.*)"\s*\]$', re.DOTALL)
+
+
+class DatasetError(ValueError):
+    """The listings file cannot be used at all; the message says why in the user's words."""
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """One row of the CSV that was left out or partly blanked, and why."""
+
+    row: int  # 1-based data row, the header not counted
+    uniq_id: str
+    problem: str
+
+
+@dataclass
+class Dataset:
+    """The usable listings and everything learnt while loading them.
+
+    ``listings`` has one row per product: uniq_id, product_name, description, category, image
+    (the name in the CSV), image_path (absolute path as a string, or None when there is no
+    usable photo file) and image_sha (the photo's content hash, or None).
+    """
+
+    listings: pd.DataFrame
+    categories: list[str]
+    problems: list[RowProblem]
+    csv_path: Path
+    images_dir: Path
+    fingerprint: str
+    dropped_categories: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def missing_images(self) -> pd.DataFrame:
+        """Listings whose photo file is absent (or whose image name was refused)."""
+        return self.listings[self.listings["image_path"].isna()]
+
+    def listing(self, uniq_id: str) -> pd.Series:
+        """One listing by id."""
+        return self.listings.loc[self.listings["uniq_id"] == uniq_id].iloc[0]
+
+
+def main_category(tree: str) -> str | None:
+    """The first level of a ``product_category_tree`` such as ``["A >> B >> C"]``, or None if malformed."""
+    match = _TREE.match(tree.strip())
+    if match is None:
+        return None
+    first = match.group("path").split(">>")[0].strip()
+    return first or None
+
+
+def read_csv(csv_path: Path) -> pd.DataFrame:
+    """Read the listings CSV as text columns; a clear DatasetError for unreadable or incomplete files."""
+    try:
+        frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise DatasetError(f"The listings file {csv_path} does not exist.") from exc
+    except pd.errors.EmptyDataError as exc:
+        raise DatasetError(f"The listings file {csv_path.name} is empty.") from exc
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"The listings file {csv_path.name} is not UTF-8 text.") from exc
+    except pd.errors.ParserError as exc:
+        raise DatasetError(f"The listings file {csv_path.name} is not a well-formed CSV: {exc}") from exc
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise DatasetError(
+            f"The listings file {csv_path.name} is missing the column(s) {', '.join(missing)}; "
+            f"it needs {', '.join(REQUIRED_COLUMNS)}."
+        )
+    return frame
+
+
+def load_dataset(folder: Path | None = None) -> Dataset:
+    """Load, validate and describe the listings in ``folder`` (default: the configured data folder)."""
+    folder = folder or data_dir()
+    csv_path = find_csv(folder)
+    if csv_path is None:
+        raise DatasetError(f"No listings CSV found in {folder}.")
+    images_dir = find_images_dir(folder)
+    raw = read_csv(csv_path)
+    rows, problems = _validate_rows(raw, images_dir)
+    listings = pd.DataFrame(rows, columns=["uniq_id", "product_name", "description", "category", "image", "image_path",
+                                           "image_sha"])
+    counts = listings["category"].value_counts()
+    too_small = counts[counts < MIN_LISTINGS_PER_CATEGORY]
+    for category, count in too_small.items():
+        for _, row in listings[listings["category"] == category].iterrows():
+            problems.append(
+                RowProblem(int(row.name) + 1, row["uniq_id"], f"category {category!r} has only {count} listing(s); "
+                           f"at least {MIN_LISTINGS_PER_CATEGORY} are needed, so it is left out")
+            )
+    listings = listings[~listings["category"].isin(too_small.index)].reset_index(drop=True)
+    return Dataset(
+        listings=listings,
+        categories=sorted(listings["category"].unique()),
+        problems=sorted(problems, key=lambda p: p.row),
+        csv_path=csv_path,
+        images_dir=images_dir,
+        fingerprint=fingerprint(csv_path, listings),
+        dropped_categories={str(k): int(v) for k, v in too_small.items()},
+    )
+
+
+def _validate_rows(raw: pd.DataFrame, images_dir: Path) -> tuple[list[dict], list[RowProblem]]:
+    rows: list[dict] = []
+    problems: list[RowProblem] = []
+    first_seen: dict[str, int] = {}
+    for index, record in enumerate(raw.to_dict("records"), start=1):
+        uniq_id = record["uniq_id"].strip()
+        if not uniq_id:
+            problems.append(RowProblem(index, "", "no uniq_id; the row is left out"))
+            continue
+        if uniq_id in first_seen:
+            problems.append(RowProblem(index, uniq_id, f"duplicate uniq_id (first on row {first_seen[uniq_id]}); "
+                                                       "this row is left out"))
+            continue
+        first_seen[uniq_id] = index
+        category = main_category(record["product_category_tree"])
+        if category is None:
+            problems.append(RowProblem(index, uniq_id, f"malformed product_category_tree "
+                                                       f"{record['product_category_tree'][:60]!r}; the row is left out"))
+            continue
+        image_path = image_sha = None
+        try:
+            path = resolve_image_path(images_dir, record["image"])
+            if path.is_file():
+                image_path, image_sha = str(path), file_sha(path)
+        except UnsafeImageNameError as exc:
+            problems.append(RowProblem(index, uniq_id, f"{exc}; the listing is kept without a photo"))
+        rows.append({
+            "uniq_id": uniq_id,
+            "product_name": record["product_name"].strip(),
+            "description": record["description"],
+            "category": category,
+            "image": record["image"],
+            "image_path": image_path,
+            "image_sha": image_sha,
+        })
+    return rows, problems
+
+
+def fingerprint(csv_path: Path, listings: pd.DataFrame) -> str:
+    """A short hash of the CSV bytes and the photo files' contents: results are keyed by it."""
+    digest = hashlib.sha256(csv_path.read_bytes())
+    for uniq_id, image_sha in sorted(zip(listings["uniq_id"], listings["image_sha"].fillna(""))):
+        digest.update(f"{uniq_id}:{image_sha}".encode())
+    return digest.hexdigest()[:16]
+
+
+def file_sha(path: Path) -> str:
+    """The content hash of one file, as used by every cache."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:20]

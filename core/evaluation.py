@@ -1,0 +1,145 @@
+"""The study's protocol, the same for every scenario: shared split, fit on train, score on test,
+5-fold cross-validation inside the train split, timings split into embedding / training / prediction.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+
+import numpy as np
+import pandas as pd
+from sklearn.base import clone
+from sklearn.metrics import accuracy_score, classification_report, confusion_matrix, f1_score
+from sklearn.model_selection import cross_val_score
+
+from core.dataset import Dataset
+from core.progress import Progress, silent
+from core.scenarios.base import Scenario
+from core.split import assign_split, cv_folds
+
+PROBA_PREFIX = "proba: "
+
+
+@dataclass
+class ScenarioResult:
+    """Everything one scenario run produced: predictions per listing, metrics and timings."""
+
+    scenario: str
+    description: str
+    model_id: str
+    data_fingerprint: str
+    classes: list[str]
+    predictions: pd.DataFrame  # uniq_id, split, true, predicted, and one "proba: <class>" column per class
+    train_accuracy: float
+    test_accuracy: float
+    macro_f1: float
+    cv_mean: float | None
+    cv_std: float | None
+    confusion: list[list[int]]  # test split, rows = true class, columns = predicted, in `classes` order
+    per_class: dict[str, dict[str, float]]
+    seconds: dict[str, float]  # embedding, training, prediction, cross_validation, total
+    cache_hits: int = 0
+    computed: int = 0
+    skipped: int = 0
+    notes: list[str] = field(default_factory=list)
+    created_at: str = ""
+    reused: bool = False
+
+    def summary(self) -> dict:
+        """The scenario's row of the results table, as plain JSON-ready values."""
+        return {
+            "scenario": self.scenario,
+            "train_accuracy": self.train_accuracy,
+            "test_accuracy": self.test_accuracy,
+            "macro_f1": self.macro_f1,
+            "cv_mean": self.cv_mean,
+            "cv_std": self.cv_std,
+            "seconds": self.seconds["total"],
+        }
+
+    def metadata(self) -> dict:
+        """Everything but the predictions frame, for the JSON artefact."""
+        data = asdict(self)
+        data.pop("predictions")
+        data.pop("reused")
+        return data
+
+    def probabilities(self) -> np.ndarray:
+        """The class probabilities, one row per prediction, columns in `classes` order."""
+        return self.predictions[[PROBA_PREFIX + c for c in self.classes]].to_numpy()
+
+
+def evaluate(scenario: Scenario, dataset: Dataset, progress: Progress = silent) -> ScenarioResult:
+    """Run the whole protocol for one scenario on the dataset."""
+    listings = dataset.listings
+    classes = dataset.categories
+    split = assign_split(listings).to_numpy()
+    labels = listings["category"].to_numpy()
+
+    features = scenario.featurize(listings, progress)
+    rows = features.rows
+    is_train = split[rows] == "train"
+    X, y = features.values, labels[rows]
+
+    model = scenario.estimator(classes)
+    start = time.perf_counter()
+    model.fit(X[is_train], y[is_train])  # an untrained scenario's fit only records the classes
+    training = time.perf_counter() - start
+
+    start = time.perf_counter()
+    proba = model.predict_proba(X)
+    prediction_seconds = time.perf_counter() - start
+    model_classes = list(model.classes_)
+    proba = proba[:, [model_classes.index(c) for c in classes]]
+    predicted = np.array(classes)[proba.argmax(axis=1)]
+
+    cv_mean = cv_std = None
+    start = time.perf_counter()
+    if scenario.trained:
+        progress(0, 1, "cross-validating")
+        scores = cross_val_score(clone(model), X[is_train], y[is_train], cv=cv_folds(y[is_train]), n_jobs=-1)
+        cv_mean, cv_std = float(scores.mean()), float(scores.std())
+    cross_validation = time.perf_counter() - start
+
+    predictions = pd.DataFrame({
+        "uniq_id": listings["uniq_id"].to_numpy()[rows],
+        "split": split[rows],
+        "true": y,
+        "predicted": predicted,
+    })
+    for i, c in enumerate(classes):
+        predictions[PROBA_PREFIX + c] = proba[:, i]
+
+    test = ~is_train
+    seconds = {
+        "embedding": features.seconds,
+        "training": training,
+        "prediction": prediction_seconds,
+        "cross_validation": cross_validation,
+    }
+    seconds["total"] = sum(seconds.values())
+    return ScenarioResult(
+        scenario=scenario.name,
+        description=scenario.description,
+        model_id=scenario.model_id,
+        data_fingerprint=dataset.fingerprint,
+        classes=classes,
+        predictions=predictions,
+        train_accuracy=float(accuracy_score(y[is_train], predicted[is_train])),
+        test_accuracy=float(accuracy_score(y[test], predicted[test])),
+        macro_f1=float(f1_score(y[test], predicted[test], labels=classes, average="macro", zero_division=0)),
+        cv_mean=cv_mean,
+        cv_std=cv_std,
+        confusion=confusion_matrix(y[test], predicted[test], labels=classes).tolist(),
+        per_class={c: {k: float(v) for k, v in scores.items()}
+                   for c, scores in classification_report(y[test], predicted[test], labels=classes,
+                                                          output_dict=True, zero_division=0).items()
+                   if c in classes},
+        seconds=seconds,
+        cache_hits=features.cache_hits,
+        computed=features.computed,
+        skipped=len(listings) - len(rows),
+        notes=features.notes,
+        created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    )

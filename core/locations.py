@@ -1,0 +1,120 @@
+"""Where Vitrine finds its data and keeps what it makes (models, caches, results, reviews).
+
+Every location can be moved with an environment variable, so tests and deployments can point the
+product elsewhere without touching code.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+DATA_DIR_ENV = "VITRINE_DATA_DIR"
+WORK_DIR_ENV = "VITRINE_WORK_DIR"
+MODELS_DIR_ENV = "VITRINE_MODELS_DIR"
+
+CSV_NAME = "flipkart_com-ecommerce_sample_1050.csv"
+IMAGES_DIR_NAME = "images"
+
+
+class DataNotFoundError(RuntimeError):
+    """No dataset folder could be found; the message says what to put where."""
+
+
+def data_dir_candidates() -> list[tuple[str, Path]]:
+    """The places searched for the dataset, in order, each with how it was chosen."""
+    candidates: list[tuple[str, Path]] = []
+    if os.environ.get(DATA_DIR_ENV):
+        candidates.append((f"${DATA_DIR_ENV}", Path(os.environ[DATA_DIR_ENV]).expanduser()))
+    candidates.append(("the project's data folder", REPO_ROOT / "data" / "flipkart"))
+    candidates.append(("the shared reference copy", REPO_ROOT.parent / "shared" / "data" / "flipkart"))
+    return candidates
+
+
+def find_csv(folder: Path) -> Path | None:
+    """The listings CSV in ``folder``: the reference file name, else the only CSV there."""
+    if not folder.is_dir():
+        return None
+    named = folder / CSV_NAME
+    if named.is_file():
+        return named
+    csvs = sorted(p for p in folder.glob("*.csv") if p.is_file())
+    return csvs[0] if len(csvs) == 1 else None
+
+
+def find_images_dir(folder: Path) -> Path:
+    """The images folder beside the CSV: ``images/`` (ours) or ``Images/`` (the original layout)."""
+    for name in (IMAGES_DIR_NAME, "Images"):
+        if (folder / name).is_dir():
+            return folder / name
+    return folder / IMAGES_DIR_NAME
+
+
+def data_dir() -> Path:
+    """The first candidate folder that holds a listings CSV.
+
+    When ``$VITRINE_DATA_DIR`` is set it is the only place looked at, so a typo is not hidden by a
+    fallback. Raises DataNotFoundError with instructions when nothing is found.
+    """
+    candidates = data_dir_candidates()
+    if os.environ.get(DATA_DIR_ENV):
+        candidates = candidates[:1]
+    for _, folder in candidates:
+        if find_csv(folder) is not None:
+            return folder
+    raise DataNotFoundError(missing_data_message(candidates))
+
+
+def missing_data_message(candidates: list[tuple[str, Path]]) -> str:
+    """What the user must do when no dataset is found, naming every place looked at."""
+    looked = "\n".join(f"  - {path}  ({why})" for why, path in candidates)
+    return (
+        "No product listings were found. Looked in:\n"
+        f"{looked}\n"
+        "Put the listings CSV and a folder of photos named after the CSV's `image` column like this:\n"
+        f"  data/flipkart/{CSV_NAME}\n"
+        f"  data/flipkart/{IMAGES_DIR_NAME}/<uniq_id>.jpg\n"
+        "or import a folder or zip in the original layout (CSV + Images/) with:\n"
+        "  python -m core data import PATH\n"
+        f"or set {DATA_DIR_ENV} to a folder laid out that way."
+    )
+
+
+def project_data_dir() -> Path:
+    """Where ``data import`` puts a dataset: the project's own, git-ignored data folder."""
+    if os.environ.get(DATA_DIR_ENV):
+        return Path(os.environ[DATA_DIR_ENV]).expanduser()
+    return REPO_ROOT / "data" / "flipkart"
+
+
+@dataclass(frozen=True)
+class WorkDirs:
+    """The folders Vitrine writes to."""
+
+    root: Path
+
+    @property
+    def results(self) -> Path:
+        return self.root / "results"
+
+    @property
+    def cache(self) -> Path:
+        return self.root / "cache"
+
+    @property
+    def models(self) -> Path:
+        if os.environ.get(MODELS_DIR_ENV):
+            return Path(os.environ[MODELS_DIR_ENV]).expanduser()
+        return self.root / "models"
+
+    @property
+    def reviews_db(self) -> Path:
+        return self.root / "reviews.sqlite"
+
+
+def work_dirs() -> WorkDirs:
+    """The writable folders, under ``$VITRINE_WORK_DIR`` or ``workdir/`` in the repository."""
+    root = Path(os.environ.get(WORK_DIR_ENV) or REPO_ROOT / "workdir").expanduser()
+    return WorkDirs(root)

@@ -1,0 +1,68 @@
+"""The data-quality report: what the listings look like before any model sees them."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+from core.clip_tokenizer import CONTEXT_LENGTH, clip_tokenizer
+from core.dataset import Dataset, RowProblem
+from core.text import model_a_text, model_b_text
+
+
+@dataclass
+class DataReport:
+    """Per-category counts and text lengths, missing photos and row problems."""
+
+    per_category: pd.DataFrame  # one row per category
+    missing_images: list[str]
+    problems: list[RowProblem]
+    total: int
+
+    def to_text(self) -> str:
+        """The report as plain text for the terminal."""
+        lines = [f"{self.total} listings in {len(self.per_category)} categories", ""]
+        lines.append(self.per_category.to_string(float_format=lambda v: f"{v:.2f}"))
+        lines.append("")
+        lines.append(f"{len(self.missing_images)} listing(s) without a photo file:")
+        lines += [f"  - {name}" for name in self.missing_images]
+        lines.append(f"{len(self.problems)} row problem(s)")
+        lines += [f"  - row {p.row} ({p.uniq_id or 'no id'}): {p.problem}" for p in self.problems]
+        return "\n".join(lines)
+
+
+def data_report(dataset: Dataset) -> DataReport:
+    """Counts per category, missing photos, description length in words and in CLIP tokens
+    (model A and model B text) per category, and the share of descriptions CLIP cuts at 77 tokens."""
+    tokenizer = clip_tokenizer()
+    listings = dataset.listings
+    descriptions = listings["description"].tolist()
+
+    def tokens(texts: list[str]) -> list[int]:
+        return [len(ids) for ids in tokenizer(texts, add_special_tokens=True, verbose=False)["input_ids"]]
+
+    stats = pd.DataFrame({
+        "category": listings["category"],
+        "words": [len(d.split()) for d in descriptions],
+        "tokens_a": tokens([model_a_text(d) for d in descriptions]),
+        "tokens_b": tokens([model_b_text(d) for d in descriptions]),
+        "missing_image": listings["image_path"].isna(),
+    })
+    stats["cut_a"] = stats["tokens_a"] > CONTEXT_LENGTH
+    stats["cut_b"] = stats["tokens_b"] > CONTEXT_LENGTH
+    per_category = stats.groupby("category").agg(
+        listings=("words", "size"),
+        missing_images=("missing_image", "sum"),
+        words_mean=("words", "mean"),
+        words_max=("words", "max"),
+        tokens_a_mean=("tokens_a", "mean"),
+        tokens_b_mean=("tokens_b", "mean"),
+        share_over_77_a=("cut_a", "mean"),
+        share_over_77_b=("cut_b", "mean"),
+    )
+    return DataReport(
+        per_category=per_category,
+        missing_images=dataset.missing_images["image"].tolist(),
+        problems=dataset.problems,
+        total=len(listings),
+    )

@@ -1,0 +1,26 @@
+"""Running a scenario through the store: reuse a stored result for the same inputs, else compute and save."""
+from __future__ import annotations
+
+from core.dataset import Dataset
+from core.evaluation import ScenarioResult, evaluate
+from core.progress import Progress, silent
+from core.scenarios.base import Scenario, ScenarioUnavailable
+from core.store import ResultsStore
+
+
+def run_scenario(scenario: Scenario, dataset: Dataset, store: ResultsStore, force: bool = False,
+                 progress: Progress = silent) -> ScenarioResult:
+    """The scenario's result on the dataset: from the store unless ``force``, else computed and stored.
+
+    Raises ScenarioUnavailable (with the fix in its message) when the scenario cannot run here.
+    """
+    if not force:
+        stored = store.load(scenario, dataset.fingerprint)
+        if stored is not None:
+            return stored
+    reason = scenario.unavailable_reason()
+    if reason:
+        raise ScenarioUnavailable(reason)
+    result = evaluate(scenario, dataset, progress)
+    store.save(scenario, result)
+    return result

@@ -1,0 +1,63 @@
+"""What a scenario is: a way to turn listings into features, and a scikit-learn classifier on them.
+
+Every scenario is evaluated by the same protocol (core.evaluation), so they differ only here.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from core.progress import Progress, silent
+
+
+class ScenarioUnavailable(RuntimeError):
+    """The scenario cannot run here (missing weights, say); the message tells the user how to fix it."""
+
+
+@dataclass
+class Features:
+    """Features for some listings, with what it cost to get them.
+
+    ``rows`` are the positions in the listings table that have features (image-only scenarios skip
+    listings without a photo); ``values[i]`` belongs to listing ``rows[i]``.
+    """
+
+    values: np.ndarray
+    rows: np.ndarray
+    seconds: float = 0.0
+    cache_hits: int = 0
+    computed: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+class Scenario(ABC):
+    """One line of the results table."""
+
+    name: str
+    description: str
+    # Bumped when the scenario's code changes its results, so stored results are not reused.
+    version: str = "1"
+    trained: bool = True
+    # Cheap enough for the app to run it unasked when no stored result exists.
+    runs_in_seconds: bool = False
+
+    @property
+    @abstractmethod
+    def model_id(self) -> str:
+        """The model the scenario uses (hub id, folder or a fixed name), part of the results key."""
+
+    def unavailable_reason(self) -> str | None:
+        """Why the scenario cannot run here, or None when it can."""
+        return None
+
+    @abstractmethod
+    def featurize(self, listings: pd.DataFrame, progress: Progress = silent) -> Features:
+        """Features for the listings, in table order (some rows may be skipped)."""
+
+    @abstractmethod
+    def estimator(self, classes: list[str]) -> BaseEstimator:
+        """A fresh, unfitted classifier with fit / predict_proba on the features."""

@@ -1,0 +1,30 @@
+"""The one train/test split and the cross-validation folds every scenario shares."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import StratifiedKFold, train_test_split
+
+SEED = 42
+TEST_SHARE = 0.2
+CV_FOLDS = 5
+
+
+def assign_split(listings: pd.DataFrame, seed: int = SEED, test_share: float = TEST_SHARE) -> pd.Series:
+    """'train' or 'test' for each listing: stratified by category, reproducible for a given seed.
+
+    It is scikit-learn's ``train_test_split`` over the rows in the CSV's order, the study's own
+    protocol, so our numbers compare with the published ones.
+    """
+    _, test_index = train_test_split(
+        listings.index.to_numpy(), test_size=test_share, stratify=listings["category"].to_numpy(), random_state=seed,
+    )
+    split = pd.Series("train", index=listings.index, name="split")
+    split[test_index] = "test"
+    return split
+
+
+def cv_folds(labels: np.ndarray, n_splits: int = CV_FOLDS, seed: int = SEED) -> StratifiedKFold:
+    """Stratified, shuffled folds with the shared seed (used inside the train split only)."""
+    counts = np.unique(labels, return_counts=True)[1]
+    return StratifiedKFold(n_splits=min(n_splits, int(counts.min())), shuffle=True, random_state=seed)

@@ -1,0 +1,78 @@
+"""Scenario results on disk, in open formats: predictions as Parquet, everything else as JSON.
+
+Results are keyed by scenario, scenario version, model id and data fingerprint, so a re-run with
+the same inputs reuses them and any change of input computes anew.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from core.evaluation import ScenarioResult
+from core.scenarios.base import Scenario
+
+PREDICTIONS_FILE = "predictions.parquet"
+METADATA_FILE = "result.json"
+
+
+def result_key(scenario: Scenario, data_fingerprint: str) -> str:
+    """The folder name for one scenario's results on one dataset."""
+    raw = f"{scenario.name}|{scenario.version}|{scenario.model_id}|{data_fingerprint}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+class ResultsStore:
+    """A folder of results: ``<root>/<scenario>/<key>/{predictions.parquet,result.json}``."""
+
+    def __init__(self, root: Path):
+        self.root = root
+
+    def folder(self, scenario: Scenario, data_fingerprint: str) -> Path:
+        return self.root / scenario.name / result_key(scenario, data_fingerprint)
+
+    def load(self, scenario: Scenario, data_fingerprint: str) -> ScenarioResult | None:
+        """The stored result for exactly these inputs, or None."""
+        return _read(self.folder(scenario, data_fingerprint))
+
+    def latest(self, scenario_name: str, data_fingerprint: str) -> ScenarioResult | None:
+        """The newest stored result of a scenario on this dataset, whatever model it used."""
+        found = [r for r in (_read(f) for f in (self.root / scenario_name).glob("*/")) if r is not None
+                 and r.data_fingerprint == data_fingerprint]
+        return max(found, key=lambda r: r.created_at, default=None)
+
+    def save(self, scenario: Scenario, result: ScenarioResult) -> Path:
+        """Write a result atomically (a reader never sees half a result)."""
+        folder = self.folder(scenario, result.data_fingerprint)
+        folder.mkdir(parents=True, exist_ok=True)
+        _atomic_write(folder / PREDICTIONS_FILE, lambda p: result.predictions.to_parquet(p, index=False))
+        _atomic_write(folder / METADATA_FILE,
+                      lambda p: Path(p).write_text(json.dumps(result.metadata(), indent=2), encoding="utf-8"))
+        return folder
+
+
+def _read(folder: Path) -> ScenarioResult | None:
+    metadata_path, predictions_path = folder / METADATA_FILE, folder / PREDICTIONS_FILE
+    if not (metadata_path.is_file() and predictions_path.is_file()):
+        return None
+    try:
+        metadata = json.loads(metadata_path.read_text(encoding="utf-8"))
+        predictions = pd.read_parquet(predictions_path)
+        return ScenarioResult(**metadata, predictions=predictions, reused=True)
+    except (OSError, ValueError, TypeError):
+        return None  # a damaged or outdated artefact is recomputed, not trusted
+
+
+def _atomic_write(path: Path, write) -> None:
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    os.close(handle)
+    try:
+        write(temporary)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.remove(temporary)

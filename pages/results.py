@@ -1,0 +1,108 @@
+"""Results: the scenario table, confusion matrices and per-class scores."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.evaluation import ScenarioResult
+from core.runs import run_scenario
+from core.scenarios.base import Scenario, ScenarioUnavailable
+from core.scenarios.registry import all_scenarios
+from pages._shared import StreamlitProgress, dataset_or_stop, results_store
+
+st.title("Scenario results")
+st.caption("Every scenario uses the same stratified 80/20 split (840 train / 210 test) and 5-fold "
+           "cross-validation inside the train split.")
+
+dataset = dataset_or_stop()
+store = results_store()
+scenarios = all_scenarios()
+
+
+def _run(scenario: Scenario) -> ScenarioResult | None:
+    progress = StreamlitProgress(f"Running {scenario.name}")
+    try:
+        return run_scenario(scenario, dataset, store, progress=progress)
+    except ScenarioUnavailable as exc:
+        st.warning(f"{scenario.name} cannot run: {exc}")
+        return None
+    finally:
+        progress.close()
+
+
+results: dict[str, ScenarioResult] = {}
+unavailable: dict[str, str] = {}
+not_run: list[Scenario] = []
+for name, scenario in scenarios.items():
+    result = store.load(scenario, dataset.fingerprint)
+    if result is None and scenario.runs_in_seconds:
+        result = _run(scenario)
+    if result is not None:
+        results[name] = result
+    elif reason := scenario.unavailable_reason():
+        unavailable[name] = reason
+    else:
+        not_run.append(scenario)
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1%}"
+
+
+def _table(rows: dict[str, ScenarioResult]) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "Scenario": r.scenario,
+        "Description": r.description,
+        "Train accuracy": _percent(r.train_accuracy),
+        "Test accuracy": _percent(r.test_accuracy),
+        "Macro-F1 (test)": f"{r.macro_f1:.3f}",
+        "5-fold CV": "n/a (no training)" if r.cv_mean is None else f"{r.cv_mean:.1%} ± {r.cv_std:.1%}",
+        "Total time": f"{r.seconds['total']:.1f} s",
+        "Embedding / training / prediction": " / ".join(
+            f"{r.seconds[k]:.1f} s" for k in ("embedding", "training", "prediction")),
+        "Cache": f"{r.cache_hits} hits, {r.computed} computed",
+        "Listings skipped": r.skipped,
+    } for r in rows.values()])
+
+
+if results:
+    st.dataframe(_table(results), hide_index=True, width="stretch")
+    for result in results.values():
+        for note in result.notes:
+            st.caption(f"{result.scenario}: {note}")
+
+for scenario in not_run:
+    if st.button(f"Run {scenario.name}", help=scenario.description):
+        if _run(scenario) is not None:
+            st.rerun()
+
+if unavailable:
+    st.subheader("Scenarios that cannot run here")
+    for name, reason in unavailable.items():
+        st.warning(f"**{name}**: {reason}")
+
+if results:
+    st.subheader("Confusion matrices (test split)")
+    normalised = st.toggle("Row-normalised (share of each true category)", value=False)
+    columns = st.columns(min(len(results), 3))
+    for i, result in enumerate(results.values()):
+        matrix = np.asarray(result.confusion, dtype=float)
+        if normalised:
+            matrix = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+        figure = go.Figure(go.Heatmap(
+            z=matrix, x=result.classes, y=result.classes, colorscale="Teal", showscale=False,
+            text=[[f"{v:.0%}" if normalised else f"{v:.0f}" for v in row] for row in matrix],
+            texttemplate="%{text}", hovertemplate="true %{y}<br>predicted %{x}<br>%{text}<extra></extra>",
+        ))
+        figure.update_layout(title=result.scenario, xaxis_title="predicted", yaxis_title="true",
+                             yaxis_autorange="reversed", height=460, margin=dict(l=10, r=10, t=40, b=10))
+        columns[i % len(columns)].plotly_chart(figure, width="stretch", key=f"confusion-{result.scenario}")
+
+    with st.expander("Per-class precision, recall and F1 (test split)"):
+        for result in results.values():
+            frame = pd.DataFrame(result.per_class).T[["precision", "recall", "f1-score", "support"]]
+            st.markdown(f"**{result.scenario}**")
+            st.dataframe(frame.style.format({"precision": "{:.1%}", "recall": "{:.1%}", "f1-score": "{:.3f}",
+                                             "support": "{:.0f}"}), width="stretch")

@@ -1,0 +1,10 @@
+"""Vitrine: the app's entry point and navigation (``streamlit run streamlit_app.py``)."""
+import streamlit as st
+
+st.set_page_config(page_title="Vitrine: explainable listing classifier", page_icon=":material/storefront:", layout="wide")
+
+navigation = st.navigation([
+    st.Page("pages/results.py", title="Results", icon=":material/leaderboard:", default=True),
+    st.Page("pages/data.py", title="Data quality", icon=":material/fact_check:"),
+])
+navigation.run()

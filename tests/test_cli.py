@@ -1,0 +1,82 @@
+import json
+import zipfile
+
+import pytest
+
+from core.cli import EXIT_DATA, build_parser, main
+from core.locations import CSV_NAME
+from tests.conftest import listing_row, write_dataset
+
+JSON_KEYS = {"scenario", "train_accuracy", "test_accuracy", "macro_f1", "cv_mean", "cv_std", "seconds"}
+
+
+def test_run_json_prints_one_object_with_fractions(small_data_dir, capsys):
+    assert main(["run", "tfidf", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out.strip())
+    assert set(row) == JSON_KEYS and row["scenario"] == "tfidf"
+    assert 0.0 <= row["test_accuracy"] <= 1.0 and row["seconds"] > 0
+
+
+def test_run_all_prints_a_row_per_scenario_and_the_wall_time(small_data_dir, capsys):
+    assert main(["run", "all"]) == 0
+    out = capsys.readouterr()
+    assert out.out.startswith("tfidf: train ") and "total wall time" in out.err
+    assert main(["run", "all"]) == 0
+    assert "stored result reused" in capsys.readouterr().out
+
+
+def test_data_report_names_the_missing_photos(capsys):
+    assert main(["data", "report"]) == 0
+    out = capsys.readouterr().out
+    assert "1050 listings in 7 categories" in out
+    assert "994f1d8ade16b9fddce3c127eb7f38ed.jpg" in out and "share_over_77_a" in out
+
+
+def test_missing_data_exits_non_zero_with_instructions(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("VITRINE_DATA_DIR", str(tmp_path / "nowhere"))
+    assert main(["run", "tfidf"]) == EXIT_DATA
+    err = capsys.readouterr().err
+    assert "No product listings were found" in err and "python -m core data import" in err
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["data", "--help"], ["data", "report", "--help"],
+                                  ["data", "import", "--help"], ["run", "--help"]])
+def test_every_command_has_help(argv, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        build_parser().parse_args(argv)
+    assert exit_info.value.code == 0
+    assert "usage:" in capsys.readouterr().out
+
+
+def _original_layout_zip(tmp_path):
+    rows = [listing_row(f"{c}{i}", c) for c in ("Watches", "Computers") for i in range(5)]
+    source = write_dataset(tmp_path / "src", rows)
+    archive = tmp_path / "upload.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.write(source / CSV_NAME, f"dataset/{CSV_NAME}")
+        z.writestr("dataset/Images/Watches0.jpg", b"jpeg bytes")
+        z.writestr("dataset/Images/../../escape.jpg", b"never written")
+    return archive
+
+
+def test_import_from_zip_in_the_original_layout(tmp_path, monkeypatch, capsys):
+    destination = tmp_path / "imported"
+    monkeypatch.setenv("VITRINE_DATA_DIR", str(destination))
+    assert main(["data", "import", str(_original_layout_zip(tmp_path))]) == 0
+    assert "Imported 10 listings" in capsys.readouterr().out
+    assert (destination / "images" / "Watches0.jpg").read_bytes() == b"jpeg bytes"
+    assert not (tmp_path / "escape.jpg").exists() and not (destination / "escape.jpg").exists()
+    # importing again does not silently replace what is there
+    assert main(["data", "import", str(_original_layout_zip(tmp_path))]) == EXIT_DATA
+    assert "--replace" in capsys.readouterr().err
+
+
+def test_import_from_folder(tmp_path, monkeypatch):
+    rows = [listing_row(f"{c}{i}", c) for c in ("Watches", "Computers") for i in range(5)]
+    source = write_dataset(tmp_path / "src", rows)
+    (source / "images").rename(source / "Images")
+    (source / "Images" / "Watches1.jpg").write_bytes(b"x")
+    destination = tmp_path / "imported"
+    monkeypatch.setenv("VITRINE_DATA_DIR", str(destination))
+    assert main(["data", "import", str(source)]) == 0
+    assert (destination / "images" / "Watches1.jpg").exists()

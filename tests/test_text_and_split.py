@@ -1,0 +1,38 @@
+import numpy as np
+import pandas as pd
+
+from core.clip_tokenizer import clip_tokenizer, token_count
+from core.split import assign_split, cv_folds
+from core.text import model_a_text, model_b_text
+
+
+def test_model_a_keeps_the_description_and_model_b_keeps_only_words():
+    text = "Key Features: 100% cotton, anti-wrinkle! Rs. 899"
+    assert model_a_text(text) == text
+    assert model_b_text(text) == "Key Features 100 cotton anti wrinkle Rs 899"
+    assert model_b_text("") == model_a_text("") == ""
+
+
+def test_model_b_fits_more_words_into_clips_window():
+    text = "Cotton, soft; (washable) - towel! " * 10
+    assert token_count(model_b_text(text)) < token_count(model_a_text(text))
+
+
+def test_offline_tokenizer_gives_clips_real_token_ids():
+    assert clip_tokenizer()("a photo of a cat")["input_ids"] == [49406, 320, 1125, 539, 320, 2368, 49407]
+
+
+def test_split_is_stratified_80_20_and_reproducible(reference_dataset):
+    listings = reference_dataset.listings
+    split = assign_split(listings)
+    assert (split == "test").sum() == 210 and (split == "train").sum() == 840
+    assert set(listings.loc[split == "test", "category"].value_counts()) == {30}
+    assert split.equals(assign_split(listings))
+    assert not split.equals(assign_split(listings, seed=7))
+
+
+def test_cv_folds_are_stratified():
+    labels = np.array(["a"] * 50 + ["b"] * 25)
+    for _, held_out in cv_folds(labels).split(np.zeros(len(labels)), labels):
+        counts = pd.Series(labels[held_out]).value_counts()
+        assert counts["a"] == 10 and counts["b"] == 5

@@ -1,0 +1,44 @@
+import numpy as np
+import pytest
+from sklearn.metrics import accuracy_score
+
+from core.evaluation import evaluate
+from core.scenarios.tfidf import TfidfScenario, word_contributions
+
+
+@pytest.fixture(scope="module")
+def tfidf_result(reference_dataset):
+    return evaluate(TfidfScenario(), reference_dataset)
+
+
+def test_tfidf_beats_the_public_peers_on_the_shared_split(tfidf_result):
+    assert tfidf_result.test_accuracy >= 0.95
+    assert 0.9 <= tfidf_result.cv_mean <= 1.0 and tfidf_result.cv_std < 0.05
+
+
+def test_metrics_agree_with_the_stored_predictions(tfidf_result):
+    frame = tfidf_result.predictions
+    test = frame[frame["split"] == "test"]
+    assert len(test) == 210 and len(frame) == 1050
+    assert tfidf_result.test_accuracy == accuracy_score(test["true"], test["predicted"])
+    assert np.asarray(tfidf_result.confusion).sum() == 210
+    assert np.trace(np.asarray(tfidf_result.confusion)) == (test["true"] == test["predicted"]).sum()
+    np.testing.assert_allclose(tfidf_result.probabilities().sum(axis=1), 1.0)
+    assert set(tfidf_result.per_class) == set(tfidf_result.classes)
+    assert tfidf_result.seconds["total"] >= tfidf_result.seconds["training"] > 0
+
+
+def test_word_contributions_add_up_to_the_class_score(reference_dataset):
+    scenario = TfidfScenario()
+    listings = reference_dataset.listings.iloc[:300]
+    features = scenario.featurize(listings)
+    model = scenario.estimator(reference_dataset.categories).fit(features.values, listings["category"])
+    text = "Titan analog wrist watch for men, stainless steel strap. Titan watch!"
+    k = list(model.classes_).index("Watches")
+    words = word_contributions(model, text, k)
+    assert [w.word for w in words][:3] == ["Titan", "analog", "wrist"]
+    assert text[words[1].start:words[1].end] == "analog"
+    logit = model.decision_function([text])[0][k] - model.named_steps["logreg"].intercept_[k]
+    assert sum(w.score for w in words) == pytest.approx(logit)
+    top = max(words, key=lambda w: w.score).word.lower()
+    assert top in {"watch", "watches", "analog", "wrist", "strap"}
