@@ -1,7 +1,7 @@
 """A progress callback type shared by the CLI (tqdm) and the app (st.progress)."""
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from typing import Protocol
 
 
 class Progress(Protocol):
@@ -11,5 +11,3 @@ class Progress(Protocol):
 def silent(done: int, total: int, message: str) -> None:
     """The default: report nothing."""
 
-
-ProgressFactory = Callable[[str], Progress]
