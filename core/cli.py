@@ -12,6 +12,8 @@ from tqdm import tqdm
 from core.dataset import DatasetError, load_dataset
 from core.importer import import_dataset
 from core.locations import DataNotFoundError, project_data_dir, work_dirs
+from core.models.clip import DEFAULT_CLIP, clip_available, configured_clip_id, download_clip, import_clip
+from core.models.weights import ModelMissingError, model_folder
 from core.quality import data_report
 from core.runs import run_scenario
 from core.scenarios.base import ScenarioUnavailable
@@ -65,6 +67,26 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("scenario", choices=scenarios + ["all"], help="scenario name, or 'all'")
     run.add_argument("--json", action="store_true", help="print one JSON object per scenario")
     run.add_argument("--force", action="store_true", help="recompute even when stored results exist")
+    run.add_argument("--exact", action="store_true",
+                     help="run CLIP in plain fp32 instead of the default fast int8 path")
+
+    models = commands.add_parser("models", help="download, import or list model weights",
+                                 description="Model weights live in the local models folder; loading never "
+                                 "downloads. Download them on a machine with internet, or import a saved copy.")
+    model_commands = models.add_subparsers(dest="models_command", required=True, metavar="ACTION")
+    model_commands.add_parser("list", help="which models are on this machine",
+                              description="Show each model, where it is expected and whether it is there.")
+    download = model_commands.add_parser("download", help="fetch weights from their hub (needs internet)",
+                                         description="Fetch weights from the Hugging Face hub into the models "
+                                         "folder (needs internet).")
+    download.add_argument("kind", choices=["clip"], help="which model")
+    download.add_argument("--model", default=DEFAULT_CLIP, help=f"hub id (default {DEFAULT_CLIP})")
+    importing_model = model_commands.add_parser("import", help="take weights from a folder (no internet needed)",
+                                                description="Check that a folder saved with save_pretrained "
+                                                "loads, then copy it into the models folder.")
+    importing_model.add_argument("kind", choices=["clip"], help="which model")
+    importing_model.add_argument("source", type=Path, help="folder holding config.json, weights and processor files")
+    importing_model.add_argument("--model", default=DEFAULT_CLIP, help=f"id to file it under (default {DEFAULT_CLIP})")
     return parser
 
 
@@ -72,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "models":
+            return _models(args)
         if args.command == "data" and args.data_command == "import":
             dataset = import_dataset(args.source, project_data_dir(), replace=args.replace)
             print(f"Imported {len(dataset.listings)} listings into {dataset.csv_path.parent}")
@@ -84,10 +108,26 @@ def main(argv: list[str] | None = None) -> int:
     except (DataNotFoundError, DatasetError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_DATA
+    except ModelMissingError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+
+
+def _models(args: argparse.Namespace) -> int:
+    if args.models_command == "list":
+        model_id = configured_clip_id()
+        state = "present" if clip_available(model_id) else "missing"
+        print(f"clip  {model_id}  {state}  ({model_folder(model_id)})")
+        return 0
+    if args.models_command == "download":
+        print(f"Downloaded {args.model} into {download_clip(args.model)}")
+    else:
+        print(f"Imported {args.source} as {args.model} into {import_clip(args.source, args.model)}")
+    return 0
 
 
 def _run(args: argparse.Namespace, dataset) -> int:
-    scenarios = all_scenarios()
+    scenarios = all_scenarios(fast=not args.exact)
     names = list(scenarios) if args.scenario == "all" else [args.scenario]
     store = ResultsStore(work_dirs().results)
     started = time.perf_counter()

@@ -62,6 +62,11 @@ class Dataset:
         return self.listings.loc[self.listings["uniq_id"] == uniq_id].iloc[0]
 
 
+def optional_strings(column: pd.Series) -> list[str | None]:
+    """A text column as a list, with None where a value is missing (pandas gives NaN)."""
+    return [value if isinstance(value, str) else None for value in column]
+
+
 def main_category(tree: str) -> str | None:
     """The first level of a ``product_category_tree`` such as ``["A >> B >> C"]``, or None if malformed."""
     match = _TREE.match(tree.strip())

@@ -1,6 +1,6 @@
 """Scenario results on disk, in open formats: predictions as Parquet, everything else as JSON.
 
-Results are keyed by scenario, scenario version, model id and data fingerprint, so a re-run with
+Results are keyed by scenario, scenario version, model id and weights, and data fingerprint, so a re-run with
 the same inputs reuses them and any change of input computes anew.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ METADATA_FILE = "result.json"
 
 def result_key(scenario: Scenario, data_fingerprint: str) -> str:
     """The folder name for one scenario's results on one dataset."""
-    raw = f"{scenario.name}|{scenario.version}|{scenario.model_id}|{data_fingerprint}"
+    raw = f"{scenario.name}|{scenario.version}|{scenario.model_id}|{scenario.weights_fingerprint()}|{data_fingerprint}"
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 

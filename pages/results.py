@@ -55,6 +55,7 @@ def _table(rows: dict[str, ScenarioResult]) -> pd.DataFrame:
     return pd.DataFrame([{
         "Scenario": r.scenario,
         "Description": r.description,
+        "Model": r.model_id,
         "Train accuracy": _percent(r.train_accuracy),
         "Test accuracy": _percent(r.test_accuracy),
         "Macro-F1 (test)": f"{r.macro_f1:.3f}",

@@ -22,7 +22,11 @@ def test_results_page_shows_the_tfidf_row_equal_to_the_artefacts():
     assert row["Test accuracy"] == f"{stored['test_accuracy']:.1%}"
     assert row["Train accuracy"] == f"{stored['train_accuracy']:.1%}"
     assert row["5-fold CV"] == f"{stored['cv_mean']:.1%} ± {stored['cv_std']:.1%}"
-    assert app.subheader[0].value.startswith("Confusion matrices")
+    assert app.subheader[0].value == "Scenarios that cannot run here"
+    warnings = " ".join(w.value for w in app.warning)
+    for name in ("clip_a", "clip_b", "clip_zero_shot"):
+        assert f"**{name}**: CLIP weights for openai/clip-vit-base-patch32 are not on this machine" in warnings
+    assert app.subheader[1].value.startswith("Confusion matrices")
 
 
 def test_results_page_without_data_says_what_to_put_where(tmp_path, monkeypatch):

@@ -50,6 +50,10 @@ class Scenario(ABC):
     def model_id(self) -> str:
         """The model the scenario uses (hub id, folder or a fixed name), part of the results key."""
 
+    def weights_fingerprint(self) -> str:
+        """What identifies the model's weights and precision beyond its id (part of the results key)."""
+        return ""
+
     def unavailable_reason(self) -> str | None:
         """Why the scenario cannot run here, or None when it can."""
         return None

@@ -1,0 +1,149 @@
+"""The CLIP scenarios: `clip_a` (description as written), `clip_b` (pre-tokenised with NLTK) and
+`clip_zero_shot` (no training: similarity to prompts naming the categories)."""
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+from scipy.special import softmax
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.linear_model import LogisticRegressionCV
+from sklearn.model_selection import StratifiedKFold
+
+from core.dataset import optional_strings
+from core.embeddings.clip_embedder import ClipEmbedder, embed_photos, embed_text_list
+from core.locations import work_dirs
+from core.models.clip import clip_available, configured_clip_id, load_clip, missing_clip_message
+from core.models.weights import folder_fingerprint, model_folder
+from core.progress import Progress, silent
+from core.scenarios.base import Features, Scenario
+from core.split import CV_FOLDS, SEED
+from core.text import model_a_text, model_b_text
+
+PROMPT_TEMPLATES = (
+    "a photo of {}.",
+    "a product photo of {}, for sale online.",
+    "{}",
+    "an online shop listing in the category {}.",
+)
+# Regularisation strengths tried by the inner cross-validation (train split only).
+C_GRID = np.logspace(-1, 3, 5)
+
+
+@lru_cache(maxsize=2)
+def shared_embedder(model_id: str, weights: str, fast: bool = True) -> ClipEmbedder:
+    """One embedder per model, weights and precision for the whole process (loading takes seconds).
+
+    ``weights`` (the folder fingerprint) is only part of the key: new weights under the same id load anew.
+    """
+    return ClipEmbedder(load_clip(model_id), fast=fast)
+
+
+class ClipScenario(Scenario):
+    """Image + text CLIP embeddings, each L2-normalised, concatenated, multinomial logistic regression."""
+
+    version = "1"
+
+    def __init__(self, name: str, description: str, prepare_text, fast: bool = True):
+        self.name = name
+        self.description = description
+        self.prepare_text = prepare_text
+        self.fast = fast
+
+    @property
+    def model_id(self) -> str:
+        return configured_clip_id()
+
+    def weights_fingerprint(self) -> str:
+        precision = "int8" if self.fast else "fp32"
+        if not clip_available(self.model_id):
+            return precision
+        return f"{folder_fingerprint(model_folder(self.model_id))}|{precision}"
+
+    def unavailable_reason(self) -> str | None:
+        return None if clip_available(self.model_id) else missing_clip_message(self.model_id)
+
+    def embedder(self) -> ClipEmbedder:
+        return shared_embedder(self.model_id, self.weights_fingerprint(), self.fast)
+
+    def featurize(self, listings: pd.DataFrame, progress: Progress = silent) -> Features:
+        start = time.perf_counter()
+        embedder = self.embedder()
+        cache_root = work_dirs().cache / "clip"
+        photos = embed_photos(embedder, cache_root, optional_strings(listings["image_path"]),
+                              optional_strings(listings["image_sha"]), progress)
+        texts = embed_text_list(embedder, cache_root, [self.prepare_text(d) for d in listings["description"]],
+                                progress)
+        notes = []
+        without_photo = int((~photos.present).sum())
+        if without_photo:
+            notes.append(f"{without_photo} listing(s) have no usable photo: classified on their text alone")
+        return Features(
+            values=np.hstack([photos.vectors, texts.vectors]),
+            rows=np.arange(len(listings)),
+            seconds=time.perf_counter() - start,
+            cache_hits=photos.cache_hits + texts.cache_hits,
+            computed=photos.computed + texts.computed,
+            notes=notes,
+        )
+
+    def estimator(self, classes: list[str]) -> LogisticRegressionCV:
+        return LogisticRegressionCV(Cs=C_GRID, cv=StratifiedKFold(CV_FOLDS, shuffle=True, random_state=SEED),
+                                    l1_ratios=(0.0,), scoring="neg_log_loss", use_legacy_attributes=False,
+                                    max_iter=3000)
+
+
+class ZeroShotClassifier(ClassifierMixin, BaseEstimator):
+    """CLIP zero-shot: scaled cosine of the photo and of the text to each category's prompt
+    embedding, the two logits summed. ``fit`` learns nothing; it only records the classes."""
+
+    def __init__(self, class_embeddings: np.ndarray, classes: list[str], logit_scale: float):
+        self.class_embeddings = class_embeddings
+        self.classes = classes
+        self.logit_scale = logit_scale
+
+    def fit(self, X=None, y=None):
+        self.classes_ = np.array(self.classes)
+        return self
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        dimension = self.class_embeddings.shape[1]
+        image, text = X[:, :dimension], X[:, dimension:]
+        return self.logit_scale * (image @ self.class_embeddings.T + text @ self.class_embeddings.T)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return softmax(self.decision_function(X), axis=1)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.classes_[self.decision_function(X).argmax(axis=1)]
+
+
+def prompts_for(category: str) -> list[str]:
+    return [template.format(category.lower()) for template in PROMPT_TEMPLATES]
+
+
+class ClipZeroShotScenario(ClipScenario):
+    trained = False
+
+    def estimator(self, classes: list[str]) -> ZeroShotClassifier:
+        embedder = self.embedder()
+        cache_root = work_dirs().cache / "clip"
+        class_embeddings = []
+        for category in classes:
+            mean = embed_text_list(embedder, cache_root, prompts_for(category)).vectors.mean(axis=0)
+            class_embeddings.append(mean / np.linalg.norm(mean))
+        logit_scale = float(embedder.loaded.model.logit_scale.detach().exp())
+        return ZeroShotClassifier(np.stack(class_embeddings), classes, logit_scale)
+
+
+def clip_scenarios(fast: bool = True) -> list[ClipScenario]:
+    """The three CLIP scenarios of the study."""
+    return [
+        ClipScenario("clip_a", "CLIP image + description as written, logistic regression", model_a_text, fast),
+        ClipScenario("clip_b", "CLIP image + description pre-tokenised (NLTK), logistic regression", model_b_text,
+                     fast),
+        ClipZeroShotScenario("clip_zero_shot", "CLIP zero-shot: photo and description against category prompts",
+                             model_a_text, fast),
+    ]

@@ -1,0 +1,132 @@
+"""CLIP loading, embedding, caching and the three CLIP scenarios, on a tiny CLIP saved locally."""
+import dataclasses
+import json
+import time
+
+import numpy as np
+import pytest
+
+from core.cli import EXIT_UNAVAILABLE, main
+from core.clip_tokenizer import CONTEXT_LENGTH
+from core.embeddings import clip_embedder
+from core.embeddings.clip_embedder import ClipEmbedder, embed_photos, embed_text_list
+from core.evaluation import evaluate
+from core.images import open_image
+from core.locations import work_dirs
+from core.models.clip import download_clip, load_clip
+from core.models.weights import ModelMissingError
+from core.scenarios.clip import clip_scenarios
+from tests.tiny_models import save_tiny_clip
+
+TINY = "tiny-clip-test"
+
+
+@pytest.fixture(scope="session")
+def tiny_clip_folder(tmp_path_factory):
+    return save_tiny_clip(tmp_path_factory.mktemp("tiny-clip"))
+
+
+@pytest.fixture
+def tiny_clip(tiny_clip_folder, monkeypatch, capsys):
+    """The tiny CLIP imported through the CLI, as a user would, and configured as the CLIP to use."""
+    assert main(["models", "import", "clip", str(tiny_clip_folder), "--model", TINY]) == 0
+    capsys.readouterr()
+    monkeypatch.setenv("VITRINE_CLIP_MODEL", TINY)
+    return load_clip(TINY)
+
+
+def test_missing_weights_fail_fast_with_the_commands_that_fix_it(monkeypatch):
+    start = time.perf_counter()
+    with pytest.raises(ModelMissingError) as error:
+        load_clip("openai/clip-vit-base-patch32")
+    assert time.perf_counter() - start < 5
+    assert "python -m core models download clip" in str(error.value)
+    assert "python -m core models import clip DIR" in str(error.value)
+
+
+def test_cli_says_why_a_clip_scenario_cannot_run(capsys):
+    assert main(["run", "clip_a"]) == EXIT_UNAVAILABLE
+    assert "clip_a cannot run: CLIP weights for openai/clip-vit-base-patch32 are not on this machine" in (
+        capsys.readouterr().err)
+
+
+def test_download_without_network_says_so(monkeypatch):
+    from huggingface_hub import constants
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
+    with pytest.raises(ModelMissingError, match="Could not download"):
+        download_clip("openai/clip-vit-base-patch32")
+
+
+def test_import_refuses_a_folder_without_a_model(tmp_path, capsys):
+    assert main(["models", "import", "clip", str(tmp_path)]) == EXIT_UNAVAILABLE
+    assert "does not hold a saved CLIP model" in capsys.readouterr().err
+
+
+def test_embeddings_are_normalised_and_the_fast_path_stays_close_to_fp32(tiny_clip, reference_dataset):
+    photos = [open_image(p) for p in reference_dataset.listings["image_path"].dropna()[:4]]
+    texts = reference_dataset.listings["description"][:4].tolist()
+    fast, exact = ClipEmbedder(tiny_clip, fast=True), ClipEmbedder(tiny_clip, fast=False)
+    for vectors in (fast.embed_images(photos), fast.embed_texts(texts)):
+        assert vectors.shape == (4, 16)
+        np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, rtol=1e-5)
+    # A 32-wide random model is far more sensitive to int8 than ViT-B/32 (0.99+ in the benchmark).
+    assert (fast.embed_images(photos) * exact.embed_images(photos)).sum(1).min() > 0.97
+    assert (fast.embed_texts(texts) * exact.embed_texts(texts)).sum(1).min() > 0.97
+
+
+def test_text_is_cut_at_77_tokens_and_padding_changes_nothing(tiny_clip):
+    embedder = ClipEmbedder(tiny_clip, fast=False)
+    long_text = " ".join(f"word{i}" for i in range(300))
+    assert len(embedder.token_ids([long_text])[0]) == CONTEXT_LENGTH
+    alone, with_more_words = embedder.embed_texts([long_text]), embedder.embed_texts([long_text + " extra words"])
+    np.testing.assert_allclose(alone, with_more_words, atol=1e-6)
+    short = "steel wrist watch"
+    batched = embedder.embed_texts([short, long_text])[0]
+    np.testing.assert_allclose(embedder.embed_texts([short])[0], batched, atol=1e-5)
+
+
+def test_cache_hits_misses_and_invalidation(tiny_clip, reference_dataset, tmp_path, monkeypatch):
+    listings = reference_dataset.listings.dropna(subset=["image_path"]).head(3)
+    paths, keys = listings["image_path"].tolist(), listings["image_sha"].tolist()
+    embedder = ClipEmbedder(tiny_clip)
+    cache = work_dirs().cache
+    first = embed_photos(embedder, cache, paths, keys)
+    assert (first.cache_hits, first.computed) == (0, 3)
+    again = embed_photos(embedder, cache, paths, keys)
+    assert (again.cache_hits, again.computed) == (3, 0)
+    np.testing.assert_array_equal(first.vectors, again.vectors)
+    texts = embed_text_list(embedder, cache, ["a", "b", "a"])
+    assert (texts.cache_hits, texts.computed) == (0, 2)
+    assert embed_text_list(embedder, cache, ["a", "c"]).computed == 1
+    # other preprocessing: recomputed
+    monkeypatch.setattr(clip_embedder, "PREPROCESSING_VERSION", "changed")
+    assert embed_photos(embedder, cache, paths, keys).computed == 3
+    # other weights: recomputed
+    other = load_clip(str(save_tiny_clip(tmp_path / "other", seed=1)))
+    assert embed_photos(ClipEmbedder(other), cache, paths, keys).computed == 3
+
+
+def test_three_clip_scenarios_end_to_end_on_a_slice(tiny_clip, reference_dataset):
+    listings = reference_dataset.listings
+    missing = listings[listings["image_path"].isna()].head(1)
+    sample = listings.groupby("category").head(12)
+    subset = dataclasses.replace(reference_dataset,
+                                 listings=listings.loc[sorted(set(sample.index) | set(missing.index))]
+                                 .reset_index(drop=True))
+    by_name = {s.name: s for s in clip_scenarios()}
+    for name in ("clip_a", "clip_b", "clip_zero_shot"):
+        result = evaluate(by_name[name], subset)
+        assert len(result.predictions) == len(subset.listings) and result.skipped == 0
+        assert 0.0 <= result.test_accuracy <= 1.0
+        np.testing.assert_allclose(result.probabilities().sum(axis=1), 1.0, rtol=1e-6)
+        assert any("1 listing(s) have no usable photo" in note for note in result.notes)
+        assert (result.cv_mean is None) == (name == "clip_zero_shot")
+
+
+def test_clip_run_from_the_cli_on_text_only_listings(tiny_clip, small_data_dir, capsys):
+    assert main(["run", "clip_a", "--json"]) == 0
+    row = json.loads(capsys.readouterr().out)
+    assert row["scenario"] == "clip_a" and 0 <= row["test_accuracy"] <= 1
+    assert main(["run", "clip_a"]) == 0
+    assert "stored result reused" in capsys.readouterr().out
