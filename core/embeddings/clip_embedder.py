@@ -1,8 +1,8 @@
 """Batched CLIP embeddings of photos and texts, fast on a laptop CPU, cached on disk.
 
-The fast path (default) runs the Linear layers as int8 with oneDNN's dynamic quantisation and pads
-each text batch only to its longest text (texts sorted by length); the exact path is plain fp32
-with the same batching. ``benchmarks/clip_embed.py`` measures both against the plain loop.
+The fast path (default) runs the Linear layers as int8 with oneDNN's dynamic quantisation, computes
+CLIP's activation in place, and pads each text batch only to its longest text (texts sorted by
+length); the exact path is plain fp32 with the same batching. ``benchmarks/clip_embed.py`` measures both against the plain loop.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+from transformers.activations import QuickGELUActivation
 
 from core.clip_tokenizer import CONTEXT_LENGTH
 from core.embeddings.cache import EmbeddingCache, text_key
@@ -27,16 +28,30 @@ BATCH_SIZE = 32
 TEXT_LENGTH_STEP = 8
 
 
-def quantized_copy(model: torch.nn.Module) -> torch.nn.Module:
-    """An int8 dynamic-quantised copy of the model's Linear layers (the original stays fp32).
+class InPlaceQuickGELU(torch.nn.Module):
+    """CLIP's activation x * sigmoid(1.702 x), computed as silu(1.702 x) / 1.702 in place.
 
-    oneDNN's kernels measured about twice as fast as the default engine's on this CPU.
+    Same values to float rounding; one fused kernel instead of three allocating ones (measured
+    about a quarter of the int8 model's time here). Inference only: it overwrites its input.
     """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.nn.functional.silu(x.mul_(1.702), inplace=True).mul_(1 / 1.702)
+
+
+def fast_copy(model: torch.nn.Module) -> torch.nn.Module:
+    """An inference-only copy of the model: Linear layers int8 (dynamic quantisation on oneDNN,
+    about twice the default engine's speed here) and CLIP's activation computed in place.
+    The original stays fp32 for exact runs and explanations."""
     if "onednn" in torch.backends.quantized.supported_engines:
         torch.backends.quantized.engine = "onednn"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch announces the move of this API to torchao
-        return torch.ao.quantization.quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8)
+        fast = torch.ao.quantization.quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8)
+    for module in fast.modules():
+        if isinstance(getattr(module, "activation_fn", None), QuickGELUActivation):
+            module.activation_fn = InPlaceQuickGELU()
+    return fast
 
 
 def _features(output) -> torch.Tensor:
@@ -55,7 +70,7 @@ class ClipEmbedder:
         self.loaded = loaded
         self.fast = fast
         self.batch_size = batch_size
-        self.model = quantized_copy(loaded.model) if fast else loaded.model
+        self.model = fast_copy(loaded.model) if fast else loaded.model
         self.tokenizer = loaded.processor.tokenizer
         self.image_processor = loaded.processor.image_processor
 
