@@ -13,6 +13,7 @@ from core.dataset import DatasetError, load_dataset
 from core.importer import import_dataset
 from core.locations import DataNotFoundError, project_data_dir, work_dirs
 from core.models.clip import DEFAULT_CLIP, clip_available, configured_clip_id, download_clip, import_clip
+from core.models.densenet import DENSENET_ID, densenet_available, download_densenet, import_densenet, weights_path
 from core.models.weights import ModelMissingError, model_folder
 from core.quality import data_report
 from core.runs import run_scenario
@@ -79,14 +80,16 @@ def build_parser() -> argparse.ArgumentParser:
     download = model_commands.add_parser("download", help="fetch weights from their hub (needs internet)",
                                          description="Fetch weights from the Hugging Face hub into the models "
                                          "folder (needs internet).")
-    download.add_argument("kind", choices=["clip"], help="which model")
-    download.add_argument("--model", default=DEFAULT_CLIP, help=f"hub id (default {DEFAULT_CLIP})")
+    download.add_argument("kind", choices=["clip", "densenet"], help="which model")
+    download.add_argument("--model", default=DEFAULT_CLIP, help=f"CLIP hub id (default {DEFAULT_CLIP})")
     importing_model = model_commands.add_parser("import", help="take weights from a folder (no internet needed)",
                                                 description="Check that a folder saved with save_pretrained "
                                                 "loads, then copy it into the models folder.")
-    importing_model.add_argument("kind", choices=["clip"], help="which model")
-    importing_model.add_argument("source", type=Path, help="folder holding config.json, weights and processor files")
-    importing_model.add_argument("--model", default=DEFAULT_CLIP, help=f"id to file it under (default {DEFAULT_CLIP})")
+    importing_model.add_argument("kind", choices=["clip", "densenet"], help="which model")
+    importing_model.add_argument("source", type=Path, help="CLIP: folder holding config.json, weights and processor "
+                                 "files; DenseNet: torchvision's densenet121 .pth state dict")
+    importing_model.add_argument("--model", default=DEFAULT_CLIP,
+                                 help=f"CLIP id to file it under (default {DEFAULT_CLIP})")
     return parser
 
 
@@ -116,13 +119,18 @@ def main(argv: list[str] | None = None) -> int:
 def _models(args: argparse.Namespace) -> int:
     if args.models_command == "list":
         model_id = configured_clip_id()
-        state = "present" if clip_available(model_id) else "missing"
-        print(f"clip  {model_id}  {state}  ({model_folder(model_id)})")
+        for kind, name, present, where in (
+            ("clip", model_id, clip_available(model_id), model_folder(model_id)),
+            ("densenet", DENSENET_ID, densenet_available(), weights_path()),
+        ):
+            print(f"{kind:9} {name}  {'present' if present else 'missing'}  ({where})")
         return 0
     if args.models_command == "download":
-        print(f"Downloaded {args.model} into {download_clip(args.model)}")
+        folder = download_clip(args.model) if args.kind == "clip" else download_densenet()
+        print(f"Downloaded {args.kind} into {folder}")
     else:
-        print(f"Imported {args.source} as {args.model} into {import_clip(args.source, args.model)}")
+        folder = import_clip(args.source, args.model) if args.kind == "clip" else import_densenet(args.source)
+        print(f"Imported {args.source} into {folder}")
     return 0
 
 

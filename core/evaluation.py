@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 
 import numpy as np
@@ -45,6 +45,8 @@ class ScenarioResult:
     notes: list[str] = field(default_factory=list)
     created_at: str = ""
     reused: bool = False
+    # The classifier fitted on the train split (what explanations use); None when not loaded.
+    estimator: object = field(default=None, repr=False)
 
     def summary(self) -> dict:
         """The scenario's row of the results table, as plain JSON-ready values."""
@@ -59,11 +61,9 @@ class ScenarioResult:
         }
 
     def metadata(self) -> dict:
-        """Everything but the predictions frame, for the JSON artefact."""
-        data = asdict(self)
-        data.pop("predictions")
-        data.pop("reused")
-        return data
+        """Everything but the predictions, the estimator and the reuse flag, for the JSON artefact."""
+        skipped = {"predictions", "estimator", "reused"}
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skipped}
 
     def probabilities(self) -> np.ndarray:
         """The class probabilities, one row per prediction, columns in `classes` order."""
@@ -142,4 +142,5 @@ def evaluate(scenario: Scenario, dataset: Dataset, progress: Progress = silent) 
         skipped=len(listings) - len(rows),
         notes=features.notes,
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        estimator=model,
     )

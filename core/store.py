@@ -11,6 +11,7 @@ import os
 import tempfile
 from pathlib import Path
 
+import joblib
 import pandas as pd
 
 from core.evaluation import ScenarioResult
@@ -18,6 +19,8 @@ from core.scenarios.base import Scenario
 
 PREDICTIONS_FILE = "predictions.parquet"
 METADATA_FILE = "result.json"
+# The fitted classifier, for explanations; joblib is scikit-learn's own persistence format.
+ESTIMATOR_FILE = "estimator.joblib"
 
 
 def result_key(scenario: Scenario, data_fingerprint: str) -> str:
@@ -50,9 +53,20 @@ class ResultsStore:
         folder = self.folder(scenario, result.data_fingerprint)
         folder.mkdir(parents=True, exist_ok=True)
         _atomic_write(folder / PREDICTIONS_FILE, lambda p: result.predictions.to_parquet(p, index=False))
+        if result.estimator is not None:
+            _atomic_write(folder / ESTIMATOR_FILE, lambda p: joblib.dump(result.estimator, p))
         _atomic_write(folder / METADATA_FILE,
                       lambda p: Path(p).write_text(json.dumps(result.metadata(), indent=2), encoding="utf-8"))
         return folder
+
+
+    def load_estimator(self, scenario: Scenario, data_fingerprint: str):
+        """The classifier fitted for these inputs, or None (only ever files this project wrote)."""
+        path = self.folder(scenario, data_fingerprint) / ESTIMATOR_FILE
+        try:
+            return joblib.load(path) if path.is_file() else None
+        except (OSError, ValueError, EOFError, AttributeError, ImportError):
+            return None
 
 
 def _read(folder: Path) -> ScenarioResult | None:

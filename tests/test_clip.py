@@ -9,7 +9,8 @@ import pytest
 from core.cli import EXIT_UNAVAILABLE, main
 from core.clip_tokenizer import CONTEXT_LENGTH
 from core.embeddings import clip_embedder
-from core.embeddings.clip_embedder import ClipEmbedder, embed_photos, embed_text_list
+from core.embeddings.clip_embedder import ClipEmbedder, embed_text_list
+from core.embeddings.photos import embed_photos
 from core.evaluation import evaluate
 from core.images import open_image
 from core.locations import work_dirs

@@ -37,3 +37,25 @@ def save_tiny_clip(folder: Path, seed: int = 0) -> Path:
     model.save_pretrained(folder)
     processor.save_pretrained(folder)
     return folder
+
+
+def save_random_densenet(path: Path, seed: int = 0) -> Path:
+    """torchvision's DenseNet121 architecture with random weights, saved as a state dict."""
+    from torchvision.models import densenet121
+
+    torch.manual_seed(seed)
+    torch.save(densenet121(weights=None).state_dict(), path)
+    return path
+
+
+def monotonic_densenet(seed: int = 0) -> torch.nn.Module:
+    """DenseNet121 whose convolutions all have small positive weights: every feature grows with the
+    brightness under it, so a bright patch must light up Grad-CAM where it is."""
+    from torchvision.models import densenet121
+
+    torch.manual_seed(seed)
+    network = densenet121(weights=None).eval()
+    for module in network.modules():
+        if isinstance(module, torch.nn.Conv2d):
+            module.weight.data.uniform_(0, 2 / module.weight[0].numel())
+    return network

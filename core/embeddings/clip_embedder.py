@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +17,8 @@ from transformers.activations import QuickGELUActivation
 
 from core.clip_tokenizer import CONTEXT_LENGTH
 from core.embeddings.cache import EmbeddingCache, text_key
-from core.images import ImageError, open_image, to_square
+from core.embeddings.photos import CachedEmbeddings, batches
+from core.images import to_square
 from core.models.clip import LoadedClip
 from core.progress import Progress, silent
 
@@ -109,7 +109,7 @@ class ClipEmbedder:
     def embed_images(self, images: list[Image.Image]) -> np.ndarray:
         """One normalised vector per photo, in order."""
         out = [_normalised(_features(self.model.get_image_features(pixel_values=self.pixel_values(batch))))
-               for batch in _batches(images, self.batch_size)]
+               for batch in batches(images, self.batch_size)]
         return np.concatenate(out) if out else np.zeros((0, self.dimension), np.float32)
 
     @torch.inference_mode()
@@ -118,55 +118,10 @@ class ClipEmbedder:
         ids = self.token_ids(texts)
         order = np.argsort([len(row) for row in ids], kind="stable")
         vectors = np.zeros((len(texts), self.dimension), np.float32)
-        for batch in _batches(list(order), self.batch_size):
+        for batch in batches(list(order), self.batch_size):
             inputs = self.text_inputs([ids[i] for i in batch])
             vectors[batch] = _normalised(_features(self.model.get_text_features(**inputs)))
         return vectors
-
-
-def _batches(items: list, size: int):
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-@dataclass
-class CachedEmbeddings:
-    """Vectors for a list of inputs, with how many came from the cache."""
-
-    vectors: np.ndarray
-    present: np.ndarray  # False where there was nothing to embed (no photo, unreadable photo)
-    cache_hits: int
-    computed: int
-
-
-def embed_photos(embedder: ClipEmbedder, cache_root: Path, paths: list[str | None], keys: list[str | None],
-                 progress: Progress = silent) -> CachedEmbeddings:
-    """Embeddings of photo files keyed by their content hash; zeros where a photo is absent or unreadable."""
-    cache = EmbeddingCache(cache_root, "image|" + embedder.namespace)
-    vectors = np.zeros((len(paths), embedder.dimension), np.float32)
-    present = np.zeros(len(paths), bool)
-    todo: list[int] = []
-    for i, key in enumerate(keys):
-        cached = cache.get(key) if key else None
-        if cached is not None:
-            vectors[i], present[i] = cached, True
-        elif paths[i]:
-            todo.append(i)
-    hits = int(present.sum())
-    for done, batch in enumerate(_batches(todo, embedder.batch_size)):
-        progress(done * embedder.batch_size, len(todo), "embedding photos")
-        images, readable = [], []
-        for i in batch:
-            try:
-                images.append(open_image(Path(paths[i])))
-                readable.append(i)
-            except ImageError:
-                continue  # counted as absent; the data report names unreadable files
-        for i, vector in zip(readable, embedder.embed_images(images)):
-            vectors[i], present[i] = vector, True
-            cache.put(keys[i], vector)
-    progress(len(todo), len(todo), "embedding photos")
-    return CachedEmbeddings(vectors, present, hits, int(present.sum()) - hits)
 
 
 def embed_text_list(embedder: ClipEmbedder, cache_root: Path, texts: list[str],
@@ -177,7 +132,7 @@ def embed_text_list(embedder: ClipEmbedder, cache_root: Path, texts: list[str],
     found = {key: cache.get(key) for key in set(keys)}
     missing = sorted(key for key, vector in found.items() if vector is None)
     first_text = dict(zip(reversed(keys), reversed(texts)))
-    for done, batch in enumerate(_batches(missing, embedder.batch_size * 4)):
+    for done, batch in enumerate(batches(missing, embedder.batch_size * 4)):
         progress(done * embedder.batch_size * 4, len(missing), "embedding texts")
         for key, vector in zip(batch, embedder.embed_texts([first_text[k] for k in batch])):
             found[key] = vector

@@ -13,7 +13,8 @@ from sklearn.linear_model import LogisticRegressionCV
 from sklearn.model_selection import StratifiedKFold
 
 from core.dataset import optional_strings
-from core.embeddings.clip_embedder import ClipEmbedder, embed_photos, embed_text_list
+from core.embeddings.clip_embedder import ClipEmbedder, embed_text_list
+from core.embeddings.photos import embed_photos
 from core.locations import work_dirs
 from core.models.clip import clip_available, configured_clip_id, load_clip, missing_clip_message
 from core.models.weights import folder_fingerprint, model_folder

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from core.scenarios.base import Scenario
 from core.scenarios.clip import clip_scenarios
+from core.scenarios.densenet import DenseNetScenario
 from core.scenarios.tfidf import TfidfScenario
 
 
 def all_scenarios(fast: bool = True) -> dict[str, Scenario]:
     """A fresh instance of every scenario, keyed by name; ``fast=False`` runs CLIP in exact fp32."""
-    scenarios: list[Scenario] = [*clip_scenarios(fast), TfidfScenario()]
+    scenarios: list[Scenario] = [DenseNetScenario(), *clip_scenarios(fast), TfidfScenario()]
     return {s.name: s for s in scenarios}

@@ -1,0 +1,69 @@
+"""Embedding photo files through any photo encoder (CLIP, DenseNet), with the on-disk cache."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+from PIL import Image
+
+from core.embeddings.cache import EmbeddingCache
+from core.images import ImageError, open_image
+from core.progress import Progress, silent
+
+
+class PhotoEncoder(Protocol):
+    """What ``embed_photos`` needs of a model: a cache namespace, a vector size and a batch call."""
+
+    namespace: str
+    dimension: int
+    batch_size: int
+
+    def embed_images(self, images: list[Image.Image]) -> np.ndarray: ...
+
+
+def batches(items: list, size: int):
+    """Consecutive slices of at most ``size`` items."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass
+class CachedEmbeddings:
+    """Vectors for a list of inputs, with how many came from the cache."""
+
+    vectors: np.ndarray
+    present: np.ndarray  # False where there was nothing to embed (no photo, unreadable photo)
+    cache_hits: int
+    computed: int
+
+
+def embed_photos(encoder: PhotoEncoder, cache_root: Path, paths: list[str | None], keys: list[str | None],
+                 progress: Progress = silent) -> CachedEmbeddings:
+    """Embeddings of photo files keyed by their content hash; zeros where a photo is absent or unreadable."""
+    cache = EmbeddingCache(cache_root, "image|" + encoder.namespace)
+    vectors = np.zeros((len(paths), encoder.dimension), np.float32)
+    present = np.zeros(len(paths), bool)
+    todo: list[int] = []
+    for i, key in enumerate(keys):
+        cached = cache.get(key) if key else None
+        if cached is not None:
+            vectors[i], present[i] = cached, True
+        elif paths[i]:
+            todo.append(i)
+    hits = int(present.sum())
+    for done, batch in enumerate(batches(todo, encoder.batch_size)):
+        progress(done * encoder.batch_size, len(todo), "embedding photos")
+        images, readable = [], []
+        for i in batch:
+            try:
+                images.append(open_image(Path(paths[i])))
+                readable.append(i)
+            except ImageError:
+                continue  # counted as absent: the scenario notes say how many listings lack a usable photo
+        for i, vector in zip(readable, encoder.embed_images(images)):
+            vectors[i], present[i] = vector, True
+            cache.put(keys[i], vector)
+    progress(len(todo), len(todo), "embedding photos")
+    return CachedEmbeddings(vectors, present, hits, int(present.sum()) - hits)

@@ -1,0 +1,49 @@
+"""Grad-CAM for the DenseNet121 scenario (Captum's LayerGradCam on the last feature block)."""
+from __future__ import annotations
+
+import numpy as np
+import torch
+from captum.attr import LayerGradCam
+from PIL import Image
+from sklearn.pipeline import Pipeline
+
+from core.explain.heatmaps import PhotoHeatmap, scale_to_unit
+from core.images import to_square
+from core.models.densenet import IMAGE_SIZE, imagenet_tensor, pooled_features
+
+
+class DenseNetWithHead(torch.nn.Module):
+    """The backbone and the fitted head (standard scaler + logistic regression) as one network
+    whose outputs are exactly the head's class logits."""
+
+    def __init__(self, backbone: torch.nn.Module, head: Pipeline):
+        super().__init__()
+        self.backbone = backbone
+        scaler, regression = head[0], head[-1]
+        coef = regression.coef_ / scaler.scale_
+        intercept = regression.intercept_ - (regression.coef_ * scaler.mean_ / scaler.scale_).sum(axis=1)
+        if coef.shape[0] == 1:  # two classes: scikit-learn keeps one row, the logit of the second
+            coef, intercept = np.vstack([np.zeros_like(coef), coef]), np.concatenate([[0.0], intercept])
+        self.linear = torch.nn.Linear(coef.shape[1], coef.shape[0])
+        with torch.no_grad():
+            self.linear.weight.copy_(torch.from_numpy(coef).float())
+            self.linear.bias.copy_(torch.from_numpy(intercept).float())
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        return self.linear(pooled_features(self.backbone, pixels))
+
+
+def densenet_gradcam(backbone: torch.nn.Module, head: Pipeline, photo: Image.Image, target: str | None = None,
+                     image_size: int = IMAGE_SIZE) -> PhotoHeatmap:
+    """Grad-CAM of ``target`` (default: the predicted class) mapped back onto the original photo."""
+    classes = [str(c) for c in head.classes_]
+    network = DenseNetWithHead(backbone, head).eval()
+    pixels = imagenet_tensor([photo], image_size)
+    with torch.no_grad():
+        probabilities = torch.softmax(network(pixels), dim=1)[0].numpy()
+    index = int(probabilities.argmax()) if target is None else classes.index(target)
+    cam = LayerGradCam(network, backbone.features).attribute(pixels, target=index, relu_attributions=True)
+    _, frame = to_square(photo)
+    values = frame.to_original(cam[0, 0].detach().numpy())
+    return PhotoHeatmap(values=scale_to_unit(values), target=classes[index],
+                        probabilities=dict(zip(classes, probabilities.tolist())))

@@ -1,0 +1,109 @@
+"""DenseNet121 baseline: loading rules, feature cache, head training and Grad-CAM, with no downloads."""
+import dataclasses
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from core.cli import EXIT_UNAVAILABLE, main
+from core.evaluation import evaluate
+from core.explain.gradcam import densenet_gradcam
+from core.explain.heatmaps import overlay
+from core.models import densenet
+from core.models.densenet import download_densenet, load_densenet
+from core.models.weights import ModelMissingError
+from core.scenarios.densenet import DenseNetScenario
+from tests.tiny_models import monotonic_densenet, save_random_densenet
+
+SMALL = 64  # resolution for tests: the same network, 12x fewer pixels
+
+
+@pytest.fixture(scope="session")
+def random_densenet_file(tmp_path_factory):
+    return save_random_densenet(tmp_path_factory.mktemp("densenet") / "densenet121.pth")
+
+
+@pytest.fixture
+def imported_densenet(random_densenet_file, capsys):
+    assert main(["models", "import", "densenet", str(random_densenet_file)]) == 0
+    capsys.readouterr()
+
+
+def test_missing_weights_fail_fast_and_say_how_to_get_them(capsys):
+    start = time.perf_counter()
+    with pytest.raises(ModelMissingError, match="models download densenet"):
+        load_densenet()
+    assert time.perf_counter() - start < 2
+    assert main(["run", "densenet121"]) == EXIT_UNAVAILABLE
+    assert "densenet121 cannot run: DenseNet121 ImageNet weights are not on this machine" in capsys.readouterr().err
+
+
+def test_download_failure_is_a_clear_message(monkeypatch):
+    monkeypatch.setattr(densenet, "WEIGHTS_URL", "http://127.0.0.1:9/densenet121-a639ec97.pth")
+    with pytest.raises(ModelMissingError, match="Could not download the DenseNet121 weights"):
+        download_densenet()
+
+
+def test_import_refuses_a_file_that_is_not_densenet(tmp_path, capsys):
+    bogus = tmp_path / "weights.pth"
+    bogus.write_bytes(b"not a state dict")
+    assert main(["models", "import", "densenet", str(bogus)]) == EXIT_UNAVAILABLE
+    assert "is not a DenseNet121 state dict" in capsys.readouterr().err
+
+
+def _slice(reference_dataset, per_category=8):
+    listings = reference_dataset.listings
+    chosen = set(listings.groupby("category").head(per_category).index)
+    chosen |= set(listings[listings["image_path"].isna()].head(1).index)
+    return dataclasses.replace(reference_dataset, listings=listings.loc[sorted(chosen)].reset_index(drop=True))
+
+
+def test_head_trains_on_cached_features_and_skips_listings_without_photo(imported_densenet, reference_dataset):
+    subset = _slice(reference_dataset)
+    scenario = DenseNetScenario(image_size=SMALL)
+    first = evaluate(scenario, subset)
+    assert first.skipped == 1 and len(first.predictions) == len(subset.listings) - 1
+    assert "1 listing(s) have no usable photo: left out" in first.notes[0]
+    assert first.computed == len(subset.listings) - 1 and first.cache_hits == 0
+    assert 0.0 <= first.test_accuracy <= 1.0 and first.cv_mean is not None
+    again = evaluate(scenario, subset)
+    assert again.cache_hits == first.computed and again.computed == 0
+    assert again.predictions.equals(first.predictions)
+
+
+def _positive_head():
+    head = make_pipeline(StandardScaler(), LogisticRegression()).fit(np.random.rand(30, 1024), ["a", "b", "c"] * 10)
+    head[0].mean_, head[0].scale_ = np.zeros(1024), np.ones(1024)
+    head[-1].coef_ = np.vstack([np.ones(1024), np.zeros(1024), -np.ones(1024)]) / 1024
+    return head
+
+
+def _photo_with_bright_patch(on_left: bool) -> Image.Image:
+    photo = Image.new("RGB", (300, 100), "black")
+    photo.paste(Image.new("RGB", (80, 100), "white"), (0 if on_left else 220, 0))
+    return photo
+
+
+@pytest.mark.parametrize("on_left", [True, False])
+def test_gradcam_lands_on_the_right_part_of_a_padded_photo(on_left):
+    heatmap = densenet_gradcam(monotonic_densenet(), _positive_head(), _photo_with_bright_patch(on_left),
+                               target="a", image_size=SMALL)
+    values = heatmap.values
+    assert values.shape == (100, 300)
+    assert values.min() >= 0.0 and values.max() == pytest.approx(1.0)
+    left, right = values[:, :80].mean(), values[:, 220:].mean()
+    assert (left > right + 0.05) if on_left else (right > left + 0.05)
+    assert heatmap.target == "a" and sum(heatmap.probabilities.values()) == pytest.approx(1.0)
+
+
+def test_gradcam_explains_the_predicted_class_by_default_and_overlays():
+    photo = _photo_with_bright_patch(True)
+    heatmap = densenet_gradcam(monotonic_densenet(), _positive_head(), photo, image_size=SMALL)
+    assert heatmap.target == max(heatmap.probabilities, key=heatmap.probabilities.get)
+    shown = overlay(photo, heatmap.values, opacity=0.6)
+    assert shown.size == photo.size and shown.mode == "RGB"
+    assert np.asarray(shown).astype(int).sum() != np.asarray(photo).astype(int).sum()
