@@ -1,5 +1,8 @@
-"""The two ways the study feeds a description to CLIP."""
+"""The two ways the study feeds a description to CLIP, and where each word of the text fed to the
+model sits in the description as written (for highlighting)."""
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from nltk.tokenize import RegexpTokenizer
 
@@ -17,4 +20,29 @@ def model_b_text(description: str) -> str:
     return " ".join(_WORDS.tokenize(description or ""))
 
 
-TEXT_PREPARATIONS = {"a": model_a_text, "b": model_b_text}
+@dataclass(frozen=True)
+class WordSpan:
+    """One word: where it is in the description and in the text the model reads."""
+
+    start: int
+    end: int
+    model_start: int
+    model_end: int
+
+
+def words_in(description: str, prepare) -> tuple[str, list[WordSpan]]:
+    """The model's text for ``description`` and its words (NLTK ``\\w+`` tokens) located in both.
+
+    For model A both positions are the same; for model B the words are re-joined by spaces, so
+    positions differ and this mapping is what puts relevance back on the description.
+    """
+    description = description or ""
+    model_text = prepare(description)
+    spans: list[WordSpan] = []
+    cursor = 0
+    for start, end in _WORDS.span_tokenize(description):
+        word = description[start:end]
+        model_start = model_text.index(word, cursor)
+        cursor = model_start + len(word)
+        spans.append(WordSpan(start, end, model_start, cursor))
+    return model_text, spans

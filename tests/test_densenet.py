@@ -92,7 +92,7 @@ def _photo_with_bright_patch(on_left: bool) -> Image.Image:
 def test_gradcam_lands_on_the_right_part_of_a_padded_photo(on_left):
     heatmap = densenet_gradcam(monotonic_densenet(), _positive_head(), _photo_with_bright_patch(on_left),
                                target="a", image_size=SMALL)
-    values = heatmap.values
+    values = heatmap.photo
     assert values.shape == (100, 300)
     assert values.min() >= 0.0 and values.max() == pytest.approx(1.0)
     left, right = values[:, :80].mean(), values[:, 220:].mean()
@@ -104,6 +104,6 @@ def test_gradcam_explains_the_predicted_class_by_default_and_overlays():
     photo = _photo_with_bright_patch(True)
     heatmap = densenet_gradcam(monotonic_densenet(), _positive_head(), photo, image_size=SMALL)
     assert heatmap.target == max(heatmap.probabilities, key=heatmap.probabilities.get)
-    shown = overlay(photo, heatmap.values, opacity=0.6)
+    shown = overlay(photo, heatmap.photo, opacity=0.6)
     assert shown.size == photo.size and shown.mode == "RGB"
     assert np.asarray(shown).astype(int).sum() != np.asarray(photo).astype(int).sum()

@@ -7,7 +7,8 @@ from captum.attr import LayerGradCam
 from PIL import Image
 from sklearn.pipeline import Pipeline
 
-from core.explain.heatmaps import PhotoHeatmap, scale_to_unit
+from core.explain.explanation import Explanation
+from core.explain.heatmaps import scale_to_unit
 from core.images import to_square
 from core.models.densenet import IMAGE_SIZE, imagenet_tensor, pooled_features
 
@@ -34,7 +35,7 @@ class DenseNetWithHead(torch.nn.Module):
 
 
 def densenet_gradcam(backbone: torch.nn.Module, head: Pipeline, photo: Image.Image, target: str | None = None,
-                     image_size: int = IMAGE_SIZE) -> PhotoHeatmap:
+                     image_size: int = IMAGE_SIZE) -> Explanation:
     """Grad-CAM of ``target`` (default: the predicted class) mapped back onto the original photo."""
     classes = [str(c) for c in head.classes_]
     network = DenseNetWithHead(backbone, head).eval()
@@ -45,5 +46,5 @@ def densenet_gradcam(backbone: torch.nn.Module, head: Pipeline, photo: Image.Ima
     cam = LayerGradCam(network, backbone.features).attribute(pixels, target=index, relu_attributions=True)
     _, frame = to_square(photo)
     values = frame.to_original(cam[0, 0].detach().numpy())
-    return PhotoHeatmap(values=scale_to_unit(values), target=classes[index],
-                        probabilities=dict(zip(classes, probabilities.tolist())))
+    return Explanation(target=classes[index], probabilities=dict(zip(classes, probabilities.tolist())),
+                       photo=scale_to_unit(values), words=[])

@@ -1,20 +1,9 @@
-"""Heatmaps over photos: the result type every image explanation returns, and its overlay."""
+"""Heatmaps over photos: scaling relevance to [0, 1] and blending it onto the photo."""
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import numpy as np
 from matplotlib import colormaps
 from PIL import Image
-
-
-@dataclass
-class PhotoHeatmap:
-    """Relevance over the original photo (same height and width), scaled to [0, 1]."""
-
-    values: np.ndarray
-    target: str  # the class explained
-    probabilities: dict[str, float]
 
 
 def scale_to_unit(values: np.ndarray) -> np.ndarray:
