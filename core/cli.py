@@ -10,6 +10,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from core.dataset import DatasetError, load_dataset
+from core.explain.faithfulness import faithfulness_table, test_split_faithfulness
+from core.explain.keywords import relevance_keywords
+from core.explain.service import ScenarioExplainer
 from core.importer import import_dataset
 from core.locations import DataNotFoundError, project_data_dir, work_dirs
 from core.models.clip import DEFAULT_CLIP, clip_available, configured_clip_id, download_clip, import_clip
@@ -90,6 +93,24 @@ def build_parser() -> argparse.ArgumentParser:
                                  "files; DenseNet: torchvision's densenet121 .pth state dict")
     importing_model.add_argument("--model", default=DEFAULT_CLIP,
                                  help=f"CLIP id to file it under (default {DEFAULT_CLIP})")
+    explain = commands.add_parser("explain", help="measure explanations, list the words that drive each category",
+                                  description="Explanations over the dataset: faithfulness of the methods "
+                                  "(deletion curves) and the keywords per category.")
+    explain_commands = explain.add_subparsers(dest="explain_command", required=True, metavar="ACTION")
+    faithfulness = explain_commands.add_parser(
+        "faithfulness", help="deletion curves over the test split, per method",
+        description="Delete the most relevant patches / words first and follow the class probability, for "
+        "gradient-weighted relevance, random order, raw attention, occlusion and Integrated Gradients. "
+        "Writes a CSV beside the results and prints the mean area per method (lower is better).")
+    faithfulness.add_argument("--scenario", default="clip_a", choices=["clip_a", "clip_b", "clip_zero_shot"])
+    faithfulness.add_argument("--limit", type=int, default=None, help="only the first N test listings")
+    faithfulness.add_argument("--no-alternatives", action="store_true", help="relevance and random order only")
+    keywords = explain_commands.add_parser(
+        "keywords", help="the words that drive each category",
+        description="Aggregate each listing's word relevance for its own category over the dataset and print "
+        "the top words per category (also written as a CSV beside the results).")
+    keywords.add_argument("--scenario", default="clip_a", choices=["clip_a", "clip_b", "clip_zero_shot", "tfidf"])
+    keywords.add_argument("--top", type=int, default=10, help="words per category (default 10)")
     return parser
 
 
@@ -107,6 +128,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "data":
             print(data_report(dataset).to_text())
             return 0
+        if args.command == "explain":
+            return _explain(args, dataset)
         return _run(args, dataset)
     except (DataNotFoundError, DatasetError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -131,6 +154,30 @@ def _models(args: argparse.Namespace) -> int:
     else:
         folder = import_clip(args.source, args.model) if args.kind == "clip" else import_densenet(args.source)
         print(f"Imported {args.source} into {folder}")
+    return 0
+
+
+def _explain(args: argparse.Namespace, dataset) -> int:
+    scenario = all_scenarios()[args.scenario]
+    reason = scenario.unavailable_reason()
+    if reason:
+        print(f"{args.scenario} cannot run: {reason}", file=sys.stderr)
+        return EXIT_UNAVAILABLE
+    explainer = ScenarioExplainer(scenario, dataset, ResultsStore(work_dirs().results))
+    progress = TqdmProgress(args.scenario)
+    try:
+        if args.explain_command == "faithfulness":
+            rows = test_split_faithfulness(explainer, args.limit, not args.no_alternatives, progress)
+            table = faithfulness_table(rows)
+        else:
+            table = relevance_keywords(explainer, top=args.top, progress=progress)
+    finally:
+        progress.close()
+    path = work_dirs().results / f"{args.explain_command}-{args.scenario}.csv"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(path, index=False)
+    print(table.to_string(index=False))
+    print(f"written to {path}", file=sys.stderr)
     return 0
 
 

@@ -1,5 +1,6 @@
 """The CLIP explanation engine: shapes, sums, word merging, escaping, and faithfulness measured on
 a tiny CLIP trained inside the test on the reference train split."""
+import dataclasses
 import html
 import re
 
@@ -187,3 +188,55 @@ def test_relevance_ordered_patch_deletion_beats_random_where_the_evidence_is_loc
     assert correct >= 10  # it did learn the task
     table = faithfulness_table(rows).set_index(["modality", "method"])["mean"]
     assert table["photo", "relevance"] < table["photo", "random"] - 0.02
+
+
+def test_keywords_per_category_from_tfidf_explanations(reference_dataset):
+    from core.explain.keywords import relevance_keywords, tfidf_coefficient_keywords
+    from core.explain.service import ScenarioExplainer
+    from core.locations import work_dirs
+    from core.scenarios.tfidf import TfidfScenario
+    from core.store import ResultsStore
+
+    listings = reference_dataset.listings
+    subset = dataclasses.replace(reference_dataset, listings=listings.groupby("category").head(25)
+                                 .reset_index(drop=True))
+    explainer = ScenarioExplainer(TfidfScenario(), subset, ResultsStore(work_dirs().results))
+    table = relevance_keywords(explainer, top=5)
+    watches = table[table["category"] == "Watches"]["word"].tolist()
+    assert "watch" in watches or "watches" in watches
+    assert not set(table["word"]) & {"the", "and", "com", "only", "buy"}
+    assert (table.groupby("category").size() <= 5).all() and table["listings"].min() >= 5
+    coefficients = tfidf_coefficient_keywords(explainer.estimator, top=3)
+    assert len(coefficients) == 3 * len(subset.categories)
+
+
+def test_explanations_are_cached_per_listing_and_class(reference_dataset):
+    from core.explain.service import ScenarioExplainer
+    from core.locations import work_dirs
+    from core.scenarios.tfidf import TfidfScenario
+    from core.store import ResultsStore
+
+    subset = dataclasses.replace(reference_dataset, listings=reference_dataset.listings.groupby("category")
+                                 .head(10).reset_index(drop=True))
+    explainer = ScenarioExplainer(TfidfScenario(), subset, ResultsStore(work_dirs().results))
+    uniq_id = subset.listings["uniq_id"][0]
+    first = explainer.explain_listing(uniq_id)
+    cached = list((work_dirs().cache / "explanations").glob("*.joblib"))
+    assert len(cached) == 1
+    assert explainer.explain_listing(uniq_id).probabilities == first.probabilities
+    other = explainer.explain_listing(uniq_id, target="Watches")
+    assert other.target == "Watches" and len(list((work_dirs().cache / "explanations").glob("*.joblib"))) == 2
+    description = subset.listings["description"][0]
+    for word in first.words:
+        assert description[word.start:word.end] == word.word
+
+
+def test_faithfulness_from_the_cli(tmp_path, monkeypatch, capsys):
+    from core.cli import main
+
+    monkeypatch.setenv("VITRINE_CLIP_MODEL", "tiny-for-faithfulness")
+    assert main(["models", "import", "clip", str(save_tiny_clip(tmp_path / "m")), "--model",
+                 "tiny-for-faithfulness"]) == 0
+    assert main(["explain", "faithfulness", "--limit", "2", "--no-alternatives"]) == 0
+    out = capsys.readouterr().out
+    assert "relevance" in out and "random" in out and "photo" in out and "words" in out

@@ -4,6 +4,8 @@ against random order and against the alternative methods."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -11,7 +13,13 @@ import torch
 from PIL import Image
 
 from core.explain.clip_relevance import ClipExplainer, word_order
+from core.images import open_image
+from core.progress import Progress, silent
+from core.split import assign_split
 from core.text import words_in
+
+if TYPE_CHECKING:
+    from core.explain.service import ScenarioExplainer
 
 STEPS = 8
 
@@ -106,3 +114,21 @@ def measure_listing(explainer: ClipExplainer, photo: Image.Image | None, descrip
               "area": patch_deletion(explainer, photo, description, target, order).area}
              for method, order in patch_orders.items()]
     return rows
+
+
+def test_split_faithfulness(explainer: "ScenarioExplainer", limit: int | None = None, alternatives: bool = True,
+                            progress: Progress = silent, seed: int = 0) -> pd.DataFrame:
+    """Deletion areas of every method over the test split (the first ``limit`` listings of it)."""
+    listings = explainer.dataset.listings[assign_split(explainer.dataset.listings) == "test"]
+    if limit is not None:
+        listings = listings.head(limit)
+    clip = explainer.clip_explainer()
+    rng = np.random.default_rng(seed)
+    rows: list[dict] = []
+    for done, (_, listing) in enumerate(listings.iterrows()):
+        progress(done, len(listings), "measuring deletion curves")
+        photo = open_image(Path(listing["image_path"])) if isinstance(listing["image_path"], str) else None
+        for row in measure_listing(clip, photo, listing["description"], rng, alternatives):
+            rows.append({"uniq_id": listing["uniq_id"], **row})
+    progress(len(listings), len(listings), "measuring deletion curves")
+    return pd.DataFrame(rows)

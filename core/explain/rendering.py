@@ -17,20 +17,21 @@ class ScoredWord(Protocol):
     end: int
 
 
-def _score(word) -> float:
+def word_score(word) -> float:
+    """A scored word's value: a CLIP relevance share, or a signed tfidf contribution."""
     return float(getattr(word, "share", getattr(word, "score", 0.0)))
 
 
 def highlighted_html(description: str, words: list[ScoredWord]) -> str:
     """The description with each scored word highlighted (opacity = |score| / max |score|) and its
     score on hover; words the model did not see (``seen`` False) are greyed and struck through."""
-    top = max((abs(_score(w)) for w in words), default=0.0) or 1.0
+    top = max((abs(word_score(w)) for w in words), default=0.0) or 1.0
     parts: list[str] = []
     cursor = 0
     for word in sorted(words, key=lambda w: w.start):
         parts.append(html.escape(description[cursor:word.start]))
         text = html.escape(description[word.start:word.end])
-        score = _score(word)
+        score = word_score(word)
         if not getattr(word, "seen", True):
             parts.append(f'<span class="unseen" title="not seen: past CLIP\'s 77-token window" '
                          f'style="color:#9ca3af;text-decoration:line-through">{text}</span>')
@@ -47,7 +48,7 @@ def highlighted_html(description: str, words: list[ScoredWord]) -> str:
 
 def top_words(words: list, count: int = 10) -> pd.DataFrame:
     """The most relevant words (their scores added up over repeats), highest first."""
-    frame = pd.DataFrame({"word": [getattr(w, "word") for w in words], "score": [_score(w) for w in words]})
+    frame = pd.DataFrame({"word": [getattr(w, "word") for w in words], "score": [word_score(w) for w in words]})
     if frame.empty:
         return pd.DataFrame(columns=["word", "score"])
     frame["word"] = frame["word"].str.lower()

@@ -1,0 +1,72 @@
+"""Explanation cost on this CPU, on the full-size ViT-B/32 architecture (the real weights when they
+are in the models folder, else random ones: same FLOPs, meaningless maps).
+
+Times, for one listing (photo + description from the reference data): a plain inference forward
+pass of both encoders, the naive explanation (one autograd call per attention layer) and the
+project's (one autograd call for all layers).
+
+    .venv/bin/python benchmarks/explain.py [--repeats 3]
+
+The last line reads ``vs_naive A vs_forward B``: A = naive time / project time, B = project time /
+plain forward time (median of the repeats).
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from clip_embed import full_size_clip  # noqa: E402
+
+from core.dataset import load_dataset  # noqa: E402
+from core.explain.clip_relevance import ClassHead, ClipExplainer  # noqa: E402
+from core.images import open_image  # noqa: E402
+from core.text import model_a_text  # noqa: E402
+
+
+def timed(call, repeats: int) -> float:
+    call()  # warm-up
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+
+    listing = load_dataset().listings.dropna(subset=["image_path"]).sample(n=1, random_state=0).iloc[0]
+    photo, description = open_image(Path(listing["image_path"])), listing["description"]
+    loaded = full_size_clip()
+    dimension = loaded.model.config.projection_dim
+    rng = np.random.default_rng(0)
+    head = ClassHead(rng.normal(size=(7, dimension)), rng.normal(size=(7, dimension)), np.zeros(7),
+                     [f"class {i}" for i in range(7)])
+    explainer = ClipExplainer(loaded.model, loaded.processor, head, model_a_text)
+
+    def forward() -> None:
+        with torch.inference_mode():
+            explainer.image_embedding(explainer.pixels(photo))
+            explainer.text_embedding([description])
+
+    plain = timed(forward, args.repeats)
+    naive = timed(lambda: explainer.explain(photo, description, per_layer_gradients=True), args.repeats)
+    project = timed(lambda: explainer.explain(photo, description), args.repeats)
+    print(f"plain forward {plain:.3f} s, naive explanation {naive:.3f} s, project explanation {project:.3f} s")
+    print(f"vs_naive {naive / project:.2f} vs_forward {project / plain:.2f}")
+
+
+if __name__ == "__main__":
+    main()
