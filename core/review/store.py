@@ -1,0 +1,138 @@
+"""Operator answers, stored durably: one row per answer (operator, time, item, label, doubt,
+comment). Nothing is ever updated or deleted: an undo is a row of its own that cancels an earlier
+answer, so the whole history stays and two operators saving at once never overwrite each other.
+
+SQLite by default (WAL journal, busy timeout, one short transaction per answer); any SQLAlchemy URL
+(PostgreSQL, say) through ``$VITRINE_REVIEW_DB``.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import (Boolean, Column, DateTime, ForeignKey, Integer, MetaData, String, Table, Text, create_engine,
+                        event, select)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
+
+REVIEW_DB_ENV = "VITRINE_REVIEW_DB"
+
+metadata = MetaData()
+answers = Table(
+    "answers", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("operator", String(100), nullable=False, index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("uniq_id", String(64), nullable=False, index=True),
+    Column("label", String(200)),  # None on an undo row
+    Column("in_doubt", Boolean, nullable=False, default=False),
+    Column("comment", Text, nullable=False, default=""),
+    Column("scenario", String(64), nullable=False, default=""),
+    Column("undoes", Integer, ForeignKey("answers.id"), nullable=True),
+)
+
+
+class ReviewStoreError(RuntimeError):
+    """The answers could not be read or saved; the message says why in the operator's words."""
+
+
+@dataclass(frozen=True)
+class Answer:
+    id: int
+    operator: str
+    created_at: datetime
+    uniq_id: str
+    label: str
+    in_doubt: bool
+    comment: str
+    scenario: str
+
+
+def default_url(database: Path) -> str:
+    return os.environ.get(REVIEW_DB_ENV) or f"sqlite:///{database}"
+
+
+class ReviewStore:
+    """Append-only answers table behind a SQLAlchemy engine."""
+
+    def __init__(self, url: str):
+        self.url = url
+        if url.startswith("sqlite:///"):
+            path = url.removeprefix("sqlite:///").split("?")[0]
+            if not path.startswith("file:"):  # a plain path (not a URI such as file:...?mode=ro)
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self.engine: Engine = create_engine(url, connect_args={"timeout": 30})
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            self.engine = create_engine(url, pool_pre_ping=True)
+        try:
+            metadata.create_all(self.engine)
+        except OperationalError as exc:
+            raise ReviewStoreError(f"The review database cannot be opened ({_reason(exc)}).") from exc
+
+    def save(self, operator: str, uniq_id: str, label: str, in_doubt: bool, comment: str = "",
+             scenario: str = "") -> int:
+        """Record one answer at once; returns its id."""
+        operator = operator.strip()
+        if not operator:
+            raise ReviewStoreError("Please enter your operator name before answering.")
+        return self._insert(operator=operator, uniq_id=uniq_id, label=label, in_doubt=bool(in_doubt),
+                            comment=comment or "", scenario=scenario)
+
+    def undo_last(self, operator: str) -> Answer | None:
+        """Cancel the operator's latest answer still in force (by adding an undo row); returns it."""
+        current = [a for a in self.active_answers() if a.operator == operator.strip()]
+        if not current:
+            return None
+        last = max(current, key=lambda a: a.id)
+        self._insert(operator=last.operator, uniq_id=last.uniq_id, label=None, in_doubt=False, comment="",
+                     scenario=last.scenario, undoes=last.id)
+        return last
+
+    def _insert(self, **values) -> int:
+        values["created_at"] = datetime.now(timezone.utc)
+        try:
+            with self.engine.begin() as connection:
+                return int(connection.execute(answers.insert().values(**values)).inserted_primary_key[0])
+        except OperationalError as exc:
+            raise ReviewStoreError(f"Your answer was not saved ({_reason(exc)}); please try again.") from exc
+
+    def history(self) -> pd.DataFrame:
+        """Every row ever written, undo rows included, oldest first."""
+        try:
+            with self.engine.connect() as connection:
+                return pd.read_sql(select(answers).order_by(answers.c.id), connection)
+        except OperationalError as exc:
+            raise ReviewStoreError(f"The answers cannot be read ({_reason(exc)}).") from exc
+
+    def active_answers(self) -> list[Answer]:
+        """Answers not cancelled by an undo, oldest first."""
+        rows = self.history()
+        undone = set(rows["undoes"].dropna().astype(int))
+        kept = rows[rows["undoes"].isna() & ~rows["id"].isin(undone)]
+        return [Answer(int(r.id), r.operator, r.created_at, r.uniq_id, r.label, bool(r.in_doubt), r.comment,
+                       r.scenario) for r in kept.itertuples()]
+
+    def active_frame(self) -> pd.DataFrame:
+        """The answers in force as a table (the CSV export)."""
+        columns = ["id", "operator", "created_at", "uniq_id", "label", "in_doubt", "comment", "scenario"]
+        return pd.DataFrame([vars(a) for a in self.active_answers()], columns=columns)
+
+
+def _sqlite_pragmas(connection, _record) -> None:
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+    cursor.execute("PRAGMA busy_timeout=30000")  # wait for a concurrent writer instead of failing
+    cursor.close()
+
+
+def _reason(exc: OperationalError) -> str:
+    text = str(exc.orig) if exc.orig is not None else str(exc)
+    if "readonly" in text or "read-only" in text:
+        return "the database file is read-only"
+    if "locked" in text:
+        return "the database is busy or locked by another program"
+    return text.splitlines()[0]

@@ -1,0 +1,62 @@
+"""The operator study: which misclassified products to review first, and what the answers say."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from itertools import combinations
+
+import pandas as pd
+from sklearn.metrics import cohen_kappa_score
+
+from core.evaluation import PROBA_PREFIX, ScenarioResult
+
+REVISE_TREE = "revise the category tree (operators in doubt)"
+RETRAIN = "retrain with the operators' label (operators sure)"
+
+
+def review_queue(result: ScenarioResult) -> pd.DataFrame:
+    """The scenario's misclassified listings, most confident wrong answer first (likely label
+    errors): uniq_id, split, true, predicted, confidence."""
+    frame = result.predictions
+    wrong = frame[frame["true"] != frame["predicted"]].copy()
+    wrong["confidence"] = [row[PROBA_PREFIX + row["predicted"]] for _, row in wrong.iterrows()]
+    return (wrong[["uniq_id", "split", "true", "predicted", "confidence"]]
+            .sort_values("confidence", ascending=False).reset_index(drop=True))
+
+
+@dataclass
+class ReviewSummary:
+    per_category: pd.DataFrame  # by the dataset's category: answers, doubt rate, agreement rates
+    kappa: pd.DataFrame  # per pair of operators who answered the same items
+    decisions: pd.DataFrame  # per item: answers, labels, doubt share, decision
+
+
+def summarise(answers: pd.DataFrame, listings: pd.DataFrame, predictions: pd.DataFrame) -> ReviewSummary:
+    """Doubt and agreement per category, Cohen's kappa between operators, the decision per item.
+
+    ``answers``: the answers in force (operator, uniq_id, label, in_doubt); an operator's latest
+    answer per item counts. ``listings``: uniq_id, category. ``predictions``: uniq_id, predicted.
+    """
+    latest = (answers.sort_values("id").groupby(["operator", "uniq_id"], as_index=False).last()
+              .merge(listings[["uniq_id", "category"]], on="uniq_id", how="left")
+              .merge(predictions[["uniq_id", "predicted"]], on="uniq_id", how="left"))
+    latest["agrees_with_dataset"] = latest["label"] == latest["category"]
+    latest["agrees_with_model"] = latest["label"] == latest["predicted"]
+    per_category = latest.groupby("category").agg(
+        answers=("label", "size"), doubt_rate=("in_doubt", "mean"),
+        agreement_with_dataset=("agrees_with_dataset", "mean"), agreement_with_model=("agrees_with_model", "mean"),
+    ).reset_index()
+
+    pairs = []
+    for first, second in combinations(sorted(latest["operator"].unique()), 2):
+        both = latest[latest["operator"] == first].merge(latest[latest["operator"] == second], on="uniq_id")
+        if len(both) >= 2:
+            pairs.append({"operators": f"{first} / {second}", "items": len(both),
+                          "kappa": float(cohen_kappa_score(both["label_x"], both["label_y"]))})
+    kappa = pd.DataFrame(pairs, columns=["operators", "items", "kappa"])
+
+    decisions = latest.groupby("uniq_id").agg(
+        category=("category", "first"), predicted=("predicted", "first"), answers=("label", "size"),
+        labels=("label", lambda s: ", ".join(sorted(set(s)))), doubt_share=("in_doubt", "mean"),
+    ).reset_index()
+    decisions["decision"] = [REVISE_TREE if share >= 0.5 else RETRAIN for share in decisions["doubt_share"]]
+    return ReviewSummary(per_category, kappa, decisions)

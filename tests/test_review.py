@@ -1,0 +1,120 @@
+"""The review store (durable, append-only, safe under concurrent writers) and the study summary."""
+import multiprocessing
+import sqlite3
+import threading
+
+import pandas as pd
+import pytest
+
+from core.review.store import ReviewStore, ReviewStoreError
+from core.review.summary import RETRAIN, REVISE_TREE, review_queue, summarise
+
+
+@pytest.fixture
+def store(tmp_path):
+    return ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}")
+
+
+def test_answers_are_saved_at_once_and_survive_a_new_connection(store):
+    store.save("ana", "item1", "Watches", in_doubt=False, comment="clear", scenario="tfidf")
+    again = ReviewStore(store.url)
+    [answer] = again.active_answers()
+    assert (answer.operator, answer.uniq_id, answer.label, answer.in_doubt, answer.comment) == (
+        "ana", "item1", "Watches", False, "clear")
+
+
+def test_undo_is_history_not_deletion(store):
+    store.save("ana", "item1", "Watches", False)
+    store.save("ana", "item2", "Computers", True)
+    store.save("bob", "item3", "Baby Care", False)
+    undone = store.undo_last("ana")
+    assert undone.uniq_id == "item2"
+    assert [a.uniq_id for a in store.active_answers()] == ["item1", "item3"]
+    history = store.history()
+    assert len(history) == 4 and history["undoes"].notna().sum() == 1
+    assert store.undo_last("nobody") is None
+
+
+def test_an_operator_name_is_required(store):
+    with pytest.raises(ReviewStoreError, match="operator name"):
+        store.save("  ", "item1", "Watches", False)
+
+
+def test_a_read_only_database_gives_a_clear_message_and_keeps_what_was_saved(tmp_path):
+    path = tmp_path / "reviews.sqlite"
+    ReviewStore(f"sqlite:///{path}").save("ana", "item1", "Watches", False)
+    read_only = ReviewStore(f"sqlite:///file:{path}?mode=ro&uri=true")
+    with pytest.raises(ReviewStoreError, match="not saved"):
+        read_only.save("ana", "item2", "Watches", False)
+    assert [a.uniq_id for a in ReviewStore(f"sqlite:///{path}").active_answers()] == ["item1"]
+
+
+def test_threads_saving_at_once_lose_nothing(store):
+    def work(operator):
+        local = ReviewStore(store.url)
+        for i in range(25):
+            local.save(operator, f"item{i}", "Watches", i % 2 == 0)
+
+    threads = [threading.Thread(target=work, args=(f"op{n}",)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    answers = store.active_frame()
+    assert len(answers) == 150 and answers["id"].is_unique
+    assert set(answers.groupby("operator").size()) == {25}
+
+
+def _save_many(url, operator, count):
+    local = ReviewStore(url)
+    for i in range(count):
+        local.save(operator, f"item{i}", "Computers", False, comment=f"{operator}-{i}")
+
+
+def test_processes_saving_at_once_lose_nothing(store):
+    context = multiprocessing.get_context("spawn")
+    processes = [context.Process(target=_save_many, args=(store.url, f"proc{n}", 20)) for n in range(4)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=120)
+        assert process.exitcode == 0
+    answers = store.active_frame()
+    assert len(answers) == 80
+    assert set(answers["comment"]) == {f"proc{n}-{i}" for n in range(4) for i in range(20)}
+    assert sqlite3.connect(store.url.removeprefix("sqlite:///")).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_queue_puts_the_most_confident_mistakes_first(small_data_dir):
+    from core.dataset import load_dataset
+    from core.evaluation import evaluate
+    from core.scenarios.tfidf import TfidfScenario
+
+    result = evaluate(TfidfScenario(), load_dataset(small_data_dir))
+    frame = result.predictions
+    frame.loc[0, "predicted"] = "Watches" if frame.loc[0, "true"] != "Watches" else "Computers"
+    queue = review_queue(result)
+    assert set(queue["uniq_id"]) == set(frame.loc[frame["true"] != frame["predicted"], "uniq_id"])
+    assert queue["confidence"].is_monotonic_decreasing
+
+
+def test_summary_doubt_agreement_kappa_and_decisions():
+    answers = pd.DataFrame([
+        {"id": 1, "operator": "ana", "uniq_id": "a", "label": "Watches", "in_doubt": False},
+        {"id": 2, "operator": "bob", "uniq_id": "a", "label": "Watches", "in_doubt": False},
+        {"id": 3, "operator": "ana", "uniq_id": "b", "label": "Baby Care", "in_doubt": True},
+        {"id": 4, "operator": "bob", "uniq_id": "b", "label": "Home Furnishing", "in_doubt": True},
+        {"id": 5, "operator": "ana", "uniq_id": "c", "label": "Computers", "in_doubt": False},
+        {"id": 6, "operator": "bob", "uniq_id": "c", "label": "Computers", "in_doubt": False},
+    ])
+    listings = pd.DataFrame({"uniq_id": ["a", "b", "c"], "category": ["Watches", "Home Furnishing", "Watches"]})
+    predictions = pd.DataFrame({"uniq_id": ["a", "b", "c"], "predicted": ["Computers", "Baby Care", "Computers"]})
+    summary = summarise(answers, listings, predictions)
+    watches = summary.per_category.set_index("category").loc["Watches"]
+    assert watches["answers"] == 4 and watches["doubt_rate"] == 0.0
+    assert watches["agreement_with_dataset"] == 0.5 and watches["agreement_with_model"] == 0.5
+    assert summary.per_category.set_index("category").loc["Home Furnishing", "doubt_rate"] == 1.0
+    [pair] = summary.kappa.to_dict("records")
+    assert pair["items"] == 3 and 0 < pair["kappa"] < 1
+    decisions = summary.decisions.set_index("uniq_id")["decision"]
+    assert decisions["b"] == REVISE_TREE and decisions["a"] == RETRAIN
