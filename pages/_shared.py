@@ -3,11 +3,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
+from PIL import Image
 
 from core.dataset import Dataset, DatasetError, load_dataset
+from core.evaluation import ScenarioResult
+from core.explain.explanation import Explanation
+from core.explain.heatmaps import overlay
+from core.explain.rendering import highlighted_html, top_words
+from core.explain.service import ScenarioExplainer
 from core.locations import DataNotFoundError, data_dir, find_csv, work_dirs
+from core.review.store import ReviewStore, default_url
+from core.scenarios.registry import all_scenarios
 from core.store import ResultsStore
+
+DISPLAY_SIDE = 480  # photos are downscaled to this before they reach the browser
+MAX_DESCRIPTION_SHOWN = 5000  # characters highlighted on screen (CLIP reads far fewer)
 
 
 @st.cache_data(show_spinner="Loading the listings…")
@@ -44,3 +57,78 @@ class StreamlitProgress:
 
     def close(self) -> None:
         self.bar.empty()
+
+
+def stored_results(dataset: Dataset) -> dict[str, ScenarioResult]:
+    """The scenarios with a stored result on this dataset (current code and weights), by name."""
+    store = results_store()
+    found = {}
+    for name, scenario in all_scenarios().items():
+        result = store.load(scenario, dataset.fingerprint)
+        if result is not None:
+            found[name] = result
+    return found
+
+
+@st.cache_resource(show_spinner="Loading the model…", max_entries=4)
+def _explainer(name: str, data_fingerprint: str, weights: str) -> ScenarioExplainer:
+    return ScenarioExplainer(all_scenarios()[name], dataset_or_stop(), results_store())
+
+
+def scenario_explainer(name: str, dataset: Dataset) -> ScenarioExplainer:
+    """One explainer per scenario, dataset and weights for the whole app process."""
+    scenario = all_scenarios()[name]
+    return _explainer(name, dataset.fingerprint, scenario.weights_fingerprint())
+
+
+@st.cache_resource
+def review_store() -> ReviewStore:
+    return ReviewStore(default_url(work_dirs().reviews_db))
+
+
+def display_size(photo: Image.Image, side: int = DISPLAY_SIDE) -> Image.Image:
+    """A copy no larger than ``side`` pixels: what the browser needs, not the full photo."""
+    shown = photo.copy()
+    shown.thumbnail((side, side))
+    return shown
+
+
+def probability_chart(probabilities: dict[str, float], highlight: str) -> go.Figure:
+    """Class probabilities as horizontal bars, the explained class in colour."""
+    ordered = sorted(probabilities.items(), key=lambda item: item[1])
+    figure = go.Figure(go.Bar(
+        x=[p for _, p in ordered], y=[c for c, _ in ordered], orientation="h",
+        marker_color=["#0f766e" if c == highlight else "#cbd5e1" for c, _ in ordered],
+        text=[f"{p:.0%}" for _, p in ordered], textposition="auto",
+    ))
+    figure.update_layout(height=260, margin=dict(l=10, r=10, t=10, b=10), xaxis=dict(range=[0, 1], tickformat=".0%"))
+    return figure
+
+
+def show_explanation(explanation: Explanation, photo: Image.Image | None, description: str, key: str,
+                     opacity: float = 0.5) -> None:
+    """Photo with its heatmap, the highlighted description and the class probabilities."""
+    left, right = st.columns([2, 3])
+    with left:
+        if photo is not None:
+            shown = display_size(photo)
+            if explanation.photo is not None:
+                heat = Image.fromarray(explanation.photo.astype(np.float32), mode="F").resize(shown.size)
+                st.image(overlay(shown, np.clip(np.asarray(heat), 0, 1), opacity),
+                         caption=f"Where the model looked for “{explanation.target}”")
+            else:
+                st.image(shown, caption="This scenario reads the text only")
+        else:
+            st.info("No photo for this listing.")
+        st.plotly_chart(probability_chart(explanation.probabilities, explanation.target), width="stretch",
+                        key=f"probabilities-{key}")
+    with right:
+        if explanation.words:
+            shown_text = description[:MAX_DESCRIPTION_SHOWN]
+            words = [w for w in explanation.words if w.end <= len(shown_text)]
+            st.html(highlighted_html(shown_text, words))
+            if len(description) > MAX_DESCRIPTION_SHOWN:
+                st.caption(f"Showing the first {MAX_DESCRIPTION_SHOWN:,} of {len(description):,} characters.")
+            st.dataframe(top_words(explanation.words, 8), hide_index=True, width="stretch")
+        else:
+            st.write(description[:MAX_DESCRIPTION_SHOWN])

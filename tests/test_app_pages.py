@@ -1,9 +1,17 @@
 """AppTest runs of the pages on the reference data (no browser)."""
+import html
 import json
+import os
+import re
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.locations import REPO_ROOT, work_dirs
+from core.review.store import ReviewStore
+from core.runs import run_scenario
+from core.scenarios.tfidf import TfidfScenario
+from core.store import ResultsStore
 
 TIMEOUT = 120
 
@@ -41,3 +49,80 @@ def test_data_page_lists_the_missing_photos():
     app = page("data.py").run()
     assert not app.exception
     assert app.subheader[0].value == "3 listing(s) without a photo file"
+
+
+@pytest.fixture(scope="module")
+def work_with_tfidf(tmp_path_factory, reference_dataset):
+    """A work folder holding a tfidf run on the reference data, shared by this module's page tests."""
+    work = tmp_path_factory.mktemp("work-tfidf")
+    previous = os.environ.get("VITRINE_WORK_DIR")
+    os.environ["VITRINE_WORK_DIR"] = str(work)
+    try:
+        run_scenario(TfidfScenario(), reference_dataset, ResultsStore(work_dirs().results))
+    finally:
+        if previous is not None:
+            os.environ["VITRINE_WORK_DIR"] = previous
+    return work
+
+
+@pytest.fixture
+def with_tfidf(work_with_tfidf, monkeypatch):
+    monkeypatch.setenv("VITRINE_WORK_DIR", str(work_with_tfidf))
+    return work_with_tfidf
+
+
+def test_misclassified_page_lists_cards_with_highlighted_descriptions(with_tfidf):
+    app = page("misclassified.py").run()
+    assert not app.exception
+    assert "misclassified listing(s) match" in app.caption[0].value
+    assert any("vitrine-description" in element.proto.body for element in app.get("html"))
+    app.multiselect[0].select("Watches").run()
+    assert not app.exception
+
+
+def test_explain_page_predicts_and_escapes_the_description(with_tfidf):
+    app = page("explain.py").run()
+    assert "Upload a photo" in app.info[0].value
+    app.selectbox[0].select("tfidf").run()
+    description = 'Titan analog wrist watch for men <script>alert("x")</script>, steel strap'
+    app.text_area[0].input(description).run()
+    assert not app.exception
+    assert app.subheader[0].value.startswith("Prediction: Watches")
+    body = app.get("html")[0].proto.body
+    assert "<script>" not in body
+    assert re.sub(r"</?(span|div)[^>]*>", "", body) == html.escape(description)
+
+
+def test_explain_page_survives_a_hundred_thousand_characters(with_tfidf):
+    app = page("explain.py").run()
+    app.selectbox[0].select("tfidf").run()
+    app.text_area[0].input(("cotton baby towel soft " * 5000)[:100_000]).run()
+    assert not app.exception
+    assert app.subheader[0].value.startswith("Prediction:")
+    assert any("Showing the first 5,000 of 100,000 characters" in c.value for c in app.caption)
+
+
+def test_review_page_saves_an_answer_and_undo_keeps_history(with_tfidf, tmp_path, monkeypatch):
+    monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
+    page_app = page("review.py")
+    app = page_app.run()
+    assert "Enter your operator name" in app.info[0].value
+    app.text_input(key="operator").input("ana").run()
+    # inside the form: set the fields, then submit once
+    app.radio[0].set_value("Watches")
+    app.checkbox[0].check()
+    app.button[0].click().run()  # Save answer
+    assert not app.exception
+    store = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}")
+    [answer] = store.active_answers()
+    assert (answer.operator, answer.label, answer.in_doubt, answer.scenario) == ("ana", "Watches", True, "tfidf")
+    undo = next(b for b in app.button if b.label == "Undo my last answer")
+    undo.click().run()
+    assert store.active_answers() == [] and len(store.history()) == 2
+
+
+def test_guide_page_shows_keywords_per_category(with_tfidf):
+    app = page("guide.py").run()
+    assert not app.exception
+    assert len(app.expander) == 7
+    assert any("watch" in e.label for e in app.expander if e.label.startswith("Watches"))

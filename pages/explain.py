@@ -1,0 +1,65 @@
+"""Explain a new listing: upload a photo and/or type a title and description, see the prediction
+and what drove it."""
+from __future__ import annotations
+
+import streamlit as st
+
+from core.images import ImageError, open_image
+from core.models.weights import ModelMissingError
+from core.scenarios.base import ScenarioUnavailable
+from core.scenarios.registry import all_scenarios
+from pages._shared import dataset_or_stop, scenario_explainer, show_explanation
+
+PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
+
+st.title("Explain a new listing")
+st.caption("Nothing you enter here is stored.")
+dataset = dataset_or_stop()
+scenarios = all_scenarios()
+runnable = [name for name, s in scenarios.items() if s.unavailable_reason() is None]
+if not runnable:
+    st.error("No scenario can run on this machine; see the Results page for what is missing.")
+    st.stop()
+default = runnable.index("clip_a") if "clip_a" in runnable else 0
+name = st.selectbox("Scenario", runnable, index=default, format_func=lambda n: f"{n}: {scenarios[n].description}")
+
+upload = st.file_uploader("Photo", type=PHOTO_TYPES, help="JPEG, PNG, WebP, GIF, BMP or TIFF, up to 50 MB")
+title = st.text_input("Title", max_chars=500)
+description = st.text_area("Description", height=180)
+
+photo = None
+if upload is not None:
+    try:
+        photo = open_image(upload.getvalue())
+    except ImageError as exc:
+        st.error(f"{upload.name}: {exc}")
+if photo is None and not (description.strip() or title.strip()):
+    st.info("Upload a photo and/or type a title or description to see how it would be classified.")
+    st.stop()
+if name == "densenet121" and photo is None:
+    st.warning("densenet121 reads only the photo: please upload one, or pick another scenario.")
+    st.stop()
+if name == "tfidf" and not (description.strip() or title.strip()):
+    st.warning("tfidf reads only the text: please type a title or description, or pick another scenario.")
+    st.stop()
+
+columns = st.columns(2)
+target_choice = columns[0].selectbox("Class to explain", ["the predicted class", *dataset.categories])
+opacity = columns[1].slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05)
+target = None if target_choice == "the predicted class" else target_choice
+
+# With no description the title stands in for it, so it is what gets highlighted.
+listing_name, listing_text = (title.strip(), description.strip()) if description.strip() else ("", title.strip())
+try:
+    with st.spinner("Loading the model and explaining…"):
+        explainer = scenario_explainer(name, dataset)
+        explanation = explainer.explain(photo, listing_name, listing_text, target)
+except (ModelMissingError, ScenarioUnavailable, ImageError) as exc:
+    st.error(str(exc))
+    st.stop()
+
+predicted = max(explanation.probabilities, key=explanation.probabilities.get)
+st.subheader(f"Prediction: {predicted} ({explanation.probabilities[predicted]:.0%})")
+if target is not None and target != predicted:
+    st.caption(f"Explaining “{target}”, not the predicted class.")
+show_explanation(explanation, photo, listing_text, key="new", opacity=opacity)

@@ -1,0 +1,56 @@
+"""Seller keyword guide: the words that drive each category, with example listings."""
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.explain.keywords import relevance_keywords, tfidf_coefficient_keywords
+from core.locations import work_dirs
+from core.models.weights import ModelMissingError
+from core.scenarios.base import ScenarioUnavailable
+from pages._shared import StreamlitProgress, dataset_or_stop, scenario_explainer, stored_results
+
+st.title("Seller keyword guide")
+st.caption("Words that push a listing towards its category: use them in titles and descriptions.")
+dataset = dataset_or_stop()
+results = stored_results(dataset)
+choices = [n for n in ("clip_a", "clip_b", "tfidf") if n in results]
+if not choices:
+    st.info("No scenario has been run yet: run one on the Results page first.")
+    st.stop()
+name = st.selectbox("From scenario", choices)
+saved = work_dirs().results / f"keywords-{name}.csv"
+
+table: pd.DataFrame | None = None
+if saved.is_file():
+    table = pd.read_csv(saved)
+    st.caption(f"From the relevance of every listing's words for its own category ({saved.name}).")
+elif name == "tfidf":
+    table = tfidf_coefficient_keywords(scenario_explainer(name, dataset).estimator, top=10)
+    st.caption("From the tfidf model's coefficients (computing word relevance over every listing gives the "
+               "same kind of list from the explanations).")
+if st.button("Compute from the explanations of every listing" if table is None else "Recompute from explanations"):
+    progress = StreamlitProgress("Explaining every listing")
+    try:
+        table = relevance_keywords(scenario_explainer(name, dataset), progress=progress)
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(saved, index=False)
+    except (ModelMissingError, ScenarioUnavailable) as exc:
+        st.error(str(exc))
+    finally:
+        progress.close()
+if table is None:
+    st.info("Not computed yet for this scenario: it explains each listing once (cached), which takes a while "
+            "with CLIP on a laptop.")
+    st.stop()
+
+for category in dataset.categories:
+    words = table[table["category"] == category]
+    with st.expander(f"{category}: {', '.join(words['word'].head(5))}", expanded=False):
+        st.bar_chart(words.set_index("word")["score"], horizontal=True)
+        listings = dataset.listings[dataset.listings["category"] == category]
+        top = words["word"].iloc[0] if len(words) else ""
+        examples = listings[listings["description"].str.lower().str.contains(top, regex=False)].head(3)
+        st.caption(f"Example listings using “{top}”:")
+        for product in examples["product_name"]:
+            st.text(f"• {product}")

@@ -1,0 +1,75 @@
+"""Misclassified products: where a scenario went wrong, and what it looked at."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from core.evaluation import PROBA_PREFIX
+from core.images import ImageError, open_image
+from core.models.weights import ModelMissingError
+from core.scenarios.base import ScenarioUnavailable
+from pages._shared import dataset_or_stop, display_size, scenario_explainer, show_explanation, stored_results
+
+PAGE_SIZE = 8
+
+st.title("Misclassified products")
+dataset = dataset_or_stop()
+results = stored_results(dataset)
+if not results:
+    st.info("No scenario has been run yet: run one on the Results page first.")
+    st.stop()
+
+name = st.selectbox("Scenario", list(results))
+result = results[name]
+frame = result.predictions.copy()
+frame["confidence"] = [row[PROBA_PREFIX + row["predicted"]] for _, row in frame.iterrows()]
+frame = frame[frame["true"] != frame["predicted"]]
+
+filters = st.columns(4)
+split = filters[0].radio("Listings", ["test split", "all"], horizontal=True)
+true_categories = filters[1].multiselect("True category", dataset.categories)
+predicted_categories = filters[2].multiselect("Predicted category", dataset.categories)
+low, high = filters[3].slider("Confidence in the wrong answer", 0.0, 1.0, (0.0, 1.0), 0.05)
+order = st.radio("Order", ["most confident first", "least confident first"], horizontal=True)
+
+if split == "test split":
+    frame = frame[frame["split"] == "test"]
+if true_categories:
+    frame = frame[frame["true"].isin(true_categories)]
+if predicted_categories:
+    frame = frame[frame["predicted"].isin(predicted_categories)]
+frame = frame[(frame["confidence"] >= low) & (frame["confidence"] <= high)]
+frame = frame.sort_values("confidence", ascending=order == "least confident first")
+
+st.caption(f"{len(frame)} misclassified listing(s) match.")
+if frame.empty:
+    st.stop()
+pages = (len(frame) - 1) // PAGE_SIZE + 1
+page = st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1) if pages > 1 else 1
+others = {other: r.predictions.set_index("uniq_id")["predicted"] for other, r in results.items() if other != name}
+
+for _, row in frame.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE].iterrows():
+    listing = dataset.listing(row["uniq_id"])
+    with st.container(border=True):
+        st.markdown(f"**{listing['product_name']}**")
+        st.caption(f"labelled **{row['true']}**, predicted **{row['predicted']}** ({row['confidence']:.0%}) · "
+                   f"{row['split']} split · id {row['uniq_id']}")
+        elsewhere = [f"{other}: {predictions.get(row['uniq_id'], 'n/a')}" for other, predictions in others.items()]
+        if elsewhere:
+            st.caption("Other scenarios: " + " · ".join(elsewhere))
+        photo = None
+        if isinstance(listing["image_path"], str):
+            try:
+                photo = open_image(Path(listing["image_path"]))
+            except ImageError as exc:
+                st.warning(str(exc))
+        try:
+            explanation = scenario_explainer(name, dataset).explain_listing(row["uniq_id"])
+        except (ModelMissingError, ScenarioUnavailable, ImageError) as exc:
+            st.caption(f"No explanation: {exc}")
+            if photo is not None:
+                st.image(display_size(photo))
+            st.text(listing["description"][:2000])
+            continue
+        show_explanation(explanation, photo, listing["description"], key=row["uniq_id"])
