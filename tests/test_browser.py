@@ -32,7 +32,7 @@ def start_app(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
-        cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=REPO_ROOT, env=env, stdout=open(Path(env["VITRINE_WORK_DIR"]) / "app.log", "ab"), stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
@@ -44,12 +44,31 @@ def start_app(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
         except OSError:
             time.sleep(0.5)
     process.kill()
-    raise RuntimeError(f"the app did not start: {process.stdout.read().decode(errors='replace')[-2000:]}")
+    log = (Path(env["VITRINE_WORK_DIR"]) / "app.log").read_text(errors="replace")
+    raise RuntimeError(f"the app did not start: {log[-2000:]}")
 
 
 @pytest.fixture
 def app_env(private_work_dir) -> dict[str, str]:
     return {**os.environ, "VITRINE_WORK_DIR": str(private_work_dir)}
+
+
+@pytest.fixture
+def app_env_with_tiny_clip(private_work_dir, reference_dataset, tmp_path, monkeypatch) -> dict[str, str]:
+    """A work folder where a tiny CLIP is imported and clip_a has run (a test stand-in for the real
+    weights: its numbers mean nothing), so that photo explanations can be seen in the browser."""
+    from core.cli import main
+    from core.runs import run_scenario
+    from core.scenarios.registry import all_scenarios
+    from core.store import ResultsStore
+    from tests.tiny_models import save_tiny_clip
+
+    monkeypatch.setenv("VITRINE_CLIP_MODEL", "tiny-clip-e2e")
+    assert main(["models", "import", "clip", str(save_tiny_clip(tmp_path / "clip")), "--model", "tiny-clip-e2e"]) == 0
+    store = ResultsStore(private_work_dir / "results")
+    for name in ("clip_a", "tfidf"):
+        run_scenario(all_scenarios()[name], reference_dataset, store)
+    return {**os.environ, "VITRINE_WORK_DIR": str(private_work_dir), "VITRINE_CLIP_MODEL": "tiny-clip-e2e"}
 
 
 @pytest.fixture
@@ -76,6 +95,65 @@ def test_results_page_shows_the_scenario_table_in_a_real_browser(app_env, browse
         page.get_by_role("link", name="Data quality").click()
         page.get_by_text("3 listing(s) without a photo file").wait_for(timeout=60_000)
         assert "Traceback" not in page.content()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def _open(page, url: str, title: str, screenshots: Path) -> None:
+    """Go to a page through the sidebar; on failure, keep a screenshot beside the test's files."""
+    page.goto(url, wait_until="domcontentloaded")
+    page.get_by_role("link", name=title).click()
+    try:
+        page.get_by_role("heading", name=title).wait_for(timeout=90_000)
+    except Exception:
+        page.screenshot(path=str(screenshots / f"failed-{title}.png"), full_page=True)
+        raise
+
+
+def test_every_page_explain_an_upload_and_a_review_that_survives_a_restart(app_env_with_tiny_clip, browser,
+                                                                             reference_dataset, tmp_path):
+    photo = next(p for p in reference_dataset.listings["image_path"] if isinstance(p, str))
+    process, url = start_app(app_env_with_tiny_clip)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.goto(url, wait_until="domcontentloaded")
+        page.get_by_role("heading", name="Scenario results").wait_for(timeout=90_000)
+        for title in ("Misclassified products", "Seller keyword guide", "Data quality"):
+            _open(page, url, title, tmp_path)
+            assert "Traceback" not in page.content()
+
+        _open(page, url, "Explain a new listing", tmp_path)
+        page.locator('input[type="file"]').set_input_files(photo)
+        page.get_by_label("Description").fill("Stainless steel analog wrist watch for men, leather strap")
+        page.get_by_label("Title").click()  # leaving the text area commits it
+        try:
+            page.get_by_text("Prediction:").wait_for(timeout=90_000)
+            page.get_by_text("Where the model looked for").wait_for(timeout=60_000)
+        finally:
+            page.screenshot(path=str(tmp_path / "explain.png"), full_page=True)
+        assert page.locator('[data-testid="stImage"] img').count() >= 1
+
+        _open(page, url, "Operator review", tmp_path)
+        page.get_by_label("Your operator name").fill("ana")
+        page.get_by_label("Your operator name").press("Enter")
+        page.get_by_text("Save answer").wait_for(timeout=60_000)
+        page.locator('[data-testid="stRadio"]').get_by_text("Watches", exact=True).click()
+        page.get_by_role("button", name="Save answer").click()
+        page.get_by_text("1 of").wait_for(timeout=60_000)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+    process, url = start_app(app_env_with_tiny_clip)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        _open(page, url, "Operator review", tmp_path)
+        page.get_by_label("Your operator name").fill("ana")
+        page.get_by_label("Your operator name").press("Enter")
+        page.get_by_text("1 of").wait_for(timeout=60_000)
+        page.get_by_role("tab", name="Summary and export").click()
+        page.get_by_text("Decision per product").wait_for(timeout=30_000)
     finally:
         process.terminate()
         process.wait(timeout=20)

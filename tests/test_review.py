@@ -1,11 +1,13 @@
 """The review store (durable, append-only, safe under concurrent writers) and the study summary."""
-import multiprocessing
 import sqlite3
+import subprocess
+import sys
 import threading
 
 import pandas as pd
 import pytest
 
+from core.locations import REPO_ROOT
 from core.review.store import ReviewStore, ReviewStoreError
 from core.review.summary import RETRAIN, REVISE_TREE, review_queue, summarise
 
@@ -65,20 +67,19 @@ def test_threads_saving_at_once_lose_nothing(store):
     assert set(answers.groupby("operator").size()) == {25}
 
 
-def _save_many(url, operator, count):
-    local = ReviewStore(url)
-    for i in range(count):
-        local.save(operator, f"item{i}", "Computers", False, comment=f"{operator}-{i}")
+WRITER = """
+import sys
+from core.review.store import ReviewStore
+store = ReviewStore(sys.argv[1])
+for i in range(int(sys.argv[3])):
+    store.save(sys.argv[2], f"item{i}", "Computers", False, comment=f"{sys.argv[2]}-{i}")
+"""
 
 
 def test_processes_saving_at_once_lose_nothing(store):
-    context = multiprocessing.get_context("spawn")
-    processes = [context.Process(target=_save_many, args=(store.url, f"proc{n}", 20)) for n in range(4)]
-    for process in processes:
-        process.start()
-    for process in processes:
-        process.join(timeout=120)
-        assert process.exitcode == 0
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, store.url, f"proc{n}", "20"], cwd=REPO_ROOT)
+               for n in range(4)]
+    assert [writer.wait(timeout=120) for writer in writers] == [0, 0, 0, 0]
     answers = store.active_frame()
     assert len(answers) == 80
     assert set(answers["comment"]) == {f"proc{n}-{i}" for n in range(4) for i in range(20)}

@@ -44,7 +44,10 @@ def clip_available(model_id: str | None = None) -> bool:
 
 def load_clip(model_id: str | None = None) -> LoadedClip:
     """The model and processor from the local folder only; ModelMissingError (at once) when absent."""
-    from transformers import CLIPModel, CLIPProcessor
+    # Direct module imports: transformers' lazy top-level attributes are not safe to resolve from
+    # two app sessions at once (seen as "cannot import name" errors).
+    from transformers.models.clip.modeling_clip import CLIPModel
+    from transformers.models.clip.processing_clip import CLIPProcessor
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # our own progress reporting is enough
