@@ -23,8 +23,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from core.dataset import load_dataset  # noqa: E402
 from core.images import open_image  # noqa: E402
-from core.models.densenet import (FastFeatureExtractor, densenet_available, imagenet_tensor,  # noqa: E402
-                                  load_densenet, pooled_features)
+from core.models.densenet import (  # noqa: E402
+    FastFeatureExtractor,
+    densenet_available,
+    imagenet_tensor,
+    load_densenet,
+    pooled_features,
+)
 
 # A notebook's usual batch; the project picks its own (FastFeatureExtractor.batch_size).
 BATCH = 32

@@ -70,6 +70,15 @@ def stored_results(dataset: Dataset) -> dict[str, ScenarioResult]:
     return found
 
 
+def results_or_stop(dataset: Dataset) -> dict[str, ScenarioResult]:
+    """The stored results, or a pointer to the Results page and the page stops."""
+    results = stored_results(dataset)
+    if not results:
+        st.info("No scenario has been run yet: run one on the Results page first.")
+        st.stop()
+    return results
+
+
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
 def _explainer(name: str, data_fingerprint: str, weights: str) -> ScenarioExplainer:
     return ScenarioExplainer(all_scenarios()[name], dataset_or_stop(), results_store())

@@ -8,15 +8,15 @@ from core.explain.keywords import relevance_keywords, tfidf_coefficient_keywords
 from core.locations import work_dirs
 from core.models.weights import ModelMissingError
 from core.scenarios.base import ScenarioUnavailable
-from pages._shared import StreamlitProgress, dataset_or_stop, scenario_explainer, stored_results
+from pages._shared import StreamlitProgress, dataset_or_stop, results_or_stop, scenario_explainer
 
 st.title("Seller keyword guide")
 st.caption("Words that push a listing towards its category: use them in titles and descriptions.")
 dataset = dataset_or_stop()
-results = stored_results(dataset)
+results = results_or_stop(dataset)
 choices = [n for n in ("clip_a", "clip_b", "tfidf") if n in results]
 if not choices:
-    st.info("No scenario has been run yet: run one on the Results page first.")
+    st.info("The guide needs clip_a, clip_b or tfidf: run one on the Results page first.")
     st.stop()
 name = st.selectbox("From scenario", choices)
 saved = work_dirs().results / f"keywords-{name}.csv"

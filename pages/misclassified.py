@@ -9,16 +9,13 @@ from core.evaluation import PROBA_PREFIX
 from core.images import ImageError, open_image
 from core.models.weights import ModelMissingError
 from core.scenarios.base import ScenarioUnavailable
-from pages._shared import dataset_or_stop, display_size, scenario_explainer, show_explanation, stored_results
+from pages._shared import dataset_or_stop, display_size, results_or_stop, scenario_explainer, show_explanation
 
 PAGE_SIZE = 8
 
 st.title("Misclassified products")
 dataset = dataset_or_stop()
-results = stored_results(dataset)
-if not results:
-    st.info("No scenario has been run yet: run one on the Results page first.")
-    st.stop()
+results = results_or_stop(dataset)
 
 name = st.selectbox("Scenario", list(results))
 result = results[name]

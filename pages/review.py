@@ -10,14 +10,11 @@ import streamlit as st
 from core.images import ImageError, open_image
 from core.review.store import ReviewStoreError
 from core.review.summary import review_queue, summarise
-from pages._shared import dataset_or_stop, display_size, review_store, stored_results
+from pages._shared import dataset_or_stop, display_size, results_or_stop, review_store
 
 st.title("Operator review")
 dataset = dataset_or_stop()
-results = stored_results(dataset)
-if not results:
-    st.info("No scenario has been run yet: run one on the Results page first.")
-    st.stop()
+results = results_or_stop(dataset)
 try:
     store = review_store()
     answers = store.active_frame()

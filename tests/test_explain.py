@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from core.explain.clip_relevance import ClassHead, ClipExplainer, word_order
+from core.explain.clip_relevance import ClassHead, ClipExplainer
 from core.explain.faithfulness import faithfulness_table, measure_listing
 from core.explain.rendering import highlighted_html, top_words
 from core.images import open_image

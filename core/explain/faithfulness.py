@@ -12,6 +12,7 @@ import pandas as pd
 import torch
 from PIL import Image
 
+from core.explain.alternatives import integrated_gradients_word_order, occlusion_patch_order, raw_attention_orders
 from core.explain.clip_relevance import ClipExplainer, word_order
 from core.images import open_image
 from core.progress import Progress, silent
@@ -90,9 +91,6 @@ def measure_listing(explainer: ClipExplainer, photo: Image.Image | None, descrip
                     rng: np.random.Generator, alternatives: bool = True) -> list[dict]:
     """Deletion areas of one listing for every method: gradient-weighted relevance, random order,
     and (``alternatives``) raw attention, occlusion (photo) and Integrated Gradients (words)."""
-    from core.explain.alternatives import (integrated_gradients_word_order, occlusion_patch_order,
-                                           raw_attention_orders)
-
     explanation = explainer.explain(photo, description)
     target = explanation.target
     relevance_words = word_order(explanation.words)

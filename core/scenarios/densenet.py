@@ -16,9 +16,18 @@ from sklearn.preprocessing import StandardScaler
 from core.dataset import optional_strings
 from core.embeddings.photos import embed_photos
 from core.locations import work_dirs
-from core.models.densenet import (DENSENET_ID, IMAGE_SIZE, FastFeatureExtractor, LoadedDenseNet, densenet_available,
-                                  file_fingerprint,
-                                  imagenet_tensor, load_densenet, missing_densenet_message, weights_path)
+from core.models.densenet import (
+    DENSENET_ID,
+    IMAGE_SIZE,
+    FastFeatureExtractor,
+    LoadedDenseNet,
+    densenet_available,
+    file_fingerprint,
+    imagenet_tensor,
+    load_densenet,
+    missing_densenet_message,
+    weights_path,
+)
 from core.progress import Progress, silent
 from core.scenarios.base import Features, Scenario
 from core.split import CV_FOLDS, SEED
