@@ -73,6 +73,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--force", action="store_true", help="recompute even when stored results exist")
     run.add_argument("--exact", action="store_true",
                      help="run CLIP in plain fp32 instead of the default fast int8 path")
+    run.add_argument("--augment", action="store_true",
+                     help="train DenseNet121's head with mirrored photos too (default: none, as in the study)")
 
     models = commands.add_parser("models", help="download, import or list model weights",
                                  description="Model weights live in the local models folder; loading never "
@@ -182,7 +184,7 @@ def _explain(args: argparse.Namespace, dataset) -> int:
 
 
 def _run(args: argparse.Namespace, dataset) -> int:
-    scenarios = all_scenarios(fast=not args.exact)
+    scenarios = all_scenarios(fast=not args.exact, augment=args.augment)
     names = list(scenarios) if args.scenario == "all" else [args.scenario]
     store = ResultsStore(work_dirs().results)
     started = time.perf_counter()

@@ -16,7 +16,7 @@ from core.explain.heatmaps import overlay
 from core.models import densenet
 from core.models.densenet import download_densenet, load_densenet
 from core.models.weights import ModelMissingError
-from core.scenarios.densenet import DenseNetScenario
+from core.scenarios.densenet import DenseNetScenario, MirrorAugmentedHead
 from tests.tiny_models import monotonic_densenet, save_random_densenet
 
 SMALL = 64  # resolution for tests: the same network, 12x fewer pixels
@@ -107,3 +107,15 @@ def test_gradcam_explains_the_predicted_class_by_default_and_overlays():
     shown = overlay(photo, heatmap.photo, opacity=0.6)
     assert shown.size == photo.size and shown.mode == "RGB"
     assert np.asarray(shown).astype(int).sum() != np.asarray(photo).astype(int).sum()
+
+
+def test_mirror_augmentation_trains_on_twice_the_photos(imported_densenet, reference_dataset):
+    subset = _slice(reference_dataset, per_category=6)
+    result = evaluate(DenseNetScenario(image_size=SMALL, augment=True), subset)
+    with_photo = len(subset.listings) - 1
+    assert result.computed == 2 * with_photo  # each photo and its mirror image
+    assert isinstance(result.estimator, MirrorAugmentedHead)
+    train = (result.predictions["split"] == "train").sum()
+    assert result.estimator.estimator_[0].n_samples_seen_ == 2 * train
+    assert len(result.predictions) == with_photo
+    assert DenseNetScenario(augment=True).weights_fingerprint() != DenseNetScenario().weights_fingerprint()

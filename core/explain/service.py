@@ -59,7 +59,8 @@ class ScenarioExplainer:
             if photo is None:
                 raise ImageError("This scenario reads only the photo, and the listing has none.")
             encoder = self.scenario.encoder()
-            return densenet_gradcam(encoder.loaded.model, self.estimator, photo, target, self.scenario.image_size)
+            head = getattr(self.estimator, "estimator_", self.estimator)  # the mirror-augmented head's own
+            return densenet_gradcam(encoder.loaded.model, head, photo, target, self.scenario.image_size)
         if isinstance(self.scenario, TfidfScenario):
             return _tfidf_explanation(self.estimator, name, description, target)
         raise ValueError(f"{self.scenario.name} has no explanation method")

@@ -1,5 +1,6 @@
 """The `densenet121` scenario, the study's baseline: frozen ImageNet DenseNet121 features of the
-photo (extracted once, cached on disk), a 7-way logistic-regression head trained on the train split."""
+photo (extracted once, cached on disk), a 7-way logistic-regression head trained on the train split.
+No augmentation by default (the study's baseline); mirrored photos as an option."""
 from __future__ import annotations
 
 import time
@@ -7,7 +8,8 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
-from PIL import Image
+from PIL import Image, ImageOps
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegressionCV
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
@@ -59,6 +61,39 @@ class DenseNetEncoder:
         return self.extract(imagenet_tensor(images, self.image_size))
 
 
+class FlippedEncoder:
+    """The same encoder on horizontally mirrored photos (the augmentation), cached apart."""
+
+    def __init__(self, encoder: DenseNetEncoder):
+        self.encoder = encoder
+        self.dimension = encoder.dimension
+        self.batch_size = encoder.batch_size
+        self.namespace = encoder.namespace + "|mirrored"
+
+    def embed_images(self, images: list[Image.Image]) -> np.ndarray:
+        return self.encoder.embed_images([ImageOps.mirror(img) for img in images])
+
+
+class MirrorAugmentedHead(ClassifierMixin, BaseEstimator):
+    """Trains ``estimator`` on each photo's features and on its mirror image's (twice the examples,
+    no new photos); predicts from the photo as it is. Features: [photo | mirrored photo]."""
+
+    def __init__(self, estimator):
+        self.estimator = estimator
+
+    def fit(self, X: np.ndarray, y: np.ndarray):
+        half = X.shape[1] // 2
+        self.estimator_ = clone(self.estimator).fit(np.vstack([X[:, :half], X[:, half:]]), np.concatenate([y, y]))
+        self.classes_ = self.estimator_.classes_
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return self.estimator_.predict_proba(X[:, : X.shape[1] // 2])
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.classes_[self.predict_proba(X).argmax(axis=1)]
+
+
 @lru_cache(maxsize=2)
 def shared_encoder(weights: str, image_size: int) -> DenseNetEncoder:
     """One encoder per weights file version and resolution for the whole process."""
@@ -70,17 +105,21 @@ class DenseNetScenario(Scenario):
     description = "DenseNet121 (ImageNet) features of the photo, 7-way logistic-regression head (baseline)"
     version = "1"
 
-    def __init__(self, image_size: int = IMAGE_SIZE):
+    def __init__(self, image_size: int = IMAGE_SIZE, augment: bool = False):
         self.image_size = image_size
+        self.augment = augment
+        if augment:
+            self.description += "; trained with mirrored photos too"
 
     @property
     def model_id(self) -> str:
         return DENSENET_ID
 
     def weights_fingerprint(self) -> str:
+        options = f"{self.image_size}|{'mirror-augmented' if self.augment else 'plain'}"
         if not densenet_available():
-            return str(self.image_size)
-        return f"{file_fingerprint(weights_path())}|{self.image_size}"
+            return options
+        return f"{file_fingerprint(weights_path())}|{options}"
 
     def unavailable_reason(self) -> str | None:
         return None if densenet_available() else missing_densenet_message()
@@ -90,21 +129,27 @@ class DenseNetScenario(Scenario):
 
     def featurize(self, listings: pd.DataFrame, progress: Progress = silent) -> Features:
         start = time.perf_counter()
-        photos = embed_photos(self.encoder(), work_dirs().cache / "densenet",
-                              optional_strings(listings["image_path"]), optional_strings(listings["image_sha"]),
-                              progress)
+        paths, keys = optional_strings(listings["image_path"]), optional_strings(listings["image_sha"])
+        cache = work_dirs().cache / "densenet"
+        photos = embed_photos(self.encoder(), cache, paths, keys, progress)
+        values, hits, computed = photos.vectors, photos.cache_hits, photos.computed
+        if self.augment:
+            mirrored = embed_photos(FlippedEncoder(self.encoder()), cache, paths, keys, progress)
+            values = np.hstack([values, mirrored.vectors])
+            hits, computed = hits + mirrored.cache_hits, computed + mirrored.computed
         rows = np.flatnonzero(photos.present)
         notes = []
         if len(rows) < len(listings):
             notes.append(f"{len(listings) - len(rows)} listing(s) have no usable photo: left out of this "
                          "image-only scenario")
-        return Features(values=photos.vectors[rows], rows=rows, seconds=time.perf_counter() - start,
-                        cache_hits=photos.cache_hits, computed=photos.computed, notes=notes)
+        return Features(values=values[rows], rows=rows, seconds=time.perf_counter() - start,
+                        cache_hits=hits, computed=computed, notes=notes)
 
-    def estimator(self, classes: list[str]) -> Pipeline:
-        return make_pipeline(
+    def estimator(self, classes: list[str]) -> Pipeline | MirrorAugmentedHead:
+        head = make_pipeline(
             StandardScaler(),
             LogisticRegressionCV(Cs=C_GRID, cv=StratifiedKFold(CV_FOLDS, shuffle=True, random_state=SEED),
                                  l1_ratios=(0.0,), scoring="neg_log_loss", use_legacy_attributes=False,
                                  max_iter=3000),
         )
+        return MirrorAugmentedHead(head) if self.augment else head

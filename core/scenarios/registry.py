@@ -7,7 +7,8 @@ from core.scenarios.densenet import DenseNetScenario
 from core.scenarios.tfidf import TfidfScenario
 
 
-def all_scenarios(fast: bool = True) -> dict[str, Scenario]:
-    """A fresh instance of every scenario, keyed by name; ``fast=False`` runs CLIP in exact fp32."""
-    scenarios: list[Scenario] = [DenseNetScenario(), *clip_scenarios(fast), TfidfScenario()]
+def all_scenarios(fast: bool = True, augment: bool = False) -> dict[str, Scenario]:
+    """A fresh instance of every scenario, keyed by name; ``fast=False`` runs CLIP in exact fp32,
+    ``augment`` trains DenseNet's head with mirrored photos too."""
+    scenarios: list[Scenario] = [DenseNetScenario(augment=augment), *clip_scenarios(fast), TfidfScenario()]
     return {s.name: s for s in scenarios}
