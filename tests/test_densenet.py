@@ -119,3 +119,24 @@ def test_mirror_augmentation_trains_on_twice_the_photos(imported_densenet, refer
     assert result.estimator.estimator_[0].n_samples_seen_ == 2 * train
     assert len(result.predictions) == with_photo
     assert DenseNetScenario(augment=True).weights_fingerprint() != DenseNetScenario().weights_fingerprint()
+
+
+def test_fast_feature_path_gives_the_plain_loops_features():
+    import torch
+    from torchvision.models import densenet121
+
+    from core.models.densenet import FastFeatureExtractor, pooled_features
+
+    torch.manual_seed(0)
+    network = densenet121(weights=None).eval()
+    for module in network.modules():  # batch norms with real statistics, so folding them matters
+        if isinstance(module, torch.nn.BatchNorm2d):
+            module.running_mean.uniform_(-0.2, 0.2)
+            module.running_var.uniform_(0.5, 2.0)
+            module.weight.data.uniform_(0.5, 1.5)
+    pixels = torch.randn(3, 3, SMALL, SMALL)
+    with torch.no_grad():
+        plain = pooled_features(network, pixels).numpy()
+    fast = FastFeatureExtractor(network)(pixels)
+    np.testing.assert_allclose(fast, plain, rtol=1e-4, atol=1e-5)
+    assert not isinstance(network.features.transition1[2], torch.nn.AvgPool2d)  # the original is untouched
