@@ -11,7 +11,9 @@ import importlib.util
 from functools import lru_cache
 from pathlib import Path
 
-from transformers.models.clip.tokenization_clip import CLIPTokenizer  # direct: thread-safe import
+from transformers.models.clip.tokenization_clip import (
+    CLIPTokenizer,  # direct: thread-safe import
+)
 
 CONTEXT_LENGTH = 77  # CLIP's text window, start and end tokens included
 _VOCAB_FILE = "bpe_simple_vocab_16e6.txt.gz"

@@ -15,6 +15,7 @@ from core.explain.gradcam import densenet_gradcam
 from core.explain.heatmaps import overlay
 from core.models import densenet
 from core.models.densenet import download_densenet, load_densenet
+from core.images import open_image
 from core.models.weights import ModelMissingError
 from core.scenarios.densenet import DenseNetScenario, MirrorAugmentedHead
 from tests.tiny_models import monotonic_densenet, save_random_densenet
@@ -140,3 +141,25 @@ def test_fast_feature_path_gives_the_plain_loops_features():
     fast = FastFeatureExtractor(network)(pixels)
     np.testing.assert_allclose(fast, plain, rtol=1e-4, atol=1e-5)
     assert not isinstance(network.features.transition1[2], torch.nn.AvgPool2d)  # the original is untouched
+
+
+def test_fine_tuning_the_last_block_with_early_stopping_and_gradcam(imported_densenet, reference_dataset):
+    from core.explain.service import ScenarioExplainer
+    from core.locations import work_dirs
+    from core.models.densenet_finetune import FineTunedDenseNetHead
+    from core.store import ResultsStore
+
+    subset = _slice(reference_dataset, per_category=12)
+    scenario = DenseNetScenario(image_size=SMALL, fine_tune=True)
+    steps = []
+    result = evaluate(scenario, subset, progress=lambda done, total, message: steps.append(message))
+    assert isinstance(result.estimator, FineTunedDenseNetHead)
+    assert 1 <= result.estimator.epochs_ <= result.estimator.max_epochs
+    assert "fine-tuning the last dense block" in steps
+    assert len(result.predictions) == len(subset.listings) - 1 and result.cv_mean is not None
+    store = ResultsStore(work_dirs().results)
+    store.save(scenario, result)
+    listing = subset.listings.dropna(subset=["image_path"]).iloc[0]
+    explanation = ScenarioExplainer(scenario, subset, store).explain_listing(listing["uniq_id"])
+    photo = open_image(listing["image_path"])
+    assert explanation.photo.shape == (photo.height, photo.width)

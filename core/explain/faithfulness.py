@@ -12,7 +12,11 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from core.explain.alternatives import integrated_gradients_word_order, occlusion_patch_order, raw_attention_orders
+from core.explain.alternatives import (
+    integrated_gradients_word_order,
+    occlusion_patch_order,
+    raw_attention_orders,
+)
 from core.explain.clip_relevance import ClipExplainer, word_order
 from core.images import open_image
 from core.progress import Progress, silent

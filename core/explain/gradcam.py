@@ -36,14 +36,20 @@ class DenseNetWithHead(torch.nn.Module):
 
 def densenet_gradcam(backbone: torch.nn.Module, head: Pipeline, photo: Image.Image, target: str | None = None,
                      image_size: int = IMAGE_SIZE) -> Explanation:
-    """Grad-CAM of ``target`` (default: the predicted class) mapped back onto the original photo."""
-    classes = [str(c) for c in head.classes_]
+    """Grad-CAM of ``target`` (default: the predicted class) for the frozen backbone + fitted head."""
     network = DenseNetWithHead(backbone, head).eval()
+    return gradcam(network, backbone.features, [str(c) for c in head.classes_], photo, target, image_size)
+
+
+def gradcam(network: torch.nn.Module, layer: torch.nn.Module, classes: list[str], photo: Image.Image,
+            target: str | None = None, image_size: int = IMAGE_SIZE) -> Explanation:
+    """Grad-CAM on ``layer`` of a network giving class logits from ImageNet-normalised pixels,
+    mapped back through the squaring onto the original photo."""
     pixels = imagenet_tensor([photo], image_size)
     with torch.no_grad():
         probabilities = torch.softmax(network(pixels), dim=1)[0].numpy()
     index = int(probabilities.argmax()) if target is None else classes.index(target)
-    cam = LayerGradCam(network, backbone.features).attribute(pixels, target=index, relu_attributions=True)
+    cam = LayerGradCam(network, layer).attribute(pixels, target=index, relu_attributions=True)
     _, frame = to_square(photo)
     values = frame.to_original(cam[0, 0].detach().numpy())
     return Explanation(target=classes[index], probabilities=dict(zip(classes, probabilities.tolist())),

@@ -12,13 +12,14 @@ from PIL import Image
 from core.dataset import Dataset
 from core.explain.clip_relevance import ClassHead, ClipExplainer
 from core.explain.explanation import Explanation
-from core.explain.gradcam import densenet_gradcam
+from core.explain.gradcam import densenet_gradcam, gradcam
 from core.images import ImageError, open_image
 from core.locations import work_dirs
+from core.models.densenet_finetune import frozen_part
 from core.runs import run_scenario
 from core.scenarios.base import Scenario
 from core.scenarios.clip import ClipScenario
-from core.scenarios.densenet import DenseNetScenario
+from core.scenarios.densenet import DenseNetScenario, FineTunedNetwork
 from core.scenarios.tfidf import TfidfScenario, listing_text, word_contributions
 from core.store import ResultsStore, result_key
 
@@ -59,6 +60,11 @@ class ScenarioExplainer:
             if photo is None:
                 raise ImageError("This scenario reads only the photo, and the listing has none.")
             encoder = self.scenario.encoder()
+            if self.scenario.fine_tune:
+                top = self.estimator.top_
+                network = FineTunedNetwork(frozen_part(encoder.loaded.model), top).eval()
+                return gradcam(network, top.norm, [str(c) for c in self.estimator.classes_], photo, target,
+                               self.scenario.image_size)
             head = getattr(self.estimator, "estimator_", self.estimator)  # the mirror-augmented head's own
             return densenet_gradcam(encoder.loaded.model, head, photo, target, self.scenario.image_size)
         if isinstance(self.scenario, TfidfScenario):

@@ -16,7 +16,12 @@ from core.dataset import optional_strings
 from core.embeddings.clip_embedder import ClipEmbedder, embed_text_list
 from core.embeddings.photos import embed_photos
 from core.locations import work_dirs
-from core.models.clip import clip_available, configured_clip_id, load_clip, missing_clip_message
+from core.models.clip import (
+    clip_available,
+    configured_clip_id,
+    load_clip,
+    missing_clip_message,
+)
 from core.models.weights import folder_fingerprint, model_folder
 from core.progress import Progress, silent
 from core.scenarios.base import Features, Scenario

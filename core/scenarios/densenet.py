@@ -8,6 +8,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+import torch
 from PIL import Image, ImageOps
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.linear_model import LogisticRegressionCV
@@ -30,6 +31,7 @@ from core.models.densenet import (
     missing_densenet_message,
     weights_path,
 )
+from core.models.densenet_finetune import FineTunedDenseNetHead, frozen_part
 from core.progress import Progress, silent
 from core.scenarios.base import Features, Scenario
 from core.split import CV_FOLDS, SEED
@@ -94,6 +96,37 @@ class MirrorAugmentedHead(ClassifierMixin, BaseEstimator):
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
 
+class BlockInputEncoder:
+    """What reaches DenseNet's last dense block (the frozen part's output), flattened: the cached
+    input of fine-tuning."""
+
+    def __init__(self, encoder: DenseNetEncoder):
+        self.frozen = frozen_part(encoder.loaded.model).eval()
+        self.image_size = encoder.image_size
+        self.batch_size = encoder.batch_size
+        with torch.no_grad():
+            self.shape = tuple(self.frozen(torch.zeros(1, 3, self.image_size, self.image_size)).shape[1:])
+        self.dimension = int(np.prod(self.shape))
+        self.namespace = encoder.namespace + "|last-block-input"
+
+    @torch.no_grad()
+    def embed_images(self, images: list[Image.Image]) -> np.ndarray:
+        if not images:
+            return np.zeros((0, self.dimension), np.float32)
+        return self.frozen(imagenet_tensor(images, self.image_size)).flatten(1).numpy()
+
+
+class FineTunedNetwork(torch.nn.Module):
+    """Frozen part + fine-tuned top: class logits from pixels (for Grad-CAM)."""
+
+    def __init__(self, frozen: torch.nn.Module, top: torch.nn.Module):
+        super().__init__()
+        self.frozen, self.top = frozen, top
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        return self.top(self.frozen(pixels))
+
+
 @lru_cache(maxsize=2)
 def shared_encoder(weights: str, image_size: int) -> DenseNetEncoder:
     """One encoder per weights file version and resolution for the whole process."""
@@ -105,18 +138,26 @@ class DenseNetScenario(Scenario):
     description = "DenseNet121 (ImageNet) features of the photo, 7-way logistic-regression head (baseline)"
     version = "1"
 
-    def __init__(self, image_size: int = IMAGE_SIZE, augment: bool = False):
+    def __init__(self, image_size: int = IMAGE_SIZE, augment: bool = False, fine_tune: bool = False):
+        if augment and fine_tune:
+            raise ValueError("augmentation and fine-tuning are separate options; pick one")
         self.image_size = image_size
         self.augment = augment
+        self.fine_tune = fine_tune
+        self._progress: Progress = silent
         if augment:
             self.description += "; trained with mirrored photos too"
+        if fine_tune:
+            self.description = ("DenseNet121 (ImageNet), last dense block fine-tuned with the 7-way head "
+                                "(early stopping on a validation slice)")
 
     @property
     def model_id(self) -> str:
         return DENSENET_ID
 
     def weights_fingerprint(self) -> str:
-        options = f"{self.image_size}|{'mirror-augmented' if self.augment else 'plain'}"
+        mode = "mirror-augmented" if self.augment else "fine-tuned" if self.fine_tune else "plain"
+        options = f"{self.image_size}|{mode}"
         if not densenet_available():
             return options
         return f"{file_fingerprint(weights_path())}|{options}"
@@ -131,7 +172,9 @@ class DenseNetScenario(Scenario):
         start = time.perf_counter()
         paths, keys = optional_strings(listings["image_path"]), optional_strings(listings["image_sha"])
         cache = work_dirs().cache / "densenet"
-        photos = embed_photos(self.encoder(), cache, paths, keys, progress)
+        self._progress = progress
+        encoder = BlockInputEncoder(self.encoder()) if self.fine_tune else self.encoder()
+        photos = embed_photos(encoder, cache, paths, keys, progress)
         values, hits, computed = photos.vectors, photos.cache_hits, photos.computed
         if self.augment:
             mirrored = embed_photos(FlippedEncoder(self.encoder()), cache, paths, keys, progress)
@@ -145,7 +188,10 @@ class DenseNetScenario(Scenario):
         return Features(values=values[rows], rows=rows, seconds=time.perf_counter() - start,
                         cache_hits=hits, computed=computed, notes=notes)
 
-    def estimator(self, classes: list[str]) -> Pipeline | MirrorAugmentedHead:
+    def estimator(self, classes: list[str]) -> Pipeline | MirrorAugmentedHead | FineTunedDenseNetHead:
+        if self.fine_tune:
+            block_input = BlockInputEncoder(self.encoder())
+            return FineTunedDenseNetHead(self.encoder().loaded.model, block_input.shape, progress=self._progress)
         head = make_pipeline(
             StandardScaler(),
             LogisticRegressionCV(Cs=C_GRID, cv=StratifiedKFold(CV_FOLDS, shuffle=True, random_state=SEED),

@@ -7,8 +7,10 @@ from core.scenarios.densenet import DenseNetScenario
 from core.scenarios.tfidf import TfidfScenario
 
 
-def all_scenarios(fast: bool = True, augment: bool = False) -> dict[str, Scenario]:
+def all_scenarios(fast: bool = True, augment: bool = False, fine_tune: bool = False) -> dict[str, Scenario]:
     """A fresh instance of every scenario, keyed by name; ``fast=False`` runs CLIP in exact fp32,
-    ``augment`` trains DenseNet's head with mirrored photos too."""
-    scenarios: list[Scenario] = [DenseNetScenario(augment=augment), *clip_scenarios(fast), TfidfScenario()]
+    ``augment`` trains DenseNet's head with mirrored photos too, ``fine_tune`` also trains its last
+    dense block."""
+    densenet = DenseNetScenario(augment=augment, fine_tune=fine_tune)
+    scenarios: list[Scenario] = [densenet, *clip_scenarios(fast), TfidfScenario()]
     return {s.name: s for s in scenarios}
