@@ -1,6 +1,7 @@
 """The `densenet121` scenario, the study's baseline: frozen ImageNet DenseNet121 features of the
 photo (extracted once, cached on disk), a 7-way logistic-regression head trained on the train split.
-No augmentation by default (the study's baseline); mirrored photos as an option."""
+No augmentation by default (the study's baseline); mirrored photos, or fine-tuning the last dense
+block, as options."""
 from __future__ import annotations
 
 import time
