@@ -100,13 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
     model_commands.add_parser("list", help="which models are on this machine",
                               description="Show each model, where it is expected and whether it is there.")
     download = model_commands.add_parser("download", help="fetch weights from their hub (needs internet)",
-                                         description="Fetch weights from the Hugging Face hub into the models "
-                                         "folder (needs internet).")
+                                         description="Fetch weights into the models folder (needs internet): "
+                                         "CLIP from the Hugging Face hub, DenseNet121 from torchvision's server.")
     download.add_argument("kind", choices=["clip", "densenet"], help="which model")
     download.add_argument("--model", default=DEFAULT_CLIP, help=f"CLIP hub id (default {DEFAULT_CLIP})")
     importing_model = model_commands.add_parser("import", help="take weights from a folder (no internet needed)",
-                                                description="Check that a folder saved with save_pretrained "
-                                                "loads, then copy it into the models folder.")
+                                                description="Check that a saved model loads (CLIP: a folder "
+                                                "saved with save_pretrained; DenseNet121: a state dict file), then "
+                                                "copy it into the models folder.")
     importing_model.add_argument("kind", choices=["clip", "densenet"], help="which model")
     importing_model.add_argument("source", type=Path, help="CLIP: folder holding config.json, weights and processor "
                                  "files; DenseNet: torchvision's densenet121 .pth state dict")
