@@ -138,6 +138,10 @@ def show_explanation(explanation: Explanation, photo: Image.Image | None, descri
             st.html(highlighted_html(shown_text, words))
             if len(description) > MAX_DESCRIPTION_SHOWN:
                 st.caption(f"Showing the first {MAX_DESCRIPTION_SHOWN:,} of {len(description):,} characters.")
-            st.dataframe(top_words(explanation.words, 8), hide_index=True, width="stretch")
+            shares = hasattr(explanation.words[0], "share")  # CLIP: shares of relevance; tfidf: signed scores
+            column = st.column_config.NumberColumn("relevance" if shares else "contribution",
+                                                   format="percent" if shares else "%+.3f")
+            st.dataframe(top_words(explanation.words, 8), hide_index=True, width="stretch",
+                         column_config={"score": column})
         else:
             st.write(description[:MAX_DESCRIPTION_SHOWN])
