@@ -70,6 +70,14 @@ class ScenarioResult:
         skipped = {"predictions", "estimator", "reused"}
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skipped}
 
+    def misclassified(self) -> pd.DataFrame:
+        """The wrong predictions (uniq_id, split, true, predicted) with the model's confidence in its
+        wrong answer, most confident first."""
+        wrong = self.predictions[self.predictions["true"] != self.predictions["predicted"]].copy()
+        wrong["confidence"] = [row[PROBA_PREFIX + row["predicted"]] for _, row in wrong.iterrows()]
+        return (wrong[["uniq_id", "split", "true", "predicted", "confidence"]]
+                .sort_values("confidence", ascending=False).reset_index(drop=True))
+
     def probabilities(self) -> np.ndarray:
         """The class probabilities, one row per prediction, columns in `classes` order."""
         return self.predictions[[PROBA_PREFIX + c for c in self.classes]].to_numpy()

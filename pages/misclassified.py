@@ -5,7 +5,6 @@ from pathlib import Path
 
 import streamlit as st
 
-from core.evaluation import PROBA_PREFIX
 from core.images import ImageError, open_image
 from core.models.weights import ModelMissingError
 from core.scenarios.base import ScenarioUnavailable
@@ -19,9 +18,7 @@ results = results_or_stop(dataset)
 
 name = st.selectbox("Scenario", list(results))
 result = results[name]
-frame = result.predictions.copy()
-frame["confidence"] = [row[PROBA_PREFIX + row["predicted"]] for _, row in frame.iterrows()]
-frame = frame[frame["true"] != frame["predicted"]]
+frame = result.misclassified()
 
 filters = st.columns(4)
 split = filters[0].radio("Listings", ["test split", "all"], horizontal=True)

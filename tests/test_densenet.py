@@ -13,9 +13,9 @@ from core.cli import EXIT_UNAVAILABLE, main
 from core.evaluation import evaluate
 from core.explain.gradcam import densenet_gradcam
 from core.explain.heatmaps import overlay
+from core.images import open_image
 from core.models import densenet
 from core.models.densenet import download_densenet, load_densenet
-from core.images import open_image
 from core.models.weights import ModelMissingError
 from core.scenarios.densenet import DenseNetScenario, MirrorAugmentedHead
 from tests.tiny_models import monotonic_densenet, save_random_densenet

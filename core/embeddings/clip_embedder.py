@@ -54,6 +54,12 @@ def fast_copy(model: torch.nn.Module) -> torch.nn.Module:
     return fast
 
 
+def clip_pixels(image_processor, images: list[Image.Image]) -> torch.Tensor:
+    """The model input for photos: padded to a square, then CLIP's own preprocessing. Embedding and
+    explanation both use it, so the explained input is exactly the classified one."""
+    return image_processor(images=[to_square(img)[0] for img in images], return_tensors="pt")["pixel_values"]
+
+
 def _features(output) -> torch.Tensor:
     """``get_*_features`` returns a tensor in transformers 4 and an output object in 5."""
     return output if isinstance(output, torch.Tensor) else output.pooler_output
@@ -84,11 +90,6 @@ class ClipEmbedder:
     def dimension(self) -> int:
         return int(self.loaded.model.config.projection_dim)
 
-    def pixel_values(self, images: list[Image.Image]) -> torch.Tensor:
-        """The model input for photos: padded to a square, then CLIP's own preprocessing."""
-        squares = [to_square(img)[0] for img in images]
-        return self.image_processor(images=squares, return_tensors="pt")["pixel_values"]
-
     def token_ids(self, texts: list[str]) -> list[list[int]]:
         """Token ids of each text, cut at CLIP's 77-token window (start and end tokens included)."""
         return self.tokenizer(texts, truncation=True, max_length=CONTEXT_LENGTH)["input_ids"]
@@ -108,7 +109,7 @@ class ClipEmbedder:
     @torch.inference_mode()
     def embed_images(self, images: list[Image.Image]) -> np.ndarray:
         """One normalised vector per photo, in order."""
-        out = [_normalised(_features(self.model.get_image_features(pixel_values=self.pixel_values(batch))))
+        out = [_normalised(_features(self.model.get_image_features(pixel_values=clip_pixels(self.image_processor, batch))))
                for batch in batches(images, self.batch_size)]
         return np.concatenate(out) if out else np.zeros((0, self.dimension), np.float32)
 

@@ -16,6 +16,7 @@ import torch
 from PIL import Image
 
 from core.clip_tokenizer import CONTEXT_LENGTH
+from core.embeddings.clip_embedder import clip_pixels
 from core.explain.explanation import Explanation, WordRelevance
 from core.explain.heatmaps import scale_to_unit
 from core.images import to_square
@@ -83,8 +84,8 @@ class ClipExplainer:
         self.prepare_text = prepare_text
 
     def pixels(self, photo: Image.Image) -> torch.Tensor:
-        """The model input for a photo: padded to a square, then CLIP's own preprocessing."""
-        return self.processor.image_processor(images=[to_square(photo)[0]], return_tensors="pt")["pixel_values"]
+        """The model input for a photo, prepared exactly as for embedding."""
+        return clip_pixels(self.processor.image_processor, [photo])
 
     @torch.no_grad()
     def image_embedding(self, pixels: torch.Tensor) -> torch.Tensor:

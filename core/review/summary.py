@@ -7,7 +7,7 @@ from itertools import combinations
 import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 
-from core.evaluation import PROBA_PREFIX, ScenarioResult
+from core.evaluation import ScenarioResult
 
 REVISE_TREE = "revise the category tree (operators in doubt)"
 RETRAIN = "retrain with the operators' label (operators sure)"
@@ -16,11 +16,7 @@ RETRAIN = "retrain with the operators' label (operators sure)"
 def review_queue(result: ScenarioResult) -> pd.DataFrame:
     """The scenario's misclassified listings, most confident wrong answer first (likely label
     errors): uniq_id, split, true, predicted, confidence."""
-    frame = result.predictions
-    wrong = frame[frame["true"] != frame["predicted"]].copy()
-    wrong["confidence"] = [row[PROBA_PREFIX + row["predicted"]] for _, row in wrong.iterrows()]
-    return (wrong[["uniq_id", "split", "true", "predicted", "confidence"]]
-            .sort_values("confidence", ascending=False).reset_index(drop=True))
+    return result.misclassified()
 
 
 @dataclass
