@@ -1,16 +1,20 @@
 """CLIP loading, embedding, caching and the three CLIP scenarios, on a tiny CLIP saved locally."""
 import dataclasses
 import json
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
+import torch
 
 from core.cli import EXIT_UNAVAILABLE, main
 from core.clip_tokenizer import CONTEXT_LENGTH
 from core.embeddings import clip_embedder
-from core.embeddings.clip_embedder import ClipEmbedder, embed_text_list
+from core.embeddings.clip_embedder import ClipEmbedder, clip_pixels, embed_text_list
 from core.embeddings.photos import embed_photos
+from core.embeddings.streams import ComputeStreams
 from core.evaluation import evaluate
 from core.images import open_image
 from core.locations import work_dirs
@@ -74,6 +78,42 @@ def test_embeddings_are_normalised_and_the_fast_path_stays_close_to_fp32(tiny_cl
     # A 32-wide random model is far more sensitive to int8 than ViT-B/32 (0.99+ in the benchmark).
     assert (fast.embed_images(photos) * exact.embed_images(photos)).sum(1).min() > 0.97
     assert (fast.embed_texts(texts) * exact.embed_texts(texts)).sum(1).min() > 0.97
+
+
+def test_exact_path_gives_transformers_own_features(tiny_clip, reference_dataset):
+    """The pooled-token last layer and the mask-free padding change nothing but float rounding."""
+    photos = [open_image(p) for p in reference_dataset.listings["image_path"].dropna()[:3]]
+    texts = ["steel wrist watch", reference_dataset.listings["description"][0], "a mug"]
+    model, processor = tiny_clip.model, tiny_clip.processor
+    with torch.no_grad():
+        pixels = clip_pixels(processor.image_processor, photos)
+        expected_images = model.get_image_features(pixel_values=pixels).pooler_output
+        tokens = processor.tokenizer(texts, padding=True, truncation=True, max_length=CONTEXT_LENGTH,
+                                     return_tensors="pt")
+        expected_texts = model.get_text_features(**tokens).pooler_output
+    normalise = torch.nn.functional.normalize
+    exact = ClipEmbedder(tiny_clip, fast=False)
+    np.testing.assert_allclose(exact.embed_images(photos), normalise(expected_images, dim=-1).numpy(), atol=1e-5)
+    np.testing.assert_allclose(exact.embed_texts(texts), normalise(expected_texts, dim=-1).numpy(), atol=1e-5)
+
+
+def test_streams_keep_order_and_leave_torch_threads_as_they_were():
+    streams = ComputeStreams(2)
+    assert streams.map(lambda x: (x, torch.get_num_threads()), range(6)) == [(x, 1) for x in range(6)]
+    seen_by_a_new_thread = []
+    thread = threading.Thread(target=lambda: seen_by_a_new_thread.append(torch.get_num_threads()))
+    thread.start()
+    thread.join()
+    assert seen_by_a_new_thread == [torch.get_num_threads()]
+
+
+def test_concurrent_callers_get_the_same_embeddings(tiny_clip, reference_dataset):
+    texts = reference_dataset.listings["description"][:40].tolist()
+    embedder = ClipEmbedder(tiny_clip)
+    alone = embedder.embed_texts(texts)
+    with ThreadPoolExecutor(3) as callers:
+        for together in callers.map(lambda _: embedder.embed_texts(texts), range(3)):
+            np.testing.assert_array_equal(together, alone)
 
 
 def test_text_is_cut_at_77_tokens_and_padding_changes_nothing(tiny_clip):

@@ -1,23 +1,25 @@
 """Batched CLIP embeddings of photos and texts, fast on a laptop CPU, cached on disk.
 
-The fast path (default) runs the Linear layers as int8 with oneDNN's dynamic quantisation, computes
-CLIP's activation in place, and pads each text batch only to its longest text (texts sorted by
-length); the exact path is plain fp32 with the same batching. ``benchmarks/clip_embed.py`` measures both against the plain loop.
+Both paths compute the last layer for the pooled token only (``clip_forward``), run batches side by
+side on the compute streams, and pad each text batch only to its longest text (texts sorted by
+length). The fast path (default) adds an int8 copy of the model (``clip_fast``); the exact path is
+fp32. ``benchmarks/clip_embed.py`` measures the fast path against the plain transformers loop.
 """
 from __future__ import annotations
 
-import copy
-import warnings
+import math
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
-from transformers.activations import QuickGELUActivation
 
 from core.clip_tokenizer import CONTEXT_LENGTH
 from core.embeddings.cache import EmbeddingCache, text_key
+from core.embeddings.clip_fast import fast_copy
+from core.embeddings.clip_forward import image_features, text_features
 from core.embeddings.photos import CachedEmbeddings, batches
+from core.embeddings.streams import compute_streams
 from core.images import to_square
 from core.models.clip import LoadedClip
 from core.progress import Progress, silent
@@ -25,44 +27,15 @@ from core.progress import Progress, silent
 # Bumped whenever what reaches the model changes (squaring, padding colour, resizing).
 PREPROCESSING_VERSION = "square-white-pad/v1"
 BATCH_SIZE = 32
+# Small text batches pad little once sorted by length, and keep both streams busy.
+TEXT_BATCH_SIZE = 16
 TEXT_LENGTH_STEP = 8
-
-
-class InPlaceQuickGELU(torch.nn.Module):
-    """CLIP's activation x * sigmoid(1.702 x), computed as silu(1.702 x) / 1.702 in place.
-
-    Same values to float rounding; one fused kernel instead of three allocating ones (measured
-    about a quarter of the int8 model's time here). Inference only: it overwrites its input.
-    """
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.nn.functional.silu(x.mul_(1.702), inplace=True).mul_(1 / 1.702)
-
-
-def fast_copy(model: torch.nn.Module) -> torch.nn.Module:
-    """An inference-only copy of the model: Linear layers int8 (dynamic quantisation on oneDNN,
-    about twice the default engine's speed here) and CLIP's activation computed in place.
-    The original stays fp32 for exact runs and explanations."""
-    if "onednn" in torch.backends.quantized.supported_engines:
-        torch.backends.quantized.engine = "onednn"
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # torch announces the move of this API to torchao
-        fast = torch.ao.quantization.quantize_dynamic(copy.deepcopy(model), {torch.nn.Linear}, dtype=torch.qint8)
-    for module in fast.modules():
-        if isinstance(getattr(module, "activation_fn", None), QuickGELUActivation):
-            module.activation_fn = InPlaceQuickGELU()
-    return fast
 
 
 def clip_pixels(image_processor, images: list[Image.Image]) -> torch.Tensor:
     """The model input for photos: padded to a square, then CLIP's own preprocessing. Embedding and
     explanation both use it, so the explained input is exactly the classified one."""
     return image_processor(images=[to_square(img)[0] for img in images], return_tensors="pt")["pixel_values"]
-
-
-def _features(output) -> torch.Tensor:
-    """``get_*_features`` returns a tensor in transformers 4 and an output object in 5."""
-    return output if isinstance(output, torch.Tensor) else output.pooler_output
 
 
 def _normalised(vectors: torch.Tensor) -> np.ndarray:
@@ -94,35 +67,43 @@ class ClipEmbedder:
         """Token ids of each text, cut at CLIP's 77-token window (start and end tokens included)."""
         return self.tokenizer(texts, truncation=True, max_length=CONTEXT_LENGTH)["input_ids"]
 
-    def text_inputs(self, ids: list[list[int]]) -> dict[str, torch.Tensor]:
-        """A padded batch: as long as its longest text rounded up to a multiple of 8 (at most 77),
-        so only a few shapes occur and oneDNN reuses its compiled kernels."""
+    def padded_ids(self, ids: list[list[int]]) -> torch.Tensor:
+        """A batch as long as its longest text rounded up to a multiple of 8 (at most 77), so only a
+        few shapes occur and oneDNN reuses its compiled kernels. No mask: see ``clip_forward``."""
         longest = max(len(row) for row in ids)
         length = min(-(-longest // TEXT_LENGTH_STEP) * TEXT_LENGTH_STEP, CONTEXT_LENGTH)
         input_ids = torch.full((len(ids), length), self.tokenizer.pad_token_id, dtype=torch.long)
-        attention_mask = torch.zeros((len(ids), length), dtype=torch.long)
         for i, row in enumerate(ids):
             input_ids[i, : len(row)] = torch.tensor(row)
-            attention_mask[i, : len(row)] = 1
-        return {"input_ids": input_ids, "attention_mask": attention_mask}
+        return input_ids
 
-    @torch.inference_mode()
     def embed_images(self, images: list[Image.Image]) -> np.ndarray:
         """One normalised vector per photo, in order."""
-        out = [_normalised(_features(self.model.get_image_features(pixel_values=clip_pixels(self.image_processor, batch))))
-               for batch in batches(images, self.batch_size)]
-        return np.concatenate(out) if out else np.zeros((0, self.dimension), np.float32)
+        if not images:
+            return np.zeros((0, self.dimension), np.float32)
+        streams = compute_streams()
+        size = min(self.batch_size, math.ceil(len(images) / streams.count))  # every stream gets a batch
+        return np.concatenate(streams.map(self._embed_image_batch, batches(images, size)))
 
-    @torch.inference_mode()
     def embed_texts(self, texts: list[str]) -> np.ndarray:
         """One normalised vector per text, in order; texts are batched by length to pad little."""
         ids = self.token_ids(texts)
         order = np.argsort([len(row) for row in ids], kind="stable")
+        groups = list(batches(list(order), TEXT_BATCH_SIZE))
         vectors = np.zeros((len(texts), self.dimension), np.float32)
-        for batch in batches(list(order), self.batch_size):
-            inputs = self.text_inputs([ids[i] for i in batch])
-            vectors[batch] = _normalised(_features(self.model.get_text_features(**inputs)))
+        embedded = compute_streams().map(self._embed_text_batch, [self.padded_ids([ids[i] for i in g]) for g in groups])
+        for group, batch_vectors in zip(groups, embedded):
+            vectors[group] = batch_vectors
         return vectors
+
+    # Each runs on a stream thread, where inference mode must be entered anew (it is per thread).
+    @torch.inference_mode()
+    def _embed_image_batch(self, images: list[Image.Image]) -> np.ndarray:
+        return _normalised(image_features(self.model, clip_pixels(self.image_processor, images)))
+
+    @torch.inference_mode()
+    def _embed_text_batch(self, input_ids: torch.Tensor) -> np.ndarray:
+        return _normalised(text_features(self.model, input_ids))
 
 
 def embed_text_list(embedder: ClipEmbedder, cache_root: Path, texts: list[str],
