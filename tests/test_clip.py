@@ -13,6 +13,8 @@ from core.cli import EXIT_UNAVAILABLE, main
 from core.clip_tokenizer import CONTEXT_LENGTH
 from core.embeddings import clip_embedder
 from core.embeddings.clip_embedder import ClipEmbedder, clip_pixels, embed_text_list
+from core.embeddings.clip_fast import equivalent_copy
+from core.embeddings.clip_forward import image_features, text_features
 from core.embeddings.photos import embed_photos
 from core.embeddings.streams import ComputeStreams
 from core.evaluation import evaluate
@@ -95,6 +97,20 @@ def test_exact_path_gives_transformers_own_features(tiny_clip, reference_dataset
     exact = ClipEmbedder(tiny_clip, fast=False)
     np.testing.assert_allclose(exact.embed_images(photos), normalise(expected_images, dim=-1).numpy(), atol=1e-5)
     np.testing.assert_allclose(exact.embed_texts(texts), normalise(expected_texts, dim=-1).numpy(), atol=1e-5)
+
+
+def test_rewrites_of_the_fast_path_keep_the_features(tiny_clip, reference_dataset):
+    """Patch embedding as a Linear layer and the folded activation change nothing before int8."""
+    photos = [open_image(p) for p in reference_dataset.listings["image_path"].dropna()[:2]]
+    ids = ClipEmbedder(tiny_clip).padded_ids([[49406, 320, 1125, 539, 320, 2368, 49407]])
+    rewritten = equivalent_copy(tiny_clip.model)
+    assert not any(isinstance(m, torch.nn.Conv2d) for m in rewritten.modules())
+    assert any(isinstance(m, torch.nn.SiLU) for m in rewritten.modules())
+    with torch.no_grad():
+        pixels = clip_pixels(tiny_clip.processor.image_processor, photos)
+        for features, inputs in ((image_features, pixels), (text_features, ids)):
+            np.testing.assert_allclose(features(rewritten, inputs).numpy(), features(tiny_clip.model, inputs).numpy(),
+                                       atol=1e-5)
 
 
 def test_streams_keep_order_and_leave_torch_threads_as_they_were():

@@ -56,15 +56,21 @@ def _fold_quick_gelu(mlp: torch.nn.Module) -> None:
     mlp.activation_fn = torch.nn.SiLU(inplace=True)
 
 
-def fast_copy(model: torch.nn.Module) -> torch.nn.Module:
-    """An int8, inference-only copy of a CLIPModel for ``clip_forward``'s feature functions."""
-    fast = copy.deepcopy(model)
-    fast.vision_model.embeddings = PatchEmbeddings(fast.vision_model.embeddings)
-    for module in fast.modules():
+def equivalent_copy(model: torch.nn.Module) -> torch.nn.Module:
+    """A copy of a CLIPModel rewritten for speed that gives the same features to float rounding:
+    patch embedding as a Linear layer, CLIP's activation folded into one in-place SiLU."""
+    copied = copy.deepcopy(model)
+    copied.vision_model.embeddings = PatchEmbeddings(copied.vision_model.embeddings)
+    for module in copied.modules():
         if isinstance(getattr(module, "activation_fn", None), QuickGELUActivation):
             _fold_quick_gelu(module)
+    return copied
+
+
+def fast_copy(model: torch.nn.Module) -> torch.nn.Module:
+    """The equivalent copy with every Linear layer int8, for ``clip_forward``'s feature functions."""
     if "onednn" in torch.backends.quantized.supported_engines:
         torch.backends.quantized.engine = "onednn"  # here: twice the default engine at two threads, even at one
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch announces the move of this API to torchao
-        return torch.ao.quantization.quantize_dynamic(fast, {torch.nn.Linear}, dtype=torch.qint8)
+        return torch.ao.quantization.quantize_dynamic(equivalent_copy(model), {torch.nn.Linear}, dtype=torch.qint8)
