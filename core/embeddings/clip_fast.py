@@ -48,7 +48,7 @@ class PatchEmbeddings(torch.nn.Module):
 
 def _fold_quick_gelu(mlp: torch.nn.Module) -> None:
     """x * sigmoid(1.702 x) = silu(1.702 x) / 1.702: the scales move into fc1 and fc2, which leaves a
-    plain in-place SiLU (the three allocating kernels of QuickGELU cost about a quarter of the int8 time)."""
+    plain in-place SiLU (the three allocating kernels of QuickGELU cost about a sixth of the int8 time)."""
     with torch.no_grad():
         mlp.fc1.weight.mul_(QUICK_GELU_SCALE)
         mlp.fc1.bias.mul_(QUICK_GELU_SCALE)
@@ -70,7 +70,7 @@ def equivalent_copy(model: torch.nn.Module) -> torch.nn.Module:
 def fast_copy(model: torch.nn.Module) -> torch.nn.Module:
     """The equivalent copy with every Linear layer int8, for ``clip_forward``'s feature functions."""
     if "onednn" in torch.backends.quantized.supported_engines:
-        torch.backends.quantized.engine = "onednn"  # here: twice the default engine at two threads, even at one
+        torch.backends.quantized.engine = "onednn"  # faster here than the default engine: ~2x on two threads, ~7 % on streams
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # torch announces the move of this API to torchao
         return torch.ao.quantization.quantize_dynamic(equivalent_copy(model), {torch.nn.Linear}, dtype=torch.qint8)
