@@ -9,6 +9,7 @@ from captum.attr import LayerIntegratedGradients, Occlusion
 from PIL import Image
 
 from core.clip_tokenizer import CONTEXT_LENGTH
+from core.embeddings.clip_forward import text_features
 from core.explain.clip_relevance import ClipExplainer, merge_onto_words, word_order
 from core.text import words_in
 
@@ -63,7 +64,7 @@ def integrated_gradients_word_order(explainer: ClipExplainer, photo: Image.Image
     image = explainer.image_embedding(explainer.pixels(photo)) if photo is not None else None
 
     def logits(input_ids: torch.Tensor) -> torch.Tensor:
-        text = explainer.model.text_projection(explainer.model.text_model(input_ids=input_ids).pooler_output)
+        text = text_features(explainer.model, input_ids)
         return explainer.head(None if image is None else image.repeat(len(input_ids), 1), text)
 
     layer = explainer.model.text_model.embeddings.token_embedding

@@ -17,6 +17,7 @@ from PIL import Image
 
 from core.clip_tokenizer import CONTEXT_LENGTH
 from core.embeddings.clip_embedder import clip_pixels
+from core.embeddings.clip_forward import image_features, text_features
 from core.explain.explanation import Explanation, WordRelevance
 from core.explain.heatmaps import scale_to_unit
 from core.images import to_square
@@ -89,14 +90,13 @@ class ClipExplainer:
 
     @torch.no_grad()
     def image_embedding(self, pixels: torch.Tensor) -> torch.Tensor:
-        return self.model.visual_projection(self.model.vision_model(pixel_values=pixels).pooler_output)
+        return image_features(self.model, pixels)
 
     @torch.no_grad()
     def text_embedding(self, model_texts: list[str]) -> torch.Tensor:
         tokens = self.processor.tokenizer(model_texts, padding=True, truncation=True, max_length=CONTEXT_LENGTH,
                                           return_tensors="pt")
-        out = self.model.text_model(input_ids=tokens["input_ids"], attention_mask=tokens["attention_mask"])
-        return self.model.text_projection(out.pooler_output)
+        return text_features(self.model, tokens["input_ids"])
 
     def _forward(self, photo: Image.Image | None, model_text: str) -> _Pass:
         tokens = self.processor.tokenizer(model_text, truncation=True, max_length=CONTEXT_LENGTH,
