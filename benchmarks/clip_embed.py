@@ -1,13 +1,14 @@
 """CLIP embedding throughput on this CPU: the plain transformers fp32 loop against Vitrine's embedder.
 
-Both embed the same N listings (photo + description; a seeded random sample) from the reference data, decoding and squaring
-the photos the same way, with the full-size ViT-B/32 architecture: the real weights when they are
-in the models folder, else random weights (same FLOPs; the numbers say nothing about accuracy).
+Both embed the same N listings (photo + description; a seeded random sample) from the reference
+data, decoding and squaring the photos the same way, with the full-size ViT-B/32 architecture: the
+real weights when they are in the models folder, else random weights (same FLOPs; the numbers say
+nothing about accuracy).
 
     .venv/bin/python benchmarks/clip_embed.py [-n 64] [--rounds 3]
 
-The two paths take turns for a few rounds and each keeps its best time, so that a burst of load from
-the machine's other tenants does not decide the ratio. The last line reads ``ratio R min_cos C``:
+The two paths take turns for a few rounds and each keeps its best time (``timing.py``). The last
+line reads ``ratio R min_cos C``:
 R = project speed / plain speed, C = the smallest cosine similarity between the two embeddings of
 the same photo or text.
 """
@@ -22,7 +23,9 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from timing import best_of_turns  # noqa: E402
 from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor  # noqa: E402
 
 from core.clip_tokenizer import CONTEXT_LENGTH, clip_tokenizer  # noqa: E402
@@ -82,14 +85,10 @@ def main() -> None:
     project_path(embedder, photos[:2], texts[:2])  # warm-up, both paths alike
     plain_loop(loaded, photos[:2], texts[:2])
 
-    plain_seconds = project_seconds = float("inf")
-    for _ in range(args.rounds):
-        start = time.perf_counter()
-        plain_images, plain_texts = plain_loop(loaded, photos, texts)
-        plain_seconds = min(plain_seconds, time.perf_counter() - start)
-        start = time.perf_counter()
-        fast_images, fast_texts = project_path(embedder, photos, texts)
-        project_seconds = min(project_seconds, time.perf_counter() - start)
+    seconds, returned = best_of_turns({"plain": lambda: plain_loop(loaded, photos, texts),
+                                       "project": lambda: project_path(embedder, photos, texts)}, args.rounds)
+    plain_seconds, project_seconds = seconds["plain"], seconds["project"]
+    (plain_images, plain_texts), (fast_images, fast_texts) = returned["plain"], returned["project"]
     plain_speed, project_speed = len(photos) / plain_seconds, len(photos) / project_seconds
     print(f"plain fp32 loop: best {plain_seconds:.1f} s of {args.rounds}, {plain_speed:.2f} listings/s")
     print(f"project embedder: best {project_seconds:.1f} s of {args.rounds}, {project_speed:.2f} listings/s")

@@ -4,22 +4,25 @@ Both extract the pooled 1024-d features of the same N photos (a seeded random sa
 reference data, decoded and squared the same way) with the full-size DenseNet121: the real
 ImageNet weights when they are in the models folder, else random weights (same FLOPs).
 
-    .venv/bin/python benchmarks/densenet_features.py [-n 64]
+    .venv/bin/python benchmarks/densenet_features.py [-n 64] [--rounds 3]
 
-The last line reads ``ratio R`` (project speed / plain speed); the line before it gives the largest
+The two paths take turns for a few rounds and each keeps its best time (``timing.py``). The last
+line reads ``ratio R`` (project speed / plain speed); the line before it gives the largest
 difference between the two feature sets.
 """
 from __future__ import annotations
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from timing import best_of_turns  # noqa: E402
 
 from core.dataset import load_dataset  # noqa: E402
 from core.images import open_image  # noqa: E402
@@ -64,6 +67,7 @@ def project_path(extract: FastFeatureExtractor, photos: list[Path]) -> np.ndarra
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=64, help="photos to process (default 64)")
+    parser.add_argument("--rounds", type=int, default=3, help="turns each path takes; best time kept (default 3)")
     args = parser.parse_args()
 
     listings = load_dataset().listings.dropna(subset=["image_path"]).sample(n=args.n, random_state=0)
@@ -75,15 +79,12 @@ def main() -> None:
     plain_loop(model, photos[:2])  # warm-up, both paths alike
     project_path(extract, photos[:2])
 
-    start = time.perf_counter()
-    plain = plain_loop(model, photos)
-    plain_seconds = time.perf_counter() - start
-    start = time.perf_counter()
-    fast = project_path(extract, photos)
-    project_seconds = time.perf_counter() - start
-
-    print(f"plain fp32 loop: {plain_seconds:.1f} s, {len(photos) / plain_seconds:.2f} photos/s")
-    print(f"project path: {project_seconds:.1f} s, {len(photos) / project_seconds:.2f} photos/s")
+    seconds, returned = best_of_turns({"plain": lambda: plain_loop(model, photos),
+                                       "project": lambda: project_path(extract, photos)}, args.rounds)
+    plain_seconds, project_seconds = seconds["plain"], seconds["project"]
+    plain, fast = returned["plain"], returned["project"]
+    print(f"plain fp32 loop: best {plain_seconds:.1f} s of {args.rounds}, {len(photos) / plain_seconds:.2f} photos/s")
+    print(f"project path: best {project_seconds:.1f} s of {args.rounds}, {len(photos) / project_seconds:.2f} photos/s")
     print(f"largest feature difference {np.abs(plain - fast).max():.2e}")
     print(f"ratio {plain_seconds / project_seconds:.2f}")
 

@@ -5,17 +5,16 @@ Times, for one listing (photo + description from the reference data): a plain in
 pass of both encoders, the naive explanation (one autograd call per attention layer) and the
 project's (one autograd call for all layers).
 
-    .venv/bin/python benchmarks/explain.py [--repeats 3]
+    .venv/bin/python benchmarks/explain.py [--rounds 3]
 
+The three take turns for a few rounds after a warm-up, and each keeps its best time (``timing.py``).
 The last line reads ``vs_naive A vs_forward B``: A = naive time / project time, B = project time /
-plain forward time (median of the repeats).
+plain forward time.
 """
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from clip_embed import full_size_clip  # noqa: E402
+from timing import best_of_turns  # noqa: E402
 
 from core.dataset import load_dataset  # noqa: E402
 from core.explain.clip_relevance import ClassHead, ClipExplainer  # noqa: E402
@@ -32,19 +32,9 @@ from core.images import open_image  # noqa: E402
 from core.text import model_a_text  # noqa: E402
 
 
-def timed(call, repeats: int) -> float:
-    call()  # warm-up
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=3, help="turns each takes; best time kept (default 3)")
     args = parser.parse_args()
 
     listing = load_dataset().listings.dropna(subset=["image_path"]).sample(n=1, random_state=0).iloc[0]
@@ -61,9 +51,13 @@ def main() -> None:
             explainer.image_embedding(explainer.pixels(photo))
             explainer.text_embedding([description])
 
-    plain = timed(forward, args.repeats)
-    naive = timed(lambda: explainer.explain(photo, description, per_layer_gradients=True), args.repeats)
-    project = timed(lambda: explainer.explain(photo, description), args.repeats)
+    calls = {"plain": forward,
+             "naive": lambda: explainer.explain(photo, description, per_layer_gradients=True),
+             "project": lambda: explainer.explain(photo, description)}
+    for call in calls.values():
+        call()  # warm-up
+    seconds, _ = best_of_turns(calls, args.rounds)
+    plain, naive, project = seconds["plain"], seconds["naive"], seconds["project"]
     print(f"plain forward {plain:.3f} s, naive explanation {naive:.3f} s, project explanation {project:.3f} s")
     print(f"vs_naive {naive / project:.2f} vs_forward {project / plain:.2f}")
 
