@@ -11,8 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+from PIL import Image
 
-from core.images import UnsafeImageNameError, resolve_image_path
+from core.images import UnsafeImageNameError, open_image, resolve_image_path
 from core.locations import data_dir, find_csv, find_images_dir
 
 REQUIRED_COLUMNS = ("uniq_id", "product_name", "product_category_tree", "image", "description")
@@ -60,6 +61,12 @@ class Dataset:
     def listing(self, uniq_id: str) -> pd.Series:
         """One listing by id."""
         return self.listings.loc[self.listings["uniq_id"] == uniq_id].iloc[0]
+
+
+def listing_photo(listing: pd.Series) -> Image.Image | None:
+    """A listing's photo, decoded; None when it has none. Raises ImageError when it cannot be read."""
+    path = listing["image_path"]
+    return open_image(Path(path)) if isinstance(path, str) else None
 
 
 def optional_strings(column: pd.Series) -> list[str | None]:

@@ -1,11 +1,10 @@
 """Misclassified products: where a scenario went wrong, and what it looked at."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
-from core.images import ImageError, open_image
+from core.dataset import listing_photo
+from core.images import ImageError
 from core.models.weights import ModelMissingError
 from core.scenarios.base import ScenarioUnavailable
 from pages._shared import dataset_or_stop, display_size, results_or_stop, scenario_explainer, show_explanation
@@ -53,11 +52,10 @@ for _, row in frame.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE].iterrows():
         if elsewhere:
             st.caption("Other scenarios: " + " · ".join(elsewhere))
         photo = None
-        if isinstance(listing["image_path"], str):
-            try:
-                photo = open_image(Path(listing["image_path"]))
-            except ImageError as exc:
-                st.warning(str(exc))
+        try:
+            photo = listing_photo(listing)
+        except ImageError as exc:
+            st.warning(str(exc))
         try:
             explanation = scenario_explainer(name, dataset).explain_listing(row["uniq_id"])
         except (ModelMissingError, ScenarioUnavailable, ImageError) as exc:

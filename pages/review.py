@@ -3,11 +3,11 @@ at once, and the study's summary is computed from all operators' answers."""
 from __future__ import annotations
 
 import html
-from pathlib import Path
 
 import streamlit as st
 
-from core.images import ImageError, open_image
+from core.dataset import listing_photo
+from core.images import ImageError
 from core.review.store import ReviewStoreError
 from core.review.summary import review_queue, summarise
 from pages._shared import dataset_or_stop, display_size, results_or_stop, review_store
@@ -46,13 +46,14 @@ with review_tab:
             listing = dataset.listing(item["uniq_id"])
             photo_column, text_column = st.columns([2, 3])
             with photo_column:
-                if isinstance(listing["image_path"], str):
-                    try:
-                        st.image(display_size(open_image(Path(listing["image_path"]))))
-                    except ImageError as exc:
-                        st.warning(str(exc))
-                else:
-                    st.info("No photo for this listing.")
+                try:
+                    photo = listing_photo(listing)
+                    if photo is None:
+                        st.info("No photo for this listing.")
+                    else:
+                        st.image(display_size(photo))
+                except ImageError as exc:
+                    st.warning(str(exc))
             with text_column:
                 st.markdown(f"**{html.escape(listing['product_name'])}**")
                 st.html(f'<div style="max-height:320px;overflow:auto">{html.escape(listing["description"])}</div>')

@@ -4,7 +4,6 @@ against random order and against the alternative methods."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -12,13 +11,13 @@ import pandas as pd
 import torch
 from PIL import Image
 
+from core.dataset import listing_photo
 from core.explain.alternatives import (
     integrated_gradients_word_order,
     occlusion_patch_order,
     raw_attention_orders,
 )
 from core.explain.clip_relevance import ClipExplainer, word_order
-from core.images import open_image
 from core.progress import Progress, silent
 from core.split import assign_split
 from core.text import words_in
@@ -129,7 +128,7 @@ def test_split_faithfulness(explainer: "ScenarioExplainer", limit: int | None = 
     rows: list[dict] = []
     for done, (_, listing) in enumerate(listings.iterrows()):
         progress(done, len(listings), "measuring deletion curves")
-        photo = open_image(Path(listing["image_path"])) if isinstance(listing["image_path"], str) else None
+        photo = listing_photo(listing)
         for row in measure_listing(clip, photo, listing["description"], rng, alternatives):
             rows.append({"uniq_id": listing["uniq_id"], **row})
     progress(len(listings), len(listings), "measuring deletion curves")

@@ -9,11 +9,11 @@ from pathlib import Path
 import joblib
 from PIL import Image
 
-from core.dataset import Dataset
+from core.dataset import Dataset, listing_photo
 from core.explain.clip_relevance import ClassHead, ClipExplainer
 from core.explain.explanation import Explanation
 from core.explain.gradcam import densenet_gradcam, gradcam
-from core.images import ImageError, open_image
+from core.images import ImageError
 from core.locations import work_dirs
 from core.models.densenet_finetune import frozen_part
 from core.runs import run_scenario
@@ -80,7 +80,7 @@ class ScenarioExplainer:
             except (OSError, ValueError, EOFError):
                 pass  # damaged: recompute
         listing = self.dataset.listing(uniq_id)
-        photo = open_image(Path(listing["image_path"])) if isinstance(listing["image_path"], str) else None
+        photo = listing_photo(listing)
         explanation = self.explain(photo, listing["product_name"], listing["description"], target)
         path.parent.mkdir(parents=True, exist_ok=True)
         joblib.dump(explanation, path)
