@@ -9,7 +9,7 @@ import streamlit as st
 from core.dataset import listing_photo
 from core.images import ImageError
 from core.review.store import ReviewStoreError
-from core.review.summary import review_queue, summarise
+from core.review.summary import summarise
 from pages._shared import dataset_or_stop, display_size, results_or_stop, review_store
 
 st.title("Operator review")
@@ -27,7 +27,7 @@ operator = settings[0].text_input("Your operator name", key="operator").strip()
 name = settings[1].selectbox("Queue from scenario", list(results))
 show_model = settings[2].toggle("Show the model's answer", value=False)
 result = results[name]
-queue = review_queue(result)
+queue = result.misclassified()  # most confident wrong answers first: likely label errors
 skipped: set[str] = st.session_state.setdefault("skipped", set())
 
 review_tab, summary_tab = st.tabs(["Review", "Summary and export"])

@@ -9,7 +9,7 @@ import pytest
 
 from core.locations import REPO_ROOT
 from core.review.store import ReviewStore, ReviewStoreError
-from core.review.summary import RETRAIN, REVISE_TREE, review_queue, summarise
+from core.review.summary import RETRAIN, REVISE_TREE, summarise
 
 
 @pytest.fixture
@@ -94,7 +94,7 @@ def test_queue_puts_the_most_confident_mistakes_first(small_data_dir):
     result = evaluate(TfidfScenario(), load_dataset(small_data_dir))
     frame = result.predictions
     frame.loc[0, "predicted"] = "Watches" if frame.loc[0, "true"] != "Watches" else "Computers"
-    queue = review_queue(result)
+    queue = result.misclassified()
     assert set(queue["uniq_id"]) == set(frame.loc[frame["true"] != frame["predicted"], "uniq_id"])
     assert queue["confidence"].is_monotonic_decreasing
 

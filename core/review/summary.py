@@ -1,4 +1,4 @@
-"""The operator study: which misclassified products to review first, and what the answers say."""
+"""The operator study: what the answers say (the queue to review is a result's misclassified())."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,16 +7,8 @@ from itertools import combinations
 import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 
-from core.evaluation import ScenarioResult
-
 REVISE_TREE = "revise the category tree (operators in doubt)"
 RETRAIN = "retrain with the operators' label (operators sure)"
-
-
-def review_queue(result: ScenarioResult) -> pd.DataFrame:
-    """The scenario's misclassified listings, most confident wrong answer first (likely label
-    errors): uniq_id, split, true, predicted, confidence."""
-    return result.misclassified()
 
 
 @dataclass
