@@ -10,8 +10,11 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
+from sklearn.linear_model import LogisticRegressionCV
+from sklearn.model_selection import StratifiedKFold
 
 from core.progress import Progress, silent
+from core.split import CV_FOLDS, SEED
 
 
 class ScenarioUnavailable(RuntimeError):
@@ -65,3 +68,11 @@ class Scenario(ABC):
     @abstractmethod
     def estimator(self, classes: list[str]) -> BaseEstimator:
         """A fresh, unfitted classifier with fit / predict_proba on the features."""
+
+
+def tuned_logistic_regression(strengths: np.ndarray) -> LogisticRegressionCV:
+    """Multinomial logistic regression whose regularisation strength (one of ``strengths``) is
+    chosen by log loss in a stratified 5-fold cross-validation inside the data it is fitted on
+    (the train split only)."""
+    return LogisticRegressionCV(Cs=strengths, cv=StratifiedKFold(CV_FOLDS, shuffle=True, random_state=SEED),
+                                l1_ratios=(0.0,), scoring="neg_log_loss", use_legacy_attributes=False, max_iter=3000)

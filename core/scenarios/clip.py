@@ -10,7 +10,6 @@ import pandas as pd
 from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegressionCV
-from sklearn.model_selection import StratifiedKFold
 
 from core.dataset import optional_strings
 from core.embeddings.clip_embedder import ClipEmbedder, embed_text_list
@@ -24,8 +23,7 @@ from core.models.clip import (
 )
 from core.models.weights import folder_fingerprint, model_folder
 from core.progress import Progress, silent
-from core.scenarios.base import Features, Scenario
-from core.split import CV_FOLDS, SEED
+from core.scenarios.base import Features, Scenario, tuned_logistic_regression
 from core.text import model_a_text, model_b_text
 
 PROMPT_TEMPLATES = (
@@ -96,9 +94,7 @@ class ClipScenario(Scenario):
         )
 
     def estimator(self, classes: list[str]) -> LogisticRegressionCV:
-        return LogisticRegressionCV(Cs=C_GRID, cv=StratifiedKFold(CV_FOLDS, shuffle=True, random_state=SEED),
-                                    l1_ratios=(0.0,), scoring="neg_log_loss", use_legacy_attributes=False,
-                                    max_iter=3000)
+        return tuned_logistic_regression(C_GRID)
 
 
 class ZeroShotClassifier(ClassifierMixin, BaseEstimator):

@@ -12,8 +12,6 @@ import pandas as pd
 import torch
 from PIL import Image, ImageOps
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
-from sklearn.linear_model import LogisticRegressionCV
-from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
@@ -34,8 +32,7 @@ from core.models.densenet import (
 )
 from core.models.densenet_finetune import FineTunedDenseNetHead, frozen_part
 from core.progress import Progress, silent
-from core.scenarios.base import Features, Scenario
-from core.split import CV_FOLDS, SEED
+from core.scenarios.base import Features, Scenario, tuned_logistic_regression
 
 # Bumped whenever what reaches the network changes (squaring, resizing, normalisation).
 PREPROCESSING_VERSION = "square-white-pad/imagenet/v1"
@@ -195,8 +192,6 @@ class DenseNetScenario(Scenario):
             return FineTunedDenseNetHead(self.encoder().loaded.model, block_input.shape, progress=self._progress)
         head = make_pipeline(
             StandardScaler(),
-            LogisticRegressionCV(Cs=C_GRID, cv=StratifiedKFold(CV_FOLDS, shuffle=True, random_state=SEED),
-                                 l1_ratios=(0.0,), scoring="neg_log_loss", use_legacy_attributes=False,
-                                 max_iter=3000),
+            tuned_logistic_regression(C_GRID),
         )
         return MirrorAugmentedHead(head) if self.augment else head
