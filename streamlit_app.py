@@ -4,7 +4,8 @@ import streamlit as st
 # Import the model stack once, in the first session, before pages run side by side in threads.
 import core.explain.service  # noqa: F401
 
-st.set_page_config(page_title="Vitrine: explainable listing classifier", page_icon=":material/storefront:", layout="wide")
+st.set_page_config(page_title="Vitrine: explainable listing classifier", page_icon=":material/storefront:",
+                   layout="wide")
 
 navigation = st.navigation([
     st.Page("pages/results.py", title="Results", icon=":material/leaderboard:", default=True),

@@ -151,8 +151,9 @@ def _validate_rows(raw: pd.DataFrame, images_dir: Path) -> tuple[list[dict], lis
         first_seen[uniq_id] = index
         category = main_category(record["product_category_tree"])
         if category is None:
-            problems.append(RowProblem(index, uniq_id, f"malformed product_category_tree "
-                                                       f"{record['product_category_tree'][:60]!r}; the row is left out"))
+            tree = record["product_category_tree"][:60]
+            problems.append(RowProblem(index, uniq_id,
+                                       f"malformed product_category_tree {tree!r}; the row is left out"))
             continue
         image_path = image_sha = None
         try:

@@ -1,7 +1,7 @@
 """Scenario results on disk, in open formats: predictions as Parquet, everything else as JSON.
 
-Results are keyed by scenario, scenario version, model id and weights, and data fingerprint, so a re-run with
-the same inputs reuses them and any change of input computes anew.
+Results are keyed by scenario, scenario version, model id and weights, and data fingerprint, so a
+re-run with the same inputs reuses them and any change of input computes anew.
 """
 from __future__ import annotations
 
@@ -58,7 +58,6 @@ class ResultsStore:
         _atomic_write(folder / METADATA_FILE,
                       lambda p: Path(p).write_text(json.dumps(result.metadata(), indent=2), encoding="utf-8"))
         return folder
-
 
     def load_estimator(self, scenario: Scenario, data_fingerprint: str):
         """The classifier fitted for these inputs, or None (only ever files this project wrote)."""

@@ -67,7 +67,8 @@ def load_clip(model_id: str | None = None) -> LoadedClip:
     except (OSError, ValueError) as exc:
         raise ModelMissingError(f"The CLIP copy in {folder} is incomplete or damaged ({exc}). "
                                 + missing_clip_message(model_id)) from exc
-    return LoadedClip(model_id=model_id, model=model.eval(), processor=processor, fingerprint=folder_fingerprint(folder))
+    return LoadedClip(model_id=model_id, model=model.eval(), processor=processor,
+                      fingerprint=folder_fingerprint(folder))
 
 
 def download_clip(model_id: str = DEFAULT_CLIP) -> Path:

@@ -22,7 +22,8 @@ _TOKEN_PATTERN = r"(?u)\b\w\w+\b"
 
 
 def listing_text(product_name: str, description: str) -> str:
-    """The text the scenario reads: the product name first (it measured +1 point of test accuracy), then the description."""
+    """The text the scenario reads: the product name first (it measured +1 point of test accuracy),
+    then the description."""
     return f"{product_name}. {description}" if product_name else description
 
 
