@@ -111,7 +111,10 @@ def evaluate(scenario: Scenario, dataset: Dataset, progress: Progress = silent) 
     start = time.perf_counter()
     if scenario.trained:
         progress(0, 1, "cross-validating")
-        scores = cross_val_score(clone(model), X[is_train], y[is_train], cv=cv_folds(y[is_train]), n_jobs=-1)
+        # Accuracy, said explicitly: an estimator's own score() may be another metric (the tuned
+        # logistic regression scores by log loss).
+        scores = cross_val_score(clone(model), X[is_train], y[is_train], cv=cv_folds(y[is_train]), n_jobs=-1,
+                                 scoring="accuracy")
         cv_mean, cv_std = float(scores.mean()), float(scores.std())
     cross_validation = time.perf_counter() - start
 

@@ -179,6 +179,8 @@ def test_three_clip_scenarios_end_to_end_on_a_slice(tiny_clip, reference_dataset
         np.testing.assert_allclose(result.probabilities().sum(axis=1), 1.0, rtol=1e-6)
         assert any("1 listing(s) have no usable photo" in note for note in result.notes)
         assert (result.cv_mean is None) == (name == "clip_zero_shot")
+        if result.cv_mean is not None:  # an accuracy, like the column it is shown in
+            assert 0.0 <= result.cv_mean <= 1.0 and 0.0 <= result.cv_std <= 0.5
 
 
 def test_clip_run_from_the_cli_on_text_only_listings(tiny_clip, small_data_dir, capsys):
