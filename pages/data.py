@@ -18,18 +18,34 @@ def _report(fingerprint: str):
 
 report = _report(dataset.fingerprint)
 st.caption(f"{report.total} listings from {dataset.csv_path}")
+number = st.column_config.NumberColumn
 st.dataframe(report.per_category.style.format({
     "words_mean": "{:.0f}", "tokens_a_mean": "{:.0f}", "tokens_b_mean": "{:.0f}",
     "share_over_77_a": "{:.0%}", "share_over_77_b": "{:.0%}",
-}), width="stretch")
-st.caption("tokens_a / tokens_b: CLIP tokens of the description as written (model A) and pre-tokenised "
-           "(model B); share_over_77: descriptions CLIP cuts at its 77-token window.")
+}), width="stretch", column_config={
+    "_index": st.column_config.TextColumn("Category"),
+    "listings": number("Listings"),
+    "missing_images": number("Without photo", help="Listings whose photo file is missing"),
+    "words_mean": number("Words", help="Mean description length in words"),
+    "words_max": number("Most words", help="The longest description, in words"),
+    "tokens_a_mean": number("Tokens A", help="Mean CLIP tokens of the description as written (model A)"),
+    "tokens_b_mean": number("Tokens B", help="Mean CLIP tokens of the description pre-tokenised (model B)"),
+    "share_over_77_a": number("Cut A", help="Share of descriptions CLIP cuts at its 77-token window"),
+    "share_over_77_b": number("Cut B", help="The same for the pre-tokenised text (model B)"),
+})
+st.caption("A: the description as written (model A); B: pre-tokenised with NLTK (model B). CLIP reads "
+           "at most 77 tokens; the rest of a description is not seen.")
 
 st.subheader(f"{len(report.missing_images)} listing(s) without a photo file")
 if report.missing_images:
     st.write("Image-only scenarios skip them; image + text scenarios read their text alone.")
-    st.dataframe(pd.DataFrame({"image": report.missing_images}), hide_index=True)
+    st.dataframe(pd.DataFrame({"Photo file named in the CSV": report.missing_images}), hide_index=True)
 
-st.subheader(f"{len(report.problems)} row problem(s)")
-if report.problems:
-    st.dataframe(pd.DataFrame([vars(p) for p in report.problems]), hide_index=True, width="stretch")
+if not report.problems:
+    st.subheader("No row problems")
+else:
+    st.subheader(f"{len(report.problems)} row problem(s)")
+    st.caption("Rows of the CSV that were left out, or kept with a field blanked, and why.")
+    st.dataframe(pd.DataFrame([vars(p) for p in report.problems]), hide_index=True, width="stretch",
+                 column_config={"row": number("CSV row", help="Data row, the header not counted"),
+                                "uniq_id": "Id", "problem": "Problem"})

@@ -69,7 +69,9 @@ def _table(rows: dict[str, ScenarioResult]) -> pd.DataFrame:
 
 
 if results:
-    st.dataframe(_table(results), hide_index=True, width="stretch")
+    st.dataframe(_table(results), hide_index=True, width="stretch", column_config={
+        "Scenario": st.column_config.TextColumn(pinned=True),  # stays in view while the table scrolls
+        "Description": st.column_config.TextColumn(width="medium")})
     for result in results.values():
         for note in result.notes:
             st.caption(f"{result.scenario}: {note}")

@@ -3,6 +3,7 @@ at once, and the study's summary is computed from all operators' answers."""
 from __future__ import annotations
 
 import html
+import math
 
 import streamlit as st
 
@@ -22,10 +23,11 @@ except ReviewStoreError as exc:
     st.error(str(exc))
     st.stop()
 
-settings = st.columns([2, 2, 1])
+settings = st.columns([2, 2, 1.4], vertical_alignment="bottom")
 operator = settings[0].text_input("Your operator name", key="operator").strip()
 name = settings[1].selectbox("Queue from scenario", list(results))
-show_model = settings[2].toggle("Show the model's answer", value=False)
+show_model = settings[2].toggle("Show the model's answer", value=False,
+                                help="Off by default, so that your answer is your own.")
 result = results[name]
 queue = result.misclassified()  # most confident wrong answers first: likely label errors
 skipped: set[str] = st.session_state.setdefault("skipped", set())
@@ -93,16 +95,36 @@ with summary_tab:
     else:
         summary = summarise(answers, dataset.listings, result.predictions)
         st.subheader("Per category (data set label)")
+        number = st.column_config.NumberColumn
         st.dataframe(summary.per_category.style.format({
             "doubt_rate": "{:.0%}", "agreement_with_dataset": "{:.0%}", "agreement_with_model": "{:.0%}"}),
-            hide_index=True, width="stretch")
-        st.subheader("Agreement between operators (Cohen's kappa)")
+            hide_index=True, width="stretch", column_config={
+                "category": "Category", "answers": "Answers",
+                "doubt_rate": number("In doubt", help="Share of answers given in doubt"),
+                "agreement_with_dataset": number("Agree with the data set",
+                                                 help="Share of answers equal to the data set's category"),
+                "agreement_with_model": number("Agree with the model",
+                                               help="Share of answers equal to the scenario's prediction")})
+        st.subheader("Agreement between operators")
         if summary.kappa.empty:
             st.caption("Needs two operators who answered at least two of the same products.")
         else:
-            st.dataframe(summary.kappa, hide_index=True, width="stretch")
+            # Spelled out in text: the table shows a missing number as "None".
+            kappa = ["undefined" if math.isnan(k) else f"{k:.2f}" for k in summary.kappa["kappa"]]
+            agreement = summary.kappa.assign(kappa=kappa).style.format({"agreement": "{:.0%}"})
+            st.dataframe(agreement, hide_index=True, width="stretch", column_config={
+                "operators": "Operators", "items": "Products both answered",
+                "agreement": number("Same category", help="Share of those products they put in the same category"),
+                "kappa": st.column_config.TextColumn(
+                    "Cohen's kappa", help="Agreement beyond chance: 1 full, 0 chance level; undefined while both "
+                                          "gave every product one and the same category")})
         st.subheader("Decision per product")
-        st.dataframe(summary.decisions, hide_index=True, width="stretch")
+        st.dataframe(summary.decisions, hide_index=True, width="stretch", column_config={
+            "uniq_id": st.column_config.TextColumn("Id", width="small"), "product": "Product",
+            "category": "Data set category", "predicted": "Model's answer",
+            "answers": "Answers", "labels": "Operators' categories",
+            "doubt_share": number("In doubt", format="percent", help="Share of the answers given in doubt"),
+            "decision": "Decision"})
         exports = st.columns(2)
         exports[0].download_button("Download answers (CSV)", answers.to_csv(index=False), "answers.csv", "text/csv")
         exports[1].download_button("Download full history (CSV)", store.history().to_csv(index=False),

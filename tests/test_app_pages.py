@@ -45,10 +45,11 @@ def test_results_page_without_data_says_what_to_put_where(tmp_path, monkeypatch)
     assert "python -m core data import" in app.error[0].value
 
 
-def test_data_page_lists_the_missing_photos():
+def test_data_page_lists_the_missing_photos_and_says_no_row_had_a_problem():
     app = page("data.py").run()
     assert not app.exception
     assert app.subheader[0].value == "3 listing(s) without a photo file"
+    assert app.subheader[1].value == "No row problems"
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +103,7 @@ def test_explain_page_survives_a_hundred_thousand_characters(with_tfidf):
     assert any("Showing the first 5,000 of 100,000 characters" in c.value for c in app.caption)
 
 
-def test_review_page_saves_an_answer_and_undo_keeps_history(with_tfidf, tmp_path, monkeypatch):
+def test_review_page_saves_an_answer_and_undo_keeps_history(with_tfidf, reference_dataset, tmp_path, monkeypatch):
     monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
     page_app = page("review.py")
     app = page_app.run()
@@ -116,6 +117,8 @@ def test_review_page_saves_an_answer_and_undo_keeps_history(with_tfidf, tmp_path
     store = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}")
     [answer] = store.active_answers()
     assert (answer.operator, answer.label, answer.in_doubt, answer.scenario) == ("ana", "Watches", True, "tfidf")
+    decisions = app.dataframe[-1].value  # the summary tab's last table, by product
+    assert decisions["product"].tolist() == [reference_dataset.listing(answer.uniq_id)["product_name"]]
     undo = next(b for b in app.button if b.label == "Undo my last answer")
     undo.click().run()
     assert store.active_answers() == [] and len(store.history()) == 2

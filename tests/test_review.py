@@ -1,4 +1,5 @@
 """The review store (durable, append-only, safe under concurrent writers) and the study summary."""
+import math
 import sqlite3
 import subprocess
 import sys
@@ -9,7 +10,7 @@ import pytest
 
 from core.locations import REPO_ROOT
 from core.review.store import ReviewStore, ReviewStoreError
-from core.review.summary import RETRAIN, REVISE_TREE, summarise
+from core.review.summary import RETRAIN, REVISE_TREE, pair_kappa, summarise
 
 
 @pytest.fixture
@@ -108,7 +109,8 @@ def test_summary_doubt_agreement_kappa_and_decisions():
         {"id": 5, "operator": "ana", "uniq_id": "c", "label": "Computers", "in_doubt": False},
         {"id": 6, "operator": "bob", "uniq_id": "c", "label": "Computers", "in_doubt": False},
     ])
-    listings = pd.DataFrame({"uniq_id": ["a", "b", "c"], "category": ["Watches", "Home Furnishing", "Watches"]})
+    listings = pd.DataFrame({"uniq_id": ["a", "b", "c"], "product_name": ["Titan watch", "Cushion", "Sonata watch"],
+                             "category": ["Watches", "Home Furnishing", "Watches"]})
     predictions = pd.DataFrame({"uniq_id": ["a", "b", "c"], "predicted": ["Computers", "Baby Care", "Computers"]})
     summary = summarise(answers, listings, predictions)
     watches = summary.per_category.set_index("category").loc["Watches"]
@@ -116,6 +118,13 @@ def test_summary_doubt_agreement_kappa_and_decisions():
     assert watches["agreement_with_dataset"] == 0.5 and watches["agreement_with_model"] == 0.5
     assert summary.per_category.set_index("category").loc["Home Furnishing", "doubt_rate"] == 1.0
     [pair] = summary.kappa.to_dict("records")
-    assert pair["items"] == 3 and 0 < pair["kappa"] < 1
-    decisions = summary.decisions.set_index("uniq_id")["decision"]
-    assert decisions["b"] == REVISE_TREE and decisions["a"] == RETRAIN
+    assert pair["items"] == 3 and pair["agreement"] == 2 / 3 and 0 < pair["kappa"] < 1
+    decisions = summary.decisions.set_index("uniq_id")
+    assert decisions.loc["b", "decision"] == REVISE_TREE and decisions.loc["a", "decision"] == RETRAIN
+    assert decisions.loc["b", "product"] == "Cushion"  # operators recognise products by name, not by id
+
+
+def test_kappa_is_undefined_not_an_error_when_both_operators_used_one_category():
+    same = pd.Series(["Watches", "Watches"])
+    assert math.isnan(pair_kappa(same, same))
+    assert pair_kappa(pd.Series(["Watches", "Computers"]), pd.Series(["Watches", "Computers"])) == 1.0

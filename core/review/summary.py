@@ -11,21 +11,29 @@ REVISE_TREE = "revise the category tree (operators in doubt)"
 RETRAIN = "retrain with the operators' label (operators sure)"
 
 
+def pair_kappa(first: pd.Series, second: pd.Series) -> float:
+    """Cohen's kappa of two operators' labels for the same items; NaN where it is undefined: when both
+    gave one and the same category to every item, chance alone explains their agreement."""
+    if len(set(first) | set(second)) < 2:
+        return float("nan")
+    return float(cohen_kappa_score(first, second))
+
+
 @dataclass
 class ReviewSummary:
     per_category: pd.DataFrame  # by the dataset's category: answers, doubt rate, agreement rates
-    kappa: pd.DataFrame  # per pair of operators who answered the same items
-    decisions: pd.DataFrame  # per item: answers, labels, doubt share, decision
+    kappa: pd.DataFrame  # per pair of operators who answered the same items: agreement and Cohen's kappa
+    decisions: pd.DataFrame  # per item: product name, answers, labels, doubt share, decision
 
 
 def summarise(answers: pd.DataFrame, listings: pd.DataFrame, predictions: pd.DataFrame) -> ReviewSummary:
     """Doubt and agreement per category, Cohen's kappa between operators, the decision per item.
 
     ``answers``: the answers in force (operator, uniq_id, label, in_doubt); an operator's latest
-    answer per item counts. ``listings``: uniq_id, category. ``predictions``: uniq_id, predicted.
+    answer per item counts. ``listings``: uniq_id, product_name, category. ``predictions``: uniq_id, predicted.
     """
     latest = (answers.sort_values("id").groupby(["operator", "uniq_id"], as_index=False).last()
-              .merge(listings[["uniq_id", "category"]], on="uniq_id", how="left")
+              .merge(listings[["uniq_id", "product_name", "category"]], on="uniq_id", how="left")
               .merge(predictions[["uniq_id", "predicted"]], on="uniq_id", how="left"))
     latest["agrees_with_dataset"] = latest["label"] == latest["category"]
     latest["agrees_with_model"] = latest["label"] == latest["predicted"]
@@ -39,11 +47,13 @@ def summarise(answers: pd.DataFrame, listings: pd.DataFrame, predictions: pd.Dat
         both = latest[latest["operator"] == first].merge(latest[latest["operator"] == second], on="uniq_id")
         if len(both) >= 2:
             pairs.append({"operators": f"{first} / {second}", "items": len(both),
-                          "kappa": float(cohen_kappa_score(both["label_x"], both["label_y"]))})
-    kappa = pd.DataFrame(pairs, columns=["operators", "items", "kappa"])
+                          "agreement": float((both["label_x"] == both["label_y"]).mean()),
+                          "kappa": pair_kappa(both["label_x"], both["label_y"])})
+    kappa = pd.DataFrame(pairs, columns=["operators", "items", "agreement", "kappa"])
 
     decisions = latest.groupby("uniq_id").agg(
-        category=("category", "first"), predicted=("predicted", "first"), answers=("label", "size"),
+        product=("product_name", "first"), category=("category", "first"), predicted=("predicted", "first"),
+        answers=("label", "size"),
         labels=("label", lambda s: ", ".join(sorted(set(s)))), doubt_share=("in_doubt", "mean"),
     ).reset_index()
     decisions["decision"] = [REVISE_TREE if share >= 0.5 else RETRAIN for share in decisions["doubt_share"]]
