@@ -30,6 +30,8 @@ def test_results_page_shows_the_tfidf_row_equal_to_the_artefacts():
     assert row["Test accuracy"] == f"{stored['test_accuracy']:.1%}"
     assert row["Train accuracy"] == f"{stored['train_accuracy']:.1%}"
     assert row["5-fold CV"] == f"{stored['cv_mean']:.1%} ± {stored['cv_std']:.1%}"
+    parts = [float(part.removesuffix(" s")) for part in row["Embedding / training / prediction / CV"].split(" / ")]
+    assert sum(parts) == pytest.approx(float(row["Total time"].removesuffix(" s")), abs=0.25)  # the parts add up
     assert app.subheader[0].value == "Scenarios that cannot run here"
     warnings = " ".join(w.value for w in app.warning)
     for name in ("clip_a", "clip_b", "clip_zero_shot"):
