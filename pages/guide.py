@@ -26,7 +26,7 @@ if saved.is_file():
     table = pd.read_csv(saved)
     st.caption(f"From the relevance of every listing's words for its own category ({saved.name}).")
 elif name == "tfidf":
-    table = tfidf_coefficient_keywords(scenario_explainer(name, dataset).estimator, top=10)
+    table = tfidf_coefficient_keywords(scenario_explainer(name, dataset).estimator, dataset.listings, top=10)
     st.caption("From the tfidf model's coefficients (computing word relevance over every listing gives the "
                "same kind of list from the explanations).")
 if st.button("Compute from the explanations of every listing" if table is None else "Recompute from explanations"):

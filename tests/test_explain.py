@@ -206,8 +206,11 @@ def test_keywords_per_category_from_tfidf_explanations(reference_dataset):
     assert "watch" in watches or "watches" in watches
     assert not set(table["word"]) & {"the", "and", "com", "only", "buy"}
     assert (table.groupby("category").size() <= 5).all() and table["listings"].min() >= 5
-    coefficients = tfidf_coefficient_keywords(explainer.estimator, top=3)
+    coefficients = tfidf_coefficient_keywords(explainer.estimator, subset.listings, top=3)
     assert len(coefficients) == 3 * len(subset.categories)
+    # Advice a seller can use: no stop words ("watch for"), no shop boilerplate ("from flipkart", "com buy").
+    words = {word for term in coefficients["word"] for word in term.split()}
+    assert not words & {"for", "from", "only", "com", "buy", "flipkart"}
 
 
 def test_explanations_are_cached_per_listing_and_class(reference_dataset):

@@ -8,20 +8,27 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from core.explain.rendering import word_score
 from core.explain.service import ScenarioExplainer
 from core.progress import Progress, silent
+from core.scenarios.tfidf import listing_text
 
 MIN_LISTINGS = 5  # a word must matter in this many listings of a category to count
 # Words in more than this share of all listings are shop boilerplate ("flipkart com", "buy", "only").
 MAX_LISTING_SHARE = 0.3
 
 
+def is_advice(term: str, boilerplate: set[str]) -> bool:
+    """Whether a word or phrase is worth advising to a seller: none of its words is an English stop
+    word, a number or shop boilerplate."""
+    return not any(word in ENGLISH_STOP_WORDS or word in boilerplate or word.isdigit() for word in term.split())
+
+
 def aggregate_keywords(rows: pd.DataFrame, listings_per_category: pd.Series, top: int = 10,
                        min_listings: int = MIN_LISTINGS) -> pd.DataFrame:
     """From one row per (listing, category, word, score): each word's mean score per listing of the
-    category, top words first. Left out: English stop words, numbers, boilerplate (words in more
-    than 30 % of all listings) and words found in fewer than ``min_listings`` listings of the category."""
+    category, top words first. Left out: words that are no advice (``is_advice``; boilerplate: words in
+    more than 30 % of all listings) and words found in fewer than ``min_listings`` listings of the category."""
     share = rows.groupby("word")["uniq_id"].nunique() / max(rows["uniq_id"].nunique(), 1)
     boilerplate = set(share[share > MAX_LISTING_SHARE].index)
-    rows = rows[~rows["word"].isin(ENGLISH_STOP_WORDS | boilerplate) & ~rows["word"].str.isdigit()]
+    rows = rows[[is_advice(word, boilerplate) for word in rows["word"]]]
     grouped = rows.groupby(["category", "word"]).agg(total=("score", "sum"), listings=("uniq_id", "nunique"))
     grouped = grouped[grouped["listings"] >= min_listings].reset_index()
     grouped["score"] = grouped["total"] / grouped["category"].map(listings_per_category)
@@ -45,12 +52,19 @@ def relevance_keywords(explainer: ScenarioExplainer, top: int = 10, min_listings
     return aggregate_keywords(frame, listings["category"].value_counts(), top, min_listings)
 
 
-def tfidf_coefficient_keywords(model, top: int = 10) -> pd.DataFrame:
-    """The tfidf scenario's strongest positive terms per category, from its coefficients."""
-    vocabulary = model.named_steps["tfidf"].get_feature_names_out()
-    coef = model.named_steps["logreg"].coef_
+def tfidf_coefficient_keywords(model, listings: pd.DataFrame, top: int = 10) -> pd.DataFrame:
+    """The tfidf scenario's strongest positive terms per category, from its coefficients; terms that
+    are no advice (``is_advice``, boilerplate judged on ``listings``) are passed over."""
+    vectorizer = model.named_steps["tfidf"]
+    analyse = vectorizer.build_analyzer()
+    texts = [listing_text(n, d) for n, d in zip(listings["product_name"], listings["description"])]
+    word_listings = pd.Series([word for text in texts for word in {t for t in analyse(text) if " " not in t}])
+    share = word_listings.value_counts() / max(len(texts), 1)
+    boilerplate = set(share[share > MAX_LISTING_SHARE].index)
+    vocabulary = vectorizer.get_feature_names_out()
+    advice = np.array([is_advice(term, boilerplate) for term in vocabulary])
     rows = []
-    for category, weights in zip(model.classes_, coef):
-        for index in np.argsort(-weights)[:top]:
-            rows.append({"category": str(category), "word": vocabulary[index], "score": float(weights[index])})
+    for category, weights in zip(model.classes_, model.named_steps["logreg"].coef_):
+        ranked = [i for i in np.argsort(-weights) if advice[i]][:top]
+        rows += [{"category": str(category), "word": vocabulary[i], "score": float(weights[i])} for i in ranked]
     return pd.DataFrame(rows)
