@@ -36,16 +36,18 @@ if upload is not None:
 if photo is None and not (description.strip() or title.strip()):
     st.info("Upload a photo and/or type a title or description to see how it would be classified.")
     st.stop()
-if name == "densenet121" and photo is None:
-    st.warning("densenet121 reads only the photo: please upload one, or pick another scenario.")
+scenario = scenarios[name]
+if not scenario.reads_text and photo is None:
+    st.warning(f"{name} reads only the photo: please upload one, or pick another scenario.")
     st.stop()
-if name == "tfidf" and not (description.strip() or title.strip()):
-    st.warning("tfidf reads only the text: please type a title or description, or pick another scenario.")
+if not scenario.reads_photo and not (description.strip() or title.strip()):
+    st.warning(f"{name} reads only the text: please type a title or description, or pick another scenario.")
     st.stop()
 
 columns = st.columns(2)
 target_choice = columns[0].selectbox("Class to explain", ["the predicted class", *dataset.categories])
-opacity = columns[1].slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05)
+# A heatmap only exists where the scenario reads the photo.
+opacity = columns[1].slider("Heatmap opacity", 0.0, 1.0, 0.5, 0.05) if scenario.reads_photo else 0.0
 target = None if target_choice == "the predicted class" else target_choice
 
 # With no description the title stands in for it, so it is what gets highlighted.

@@ -91,6 +91,7 @@ def test_explain_page_predicts_and_escapes_the_description(with_tfidf):
     app.text_area[0].input(description).run()
     assert not app.exception
     assert app.subheader[0].value.startswith("Prediction: Watches")
+    assert not app.slider  # tfidf reads no photo: no heatmap to fade
     body = app.get("html")[0].proto.body
     assert "<script>" not in body
     assert re.sub(r"</?(span|div)[^>]*>", "", body) == html.escape(description)

@@ -45,6 +45,9 @@ class Scenario(ABC):
     # Bumped when the scenario's code changes its results, so stored results are not reused.
     version: str = "1"
     trained: bool = True
+    # What of a listing the scenario reads: the photo, the text (product name and description), or both.
+    reads_photo: bool = True
+    reads_text: bool = True
     # Cheap enough for the app to run it unasked when no stored result exists.
     runs_in_seconds: bool = False
 

@@ -32,6 +32,7 @@ class TfidfScenario(Scenario):
     description = "TF-IDF word 1-2 grams on product name + description, logistic regression"
     version = "1"
     runs_in_seconds = True
+    reads_photo = False
 
     @property
     def model_id(self) -> str:
