@@ -22,25 +22,27 @@ if not runnable:
     st.stop()
 default = runnable.index("clip_a") if "clip_a" in runnable else 0
 name = st.selectbox("Scenario", runnable, index=default, format_func=lambda n: f"{n}: {scenarios[n].description}")
+scenario = scenarios[name]
 
 upload = st.file_uploader("Photo", type=PHOTO_TYPES, help="JPEG, PNG, WebP, GIF, BMP or TIFF, up to 50 MB")
 title = st.text_input("Title", max_chars=500)
 description = st.text_area("Description", height=180)
 
+has_text = bool(description.strip() or title.strip())
 photo = None
 if upload is not None:
     try:
         photo = open_image(upload.getvalue())
     except ImageError as exc:
-        st.error(f"{upload.name}: {exc}")
-if photo is None and not (description.strip() or title.strip()):
+        text_alone = " The listing is classified on its text alone." if has_text and scenario.reads_text else ""
+        st.error(f"{upload.name}: {exc}{text_alone}")
+if photo is None and not has_text:
     st.info("Upload a photo and/or type a title or description to see how it would be classified.")
     st.stop()
-scenario = scenarios[name]
 if not scenario.reads_text and photo is None:
     st.warning(f"{name} reads only the photo: please upload one, or pick another scenario.")
     st.stop()
-if not scenario.reads_photo and not (description.strip() or title.strip()):
+if not scenario.reads_photo and not has_text:
     st.warning(f"{name} reads only the text: please type a title or description, or pick another scenario.")
     st.stop()
 
