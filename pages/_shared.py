@@ -1,6 +1,7 @@
 """What every page shares: the dataset and results store, loaded once, and progress display."""
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import numpy as np
@@ -93,6 +94,12 @@ def scenario_explainer(name: str, dataset: Dataset) -> ScenarioExplainer:
 @st.cache_resource
 def review_store() -> ReviewStore:
     return ReviewStore(default_url(work_dirs().reviews_db))
+
+
+def show_product_name(name: str) -> None:
+    """A listing's name in bold, as plain text: seller text is never read as Markdown or HTML (a name
+    could otherwise pull in an outside image or link)."""
+    st.html(f'<strong class="vitrine-product">{html.escape(name)}</strong>')
 
 
 def display_size(photo: Image.Image, side: int = DISPLAY_SIDE) -> Image.Image:

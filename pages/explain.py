@@ -35,7 +35,8 @@ if upload is not None:
         photo = open_image(upload.getvalue())
     except ImageError as exc:
         text_alone = " The listing is classified on its text alone." if has_text and scenario.reads_text else ""
-        st.error(f"{upload.name}: {exc}{text_alone}")
+        file_name = upload.name.replace("`", "'")  # in a code span, so the name is never read as Markdown
+        st.error(f"`{file_name}`: {exc}{text_alone}")
 if photo is None and not has_text:
     st.info("Upload a photo and/or type a title or description to see how it would be classified.")
     st.stop()

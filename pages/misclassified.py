@@ -7,7 +7,14 @@ from core.dataset import listing_photo
 from core.images import ImageError
 from core.models.weights import ModelMissingError
 from core.scenarios.base import ScenarioUnavailable
-from pages._shared import dataset_or_stop, display_size, results_or_stop, scenario_explainer, show_explanation
+from pages._shared import (
+    dataset_or_stop,
+    display_size,
+    results_or_stop,
+    scenario_explainer,
+    show_explanation,
+    show_product_name,
+)
 
 PAGE_SIZE = 8
 
@@ -45,7 +52,7 @@ others = {other: r.predictions.set_index("uniq_id")["predicted"] for other, r in
 for _, row in frame.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE].iterrows():
     listing = dataset.listing(row["uniq_id"])
     with st.container(border=True):
-        st.markdown(f"**{listing['product_name']}**")
+        show_product_name(listing["product_name"])
         st.caption(f"labelled **{row['true']}**, predicted **{row['predicted']}** ({row['confidence']:.0%}) · "
                    f"{row['split']} split · id {row['uniq_id']}")
         elsewhere = [f"{other}: {predictions.get(row['uniq_id'], 'n/a')}" for other, predictions in others.items()]

@@ -11,7 +11,7 @@ from core.dataset import listing_photo
 from core.images import ImageError
 from core.review.store import ReviewStoreError
 from core.review.summary import summarise
-from pages._shared import dataset_or_stop, display_size, results_or_stop, review_store
+from pages._shared import dataset_or_stop, display_size, results_or_stop, review_store, show_product_name
 
 st.title("Operator review")
 dataset = dataset_or_stop()
@@ -57,7 +57,7 @@ with review_tab:
                 except ImageError as exc:
                     st.warning(str(exc))
             with text_column:
-                st.markdown(f"**{html.escape(listing['product_name'])}**")
+                show_product_name(listing["product_name"])
                 st.html(f'<div style="max-height:320px;overflow:auto">{html.escape(listing["description"])}</div>')
                 if show_model:
                     st.caption(f"Data set label: **{item['true']}** · model ({name}): **{item['predicted']}** "

@@ -79,6 +79,10 @@ def test_misclassified_page_lists_cards_with_highlighted_descriptions(with_tfidf
     assert not app.exception
     assert "misclassified listing(s) match" in app.caption[0].value
     assert any("vitrine-description" in element.proto.body for element in app.get("html"))
+    # Seller-written names are shown as text, never parsed as Markdown (which would fetch a linked image).
+    names = [e.proto.body for e in app.get("html") if 'class="vitrine-product"' in e.proto.body]
+    assert len(names) == 8  # one per card of the first page
+    assert not [m for m in app.markdown if "**" in m.value]
     app.multiselect[0].select("Watches").run()
     assert not app.exception
 
