@@ -10,6 +10,7 @@ from core.evaluation import ScenarioResult
 from core.runs import run_scenario
 from core.scenarios.base import Scenario, ScenarioUnavailable
 from core.scenarios.registry import all_scenarios
+from core.study_figures import PEER_TEST_ACCURACY, STUDY_NOTE, study_comparison
 from pages._shared import StreamlitProgress, dataset_or_stop, results_store
 
 st.title("Scenario results")
@@ -58,6 +59,7 @@ def _table(rows: dict[str, ScenarioResult]) -> pd.DataFrame:
         "Model": r.model_id,
         "Train accuracy": _percent(r.train_accuracy),
         "Test accuracy": _percent(r.test_accuracy),
+        "Study (test)": study_comparison(r.scenario, r.test_accuracy),
         "Macro-F1 (test)": f"{r.macro_f1:.3f}",
         "5-fold CV": "n/a (no training)" if r.cv_mean is None else f"{r.cv_mean:.1%} ± {r.cv_std:.1%}",
         "Total time": f"{r.seconds['total']:.1f} s",
@@ -71,7 +73,12 @@ def _table(rows: dict[str, ScenarioResult]) -> pd.DataFrame:
 if results:
     st.dataframe(_table(results), hide_index=True, width="stretch", column_config={
         "Scenario": st.column_config.TextColumn(pinned=True),  # stays in view while the table scrolls
-        "Description": st.column_config.TextColumn(width="medium")})
+        "Description": st.column_config.TextColumn(width="medium"),
+        "Study (test)": st.column_config.TextColumn(
+            help="The original study's test accuracy for this set-up, and this run's difference to it")})
+    peers = "; ".join(f"{approach} {accuracy:.1%}" for approach, accuracy in PEER_TEST_ACCURACY)
+    st.caption(f"Study (test): the published figure of the original study on this data set ({STUDY_NOTE}). "
+               f"Public results of other approaches, test accuracy: {peers}.")
     for result in results.values():
         for note in result.notes:
             st.caption(f"{result.scenario}: {note}")

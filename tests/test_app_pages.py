@@ -30,6 +30,8 @@ def test_results_page_shows_the_tfidf_row_equal_to_the_artefacts():
     assert row["Test accuracy"] == f"{stored['test_accuracy']:.1%}"
     assert row["Train accuracy"] == f"{stored['train_accuracy']:.1%}"
     assert row["5-fold CV"] == f"{stored['cv_mean']:.1%} ± {stored['cv_std']:.1%}"
+    assert row["Study (test)"] == "—"  # the study had no tfidf scenario; its peers are in the caption
+    assert any("TF-IDF + linear SVM 94.8%" in caption.value for caption in app.caption)
     parts = [float(part.removesuffix(" s")) for part in row["Embedding / training / prediction / CV"].split(" / ")]
     assert sum(parts) == pytest.approx(float(row["Total time"].removesuffix(" s")), abs=0.25)  # the parts add up
     assert app.subheader[0].value == "Scenarios that cannot run here"
