@@ -41,7 +41,8 @@ if st.button("Compute from the explanations of every listing" if table is None e
         progress.close()
 if table is None:
     st.info("Not computed yet for this scenario: it explains each listing once (cached), which takes a while "
-            "with CLIP on a laptop.")
+            "with CLIP on a laptop. It can also run in a terminal, and this page then shows its result: "
+            f"`python -m core explain keywords --scenario {name}`")
     st.stop()
 
 for category in dataset.categories:

@@ -122,6 +122,8 @@ def test_every_page_explain_an_upload_and_a_review_that_survives_a_restart(app_e
         for title in ("Misclassified products", "Seller keyword guide", "Data quality"):
             _open(page, url, title, tmp_path)
             assert "Traceback" not in page.content()
+            if title == "Seller keyword guide":  # not computed for clip_a yet: the page says how to do it
+                page.get_by_text("python -m core explain keywords --scenario clip_a").wait_for(timeout=30_000)
 
         _open(page, url, "Explain a new listing", tmp_path)
         page.get_by_label("Description").fill("Stainless steel analog wrist watch for men, leather strap")
