@@ -183,7 +183,8 @@ def _explain(args: argparse.Namespace, dataset) -> int:
     if reason:
         print(f"{args.scenario} cannot run: {reason}", file=sys.stderr)
         return EXIT_UNAVAILABLE
-    explainer = ScenarioExplainer(scenario, dataset, ResultsStore(work_dirs().results))
+    store = ResultsStore(work_dirs().results)
+    explainer = ScenarioExplainer(scenario, dataset, store)
     progress = TqdmProgress(args.scenario)
     try:
         if args.explain_command == "faithfulness":
@@ -193,7 +194,7 @@ def _explain(args: argparse.Namespace, dataset) -> int:
             table = relevance_keywords(explainer, top=args.top, progress=progress)
     finally:
         progress.close()
-    path = work_dirs().results / f"{args.explain_command}-{args.scenario}.csv"
+    path = store.table_path(scenario, dataset.fingerprint, args.explain_command)
     path.parent.mkdir(parents=True, exist_ok=True)
     table.to_csv(path, index=False)
     print(table.to_string(index=False))

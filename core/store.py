@@ -59,6 +59,11 @@ class ResultsStore:
                       lambda p: Path(p).write_text(json.dumps(result.metadata(), indent=2), encoding="utf-8"))
         return folder
 
+    def table_path(self, scenario: Scenario, data_fingerprint: str, name: str) -> Path:
+        """Where a table computed from this result is kept (the keywords, the faithfulness curves):
+        beside the result, so that new weights, a new scenario version or new data never show an old one."""
+        return self.folder(scenario, data_fingerprint) / f"{name}.csv"
+
     def load_estimator(self, scenario: Scenario, data_fingerprint: str):
         """The classifier fitted for these inputs, or None (only ever files this project wrote)."""
         path = self.folder(scenario, data_fingerprint) / ESTIMATOR_FILE

@@ -4,11 +4,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.explain.keywords import relevance_keywords, tfidf_coefficient_keywords
-from core.locations import work_dirs
+from core.explain.keywords import KEYWORDS_TABLE, relevance_keywords, tfidf_coefficient_keywords
 from core.models.weights import ModelMissingError
 from core.scenarios.base import ScenarioUnavailable
-from pages._shared import StreamlitProgress, dataset_or_stop, results_or_stop, scenario_explainer
+from core.scenarios.registry import all_scenarios
+from pages._shared import StreamlitProgress, dataset_or_stop, results_or_stop, results_store, scenario_explainer
 
 st.title("Seller keyword guide")
 st.caption("Words that push a listing towards its category: use them in titles and descriptions.")
@@ -19,7 +19,7 @@ if not choices:
     st.info("The guide needs clip_a, clip_b or tfidf: run one on the Results page first.")
     st.stop()
 name = st.selectbox("From scenario", choices)
-saved = work_dirs().results / f"keywords-{name}.csv"
+saved = results_store().table_path(all_scenarios()[name], dataset.fingerprint, KEYWORDS_TABLE)
 
 table: pd.DataFrame | None = None
 if saved.is_file():

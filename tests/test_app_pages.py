@@ -7,6 +7,7 @@ import re
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from core.cli import main
 from core.locations import REPO_ROOT, work_dirs
 from core.review.store import ReviewStore
 from core.runs import run_scenario
@@ -138,3 +139,16 @@ def test_guide_page_shows_keywords_per_category(with_tfidf):
     assert not app.exception
     assert len(app.expander) == 7
     assert any("watch" in e.label for e in app.expander if e.label.startswith("Watches"))
+    assert app.caption[1].value.startswith("From the tfidf model's coefficients")
+
+
+def test_guide_page_shows_the_keywords_the_command_line_computed(with_tfidf, reference_dataset, capsys):
+    assert main(["explain", "keywords", "--scenario", "tfidf", "--top", "3"]) == 0
+    table = ResultsStore(work_dirs().results).table_path(TfidfScenario(), reference_dataset.fingerprint, "keywords")
+    try:
+        app = page("guide.py").run()
+        assert not app.exception
+        assert app.caption[1].value.startswith("From the relevance of every listing's words")
+        assert all(len(e.label.split(": ")[1].split(", ")) <= 3 for e in app.expander)  # the command's --top 3
+    finally:
+        table.unlink()  # the module's other tests see the guide from coefficients

@@ -31,6 +31,11 @@ def test_a_new_scenario_version_or_dataset_is_not_served_old_results(small_data_
     assert store.load(newer, dataset.fingerprint) is None
     assert store.load(TfidfScenario(), "another-dataset") is None
     assert store.latest("tfidf", dataset.fingerprint) is not None
+    # Tables computed from a result (the keyword guide) are not served for another version or dataset either.
+    tables = {store.table_path(s, f, "keywords") for s, f in ((TfidfScenario(), dataset.fingerprint),
+                                                              (newer, dataset.fingerprint),
+                                                              (TfidfScenario(), "another-dataset"))}
+    assert len(tables) == 3
 
 
 def test_a_damaged_artefact_is_recomputed(small_data_dir):

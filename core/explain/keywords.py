@@ -10,6 +10,7 @@ from core.explain.service import ScenarioExplainer
 from core.progress import Progress, silent
 from core.scenarios.tfidf import listing_text
 
+KEYWORDS_TABLE = "keywords"  # the name its table is stored under, beside the scenario's result
 MIN_LISTINGS = 5  # a word must matter in this many listings of a category to count
 # Words in more than this share of all listings are shop boilerplate ("flipkart com", "buy", "only").
 MAX_LISTING_SHARE = 0.3
