@@ -139,16 +139,14 @@ def show_explanation(explanation: Explanation, photo: Image.Image | None, descri
         st.plotly_chart(probability_chart(explanation.probabilities, explanation.target), width="stretch",
                         key=f"probabilities-{key}")
     with right:
+        # Escaped HTML even with no word scores (DenseNet): seller text is never read as Markdown.
+        shown_text = description[:MAX_DESCRIPTION_SHOWN]
+        st.html(highlighted_html(shown_text, [w for w in explanation.words if w.end <= len(shown_text)]))
+        if len(description) > MAX_DESCRIPTION_SHOWN:
+            st.caption(f"Showing the first {MAX_DESCRIPTION_SHOWN:,} of {len(description):,} characters.")
         if explanation.words:
-            shown_text = description[:MAX_DESCRIPTION_SHOWN]
-            words = [w for w in explanation.words if w.end <= len(shown_text)]
-            st.html(highlighted_html(shown_text, words))
-            if len(description) > MAX_DESCRIPTION_SHOWN:
-                st.caption(f"Showing the first {MAX_DESCRIPTION_SHOWN:,} of {len(description):,} characters.")
             shares = hasattr(explanation.words[0], "share")  # CLIP: shares of relevance; tfidf: signed scores
             column = st.column_config.NumberColumn("relevance" if shares else "contribution",
                                                    format="percent" if shares else "%+.3f")
             st.dataframe(top_words(explanation.words, 8), hide_index=True, width="stretch",
                          column_config={"score": column})
-        else:
-            st.write(description[:MAX_DESCRIPTION_SHOWN])
