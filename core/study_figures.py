@@ -10,7 +10,7 @@ PEER_TEST_ACCURACY = (("TF-IDF + linear SVM", 0.948), ("TF-IDF + a DINOv2 image 
 
 
 def study_comparison(scenario: str, test_accuracy: float) -> str:
-    """The study's figure for ``scenario`` and our difference to it in points, e.g. '96.7 % (+0.4 pts)';
+    """The study's figure for ``scenario`` and our difference to it in points, e.g. '96.7% (+0.4 pts)';
     '—' where the study has no such scenario."""
     study = STUDY_TEST_ACCURACY.get(scenario)
     if study is None:
