@@ -143,11 +143,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "data" and args.data_command == "import":
             dataset = import_dataset(args.source, project_data_dir(), replace=args.replace)
             print(f"Imported {len(dataset.listings)} listings into {dataset.csv_path.parent}")
+            if reason := dataset.unusable_reason():
+                print(f"warning: {reason}", file=sys.stderr)
             return 0
         dataset = load_dataset()
         if args.command == "data":
             print(data_report(dataset).to_text())
             return 0
+        if reason := dataset.unusable_reason():
+            raise DatasetError(reason)
         if args.command == "explain":
             return _explain(args, dataset)
         return _run(args, dataset)

@@ -62,6 +62,17 @@ class Dataset:
         """One listing by id."""
         return self.listings.loc[self.listings["uniq_id"] == uniq_id].iloc[0]
 
+    def unusable_reason(self) -> str | None:
+        """Why no scenario can learn or be scored on these listings, in the user's words; None when
+        they can (at least two categories are left after the rows with problems)."""
+        if len(self.categories) >= 2:
+            return None
+        found = f"only {self.categories[0]!r}" if self.categories else "none"
+        return (f"Classifying needs at least 2 categories with {MIN_LISTINGS_PER_CATEGORY} or more usable listings "
+                f"each; {self.csv_path.name} has {found} ({len(self.listings)} usable listing(s), "
+                f"{len(self.problems)} row problem(s)). The Data quality page and `python -m core data report` "
+                "list the problems.")
+
 
 def listing_photo(listing: pd.Series) -> Image.Image | None:
     """A listing's photo, decoded; None when it has none. Raises ImageError when it cannot be read."""

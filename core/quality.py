@@ -39,6 +39,8 @@ def data_report(dataset: Dataset) -> DataReport:
     descriptions = listings["description"].tolist()
 
     def tokens(texts: list[str]) -> list[int]:
+        if not texts:  # every row left out: the report still lists why
+            return []
         return [len(ids) for ids in tokenizer(texts, add_special_tokens=True, verbose=False)["input_ids"]]
 
     stats = pd.DataFrame({

@@ -29,17 +29,22 @@ def _load_dataset(folder: str, csv_modified: float) -> Dataset:
     return load_dataset(Path(folder))
 
 
-def dataset_or_stop() -> Dataset:
-    """The listings, or a clear message and the page stops (no stack trace).
+def dataset_or_stop(usable: bool = True) -> Dataset:
+    """The listings, or a clear message and the page stops (no stack trace). With ``usable``, the page
+    also stops when the listings cannot be classified (fewer than two categories left).
 
     Loaded once per data folder and CSV version, so an import or an edit of the CSV shows up.
     """
     try:
         folder = data_dir()
-        return _load_dataset(str(folder), find_csv(folder).stat().st_mtime)
+        dataset = _load_dataset(str(folder), find_csv(folder).stat().st_mtime)
     except (DataNotFoundError, DatasetError) as exc:
         st.error(str(exc))
         st.stop()
+    if usable and (reason := dataset.unusable_reason()):
+        st.error(reason)
+        st.stop()
+    return dataset
 
 
 def results_store() -> ResultsStore:

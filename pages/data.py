@@ -8,7 +8,7 @@ from core.quality import data_report
 from pages._shared import dataset_or_stop
 
 st.title("Data quality")
-dataset = dataset_or_stop()
+dataset = dataset_or_stop(usable=False)  # this page shows why listings were left out
 
 
 @st.cache_data(show_spinner="Counting CLIP tokens…")

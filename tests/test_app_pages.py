@@ -13,6 +13,7 @@ from core.review.store import ReviewStore
 from core.runs import run_scenario
 from core.scenarios.tfidf import TfidfScenario
 from core.store import ResultsStore
+from tests.conftest import listing_row, write_dataset
 
 TIMEOUT = 120
 
@@ -48,6 +49,17 @@ def test_results_page_without_data_says_what_to_put_where(tmp_path, monkeypatch)
     assert not app.exception
     assert "No product listings were found" in app.error[0].value
     assert "python -m core data import" in app.error[0].value
+
+
+def test_pages_on_data_left_without_two_categories_say_why_and_the_data_page_lists_the_rows(tmp_path,
+                                                                                            monkeypatch):
+    rows = [{**listing_row(f"X{i}", "Watches"), "product_category_tree": "not a tree"} for i in range(3)]
+    monkeypatch.setenv("VITRINE_DATA_DIR", str(write_dataset(tmp_path, rows)))
+    results = page("results.py").run()
+    assert not results.exception and "at least 2 categories" in results.error[0].value
+    data = page("data.py").run()
+    assert not data.exception
+    assert data.subheader[-1].value == "3 row problem(s)"
 
 
 def test_data_page_lists_the_missing_photos_and_says_no_row_had_a_problem():

@@ -80,3 +80,13 @@ def test_import_from_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("VITRINE_DATA_DIR", str(destination))
     assert main(["data", "import", str(source)]) == 0
     assert (destination / "images" / "Watches1.jpg").exists()
+
+
+def test_data_left_with_one_category_is_refused_with_the_reason_and_still_reported(tmp_path, monkeypatch, capsys):
+    rows = [listing_row(f"W{i}", "Watches") for i in range(6)]
+    rows += [{**listing_row(f"X{i}", "Computers"), "product_category_tree": "not a tree"} for i in range(6)]
+    monkeypatch.setenv("VITRINE_DATA_DIR", str(write_dataset(tmp_path, rows)))
+    assert main(["run", "tfidf"]) == EXIT_DATA
+    assert "at least 2 categories" in capsys.readouterr().err
+    assert main(["data", "report"]) == 0  # the report is how to find out what went wrong
+    assert "6 row problem(s)" in capsys.readouterr().out

@@ -86,3 +86,12 @@ def test_fingerprint_changes_when_a_photo_changes(tmp_path):
     after = load_dataset(folder)
     assert before.fingerprint != after.fingerprint
     assert before.listing("W0")["image_path"] is not None
+
+
+def test_data_that_cannot_be_classified_says_why(tmp_path, reference_dataset):
+    one = load_dataset(write_dataset(tmp_path / "one", [listing_row(f"W{i}", "Watches") for i in range(6)]))
+    assert "at least 2 categories" in one.unusable_reason() and "only 'Watches'" in one.unusable_reason()
+    broken = load_dataset(write_dataset(tmp_path / "none", [
+        {**listing_row(f"X{i}", "Watches"), "product_category_tree": "not a tree"} for i in range(3)]))
+    assert len(broken.listings) == 0 and "has none (0 usable listing(s), 3 row problem(s))" in broken.unusable_reason()
+    assert reference_dataset.unusable_reason() is None
