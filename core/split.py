@@ -25,6 +25,18 @@ def assign_split(listings: pd.DataFrame, seed: int = SEED, test_share: float = T
 
 
 def cv_folds(labels: np.ndarray, n_splits: int = CV_FOLDS, seed: int = SEED) -> StratifiedKFold:
-    """Stratified, shuffled folds with the shared seed (used inside the train split only)."""
+    """Stratified, shuffled folds with the shared seed (used inside the train split only); fewer
+    than ``n_splits`` where the smallest category has fewer listings than that."""
     counts = np.unique(labels, return_counts=True)[1]
     return StratifiedKFold(n_splits=min(n_splits, int(counts.min())), shuffle=True, random_state=seed)
+
+
+class AdaptiveFolds(StratifiedKFold):
+    """``cv_folds`` as a splitter for an estimator's own inner cross-validation, which only sees its
+    data at fit time: a small category (5 listings leave 3 in an outer fold) still gets folds."""
+
+    def __init__(self, n_splits: int = CV_FOLDS, random_state: int = SEED):
+        super().__init__(n_splits=n_splits, shuffle=True, random_state=random_state)
+
+    def split(self, X, y, groups=None):
+        return cv_folds(y, self.n_splits, self.random_state).split(X, y, groups)

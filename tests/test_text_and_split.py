@@ -1,7 +1,9 @@
 import numpy as np
 import pandas as pd
+from sklearn.model_selection import cross_val_score
 
 from core.clip_tokenizer import clip_tokenizer, token_count
+from core.scenarios.base import tuned_logistic_regression
 from core.split import assign_split, cv_folds
 from core.text import model_a_text, model_b_text
 
@@ -36,3 +38,14 @@ def test_cv_folds_are_stratified():
     for _, held_out in cv_folds(labels).split(np.zeros(len(labels)), labels):
         counts = pd.Series(labels[held_out]).value_counts()
         assert counts["a"] == 10 and counts["b"] == 5
+
+
+def test_tuned_logistic_regression_learns_and_cross_validates_categories_of_five_listings():
+    # 5 listings per category is the least the loader keeps: 4 are left to train, 3 in each outer fold.
+    labels = np.repeat(["Baby Care", "Computers", "Watches"], 4)
+    features = np.random.default_rng(0).normal(size=(len(labels), 8)) + np.repeat(np.eye(3, 8) * 3, 4, axis=0)
+    model = tuned_logistic_regression(np.logspace(-1, 3, 5)).fit(features, labels)
+    assert (model.predict(features) == labels).mean() > 0.9
+    scores = cross_val_score(tuned_logistic_regression(np.logspace(-1, 3, 5)), features, labels,
+                             cv=cv_folds(labels), scoring="accuracy")
+    assert len(scores) == 4 and scores.mean() > 0.5

@@ -11,10 +11,9 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegressionCV
-from sklearn.model_selection import StratifiedKFold
 
 from core.progress import Progress, silent
-from core.split import CV_FOLDS, SEED
+from core.split import CV_FOLDS, SEED, AdaptiveFolds
 
 
 class ScenarioUnavailable(RuntimeError):
@@ -77,5 +76,5 @@ def tuned_logistic_regression(strengths: np.ndarray) -> LogisticRegressionCV:
     """Multinomial logistic regression whose regularisation strength (one of ``strengths``) is
     chosen by log loss in a stratified 5-fold cross-validation inside the data it is fitted on
     (the train split only)."""
-    return LogisticRegressionCV(Cs=strengths, cv=StratifiedKFold(CV_FOLDS, shuffle=True, random_state=SEED),
+    return LogisticRegressionCV(Cs=strengths, cv=AdaptiveFolds(CV_FOLDS, random_state=SEED),
                                 l1_ratios=(0.0,), scoring="neg_log_loss", use_legacy_attributes=False, max_iter=3000)
