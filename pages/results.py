@@ -1,6 +1,8 @@
 """Results: the scenario table, confusion matrices and per-class scores."""
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
@@ -28,6 +30,11 @@ def _run(scenario: Scenario) -> ScenarioResult | None:
         return run_scenario(scenario, dataset, store, progress=progress)
     except ScenarioUnavailable as exc:
         st.warning(f"{scenario.name} cannot run: {exc}")
+        return None
+    except Exception as exc:  # the page's edge: a message for the user, the details for whoever runs the app
+        logging.getLogger(__name__).exception("running %s failed", scenario.name)
+        st.error(f"{scenario.name} failed: {exc}. The other scenarios are not affected; the terminal that runs "
+                 "the app has the details.")
         return None
     finally:
         progress.close()

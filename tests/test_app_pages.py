@@ -43,6 +43,16 @@ def test_results_page_shows_the_tfidf_row_equal_to_the_artefacts():
     assert app.subheader[1].value.startswith("Confusion matrices")
 
 
+def test_a_scenario_that_fails_gets_a_message_not_a_stack_trace(monkeypatch):
+    def fail(self, listings, progress=None):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(TfidfScenario, "featurize", fail)
+    app = page("results.py").run()  # tfidf runs unasked when it has no stored result, as here
+    assert not app.exception
+    assert "tfidf failed: No space left on device" in app.error[0].value
+
+
 def test_results_page_without_data_says_what_to_put_where(tmp_path, monkeypatch):
     monkeypatch.setenv("VITRINE_DATA_DIR", str(tmp_path / "missing"))
     app = page("results.py").run()
