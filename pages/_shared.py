@@ -129,6 +129,8 @@ def probability_chart(probabilities: dict[str, float], highlight: str) -> go.Fig
 def show_explanation(explanation: Explanation, photo: Image.Image | None, description: str, key: str,
                      opacity: float = 0.5) -> None:
     """Photo with its heatmap, the highlighted description and the class probabilities."""
+    for note in explanation.notes:
+        st.warning(note)
     left, right = st.columns([2, 3])
     with left:
         if photo is not None:

@@ -121,9 +121,19 @@ def test_explain_page_predicts_and_escapes_the_description(with_tfidf):
     assert not app.exception
     assert app.subheader[0].value.startswith("Prediction: Watches")
     assert not app.slider  # tfidf reads no photo: no heatmap to fade
+    assert not app.warning  # its words are known to the model
     body = app.get("html")[0].proto.body
     assert "<script>" not in body
     assert re.sub(r"</?(span|div)[^>]*>", "", body) == html.escape(description)
+
+
+def test_explain_page_says_when_no_word_is_known_to_the_model(with_tfidf):
+    app = page("explain.py").run()
+    app.selectbox[0].select("tfidf").run()
+    app.text_area[0].input("腕時計 😀 ساعة").run()
+    assert not app.exception
+    assert app.subheader[0].value.startswith("Prediction:")
+    assert "None of these words occurs in the listings tfidf learnt from" in app.warning[0].value
 
 
 def test_explain_page_survives_a_hundred_thousand_characters(with_tfidf):

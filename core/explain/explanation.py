@@ -28,3 +28,4 @@ class Explanation:
     photo: np.ndarray | None  # relevance over the photo, [0, 1], its height x width; None without one
     words: list
     patch_relevance: np.ndarray | None = None  # the raw grid over image patches (e.g. 7x7)
+    notes: tuple[str, ...] = ()  # what the user should know to read it, in their words

@@ -100,4 +100,8 @@ def _tfidf_explanation(model, name: str, description: str, target: str | None) -
     offset = len(text) - len(description)  # the name is prepended: shift back onto the description
     words = [replace(w, start=w.start - offset, end=w.end - offset)
              for w in word_contributions(model, text, index) if w.start >= offset]
-    return Explanation(classes[index], dict(zip(classes, probabilities.tolist())), None, words)
+    notes = ()
+    if model.named_steps["tfidf"].transform([text]).nnz == 0:
+        notes = ("None of these words occurs in the listings tfidf learnt from, so its answer says nothing about "
+                 "this text: it only reflects how common each category was.",)
+    return Explanation(classes[index], dict(zip(classes, probabilities.tolist())), None, words, notes=notes)
