@@ -16,6 +16,13 @@ MIN_LISTINGS = 5  # a word must matter in this many listings of a category to co
 MAX_LISTING_SHARE = 0.3
 
 
+def shop_boilerplate(listings_per_word: pd.Series, listings: int) -> set[str]:
+    """The words found in more than ``MAX_LISTING_SHARE`` of the listings, given in how many
+    listings each word occurs."""
+    share = listings_per_word / max(listings, 1)
+    return set(share[share > MAX_LISTING_SHARE].index)
+
+
 def is_advice(term: str, boilerplate: set[str]) -> bool:
     """Whether a word or phrase is worth advising to a seller: none of its words is an English stop
     word, a number or shop boilerplate."""
@@ -27,8 +34,7 @@ def aggregate_keywords(rows: pd.DataFrame, listings_per_category: pd.Series, top
     """From one row per (listing, category, word, score): each word's mean score per listing of the
     category, top words first. Left out: words that are no advice (``is_advice``; boilerplate: words in
     more than 30 % of all listings) and words found in fewer than ``min_listings`` listings of the category."""
-    share = rows.groupby("word")["uniq_id"].nunique() / max(rows["uniq_id"].nunique(), 1)
-    boilerplate = set(share[share > MAX_LISTING_SHARE].index)
+    boilerplate = shop_boilerplate(rows.groupby("word")["uniq_id"].nunique(), rows["uniq_id"].nunique())
     rows = rows[[is_advice(word, boilerplate) for word in rows["word"]]]
     grouped = rows.groupby(["category", "word"]).agg(total=("score", "sum"), listings=("uniq_id", "nunique"))
     grouped = grouped[grouped["listings"] >= min_listings].reset_index()
@@ -60,8 +66,7 @@ def tfidf_coefficient_keywords(model, listings: pd.DataFrame, top: int = 10) -> 
     analyse = vectorizer.build_analyzer()
     texts = [listing_text(n, d) for n, d in zip(listings["product_name"], listings["description"])]
     word_listings = pd.Series([word for text in texts for word in {t for t in analyse(text) if " " not in t}])
-    share = word_listings.value_counts() / max(len(texts), 1)
-    boilerplate = set(share[share > MAX_LISTING_SHARE].index)
+    boilerplate = shop_boilerplate(word_listings.value_counts(), len(texts))
     vocabulary = vectorizer.get_feature_names_out()
     advice = np.array([is_advice(term, boilerplate) for term in vocabulary])
     rows = []
