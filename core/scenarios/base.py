@@ -75,6 +75,6 @@ class Scenario(ABC):
 def tuned_logistic_regression(strengths: np.ndarray) -> LogisticRegressionCV:
     """Multinomial logistic regression whose regularisation strength (one of ``strengths``) is
     chosen by log loss in a stratified 5-fold cross-validation inside the data it is fitted on
-    (the train split only)."""
+    (the train split only; fewer folds where a category has fewer than 5 listings there)."""
     return LogisticRegressionCV(Cs=strengths, cv=AdaptiveFolds(CV_FOLDS, random_state=SEED),
                                 l1_ratios=(0.0,), scoring="neg_log_loss", use_legacy_attributes=False, max_iter=3000)
