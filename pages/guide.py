@@ -21,12 +21,19 @@ if not choices:
 name = st.selectbox("From scenario", choices)
 saved = results_store().table_path(all_scenarios()[name], dataset.fingerprint, KEYWORDS_TABLE)
 
+
+@st.cache_data(show_spinner=False)
+def _coefficient_keywords(result_folder: str) -> pd.DataFrame:
+    """The tfidf guide from coefficients, once per stored tfidf result (it reads every listing)."""
+    return tfidf_coefficient_keywords(scenario_explainer("tfidf", dataset).estimator, dataset.listings, top=10)
+
+
 table: pd.DataFrame | None = None
 if saved.is_file():
     table = pd.read_csv(saved)
     st.caption(f"From the relevance of every listing's words for its own category ({saved.name}).")
 elif name == "tfidf":
-    table = tfidf_coefficient_keywords(scenario_explainer(name, dataset).estimator, dataset.listings, top=10)
+    table = _coefficient_keywords(str(saved.parent))
     st.caption("From the tfidf model's coefficients (computing word relevance over every listing gives the "
                "same kind of list from the explanations).")
 if st.button("Compute from the explanations of every listing" if table is None else "Recompute from explanations"):
