@@ -18,4 +18,5 @@ app: $(STAMP)
 
 test: $(STAMP)
 	bash scripts/ensure_chromium.sh
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest

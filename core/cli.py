@@ -9,12 +9,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from core.dataset import DatasetError, load_dataset
+from core.dataset import load_dataset
+from core.errors import DatasetError, ModelMissingError, ScenarioUnavailable, VitrineError
 from core.explain.faithfulness import faithfulness_table, test_split_faithfulness
 from core.explain.keywords import relevance_keywords
 from core.explain.service import ScenarioExplainer
 from core.importer import import_dataset
-from core.locations import DataNotFoundError, project_data_dir, work_dirs
+from core.locations import project_data_dir, work_dirs
 from core.models.clip import (
     DEFAULT_CLIP,
     clip_available,
@@ -29,10 +30,9 @@ from core.models.densenet import (
     import_densenet,
     weights_path,
 )
-from core.models.weights import ModelMissingError, model_folder
+from core.models.weights import model_folder
 from core.quality import data_report
 from core.runs import run_scenario
-from core.scenarios.base import ScenarioUnavailable
 from core.scenarios.registry import all_scenarios
 from core.store import ResultsStore
 
@@ -155,12 +155,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "explain":
             return _explain(args, dataset)
         return _run(args, dataset)
-    except (DataNotFoundError, DatasetError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_DATA
-    except ModelMissingError as exc:
+    except (ModelMissingError, ScenarioUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE
+    except VitrineError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_DATA
 
 
 def _models(args: argparse.Namespace) -> int:

@@ -13,7 +13,8 @@ from pathlib import Path
 import pandas as pd
 from PIL import Image
 
-from core.images import UnsafeImageNameError, open_image, resolve_image_path
+from core.errors import DatasetError, UnsafeImageNameError
+from core.images import open_image, resolve_image_path
 from core.locations import data_dir, find_csv, find_images_dir
 
 REQUIRED_COLUMNS = ("uniq_id", "product_name", "product_category_tree", "image", "description")
@@ -22,9 +23,6 @@ MIN_LISTINGS_PER_CATEGORY = 5
 
 _TREE = re.compile(r'^\[\s*"(?P<path>.*)"\s*\]$', re.DOTALL)
 
-
-class DatasetError(ValueError):
-    """The listings file cannot be used at all; the message says why in the user's words."""
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,8 @@ from typing import BinaryIO
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from core.errors import ImageError, UnsafeImageNameError
+
 # Above this many pixels a photo is refused rather than decoded (PIL's own hard limit is ~179 MP).
 MAX_PIXELS = 180_000_000
 # Photos are decoded no larger than this on their longer side: enough for 224-px models and display.
@@ -21,12 +23,6 @@ DEFAULT_MAX_SIDE = 1024
 PAD_COLOUR = (255, 255, 255)
 
 
-class ImageError(ValueError):
-    """A photo that cannot be used; the message is written for the person who supplied it."""
-
-
-class UnsafeImageNameError(ValueError):
-    """An image name that would point outside the images folder."""
 
 
 def resolve_image_path(images_dir: Path, name: str) -> Path:

@@ -6,8 +6,9 @@ import shutil
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from core.dataset import Dataset, DatasetError, load_dataset
-from core.images import UnsafeImageNameError, resolve_image_path
+from core.dataset import Dataset, load_dataset
+from core.errors import DatasetError, UnsafeImageNameError
+from core.images import resolve_image_path
 from core.locations import CSV_NAME, IMAGES_DIR_NAME, find_csv, find_images_dir
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}

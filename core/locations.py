@@ -9,6 +9,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.errors import DataNotFoundError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 DATA_DIR_ENV = "VITRINE_DATA_DIR"
@@ -18,9 +20,6 @@ MODELS_DIR_ENV = "VITRINE_MODELS_DIR"
 CSV_NAME = "flipkart_com-ecommerce_sample_1050.csv"
 IMAGES_DIR_NAME = "images"
 
-
-class DataNotFoundError(RuntimeError):
-    """No dataset folder could be found; the message says what to put where."""
 
 
 def data_dir_candidates() -> list[tuple[str, Path]]:

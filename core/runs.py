@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from core.dataset import Dataset
+from core.errors import ScenarioUnavailable
 from core.evaluation import ScenarioResult, evaluate
 from core.progress import Progress, silent
-from core.scenarios.base import Scenario, ScenarioUnavailable
+from core.scenarios.base import Scenario
 from core.store import ResultsStore
 
 

@@ -9,13 +9,14 @@ import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 
-from core.dataset import Dataset, DatasetError, load_dataset
+from core.dataset import Dataset, load_dataset
+from core.errors import VitrineError
 from core.evaluation import ScenarioResult
 from core.explain.explanation import Explanation
 from core.explain.heatmaps import overlay
 from core.explain.rendering import highlighted_html, top_words
 from core.explain.service import ScenarioExplainer
-from core.locations import DataNotFoundError, data_dir, find_csv, work_dirs
+from core.locations import data_dir, find_csv, work_dirs
 from core.review.store import ReviewStore, default_url
 from core.scenarios.registry import all_scenarios
 from core.store import ResultsStore
@@ -38,7 +39,7 @@ def dataset_or_stop(usable: bool = True) -> Dataset:
     try:
         folder = data_dir()
         dataset = _load_dataset(str(folder), find_csv(folder).stat().st_mtime)
-    except (DataNotFoundError, DatasetError) as exc:
+    except VitrineError as exc:
         st.error(str(exc))
         st.stop()
     if usable and (reason := dataset.unusable_reason()):

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.images import ImageError, open_image
-from core.models.weights import ModelMissingError
-from core.scenarios.base import ScenarioUnavailable
+from core.errors import VitrineError
+from core.images import open_image
 from core.scenarios.registry import all_scenarios
 from pages._shared import dataset_or_stop, scenario_explainer, show_explanation
 
@@ -33,7 +32,7 @@ photo = None
 if upload is not None:
     try:
         photo = open_image(upload.getvalue())
-    except ImageError as exc:
+    except VitrineError as exc:
         text_alone = " The listing is classified on its text alone." if has_text and scenario.reads_text else ""
         file_name = upload.name.replace("`", "'")  # in a code span, so the name is never read as Markdown
         st.error(f"`{file_name}`: {exc}{text_alone}")
@@ -59,7 +58,7 @@ try:
     with st.spinner("Loading the model and explaining…"):
         explainer = scenario_explainer(name, dataset)
         explanation = explainer.explain(photo, listing_name, listing_text, target)
-except (ModelMissingError, ScenarioUnavailable, ImageError) as exc:
+except VitrineError as exc:
     st.error(str(exc))
     st.stop()
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core.errors import VitrineError
 from core.explain.keywords import KEYWORDS_TABLE, relevance_keywords, tfidf_coefficient_keywords
-from core.models.weights import ModelMissingError
-from core.scenarios.base import ScenarioUnavailable
 from core.scenarios.registry import all_scenarios
 from pages._shared import StreamlitProgress, dataset_or_stop, results_or_stop, results_store, scenario_explainer
 
@@ -42,7 +41,7 @@ if st.button("Compute from the explanations of every listing" if table is None e
         table = relevance_keywords(scenario_explainer(name, dataset), progress=progress)
         saved.parent.mkdir(parents=True, exist_ok=True)
         table.to_csv(saved, index=False)
-    except (ModelMissingError, ScenarioUnavailable) as exc:
+    except VitrineError as exc:
         st.error(str(exc))
     finally:
         progress.close()

@@ -4,9 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.dataset import listing_photo
-from core.images import ImageError
-from core.models.weights import ModelMissingError
-from core.scenarios.base import ScenarioUnavailable
+from core.errors import VitrineError
 from pages._shared import (
     dataset_or_stop,
     display_size,
@@ -61,11 +59,11 @@ for _, row in frame.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE].iterrows():
         photo = None
         try:
             photo = listing_photo(listing)
-        except ImageError as exc:
+        except VitrineError as exc:
             st.warning(str(exc))
         try:
             explanation = scenario_explainer(name, dataset).explain_listing(row["uniq_id"])
-        except (ModelMissingError, ScenarioUnavailable, ImageError) as exc:
+        except VitrineError as exc:
             st.caption(f"No explanation: {exc}")
             if photo is not None:
                 st.image(display_size(photo))

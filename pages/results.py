@@ -8,9 +8,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.errors import VitrineError
 from core.evaluation import ScenarioResult
 from core.runs import run_scenario
-from core.scenarios.base import Scenario, ScenarioUnavailable
+from core.scenarios.base import Scenario
 from core.scenarios.registry import all_scenarios
 from core.study_figures import PEER_TEST_ACCURACY, STUDY_NOTE, study_comparison
 from pages._shared import StreamlitProgress, dataset_or_stop, results_store
@@ -28,7 +29,7 @@ def _run(scenario: Scenario) -> ScenarioResult | None:
     progress = StreamlitProgress(f"Running {scenario.name}")
     try:
         return run_scenario(scenario, dataset, store, progress=progress)
-    except ScenarioUnavailable as exc:
+    except VitrineError as exc:
         st.warning(f"{scenario.name} cannot run: {exc}")
         return None
     except Exception as exc:  # the page's edge: a message for the user, the details for whoever runs the app

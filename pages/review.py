@@ -8,8 +8,7 @@ import math
 import streamlit as st
 
 from core.dataset import listing_photo
-from core.images import ImageError
-from core.review.store import ReviewStoreError
+from core.errors import VitrineError
 from core.review.summary import summarise
 from pages._shared import dataset_or_stop, display_size, results_or_stop, review_store, show_product_name
 
@@ -19,7 +18,7 @@ results = results_or_stop(dataset)
 try:
     store = review_store()
     answers = store.active_frame()
-except ReviewStoreError as exc:
+except VitrineError as exc:
     st.error(str(exc))
     st.stop()
 
@@ -54,7 +53,7 @@ with review_tab:
                         st.info("No photo for this listing.")
                     else:
                         st.image(display_size(photo))
-                except ImageError as exc:
+                except VitrineError as exc:
                     st.warning(str(exc))
             with text_column:
                 show_product_name(listing["product_name"])
@@ -75,7 +74,7 @@ with review_tab:
                         store.save(operator, item["uniq_id"], label, in_doubt, comment, scenario=name)
                         st.toast(f"Saved: {label}" + (" (in doubt)" if in_doubt else ""))
                         st.rerun()
-                    except ReviewStoreError as exc:
+                    except VitrineError as exc:
                         st.error(str(exc))
             buttons = st.columns(2)
             if buttons[0].button("Skip"):
@@ -86,7 +85,7 @@ with review_tab:
                 undone = store.undo_last(operator)
                 st.toast(f"Undone: {undone.label} for {undone.uniq_id}" if undone else "Nothing to undo.")
                 st.rerun()
-            except ReviewStoreError as exc:
+            except VitrineError as exc:
                 st.error(str(exc))
 
 with summary_tab:

@@ -17,11 +17,11 @@ from core.embeddings.clip_fast import equivalent_copy
 from core.embeddings.clip_forward import image_features, text_features
 from core.embeddings.photos import embed_photos
 from core.embeddings.streams import ComputeStreams
+from core.errors import ModelMissingError
 from core.evaluation import evaluate
 from core.images import open_image
 from core.locations import work_dirs
 from core.models.clip import download_clip, load_clip
-from core.models.weights import ModelMissingError
 from core.scenarios.clip import clip_scenarios
 from tests.tiny_models import save_tiny_clip
 

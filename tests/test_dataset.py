@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from core.dataset import DatasetError, load_dataset, main_category
+from core.dataset import load_dataset, main_category
+from core.errors import DatasetError
 from tests.conftest import listing_row, write_dataset
 
 MISSING = {"994f1d8ade16b9fddce3c127eb7f38ed.jpg", "22ac36ba254a68d7dd6173f099771147.jpg",

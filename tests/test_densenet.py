@@ -10,14 +10,17 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from core.cli import EXIT_UNAVAILABLE, main
+from core.errors import ImageError, ModelMissingError, NoPhotoError
 from core.evaluation import evaluate
 from core.explain.gradcam import densenet_gradcam
 from core.explain.heatmaps import overlay
+from core.explain.service import ScenarioExplainer
 from core.images import open_image
+from core.locations import work_dirs
 from core.models import densenet
 from core.models.densenet import download_densenet, load_densenet
-from core.models.weights import ModelMissingError
 from core.scenarios.densenet import DenseNetScenario, MirrorAugmentedHead
+from core.store import ResultsStore
 from tests.tiny_models import monotonic_densenet, save_random_densenet
 
 SMALL = 64  # resolution for tests: the same network, 12x fewer pixels
@@ -74,6 +77,15 @@ def test_head_trains_on_cached_features_and_skips_listings_without_photo(importe
     again = evaluate(scenario, subset)
     assert again.cache_hits == first.computed and again.computed == 0
     assert again.predictions.equals(first.predictions)
+
+
+def test_explaining_a_listing_without_photo_says_so_and_is_no_photo_error(imported_densenet, reference_dataset):
+    subset = _slice(reference_dataset)
+    explainer = ScenarioExplainer(DenseNetScenario(image_size=SMALL), subset, ResultsStore(work_dirs().results))
+    without_photo = subset.missing_images["uniq_id"].iloc[0]
+    with pytest.raises(NoPhotoError, match="reads only the photo") as raised:
+        explainer.explain_listing(without_photo)
+    assert not isinstance(raised.value, ImageError)  # nothing is wrong with a photo: there is none
 
 
 def _positive_head():

@@ -5,7 +5,8 @@ import pytest
 from PIL import Image
 
 from core import images
-from core.images import ImageError, UnsafeImageNameError, open_image, resolve_image_path, to_square
+from core.errors import ImageError, UnsafeImageNameError
+from core.images import open_image, resolve_image_path, to_square
 
 
 def _bytes(image: Image.Image, fmt: str = "PNG", **kwargs) -> bytes:

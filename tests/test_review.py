@@ -8,8 +8,9 @@ import threading
 import pandas as pd
 import pytest
 
+from core.errors import ReviewStoreError
 from core.locations import REPO_ROOT
-from core.review.store import ReviewStore, ReviewStoreError
+from core.review.store import ReviewStore
 from core.review.summary import RETRAIN, REVISE_TREE, pair_kappa, summarise
 
 

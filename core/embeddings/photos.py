@@ -9,7 +9,8 @@ import numpy as np
 from PIL import Image
 
 from core.embeddings.cache import EmbeddingCache
-from core.images import ImageError, open_image
+from core.errors import ImageError
+from core.images import open_image
 from core.progress import Progress, silent
 
 

@@ -10,10 +10,10 @@ import joblib
 from PIL import Image
 
 from core.dataset import Dataset, listing_photo
+from core.errors import NoPhotoError
 from core.explain.clip_relevance import ClassHead, ClipExplainer
 from core.explain.explanation import Explanation
 from core.explain.gradcam import densenet_gradcam, gradcam
-from core.images import ImageError
 from core.locations import work_dirs
 from core.models.densenet_finetune import frozen_part
 from core.runs import run_scenario
@@ -58,7 +58,7 @@ class ScenarioExplainer:
             return self.clip_explainer().explain(photo, description, target)
         if isinstance(self.scenario, DenseNetScenario):
             if photo is None:
-                raise ImageError("This scenario reads only the photo, and the listing has none.")
+                raise NoPhotoError("This scenario reads only the photo, and the listing has none.")
             encoder = self.scenario.encoder()
             if self.scenario.fine_tune:
                 top = self.estimator.top_

@@ -6,13 +6,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.models.weights import (
-    ModelMissingError,
-    copy_model_folder,
-    folder_fingerprint,
-    install_folder,
-    model_folder,
-)
+from core.errors import ModelMissingError
+from core.models.weights import copy_model_folder, folder_fingerprint, install_folder, model_folder
 
 DEFAULT_CLIP = "openai/clip-vit-base-patch32"
 CLIP_MODEL_ENV = "VITRINE_CLIP_MODEL"

@@ -13,8 +13,9 @@ import torch
 from PIL import Image
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from core.errors import ModelMissingError
 from core.images import square_image
-from core.models.weights import ModelMissingError, model_folder
+from core.models.weights import model_folder
 
 DENSENET_ID = "densenet121-imagenet1k-v1"
 WEIGHTS_FILE = "densenet121.pth"

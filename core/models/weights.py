@@ -12,10 +12,6 @@ from pathlib import Path
 from core.locations import work_dirs
 
 
-class ModelMissingError(RuntimeError):
-    """A model's weights are not on this machine; the message names what is missing and the fix."""
-
-
 def model_folder(model_id: str) -> Path:
     """The folder a model is kept in: the id itself when it is a folder, else one under the models folder."""
     path = Path(model_id).expanduser()

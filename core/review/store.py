@@ -30,6 +30,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
+from core.errors import ReviewStoreError
+
 REVIEW_DB_ENV = "VITRINE_REVIEW_DB"
 
 metadata = MetaData()
@@ -46,9 +48,6 @@ answers = Table(
     Column("undoes", Integer, ForeignKey("answers.id"), nullable=True),
 )
 
-
-class ReviewStoreError(RuntimeError):
-    """The answers could not be read or saved; the message says why in the operator's words."""
 
 
 @dataclass(frozen=True)

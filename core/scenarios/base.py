@@ -16,10 +16,6 @@ from core.progress import Progress, silent
 from core.split import CV_FOLDS, SEED, AdaptiveFolds
 
 
-class ScenarioUnavailable(RuntimeError):
-    """The scenario cannot run here (missing weights, say); the message tells the user how to fix it."""
-
-
 @dataclass
 class Features:
     """Features for some listings, with what it cost to get them.
