@@ -5,7 +5,9 @@ failure becomes an ImageError whose message can be shown to the user as it is.
 """
 from __future__ import annotations
 
+import contextlib
 import io
+import threading
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +18,22 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.errors import ImageError, UnsafeImageNameError
 
-# Above this many pixels a photo is refused rather than decoded (PIL's own hard limit is ~179 MP).
+# JPEGs are decoded at 1/2, 1/4 or 1/8 scale (``Image.draft``), so even this many pixels cost little;
+# PIL's own hard limit is ~179 MP.
 MAX_PIXELS = 180_000_000
+# Other formats (PNG, TIFF, WebP, ...) are decoded at full size before they are shrunk: their pixel cap
+# keeps one photo under about 1 GB of memory and 5 s of decoding on a laptop core.
+MAX_FULL_DECODE_PIXELS = 80_000_000
 # Photos are decoded no larger than this on their longer side: enough for 224-px models and display.
 DEFAULT_MAX_SIDE = 1024
 PAD_COLOUR = (255, 255, 255)
+# Decoding a photo over this many bytes takes one of two large-decode slots, so several big uploads at
+# once cannot add up: large decodes never hold more than about 2 GB in one process.
+LARGE_DECODE_BYTES = 64 * 2**20
+_LARGE_DECODE_SLOTS = threading.BoundedSemaphore(2)
+# Bytes per pixel while a photo is decoded at full size: Pillow keeps RGB in 4 bytes, high bit depths
+# are brought to 8 bits in numpy, palettes are expanded to RGBA before shrinking.
+_DECODE_BYTES_PER_PIXEL = {"1": 2, "L": 1, "P": 5, "I;16": 6, "I;16B": 6, "I;16L": 6, "I": 10, "F": 10}
 
 
 
@@ -39,11 +52,12 @@ def resolve_image_path(images_dir: Path, name: str) -> Path:
     return resolved
 
 
-def open_image(source: Path | bytes | BinaryIO, max_side: int | None = DEFAULT_MAX_SIDE) -> Image.Image:
+def open_image(source: Path | bytes | BinaryIO, max_side: int = DEFAULT_MAX_SIDE) -> Image.Image:
     """Decode a photo into an upright 8-bit RGB image no larger than ``max_side``.
 
-    Handles EXIF rotation, CMYK, grey, palette, alpha (composited on white) and 16-bit modes;
-    huge JPEGs are decoded at reduced scale. Raises ImageError with a user-facing reason.
+    Handles EXIF rotation, CMYK, grey, palette, alpha (composited on white) and 16-bit modes. The
+    photo is shrunk as soon as it is decoded (JPEGs while decoding), so only one full-size copy ever
+    exists, and large decodes wait for a free slot. Raises ImageError with a user-facing reason.
     """
     if isinstance(source, (bytes, bytearray)):
         if len(source) == 0:
@@ -58,12 +72,13 @@ def open_image(source: Path | bytes | BinaryIO, max_side: int | None = DEFAULT_M
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             img = Image.open(source)
-            width, height = img.size
-            if width * height > MAX_PIXELS:
-                raise ImageError(_too_large(width, height))
-            if max_side and img.format == "JPEG":
+            _check_size(img)
+            if img.format == "JPEG":
                 img.draft("RGB", (max_side, max_side))
-            img.load()
+            cost = img.width * img.height * _DECODE_BYTES_PER_PIXEL.get(img.mode, 4)
+            with _LARGE_DECODE_SLOTS if cost > LARGE_DECODE_BYTES else contextlib.nullcontext():
+                img.load()
+                img = _shrunk(img, max_side)
             img = ImageOps.exif_transpose(img)
     except ImageError:
         raise
@@ -73,31 +88,48 @@ def open_image(source: Path | bytes | BinaryIO, max_side: int | None = DEFAULT_M
         raise ImageError("This file is not a photo we can read (use JPEG, PNG, WebP, GIF, BMP or TIFF).") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError("The photo file is damaged or incomplete and cannot be read.") from exc
-    img = _to_rgb(img)
-    if max_side and max(img.size) > max_side:
+    return _to_rgb(img)
+
+
+def _check_size(img: Image.Image) -> None:
+    """Refuse, before decoding, a photo whose pixels would cost too much memory or time."""
+    width, height = img.size
+    if img.format == "JPEG":
+        limit, which = MAX_PIXELS, "a JPEG photo"
+    else:
+        limit, which = MAX_FULL_DECODE_PIXELS, f"a {img.format or 'non-JPEG'} photo (JPEGs may be larger)"
+    if width * height > limit:
+        raise ImageError(f"This photo is {width}x{height} pixels ({width * height / 1e6:.0f} megapixels); the "
+                         f"most we accept for {which} is {limit / 1e6:.0f} megapixels. Please downscale it.")
+
+
+def _shrunk(img: Image.Image, max_side: int) -> Image.Image:
+    """The decoded photo brought to 8 bits per channel and shrunk to ``max_side`` at once, so the
+    full-size copy is dropped before any colour conversion copies it again."""
+    img = _eight_bit(img)
+    if max(img.size) > max_side:
+        if img.mode in {"P", "1"}:  # palette and bilevel photos shrink well only once expanded
+            img = img.convert("RGBA" if img.mode == "P" else "L")
         img.thumbnail((max_side, max_side), Image.Resampling.LANCZOS)
     return img
 
 
-def _too_large(width: int, height: int) -> str:
-    megapixels = width * height / 1e6
-    return (
-        f"This photo is {width}x{height} pixels ({megapixels:.0f} megapixels); "
-        f"the most we accept is {MAX_PIXELS / 1e6:.0f} megapixels. Please downscale it."
-    )
+def _eight_bit(img: Image.Image) -> Image.Image:
+    """Float and 16/32-bit integer grey as 8-bit grey (floats min-max scaled, the 16-bit range onto 8 bits)."""
+    if img.mode == "F":
+        values = np.asarray(img, dtype=np.float32)
+        low, high = values.min(initial=0), values.max(initial=0)
+        return Image.fromarray(((values - low) * (255 / max(high - low, 1e-12))).astype(np.uint8), mode="L")
+    if img.mode.startswith("I"):
+        values = np.asarray(img)
+        if values.max(initial=0) > 255:
+            values = values // 257
+        return Image.fromarray(np.clip(values, 0, 255).astype(np.uint8), mode="L")
+    return img
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
-    """Any PIL mode to 8-bit RGB; transparency becomes white, high bit depths are rescaled."""
-    if img.mode == "F":
-        values = np.asarray(img, dtype=np.float64)
-        low, high = values.min(initial=0), values.max(initial=0)
-        img = Image.fromarray(((values - low) / max(high - low, 1e-12) * 255).astype(np.uint8), mode="L")
-    elif img.mode.startswith("I"):
-        values = np.asarray(img, dtype=np.float64)
-        if values.max(initial=0) > 255:
-            values = values / 257.0  # 16-bit range onto 8-bit
-        img = Image.fromarray(np.clip(values, 0, 255).astype(np.uint8), mode="L")
+    """Any 8-bit PIL mode to RGB; transparency becomes white."""
     if img.mode == "P":
         img = img.convert("RGBA")
     if img.mode in {"RGBA", "LA", "PA", "La", "RGBa"}:

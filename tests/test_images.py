@@ -1,4 +1,9 @@
 import io
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -7,6 +12,7 @@ from PIL import Image
 from core import images
 from core.errors import ImageError, UnsafeImageNameError
 from core.images import open_image, resolve_image_path, to_square
+from core.locations import REPO_ROOT
 
 
 def _bytes(image: Image.Image, fmt: str = "PNG", **kwargs) -> bytes:
@@ -79,7 +85,65 @@ def test_a_hundred_megapixel_jpeg_opens_downscaled():
 def test_photos_over_the_pixel_limit_are_refused_with_their_size(monkeypatch):
     monkeypatch.setattr(images, "MAX_PIXELS", 1000)
     with pytest.raises(ImageError, match="50x40 pixels"):
-        open_image(_bytes(Image.new("RGB", (50, 40))))
+        open_image(_bytes(Image.new("RGB", (50, 40)), "JPEG"))
+
+
+def test_formats_decoded_at_full_size_have_a_lower_pixel_cap_that_the_message_states(monkeypatch):
+    monkeypatch.setattr(images, "MAX_FULL_DECODE_PIXELS", 1000)
+    jpeg, png = Image.new("RGB", (50, 40)), Image.new("RGBA", (50, 40))
+    assert open_image(_bytes(jpeg, "JPEG")).size == (50, 40)  # JPEGs decode at reduced scale: the higher cap
+    with pytest.raises(ImageError, match="50x40 pixels .* the most we accept for a PNG photo .* is 0 megapixels"):
+        open_image(_bytes(png))
+
+
+# The process's peak resident memory (VmHWM: unlike ru_maxrss, not inherited from the parent across exec).
+_PEAK_MEMORY_OF_OPENING = """
+import re, sys
+from pathlib import Path
+from core.images import open_image
+def peak_mb():
+    return int(re.search(r"VmHWM:\\s+(\\d+)", Path("/proc/self/status").read_text()).group(1)) // 1024
+before = peak_mb()
+photo = open_image(Path(sys.argv[1]))
+print(photo.size[0], photo.size[1], peak_mb() - before)
+"""
+
+
+def test_a_large_transparent_png_costs_one_decoded_copy_not_several(tmp_path):
+    side = 7000  # 49 megapixels RGBA: 196 MB decoded; converting it at full size used to cost over 1 GB
+    ramp = np.linspace(0, 255, side, dtype=np.float32)
+    pixels = np.repeat(((ramp[:, None] + ramp[None, :]) / 2).astype(np.uint8)[:, :, None], 4, axis=2)
+    path = tmp_path / "large.png"
+    Image.fromarray(pixels, "RGBA").save(path, compress_level=1)
+    del pixels
+    run = subprocess.run([sys.executable, "-c", _PEAK_MEMORY_OF_OPENING, str(path)], capture_output=True, text=True,
+                         cwd=REPO_ROOT, check=True)
+    width, height, added_mb = map(int, run.stdout.split())
+    assert (width, height) == (1024, 1024)
+    assert added_mb < 450, f"opening a 49 MP RGBA PNG added {added_mb} MB"
+
+
+def test_at_most_two_large_photos_decode_at_once(monkeypatch):
+    monkeypatch.setattr(images, "LARGE_DECODE_BYTES", 100)
+    monkeypatch.setattr(images, "_LARGE_DECODE_SLOTS", threading.BoundedSemaphore(2))
+    running, most = [0], [0]
+    lock = threading.Lock()
+    shrink = images._shrunk
+
+    def slow_shrink(img, max_side):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        return shrink(img, max_side)
+
+    monkeypatch.setattr(images, "_shrunk", slow_shrink)
+    data = _bytes(Image.new("RGB", (64, 64), "red"))
+    with ThreadPoolExecutor(6) as pool:
+        opened = list(pool.map(lambda _: open_image(data), range(6)))
+    assert len(opened) == 6 and most[0] == 2
 
 
 def test_square_padding_keeps_the_photo_centred_and_maps_back():
