@@ -15,7 +15,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from core.errors import ModelMissingError
 from core.images import square_image
-from core.models.weights import model_folder
+from core.models.weights import file_fingerprint, model_folder
 
 DENSENET_ID = "densenet121-imagenet1k-v1"
 WEIGHTS_FILE = "densenet121.pth"
@@ -68,12 +68,6 @@ def load_densenet(path: Path | None = None) -> LoadedDenseNet:
         raise ModelMissingError(f"{path} is not a DenseNet121 state dict ({str(exc).splitlines()[0]}). "
                                 + missing_densenet_message()) from exc
     return LoadedDenseNet(model.eval(), file_fingerprint(path))
-
-
-def file_fingerprint(path: Path) -> str:
-    """Size and modification time of a weights file: enough to notice a replaced file."""
-    stat = path.stat()
-    return f"{stat.st_size}-{int(stat.st_mtime)}"
 
 
 def download_densenet() -> Path:

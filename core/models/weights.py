@@ -6,7 +6,10 @@ in well under a second without them. Downloading is an explicit command.
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from core.locations import work_dirs
@@ -20,15 +23,47 @@ def model_folder(model_id: str) -> Path:
     return work_dirs().models / model_id.replace("/", "--")
 
 
+def file_fingerprint(path: Path) -> str:
+    """A short hash of a weights file's content: the same weights give the same fingerprint on any
+    machine, and different weights never share one. Computed once per path, size and modification time
+    (reading a 600 MB checkpoint takes seconds) and remembered in the cache folder."""
+    stat = path.stat()
+    key = f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
+    memo = _remembered_hashes()
+    if key not in memo:
+        with path.open("rb") as handle:
+            memo[key] = hashlib.file_digest(handle, "sha256").hexdigest()[:16]
+        _remember_hashes(memo)
+    return memo[key]
+
+
 def folder_fingerprint(folder: Path) -> str:
-    """A short hash of a saved model's files (names, sizes, config): caches are keyed by it, so
-    replacing the weights never serves old embeddings."""
+    """A short hash of a saved model's files (names and contents): caches and results are keyed by it,
+    so other weights under the same id never serve old embeddings."""
     digest = hashlib.sha256()
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        digest.update(f"{path.relative_to(folder)}:{path.stat().st_size}".encode())
-        if path.suffix == ".json":
-            digest.update(path.read_bytes())
+        digest.update(f"{path.relative_to(folder).as_posix()}:{file_fingerprint(path)}\n".encode())
     return digest.hexdigest()[:16]
+
+
+def _hashes_file() -> Path:
+    return work_dirs().cache / "weights-hashes.json"
+
+
+def _remembered_hashes() -> dict[str, str]:
+    try:
+        return json.loads(_hashes_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # none yet, or damaged: hashes are computed again
+
+
+def _remember_hashes(memo: dict[str, str]) -> None:
+    path = _hashes_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    with os.fdopen(handle, "w", encoding="utf-8") as out:
+        json.dump(memo, out)
+    os.replace(temporary, path)
 
 
 def install_folder(staging: Path, destination: Path) -> None:

@@ -24,13 +24,13 @@ from core.models.densenet import (
     FastFeatureExtractor,
     LoadedDenseNet,
     densenet_available,
-    file_fingerprint,
     imagenet_tensor,
     load_densenet,
     missing_densenet_message,
     weights_path,
 )
 from core.models.densenet_finetune import FineTunedDenseNetHead, frozen_part
+from core.models.weights import file_fingerprint
 from core.progress import Progress, silent
 from core.scenarios.base import Features, Scenario, tuned_logistic_regression
 
