@@ -11,8 +11,8 @@ from tqdm import tqdm
 
 from core.dataset import load_dataset
 from core.errors import DatasetError, ModelMissingError, ScenarioUnavailable, VitrineError
-from core.explain.faithfulness import faithfulness_table, test_split_faithfulness
-from core.explain.keywords import relevance_keywords
+from core.explain.faithfulness import FAITHFULNESS_TABLE, faithfulness_on_test_split, faithfulness_table
+from core.explain.keywords import KEYWORDS_TABLE, relevance_keywords
 from core.explain.service import ScenarioExplainer
 from core.importer import import_dataset
 from core.locations import project_data_dir, work_dirs
@@ -36,7 +36,7 @@ from core.runs import run_scenario
 from core.scenarios.registry import all_scenarios
 from core.store import ResultsStore
 
-EXIT_USAGE, EXIT_DATA, EXIT_UNAVAILABLE = 2, 3, 4
+EXIT_DATA, EXIT_UNAVAILABLE = 3, 4
 
 
 class TqdmProgress:
@@ -61,7 +61,10 @@ class TqdmProgress:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    scenarios = list(all_scenarios())
+    every = all_scenarios()
+    scenarios = list(every)
+    compared = [name for name, s in every.items() if s.compares_explanations]
+    with_words = [name for name, s in every.items() if s.explains_words]
     parser = argparse.ArgumentParser(prog="python -m core", description="Vitrine: explainable product-listing "
                                      "classification (data checks, scenario runs).")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -122,14 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
         description="Delete the most relevant patches / words first and follow the class probability, for "
         "gradient-weighted relevance, random order, raw attention, occlusion and Integrated Gradients. "
         "Writes a CSV beside the results and prints the mean area per method (lower is better).")
-    faithfulness.add_argument("--scenario", default="clip_a", choices=["clip_a", "clip_b", "clip_zero_shot"])
+    faithfulness.add_argument("--scenario", default="clip_a", choices=compared)
     faithfulness.add_argument("--limit", type=int, default=None, help="only the first N test listings")
     faithfulness.add_argument("--no-alternatives", action="store_true", help="relevance and random order only")
     keywords = explain_commands.add_parser(
         "keywords", help="the words that drive each category",
         description="Aggregate each listing's word relevance for its own category over the dataset and print "
         "the top words per category (also written as a CSV beside the results).")
-    keywords.add_argument("--scenario", default="clip_a", choices=["clip_a", "clip_b", "clip_zero_shot", "tfidf"])
+    keywords.add_argument("--scenario", default="clip_a", choices=with_words)
     keywords.add_argument("--top", type=int, default=10, help="words per category (default 10)")
     return parser
 
@@ -192,15 +195,13 @@ def _explain(args: argparse.Namespace, dataset) -> int:
     progress = TqdmProgress(args.scenario)
     try:
         if args.explain_command == "faithfulness":
-            rows = test_split_faithfulness(explainer, args.limit, not args.no_alternatives, progress)
-            table = faithfulness_table(rows)
+            rows = faithfulness_on_test_split(explainer, args.limit, not args.no_alternatives, progress)
+            table, name = faithfulness_table(rows), FAITHFULNESS_TABLE
         else:
-            table = relevance_keywords(explainer, top=args.top, progress=progress)
+            table, name = relevance_keywords(explainer, top=args.top, progress=progress), KEYWORDS_TABLE
     finally:
         progress.close()
-    path = store.table_path(scenario, dataset.fingerprint, args.explain_command)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(path, index=False)
+    path = store.save_table(scenario, dataset.fingerprint, name, table)
     print(table.to_string(index=False))
     print(f"written to {path}", file=sys.stderr)
     return 0

@@ -29,6 +29,9 @@ class UnsafeImageNameError(VitrineError):
 class NoPhotoError(VitrineError):
     """A scenario that reads only the photo was given a listing without one."""
 
+    def __init__(self, message: str = "This scenario reads only the photo, and the listing has none."):
+        super().__init__(message)
+
 
 class ModelMissingError(VitrineError):
     """A model's weights are not on this machine; the message names what is missing and the fix."""

@@ -78,6 +78,13 @@ class ScenarioResult:
         return (wrong[["uniq_id", "split", "true", "predicted", "confidence"]]
                 .sort_values("confidence", ascending=False).reset_index(drop=True))
 
+    def probabilities_of(self, uniq_id: str) -> dict[str, float] | None:
+        """One listing's class probabilities as predicted; None for a listing the scenario skipped."""
+        rows = self.predictions[self.predictions["uniq_id"] == uniq_id]
+        if rows.empty:
+            return None
+        return {c: float(rows.iloc[0][PROBA_PREFIX + c]) for c in self.classes}
+
     def probabilities(self) -> np.ndarray:
         """The class probabilities, one row per prediction, columns in `classes` order."""
         return self.predictions[[PROBA_PREFIX + c for c in self.classes]].to_numpy()

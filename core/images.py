@@ -24,6 +24,9 @@ MAX_PIXELS = 180_000_000
 # Other formats (PNG, TIFF, WebP, ...) are decoded at full size before they are shrunk: their pixel cap
 # keeps one photo under about 1 GB of memory and 5 s of decoding on a laptop core.
 MAX_FULL_DECODE_PIXELS = 80_000_000
+# The photo files accepted everywhere (uploads, imports), by suffix, and how to say so.
+PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff")
+PHOTO_FORMATS = "JPEG, PNG, WebP, GIF, BMP or TIFF"
 # Photos are decoded no larger than this on their longer side: enough for 224-px models and display.
 DEFAULT_MAX_SIDE = 1024
 PAD_COLOUR = (255, 255, 255)
@@ -85,7 +88,7 @@ def open_image(source: Path | bytes | BinaryIO, max_side: int = DEFAULT_MAX_SIDE
     except Image.DecompressionBombError as exc:
         raise ImageError("This photo has too many pixels to open safely; please downscale it.") from exc
     except UnidentifiedImageError as exc:
-        raise ImageError("This file is not a photo we can read (use JPEG, PNG, WebP, GIF, BMP or TIFF).") from exc
+        raise ImageError(f"This file is not a photo we can read (use {PHOTO_FORMATS}).") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError("The photo file is damaged or incomplete and cannot be read.") from exc
     return _to_rgb(img)

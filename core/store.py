@@ -64,6 +64,21 @@ class ResultsStore:
         beside the result, so that new weights, a new scenario version or new data never show an old one."""
         return self.folder(scenario, data_fingerprint) / f"{name}.csv"
 
+    def save_table(self, scenario: Scenario, data_fingerprint: str, name: str, table: pd.DataFrame) -> Path:
+        """Keep a table computed from this result beside it (atomically); returns where."""
+        path = self.table_path(scenario, data_fingerprint, name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write(path, lambda p: table.to_csv(p, index=False))
+        return path
+
+    def load_table(self, scenario: Scenario, data_fingerprint: str, name: str) -> pd.DataFrame | None:
+        """A table kept beside this result, or None when it was never computed (or is unreadable)."""
+        path = self.table_path(scenario, data_fingerprint, name)
+        try:
+            return pd.read_csv(path) if path.is_file() else None
+        except (OSError, ValueError):
+            return None
+
     def load_estimator(self, scenario: Scenario, data_fingerprint: str):
         """The classifier fitted for these inputs, or None (only ever files this project wrote)."""
         path = self.folder(scenario, data_fingerprint) / ESTIMATOR_FILE

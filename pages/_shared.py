@@ -87,14 +87,15 @@ def results_or_stop(dataset: Dataset) -> dict[str, ScenarioResult]:
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
-def _explainer(name: str, data_fingerprint: str, weights: str) -> ScenarioExplainer:
-    return ScenarioExplainer(all_scenarios()[name], dataset_or_stop(), results_store())
+def _explainer(name: str, data_fingerprint: str, weights: str, _dataset: Dataset) -> ScenarioExplainer:
+    # Keyed by the dataset's fingerprint and the weights; the dataset itself is not hashed.
+    return ScenarioExplainer(all_scenarios()[name], _dataset, results_store())
 
 
 def scenario_explainer(name: str, dataset: Dataset) -> ScenarioExplainer:
     """One explainer per scenario, dataset and weights for the whole app process."""
     scenario = all_scenarios()[name]
-    return _explainer(name, dataset.fingerprint, scenario.weights_fingerprint())
+    return _explainer(name, dataset.fingerprint, scenario.weights_fingerprint(), dataset)
 
 
 @st.cache_resource
@@ -149,12 +150,13 @@ def show_explanation(explanation: Explanation, photo: Image.Image | None, descri
     with right:
         # Escaped HTML even with no word scores (DenseNet): seller text is never read as Markdown.
         shown_text = description[:MAX_DESCRIPTION_SHOWN]
-        st.html(highlighted_html(shown_text, [w for w in explanation.words if w.end <= len(shown_text)]))
+        st.html(highlighted_html(shown_text, [w for w in explanation.words if w.end <= len(shown_text)],
+                                 explanation.signed_scores))
         if len(description) > MAX_DESCRIPTION_SHOWN:
             st.caption(f"Showing the first {MAX_DESCRIPTION_SHOWN:,} of {len(description):,} characters.")
         if explanation.words:
-            shares = hasattr(explanation.words[0], "share")  # CLIP: shares of relevance; tfidf: signed scores
-            column = st.column_config.NumberColumn("relevance" if shares else "contribution",
-                                                   format="percent" if shares else "%+.3f")
+            signed = explanation.signed_scores  # tfidf: contributions for and against; CLIP: shares of relevance
+            column = st.column_config.NumberColumn("contribution" if signed else "relevance",
+                                                   format="%+.3f" if signed else "percent")
             st.dataframe(top_words(explanation.words, 8), hide_index=True, width="stretch",
                          column_config={"score": column})

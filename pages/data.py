@@ -4,7 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core.quality import data_report
+from core.dataset import Dataset
+from core.quality import DataReport, data_report
 from pages._shared import dataset_or_stop
 
 st.title("Data quality")
@@ -12,11 +13,11 @@ dataset = dataset_or_stop(usable=False)  # this page shows why listings were lef
 
 
 @st.cache_data(show_spinner="Counting CLIP tokens…")
-def _report(fingerprint: str):
-    return data_report(dataset)
+def _report(fingerprint: str, _dataset: Dataset) -> DataReport:
+    return data_report(_dataset)
 
 
-report = _report(dataset.fingerprint)
+report = _report(dataset.fingerprint, dataset)
 st.caption(f"{report.total} listings from {dataset.csv_path}")
 number = st.column_config.NumberColumn
 st.dataframe(report.per_category.style.format({

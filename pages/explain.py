@@ -5,11 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from core.errors import VitrineError
-from core.images import open_image
+from core.images import PHOTO_FORMATS, PHOTO_SUFFIXES, open_image
 from core.scenarios.registry import all_scenarios
 from pages._shared import dataset_or_stop, scenario_explainer, show_explanation
-
-PHOTO_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
 
 st.title("Explain a new listing")
 st.caption("Nothing you enter here is stored.")
@@ -23,7 +21,8 @@ default = runnable.index("clip_a") if "clip_a" in runnable else 0
 name = st.selectbox("Scenario", runnable, index=default, format_func=lambda n: f"{n}: {scenarios[n].description}")
 scenario = scenarios[name]
 
-upload = st.file_uploader("Photo", type=PHOTO_TYPES, help="JPEG, PNG, WebP, GIF, BMP or TIFF, up to 50 MB")
+upload = st.file_uploader("Photo", type=[suffix.lstrip(".") for suffix in PHOTO_SUFFIXES],
+                          help=f"{PHOTO_FORMATS}, up to {st.get_option('server.maxUploadSize')} MB")
 title = st.text_input("Title", max_chars=500)
 description = st.text_area("Description", height=180)
 
@@ -62,7 +61,7 @@ except VitrineError as exc:
     st.error(str(exc))
     st.stop()
 
-predicted = max(explanation.probabilities, key=explanation.probabilities.get)
+predicted = explanation.predicted
 st.subheader(f"Prediction: {predicted} ({explanation.probabilities[predicted]:.0%})")
 if target is not None and target != predicted:
     st.caption(f"Explaining “{target}”, not the predicted class.")

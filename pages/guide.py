@@ -13,34 +13,36 @@ st.title("Seller keyword guide")
 st.caption("Words that push a listing towards its category: use them in titles and descriptions.")
 dataset = dataset_or_stop()
 results = results_or_stop(dataset)
-choices = [n for n in ("clip_a", "clip_b", "tfidf") if n in results]
+scenarios = all_scenarios()
+with_words = [n for n, s in scenarios.items() if s.explains_words]
+choices = [n for n in with_words if n in results]
 if not choices:
-    st.info("The guide needs clip_a, clip_b or tfidf: run one on the Results page first.")
+    st.info(f"The guide needs a scenario that explains words ({', '.join(with_words)}): run one on the Results "
+            "page first.")
     st.stop()
 name = st.selectbox("From scenario", choices)
-saved = results_store().table_path(all_scenarios()[name], dataset.fingerprint, KEYWORDS_TABLE)
+store = results_store()
 
 
 @st.cache_data(show_spinner=False)
-def _coefficient_keywords(result_folder: str) -> pd.DataFrame:
+def _coefficient_keywords(result_folder: str, _model, _listings: pd.DataFrame) -> pd.DataFrame:
     """The tfidf guide from coefficients, once per stored tfidf result (it reads every listing)."""
-    return tfidf_coefficient_keywords(scenario_explainer("tfidf", dataset).estimator, dataset.listings, top=10)
+    return tfidf_coefficient_keywords(_model, _listings, top=10)
 
 
-table: pd.DataFrame | None = None
-if saved.is_file():
-    table = pd.read_csv(saved)
-    st.caption(f"From the relevance of every listing's words for its own category ({saved.name}).")
+table = store.load_table(scenarios[name], dataset.fingerprint, KEYWORDS_TABLE)
+if table is not None:
+    st.caption("From the relevance of every listing's words for its own category.")
 elif name == "tfidf":
-    table = _coefficient_keywords(str(saved.parent))
+    table = _coefficient_keywords(str(store.folder(scenarios[name], dataset.fingerprint)),
+                                  scenario_explainer("tfidf", dataset).estimator, dataset.listings)
     st.caption("From the tfidf model's coefficients (computing word relevance over every listing gives the "
                "same kind of list from the explanations).")
 if st.button("Compute from the explanations of every listing" if table is None else "Recompute from explanations"):
     progress = StreamlitProgress("Explaining every listing")
     try:
         table = relevance_keywords(scenario_explainer(name, dataset), progress=progress)
-        saved.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(saved, index=False)
+        store.save_table(scenarios[name], dataset.fingerprint, KEYWORDS_TABLE, table)
     except VitrineError as exc:
         st.error(str(exc))
     finally:

@@ -5,7 +5,9 @@ import streamlit as st
 
 from core.dataset import listing_photo
 from core.errors import VitrineError
+from core.mistakes import MistakeFilter
 from pages._shared import (
+    MAX_DESCRIPTION_SHOWN,
     dataset_or_stop,
     display_size,
     results_or_stop,
@@ -22,23 +24,14 @@ results = results_or_stop(dataset)
 
 name = st.selectbox("Scenario", list(results))
 result = results[name]
-frame = result.misclassified()
-
 filters = st.columns(4)
 split = filters[0].radio("Listings", ["test split", "all"], horizontal=True)
 true_categories = filters[1].multiselect("True category", dataset.categories)
 predicted_categories = filters[2].multiselect("Predicted category", dataset.categories)
-low, high = filters[3].slider("Confidence in the wrong answer", 0.0, 1.0, (0.0, 1.0), 0.05)
+confidence = filters[3].slider("Confidence in the wrong answer", 0.0, 1.0, (0.0, 1.0), 0.05)
 order = st.radio("Order", ["most confident first", "least confident first"], horizontal=True)
-
-if split == "test split":
-    frame = frame[frame["split"] == "test"]
-if true_categories:
-    frame = frame[frame["true"].isin(true_categories)]
-if predicted_categories:
-    frame = frame[frame["predicted"].isin(predicted_categories)]
-frame = frame[(frame["confidence"] >= low) & (frame["confidence"] <= high)]
-frame = frame.sort_values("confidence", ascending=order == "least confident first")
+frame = MistakeFilter(split == "test split", tuple(true_categories), tuple(predicted_categories), confidence,
+                      order == "most confident first").apply(result.misclassified())
 
 st.caption(f"{len(frame)} misclassified listing(s) match.")
 if frame.empty:
@@ -67,6 +60,6 @@ for _, row in frame.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE].iterrows():
             st.caption(f"No explanation: {exc}")
             if photo is not None:
                 st.image(display_size(photo))
-            st.text(listing["description"][:2000])
+            st.text(listing["description"][:MAX_DESCRIPTION_SHOWN])
             continue
         show_explanation(explanation, photo, listing["description"], key=row["uniq_id"])

@@ -1,6 +1,7 @@
 """CLIP loading, embedding, caching and the three CLIP scenarios, on a tiny CLIP saved locally."""
 import dataclasses
 import json
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -8,9 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import torch
+from streamlit.testing.v1 import AppTest
 
 from core.cli import EXIT_UNAVAILABLE, main
 from core.clip_tokenizer import CONTEXT_LENGTH
+from core.dataset import load_dataset
 from core.embeddings import clip_embedder
 from core.embeddings.clip_embedder import ClipEmbedder, clip_pixels, embed_text_list
 from core.embeddings.clip_fast import equivalent_copy
@@ -19,10 +22,13 @@ from core.embeddings.photos import embed_photos
 from core.embeddings.streams import ComputeStreams
 from core.errors import ModelMissingError
 from core.evaluation import evaluate
+from core.explain.service import ScenarioExplainer
 from core.images import open_image
-from core.locations import work_dirs
+from core.locations import REPO_ROOT, work_dirs
 from core.models.clip import download_clip, load_clip
 from core.scenarios.clip import clip_scenarios
+from core.scenarios.registry import all_scenarios
+from core.store import ResultsStore
 from tests.tiny_models import save_tiny_clip
 
 TINY = "tiny-clip-test"
@@ -189,3 +195,30 @@ def test_clip_run_from_the_cli_on_text_only_listings(tiny_clip, small_data_dir, 
     assert row["scenario"] == "clip_a" and 0 <= row["test_accuracy"] <= 1
     assert main(["run", "clip_a"]) == 0
     assert "stored result reused" in capsys.readouterr().out
+
+
+def test_a_listings_caption_chart_and_explanation_come_from_the_model_that_classified(tiny_clip, small_data_dir,
+                                                                                     capsys):
+    assert main(["run", "clip_a"]) == 0  # the fast int8 path classifies
+    dataset = load_dataset()
+    scenario = all_scenarios()["clip_a"]
+    explainer = ScenarioExplainer(scenario, dataset, ResultsStore(work_dirs().results))
+    result = explainer.result
+    for uniq_id in dataset.listings["uniq_id"][:6]:
+        stored = result.probabilities_of(uniq_id)
+        explanation = explainer.explain_listing(uniq_id)
+        assert explanation.probabilities == stored  # what the card's caption and chart show, exactly
+        assert explanation.target == max(stored, key=stored.get) == explanation.predicted
+        if any(note.startswith("The probabilities are those of the model that classifies") for note in
+               explanation.notes):
+            assert f"{stored[explanation.target]:.1%}" in explanation.notes[-1]  # the other model, named
+    app = AppTest.from_file(str(REPO_ROOT / "pages" / "misclassified.py"), default_timeout=120).run()
+    app.radio[0].set_value("all").run()
+    assert not app.exception
+    captions = [c.value for c in app.caption if c.value.startswith("labelled")]
+    charts = [json.loads(chart.proto.spec) for chart in app.get("plotly_chart")]
+    assert captions and len(captions) == len(charts)
+    for caption, chart in zip(captions, charts):
+        predicted, shown = re.search(r"predicted \*\*(.+?)\*\* \((\d+)%\)", caption).groups()
+        bars = dict(zip(chart["data"][0]["y"], chart["data"][0]["text"]))
+        assert bars[predicted] == f"{shown}%"

@@ -9,7 +9,7 @@ import pytest
 import torch
 from PIL import Image
 
-from core.explain.clip_relevance import ClassHead, ClipExplainer
+from core.explain.clip_relevance import ClassHead, ClipRelevance
 from core.explain.faithfulness import faithfulness_table, measure_listing
 from core.explain.rendering import highlighted_html, top_words
 from core.images import open_image
@@ -28,25 +28,25 @@ def random_explainer(tiny, prepare=model_a_text, classes=("a", "b", "c")):
     rng = np.random.default_rng(0)
     head = ClassHead(rng.normal(size=(len(classes), 16)), rng.normal(size=(len(classes), 16)),
                      np.zeros(len(classes)), list(classes))
-    return ClipExplainer(tiny.model, tiny.processor, head, prepare)
+    return ClipRelevance(tiny.model, tiny.processor, head, prepare)
 
 
 def test_maps_cover_the_photo_and_words_share_one(tiny):
     photo = Image.new("RGB", (300, 120), "red")
-    explanation = random_explainer(tiny).explain(photo, "Steel analog wrist watch, black strap.")
+    explanation = random_explainer(tiny).relevance(photo, "Steel analog wrist watch, black strap.")
     assert explanation.photo.shape == (120, 300)
     assert 0.0 <= explanation.photo.min() and explanation.photo.max() == pytest.approx(1.0)
     assert explanation.patch_relevance.shape == (7, 7)
     assert [w.word for w in explanation.words] == ["Steel", "analog", "wrist", "watch", "black", "strap"]
-    assert sum(w.share for w in explanation.words) == pytest.approx(1.0)
+    assert sum(w.score for w in explanation.words) == pytest.approx(1.0)
     assert explanation.target == max(explanation.probabilities, key=explanation.probabilities.get)
     assert sum(explanation.probabilities.values()) == pytest.approx(1.0)
 
 
 def test_any_class_can_be_explained_and_a_listing_without_photo_gets_words_only(tiny):
-    explanation = random_explainer(tiny).explain(None, "cotton baby towel", target="c")
+    explanation = random_explainer(tiny).relevance(None, "cotton baby towel", target="c")
     assert explanation.target == "c" and explanation.photo is None
-    assert sum(w.share for w in explanation.words) == pytest.approx(1.0)
+    assert sum(w.score for w in explanation.words) == pytest.approx(1.0)
 
 
 @pytest.mark.parametrize("description", [
@@ -55,24 +55,24 @@ def test_any_class_can_be_explained_and_a_listing_without_photo_gets_words_only(
     "x" * 3 + " 42 3.5mm 100%",
 ])
 def test_words_are_merged_back_with_their_positions(tiny, description):
-    words = random_explainer(tiny).explain(None, description).words
+    words = random_explainer(tiny).relevance(None, description).words
     for word in words:
         assert description[word.start:word.end] == word.word
-    assert sum(w.share for w in words) == pytest.approx(1.0)
+    assert sum(w.score for w in words) == pytest.approx(1.0)
 
 
 def test_words_past_the_77_token_window_are_marked_not_seen(tiny):
     description = " ".join(f"word{i}" for i in range(200))
-    words = random_explainer(tiny).explain(None, description).words
+    words = random_explainer(tiny).relevance(None, description).words
     unseen = [w for w in words if not w.seen]
     assert unseen and words[0].seen and not words[-1].seen
-    assert all(w.share == 0 for w in unseen)
-    assert sum(w.share for w in words) == pytest.approx(1.0)
+    assert all(w.score == 0 for w in unseen)
+    assert sum(w.score for w in words) == pytest.approx(1.0)
 
 
 def test_model_b_relevance_lands_on_the_description_as_written(tiny):
     description = "Soft, washable (cotton) towel!"
-    words = random_explainer(tiny, prepare=model_b_text).explain(None, description).words
+    words = random_explainer(tiny, prepare=model_b_text).relevance(None, description).words
     assert [(w.word, description[w.start:w.end]) for w in words] == [
         ("Soft", "Soft"), ("washable", "washable"), ("cotton", "cotton"), ("towel", "towel")]
 
@@ -80,15 +80,15 @@ def test_model_b_relevance_lands_on_the_description_as_written(tiny):
 def test_one_autograd_call_gives_the_same_maps_as_one_per_layer(tiny):
     explainer = random_explainer(tiny)
     photo = Image.effect_noise((90, 60), 40).convert("RGB")
-    fast = explainer.explain(photo, "steel watch for men")
-    naive = explainer.explain(photo, "steel watch for men", per_layer_gradients=True)
+    fast = explainer.relevance(photo, "steel watch for men")
+    naive = explainer.relevance(photo, "steel watch for men", per_layer_gradients=True)
     np.testing.assert_allclose(fast.patch_relevance, naive.patch_relevance, rtol=1e-5)
-    np.testing.assert_allclose([w.share for w in fast.words], [w.share for w in naive.words], rtol=1e-5)
+    np.testing.assert_allclose([w.score for w in fast.words], [w.score for w in naive.words], rtol=1e-5)
 
 
 def test_description_html_is_escaped_and_scaled(tiny):
     description = '<script>alert("x")</script> <b>steel</b> watch'
-    words = random_explainer(tiny).explain(None, description).words
+    words = random_explainer(tiny).relevance(None, description).words
     shown = highlighted_html(description, words)
     assert "<script>" not in shown and "<b>" not in shown
     visible = re.sub(r"</?(span|div)[^>]*>", "", shown)
@@ -96,7 +96,7 @@ def test_description_html_is_escaped_and_scaled(tiny):
     assert shown.count("<span") == len(words) == 8
     opacities = [float(v) for v in re.findall(r"rgba\(15,118,110,([0-9.]+)\)", shown)]
     assert max(opacities) == pytest.approx(0.85)
-    table = top_words(random_explainer(tiny).explain(None, description).words, count=3)
+    table = top_words(random_explainer(tiny).relevance(None, description).words, count=3)
     assert list(table.columns) == ["word", "score"] and len(table) == 3
 
 
@@ -105,7 +105,7 @@ def _train_tiny_classifier(tiny, dataset, per_category=40, epochs=4):
     listings = dataset.listings[assign_split(dataset.listings) == "train"]
     listings = listings[listings["image_path"].notna()].groupby("category").head(per_category)
     classes = dataset.categories
-    explainer = ClipExplainer(tiny.model, tiny.processor,
+    explainer = ClipRelevance(tiny.model, tiny.processor,
                               ClassHead(np.zeros((7, 16)), np.zeros((7, 16)), np.zeros(7), classes), model_a_text)
     pixels = torch.cat([explainer.pixels(open_image(p, max_side=256)) for p in listings["image_path"]])
     tokens = tiny.processor.tokenizer(listings["description"].tolist(), padding=True, truncation=True,
@@ -161,7 +161,7 @@ def test_relevance_ordered_patch_deletion_beats_random_where_the_evidence_is_loc
     torch.manual_seed(0)
     tiny = load_clip(str(save_tiny_clip(tmp_path, seed=3)))
     classes = list(COLOURS)
-    explainer = ClipExplainer(tiny.model, tiny.processor,
+    explainer = ClipRelevance(tiny.model, tiny.processor,
                               ClassHead(np.zeros((3, 16)), np.zeros((3, 16)), np.zeros(3), classes), model_a_text)
     rng = np.random.default_rng(0)
     labels = [classes[i % 3] for i in range(150)]
@@ -183,7 +183,7 @@ def test_relevance_ordered_patch_deletion_beats_random_where_the_evidence_is_loc
     rows, correct = [], 0
     for i in range(12):
         photo = _square_on_grey(classes[i % 3], rng)
-        correct += explainer.explain(photo, "a product").target == classes[i % 3]
+        correct += explainer.relevance(photo, "a product").target == classes[i % 3]
         rows += measure_listing(explainer, photo, "a product", rng, alternatives=False)
     assert correct >= 10  # it did learn the task
     table = faithfulness_table(rows).set_index(["modality", "method"])["mean"]
@@ -213,7 +213,7 @@ def test_keywords_per_category_from_tfidf_explanations(reference_dataset):
     assert not words & {"for", "from", "only", "com", "buy", "flipkart"}
 
 
-def test_explanations_are_cached_per_listing_and_class(reference_dataset):
+def test_explanations_are_cached_per_listing_and_class(reference_dataset, monkeypatch):
     from core.explain.service import ScenarioExplainer
     from core.locations import work_dirs
     from core.scenarios.tfidf import TfidfScenario
@@ -226,7 +226,9 @@ def test_explanations_are_cached_per_listing_and_class(reference_dataset):
     first = explainer.explain_listing(uniq_id)
     cached = list((work_dirs().cache / "explanations").glob("*.joblib"))
     assert len(cached) == 1
-    assert explainer.explain_listing(uniq_id).probabilities == first.probabilities
+    with monkeypatch.context() as patched:
+        patched.setattr(explainer.explainer, "explain", lambda *a, **k: pytest.fail("computed again"))
+        assert explainer.explain_listing(uniq_id).probabilities == first.probabilities  # read from the cache
     other = explainer.explain_listing(uniq_id, target="Watches")
     assert other.target == "Watches" and len(list((work_dirs().cache / "explanations").glob("*.joblib"))) == 2
     description = subset.listings["description"][0]

@@ -3,7 +3,8 @@ import pytest
 from sklearn.metrics import accuracy_score
 
 from core.evaluation import evaluate
-from core.scenarios.tfidf import TfidfScenario, word_contributions
+from core.explain.tfidf_words import word_contributions
+from core.scenarios.tfidf import TfidfScenario
 
 
 @pytest.fixture(scope="module")

@@ -10,12 +10,12 @@ from PIL import Image
 
 from core.clip_tokenizer import CONTEXT_LENGTH
 from core.embeddings.clip_forward import text_features
-from core.explain.clip_relevance import ClipExplainer, merge_onto_words, word_order
+from core.explain.clip_relevance import ClipRelevance, merge_onto_words, word_order
 from core.text import words_in
 
 
 @torch.no_grad()
-def raw_attention_orders(explainer: ClipExplainer, photo: Image.Image | None,
+def raw_attention_orders(explainer: ClipRelevance, photo: Image.Image | None,
                          description: str) -> tuple[np.ndarray | None, np.ndarray]:
     """Patches by the last layer's class-token attention, words by the end-of-text token's."""
     model_text, spans = words_in(description, explainer.prepare_text)
@@ -34,7 +34,7 @@ def raw_attention_orders(explainer: ClipExplainer, photo: Image.Image | None,
     return patch_order, word_order(words)
 
 
-def occlusion_patch_order(explainer: ClipExplainer, photo: Image.Image, description: str, target: str) -> np.ndarray:
+def occlusion_patch_order(explainer: ClipRelevance, photo: Image.Image, description: str, target: str) -> np.ndarray:
     """Patches by how much hiding each one (set to the normalised mean) lowers the class logit."""
     pixels = explainer.pixels(photo)
     patch = explainer.model.config.vision_config.patch_size
@@ -52,7 +52,7 @@ def occlusion_patch_order(explainer: ClipExplainer, photo: Image.Image, descript
     return np.argsort(-per_patch.flatten().numpy(), kind="stable")
 
 
-def integrated_gradients_word_order(explainer: ClipExplainer, photo: Image.Image | None, description: str,
+def integrated_gradients_word_order(explainer: ClipRelevance, photo: Image.Image | None, description: str,
                                     target: str, steps: int = 16) -> np.ndarray:
     """Words by Integrated Gradients on the token embeddings (baseline: padding tokens)."""
     model_text, spans = words_in(description, explainer.prepare_text)

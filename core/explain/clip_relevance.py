@@ -18,7 +18,8 @@ from PIL import Image
 from core.clip_tokenizer import CONTEXT_LENGTH
 from core.embeddings.clip_embedder import clip_pixels
 from core.embeddings.clip_forward import image_features, text_features
-from core.explain.explanation import Explanation, WordRelevance
+from core.explain.base import Explainer
+from core.explain.explanation import Explanation, WordRelevance, resolve_target
 from core.explain.heatmaps import scale_to_unit
 from core.images import to_square
 from core.text import WordSpan, words_in
@@ -74,8 +75,8 @@ class _Pass:
     offsets: list[tuple[int, int]]
 
 
-class ClipExplainer:
-    """Explains CLIP predictions of one scenario (its model, text preparation and class head)."""
+class ClipRelevance:
+    """Gradient-weighted relevance of a CLIP model with a class head (its text preparation given)."""
 
     def __init__(self, model, processor, head: ClassHead, prepare_text):
         model.set_attn_implementation("eager")  # attention probabilities are needed as tensors
@@ -111,16 +112,16 @@ class ClipExplainer:
         return _Pass(self.head(image, text), tuple(vision_attentions), tuple(text_out.attentions),
                      tokens["input_ids"], tokens["offset_mapping"])
 
-    def explain(self, photo: Image.Image | None, description: str, target: str | None = None,
-                per_layer_gradients: bool = False) -> Explanation:
+    def relevance(self, photo: Image.Image | None, description: str, target: str | None = None,
+                  per_layer_gradients: bool = False) -> Explanation:
         """Relevance of the photo's patches and the description's words for ``target`` (default:
-        the predicted class). ``per_layer_gradients`` asks autograd once per layer instead of once
-        for all (the naive way, kept to measure against)."""
+        the predicted class), with this model's probabilities. ``per_layer_gradients`` asks autograd
+        once per layer instead of once for all (the naive way, kept to measure against)."""
         model_text, spans = words_in(description, self.prepare_text)
         with torch.enable_grad():
             run = self._forward(photo, model_text)
-            probabilities = torch.softmax(run.logits, dim=1)[0].detach().numpy()
-            index = int(probabilities.argmax()) if target is None else self.head.classes.index(target)
+            probabilities = dict(zip(self.head.classes, torch.softmax(run.logits, dim=1)[0].tolist()))
+            index = self.head.classes.index(resolve_target(target, probabilities))
             score = run.logits[0, index]
             attentions = run.vision_attentions + run.text_attentions
             if per_layer_gradients:
@@ -136,8 +137,7 @@ class ClipExplainer:
             token_relevance = _eos_row(relevance_rollout(run.text_attentions, gradients[vision_count:]),
                                        run.input_ids, self.processor.tokenizer.eos_token_id)
         words = merge_onto_words(description, spans, token_relevance, run.offsets)
-        return Explanation(self.head.classes[index], dict(zip(self.head.classes, probabilities.tolist())),
-                           photo_map, words, grid)
+        return Explanation(self.head.classes[index], probabilities, photo_map, words, grid)
 
 
 def _patch_grid(relevance: torch.Tensor) -> np.ndarray:
@@ -159,7 +159,7 @@ def _eos_row(relevance: torch.Tensor, input_ids: list[int], eos_id: int) -> np.n
 def word_order(words: list[WordRelevance]) -> np.ndarray:
     """Indices of the words the model saw, most relevant first."""
     seen = np.flatnonzero([w.seen for w in words])
-    shares = np.array([w.share for w in words])
+    shares = np.array([w.score for w in words])
     return seen[np.argsort(-shares[seen], kind="stable")] if len(seen) else seen
 
 
@@ -180,3 +180,21 @@ def merge_onto_words(description: str, spans: list[WordSpan], token_relevance: n
     shares = totals / total if total > 0 else totals
     return [WordRelevance(description[s.start:s.end], s.start, s.end, float(share), s.model_start < seen_until)
             for s, share in zip(spans, shares)]
+
+
+class ClipExplainer(Explainer):
+    """The CLIP scenarios' explanations: their fitted head on the fp32 model, relevance by ``ClipRelevance``.
+
+    The fast scenarios classify with an int8 copy, which has no gradients: relevance is then computed on
+    the fp32 model of the same weights, and the explanation says so where the two disagree."""
+
+    def __init__(self, scenario, estimator):
+        super().__init__(scenario, estimator)
+        loaded = scenario.embedder().loaded  # the fp32 model, shared with the embedder
+        self.engine = ClipRelevance(loaded.model, loaded.processor, ClassHead.from_estimator(estimator),
+                                    scenario.prepare_text)
+        if scenario.fast:
+            self.attributed_model = "the exact (fp32) copy of the int8 model"
+
+    def attribute(self, photo: Image.Image | None, name: str, description: str, target: str) -> Explanation:
+        return self.engine.relevance(photo, description, target)

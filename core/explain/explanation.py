@@ -1,4 +1,4 @@
-"""The result every explanation returns, whatever the scenario."""
+"""The result every explanation returns, whatever the scenario and method."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -8,14 +8,18 @@ import numpy as np
 
 @dataclass(frozen=True)
 class WordRelevance:
-    """A word of the description, where it is, and its share of the text relevance (sum 1 over
-    the words the model saw; words past the 77-token window have ``seen`` False and share 0)."""
+    """A word of the description, where it is (``start``:``end``), its score and whether the model saw it.
+
+    Relevance shares (CLIP) are non-negative and sum to 1 over the words the model saw; words past its
+    77-token window have ``seen`` False and score 0. Signed contributions (tfidf) push towards the
+    class when positive and away from it when negative (``Explanation.signed_scores``).
+    """
 
     word: str
     start: int
     end: int
-    share: float
-    seen: bool
+    score: float
+    seen: bool = True
 
 
 @dataclass
@@ -26,6 +30,21 @@ class Explanation:
     target: str
     probabilities: dict[str, float]
     photo: np.ndarray | None  # relevance over the photo, [0, 1], its height x width; None without one
-    words: list
+    words: list[WordRelevance]
     patch_relevance: np.ndarray | None = None  # the raw grid over image patches (e.g. 7x7)
     notes: tuple[str, ...] = ()  # what the user should know to read it, in their words
+    signed_scores: bool = False  # word scores are signed contributions, not shares of relevance
+
+    @property
+    def predicted(self) -> str:
+        """The class with the highest probability."""
+        return max(self.probabilities, key=self.probabilities.get)
+
+
+def resolve_target(target: str | None, probabilities: dict[str, float]) -> str:
+    """The class to explain: the one asked for, or the predicted class when none is."""
+    if target is None:
+        return max(probabilities, key=probabilities.get)
+    if target not in probabilities:
+        raise ValueError(f"{target!r} is not one of the classes {sorted(probabilities)}")
+    return target

@@ -17,7 +17,7 @@ from core.explain.alternatives import (
     occlusion_patch_order,
     raw_attention_orders,
 )
-from core.explain.clip_relevance import ClipExplainer, word_order
+from core.explain.clip_relevance import ClipRelevance, word_order
 from core.progress import Progress, silent
 from core.split import assign_split
 from core.text import words_in
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from core.explain.service import ScenarioExplainer
 
 STEPS = 8
+FAITHFULNESS_TABLE = "faithfulness"  # the name its table is stored under, beside the scenario's result
 
 
 @dataclass
@@ -45,7 +46,7 @@ def _counts(total: int, steps: int) -> list[int]:
     return sorted({round(total * k / steps) for k in range(steps + 1)})
 
 
-def patch_deletion(explainer: ClipExplainer, photo: Image.Image, description: str, target: str,
+def patch_deletion(explainer: ClipRelevance, photo: Image.Image, description: str, target: str,
                    order: np.ndarray, steps: int = STEPS) -> DeletionCurve:
     """Delete image patches (set to the normalised mean, i.e. 0) in ``order``, most relevant first."""
     pixels = explainer.pixels(photo)
@@ -63,7 +64,7 @@ def patch_deletion(explainer: ClipExplainer, photo: Image.Image, description: st
     return DeletionCurve(np.array(counts) / (grid * grid), probabilities)
 
 
-def word_deletion(explainer: ClipExplainer, photo: Image.Image | None, description: str, target: str,
+def word_deletion(explainer: ClipRelevance, photo: Image.Image | None, description: str, target: str,
                   order: np.ndarray, steps: int = STEPS) -> DeletionCurve:
     """Delete words of the model's text in ``order`` (indices into the description's words)."""
     model_text, spans = words_in(description, explainer.prepare_text)
@@ -90,11 +91,11 @@ def faithfulness_table(rows: list[dict]) -> pd.DataFrame:
             .sort_values(["modality", "mean"]).reset_index(drop=True))
 
 
-def measure_listing(explainer: ClipExplainer, photo: Image.Image | None, description: str,
+def measure_listing(explainer: ClipRelevance, photo: Image.Image | None, description: str,
                     rng: np.random.Generator, alternatives: bool = True) -> list[dict]:
     """Deletion areas of one listing for every method: gradient-weighted relevance, random order,
     and (``alternatives``) raw attention, occlusion (photo) and Integrated Gradients (words)."""
-    explanation = explainer.explain(photo, description)
+    explanation = explainer.relevance(photo, description)
     target = explanation.target
     relevance_words = word_order(explanation.words)
     word_orders = {"relevance": relevance_words, "random": rng.permutation(relevance_words)}
@@ -117,13 +118,13 @@ def measure_listing(explainer: ClipExplainer, photo: Image.Image | None, descrip
     return rows
 
 
-def test_split_faithfulness(explainer: "ScenarioExplainer", limit: int | None = None, alternatives: bool = True,
+def faithfulness_on_test_split(explainer: "ScenarioExplainer", limit: int | None = None, alternatives: bool = True,
                             progress: Progress = silent, seed: int = 0) -> pd.DataFrame:
     """Deletion areas of every method over the test split (the first ``limit`` listings of it)."""
     listings = explainer.dataset.listings[assign_split(explainer.dataset.listings) == "test"]
     if limit is not None:
         listings = listings.head(limit)
-    clip = explainer.clip_explainer()
+    clip = explainer.explainer.engine
     rng = np.random.default_rng(seed)
     rows: list[dict] = []
     for done, (_, listing) in enumerate(listings.iterrows()):

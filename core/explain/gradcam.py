@@ -7,10 +7,13 @@ from captum.attr import LayerGradCam
 from PIL import Image
 from sklearn.pipeline import Pipeline
 
+from core.errors import NoPhotoError
+from core.explain.base import Explainer
 from core.explain.explanation import Explanation
 from core.explain.heatmaps import scale_to_unit
 from core.images import to_square
 from core.models.densenet import IMAGE_SIZE, imagenet_tensor, pooled_features
+from core.models.densenet_finetune import FineTunedNetwork, frozen_part
 
 
 class DenseNetWithHead(torch.nn.Module):
@@ -54,3 +57,19 @@ def gradcam(network: torch.nn.Module, layer: torch.nn.Module, classes: list[str]
     values = frame.to_original(cam[0, 0].detach().numpy())
     return Explanation(target=classes[index], probabilities=dict(zip(classes, probabilities.tolist())),
                        photo=scale_to_unit(values), words=[])
+
+
+class GradCamExplainer(Explainer):
+    """The DenseNet121 scenarios' explanations: Grad-CAM on the last feature block of the frozen
+    backbone with the fitted head, or on the fine-tuned block's norm for the fine-tuned variant."""
+
+    def attribute(self, photo: Image.Image | None, name: str, description: str, target: str) -> Explanation:
+        if photo is None:
+            raise NoPhotoError()
+        backbone = self.scenario.encoder().loaded.model
+        if self.scenario.fine_tune:
+            top = self.estimator.top_
+            network = FineTunedNetwork(frozen_part(backbone), top).eval()
+            return gradcam(network, top.norm, self.classes, photo, target, self.scenario.image_size)
+        head = getattr(self.estimator, "estimator_", self.estimator)  # the mirror-augmented head's own
+        return densenet_gradcam(backbone, head, photo, target, self.scenario.image_size)

@@ -5,10 +5,9 @@ import numpy as np
 import pandas as pd
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from core.explain.rendering import word_score
 from core.explain.service import ScenarioExplainer
 from core.progress import Progress, silent
-from core.scenarios.tfidf import listing_text
+from core.text import listing_text
 
 KEYWORDS_TABLE = "keywords"  # the name its table is stored under, beside the scenario's result
 MIN_LISTINGS = 5  # a word must matter in this many listings of a category to count
@@ -52,8 +51,8 @@ def relevance_keywords(explainer: ScenarioExplainer, top: int = 10, min_listings
     for done, (uniq_id, category) in enumerate(zip(listings["uniq_id"], listings["category"])):
         progress(done, len(listings), "explaining listings")
         for word in explainer.explain_listing(uniq_id, target=category).words:
-            if getattr(word, "seen", True):
-                rows.append((uniq_id, category, word.word.lower(), word_score(word)))
+            if word.seen:
+                rows.append((uniq_id, category, word.word.lower(), word.score))
     progress(len(listings), len(listings), "explaining listings")
     frame = pd.DataFrame(rows, columns=["uniq_id", "category", "word", "score"])
     return aggregate_keywords(frame, listings["category"].value_counts(), top, min_listings)

@@ -4,41 +4,32 @@ description holding HTML or script tags is shown as text, never run."""
 from __future__ import annotations
 
 import html
-from typing import Protocol
 
 import pandas as pd
+
+from core.explain.explanation import WordRelevance
 
 POSITIVE = (15, 118, 110)  # teal: pushes towards the class
 NEGATIVE = (190, 18, 60)  # red: pushes away (signed scores, e.g. tfidf contributions)
 
 
-class ScoredWord(Protocol):
-    start: int
-    end: int
-
-
-def word_score(word) -> float:
-    """A scored word's value: a CLIP relevance share, or a signed tfidf contribution."""
-    return float(getattr(word, "share", getattr(word, "score", 0.0)))
-
-
-def highlighted_html(description: str, words: list[ScoredWord]) -> str:
+def highlighted_html(description: str, words: list[WordRelevance], signed_scores: bool = False) -> str:
     """The description with each scored word highlighted (opacity = |score| / max |score|) and its
-    score on hover; words the model did not see (``seen`` False) are greyed and struck through."""
-    top = max((abs(word_score(w)) for w in words), default=0.0) or 1.0
+    score on hover (a share of relevance, or a signed contribution with ``signed_scores``); words the
+    model did not see (``seen`` False) are greyed and struck through."""
+    top = max((abs(w.score) for w in words), default=0.0) or 1.0
     parts: list[str] = []
     cursor = 0
     for word in sorted(words, key=lambda w: w.start):
         parts.append(html.escape(description[cursor:word.start]))
         text = html.escape(description[word.start:word.end])
-        score = word_score(word)
-        if not getattr(word, "seen", True):
+        if not word.seen:
             parts.append(f'<span class="unseen" title="not seen: past CLIP\'s 77-token window" '
                          f'style="color:#9ca3af;text-decoration:line-through">{text}</span>')
         else:
-            red, green, blue = POSITIVE if score >= 0 else NEGATIVE
-            alpha = abs(score) / top * 0.85
-            label = f"{score:.1%}" if hasattr(word, "share") else f"{score:+.3f}"
+            red, green, blue = POSITIVE if word.score >= 0 else NEGATIVE
+            alpha = abs(word.score) / top * 0.85
+            label = f"{word.score:+.3f}" if signed_scores else f"{word.score:.1%}"
             parts.append(f'<span title="{label}" style="background:rgba({red},{green},{blue},{alpha:.2f});'
                          f'border-radius:3px;padding:0 1px">{text}</span>')
         cursor = word.end
@@ -46,9 +37,9 @@ def highlighted_html(description: str, words: list[ScoredWord]) -> str:
     return f'<div class="vitrine-description" style="line-height:1.9">{"".join(parts)}</div>'
 
 
-def top_words(words: list, count: int = 10) -> pd.DataFrame:
+def top_words(words: list[WordRelevance], count: int = 10) -> pd.DataFrame:
     """The most relevant words (their scores added up over repeats), highest first."""
-    frame = pd.DataFrame({"word": [getattr(w, "word") for w in words], "score": [word_score(w) for w in words]})
+    frame = pd.DataFrame({"word": [w.word for w in words], "score": [w.score for w in words]})
     if frame.empty:
         return pd.DataFrame(columns=["word", "score"])
     frame["word"] = frame["word"].str.lower()

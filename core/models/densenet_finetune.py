@@ -38,6 +38,17 @@ class TunedTop(torch.nn.Module):
         return self.head(torch.flatten(torch.nn.functional.adaptive_avg_pool2d(maps, 1), 1))
 
 
+class FineTunedNetwork(torch.nn.Module):
+    """Frozen part + fine-tuned top: class logits from pixels (for Grad-CAM)."""
+
+    def __init__(self, frozen: torch.nn.Module, top: torch.nn.Module):
+        super().__init__()
+        self.frozen, self.top = frozen, top
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        return self.top(self.frozen(pixels))
+
+
 class FineTunedDenseNetHead(ClassifierMixin, BaseEstimator):
     """A scikit-learn classifier on flattened last-block inputs that fine-tunes ``TunedTop``.
 

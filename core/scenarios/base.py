@@ -9,9 +9,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegressionCV
 
+from core.explain.base import Explainer
 from core.progress import Progress, silent
 from core.split import CV_FOLDS, SEED, AdaptiveFolds
 
@@ -45,6 +47,10 @@ class Scenario(ABC):
     reads_text: bool = True
     # Cheap enough for the app to run it unasked when no stored result exists.
     runs_in_seconds: bool = False
+    # What its explanations offer: scored words (the keyword guide reads them), and the alternative
+    # methods and deletion curves of `explain faithfulness`.
+    explains_words: bool = True
+    compares_explanations: bool = False
 
     @property
     @abstractmethod
@@ -64,8 +70,17 @@ class Scenario(ABC):
         """Features for the listings, in table order (some rows may be skipped)."""
 
     @abstractmethod
+    def features_of(self, photos: list[Image.Image | None], names: list[str], descriptions: list[str]) -> np.ndarray:
+        """Features of listings held in memory (a new listing, a batch to classify), computed exactly
+        as ``featurize`` computes them, one row per listing."""
+
+    @abstractmethod
     def estimator(self, classes: list[str]) -> BaseEstimator:
         """A fresh, unfitted classifier with fit / predict_proba on the features."""
+
+    @abstractmethod
+    def explainer(self, estimator: BaseEstimator) -> Explainer:
+        """The explanation method of this scenario, for its fitted ``estimator``."""
 
 
 def tuned_logistic_regression(strengths: np.ndarray) -> LogisticRegressionCV:

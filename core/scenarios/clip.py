@@ -7,6 +7,7 @@ from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+from PIL import Image
 from scipy.special import softmax
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegressionCV
@@ -14,6 +15,7 @@ from sklearn.linear_model import LogisticRegressionCV
 from core.dataset import optional_strings
 from core.embeddings.clip_embedder import ClipEmbedder, embed_text_list
 from core.embeddings.photos import embed_photos
+from core.explain.clip_relevance import ClipExplainer
 from core.locations import work_dirs
 from core.models.clip import (
     clip_available,
@@ -49,6 +51,7 @@ class ClipScenario(Scenario):
     """Image + text CLIP embeddings, each L2-normalised, concatenated, multinomial logistic regression."""
 
     version = "2"  # 2: the 5-fold CV reports accuracy (it reported log loss)
+    compares_explanations = True
 
     def __init__(self, name: str, description: str, prepare_text, fast: bool = True):
         self.name = name
@@ -93,8 +96,19 @@ class ClipScenario(Scenario):
             notes=notes,
         )
 
+    def features_of(self, photos: list[Image.Image | None], names: list[str], descriptions: list[str]) -> np.ndarray:
+        embedder = self.embedder()
+        with_photo = [i for i, photo in enumerate(photos) if photo is not None]
+        images = np.zeros((len(photos), embedder.dimension), np.float32)  # no photo: zeros, as in training
+        if with_photo:
+            images[with_photo] = embedder.embed_images([photos[i] for i in with_photo])
+        return np.hstack([images, embedder.embed_texts([self.prepare_text(d) for d in descriptions])])
+
     def estimator(self, classes: list[str]) -> LogisticRegressionCV:
         return tuned_logistic_regression(C_GRID)
+
+    def explainer(self, estimator) -> ClipExplainer:
+        return ClipExplainer(self, estimator)
 
 
 class ZeroShotClassifier(ClassifierMixin, BaseEstimator):

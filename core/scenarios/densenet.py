@@ -17,6 +17,8 @@ from sklearn.preprocessing import StandardScaler
 
 from core.dataset import optional_strings
 from core.embeddings.photos import embed_photos
+from core.errors import NoPhotoError
+from core.explain.gradcam import GradCamExplainer
 from core.locations import work_dirs
 from core.models.densenet import (
     DENSENET_ID,
@@ -114,17 +116,6 @@ class BlockInputEncoder:
         return self.frozen(imagenet_tensor(images, self.image_size)).flatten(1).numpy()
 
 
-class FineTunedNetwork(torch.nn.Module):
-    """Frozen part + fine-tuned top: class logits from pixels (for Grad-CAM)."""
-
-    def __init__(self, frozen: torch.nn.Module, top: torch.nn.Module):
-        super().__init__()
-        self.frozen, self.top = frozen, top
-
-    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        return self.top(self.frozen(pixels))
-
-
 @lru_cache(maxsize=2)
 def shared_encoder(weights: str, image_size: int) -> DenseNetEncoder:
     """One encoder per weights file version and resolution for the whole process."""
@@ -136,6 +127,7 @@ class DenseNetScenario(Scenario):
     description = "DenseNet121 (ImageNet) features of the photo, 7-way logistic-regression head (baseline)"
     version = "2"  # 2: the 5-fold CV reports accuracy (it reported log loss)
     reads_text = False
+    explains_words = False
 
     def __init__(self, image_size: int = IMAGE_SIZE, augment: bool = False, fine_tune: bool = False):
         if augment and fine_tune:
@@ -186,6 +178,18 @@ class DenseNetScenario(Scenario):
                          "image-only scenario")
         return Features(values=values[rows], rows=rows, seconds=time.perf_counter() - start,
                         cache_hits=hits, computed=computed, notes=notes)
+
+    def features_of(self, photos: list[Image.Image | None], names: list[str], descriptions: list[str]) -> np.ndarray:
+        if any(photo is None for photo in photos):
+            raise NoPhotoError()
+        encoder = BlockInputEncoder(self.encoder()) if self.fine_tune else self.encoder()
+        values = encoder.embed_images(photos)
+        if self.augment:
+            values = np.hstack([values, FlippedEncoder(self.encoder()).embed_images(photos)])
+        return values
+
+    def explainer(self, estimator) -> GradCamExplainer:
+        return GradCamExplainer(self, estimator)
 
     def estimator(self, classes: list[str]) -> Pipeline | MirrorAugmentedHead | FineTunedDenseNetHead:
         if self.fine_tune:
