@@ -29,6 +29,12 @@ def reference_dataset():
     return load_dataset(REFERENCE_DATA)
 
 
+def split_accuracy(predictions, split: str = "test") -> float:
+    """The accuracy of stored predictions on one split, recomputed from the rows themselves."""
+    rows = predictions[predictions["split"] == split]
+    return float((rows["true"] == rows["predicted"]).mean())
+
+
 def write_dataset(folder: Path, rows: list[dict], images: dict[str, Image.Image] | None = None,
                   columns: tuple[str, ...] = REQUIRED_COLUMNS) -> Path:
     """A small dataset in Vitrine's layout: CSV + images/; returns the folder."""

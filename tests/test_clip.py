@@ -29,6 +29,7 @@ from core.models.clip import download_clip, load_clip
 from core.scenarios.clip import clip_scenarios
 from core.scenarios.registry import all_scenarios
 from core.store import ResultsStore
+from tests.conftest import split_accuracy
 from tests.tiny_models import save_tiny_clip
 
 TINY = "tiny-clip-test"
@@ -181,7 +182,7 @@ def test_three_clip_scenarios_end_to_end_on_a_slice(tiny_clip, reference_dataset
     for name in ("clip_a", "clip_b", "clip_zero_shot"):
         result = evaluate(by_name[name], subset)
         assert len(result.predictions) == len(subset.listings) and result.skipped == 0
-        assert 0.0 <= result.test_accuracy <= 1.0
+        assert result.test_accuracy == pytest.approx(split_accuracy(result.predictions))
         np.testing.assert_allclose(result.probabilities().sum(axis=1), 1.0, rtol=1e-6)
         assert any("1 listing(s) have no usable photo" in note for note in result.notes)
         assert (result.cv_mean is None) == (name == "clip_zero_shot")
@@ -192,7 +193,8 @@ def test_three_clip_scenarios_end_to_end_on_a_slice(tiny_clip, reference_dataset
 def test_clip_run_from_the_cli_on_text_only_listings(tiny_clip, small_data_dir, capsys):
     assert main(["run", "clip_a", "--json"]) == 0
     row = json.loads(capsys.readouterr().out)
-    assert row["scenario"] == "clip_a" and 0 <= row["test_accuracy"] <= 1
+    stored = ResultsStore(work_dirs().results).latest("clip_a", load_dataset().fingerprint)
+    assert row["scenario"] == "clip_a" and row["test_accuracy"] == split_accuracy(stored.predictions)
     assert main(["run", "clip_a"]) == 0
     assert "stored result reused" in capsys.readouterr().out
 

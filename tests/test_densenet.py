@@ -21,6 +21,7 @@ from core.models import densenet
 from core.models.densenet import download_densenet, load_densenet
 from core.scenarios.densenet import DenseNetScenario, MirrorAugmentedHead
 from core.store import ResultsStore
+from tests.conftest import split_accuracy
 from tests.tiny_models import monotonic_densenet, save_random_densenet
 
 SMALL = 64  # resolution for tests: the same network, 12x fewer pixels
@@ -73,7 +74,8 @@ def test_head_trains_on_cached_features_and_skips_listings_without_photo(importe
     assert first.skipped == 1 and len(first.predictions) == len(subset.listings) - 1
     assert "1 listing(s) have no usable photo: left out" in first.notes[0]
     assert first.computed == len(subset.listings) - 1 and first.cache_hits == 0
-    assert 0.0 <= first.test_accuracy <= 1.0 and 0.0 <= first.cv_mean <= 1.0  # CV accuracy, not log loss
+    assert first.test_accuracy == pytest.approx(split_accuracy(first.predictions))
+    assert 0.0 <= first.cv_mean <= 1.0  # CV accuracy, not log loss (which was negative)
     again = evaluate(scenario, subset)
     assert again.cache_hits == first.computed and again.computed == 0
     assert again.predictions.equals(first.predictions)
