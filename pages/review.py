@@ -9,6 +9,7 @@ import streamlit as st
 
 from core.dataset import listing_photo
 from core.errors import VitrineError
+from core.review.store import MAX_COMMENT_CHARS, MAX_OPERATOR_CHARS
 from core.review.summary import summarise
 from pages._shared import dataset_or_stop, display_size, results_or_stop, review_store, show_product_name
 
@@ -23,7 +24,7 @@ except VitrineError as exc:
     st.stop()
 
 settings = st.columns([2, 2, 1.4], vertical_alignment="bottom")
-operator = settings[0].text_input("Your operator name", key="operator").strip()
+operator = settings[0].text_input("Your operator name", key="operator", max_chars=MAX_OPERATOR_CHARS).strip()
 name = settings[1].selectbox("Queue from scenario", list(results))
 show_model = settings[2].toggle("Show the model's answer", value=False,
                                 help="Off by default, so that your answer is your own.")
@@ -64,14 +65,15 @@ with review_tab:
             with st.form(f"answer-{item['uniq_id']}", clear_on_submit=True):
                 label = st.radio("Category", dataset.categories, index=None, horizontal=True)
                 in_doubt = st.checkbox("I am in doubt")
-                comment = st.text_input("Comment (optional)", max_chars=1000)
+                comment = st.text_input("Comment (optional)", max_chars=MAX_COMMENT_CHARS)
                 save = st.form_submit_button("Save answer", type="primary")
             if save:
                 if label is None:
                     st.warning("Pick a category first.")
                 else:
                     try:
-                        store.save(operator, item["uniq_id"], label, in_doubt, comment, scenario=name)
+                        store.save(operator, item["uniq_id"], label, in_doubt, comment, scenario=name,
+                                   categories=dataset.categories)
                         st.toast(f"Saved: {label}" + (" (in doubt)" if in_doubt else ""))
                         st.rerun()
                     except VitrineError as exc:

@@ -150,6 +150,7 @@ def test_review_page_saves_an_answer_and_undo_keeps_history(with_tfidf, referenc
     page_app = page("review.py")
     app = page_app.run()
     assert "Enter your operator name" in app.info[0].value
+    assert app.text_input(key="operator").proto.max_chars == 100  # as many as the store keeps
     app.text_input(key="operator").input("ana").run()
     # inside the form: set the fields, then submit once
     app.radio[0].set_value("Watches")

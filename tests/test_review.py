@@ -44,6 +44,27 @@ def test_an_operator_name_is_required(store):
         store.save("  ", "item1", "Watches", False)
 
 
+@pytest.mark.parametrize("operator, label, comment, reason", [
+    ("a" * 101, "Watches", "", "at most 100 fit"),  # the operator column holds 100 characters
+    ("ana", "", "", "Pick a category"),
+    ("ana", "  ", "", "Pick a category"),
+    ("ana", None, "", "Pick a category"),  # stored, it broke the summary (sorting None among names)
+    ("ana", "Gadgets", "", "'Gadgets' is not one of this data set's categories"),
+    ("ana", "Watches", "x" * 1001, "at most 1000 are kept"),
+])
+def test_an_answer_the_store_cannot_keep_or_count_is_refused_with_the_reason(store, operator, label, comment,
+                                                                             reason):
+    with pytest.raises(ReviewStoreError, match=reason):
+        store.save(operator, "item1", label, False, comment, categories=["Watches", "Computers"])
+    assert store.history().empty
+
+
+def test_names_and_comments_up_to_their_limits_are_kept_the_name_stripped(store):
+    store.save(f"  {'a' * 100}  ", "item1", "Watches", False, "x" * 1000, categories=["Watches", "Computers"])
+    [answer] = store.active_answers()
+    assert answer.operator == "a" * 100 and len(answer.comment) == 1000
+
+
 def test_a_read_only_database_gives_a_clear_message_and_keeps_what_was_saved(tmp_path):
     path = tmp_path / "reviews.sqlite"
     ReviewStore(f"sqlite:///{path}").save("ana", "item1", "Watches", False)

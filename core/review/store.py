@@ -8,6 +8,7 @@ SQLite by default (WAL journal, busy timeout, one short transaction per answer);
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -33,15 +34,19 @@ from sqlalchemy.exc import OperationalError
 from core.errors import ReviewStoreError
 
 REVIEW_DB_ENV = "VITRINE_REVIEW_DB"
+MAX_OPERATOR_CHARS = 100
+MAX_ID_CHARS = 64
+MAX_LABEL_CHARS = 200
+MAX_COMMENT_CHARS = 1000
 
 metadata = MetaData()
 answers = Table(
     "answers", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("operator", String(100), nullable=False, index=True),
+    Column("operator", String(MAX_OPERATOR_CHARS), nullable=False, index=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("uniq_id", String(64), nullable=False, index=True),
-    Column("label", String(200)),  # None on an undo row
+    Column("uniq_id", String(MAX_ID_CHARS), nullable=False, index=True),
+    Column("label", String(MAX_LABEL_CHARS)),  # None on an undo row
     Column("in_doubt", Boolean, nullable=False, default=False),
     Column("comment", Text, nullable=False, default=""),
     Column("scenario", String(64), nullable=False, default=""),
@@ -85,13 +90,15 @@ class ReviewStore:
             raise ReviewStoreError(f"The review database cannot be opened ({_reason(exc)}).") from exc
 
     def save(self, operator: str, uniq_id: str, label: str, in_doubt: bool, comment: str = "",
-             scenario: str = "") -> int:
-        """Record one answer at once; returns its id."""
-        operator = operator.strip()
-        if not operator:
-            raise ReviewStoreError("Please enter your operator name before answering.")
+             scenario: str = "", categories: Collection[str] | None = None) -> int:
+        """Record one answer at once; returns its id. Refused with a ReviewStoreError saying why when the
+        operator name is missing or too long, the label is empty (or, given ``categories``, not one of
+        them) or the comment is longer than ``MAX_COMMENT_CHARS``."""
+        operator = _checked_operator(operator)
+        comment = comment or ""
+        _check_answer(uniq_id, label, comment, categories)
         return self._insert(operator=operator, uniq_id=uniq_id, label=label, in_doubt=bool(in_doubt),
-                            comment=comment or "", scenario=scenario)
+                            comment=comment, scenario=scenario)
 
     def undo_last(self, operator: str) -> Answer | None:
         """Cancel the operator's latest answer still in force (by adding an undo row); returns it."""
@@ -131,6 +138,34 @@ class ReviewStore:
         """The answers in force as a table (the CSV export)."""
         columns = ["id", "operator", "created_at", "uniq_id", "label", "in_doubt", "comment", "scenario"]
         return pd.DataFrame([vars(a) for a in self.active_answers()], columns=columns)
+
+
+def _checked_operator(operator: str) -> str:
+    """The operator name stripped; a ReviewStoreError when it is empty or longer than its column."""
+    operator = operator.strip() if isinstance(operator, str) else ""
+    if not operator:
+        raise ReviewStoreError("Please enter your operator name before answering.")
+    if len(operator) > MAX_OPERATOR_CHARS:
+        raise ReviewStoreError(f"Your operator name has {len(operator)} characters; at most {MAX_OPERATOR_CHARS} "
+                               "fit. Please use a shorter one.")
+    return operator
+
+
+def _check_answer(uniq_id: str, label: str, comment: str, categories: Collection[str] | None) -> None:
+    """A ReviewStoreError for an answer its columns cannot hold or the summary cannot count."""
+    if not isinstance(uniq_id, str) or not uniq_id or len(uniq_id) > MAX_ID_CHARS:
+        raise ReviewStoreError(f"The product id {uniq_id!r} cannot be stored: an id has 1 to {MAX_ID_CHARS} "
+                               "characters.")
+    if not isinstance(label, str) or not label.strip():
+        raise ReviewStoreError("Pick a category before saving the answer.")
+    if categories is not None and label not in categories:
+        raise ReviewStoreError(f"{label!r} is not one of this data set's categories; pick one of them.")
+    if len(label) > MAX_LABEL_CHARS:
+        raise ReviewStoreError(f"A category name has at most {MAX_LABEL_CHARS} characters; this one has "
+                               f"{len(label)}.")
+    if len(comment) > MAX_COMMENT_CHARS:
+        raise ReviewStoreError(f"The comment has {len(comment)} characters; at most {MAX_COMMENT_CHARS} are kept. "
+                               "Please shorten it.")
 
 
 def _sqlite_pragmas(connection, _record) -> None:
