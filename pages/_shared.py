@@ -97,9 +97,16 @@ def scenario_explainer(name: str, dataset: Dataset) -> ScenarioExplainer:
     return _explainer(name, dataset.fingerprint, scenario.weights_fingerprint())
 
 
-@st.cache_resource
+@st.cache_resource(show_spinner=False)
+def _review_store(url: str) -> ReviewStore:
+    return ReviewStore(url)
+
+
 def review_store() -> ReviewStore:
-    return ReviewStore(default_url(work_dirs().reviews_db))
+    """The answers store at the configured place, opened once per place for the app process. One that
+    cannot be opened (a damaged file, say) raises ReviewStoreError and, being uncached, is tried again
+    on the next run, once the file has been dealt with."""
+    return _review_store(default_url(work_dirs().reviews_db))
 
 
 def show_product_name(name: str) -> None:

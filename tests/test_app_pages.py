@@ -167,6 +167,21 @@ def test_review_page_saves_an_answer_and_undo_keeps_history(with_tfidf, referenc
     assert store.active_answers() == [] and len(store.history()) == 2
 
 
+def test_review_page_names_a_damaged_database_and_works_once_it_is_moved_aside(with_tfidf, tmp_path, monkeypatch):
+    path = tmp_path / "reviews.sqlite"
+    damaged = bytes(range(256)) * 16
+    path.write_bytes(damaged)
+    monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{path}")
+    app = page("review.py").run()
+    assert not app.exception
+    assert f"the review database {path} is damaged" in app.error[0].value
+    assert path.read_bytes() == damaged
+    path.rename(tmp_path / "reviews-damaged.sqlite")  # what the message says to do
+    app.run()
+    assert not app.exception and not app.error  # the failed opening was not kept
+    assert "Enter your operator name" in app.info[0].value
+
+
 def test_guide_page_shows_keywords_per_category(with_tfidf):
     app = page("guide.py").run()
     assert not app.exception

@@ -4,6 +4,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -72,6 +73,37 @@ def test_a_read_only_database_gives_a_clear_message_and_keeps_what_was_saved(tmp
     with pytest.raises(ReviewStoreError, match="not saved"):
         read_only.save("ana", "item2", "Watches", False)
     assert [a.uniq_id for a in ReviewStore(f"sqlite:///{path}").active_answers()] == ["item1"]
+
+
+DAMAGED = bytes(range(256)) * 16  # not an SQLite file: what a disk error or a stray copy can leave
+
+
+def test_a_damaged_database_file_is_named_and_left_untouched(tmp_path):
+    path = tmp_path / "reviews.sqlite"
+    path.write_bytes(DAMAGED)
+    with pytest.raises(ReviewStoreError) as refused:
+        ReviewStore(f"sqlite:///{path}")
+    message = str(refused.value)
+    assert f"the review database {path} is damaged" in message
+    assert "left untouched" in message and "Move it aside" in message and "backup" in message
+    assert path.read_bytes() == DAMAGED
+
+
+def test_damage_found_while_reading_or_saving_is_named_and_left_untouched(store):
+    store.save("ana", "item1", "Watches", False)
+    store.engine.dispose()  # the last connection's close moves the WAL into the file
+    path = Path(store.url.removeprefix("sqlite:///"))
+    page = 4096
+    content = bytearray(path.read_bytes())
+    content[page:2 * page] = DAMAGED  # the answers table's page; the schema on the first page stays readable
+    path.write_bytes(bytes(content))
+    reopened = ReviewStore(store.url)
+    with pytest.raises(ReviewStoreError, match="The answers cannot be read: the review database .* is damaged"):
+        reopened.history()
+    with pytest.raises(ReviewStoreError, match="Your answer was not saved: the review database .* is damaged"):
+        reopened.save("ana", "item2", "Watches", False)
+    reopened.engine.dispose()
+    assert path.read_bytes() == bytes(content)
 
 
 def test_threads_saving_at_once_lose_nothing(store):

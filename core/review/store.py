@@ -29,7 +29,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError
 
 from core.errors import ReviewStoreError
 
@@ -86,8 +86,8 @@ class ReviewStore:
             self.engine = create_engine(url, pool_pre_ping=True)
         try:
             metadata.create_all(self.engine)
-        except OperationalError as exc:
-            raise ReviewStoreError(f"The review database cannot be opened ({_reason(exc)}).") from exc
+        except DatabaseError as exc:
+            raise self._error("The review database cannot be opened", exc) from exc
 
     def save(self, operator: str, uniq_id: str, label: str, in_doubt: bool, comment: str = "",
              scenario: str = "", categories: Collection[str] | None = None) -> int:
@@ -115,16 +115,17 @@ class ReviewStore:
         try:
             with self.engine.begin() as connection:
                 return int(connection.execute(answers.insert().values(**values)).inserted_primary_key[0])
-        except OperationalError as exc:
-            raise ReviewStoreError(f"Your answer was not saved ({_reason(exc)}); please try again.") from exc
+        except DatabaseError as exc:
+            raise self._error("Your answer was not saved", exc, retry=True) from exc
 
     def history(self) -> pd.DataFrame:
         """Every row ever written, undo rows included, oldest first."""
         try:
-            with self.engine.connect() as connection:
-                return pd.read_sql(select(answers).order_by(answers.c.id), connection)
-        except OperationalError as exc:
-            raise ReviewStoreError(f"The answers cannot be read ({_reason(exc)}).") from exc
+            with self.engine.connect() as connection:  # not pd.read_sql: it hides the database's error type
+                rows = connection.execute(select(answers).order_by(answers.c.id))
+                return pd.DataFrame(rows.fetchall(), columns=list(rows.keys()))
+        except DatabaseError as exc:
+            raise self._error("The answers cannot be read", exc) from exc
 
     def active_answers(self) -> list[Answer]:
         """Answers not cancelled by an undo, oldest first."""
@@ -138,6 +139,28 @@ class ReviewStore:
         """The answers in force as a table (the CSV export)."""
         columns = ["id", "operator", "created_at", "uniq_id", "label", "in_doubt", "comment", "scenario"]
         return pd.DataFrame([vars(a) for a in self.active_answers()], columns=columns)
+
+    @property
+    def location(self) -> str:
+        """Where the answers are kept, as the operator can find it: the SQLite file's full path, or
+        the database URL without its password."""
+        url = self.engine.url
+        if url.get_backend_name() != "sqlite":
+            return url.render_as_string(hide_password=True)
+        if not url.database or url.database.startswith("file:"):
+            return url.database or "memory"
+        return str(Path(url.database).resolve())
+
+    def _error(self, what: str, exc: DatabaseError, retry: bool = False) -> ReviewStoreError:
+        """A message for the operator: what failed and why; for a damaged file, where it is and what to do."""
+        text = str(exc.orig) if exc.orig is not None else str(exc)
+        if "file is not a database" in text or "malformed" in text:
+            # Never repaired nor replaced here: the operator may still recover answers from the file.
+            return ReviewStoreError(
+                f"{what}: the review database {self.location} is damaged ({text.splitlines()[0]}). It was left "
+                "untouched. Move it aside (or restore it from a backup), then reload this page: a new, empty "
+                "review database is created when none is there.")
+        return ReviewStoreError(f"{what} ({_reason(text)}){'; please try again' if retry else ''}.")
 
 
 def _checked_operator(operator: str) -> str:
@@ -175,8 +198,7 @@ def _sqlite_pragmas(connection, _record) -> None:
     cursor.close()
 
 
-def _reason(exc: OperationalError) -> str:
-    text = str(exc.orig) if exc.orig is not None else str(exc)
+def _reason(text: str) -> str:
     if "readonly" in text or "read-only" in text:
         return "the database file is read-only"
     if "locked" in text:
