@@ -62,7 +62,9 @@ with review_tab:
                 if show_model:
                     st.caption(f"Data set label: **{item['true']}** · model ({name}): **{item['predicted']}** "
                                f"({item['confidence']:.0%})")
-            with st.form(f"answer-{item['uniq_id']}", clear_on_submit=True):
+            # One form per product, never cleared: a second click on Save before the page is redrawn
+            # sends the same answer again (stored once), and a failed save keeps what was chosen.
+            with st.form(f"answer-{item['uniq_id']}"):
                 label = st.radio("Category", dataset.categories, index=None, horizontal=True)
                 in_doubt = st.checkbox("I am in doubt")
                 comment = st.text_input("Comment (optional)", max_chars=MAX_COMMENT_CHARS)

@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.cli import main
+from core.errors import ReviewStoreError
 from core.locations import REPO_ROOT, work_dirs
 from core.review.store import ReviewStore
 from core.runs import run_scenario
@@ -165,6 +166,51 @@ def test_review_page_saves_an_answer_and_undo_keeps_history(with_tfidf, referenc
     undo = next(b for b in app.button if b.label == "Undo my last answer")
     undo.click().run()
     assert store.active_answers() == [] and len(store.history()) == 2
+
+
+def _save_button(app: AppTest):
+    return next(b for b in app.button if b.label == "Save answer")
+
+
+def test_review_page_stores_a_double_clicked_answer_once_without_a_warning(with_tfidf, tmp_path, monkeypatch):
+    monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
+    app = page("review.py").run()
+    app.text_input(key="operator").input("ana").run()
+    app.radio[0].set_value("Watches")
+    app.checkbox[0].uncheck()
+    app.text_input[1].input("")  # every field of the form set, so the page as it is now can be sent again
+    save = _save_button(app)
+    save.click().run()
+    save.click().run()  # a second click on Save from the page as it was before the first one redrew it
+    assert not app.exception and not app.warning
+    [answer] = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}").history().itertuples()
+    assert answer.label == "Watches"
+
+
+def test_review_page_keeps_the_chosen_category_when_a_save_fails(with_tfidf, tmp_path, monkeypatch):
+    monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
+    saves = []
+    keep = ReviewStore.save
+
+    def busy_once(self, *args, **kwargs):
+        saves.append(args)
+        if len(saves) == 1:
+            raise ReviewStoreError("Your answer was not saved (the database is busy or locked by another program); "
+                                   "please try again.")
+        return keep(self, *args, **kwargs)
+
+    monkeypatch.setattr(ReviewStore, "save", busy_once)
+    app = page("review.py").run()
+    app.text_input(key="operator").input("ana").run()
+    app.radio[0].set_value("Watches")
+    app.checkbox[0].check()
+    _save_button(app).click().run()
+    assert "please try again" in app.error[0].value
+    assert app.radio[0].value == "Watches" and app.checkbox[0].value  # nothing the operator chose is lost
+    _save_button(app).click().run()  # trying again, as the message says
+    assert not app.exception and not app.warning and not app.error
+    [answer] = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}").active_answers()
+    assert (answer.label, answer.in_doubt) == ("Watches", True)
 
 
 def test_review_page_names_a_damaged_database_and_works_once_it_is_moved_aside(with_tfidf, tmp_path, monkeypatch):

@@ -4,6 +4,7 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -11,7 +12,7 @@ import pytest
 
 from core.errors import ReviewStoreError
 from core.locations import REPO_ROOT
-from core.review.store import ReviewStore
+from core.review.store import ReviewStore, answers
 from core.review.summary import RETRAIN, REVISE_TREE, pair_kappa, summarise
 
 
@@ -75,6 +76,26 @@ def test_a_read_only_database_gives_a_clear_message_and_keeps_what_was_saved(tmp
     assert [a.uniq_id for a in ReviewStore(f"sqlite:///{path}").active_answers()] == ["item1"]
 
 
+def test_the_same_answer_saved_twice_at_once_is_stored_once(store):
+    first = store.save("ana", "item1", "Watches", True, "looks like a watch", scenario="tfidf")
+    assert store.save("ana", "item1", "Watches", True, "looks like a watch", scenario="tfidf") == first
+    assert len(store.history()) == 1
+
+
+def test_a_changed_answer_an_answer_after_an_undo_or_a_later_one_is_a_new_answer(store):
+    first = store.save("ana", "item1", "Watches", False)
+    changed = store.save("ana", "item1", "Computers", False)
+    assert changed != first
+    store.undo_last("ana")
+    again = store.save("ana", "item1", "Computers", False)
+    assert again not in (first, changed)
+    with store.engine.begin() as connection:  # as if saved a minute ago
+        connection.execute(answers.update().where(answers.c.id == again).values(
+            created_at=datetime.now(timezone.utc) - timedelta(minutes=1)))
+    store.save("ana", "item1", "Computers", False)
+    assert len(store.history()) == 5 and len(store.active_answers()) == 3
+
+
 DAMAGED = bytes(range(256)) * 16  # not an SQLite file: what a disk error or a stray copy can leave
 
 
@@ -124,7 +145,7 @@ def test_threads_saving_at_once_lose_nothing(store):
 
 WRITER = """
 import sys
-from core.review.store import ReviewStore
+from core.review.store import ReviewStore, answers
 store = ReviewStore(sys.argv[1])
 for i in range(int(sys.argv[3])):
     store.save(sys.argv[2], f"item{i}", "Computers", False, comment=f"{sys.argv[2]}-{i}")

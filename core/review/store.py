@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -38,6 +38,8 @@ MAX_OPERATOR_CHARS = 100
 MAX_ID_CHARS = 64
 MAX_LABEL_CHARS = 200
 MAX_COMMENT_CHARS = 1000
+# The same answer saved again this soon by the same operator is a double click on Save, not a new answer.
+REPEAT_WINDOW = timedelta(seconds=10)
 
 metadata = MetaData()
 answers = Table(
@@ -93,12 +95,13 @@ class ReviewStore:
              scenario: str = "", categories: Collection[str] | None = None) -> int:
         """Record one answer at once; returns its id. Refused with a ReviewStoreError saying why when the
         operator name is missing or too long, the label is empty (or, given ``categories``, not one of
-        them) or the comment is longer than ``MAX_COMMENT_CHARS``."""
+        them) or the comment is longer than ``MAX_COMMENT_CHARS``. The operator's latest answer saved
+        again within ``REPEAT_WINDOW`` is stored once: its id is returned."""
         operator = _checked_operator(operator)
         comment = comment or ""
         _check_answer(uniq_id, label, comment, categories)
-        return self._insert(operator=operator, uniq_id=uniq_id, label=label, in_doubt=bool(in_doubt),
-                            comment=comment, scenario=scenario)
+        return self._insert(dict(operator=operator, uniq_id=uniq_id, label=label, in_doubt=bool(in_doubt),
+                                 comment=comment, scenario=scenario), skip_repeat=True)
 
     def undo_last(self, operator: str) -> Answer | None:
         """Cancel the operator's latest answer still in force (by adding an undo row); returns it."""
@@ -106,14 +109,16 @@ class ReviewStore:
         if not current:
             return None
         last = max(current, key=lambda a: a.id)
-        self._insert(operator=last.operator, uniq_id=last.uniq_id, label=None, in_doubt=False, comment="",
-                     scenario=last.scenario, undoes=last.id)
+        self._insert(dict(operator=last.operator, uniq_id=last.uniq_id, label=None, in_doubt=False, comment="",
+                          scenario=last.scenario, undoes=last.id))
         return last
 
-    def _insert(self, **values) -> int:
-        values["created_at"] = datetime.now(timezone.utc)
+    def _insert(self, values: dict, skip_repeat: bool = False) -> int:
+        values = {**values, "created_at": datetime.now(timezone.utc)}
         try:
             with self.engine.begin() as connection:
+                if skip_repeat and (repeated := _repeated_answer(connection, values)) is not None:
+                    return repeated
                 return int(connection.execute(answers.insert().values(**values)).inserted_primary_key[0])
         except DatabaseError as exc:
             raise self._error("Your answer was not saved", exc, retry=True) from exc
@@ -161,6 +166,20 @@ class ReviewStore:
                 "untouched. Move it aside (or restore it from a backup), then reload this page: a new, empty "
                 "review database is created when none is there.")
         return ReviewStoreError(f"{what} ({_reason(text)}){'; please try again' if retry else ''}.")
+
+
+def _repeated_answer(connection, values: dict) -> int | None:
+    """The id of the operator's latest row when it holds this same answer and is younger than
+    ``REPEAT_WINDOW``; None otherwise (an undo in between makes the answer a new one)."""
+    latest = connection.execute(select(answers).where(answers.c.operator == values["operator"])
+                                .order_by(answers.c.id.desc()).limit(1)).first()
+    if latest is None or latest.undoes is not None:
+        return None
+    if any(getattr(latest, name) != values[name] for name in ("uniq_id", "label", "in_doubt", "comment", "scenario")):
+        return None
+    # SQLite gives the stored UTC time back without its zone.
+    created = latest.created_at if latest.created_at.tzinfo else latest.created_at.replace(tzinfo=timezone.utc)
+    return latest.id if values["created_at"] - created < REPEAT_WINDOW else None
 
 
 def _checked_operator(operator: str) -> str:
