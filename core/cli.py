@@ -14,6 +14,7 @@ from core.errors import DatasetError, ModelMissingError, ScenarioUnavailable, Vi
 from core.explain.faithfulness import faithfulness_table, test_split_faithfulness
 from core.explain.keywords import relevance_keywords
 from core.explain.service import ScenarioExplainer
+from core.exports import write_csv
 from core.importer import import_dataset
 from core.locations import project_data_dir, work_dirs
 from core.models.clip import (
@@ -200,7 +201,7 @@ def _explain(args: argparse.Namespace, dataset) -> int:
         progress.close()
     path = store.table_path(scenario, dataset.fingerprint, args.explain_command)
     path.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(path, index=False)
+    write_csv(table, path)
     print(table.to_string(index=False))
     print(f"written to {path}", file=sys.stderr)
     return 0

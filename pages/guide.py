@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.errors import VitrineError
 from core.explain.keywords import KEYWORDS_TABLE, relevance_keywords, tfidf_coefficient_keywords
+from core.exports import read_csv, write_csv
 from core.scenarios.registry import all_scenarios
 from pages._shared import StreamlitProgress, dataset_or_stop, results_or_stop, results_store, scenario_explainer
 
@@ -29,7 +30,7 @@ def _coefficient_keywords(result_folder: str) -> pd.DataFrame:
 
 table: pd.DataFrame | None = None
 if saved.is_file():
-    table = pd.read_csv(saved)
+    table = read_csv(saved, dtype={"category": str, "word": str}, keep_default_na=False)
     st.caption(f"From the relevance of every listing's words for its own category ({saved.name}).")
 elif name == "tfidf":
     table = _coefficient_keywords(str(saved.parent))
@@ -40,7 +41,7 @@ if st.button("Compute from the explanations of every listing" if table is None e
     try:
         table = relevance_keywords(scenario_explainer(name, dataset), progress=progress)
         saved.parent.mkdir(parents=True, exist_ok=True)
-        table.to_csv(saved, index=False)
+        write_csv(table, saved)
     except VitrineError as exc:
         st.error(str(exc))
     finally:

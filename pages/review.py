@@ -9,6 +9,7 @@ import streamlit as st
 
 from core.dataset import listing_photo
 from core.errors import VitrineError
+from core.exports import to_csv_text
 from core.review.store import MAX_COMMENT_CHARS, MAX_OPERATOR_CHARS
 from core.review.summary import summarise
 from pages._shared import dataset_or_stop, display_size, results_or_stop, review_store, show_product_name
@@ -129,6 +130,6 @@ with summary_tab:
             "doubt_share": number("In doubt", format="percent", help="Share of the answers given in doubt"),
             "decision": "Decision"})
         exports = st.columns(2)
-        exports[0].download_button("Download answers (CSV)", answers.to_csv(index=False), "answers.csv", "text/csv")
-        exports[1].download_button("Download full history (CSV)", store.history().to_csv(index=False),
+        exports[0].download_button("Download answers (CSV)", to_csv_text(answers), "answers.csv", "text/csv")
+        exports[1].download_button("Download full history (CSV)", to_csv_text(store.history()),
                                    "answers-history.csv", "text/csv")

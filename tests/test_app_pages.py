@@ -1,10 +1,13 @@
 """AppTest runs of the pages on the reference data (no browser)."""
+import csv
 import html
+import io
 import json
 import os
 import re
 
 import pytest
+from streamlit.elements.widgets.button import ButtonMixin
 from streamlit.testing.v1 import AppTest
 
 from core.cli import main
@@ -211,6 +214,28 @@ def test_review_page_keeps_the_chosen_category_when_a_save_fails(with_tfidf, tmp
     assert not app.exception and not app.warning and not app.error
     [answer] = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}").active_answers()
     assert (answer.label, answer.in_doubt) == ("Watches", True)
+
+
+def test_review_page_downloads_operator_text_that_a_spreadsheet_shows_as_text(with_tfidf, tmp_path, monkeypatch):
+    monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
+    downloads = {}
+    offer = ButtonMixin.download_button
+
+    def recorded(self, label, data, *args, **kwargs):
+        downloads[label] = data
+        return offer(self, label, data, *args, **kwargs)
+
+    monkeypatch.setattr(ButtonMixin, "download_button", recorded)
+    app = page("review.py").run()
+    operator = '=HYPERLINK("http://evil.example/x","ana")'
+    app.text_input(key="operator").input(operator).run()
+    app.radio[0].set_value("Watches")
+    app.text_input[1].input("@SUM(1+1)")
+    _save_button(app).click().run()
+    assert not app.exception
+    for label in ("Download answers (CSV)", "Download full history (CSV)"):
+        [row] = csv.DictReader(io.StringIO(downloads[label], newline=""))
+        assert (row["operator"], row["comment"], row["label"]) == ("'" + operator, "'@SUM(1+1)", "Watches")
 
 
 def test_review_page_names_a_damaged_database_and_works_once_it_is_moved_aside(with_tfidf, tmp_path, monkeypatch):
