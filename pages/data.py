@@ -4,6 +4,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from core.escaping import plain_markdown
 from core.quality import data_report
 from pages._shared import dataset_or_stop
 
@@ -17,7 +18,7 @@ def _report(fingerprint: str):
 
 
 report = _report(dataset.fingerprint)
-st.caption(f"{report.total} listings from {dataset.csv_path}")
+st.caption(f"{report.total} listings from {plain_markdown(dataset.csv_path)}")
 number = st.column_config.NumberColumn
 st.dataframe(report.per_category.style.format({
     "words_mean": "{:.0f}", "tokens_a_mean": "{:.0f}", "tokens_b_mean": "{:.0f}",

@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import VitrineError
+from core.escaping import plain_markdown
 from core.explain.keywords import KEYWORDS_TABLE, relevance_keywords, tfidf_coefficient_keywords
 from core.exports import read_csv, write_csv
 from core.scenarios.registry import all_scenarios
@@ -43,7 +44,7 @@ if st.button("Compute from the explanations of every listing" if table is None e
         saved.parent.mkdir(parents=True, exist_ok=True)
         write_csv(table, saved)
     except VitrineError as exc:
-        st.error(str(exc))
+        st.error(plain_markdown(exc))
     finally:
         progress.close()
 if table is None:
@@ -54,11 +55,11 @@ if table is None:
 
 for category in dataset.categories:
     words = table[table["category"] == category]
-    with st.expander(f"{category}: {', '.join(words['word'].head(5))}", expanded=False):
+    with st.expander(plain_markdown(f"{category}: {', '.join(words['word'].head(5))}"), expanded=False):
         st.bar_chart(words.set_index("word")["score"], horizontal=True)
         listings = dataset.listings[dataset.listings["category"] == category]
         top = words["word"].iloc[0] if len(words) else ""
         examples = listings[listings["description"].str.lower().str.contains(top, regex=False)].head(3)
-        st.caption(f"Example listings using “{top}”:")
+        st.caption(f"Example listings using “{plain_markdown(top)}”:")
         for product in examples["product_name"]:
             st.text(f"• {product}")

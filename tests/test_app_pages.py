@@ -17,7 +17,7 @@ from core.review.store import ReviewStore
 from core.runs import run_scenario
 from core.scenarios.tfidf import TfidfScenario
 from core.store import ResultsStore
-from tests.conftest import listing_row, write_dataset
+from tests.conftest import listing_row, shown, write_dataset
 
 TIMEOUT = 120
 
@@ -41,7 +41,7 @@ def test_results_page_shows_the_tfidf_row_equal_to_the_artefacts():
     parts = [float(part.removesuffix(" s")) for part in row["Embedding / training / prediction / CV"].split(" / ")]
     assert sum(parts) == pytest.approx(float(row["Total time"].removesuffix(" s")), abs=0.25)  # the parts add up
     assert app.subheader[0].value == "Scenarios that cannot run here"
-    warnings = " ".join(w.value for w in app.warning)
+    warnings = " ".join(shown(w.value) for w in app.warning)
     for name in ("clip_a", "clip_b", "clip_zero_shot"):
         assert f"**{name}**: CLIP weights for openai/clip-vit-base-patch32 are not on this machine" in warnings
     assert app.subheader[1].value.startswith("Confusion matrices")
@@ -62,7 +62,7 @@ def test_results_page_without_data_says_what_to_put_where(tmp_path, monkeypatch)
     app = page("results.py").run()
     assert not app.exception
     assert "No product listings were found" in app.error[0].value
-    assert "python -m core data import" in app.error[0].value
+    assert "python -m core data import" in shown(app.error[0].value)
 
 
 def test_pages_on_data_left_without_two_categories_say_why_and_the_data_page_lists_the_rows(tmp_path,
@@ -245,7 +245,7 @@ def test_review_page_names_a_damaged_database_and_works_once_it_is_moved_aside(w
     monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{path}")
     app = page("review.py").run()
     assert not app.exception
-    assert f"the review database {path} is damaged" in app.error[0].value
+    assert f"the review database {path} is damaged" in shown(app.error[0].value)
     assert path.read_bytes() == damaged
     path.rename(tmp_path / "reviews-damaged.sqlite")  # what the message says to do
     app.run()
@@ -268,6 +268,6 @@ def test_guide_page_shows_the_keywords_the_command_line_computed(with_tfidf, ref
         app = page("guide.py").run()
         assert not app.exception
         assert app.caption[1].value.startswith("From the relevance of every listing's words")
-        assert all(len(e.label.split(": ")[1].split(", ")) <= 3 for e in app.expander)  # the command's --top 3
+        assert all(len(shown(e.label).split(": ")[1].split(", ")) <= 3 for e in app.expander)  # the command's --top 3
     finally:
         table.unlink()  # the module's other tests see the guide from coefficients
