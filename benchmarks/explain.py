@@ -27,7 +27,7 @@ from clip_embed import full_size_clip  # noqa: E402
 from timing import best_of_turns  # noqa: E402
 
 from core.dataset import load_dataset  # noqa: E402
-from core.explain.clip_relevance import ClassHead, ClipExplainer  # noqa: E402
+from core.explain.clip_relevance import ClassHead, ClipRelevance  # noqa: E402
 from core.images import open_image  # noqa: E402
 from core.text import model_a_text  # noqa: E402
 
@@ -44,7 +44,7 @@ def main() -> None:
     rng = np.random.default_rng(0)
     head = ClassHead(rng.normal(size=(7, dimension)), rng.normal(size=(7, dimension)), np.zeros(7),
                      [f"class {i}" for i in range(7)])
-    explainer = ClipExplainer(loaded.model, loaded.processor, head, model_a_text)
+    explainer = ClipRelevance(loaded.model, loaded.processor, head, model_a_text)
 
     def forward() -> None:
         with torch.inference_mode():
@@ -52,8 +52,8 @@ def main() -> None:
             explainer.text_embedding([description])
 
     calls = {"plain": forward,
-             "naive": lambda: explainer.explain(photo, description, per_layer_gradients=True),
-             "project": lambda: explainer.explain(photo, description)}
+             "naive": lambda: explainer.relevance(photo, description, per_layer_gradients=True),
+             "project": lambda: explainer.relevance(photo, description)}
     for call in calls.values():
         call()  # warm-up
     seconds, _ = best_of_turns(calls, args.rounds)

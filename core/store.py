@@ -15,6 +15,7 @@ import joblib
 import pandas as pd
 
 from core.evaluation import ScenarioResult
+from core.exports import read_csv, write_csv
 from core.scenarios.base import Scenario
 
 PREDICTIONS_FILE = "predictions.parquet"
@@ -68,14 +69,14 @@ class ResultsStore:
         """Keep a table computed from this result beside it (atomically); returns where."""
         path = self.table_path(scenario, data_fingerprint, name)
         path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write(path, lambda p: table.to_csv(p, index=False))
+        _atomic_write(path, lambda p: write_csv(table, Path(p)))  # a person may open it in a spreadsheet
         return path
 
     def load_table(self, scenario: Scenario, data_fingerprint: str, name: str) -> pd.DataFrame | None:
         """A table kept beside this result, or None when it was never computed (or is unreadable)."""
         path = self.table_path(scenario, data_fingerprint, name)
         try:
-            return pd.read_csv(path) if path.is_file() else None
+            return read_csv(path, keep_default_na=False) if path.is_file() else None  # a word "null" stays one
         except (OSError, ValueError):
             return None
 

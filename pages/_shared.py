@@ -1,7 +1,6 @@
 """What every page shares: the dataset and results store, loaded once, and progress display."""
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,7 @@ from PIL import Image
 
 from core.dataset import Dataset, load_dataset
 from core.errors import VitrineError
+from core.escaping import chart_text, html_text, plain_markdown
 from core.evaluation import ScenarioResult
 from core.explain.explanation import Explanation
 from core.explain.heatmaps import overlay
@@ -40,10 +40,10 @@ def dataset_or_stop(usable: bool = True) -> Dataset:
         folder = data_dir()
         dataset = _load_dataset(str(folder), find_csv(folder).stat().st_mtime)
     except VitrineError as exc:
-        st.error(str(exc))
+        st.error(plain_markdown(exc))
         st.stop()
     if usable and (reason := dataset.unusable_reason()):
-        st.error(reason)
+        st.error(plain_markdown(reason))
         st.stop()
     return dataset
 
@@ -98,15 +98,22 @@ def scenario_explainer(name: str, dataset: Dataset) -> ScenarioExplainer:
     return _explainer(name, dataset.fingerprint, scenario.weights_fingerprint(), dataset)
 
 
-@st.cache_resource
+@st.cache_resource(show_spinner=False)
+def _review_store(url: str) -> ReviewStore:
+    return ReviewStore(url)
+
+
 def review_store() -> ReviewStore:
-    return ReviewStore(default_url(work_dirs().reviews_db))
+    """The answers store at the configured place, opened once per place for the app process. One that
+    cannot be opened (a damaged file, say) raises ReviewStoreError and, being uncached, is tried again
+    on the next run, once the file has been dealt with."""
+    return _review_store(default_url(work_dirs().reviews_db))
 
 
 def show_product_name(name: str) -> None:
     """A listing's name in bold, as plain text: seller text is never read as Markdown or HTML (a name
     could otherwise pull in an outside image or link)."""
-    st.html(f'<strong class="vitrine-product">{html.escape(name)}</strong>')
+    st.html(f'<strong class="vitrine-product">{html_text(name)}</strong>')
 
 
 def display_size(photo: Image.Image, side: int = DISPLAY_SIDE) -> Image.Image:
@@ -120,7 +127,7 @@ def probability_chart(probabilities: dict[str, float], highlight: str) -> go.Fig
     """Class probabilities as horizontal bars, the explained class in colour."""
     ordered = sorted(probabilities.items(), key=lambda item: item[1])
     figure = go.Figure(go.Bar(
-        x=[p for _, p in ordered], y=[c for c, _ in ordered], orientation="h",
+        x=[p for _, p in ordered], y=[chart_text(c) for c, _ in ordered], orientation="h",
         marker_color=["#0f766e" if c == highlight else "#cbd5e1" for c, _ in ordered],
         text=[f"{p:.0%}" for _, p in ordered], textposition="auto",
     ))
@@ -132,7 +139,7 @@ def show_explanation(explanation: Explanation, photo: Image.Image | None, descri
                      opacity: float = 0.5) -> None:
     """Photo with its heatmap, the highlighted description and the class probabilities."""
     for note in explanation.notes:
-        st.warning(note)
+        st.warning(plain_markdown(note))
     left, right = st.columns([2, 3])
     with left:
         if photo is not None:
@@ -140,7 +147,7 @@ def show_explanation(explanation: Explanation, photo: Image.Image | None, descri
             if explanation.photo is not None:
                 heat = Image.fromarray(explanation.photo.astype(np.float32), mode="F").resize(shown.size)
                 st.image(overlay(shown, np.clip(np.asarray(heat), 0, 1), opacity),
-                         caption=f"Where the model looked for “{explanation.target}”")
+                         caption=f"Where the model looked for “{plain_markdown(explanation.target)}”")
             else:
                 st.image(shown, caption="This scenario reads the text only")
         else:

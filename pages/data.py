@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from core.dataset import Dataset
+from core.escaping import plain_markdown
 from core.quality import DataReport, data_report
 from pages._shared import dataset_or_stop
 
@@ -18,7 +19,7 @@ def _report(fingerprint: str, _dataset: Dataset) -> DataReport:
 
 
 report = _report(dataset.fingerprint, dataset)
-st.caption(f"{report.total} listings from {dataset.csv_path}")
+st.caption(f"{report.total} listings from {plain_markdown(dataset.csv_path)}")
 number = st.column_config.NumberColumn
 st.dataframe(report.per_category.style.format({
     "words_mean": "{:.0f}", "tokens_a_mean": "{:.0f}", "tokens_b_mean": "{:.0f}",

@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import VitrineError
+from core.escaping import plain_markdown
 from core.explain.keywords import KEYWORDS_TABLE, relevance_keywords, tfidf_coefficient_keywords
 from core.scenarios.registry import all_scenarios
 from pages._shared import StreamlitProgress, dataset_or_stop, results_or_stop, results_store, scenario_explainer
@@ -44,7 +45,7 @@ if st.button("Compute from the explanations of every listing" if table is None e
         table = relevance_keywords(scenario_explainer(name, dataset), progress=progress)
         store.save_table(scenarios[name], dataset.fingerprint, KEYWORDS_TABLE, table)
     except VitrineError as exc:
-        st.error(str(exc))
+        st.error(plain_markdown(exc))
     finally:
         progress.close()
 if table is None:
@@ -55,11 +56,11 @@ if table is None:
 
 for category in dataset.categories:
     words = table[table["category"] == category]
-    with st.expander(f"{category}: {', '.join(words['word'].head(5))}", expanded=False):
+    with st.expander(plain_markdown(f"{category}: {', '.join(words['word'].head(5))}"), expanded=False):
         st.bar_chart(words.set_index("word")["score"], horizontal=True)
         listings = dataset.listings[dataset.listings["category"] == category]
         top = words["word"].iloc[0] if len(words) else ""
         examples = listings[listings["description"].str.lower().str.contains(top, regex=False)].head(3)
-        st.caption(f"Example listings using “{top}”:")
+        st.caption(f"Example listings using “{plain_markdown(top)}”:")
         for product in examples["product_name"]:
             st.text(f"• {product}")

@@ -5,6 +5,7 @@ import streamlit as st
 
 from core.dataset import listing_photo
 from core.errors import VitrineError
+from core.escaping import plain_markdown
 from core.mistakes import MistakeFilter
 from pages._shared import (
     MAX_DESCRIPTION_SHOWN,
@@ -44,20 +45,21 @@ for _, row in frame.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE].iterrows():
     listing = dataset.listing(row["uniq_id"])
     with st.container(border=True):
         show_product_name(listing["product_name"])
-        st.caption(f"labelled **{row['true']}**, predicted **{row['predicted']}** ({row['confidence']:.0%}) · "
-                   f"{row['split']} split · id {row['uniq_id']}")
-        elsewhere = [f"{other}: {predictions.get(row['uniq_id'], 'n/a')}" for other, predictions in others.items()]
+        st.caption(f"labelled **{plain_markdown(row['true'])}**, predicted **{plain_markdown(row['predicted'])}** "
+                   f"({row['confidence']:.0%}) · {row['split']} split · id {plain_markdown(row['uniq_id'])}")
+        elsewhere = [plain_markdown(f"{other}: {predictions.get(row['uniq_id'], 'n/a')}")
+                     for other, predictions in others.items()]
         if elsewhere:
             st.caption("Other scenarios: " + " · ".join(elsewhere))
         photo = None
         try:
             photo = listing_photo(listing)
         except VitrineError as exc:
-            st.warning(str(exc))
+            st.warning(plain_markdown(exc))
         try:
             explanation = scenario_explainer(name, dataset).explain_listing(row["uniq_id"])
         except VitrineError as exc:
-            st.caption(f"No explanation: {exc}")
+            st.caption(f"No explanation: {plain_markdown(exc)}")
             if photo is not None:
                 st.image(display_size(photo))
             st.text(listing["description"][:MAX_DESCRIPTION_SHOWN])

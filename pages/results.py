@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.errors import VitrineError
+from core.escaping import chart_text, plain_markdown
 from core.evaluation import ScenarioResult
 from core.runs import run_scenario
 from core.scenarios.base import Scenario
@@ -30,12 +31,12 @@ def _run(scenario: Scenario) -> ScenarioResult | None:
     try:
         return run_scenario(scenario, dataset, store, progress=progress)
     except VitrineError as exc:
-        st.warning(f"{scenario.name} cannot run: {exc}")
+        st.warning(f"{scenario.name} cannot run: {plain_markdown(exc)}")
         return None
     except Exception as exc:  # the page's edge: a message for the user, the details for whoever runs the app
         logging.getLogger(__name__).exception("running %s failed", scenario.name)
-        st.error(f"{scenario.name} failed: {exc}. The other scenarios are not affected; the terminal that runs "
-                 "the app has the details.")
+        st.error(f"{scenario.name} failed: {plain_markdown(exc)}. The other scenarios are not affected; the terminal "
+                 "that runs the app has the details.")
         return None
     finally:
         progress.close()
@@ -89,7 +90,7 @@ if results:
                f"Public results of other approaches, test accuracy: {peers}.")
     for result in results.values():
         for note in result.notes:
-            st.caption(f"{result.scenario}: {note}")
+            st.caption(plain_markdown(f"{result.scenario}: {note}"))
 
 for scenario in not_run:
     if st.button(f"Run {scenario.name}", help=scenario.description):
@@ -99,7 +100,7 @@ for scenario in not_run:
 if unavailable:
     st.subheader("Scenarios that cannot run here")
     for name, reason in unavailable.items():
-        st.warning(f"**{name}**: {reason}")
+        st.warning(f"**{plain_markdown(name)}**: {plain_markdown(reason)}")
 
 if results:
     st.subheader("Confusion matrices (test split)")
@@ -109,18 +110,19 @@ if results:
         matrix = np.asarray(result.confusion, dtype=float)
         if normalised:
             matrix = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+        labels = [chart_text(c) for c in result.classes]
         figure = go.Figure(go.Heatmap(
-            z=matrix, x=result.classes, y=result.classes, colorscale="Teal", showscale=False,
+            z=matrix, x=labels, y=labels, colorscale="Teal", showscale=False,
             text=[[f"{v:.0%}" if normalised else f"{v:.0f}" for v in row] for row in matrix],
             texttemplate="%{text}", hovertemplate="true %{y}<br>predicted %{x}<br>%{text}<extra></extra>",
         ))
-        figure.update_layout(title=result.scenario, xaxis_title="predicted", yaxis_title="true",
+        figure.update_layout(title=chart_text(result.scenario), xaxis_title="predicted", yaxis_title="true",
                              yaxis_autorange="reversed", height=460, margin=dict(l=10, r=10, t=40, b=10))
         columns[i % len(columns)].plotly_chart(figure, width="stretch", key=f"confusion-{result.scenario}")
 
     with st.expander("Per-class precision, recall and F1 (test split)"):
         for result in results.values():
             frame = pd.DataFrame(result.per_class).T[["precision", "recall", "f1-score", "support"]]
-            st.markdown(f"**{result.scenario}**")
+            st.markdown(f"**{plain_markdown(result.scenario)}**")
             st.dataframe(frame.style.format({"precision": "{:.1%}", "recall": "{:.1%}", "f1-score": "{:.3f}",
                                              "support": "{:.0f}"}), width="stretch")

@@ -2,13 +2,15 @@
 at once, and the study's summary is computed from all operators' answers."""
 from __future__ import annotations
 
-import html
 import math
 
 import streamlit as st
 
 from core.dataset import listing_photo
 from core.errors import VitrineError
+from core.escaping import html_text, plain_markdown
+from core.exports import to_csv_text
+from core.review.store import MAX_COMMENT_CHARS, MAX_OPERATOR_CHARS
 from core.review.summary import summarise
 from pages._shared import dataset_or_stop, display_size, results_or_stop, review_store, show_product_name
 
@@ -19,11 +21,11 @@ try:
     store = review_store()
     answers = store.active_frame()
 except VitrineError as exc:
-    st.error(str(exc))
+    st.error(plain_markdown(exc))
     st.stop()
 
 settings = st.columns([2, 2, 1.4], vertical_alignment="bottom")
-operator = settings[0].text_input("Your operator name", key="operator").strip()
+operator = settings[0].text_input("Your operator name", key="operator", max_chars=MAX_OPERATOR_CHARS).strip()
 name = settings[1].selectbox("Queue from scenario", list(results))
 show_model = settings[2].toggle("Show the model's answer", value=False,
                                 help="Off by default, so that your answer is your own.")
@@ -54,28 +56,32 @@ with review_tab:
                     else:
                         st.image(display_size(photo))
                 except VitrineError as exc:
-                    st.warning(str(exc))
+                    st.warning(plain_markdown(exc))
             with text_column:
                 show_product_name(listing["product_name"])
-                st.html(f'<div style="max-height:320px;overflow:auto">{html.escape(listing["description"])}</div>')
+                st.html(f'<div style="max-height:320px;overflow:auto">{html_text(listing["description"])}</div>')
                 if show_model:
-                    st.caption(f"Data set label: **{item['true']}** · model ({name}): **{item['predicted']}** "
-                               f"({item['confidence']:.0%})")
-            with st.form(f"answer-{item['uniq_id']}", clear_on_submit=True):
-                label = st.radio("Category", dataset.categories, index=None, horizontal=True)
+                    st.caption(f"Data set label: **{plain_markdown(item['true'])}** · model ({name}): "
+                               f"**{plain_markdown(item['predicted'])}** ({item['confidence']:.0%})")
+            # One form per product, never cleared: a second click on Save before the page is redrawn
+            # sends the same answer again (stored once), and a failed save keeps what was chosen.
+            with st.form(f"answer-{item['uniq_id']}"):
+                label = st.radio("Category", dataset.categories, index=None, horizontal=True,
+                                 format_func=plain_markdown)
                 in_doubt = st.checkbox("I am in doubt")
-                comment = st.text_input("Comment (optional)", max_chars=1000)
+                comment = st.text_input("Comment (optional)", max_chars=MAX_COMMENT_CHARS)
                 save = st.form_submit_button("Save answer", type="primary")
             if save:
                 if label is None:
                     st.warning("Pick a category first.")
                 else:
                     try:
-                        store.save(operator, item["uniq_id"], label, in_doubt, comment, scenario=name)
-                        st.toast(f"Saved: {label}" + (" (in doubt)" if in_doubt else ""))
+                        store.save(operator, item["uniq_id"], label, in_doubt, comment, scenario=name,
+                                   categories=dataset.categories)
+                        st.toast(f"Saved: {plain_markdown(label)}" + (" (in doubt)" if in_doubt else ""))
                         st.rerun()
                     except VitrineError as exc:
-                        st.error(str(exc))
+                        st.error(plain_markdown(exc))
             buttons = st.columns(2)
             if buttons[0].button("Skip"):
                 skipped.add(item["uniq_id"])
@@ -83,10 +89,11 @@ with review_tab:
         if st.button("Undo my last answer"):
             try:
                 undone = store.undo_last(operator)
-                st.toast(f"Undone: {undone.label} for {undone.uniq_id}" if undone else "Nothing to undo.")
+                st.toast(plain_markdown(f"Undone: {undone.label} for {undone.uniq_id}") if undone
+                         else "Nothing to undo.")
                 st.rerun()
             except VitrineError as exc:
-                st.error(str(exc))
+                st.error(plain_markdown(exc))
 
 with summary_tab:
     if answers.empty:
@@ -125,6 +132,6 @@ with summary_tab:
             "doubt_share": number("In doubt", format="percent", help="Share of the answers given in doubt"),
             "decision": "Decision"})
         exports = st.columns(2)
-        exports[0].download_button("Download answers (CSV)", answers.to_csv(index=False), "answers.csv", "text/csv")
-        exports[1].download_button("Download full history (CSV)", store.history().to_csv(index=False),
+        exports[0].download_button("Download answers (CSV)", to_csv_text(answers), "answers.csv", "text/csv")
+        exports[1].download_button("Download full history (CSV)", to_csv_text(store.history()),
                                    "answers-history.csv", "text/csv")

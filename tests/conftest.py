@@ -2,12 +2,14 @@
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
 from core.dataset import REQUIRED_COLUMNS, load_dataset
+from core.escaping import WORD_JOINER
 from core.locations import CSV_NAME, REPO_ROOT
 
 REFERENCE_DATA = REPO_ROOT.parent / "shared" / "data" / "flipkart"
@@ -46,6 +48,12 @@ def write_dataset(folder: Path, rows: list[dict], images: dict[str, Image.Image]
     for name, image in (images or {}).items():
         image.save(folder / "images" / name)
     return folder
+
+
+def shown(markdown: str) -> str:
+    """The text that Markdown made by ``plain_markdown`` shows: its escapes and word joiners taken off
+    (Markdown syntax the page writes itself, such as ``**``, stays)."""
+    return re.sub(r"\\(.)", r"\1", markdown, flags=re.DOTALL).replace(WORD_JOINER, "")
 
 
 def listing_row(uniq_id: str, category: str, description: str = "a product", image: str | None = None) -> dict:

@@ -1,19 +1,23 @@
 """AppTest runs of the pages on the reference data (no browser)."""
+import csv
 import html
+import io
 import json
 import os
 import re
 
 import pytest
+from streamlit.elements.widgets.button import ButtonMixin
 from streamlit.testing.v1 import AppTest
 
 from core.cli import main
+from core.errors import ReviewStoreError
 from core.locations import REPO_ROOT, work_dirs
 from core.review.store import ReviewStore
 from core.runs import run_scenario
 from core.scenarios.tfidf import TfidfScenario
 from core.store import ResultsStore
-from tests.conftest import listing_row, write_dataset
+from tests.conftest import listing_row, shown, write_dataset
 
 TIMEOUT = 120
 
@@ -37,7 +41,7 @@ def test_results_page_shows_the_tfidf_row_equal_to_the_artefacts():
     parts = [float(part.removesuffix(" s")) for part in row["Embedding / training / prediction / CV"].split(" / ")]
     assert sum(parts) == pytest.approx(float(row["Total time"].removesuffix(" s")), abs=0.25)  # the parts add up
     assert app.subheader[0].value == "Scenarios that cannot run here"
-    warnings = " ".join(w.value for w in app.warning)
+    warnings = " ".join(shown(w.value) for w in app.warning)
     for name in ("clip_a", "clip_b", "clip_zero_shot"):
         assert f"**{name}**: CLIP weights for openai/clip-vit-base-patch32 are not on this machine" in warnings
     assert app.subheader[1].value.startswith("Confusion matrices")
@@ -58,7 +62,7 @@ def test_results_page_without_data_says_what_to_put_where(tmp_path, monkeypatch)
     app = page("results.py").run()
     assert not app.exception
     assert "No product listings were found" in app.error[0].value
-    assert "python -m core data import" in app.error[0].value
+    assert "python -m core data import" in shown(app.error[0].value)
 
 
 def test_pages_on_data_left_without_two_categories_say_why_and_the_data_page_lists_the_rows(tmp_path,
@@ -150,6 +154,7 @@ def test_review_page_saves_an_answer_and_undo_keeps_history(with_tfidf, referenc
     page_app = page("review.py")
     app = page_app.run()
     assert "Enter your operator name" in app.info[0].value
+    assert app.text_input(key="operator").proto.max_chars == 100  # as many as the store keeps
     app.text_input(key="operator").input("ana").run()
     # inside the form: set the fields, then submit once
     app.radio[0].set_value("Watches")
@@ -164,6 +169,88 @@ def test_review_page_saves_an_answer_and_undo_keeps_history(with_tfidf, referenc
     undo = next(b for b in app.button if b.label == "Undo my last answer")
     undo.click().run()
     assert store.active_answers() == [] and len(store.history()) == 2
+
+
+def _save_button(app: AppTest):
+    return next(b for b in app.button if b.label == "Save answer")
+
+
+def test_review_page_stores_a_double_clicked_answer_once_without_a_warning(with_tfidf, tmp_path, monkeypatch):
+    monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
+    app = page("review.py").run()
+    app.text_input(key="operator").input("ana").run()
+    app.radio[0].set_value("Watches")
+    app.checkbox[0].uncheck()
+    app.text_input[1].input("")  # every field of the form set, so the page as it is now can be sent again
+    save = _save_button(app)
+    save.click().run()
+    save.click().run()  # a second click on Save from the page as it was before the first one redrew it
+    assert not app.exception and not app.warning
+    [answer] = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}").history().itertuples()
+    assert answer.label == "Watches"
+
+
+def test_review_page_keeps_the_chosen_category_when_a_save_fails(with_tfidf, tmp_path, monkeypatch):
+    monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
+    saves = []
+    keep = ReviewStore.save
+
+    def busy_once(self, *args, **kwargs):
+        saves.append(args)
+        if len(saves) == 1:
+            raise ReviewStoreError("Your answer was not saved (the database is busy or locked by another program); "
+                                   "please try again.")
+        return keep(self, *args, **kwargs)
+
+    monkeypatch.setattr(ReviewStore, "save", busy_once)
+    app = page("review.py").run()
+    app.text_input(key="operator").input("ana").run()
+    app.radio[0].set_value("Watches")
+    app.checkbox[0].check()
+    _save_button(app).click().run()
+    assert "please try again" in app.error[0].value
+    assert app.radio[0].value == "Watches" and app.checkbox[0].value  # nothing the operator chose is lost
+    _save_button(app).click().run()  # trying again, as the message says
+    assert not app.exception and not app.warning and not app.error
+    [answer] = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}").active_answers()
+    assert (answer.label, answer.in_doubt) == ("Watches", True)
+
+
+def test_review_page_downloads_operator_text_that_a_spreadsheet_shows_as_text(with_tfidf, tmp_path, monkeypatch):
+    monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
+    downloads = {}
+    offer = ButtonMixin.download_button
+
+    def recorded(self, label, data, *args, **kwargs):
+        downloads[label] = data
+        return offer(self, label, data, *args, **kwargs)
+
+    monkeypatch.setattr(ButtonMixin, "download_button", recorded)
+    app = page("review.py").run()
+    operator = '=HYPERLINK("http://evil.example/x","ana")'
+    app.text_input(key="operator").input(operator).run()
+    app.radio[0].set_value("Watches")
+    app.text_input[1].input("@SUM(1+1)")
+    _save_button(app).click().run()
+    assert not app.exception
+    for label in ("Download answers (CSV)", "Download full history (CSV)"):
+        [row] = csv.DictReader(io.StringIO(downloads[label], newline=""))
+        assert (row["operator"], row["comment"], row["label"]) == ("'" + operator, "'@SUM(1+1)", "Watches")
+
+
+def test_review_page_names_a_damaged_database_and_works_once_it_is_moved_aside(with_tfidf, tmp_path, monkeypatch):
+    path = tmp_path / "reviews.sqlite"
+    damaged = bytes(range(256)) * 16
+    path.write_bytes(damaged)
+    monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{path}")
+    app = page("review.py").run()
+    assert not app.exception
+    assert f"the review database {path} is damaged" in shown(app.error[0].value)
+    assert path.read_bytes() == damaged
+    path.rename(tmp_path / "reviews-damaged.sqlite")  # what the message says to do
+    app.run()
+    assert not app.exception and not app.error  # the failed opening was not kept
+    assert "Enter your operator name" in app.info[0].value
 
 
 def test_guide_page_shows_keywords_per_category(with_tfidf):
@@ -181,6 +268,6 @@ def test_guide_page_shows_the_keywords_the_command_line_computed(with_tfidf, ref
         app = page("guide.py").run()
         assert not app.exception
         assert app.caption[1].value.startswith("From the relevance of every listing's words")
-        assert all(len(e.label.split(": ")[1].split(", ")) <= 3 for e in app.expander)  # the command's --top 3
+        assert all(len(shown(e.label).split(": ")[1].split(", ")) <= 3 for e in app.expander)  # the command's --top 3
     finally:
         table.unlink()  # the module's other tests see the guide from coefficients

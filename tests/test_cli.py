@@ -1,11 +1,13 @@
+import csv
 import json
 import zipfile
+from pathlib import Path
 
 import pytest
 
 from core.cli import EXIT_DATA, build_parser, main
 from core.locations import CSV_NAME
-from tests.conftest import listing_row, write_dataset
+from tests.conftest import WORDS, listing_row, write_dataset
 
 JSON_KEYS = {"scenario", "train_accuracy", "test_accuracy", "macro_f1", "cv_mean", "cv_std", "seconds"}
 
@@ -90,3 +92,15 @@ def test_data_left_with_one_category_is_refused_with_the_reason_and_still_report
     assert "at least 2 categories" in capsys.readouterr().err
     assert main(["data", "report"]) == 0  # the report is how to find out what went wrong
     assert "6 row problem(s)" in capsys.readouterr().out
+
+
+def test_keywords_csv_shows_formula_like_category_names_as_text(tmp_path, monkeypatch, capsys):
+    categories = {'=HYPERLINK("http://evil.example/x","Watches")': WORDS["Watches"], "@Computers": WORDS["Computers"],
+                  "Baby Care": WORDS["Baby Care"]}
+    rows = [listing_row(f"K{n}{i}", category, " ".join(words.split()[i % 3:i % 3 + 5]))
+            for n, (category, words) in enumerate(categories.items()) for i in range(10)]
+    monkeypatch.setenv("VITRINE_DATA_DIR", str(write_dataset(tmp_path / "data", rows)))
+    assert main(["explain", "keywords", "--scenario", "tfidf", "--top", "3"]) == 0
+    written = Path(capsys.readouterr().err.strip().splitlines()[-1].removeprefix("written to "))
+    table = list(csv.DictReader(written.open(newline="", encoding="utf-8")))
+    assert {row["category"] for row in table} == {"'" + name if name[0] in "=@" else name for name in categories}

@@ -4,13 +4,15 @@ import sqlite3
 import subprocess
 import sys
 import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from core.errors import ReviewStoreError
 from core.locations import REPO_ROOT
-from core.review.store import ReviewStore
+from core.review.store import ReviewStore, answers
 from core.review.summary import RETRAIN, REVISE_TREE, pair_kappa, summarise
 
 
@@ -44,6 +46,27 @@ def test_an_operator_name_is_required(store):
         store.save("  ", "item1", "Watches", False)
 
 
+@pytest.mark.parametrize("operator, label, comment, reason", [
+    ("a" * 101, "Watches", "", "at most 100 fit"),  # the operator column holds 100 characters
+    ("ana", "", "", "Pick a category"),
+    ("ana", "  ", "", "Pick a category"),
+    ("ana", None, "", "Pick a category"),  # stored, it broke the summary (sorting None among names)
+    ("ana", "Gadgets", "", "'Gadgets' is not one of this data set's categories"),
+    ("ana", "Watches", "x" * 1001, "at most 1000 are kept"),
+])
+def test_an_answer_the_store_cannot_keep_or_count_is_refused_with_the_reason(store, operator, label, comment,
+                                                                             reason):
+    with pytest.raises(ReviewStoreError, match=reason):
+        store.save(operator, "item1", label, False, comment, categories=["Watches", "Computers"])
+    assert store.history().empty
+
+
+def test_names_and_comments_up_to_their_limits_are_kept_the_name_stripped(store):
+    store.save(f"  {'a' * 100}  ", "item1", "Watches", False, "x" * 1000, categories=["Watches", "Computers"])
+    [answer] = store.active_answers()
+    assert answer.operator == "a" * 100 and len(answer.comment) == 1000
+
+
 def test_a_read_only_database_gives_a_clear_message_and_keeps_what_was_saved(tmp_path):
     path = tmp_path / "reviews.sqlite"
     ReviewStore(f"sqlite:///{path}").save("ana", "item1", "Watches", False)
@@ -51,6 +74,57 @@ def test_a_read_only_database_gives_a_clear_message_and_keeps_what_was_saved(tmp
     with pytest.raises(ReviewStoreError, match="not saved"):
         read_only.save("ana", "item2", "Watches", False)
     assert [a.uniq_id for a in ReviewStore(f"sqlite:///{path}").active_answers()] == ["item1"]
+
+
+def test_the_same_answer_saved_twice_at_once_is_stored_once(store):
+    first = store.save("ana", "item1", "Watches", True, "looks like a watch", scenario="tfidf")
+    assert store.save("ana", "item1", "Watches", True, "looks like a watch", scenario="tfidf") == first
+    assert len(store.history()) == 1
+
+
+def test_a_changed_answer_an_answer_after_an_undo_or_a_later_one_is_a_new_answer(store):
+    first = store.save("ana", "item1", "Watches", False)
+    changed = store.save("ana", "item1", "Computers", False)
+    assert changed != first
+    store.undo_last("ana")
+    again = store.save("ana", "item1", "Computers", False)
+    assert again not in (first, changed)
+    with store.engine.begin() as connection:  # as if saved a minute ago
+        connection.execute(answers.update().where(answers.c.id == again).values(
+            created_at=datetime.now(timezone.utc) - timedelta(minutes=1)))
+    store.save("ana", "item1", "Computers", False)
+    assert len(store.history()) == 5 and len(store.active_answers()) == 3
+
+
+DAMAGED = bytes(range(256)) * 16  # not an SQLite file: what a disk error or a stray copy can leave
+
+
+def test_a_damaged_database_file_is_named_and_left_untouched(tmp_path):
+    path = tmp_path / "reviews.sqlite"
+    path.write_bytes(DAMAGED)
+    with pytest.raises(ReviewStoreError) as refused:
+        ReviewStore(f"sqlite:///{path}")
+    message = str(refused.value)
+    assert f"the review database {path} is damaged" in message
+    assert "left untouched" in message and "Move it aside" in message and "backup" in message
+    assert path.read_bytes() == DAMAGED
+
+
+def test_damage_found_while_reading_or_saving_is_named_and_left_untouched(store):
+    store.save("ana", "item1", "Watches", False)
+    store.engine.dispose()  # the last connection's close moves the WAL into the file
+    path = Path(store.url.removeprefix("sqlite:///"))
+    page = 4096
+    content = bytearray(path.read_bytes())
+    content[page:2 * page] = DAMAGED  # the answers table's page; the schema on the first page stays readable
+    path.write_bytes(bytes(content))
+    reopened = ReviewStore(store.url)
+    with pytest.raises(ReviewStoreError, match="The answers cannot be read: the review database .* is damaged"):
+        reopened.history()
+    with pytest.raises(ReviewStoreError, match="Your answer was not saved: the review database .* is damaged"):
+        reopened.save("ana", "item2", "Watches", False)
+    reopened.engine.dispose()
+    assert path.read_bytes() == bytes(content)
 
 
 def test_threads_saving_at_once_lose_nothing(store):
@@ -71,7 +145,7 @@ def test_threads_saving_at_once_lose_nothing(store):
 
 WRITER = """
 import sys
-from core.review.store import ReviewStore
+from core.review.store import ReviewStore, answers
 store = ReviewStore(sys.argv[1])
 for i in range(int(sys.argv[3])):
     store.save(sys.argv[2], f"item{i}", "Computers", False, comment=f"{sys.argv[2]}-{i}")

@@ -3,10 +3,9 @@ relevance, and the top words as a table. Every piece of the seller's text is esc
 description holding HTML or script tags is shown as text, never run."""
 from __future__ import annotations
 
-import html
-
 import pandas as pd
 
+from core.escaping import html_text
 from core.explain.explanation import WordRelevance
 
 POSITIVE = (15, 118, 110)  # teal: pushes towards the class
@@ -21,8 +20,8 @@ def highlighted_html(description: str, words: list[WordRelevance], signed_scores
     parts: list[str] = []
     cursor = 0
     for word in sorted(words, key=lambda w: w.start):
-        parts.append(html.escape(description[cursor:word.start]))
-        text = html.escape(description[word.start:word.end])
+        parts.append(html_text(description[cursor:word.start]))
+        text = html_text(description[word.start:word.end])
         if not word.seen:
             parts.append(f'<span class="unseen" title="not seen: past CLIP\'s 77-token window" '
                          f'style="color:#9ca3af;text-decoration:line-through">{text}</span>')
@@ -33,7 +32,7 @@ def highlighted_html(description: str, words: list[WordRelevance], signed_scores
             parts.append(f'<span title="{label}" style="background:rgba({red},{green},{blue},{alpha:.2f});'
                          f'border-radius:3px;padding:0 1px">{text}</span>')
         cursor = word.end
-    parts.append(html.escape(description[cursor:]))
+    parts.append(html_text(description[cursor:]))
     return f'<div class="vitrine-description" style="line-height:1.9">{"".join(parts)}</div>'
 
 

@@ -8,8 +8,9 @@ SQLite by default (WAL journal, busy timeout, one short transaction per answer);
 from __future__ import annotations
 
 import os
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pandas as pd
@@ -28,20 +29,26 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError
 
 from core.errors import ReviewStoreError
 
 REVIEW_DB_ENV = "VITRINE_REVIEW_DB"
+MAX_OPERATOR_CHARS = 100
+MAX_ID_CHARS = 64
+MAX_LABEL_CHARS = 200
+MAX_COMMENT_CHARS = 1000
+# The same answer saved again this soon by the same operator is a double click on Save, not a new answer.
+REPEAT_WINDOW = timedelta(seconds=10)
 
 metadata = MetaData()
 answers = Table(
     "answers", metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("operator", String(100), nullable=False, index=True),
+    Column("operator", String(MAX_OPERATOR_CHARS), nullable=False, index=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("uniq_id", String(64), nullable=False, index=True),
-    Column("label", String(200)),  # None on an undo row
+    Column("uniq_id", String(MAX_ID_CHARS), nullable=False, index=True),
+    Column("label", String(MAX_LABEL_CHARS)),  # None on an undo row
     Column("in_doubt", Boolean, nullable=False, default=False),
     Column("comment", Text, nullable=False, default=""),
     Column("scenario", String(64), nullable=False, default=""),
@@ -81,17 +88,20 @@ class ReviewStore:
             self.engine = create_engine(url, pool_pre_ping=True)
         try:
             metadata.create_all(self.engine)
-        except OperationalError as exc:
-            raise ReviewStoreError(f"The review database cannot be opened ({_reason(exc)}).") from exc
+        except DatabaseError as exc:
+            raise self._error("The review database cannot be opened", exc) from exc
 
     def save(self, operator: str, uniq_id: str, label: str, in_doubt: bool, comment: str = "",
-             scenario: str = "") -> int:
-        """Record one answer at once; returns its id."""
-        operator = operator.strip()
-        if not operator:
-            raise ReviewStoreError("Please enter your operator name before answering.")
-        return self._insert(operator=operator, uniq_id=uniq_id, label=label, in_doubt=bool(in_doubt),
-                            comment=comment or "", scenario=scenario)
+             scenario: str = "", categories: Collection[str] | None = None) -> int:
+        """Record one answer at once; returns its id. Refused with a ReviewStoreError saying why when the
+        operator name is missing or too long, the label is empty (or, given ``categories``, not one of
+        them) or the comment is longer than ``MAX_COMMENT_CHARS``. The operator's latest answer saved
+        again within ``REPEAT_WINDOW`` is stored once: its id is returned."""
+        operator = _checked_operator(operator)
+        comment = comment or ""
+        _check_answer(uniq_id, label, comment, categories)
+        return self._insert(dict(operator=operator, uniq_id=uniq_id, label=label, in_doubt=bool(in_doubt),
+                                 comment=comment, scenario=scenario), skip_repeat=True)
 
     def undo_last(self, operator: str) -> Answer | None:
         """Cancel the operator's latest answer still in force (by adding an undo row); returns it."""
@@ -99,25 +109,28 @@ class ReviewStore:
         if not current:
             return None
         last = max(current, key=lambda a: a.id)
-        self._insert(operator=last.operator, uniq_id=last.uniq_id, label=None, in_doubt=False, comment="",
-                     scenario=last.scenario, undoes=last.id)
+        self._insert(dict(operator=last.operator, uniq_id=last.uniq_id, label=None, in_doubt=False, comment="",
+                          scenario=last.scenario, undoes=last.id))
         return last
 
-    def _insert(self, **values) -> int:
-        values["created_at"] = datetime.now(timezone.utc)
+    def _insert(self, values: dict, skip_repeat: bool = False) -> int:
+        values = {**values, "created_at": datetime.now(timezone.utc)}
         try:
             with self.engine.begin() as connection:
+                if skip_repeat and (repeated := _repeated_answer(connection, values)) is not None:
+                    return repeated
                 return int(connection.execute(answers.insert().values(**values)).inserted_primary_key[0])
-        except OperationalError as exc:
-            raise ReviewStoreError(f"Your answer was not saved ({_reason(exc)}); please try again.") from exc
+        except DatabaseError as exc:
+            raise self._error("Your answer was not saved", exc, retry=True) from exc
 
     def history(self) -> pd.DataFrame:
         """Every row ever written, undo rows included, oldest first."""
         try:
-            with self.engine.connect() as connection:
-                return pd.read_sql(select(answers).order_by(answers.c.id), connection)
-        except OperationalError as exc:
-            raise ReviewStoreError(f"The answers cannot be read ({_reason(exc)}).") from exc
+            with self.engine.connect() as connection:  # not pd.read_sql: it hides the database's error type
+                rows = connection.execute(select(answers).order_by(answers.c.id))
+                return pd.DataFrame(rows.fetchall(), columns=list(rows.keys()))
+        except DatabaseError as exc:
+            raise self._error("The answers cannot be read", exc) from exc
 
     def active_answers(self) -> list[Answer]:
         """Answers not cancelled by an undo, oldest first."""
@@ -132,6 +145,70 @@ class ReviewStore:
         columns = ["id", "operator", "created_at", "uniq_id", "label", "in_doubt", "comment", "scenario"]
         return pd.DataFrame([vars(a) for a in self.active_answers()], columns=columns)
 
+    @property
+    def location(self) -> str:
+        """Where the answers are kept, as the operator can find it: the SQLite file's full path, or
+        the database URL without its password."""
+        url = self.engine.url
+        if url.get_backend_name() != "sqlite":
+            return url.render_as_string(hide_password=True)
+        if not url.database or url.database.startswith("file:"):
+            return url.database or "memory"
+        return str(Path(url.database).resolve())
+
+    def _error(self, what: str, exc: DatabaseError, retry: bool = False) -> ReviewStoreError:
+        """A message for the operator: what failed and why; for a damaged file, where it is and what to do."""
+        text = str(exc.orig) if exc.orig is not None else str(exc)
+        if "file is not a database" in text or "malformed" in text:
+            # Never repaired nor replaced here: the operator may still recover answers from the file.
+            return ReviewStoreError(
+                f"{what}: the review database {self.location} is damaged ({text.splitlines()[0]}). It was left "
+                "untouched. Move it aside (or restore it from a backup), then reload this page: a new, empty "
+                "review database is created when none is there.")
+        return ReviewStoreError(f"{what} ({_reason(text)}){'; please try again' if retry else ''}.")
+
+
+def _repeated_answer(connection, values: dict) -> int | None:
+    """The id of the operator's latest row when it holds this same answer and is younger than
+    ``REPEAT_WINDOW``; None otherwise (an undo in between makes the answer a new one)."""
+    latest = connection.execute(select(answers).where(answers.c.operator == values["operator"])
+                                .order_by(answers.c.id.desc()).limit(1)).first()
+    if latest is None or latest.undoes is not None:
+        return None
+    if any(getattr(latest, name) != values[name] for name in ("uniq_id", "label", "in_doubt", "comment", "scenario")):
+        return None
+    # SQLite gives the stored UTC time back without its zone.
+    created = latest.created_at if latest.created_at.tzinfo else latest.created_at.replace(tzinfo=timezone.utc)
+    return latest.id if values["created_at"] - created < REPEAT_WINDOW else None
+
+
+def _checked_operator(operator: str) -> str:
+    """The operator name stripped; a ReviewStoreError when it is empty or longer than its column."""
+    operator = operator.strip() if isinstance(operator, str) else ""
+    if not operator:
+        raise ReviewStoreError("Please enter your operator name before answering.")
+    if len(operator) > MAX_OPERATOR_CHARS:
+        raise ReviewStoreError(f"Your operator name has {len(operator)} characters; at most {MAX_OPERATOR_CHARS} "
+                               "fit. Please use a shorter one.")
+    return operator
+
+
+def _check_answer(uniq_id: str, label: str, comment: str, categories: Collection[str] | None) -> None:
+    """A ReviewStoreError for an answer its columns cannot hold or the summary cannot count."""
+    if not isinstance(uniq_id, str) or not uniq_id or len(uniq_id) > MAX_ID_CHARS:
+        raise ReviewStoreError(f"The product id {uniq_id!r} cannot be stored: an id has 1 to {MAX_ID_CHARS} "
+                               "characters.")
+    if not isinstance(label, str) or not label.strip():
+        raise ReviewStoreError("Pick a category before saving the answer.")
+    if categories is not None and label not in categories:
+        raise ReviewStoreError(f"{label!r} is not one of this data set's categories; pick one of them.")
+    if len(label) > MAX_LABEL_CHARS:
+        raise ReviewStoreError(f"A category name has at most {MAX_LABEL_CHARS} characters; this one has "
+                               f"{len(label)}.")
+    if len(comment) > MAX_COMMENT_CHARS:
+        raise ReviewStoreError(f"The comment has {len(comment)} characters; at most {MAX_COMMENT_CHARS} are kept. "
+                               "Please shorten it.")
+
 
 def _sqlite_pragmas(connection, _record) -> None:
     cursor = connection.cursor()
@@ -140,8 +217,7 @@ def _sqlite_pragmas(connection, _record) -> None:
     cursor.close()
 
 
-def _reason(exc: OperationalError) -> str:
-    text = str(exc.orig) if exc.orig is not None else str(exc)
+def _reason(text: str) -> str:
     if "readonly" in text or "read-only" in text:
         return "the database file is read-only"
     if "locked" in text:

@@ -1,0 +1,57 @@
+"""CSV files that people open in a spreadsheet. Every CSV the app offers for download or the command
+line writes goes through here, so that no text from listings, operators or sellers can run as a
+formula (CSV injection, as OWASP describes it): a text cell starting with ``=``, ``+``, ``-``, ``@``,
+a tab or a carriage return gets a leading single quote, so the spreadsheet shows it as text.
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+TEXT_MARK = "'"
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose text cells cannot start a formula; numbers, booleans and dates stay as they are.
+
+    Text that already starts with a single quote gets one more, so ``read_csv`` gives every cell
+    back exactly as it was."""
+    safe = frame.copy()
+    for column in safe.select_dtypes(include=["object", "string", "str"]).columns:
+        safe[column] = safe[column].map(_safe_cell)
+    return safe
+
+
+def to_csv_text(frame: pd.DataFrame) -> str:
+    """The table as spreadsheet-safe CSV text (for a download button); text cells are quoted too, so
+    a spreadsheet that splits on another separator cannot start a new cell inside one."""
+    return spreadsheet_safe(frame).to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC)
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> None:
+    """Write the table as a spreadsheet-safe CSV file."""
+    path.write_text(to_csv_text(frame), encoding="utf-8")
+
+
+def read_csv(path: Path, **options) -> pd.DataFrame:
+    """A table written by ``write_csv``, its cells as they were before the single quotes were added;
+    ``options`` go to ``pandas.read_csv``."""
+    frame = pd.read_csv(path, **options)
+    for column in frame.select_dtypes(include=["object", "string", "str"]).columns:
+        frame[column] = frame[column].map(_original_cell)
+    return frame
+
+
+def _safe_cell(value):
+    if isinstance(value, str) and value.startswith((*FORMULA_STARTS, TEXT_MARK)):
+        return TEXT_MARK + value
+    return value
+
+
+def _original_cell(value):
+    if isinstance(value, str) and value.startswith(TEXT_MARK):
+        return value[len(TEXT_MARK):]
+    return value

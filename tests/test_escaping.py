@@ -1,0 +1,190 @@
+"""Text from the data or from people is shown as written on every page: a category, product, file or
+operator name that looks like Markdown or HTML never becomes a link, an outside image, an icon, bold
+text or LaTeX, and still reads as itself."""
+import json
+import os
+import re
+
+import numpy as np
+import pytest
+from google.protobuf.json_format import MessageToDict
+from streamlit.testing.v1 import AppTest
+
+from core.escaping import chart_text, html_text, plain_markdown
+from core.locations import REPO_ROOT, work_dirs
+from core.review.store import ReviewStore
+from core.runs import run_scenario
+from core.scenarios.tfidf import TfidfScenario
+from core.store import ResultsStore
+from tests.conftest import listing_row, shown, write_dataset
+
+HOSTILE = ["[Click me](http://evil.example/x)", "![x](http://evil.example/y.png)", "<img src=http://evil.example/z>",
+           "http://evil.example/bare", ":material/home:", "**bold**", "$x$"]
+OPERATOR = "[op](http://evil.example/op)"
+
+
+def test_plain_markdown_shows_every_character_as_written():
+    text = "\n".join(HOSTILE + ["www.evil.example a@evil.example :red[x] # `code` ~~s~~ | _i_ \\ &amp; 1. - > !"])
+    escaped = plain_markdown(text)
+    assert shown(escaped) == text
+    assert not re.search(r"[!-/:-@\[-`{-~]", re.sub(r"\\.", "", escaped, flags=re.DOTALL))  # all escaped
+    assert not re.search(r"https?:|www\.|:material|:red|@evil", escaped)  # no autolink, icon or directive is found
+
+
+def test_html_and_chart_text_show_tags_as_text():
+    assert html_text('<img src="x" onerror=alert(1)>') == "&lt;img src=&quot;x&quot; onerror=alert(1)&gt;"
+    assert chart_text("<a href='http://evil.example'>x</a> & y") == (
+        "&lt;a href='http://evil.example'&gt;x&lt;/a&gt; &amp; y")
+
+
+# Where Streamlit reads text as Markdown: these fields of any element (labels, bodies, captions...).
+MARKDOWN_FIELDS = {"body", "label", "caption", "text", "help", "placeholder"}
+PLAIN_TEXT_ELEMENTS = {"text", "code", "dataframe", "selectbox", "multiselect", "text_input", "text_area"}
+LIVE_IN_MARKDOWN = [
+    re.compile(r"(?<!\\)\]\("),  # a link or an image: [text](url), ![alt](url)
+    re.compile(r"(?<!\\)<\s*(img|a)\b", re.IGNORECASE),  # HTML
+    re.compile(r"(https?:|www\.)\S*evil", re.IGNORECASE),  # a bare URL, linked by Streamlit
+    re.compile(re.escape(":material/home:")), re.compile(re.escape("**bold**")), re.compile(re.escape("$x$")),
+]
+LIVE_IN_HTML = [re.compile(r"<\s*(img|a)\b", re.IGNORECASE)]
+
+
+def _strings(value, fields: set[str] | None):
+    """Every string in a proto's dict, or only those under a key in ``fields``."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if fields is None or key in fields or isinstance(item, (dict, list)):
+                yield from _strings(item, fields)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item, fields)
+    elif isinstance(value, str):
+        yield value
+
+
+def live_text(app: AppTest) -> list[str]:
+    """Every text on the page that a browser would turn into a link, an image, an icon, bold or LaTeX."""
+    found = []
+    for node in app:
+        proto = getattr(node, "proto", None)
+        if proto is None or node.type in PLAIN_TEXT_ELEMENTS:
+            continue
+        if node.type == "html":
+            texts, patterns = [proto.body], LIVE_IN_HTML
+        elif node.type == "plotly_chart":  # Plotly reads a few HTML tags in labels and hover text
+            texts, patterns = list(_strings(json.loads(proto.spec), None)), LIVE_IN_HTML
+        else:
+            fields = MARKDOWN_FIELDS | ({"options"} if node.type == "radio" else set())
+            texts, patterns = list(_strings(MessageToDict(proto, preserving_proto_field_name=True), fields)), \
+                LIVE_IN_MARKDOWN
+        found += [f"{node.type}: {text!r}" for text in texts if any(p.search(text) for p in patterns)]
+    return found
+
+
+@pytest.fixture(scope="module")
+def hostile_app(tmp_path_factory):
+    """A data folder whose category, product and folder names and descriptions are all hostile, a
+    tfidf run on it (with mistakes to review) and an answer saved by an operator with a hostile name."""
+    root = tmp_path_factory.mktemp("hostile")
+    rng = np.random.default_rng(0)
+    vocabulary = "steel cotton blue red soft large small round leather plastic glass wooden green black white".split()
+    rows = []
+    for c, category in enumerate(HOSTILE):
+        for i in range(8):
+            words = rng.choice(vocabulary, 6).tolist() + [f"signal{c if rng.random() < 0.6 else (c + 1) % 7}"]
+            row = listing_row(f"H{c}x{i}", category, description=f"{HOSTILE[(c + i) % 7]} {' '.join(words)}")
+            rows.append({**row, "product_name": f"{HOSTILE[(c + i + 1) % 7]} no. {i}"})
+    rows.append({**listing_row("Hbad", "x"), "product_category_tree": "[" + HOSTILE[0]})  # a row problem
+    data = write_dataset(root / "[data](http:evil.example)", rows)
+    saved = {name: os.environ.get(name) for name in ("VITRINE_DATA_DIR", "VITRINE_WORK_DIR")}
+    os.environ.update(VITRINE_DATA_DIR=str(data), VITRINE_WORK_DIR=str(root / "work"))
+    try:
+        from core.dataset import load_dataset
+
+        dataset = load_dataset(data)
+        result = run_scenario(TfidfScenario(), dataset, ResultsStore(work_dirs().results))
+        assert not result.misclassified().empty  # something for the review and misclassified pages
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    store = ReviewStore(f"sqlite:///{root / 'reviews.sqlite'}")
+    store.save(OPERATOR, result.misclassified()["uniq_id"].iloc[-1], HOSTILE[1], True, comment=HOSTILE[2])
+    return {"VITRINE_DATA_DIR": str(data), "VITRINE_WORK_DIR": str(root / "work"),
+            "VITRINE_REVIEW_DB": store.url, "categories": dataset.categories}
+
+
+@pytest.fixture
+def hostile(hostile_app, monkeypatch):
+    for name in ("VITRINE_DATA_DIR", "VITRINE_WORK_DIR", "VITRINE_REVIEW_DB"):
+        monkeypatch.setenv(name, hostile_app[name])
+    return hostile_app
+
+
+def run_page(name: str) -> AppTest:
+    app = AppTest.from_file(str(REPO_ROOT / "pages" / name), default_timeout=120).run()
+    assert not app.exception
+    return app
+
+
+def test_every_page_is_covered_here():
+    pages = {path.name for path in (REPO_ROOT / "pages").glob("*.py") if not path.name.startswith("_")}
+    assert pages == {"results.py", "misclassified.py", "explain.py", "review.py", "guide.py", "data.py"}
+
+
+def test_results_page_shows_hostile_category_names_as_text(hostile):
+    app = run_page("results.py")
+    assert live_text(app) == []
+    assert app.get("plotly_chart")  # the confusion matrix, labelled with the categories
+
+
+def test_misclassified_page_shows_hostile_names_as_text(hostile):
+    app = run_page("misclassified.py")
+    app.radio[0].set_value("all").run()
+    assert not app.exception and live_text(app) == []
+    cards = [shown(c.value) for c in app.caption if c.value.startswith("labelled")]
+    assert cards and all(any(f"labelled **{category}**" in card for category in HOSTILE) for card in cards)
+
+
+def test_explain_page_shows_a_hostile_file_name_and_category_as_text(hostile):
+    app = run_page("explain.py")
+    app.selectbox[0].select("tfidf").run()
+    app.text_input[0].input(HOSTILE[0])
+    app.text_area[0].input(" ".join(HOSTILE) + " steel signal3")
+    app.file_uploader[0].set_value((f"{HOSTILE[1]}.png", b"not a photo", "image/png")).run()
+    app.selectbox[1].select(HOSTILE[4]).run()  # the class to explain
+    assert not app.exception and live_text(app) == []
+    assert shown(app.error[0].value).startswith(f"{HOSTILE[1]}.png: ")
+    assert shown(app.subheader[0].value).startswith("Prediction: ")
+    assert f"Explaining “{HOSTILE[4]}”" in [shown(c.value) for c in app.caption][-1]
+
+
+def test_review_page_shows_hostile_names_as_text_and_saves_the_category_as_named(hostile):
+    app = run_page("review.py")
+    app.text_input(key="operator").input(OPERATOR).run()
+    app.toggle[0].set_value(True).run()  # the model's answer and the data set's label, both categories
+    assert not app.exception and live_text(app) == []
+    [radio] = app.radio
+    assert [shown(option) for option in radio.options] == hostile["categories"]
+    assert any(shown(c.value).startswith("Data set label: **") for c in app.caption)
+    radio.set_value(HOSTILE[0])
+    app.text_input[1].input(HOSTILE[3])
+    next(b for b in app.button if b.label == "Save answer").click().run()
+    assert not app.exception and live_text(app) == []
+    assert shown(app.toast[0].value) == f"Saved: {HOSTILE[0]}"
+    latest = ReviewStore(hostile["VITRINE_REVIEW_DB"]).active_answers()[-1]
+    assert (latest.operator, latest.label, latest.comment) == (OPERATOR, HOSTILE[0], HOSTILE[3])
+
+
+def test_guide_page_shows_hostile_category_names_as_text(hostile):
+    app = run_page("guide.py")
+    assert live_text(app) == []
+    assert sorted(shown(e.label).split(": ")[0] for e in app.expander) == sorted(hostile["categories"])
+
+
+def test_data_page_shows_a_hostile_folder_name_as_text(hostile):
+    app = run_page("data.py")
+    assert live_text(app) == []
+    assert "[data](http:evil.example)" in shown(app.caption[0].value)

@@ -1,0 +1,35 @@
+"""CSV files for people: no text cell can run as a formula in a spreadsheet, numbers stay numbers."""
+import csv
+import io
+
+import pandas as pd
+
+from core.exports import FORMULA_STARTS, read_csv, to_csv_text, write_csv
+
+HOSTILE = ['=HYPERLINK("http://evil.example/x","Click me")', "+1+1", "-2+3", "@SUM(A1:A9)", "\t=1+1", "\r=1+1",
+           "'=already marked"]
+
+
+def cells(text: str) -> list[list[str]]:
+    return list(csv.reader(io.StringIO(text, newline="")))
+
+
+def test_text_that_would_start_a_formula_is_shown_as_text_and_numbers_stay_numbers():
+    frame = pd.DataFrame({"comment": HOSTILE + ["a = b", "plain"], "score": [-1.5] * 9, "count": range(9),
+                          "in_doubt": [True] * 9})
+    [header, *rows] = cells(to_csv_text(frame))
+    assert header == ["comment", "score", "count", "in_doubt"]
+    assert [row[0] for row in rows] == ["'" + text for text in HOSTILE] + ["a = b", "plain"]
+    assert not [cell for row in rows for cell in row if cell.startswith(FORMULA_STARTS)
+                and cell != "-1.5"]  # a negative number is a number, not a formula
+    read_back = pd.read_csv(io.StringIO(to_csv_text(frame)))
+    assert read_back["score"].tolist() == [-1.5] * 9 and read_back["count"].tolist() == list(range(9))
+
+
+def test_a_written_table_reads_back_as_it_was(tmp_path):
+    frame = pd.DataFrame({"category": HOSTILE + ["Watches"], "word": ["strap"] * 8, "score": [0.25] * 8})
+    path = tmp_path / "keywords.csv"
+    write_csv(frame, path)
+    assert not [cell for row in cells(path.read_text()) for cell in row if cell.startswith(FORMULA_STARTS)]
+    pd.testing.assert_frame_equal(read_csv(path, dtype={"category": str, "word": str}, keep_default_na=False),
+                                  frame, check_dtype=False)
