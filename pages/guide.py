@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import VitrineError
-from core.escaping import plain_markdown
+from core.escaping import message_markdown, plain_markdown
 from core.explain.keywords import KEYWORDS_TABLE, relevance_keywords, tfidf_coefficient_keywords
 from core.exports import read_csv, write_csv
 from core.scenarios.registry import all_scenarios
@@ -44,7 +44,7 @@ if st.button("Compute from the explanations of every listing" if table is None e
         saved.parent.mkdir(parents=True, exist_ok=True)
         write_csv(table, saved)
     except VitrineError as exc:
-        st.error(plain_markdown(exc))
+        st.error(message_markdown(exc))
     finally:
         progress.close()
 if table is None:

@@ -5,7 +5,7 @@ import streamlit as st
 
 from core.dataset import listing_photo
 from core.errors import VitrineError
-from core.escaping import plain_markdown
+from core.escaping import message_markdown, plain_markdown
 from pages._shared import (
     dataset_or_stop,
     display_size,
@@ -62,11 +62,11 @@ for _, row in frame.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE].iterrows():
         try:
             photo = listing_photo(listing)
         except VitrineError as exc:
-            st.warning(plain_markdown(exc))
+            st.warning(message_markdown(exc))
         try:
             explanation = scenario_explainer(name, dataset).explain_listing(row["uniq_id"])
         except VitrineError as exc:
-            st.caption(f"No explanation: {plain_markdown(exc)}")
+            st.caption(f"No explanation: {message_markdown(exc)}")
             if photo is not None:
                 st.image(display_size(photo))
             st.text(listing["description"][:2000])

@@ -10,7 +10,7 @@ import pytest
 from google.protobuf.json_format import MessageToDict
 from streamlit.testing.v1 import AppTest
 
-from core.escaping import chart_text, html_text, plain_markdown
+from core.escaping import chart_text, html_text, message_markdown, plain_markdown
 from core.locations import REPO_ROOT, work_dirs
 from core.review.store import ReviewStore
 from core.runs import run_scenario
@@ -29,6 +29,13 @@ def test_plain_markdown_shows_every_character_as_written():
     assert shown(escaped) == text
     assert not re.search(r"[!-/:-@\[-`{-~]", re.sub(r"\\.", "", escaped, flags=re.DOTALL))  # all escaped
     assert not re.search(r"https?:|www\.|:material|:red|@evil", escaped)  # no autolink, icon or directive is found
+
+
+def test_a_message_keeps_its_code_spans_and_shows_the_data_it_quotes_as_written():
+    message = f"Category {HOSTILE[0]!r} is too small; run `python -m core data report`.\nSee {HOSTILE[2]}"
+    markdown = message_markdown(message)
+    assert "`python -m core data report`" in markdown and shown(markdown) == message
+    assert not [p for p in LIVE_IN_MARKDOWN if p.search(re.sub(r"`[^`]*`", "", markdown))]
 
 
 def test_html_and_chart_text_show_tags_as_text():
@@ -182,6 +189,14 @@ def test_guide_page_shows_hostile_category_names_as_text(hostile):
     app = run_page("guide.py")
     assert live_text(app) == []
     assert sorted(shown(e.label).split(": ")[0] for e in app.expander) == sorted(hostile["categories"])
+
+
+def test_an_error_quoting_a_hostile_category_shows_it_as_text(tmp_path, monkeypatch):
+    rows = [listing_row(f"U{i}", HOSTILE[0]) for i in range(6)] + [listing_row("U9", HOSTILE[1])]
+    monkeypatch.setenv("VITRINE_DATA_DIR", str(write_dataset(tmp_path, rows)))
+    app = run_page("results.py")  # one category left: the listings cannot be classified, and the page says why
+    assert live_text(app) == []
+    assert f"only {HOSTILE[0]!r}" in shown(app.error[0].value)
 
 
 def test_data_page_shows_a_hostile_folder_name_as_text(hostile):
