@@ -2,25 +2,16 @@
 operator name that looks like Markdown or HTML never becomes a link, an outside image, an icon, bold
 text or LaTeX, and still reads as itself."""
 import json
-import os
 import re
 
-import numpy as np
 import pytest
 from google.protobuf.json_format import MessageToDict
 from streamlit.testing.v1 import AppTest
 
 from core.escaping import chart_text, html_text, message_markdown, plain_markdown
-from core.locations import REPO_ROOT, work_dirs
+from core.locations import REPO_ROOT
 from core.review.store import ReviewStore
-from core.runs import run_scenario
-from core.scenarios.tfidf import TfidfScenario
-from core.store import ResultsStore
-from tests.conftest import listing_row, shown, write_dataset
-
-HOSTILE = ["[Click me](http://evil.example/x)", "![x](http://evil.example/y.png)", "<img src=http://evil.example/z>",
-           "http://evil.example/bare", ":material/home:", "**bold**", "$x$"]
-OPERATOR = "[op](http://evil.example/op)"
+from tests.conftest import HOSTILE, OPERATOR, listing_row, shown, write_dataset
 
 
 def test_plain_markdown_shows_every_character_as_written():
@@ -86,41 +77,6 @@ def live_text(app: AppTest) -> list[str]:
                 LIVE_IN_MARKDOWN
         found += [f"{node.type}: {text!r}" for text in texts if any(p.search(text) for p in patterns)]
     return found
-
-
-@pytest.fixture(scope="module")
-def hostile_app(tmp_path_factory):
-    """A data folder whose category, product and folder names and descriptions are all hostile, a
-    tfidf run on it (with mistakes to review) and an answer saved by an operator with a hostile name."""
-    root = tmp_path_factory.mktemp("hostile")
-    rng = np.random.default_rng(0)
-    vocabulary = "steel cotton blue red soft large small round leather plastic glass wooden green black white".split()
-    rows = []
-    for c, category in enumerate(HOSTILE):
-        for i in range(8):
-            words = rng.choice(vocabulary, 6).tolist() + [f"signal{c if rng.random() < 0.6 else (c + 1) % 7}"]
-            row = listing_row(f"H{c}x{i}", category, description=f"{HOSTILE[(c + i) % 7]} {' '.join(words)}")
-            rows.append({**row, "product_name": f"{HOSTILE[(c + i + 1) % 7]} no. {i}"})
-    rows.append({**listing_row("Hbad", "x"), "product_category_tree": "[" + HOSTILE[0]})  # a row problem
-    data = write_dataset(root / "[data](http:evil.example)", rows)
-    saved = {name: os.environ.get(name) for name in ("VITRINE_DATA_DIR", "VITRINE_WORK_DIR")}
-    os.environ.update(VITRINE_DATA_DIR=str(data), VITRINE_WORK_DIR=str(root / "work"))
-    try:
-        from core.dataset import load_dataset
-
-        dataset = load_dataset(data)
-        result = run_scenario(TfidfScenario(), dataset, ResultsStore(work_dirs().results))
-        assert not result.misclassified().empty  # something for the review and misclassified pages
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-    store = ReviewStore(f"sqlite:///{root / 'reviews.sqlite'}")
-    store.save(OPERATOR, result.misclassified()["uniq_id"].iloc[-1], HOSTILE[1], True, comment=HOSTILE[2])
-    return {"VITRINE_DATA_DIR": str(data), "VITRINE_WORK_DIR": str(root / "work"),
-            "VITRINE_REVIEW_DB": store.url, "categories": dataset.categories}
 
 
 @pytest.fixture
