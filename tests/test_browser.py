@@ -194,3 +194,30 @@ def test_hostile_names_show_as_written_and_the_browser_fetches_nothing_outside(h
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_a_double_click_on_save_stores_the_answer_once(app_env, private_work_dir, reference_dataset, browser, tmp_path):
+    from core.review.store import ReviewStore
+    from core.runs import run_scenario
+    from core.scenarios.tfidf import TfidfScenario
+    from core.store import ResultsStore
+
+    run_scenario(TfidfScenario(), reference_dataset, ResultsStore(private_work_dir / "results"))
+    process, url = start_app(app_env)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        _open(page, url, "Operator review", tmp_path)
+        page.get_by_label("Your operator name").fill("ana")
+        page.get_by_label("Your operator name").press("Enter")
+        for answered in (1, 2):
+            page.get_by_text(f"{answered - 1} of").wait_for(timeout=60_000)
+            page.locator('[data-testid="stRadio"]').get_by_text("Watches", exact=True).click()
+            page.get_by_role("button", name="Save answer").dblclick()
+            page.get_by_text(f"{answered} of").wait_for(timeout=60_000)
+        page.wait_for_timeout(1000)  # a late second save would show by now
+        assert page.get_by_text("Pick a category first.").count() == 0
+        history = ReviewStore(f"sqlite:///{private_work_dir / 'reviews.sqlite'}").history()
+        assert len(history) == 2 and history["uniq_id"].is_unique
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
