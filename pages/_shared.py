@@ -10,7 +10,7 @@ from PIL import Image
 
 from core.dataset import Dataset, load_dataset
 from core.errors import VitrineError
-from core.escaping import chart_text, html_text, plain_markdown
+from core.escaping import chart_text, html_text, message_markdown, plain_markdown
 from core.evaluation import ScenarioResult
 from core.explain.explanation import Explanation
 from core.explain.heatmaps import overlay
@@ -40,10 +40,10 @@ def dataset_or_stop(usable: bool = True) -> Dataset:
         folder = data_dir()
         dataset = _load_dataset(str(folder), find_csv(folder).stat().st_mtime)
     except VitrineError as exc:
-        st.error(plain_markdown(exc))
+        st.error(message_markdown(exc))
         st.stop()
     if usable and (reason := dataset.unusable_reason()):
-        st.error(plain_markdown(reason))
+        st.error(message_markdown(reason))
         st.stop()
     return dataset
 
@@ -139,7 +139,7 @@ def show_explanation(explanation: Explanation, photo: Image.Image | None, descri
                      opacity: float = 0.5) -> None:
     """Photo with its heatmap, the highlighted description and the class probabilities."""
     for note in explanation.notes:
-        st.warning(plain_markdown(note))
+        st.warning(message_markdown(note))
     left, right = st.columns([2, 3])
     with left:
         if photo is not None:

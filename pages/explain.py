@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.errors import VitrineError
-from core.escaping import plain_markdown
+from core.escaping import message_markdown, plain_markdown
 from core.images import PHOTO_FORMATS, PHOTO_SUFFIXES, open_image
 from core.scenarios.registry import all_scenarios
 from pages._shared import dataset_or_stop, scenario_explainer, show_explanation
@@ -34,7 +34,7 @@ if upload is not None:
         photo = open_image(upload.getvalue())
     except VitrineError as exc:
         text_alone = " The listing is classified on its text alone." if has_text and scenario.reads_text else ""
-        st.error(plain_markdown(f"{upload.name}: {exc}{text_alone}"))
+        st.error(f"{plain_markdown(upload.name)}: {message_markdown(exc)}{text_alone}")
 if photo is None and not has_text:
     st.info("Upload a photo and/or type a title or description to see how it would be classified.")
     st.stop()
@@ -58,7 +58,7 @@ try:
         explainer = scenario_explainer(name, dataset)
         explanation = explainer.explain(photo, listing_name, listing_text, target)
 except VitrineError as exc:
-    st.error(plain_markdown(exc))
+    st.error(message_markdown(exc))
     st.stop()
 
 predicted = explanation.predicted

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from core.errors import VitrineError
-from core.escaping import plain_markdown
+from core.escaping import message_markdown, plain_markdown
 from core.explain.keywords import KEYWORDS_TABLE, relevance_keywords, tfidf_coefficient_keywords
 from core.scenarios.registry import all_scenarios
 from pages._shared import StreamlitProgress, dataset_or_stop, results_or_stop, results_store, scenario_explainer
@@ -45,7 +45,7 @@ if st.button("Compute from the explanations of every listing" if table is None e
         table = relevance_keywords(scenario_explainer(name, dataset), progress=progress)
         store.save_table(scenarios[name], dataset.fingerprint, KEYWORDS_TABLE, table)
     except VitrineError as exc:
-        st.error(plain_markdown(exc))
+        st.error(message_markdown(exc))
     finally:
         progress.close()
 if table is None:

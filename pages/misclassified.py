@@ -5,7 +5,7 @@ import streamlit as st
 
 from core.dataset import listing_photo
 from core.errors import VitrineError
-from core.escaping import plain_markdown
+from core.escaping import message_markdown, plain_markdown
 from core.mistakes import MistakeFilter
 from pages._shared import (
     MAX_DESCRIPTION_SHOWN,
@@ -55,11 +55,11 @@ for _, row in frame.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE].iterrows():
         try:
             photo = listing_photo(listing)
         except VitrineError as exc:
-            st.warning(plain_markdown(exc))
+            st.warning(message_markdown(exc))
         try:
             explanation = scenario_explainer(name, dataset).explain_listing(row["uniq_id"])
         except VitrineError as exc:
-            st.caption(f"No explanation: {plain_markdown(exc)}")
+            st.caption(f"No explanation: {message_markdown(exc)}")
             if photo is not None:
                 st.image(display_size(photo))
             st.text(listing["description"][:MAX_DESCRIPTION_SHOWN])

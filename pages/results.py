@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.errors import VitrineError
-from core.escaping import chart_text, plain_markdown
+from core.escaping import chart_text, message_markdown, plain_markdown
 from core.evaluation import ScenarioResult
 from core.runs import run_scenario
 from core.scenarios.base import Scenario
@@ -31,7 +31,7 @@ def _run(scenario: Scenario) -> ScenarioResult | None:
     try:
         return run_scenario(scenario, dataset, store, progress=progress)
     except VitrineError as exc:
-        st.warning(f"{scenario.name} cannot run: {plain_markdown(exc)}")
+        st.warning(f"{scenario.name} cannot run: {message_markdown(exc)}")
         return None
     except Exception as exc:  # the page's edge: a message for the user, the details for whoever runs the app
         logging.getLogger(__name__).exception("running %s failed", scenario.name)
@@ -90,7 +90,7 @@ if results:
                f"Public results of other approaches, test accuracy: {peers}.")
     for result in results.values():
         for note in result.notes:
-            st.caption(plain_markdown(f"{result.scenario}: {note}"))
+            st.caption(f"{plain_markdown(result.scenario)}: {message_markdown(note)}")
 
 for scenario in not_run:
     if st.button(f"Run {scenario.name}", help=scenario.description):
@@ -100,7 +100,7 @@ for scenario in not_run:
 if unavailable:
     st.subheader("Scenarios that cannot run here")
     for name, reason in unavailable.items():
-        st.warning(f"**{plain_markdown(name)}**: {plain_markdown(reason)}")
+        st.warning(f"**{plain_markdown(name)}**: {message_markdown(reason)}")
 
 if results:
     st.subheader("Confusion matrices (test split)")

@@ -8,7 +8,7 @@ import streamlit as st
 
 from core.dataset import listing_photo
 from core.errors import VitrineError
-from core.escaping import html_text, plain_markdown
+from core.escaping import html_text, message_markdown, plain_markdown
 from core.exports import to_csv_text
 from core.review.store import MAX_COMMENT_CHARS, MAX_OPERATOR_CHARS
 from core.review.summary import summarise
@@ -21,7 +21,7 @@ try:
     store = review_store()
     answers = store.active_frame()
 except VitrineError as exc:
-    st.error(plain_markdown(exc))
+    st.error(message_markdown(exc))
     st.stop()
 
 settings = st.columns([2, 2, 1.4], vertical_alignment="bottom")
@@ -56,7 +56,7 @@ with review_tab:
                     else:
                         st.image(display_size(photo))
                 except VitrineError as exc:
-                    st.warning(plain_markdown(exc))
+                    st.warning(message_markdown(exc))
             with text_column:
                 show_product_name(listing["product_name"])
                 st.html(f'<div style="max-height:320px;overflow:auto">{html_text(listing["description"])}</div>')
@@ -81,7 +81,7 @@ with review_tab:
                         st.toast(f"Saved: {plain_markdown(label)}" + (" (in doubt)" if in_doubt else ""))
                         st.rerun()
                     except VitrineError as exc:
-                        st.error(plain_markdown(exc))
+                        st.error(message_markdown(exc))
             buttons = st.columns(2)
             if buttons[0].button("Skip"):
                 skipped.add(item["uniq_id"])
@@ -93,7 +93,7 @@ with review_tab:
                          else "Nothing to undo.")
                 st.rerun()
             except VitrineError as exc:
-                st.error(plain_markdown(exc))
+                st.error(message_markdown(exc))
 
 with summary_tab:
     if answers.empty:

@@ -5,6 +5,7 @@ import csv
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -85,3 +86,39 @@ def small_data_dir(tmp_path, monkeypatch):
     folder = write_dataset(tmp_path / "data", rows)
     monkeypatch.setenv("VITRINE_DATA_DIR", str(folder))
     return folder
+
+
+HOSTILE = ["[Click me](http://evil.example/x)", "![x](http://evil.example/y.png)", "<img src=http://evil.example/z>",
+           "http://evil.example/bare", ":material/home:", "**bold**", "$x$"]
+OPERATOR = "[op](http://evil.example/op)"
+
+
+@pytest.fixture(scope="session")
+def hostile_app(tmp_path_factory) -> dict:
+    """A data folder whose category, product and folder names and descriptions are all hostile, a
+    tfidf run on it (with mistakes to review) and an answer saved by an operator with a hostile name:
+    the environment variables that point the app at them, and the categories."""
+    from core.review.store import ReviewStore
+    from core.runs import run_scenario
+    from core.scenarios.tfidf import TfidfScenario
+    from core.store import ResultsStore
+
+    root = tmp_path_factory.mktemp("hostile")
+    rng = np.random.default_rng(0)
+    vocabulary = "steel cotton blue red soft large small round leather plastic glass wooden green black white".split()
+    rows = []
+    for c, category in enumerate(HOSTILE):  # words drawn at random, so that tfidf makes mistakes
+        for i in range(8):
+            words = rng.choice(vocabulary, 6).tolist() + [f"signal{c if rng.random() < 0.6 else (c + 1) % 7}"]
+            row = listing_row(f"H{c}x{i}", category, description=f"{HOSTILE[(c + i) % 7]} {' '.join(words)}")
+            rows.append({**row, "product_name": f"{HOSTILE[(c + i + 1) % 7]} no. {i}"})
+    rows.append({**listing_row("Hbad", "x"), "product_category_tree": "[" + HOSTILE[0]})  # a row problem
+    data = write_dataset(root / "[data](http:evil.example)", rows)
+    dataset = load_dataset(data)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VITRINE_WORK_DIR", str(root / "work"))
+        result = run_scenario(TfidfScenario(), dataset, ResultsStore(root / "work" / "results"))
+    store = ReviewStore(f"sqlite:///{root / 'reviews.sqlite'}")
+    store.save(OPERATOR, result.misclassified()["uniq_id"].iloc[-1], HOSTILE[1], True, comment=HOSTILE[2])
+    return {"VITRINE_DATA_DIR": str(data), "VITRINE_WORK_DIR": str(root / "work"), "VITRINE_REVIEW_DB": store.url,
+            "categories": dataset.categories}

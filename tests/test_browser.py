@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from core.escaping import WORD_JOINER
 from core.locations import REPO_ROOT
+from tests.conftest import HOSTILE, OPERATOR
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium package is not installed")
@@ -162,6 +164,60 @@ def test_every_page_explain_an_upload_and_a_review_that_survives_a_restart(app_e
         page.get_by_text("1 of").wait_for(timeout=60_000)
         page.get_by_role("tab", name="Summary and export").click()
         page.get_by_text("Decision per product").wait_for(timeout=30_000)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_hostile_names_show_as_written_and_the_browser_fetches_nothing_outside(hostile_app, private_work_dir, browser,
+                                                                                tmp_path):
+    env = {**os.environ, **{k: v for k, v in hostile_app.items() if k.startswith("VITRINE_")}}
+    process, url = start_app(env)
+    requested: list[str] = []
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        page.on("request", lambda request: requested.append(request.url))
+        _open(page, url, "Operator review", tmp_path)
+        page.get_by_label("Your operator name").fill(OPERATOR)
+        page.get_by_label("Your operator name").press("Enter")
+        page.get_by_text("Show the model's answer").click()
+        page.get_by_text("Data set label:").wait_for(timeout=60_000)
+        shown_text = page.inner_text("body").replace(WORD_JOINER, "")
+        assert all(name in shown_text for name in HOSTILE)  # as radio options, written out
+        outside = {"Operator review": page.locator("a[href*='evil'], img[src*='evil']").count()}
+        for title in ("Seller keyword guide", "Misclassified products", "Results"):
+            _open(page, url, title, tmp_path)
+            page.wait_for_timeout(2000)  # let every element of the page arrive
+            outside[title] = page.locator("a[href*='evil'], img[src*='evil']").count()
+        assert set(outside.values()) == {0}
+        assert [address for address in requested if "evil.example" in address] == []
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_a_double_click_on_save_stores_the_answer_once(app_env, private_work_dir, reference_dataset, browser, tmp_path):
+    from core.review.store import ReviewStore
+    from core.runs import run_scenario
+    from core.scenarios.tfidf import TfidfScenario
+    from core.store import ResultsStore
+
+    run_scenario(TfidfScenario(), reference_dataset, ResultsStore(private_work_dir / "results"))
+    process, url = start_app(app_env)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        _open(page, url, "Operator review", tmp_path)
+        page.get_by_label("Your operator name").fill("ana")
+        page.get_by_label("Your operator name").press("Enter")
+        for answered in (1, 2):
+            page.get_by_text(f"{answered - 1} of").wait_for(timeout=60_000)
+            page.locator('[data-testid="stRadio"]').get_by_text("Watches", exact=True).click()
+            page.get_by_role("button", name="Save answer").dblclick()
+            page.get_by_text(f"{answered} of").wait_for(timeout=60_000)
+        page.wait_for_timeout(1000)  # a late second save would show by now
+        assert page.get_by_text("Pick a category first.").count() == 0
+        history = ReviewStore(f"sqlite:///{private_work_dir / 'reviews.sqlite'}").history()
+        assert len(history) == 2 and history["uniq_id"].is_unique
     finally:
         process.terminate()
         process.wait(timeout=20)

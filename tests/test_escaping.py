@@ -2,25 +2,16 @@
 operator name that looks like Markdown or HTML never becomes a link, an outside image, an icon, bold
 text or LaTeX, and still reads as itself."""
 import json
-import os
 import re
 
-import numpy as np
 import pytest
 from google.protobuf.json_format import MessageToDict
 from streamlit.testing.v1 import AppTest
 
-from core.escaping import chart_text, html_text, plain_markdown
-from core.locations import REPO_ROOT, work_dirs
+from core.escaping import chart_text, html_text, message_markdown, plain_markdown
+from core.locations import REPO_ROOT
 from core.review.store import ReviewStore
-from core.runs import run_scenario
-from core.scenarios.tfidf import TfidfScenario
-from core.store import ResultsStore
-from tests.conftest import listing_row, shown, write_dataset
-
-HOSTILE = ["[Click me](http://evil.example/x)", "![x](http://evil.example/y.png)", "<img src=http://evil.example/z>",
-           "http://evil.example/bare", ":material/home:", "**bold**", "$x$"]
-OPERATOR = "[op](http://evil.example/op)"
+from tests.conftest import HOSTILE, OPERATOR, listing_row, shown, write_dataset
 
 
 def test_plain_markdown_shows_every_character_as_written():
@@ -29,6 +20,13 @@ def test_plain_markdown_shows_every_character_as_written():
     assert shown(escaped) == text
     assert not re.search(r"[!-/:-@\[-`{-~]", re.sub(r"\\.", "", escaped, flags=re.DOTALL))  # all escaped
     assert not re.search(r"https?:|www\.|:material|:red|@evil", escaped)  # no autolink, icon or directive is found
+
+
+def test_a_message_keeps_its_code_spans_and_shows_the_data_it_quotes_as_written():
+    message = f"Category {HOSTILE[0]!r} is too small; run `python -m core data report`.\nSee {HOSTILE[2]}"
+    markdown = message_markdown(message)
+    assert "`python -m core data report`" in markdown and shown(markdown) == message
+    assert not [p for p in LIVE_IN_MARKDOWN if p.search(re.sub(r"`[^`]*`", "", markdown))]
 
 
 def test_html_and_chart_text_show_tags_as_text():
@@ -79,41 +77,6 @@ def live_text(app: AppTest) -> list[str]:
                 LIVE_IN_MARKDOWN
         found += [f"{node.type}: {text!r}" for text in texts if any(p.search(text) for p in patterns)]
     return found
-
-
-@pytest.fixture(scope="module")
-def hostile_app(tmp_path_factory):
-    """A data folder whose category, product and folder names and descriptions are all hostile, a
-    tfidf run on it (with mistakes to review) and an answer saved by an operator with a hostile name."""
-    root = tmp_path_factory.mktemp("hostile")
-    rng = np.random.default_rng(0)
-    vocabulary = "steel cotton blue red soft large small round leather plastic glass wooden green black white".split()
-    rows = []
-    for c, category in enumerate(HOSTILE):
-        for i in range(8):
-            words = rng.choice(vocabulary, 6).tolist() + [f"signal{c if rng.random() < 0.6 else (c + 1) % 7}"]
-            row = listing_row(f"H{c}x{i}", category, description=f"{HOSTILE[(c + i) % 7]} {' '.join(words)}")
-            rows.append({**row, "product_name": f"{HOSTILE[(c + i + 1) % 7]} no. {i}"})
-    rows.append({**listing_row("Hbad", "x"), "product_category_tree": "[" + HOSTILE[0]})  # a row problem
-    data = write_dataset(root / "[data](http:evil.example)", rows)
-    saved = {name: os.environ.get(name) for name in ("VITRINE_DATA_DIR", "VITRINE_WORK_DIR")}
-    os.environ.update(VITRINE_DATA_DIR=str(data), VITRINE_WORK_DIR=str(root / "work"))
-    try:
-        from core.dataset import load_dataset
-
-        dataset = load_dataset(data)
-        result = run_scenario(TfidfScenario(), dataset, ResultsStore(work_dirs().results))
-        assert not result.misclassified().empty  # something for the review and misclassified pages
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-    store = ReviewStore(f"sqlite:///{root / 'reviews.sqlite'}")
-    store.save(OPERATOR, result.misclassified()["uniq_id"].iloc[-1], HOSTILE[1], True, comment=HOSTILE[2])
-    return {"VITRINE_DATA_DIR": str(data), "VITRINE_WORK_DIR": str(root / "work"),
-            "VITRINE_REVIEW_DB": store.url, "categories": dataset.categories}
 
 
 @pytest.fixture
@@ -182,6 +145,14 @@ def test_guide_page_shows_hostile_category_names_as_text(hostile):
     app = run_page("guide.py")
     assert live_text(app) == []
     assert sorted(shown(e.label).split(": ")[0] for e in app.expander) == sorted(hostile["categories"])
+
+
+def test_an_error_quoting_a_hostile_category_shows_it_as_text(tmp_path, monkeypatch):
+    rows = [listing_row(f"U{i}", HOSTILE[0]) for i in range(6)] + [listing_row("U9", HOSTILE[1])]
+    monkeypatch.setenv("VITRINE_DATA_DIR", str(write_dataset(tmp_path, rows)))
+    app = run_page("results.py")  # one category left: the listings cannot be classified, and the page says why
+    assert live_text(app) == []
+    assert f"only {HOSTILE[0]!r}" in shown(app.error[0].value)
 
 
 def test_data_page_shows_a_hostile_folder_name_as_text(hostile):
