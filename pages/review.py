@@ -10,6 +10,7 @@ from core.dataset import listing_photo
 from core.errors import VitrineError
 from core.escaping import html_text, message_markdown, plain_markdown
 from core.exports import to_csv_text
+from core.review.queue import operator_queue
 from core.review.store import MAX_COMMENT_CHARS, MAX_OPERATOR_CHARS
 from core.review.summary import summarise
 from pages._shared import dataset_or_stop, display_size, results_or_stop, review_store, show_product_name
@@ -38,14 +39,13 @@ with review_tab:
     if not operator:
         st.info("Enter your operator name to start reviewing.")
     else:
-        mine = set(answers.loc[answers["operator"] == operator, "uniq_id"])
-        done = len(mine & set(queue["uniq_id"]))
-        st.progress(done / max(len(queue), 1), text=f"{done} of {len(queue)} misclassified products answered by you")
-        pending = queue[~queue["uniq_id"].isin(mine | skipped)]
-        if pending.empty:
+        standing = operator_queue(queue, answers, operator, skipped)
+        st.progress(standing.answered / max(standing.total, 1),
+                    text=f"{standing.answered} of {standing.total} misclassified products answered by you")
+        item = standing.next_item
+        if item is None:
             st.success("Nothing left in your queue." + (" Skipped items come back after a reload." if skipped else ""))
         else:
-            item = pending.iloc[0]
             listing = dataset.listing(item["uniq_id"])
             photo_column, text_column = st.columns([2, 3])
             with photo_column:

@@ -12,6 +12,7 @@ import pytest
 
 from core.errors import ReviewStoreError
 from core.locations import REPO_ROOT
+from core.review.queue import operator_queue
 from core.review.store import ReviewStore, answers
 from core.review.summary import RETRAIN, REVISE_TREE, pair_kappa, summarise
 
@@ -203,3 +204,12 @@ def test_kappa_is_undefined_not_an_error_when_both_operators_used_one_category()
     same = pd.Series(["Watches", "Watches"])
     assert math.isnan(pair_kappa(same, same))
     assert pair_kappa(pd.Series(["Watches", "Computers"]), pd.Series(["Watches", "Computers"])) == 1.0
+
+
+def test_an_operators_queue_leaves_out_what_they_answered_or_skipped_in_queue_order():
+    queue = pd.DataFrame({"uniq_id": ["a", "b", "c", "d"]})
+    answers = pd.DataFrame({"operator": ["ana", "ana", "bo"], "uniq_id": ["b", "z", "a"]})
+    standing = operator_queue(queue, answers, "ana", skipped={"a"})
+    assert (standing.total, standing.answered) == (4, 1)  # "z" is not in this queue
+    assert standing.pending["uniq_id"].tolist() == ["c", "d"] and standing.next_item["uniq_id"] == "c"
+    assert operator_queue(queue, answers, "ana", skipped={"a", "c", "d"}).next_item is None
