@@ -78,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
                                          description="Import a dataset in the original layout (a CSV beside an "
                                          "Images/ folder, as a folder or a zip) into the project's data folder.")
     importing.add_argument("source", type=Path, help="folder or .zip holding the CSV and Images/")
-    importing.add_argument("--replace", action="store_true", help="overwrite a dataset already there")
+    importing.add_argument("--replace", action="store_true",
+                           help="replace the dataset an earlier import wrote there (only its files)")
 
     run = commands.add_parser("run", help="run a scenario (or all) and print its results",
                               description="Run a scenario on the shared split and print its row of the results "

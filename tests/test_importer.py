@@ -1,0 +1,109 @@
+"""Importing a dataset: only what an import wrote is ever replaced; nothing else is deleted."""
+import zipfile
+
+import pytest
+
+from core.errors import DatasetError
+from core.importer import MANIFEST_NAME, import_dataset
+from core.locations import CSV_NAME
+from tests.conftest import listing_row, write_dataset
+
+
+def _original_layout(folder, prefix="W", photos=("0",)):
+    """A folder in the original layout (CSV + Images/), two categories of 5 listings."""
+    rows = [listing_row(f"{prefix}{c}{i}", c) for c in ("Watches", "Computers") for i in range(5)]
+    source = write_dataset(folder, rows)
+    (source / "images").rename(source / "Images")
+    for i in photos:
+        (source / "Images" / f"{prefix}Watches{i}.jpg").write_bytes(f"photo {prefix}{i}".encode())
+    return source
+
+
+def _zip_of(folder, archive):
+    with zipfile.ZipFile(archive, "w") as z:
+        z.write(folder / CSV_NAME, f"Flipkart/{CSV_NAME}")
+        for photo in (folder / "Images").iterdir():
+            z.write(photo, f"Flipkart/Images/{photo.name}")
+    return archive
+
+
+def _leftovers(parent):
+    return [p.name for p in parent.iterdir() if "importing" in p.name]
+
+
+def test_unrelated_files_in_the_destination_are_kept(tmp_path):
+    destination = tmp_path / "data"
+    destination.mkdir()
+    (destination / "notes.txt").write_text("mine")
+    dataset = import_dataset(_original_layout(tmp_path / "src"), destination)
+    assert len(dataset.listings) == 10
+    assert (destination / "notes.txt").read_text() == "mine"
+    assert (destination / "images" / "WWatches0.jpg").read_bytes() == b"photo W0"
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_zip_kept_in_the_destination_imports_and_stays(tmp_path):
+    destination = tmp_path / "data"
+    destination.mkdir()
+    archive = _zip_of(_original_layout(tmp_path / "src"), destination / "upload.zip")
+    before = archive.read_bytes()
+    assert len(import_dataset(archive, destination).listings) == 10
+    assert archive.read_bytes() == before
+    assert (destination / "images" / "WWatches0.jpg").is_file()
+
+
+def test_replace_removes_only_the_files_the_previous_import_wrote(tmp_path):
+    destination = tmp_path / "data"
+    import_dataset(_original_layout(tmp_path / "first", prefix="A", photos=("0", "1")), destination)
+    (destination / "keep.txt").write_text("mine")
+    (destination / "images" / "mine.jpg").write_bytes(b"my photo")
+    second = _original_layout(tmp_path / "second", prefix="B")
+    with pytest.raises(DatasetError, match="--replace"):
+        import_dataset(second, destination)
+    dataset = import_dataset(second, destination, replace=True)
+    assert set(dataset.listings["uniq_id"]) == {f"B{c}{i}" for c in ("Watches", "Computers") for i in range(5)}
+    assert sorted(p.name for p in (destination / "images").iterdir()) == ["BWatches0.jpg", "mine.jpg"]
+    assert (destination / "keep.txt").read_text() == "mine"
+    assert (destination / "images" / "mine.jpg").read_bytes() == b"my photo"
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_dataset_no_import_wrote_is_never_replaced(tmp_path):
+    destination = write_dataset(tmp_path / "data", [listing_row(f"X{i}", "Watches") for i in range(5)])
+    before = (destination / CSV_NAME).read_bytes()
+    with pytest.raises(DatasetError, match="not imported here"):
+        import_dataset(_original_layout(tmp_path / "src"), destination, replace=True)
+    assert (destination / CSV_NAME).read_bytes() == before
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_file_no_import_wrote_is_never_overwritten(tmp_path):
+    destination = tmp_path / "data"
+    (destination / "images").mkdir(parents=True)
+    (destination / "images" / "WWatches0.jpg").write_bytes(b"someone else's")
+    with pytest.raises(DatasetError, match="images/WWatches0.jpg"):
+        import_dataset(_original_layout(tmp_path / "src"), destination)
+    assert (destination / "images" / "WWatches0.jpg").read_bytes() == b"someone else's"
+    assert sorted(p.name for p in destination.iterdir()) == ["images"]
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_failed_import_leaves_the_destination_as_it_was(tmp_path):
+    destination = tmp_path / "data"
+    import_dataset(_original_layout(tmp_path / "first", prefix="A"), destination)
+    before = {p.relative_to(destination): p.read_bytes() for p in destination.rglob("*") if p.is_file()}
+    broken = _original_layout(tmp_path / "broken", prefix="B")
+    (broken / CSV_NAME).write_text("uniq_id,description\nB1,text\n")
+    with pytest.raises(DatasetError, match="missing the column"):
+        import_dataset(broken, destination, replace=True)
+    assert {p.relative_to(destination): p.read_bytes() for p in destination.rglob("*") if p.is_file()} == before
+    assert _leftovers(tmp_path) == []
+
+
+def test_a_damaged_import_record_deletes_nothing(tmp_path):
+    destination = tmp_path / "data"
+    import_dataset(_original_layout(tmp_path / "first", prefix="A"), destination)
+    (destination / MANIFEST_NAME).write_text('{"files": ["../../elsewhere.txt"]}')
+    with pytest.raises(DatasetError, match="damaged"):
+        import_dataset(_original_layout(tmp_path / "second", prefix="B"), destination, replace=True)
+    assert (destination / "images" / "AWatches0.jpg").is_file()
