@@ -125,9 +125,16 @@ def _copy_folder(source: Path, staging: Path) -> None:
     csv_path = find_csv(source)
     if csv_path is None:
         raise DatasetError(f"No listings CSV (or more than one) in {source}.")
-    shutil.copy2(csv_path, staging / CSV_NAME)
     images = find_images_dir(source)
-    for path in images.iterdir() if images.is_dir() else []:
+    entries = sorted(images.iterdir()) if images.is_dir() and not images.is_symlink() else []
+    # A link can point at any file on the machine: refused, as the loader refuses photos outside images/.
+    links = [path.relative_to(source).as_posix() for path in [csv_path, images, *entries] if path.is_symlink()]
+    if links:
+        shown = ", ".join(links[:5]) + (f" and {len(links) - 5} more" if len(links) > 5 else "")
+        raise DatasetError(f"{source} holds symbolic links ({shown}); the import copies real files only. "
+                           "Replace each link with the file itself.")
+    shutil.copy2(csv_path, staging / CSV_NAME)
+    for path in entries:
         if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
             shutil.copy2(path, staging / IMAGES_DIR_NAME / path.name)
 

@@ -107,3 +107,26 @@ def test_a_damaged_import_record_deletes_nothing(tmp_path):
     with pytest.raises(DatasetError, match="damaged"):
         import_dataset(_original_layout(tmp_path / "second", prefix="B"), destination, replace=True)
     assert (destination / "images" / "AWatches0.jpg").is_file()
+
+
+def _link_outside(source, link, outside):
+    """Replace ``source/link`` by a symbolic link to a file or folder outside the source."""
+    target = source / link
+    if target.exists():
+        target.rename(outside / target.name)
+        target.symlink_to(outside / target.name)
+    else:  # a photo the CSV names, pointing at any file on the machine
+        target.symlink_to(outside / "passwords.jpg")
+
+
+@pytest.mark.parametrize("link", ["Images/WWatches1.jpg", CSV_NAME, "Images"])
+def test_a_symbolic_link_in_the_source_folder_is_refused_by_name(tmp_path, link):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "passwords.jpg").write_text("not for the dataset")
+    source = _original_layout(tmp_path / "src")
+    _link_outside(source, link, outside)
+    destination = tmp_path / "data"
+    with pytest.raises(DatasetError, match=f"symbolic links \\({link}\\)"):
+        import_dataset(source, destination)
+    assert not destination.exists() and _leftovers(tmp_path) == []
