@@ -18,6 +18,10 @@ class DatasetError(VitrineError):
     """The listings file cannot be used at all; the message says why in the user's words."""
 
 
+class ArchiveError(DatasetError):
+    """A zip that cannot be imported (damaged, encrypted, packed in an unknown way, a possible zip bomb)."""
+
+
 class ImageError(VitrineError):
     """A photo that cannot be used; the message is written for the person who supplied it."""
 

@@ -13,23 +13,24 @@ import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
+from core.archive import IMAGE_SUFFIXES, SizeBudget, copy_limited, extract_dataset_zip
 from core.dataset import Dataset, load_dataset
-from core.errors import DatasetError, UnsafeImageNameError
-from core.images import resolve_image_path
+from core.errors import DatasetError
 from core.locations import CSV_NAME, IMAGES_DIR_NAME, find_csv, find_images_dir
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 # The list of files an import wrote, kept in the destination: the only files a later import may remove.
 MANIFEST_NAME = ".vitrine-import.json"
 
 
-def import_dataset(source: Path, destination: Path, replace: bool = False) -> Dataset:
+def import_dataset(source: Path, destination: Path, replace: bool = False,
+                   require_photos: bool = False) -> Dataset:
     """Copy the CSV and photos from ``source`` (folder or .zip) into ``destination`` and load them.
 
     Refuses to overwrite an earlier import unless ``replace``, and then removes only the files that
     import wrote. Files in ``destination`` that no import wrote are kept; the import is refused when
     it would have to overwrite one, or when they already form a dataset. Members of a zip that would
-    land outside the destination are never written.
+    land outside the destination are never written. Sizes are capped (see core.archive); with
+    ``require_photos`` a zip without any photo in the Images/ folder beside its CSV is refused.
     """
     if not source.exists():
         raise DatasetError(f"{source} does not exist.")
@@ -42,20 +43,25 @@ def import_dataset(source: Path, destination: Path, replace: bool = False) -> Da
         raise DatasetError(f"{destination} already holds a dataset that was not imported here ({existing.name}). "
                            "Vitrine never deletes files it did not write: move that dataset away, or set "
                            "VITRINE_DATA_DIR to another folder for the import.")
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    # A fresh, uniquely named folder beside the destination: same disk (moves are renames), and
-    # nothing that already exists is ever written to or removed while the import runs.
-    staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}-importing-", dir=destination.parent))
+    try:
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        # A fresh, uniquely named folder beside the destination: same disk (moves are renames), and
+        # nothing that already exists is ever written to or removed while the import runs.
+        staging = Path(tempfile.mkdtemp(prefix=f".{destination.name}-importing-", dir=destination.parent))
+    except OSError as exc:
+        raise DatasetError(f"Cannot write beside {destination}: {exc}.") from exc
     try:
         (staging / IMAGES_DIR_NAME).mkdir()
         if source.is_dir():
             _copy_folder(source, staging)
-        elif zipfile.is_zipfile(source):
-            _extract_zip(source, staging)
+        elif source.suffix.lower() == ".zip" or zipfile.is_zipfile(source):
+            extract_dataset_zip(source, staging, require_photos)
         else:
             raise DatasetError(f"{source} is neither a folder nor a zip file.")
         load_dataset(staging)  # validate before anything in the destination changes
         _move_in(staging, destination, previous)
+    except OSError as exc:  # a full disk, a read-only folder: the reason, not a stack trace
+        raise DatasetError(f"The import of {source.name} stopped: {exc}.") from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return load_dataset(destination)
@@ -133,34 +139,8 @@ def _copy_folder(source: Path, staging: Path) -> None:
         shown = ", ".join(links[:5]) + (f" and {len(links) - 5} more" if len(links) > 5 else "")
         raise DatasetError(f"{source} holds symbolic links ({shown}); the import copies real files only. "
                            "Replace each link with the file itself.")
-    shutil.copy2(csv_path, staging / CSV_NAME)
-    for path in entries:
-        if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES:
-            shutil.copy2(path, staging / IMAGES_DIR_NAME / path.name)
-
-
-def _extract_zip(source: Path, staging: Path) -> None:
-    with zipfile.ZipFile(source) as archive:
-        members = [m for m in archive.infolist() if not m.is_dir() and "__MACOSX" not in m.filename]
-        csvs = [m for m in members if m.filename.lower().endswith(".csv")]
-        if len(csvs) != 1:
-            raise DatasetError(f"{source.name} must hold exactly one CSV file; it holds {len(csvs)}.")
-        csv_member = csvs[0]
-        base = PurePosixPath(csv_member.filename).parent
-        _extract_member(archive, csv_member, staging / CSV_NAME)
-        for member in members:
-            path = PurePosixPath(member.filename)
-            if path.parent.parent != base or path.parent.name.lower() != "images":
-                continue
-            if path.suffix.lower() not in IMAGE_SUFFIXES:
-                continue
-            try:
-                target = resolve_image_path(staging / IMAGES_DIR_NAME, path.name)
-            except UnsafeImageNameError:
-                continue
-            _extract_member(archive, member, target)
-
-
-def _extract_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path) -> None:
-    with archive.open(member) as read, target.open("wb") as write:
-        shutil.copyfileobj(read, write)
+    budget = SizeBudget()
+    photos = [path for path in entries if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES]
+    for path, target in [(csv_path, staging / CSV_NAME)] + [(p, staging / IMAGES_DIR_NAME / p.name) for p in photos]:
+        with path.open("rb") as read:
+            copy_limited(read, target, path.relative_to(source).as_posix(), budget)

@@ -1,8 +1,11 @@
 """Importing a dataset: only what an import wrote is ever replaced; nothing else is deleted."""
+import os
 import zipfile
 
 import pytest
 
+from core import archive
+from core.cli import EXIT_DATA, main
 from core.errors import DatasetError
 from core.importer import MANIFEST_NAME, import_dataset
 from core.locations import CSV_NAME
@@ -19,12 +22,12 @@ def _original_layout(folder, prefix="W", photos=("0",)):
     return source
 
 
-def _zip_of(folder, archive):
-    with zipfile.ZipFile(archive, "w") as z:
+def _zip_of(folder, path):
+    with zipfile.ZipFile(path, "w") as z:
         z.write(folder / CSV_NAME, f"Flipkart/{CSV_NAME}")
         for photo in (folder / "Images").iterdir():
             z.write(photo, f"Flipkart/Images/{photo.name}")
-    return archive
+    return path
 
 
 def _leftovers(parent):
@@ -45,10 +48,10 @@ def test_unrelated_files_in_the_destination_are_kept(tmp_path):
 def test_a_zip_kept_in_the_destination_imports_and_stays(tmp_path):
     destination = tmp_path / "data"
     destination.mkdir()
-    archive = _zip_of(_original_layout(tmp_path / "src"), destination / "upload.zip")
-    before = archive.read_bytes()
-    assert len(import_dataset(archive, destination).listings) == 10
-    assert archive.read_bytes() == before
+    upload = _zip_of(_original_layout(tmp_path / "src"), destination / "upload.zip")
+    before = upload.read_bytes()
+    assert len(import_dataset(upload, destination).listings) == 10
+    assert upload.read_bytes() == before
     assert (destination / "images" / "WWatches0.jpg").is_file()
 
 
@@ -130,3 +133,101 @@ def test_a_symbolic_link_in_the_source_folder_is_refused_by_name(tmp_path, link)
     with pytest.raises(DatasetError, match=f"symbolic links \\({link}\\)"):
         import_dataset(source, destination)
     assert not destination.exists() and _leftovers(tmp_path) == []
+
+
+
+def _zip_with_photo(tmp_path, photo: bytes, compression=zipfile.ZIP_STORED):
+    """A zip in the original layout whose one photo is ``photo``."""
+    source = _original_layout(tmp_path / "src", photos=())
+    upload = tmp_path / "upload.zip"
+    with zipfile.ZipFile(upload, "w") as z:
+        z.write(source / CSV_NAME, f"Flipkart/{CSV_NAME}")
+        z.writestr(zipfile.ZipInfo(PHOTO), photo, compress_type=compression)
+    return upload
+
+
+PHOTO = "Flipkart/Images/WWatches0.jpg"
+
+
+def _patch(upload, local_field: int | None = None, central_field: int | None = None, value: bytes = b"",
+           data_byte: int | None = None):
+    """Overwrite a field of the photo's local header and of its central directory entry, or one byte of
+    its data (offsets as in the zip specification)."""
+    data = bytearray(upload.read_bytes())
+    local = zipfile.ZipFile(upload).getinfo(PHOTO).header_offset
+    central = data.index(b"PK\x01\x02", data.index(PHOTO.encode(), local + 30))
+    while data[central + 46:central + 46 + len(PHOTO)] != PHOTO.encode():
+        central = data.index(b"PK\x01\x02", central + 4)
+    if data_byte is not None:
+        start = local + 30 + int.from_bytes(data[local + 26:local + 28], "little") + int.from_bytes(
+            data[local + 28:local + 30], "little")
+        data[start + data_byte] ^= 0xFF
+    else:
+        data[local + local_field:local + local_field + len(value)] = value
+        data[central + central_field:central + central_field + len(value)] = value
+    upload.write_bytes(bytes(data))
+
+
+def _bomb(tmp_path, monkeypatch):
+    return _zip_with_photo(tmp_path, bytes(20 * archive.MB), zipfile.ZIP_DEFLATED)
+
+
+def _large_photo(tmp_path, monkeypatch):
+    monkeypatch.setattr(archive, "MAX_PHOTO_BYTES", 1000)
+    return _zip_with_photo(tmp_path, os.urandom(2000))
+
+
+def _large_in_all(tmp_path, monkeypatch):
+    monkeypatch.setattr(archive, "MAX_TOTAL_BYTES", 3000)
+    return _zip_with_photo(tmp_path, os.urandom(4000))
+
+
+def _encrypted(tmp_path, monkeypatch):
+    made = _zip_with_photo(tmp_path, b"photo bytes")
+    _patch(made, local_field=6, central_field=8, value=b"\x01\x00")
+    return made
+
+
+def _bad_crc(tmp_path, monkeypatch):
+    made = _zip_with_photo(tmp_path, b"photo bytes")
+    _patch(made, data_byte=3)
+    return made
+
+
+def _unknown_method(tmp_path, monkeypatch):
+    made = _zip_with_photo(tmp_path, b"photo bytes")
+    _patch(made, local_field=8, central_field=10, value=(99).to_bytes(2, "little"))
+    return made
+
+
+def _truncated(tmp_path, monkeypatch):
+    made = _zip_with_photo(tmp_path, os.urandom(4000))
+    made.write_bytes(made.read_bytes()[:3000])
+    return made
+
+
+@pytest.mark.parametrize("make, says", [
+    (_bomb, "zip bomb"),
+    (_large_photo, "larger than 0.001 MB, the most accepted for a photo"),
+    (_large_in_all, "larger than 0.003 MB in all"),
+    (_encrypted, "password-protected"),
+    (_bad_crc, "damaged (Bad CRC-32"),
+    (_unknown_method, "packed with a method Vitrine cannot read"),
+    (_truncated, "not a readable zip file"),
+])
+def test_a_hostile_or_broken_zip_is_one_line_and_exit_code_3(tmp_path, monkeypatch, capsys, make, says):
+    destination = tmp_path / "data"
+    monkeypatch.setenv("VITRINE_DATA_DIR", str(destination))
+    assert main(["data", "import", str(make(tmp_path, monkeypatch))]) == EXIT_DATA
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and says in lines[0]
+    assert not destination.exists() and _leftovers(tmp_path) == []
+
+
+def test_a_photo_over_the_limit_in_a_folder_is_refused_as_it_is_copied(tmp_path, monkeypatch):
+    monkeypatch.setattr(archive, "MAX_PHOTO_BYTES", 1000)
+    source = _original_layout(tmp_path / "src")
+    (source / "Images" / "WWatches1.jpg").write_bytes(bytes(1001))
+    with pytest.raises(DatasetError, match="Images/WWatches1.jpg is larger than"):
+        import_dataset(source, tmp_path / "data")
+    assert not (tmp_path / "data").exists() and _leftovers(tmp_path) == []

@@ -1,0 +1,135 @@
+"""Unpacking a dataset zip within stated limits, streaming each member to disk.
+
+A zip is data from elsewhere: a few megabytes can unpack to gigabytes, members can be encrypted,
+damaged or packed with a method Python cannot read. Sizes are checked as declared before anything
+is written and again as the bytes actually arrive; every failure is an ArchiveError naming the
+member and the reason.
+"""
+from __future__ import annotations
+
+import zipfile
+import zlib
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from core.errors import ArchiveError, DatasetError, UnsafeImageNameError
+from core.images import resolve_image_path
+from core.locations import CSV_NAME, IMAGES_DIR_NAME
+
+MB = 1_000_000
+MAX_CSV_BYTES = 100 * MB  # the reference CSV is 1.7 MB
+MAX_PHOTO_BYTES = 200 * MB  # the largest reference photo (93 megapixels) is far below
+MAX_TOTAL_BYTES = 2_000 * MB  # CSV and photos together
+# Photos barely compress and text about 5:1; far more than this is a zip bomb. Small members are exempt.
+MAX_COMPRESSION_RATIO = 100
+RATIO_EXEMPT_BYTES = 1 * MB
+CHUNK_BYTES = 1 * MB
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
+_ENCRYPTED = 0x1  # general-purpose flag bit 0 of a zip entry
+
+
+@dataclass
+class SizeBudget:
+    """The bytes written so far by one import, against MAX_TOTAL_BYTES."""
+
+    written: int = 0
+
+    def limit_for(self, name: str) -> int:
+        """The most bytes a file of this name may hold."""
+        return MAX_CSV_BYTES if name.lower().endswith(".csv") else MAX_PHOTO_BYTES
+
+
+def copy_limited(read: BinaryIO, target: Path, name: str, budget: SizeBudget, packed_size: int | None = None) -> None:
+    """Stream ``read`` into ``target`` in chunks, counting the bytes that actually arrive: refused
+    (DatasetError) past the file's limit, the import's total, or MAX_COMPRESSION_RATIO x ``packed_size``."""
+    limit = budget.limit_for(name)
+    size = 0
+    with target.open("wb") as write:
+        while chunk := read.read(CHUNK_BYTES):
+            size += len(chunk)
+            budget.written += len(chunk)
+            _check_size(name, size, limit, budget.written, packed_size)
+            write.write(chunk)
+
+
+def _check_size(name: str, size: int, limit: int, total: int, packed_size: int | None) -> None:
+    if size > limit:
+        raise DatasetError(f"{name} is larger than {limit / MB:g} MB, the most accepted for a "
+                           f"{'listings CSV' if limit == MAX_CSV_BYTES else 'photo'}; it is not imported.")
+    if total > MAX_TOTAL_BYTES:
+        raise DatasetError(f"The dataset is larger than {MAX_TOTAL_BYTES / MB:g} MB in all, the most accepted; "
+                           f"the import stopped at {name}.")
+    if packed_size is not None and size > RATIO_EXEMPT_BYTES and size > MAX_COMPRESSION_RATIO * max(packed_size, 1):
+        raise ArchiveError(f"{name} unpacks to more than {MAX_COMPRESSION_RATIO} times its packed size; it is refused "
+                           "as a possible zip bomb.")
+
+
+def extract_dataset_zip(source: Path, staging: Path, require_photos: bool = False) -> None:
+    """Write the zip's one CSV and the photos of the ``Images/`` folder beside it into ``staging``
+    (as ``CSV_NAME`` and ``images/``). Members that would land outside are skipped; with
+    ``require_photos`` a zip without any photo there is refused."""
+    try:
+        with zipfile.ZipFile(source) as archive:
+            csv_member, photos = _dataset_members(source, archive, staging / IMAGES_DIR_NAME)
+            if require_photos and not photos:
+                raise ArchiveError(f"{source.name} holds no photos in an Images/ folder beside its CSV "
+                                   f"({csv_member.filename}); it is not the expected dataset.")
+            chosen = [(csv_member, staging / CSV_NAME)] + photos
+            _check_declared(source, chosen)
+            budget = SizeBudget()
+            for member, target in chosen:
+                _extract_member(source, archive, member, target, budget)
+    except zipfile.BadZipFile as exc:
+        raise ArchiveError(f"{source.name} is not a readable zip file ({exc}); it may be damaged or truncated: "
+                           "download or create it again.") from exc
+
+
+def _dataset_members(source: Path, archive: zipfile.ZipFile,
+                     images: Path) -> tuple[zipfile.ZipInfo, list[tuple[zipfile.ZipInfo, Path]]]:
+    """The CSV member, and each photo member with the path in ``images`` it is written to."""
+    members = [m for m in archive.infolist() if not m.is_dir() and "__MACOSX" not in m.filename]
+    csvs = [m for m in members if m.filename.lower().endswith(".csv")]
+    if len(csvs) != 1:
+        raise DatasetError(f"{source.name} must hold exactly one CSV file; it holds {len(csvs)}.")
+    base = PurePosixPath(csvs[0].filename).parent
+    photos = []
+    for member in members:
+        path = PurePosixPath(member.filename)
+        if path.parent.parent != base or path.parent.name.lower() != "images":
+            continue
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            continue
+        try:
+            photos.append((member, resolve_image_path(images, path.name)))
+        except UnsafeImageNameError:
+            continue
+    return csvs[0], photos
+
+
+def _check_declared(source: Path, chosen: list[tuple[zipfile.ZipInfo, Path]]) -> None:
+    """Refuse before writing anything when the zip's own directory announces too much."""
+    budget = SizeBudget()
+    for member, _ in chosen:
+        if member.flag_bits & _ENCRYPTED:
+            raise ArchiveError(f"{member.filename} in {source.name} is password-protected; Vitrine imports "
+                               "unencrypted zips only: extract it and import the folder instead.")
+        budget.written += member.file_size
+        _check_size(member.filename, member.file_size, budget.limit_for(member.filename), budget.written,
+                    member.compress_size)
+
+
+def _extract_member(source: Path, archive: zipfile.ZipFile, member: zipfile.ZipInfo, target: Path,
+                    budget: SizeBudget) -> None:
+    try:
+        with archive.open(member) as read:
+            copy_limited(read, target, member.filename, budget, member.compress_size)
+    except NotImplementedError as exc:
+        raise ArchiveError(f"{member.filename} in {source.name} is packed with a method Vitrine cannot read ({exc}); "
+                           "re-create the zip with ordinary (deflate) compression.") from exc
+    except RuntimeError as exc:  # what zipfile raises for encryption it detects itself
+        raise ArchiveError(f"{member.filename} in {source.name} cannot be read: {exc}.") from exc
+    except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
+        raise ArchiveError(f"{member.filename} in {source.name} is damaged ({exc}); download or create the zip "
+                           "again.") from exc
