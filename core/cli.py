@@ -15,7 +15,7 @@ from core.explain.faithfulness import FAITHFULNESS_TABLE, faithfulness_on_test_s
 from core.explain.keywords import KEYWORDS_TABLE, relevance_keywords
 from core.explain.service import ScenarioExplainer
 from core.importer import import_dataset
-from core.locations import project_data_dir, work_dirs
+from core.locations import SAMPLE_NOTICE, project_data_dir, work_dirs
 from core.models.clip import (
     DEFAULT_CLIP,
     clip_available,
@@ -152,8 +152,12 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         dataset = load_dataset()
         if args.command == "data":
+            if dataset.is_sample:
+                print(SAMPLE_NOTICE)
             print(data_report(dataset).to_text())
             return 0
+        if dataset.is_sample:
+            print(f"note: {SAMPLE_NOTICE}", file=sys.stderr)
         if reason := dataset.unusable_reason():
             raise DatasetError(reason)
         if args.command == "explain":

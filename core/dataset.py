@@ -15,7 +15,7 @@ from PIL import Image
 
 from core.errors import DatasetError, UnsafeImageNameError
 from core.images import open_image, resolve_image_path
-from core.locations import data_dir, find_csv, find_images_dir
+from core.locations import data_dir, find_csv, find_images_dir, is_sample_dir
 
 REQUIRED_COLUMNS = ("uniq_id", "product_name", "product_category_tree", "image", "description")
 # Below this many listings a category cannot be stratified into 5 cross-validation folds.
@@ -50,6 +50,11 @@ class Dataset:
     images_dir: Path
     fingerprint: str
     dropped_categories: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def is_sample(self) -> bool:
+        """Whether these are the few listings shipped with Vitrine rather than a full dataset."""
+        return is_sample_dir(self.csv_path.parent)
 
     @property
     def missing_images(self) -> pd.DataFrame:

@@ -19,7 +19,13 @@ MODELS_DIR_ENV = "VITRINE_MODELS_DIR"
 
 CSV_NAME = "flipkart_com-ecommerce_sample_1050.csv"
 IMAGES_DIR_NAME = "images"
-
+# A small part of the reference data, in the repository, so a fresh clone has listings to show.
+SAMPLE_DATA_DIR = REPO_ROOT / "assets" / "sample"
+SAMPLE_NOTICE = (
+    "This is the small sample shipped with Vitrine (20 listings per category, photos at 256 px), not the full "
+    "data set of 1050 listings, so the scores say little. Get the full set with `python -m core data download` "
+    "(needs internet), or download its zip elsewhere and run `python -m core data import PATH`."
+)
 
 
 def data_dir_candidates() -> list[tuple[str, Path]]:
@@ -29,7 +35,13 @@ def data_dir_candidates() -> list[tuple[str, Path]]:
         candidates.append((f"${DATA_DIR_ENV}", Path(os.environ[DATA_DIR_ENV]).expanduser()))
     candidates.append(("the project's data folder", REPO_ROOT / "data" / "flipkart"))
     candidates.append(("the shared reference copy", REPO_ROOT.parent / "shared" / "data" / "flipkart"))
+    candidates.append(("the sample shipped with Vitrine", SAMPLE_DATA_DIR))
     return candidates
+
+
+def is_sample_dir(folder: Path) -> bool:
+    """Whether ``folder`` is the sample shipped in the repository rather than a full dataset."""
+    return folder.resolve() == SAMPLE_DATA_DIR.resolve()
 
 
 def find_csv(folder: Path) -> Path | None:

@@ -16,7 +16,7 @@ from core.explain.explanation import Explanation
 from core.explain.heatmaps import overlay
 from core.explain.rendering import highlighted_html, top_words
 from core.explain.service import ScenarioExplainer
-from core.locations import data_dir, find_csv, work_dirs
+from core.locations import SAMPLE_NOTICE, data_dir, find_csv, work_dirs
 from core.review.store import ReviewStore, default_url
 from core.scenarios.registry import all_scenarios
 from core.store import ResultsStore
@@ -32,7 +32,8 @@ def _load_dataset(folder: str, csv_modified: float) -> Dataset:
 
 def dataset_or_stop(usable: bool = True) -> Dataset:
     """The listings, or a clear message and the page stops (no stack trace). With ``usable``, the page
-    also stops when the listings cannot be classified (fewer than two categories left).
+    also stops when the listings cannot be classified (fewer than two categories left). On the sample
+    shipped with Vitrine, the page says so and how to get the full data set.
 
     Loaded once per data folder and CSV version, so an import or an edit of the CSV shows up.
     """
@@ -42,6 +43,8 @@ def dataset_or_stop(usable: bool = True) -> Dataset:
     except VitrineError as exc:
         st.error(message_markdown(exc))
         st.stop()
+    if dataset.is_sample:
+        st.info(SAMPLE_NOTICE, icon=":material/info:")
     if usable and (reason := dataset.unusable_reason()):
         st.error(message_markdown(reason))
         st.stop()

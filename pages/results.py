@@ -14,14 +14,15 @@ from core.evaluation import ScenarioResult
 from core.runs import run_scenario
 from core.scenarios.base import Scenario
 from core.scenarios.registry import all_scenarios
+from core.split import assign_split
 from core.study_figures import PEER_TEST_ACCURACY, STUDY_NOTE, study_comparison
 from pages._shared import StreamlitProgress, dataset_or_stop, results_store
 
 st.title("Scenario results")
-st.caption("Every scenario uses the same stratified 80/20 split (840 train / 210 test) and 5-fold "
-           "cross-validation inside the train split.")
-
 dataset = dataset_or_stop()
+split_sizes = assign_split(dataset.listings).value_counts()
+st.caption(f"Every scenario uses the same stratified 80/20 split ({split_sizes.get('train', 0)} train / "
+           f"{split_sizes.get('test', 0)} test) and 5-fold cross-validation inside the train split.")
 store = results_store()
 scenarios = all_scenarios()
 

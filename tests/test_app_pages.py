@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.cli import main
 from core.errors import ReviewStoreError
-from core.locations import REPO_ROOT, work_dirs
+from core.locations import REPO_ROOT, SAMPLE_DATA_DIR, work_dirs
 from core.review.store import ReviewStore
 from core.runs import run_scenario
 from core.scenarios.tfidf import TfidfScenario
@@ -74,6 +74,24 @@ def test_pages_on_data_left_without_two_categories_say_why_and_the_data_page_lis
     data = page("data.py").run()
     assert not data.exception
     assert data.subheader[-1].value == "3 row problem(s)"
+
+
+@pytest.mark.parametrize("name", ["results.py", "misclassified.py", "explain.py", "review.py", "guide.py",
+                                  "data.py"])
+def test_every_page_says_when_it_shows_the_shipped_sample(name, monkeypatch):
+    monkeypatch.setenv("VITRINE_DATA_DIR", str(SAMPLE_DATA_DIR))
+    app = page(name).run()
+    assert not app.exception
+    notes = [info.value for info in app.info if "small sample shipped with Vitrine" in info.value]
+    assert len(notes) == 1 and "python -m core data download" in notes[0]
+
+
+def test_results_page_on_the_sample_gives_the_sample_split_sizes(monkeypatch):
+    monkeypatch.setenv("VITRINE_DATA_DIR", str(SAMPLE_DATA_DIR))
+    app = page("results.py").run()
+    assert not app.exception
+    assert any("(112 train / 28 test)" in caption.value for caption in app.caption)
+    assert not any("840 train" in caption.value for caption in app.caption)
 
 
 def test_data_page_lists_the_missing_photos_and_says_no_row_had_a_problem():

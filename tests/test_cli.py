@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from core import locations
 from core.cli import EXIT_DATA, build_parser, main
-from core.locations import CSV_NAME
+from core.locations import CSV_NAME, SAMPLE_DATA_DIR, SAMPLE_NOTICE, data_dir
 from tests.conftest import WORDS, listing_row, write_dataset
 
 JSON_KEYS = {"scenario", "train_accuracy", "test_accuracy", "macro_f1", "cv_mean", "cv_std", "seconds"}
@@ -32,6 +33,30 @@ def test_data_report_names_the_missing_photos(capsys):
     out = capsys.readouterr().out
     assert "1050 listings in 7 categories" in out
     assert "994f1d8ade16b9fddce3c127eb7f38ed.jpg" in out and "share_over_77_a" in out
+
+
+def test_a_clone_without_data_finds_the_shipped_sample_last(tmp_path, monkeypatch):
+    monkeypatch.delenv("VITRINE_DATA_DIR")
+    monkeypatch.setattr(locations, "REPO_ROOT", tmp_path / "clone")  # no data/flipkart, no ../shared
+    assert data_dir() == SAMPLE_DATA_DIR
+    own = write_dataset(tmp_path / "clone" / "data" / "flipkart", [listing_row("W0", "Watches")])
+    assert data_dir() == own
+
+
+def test_data_report_on_the_sample_says_so_first_and_how_to_get_the_full_set(monkeypatch, capsys):
+    monkeypatch.setenv("VITRINE_DATA_DIR", str(SAMPLE_DATA_DIR))
+    assert main(["data", "report"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == SAMPLE_NOTICE and "python -m core data download" in lines[0]
+    assert lines[1] == "140 listings in 7 categories"
+
+
+def test_tfidf_trains_and_is_scored_on_the_sample(monkeypatch, capsys):
+    monkeypatch.setenv("VITRINE_DATA_DIR", str(SAMPLE_DATA_DIR))
+    assert main(["run", "tfidf", "--json"]) == 0
+    out = capsys.readouterr()
+    assert 0.5 < json.loads(out.out)["test_accuracy"] <= 1.0
+    assert "small sample shipped with Vitrine" in out.err
 
 
 def test_missing_data_exits_non_zero_with_instructions(tmp_path, monkeypatch, capsys):
