@@ -9,7 +9,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from core.dataset import load_dataset
+from core.dataset import Dataset, load_dataset
+from core.download import DATASET_URL_ENV, dataset_url, download_dataset
 from core.errors import DatasetError, ModelMissingError, ScenarioUnavailable, VitrineError
 from core.explain.faithfulness import FAITHFULNESS_TABLE, faithfulness_on_test_split, faithfulness_table
 from core.explain.keywords import KEYWORDS_TABLE, relevance_keywords
@@ -80,6 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
     importing.add_argument("source", type=Path, help="folder or .zip holding the CSV and Images/")
     importing.add_argument("--replace", action="store_true",
                            help="replace the dataset an earlier import wrote there (only its files)")
+    fetching = data_commands.add_parser("download", help="fetch the study's data set and import it (needs internet)",
+                                        description="Download the study's public zip (Flipkart/ with the CSV and "
+                                        f"Images/; ${DATASET_URL_ENV} overrides the address), check it, and import "
+                                        "it into the project's data folder as `data import` does. Offline, "
+                                        "download the zip elsewhere and use `data import PATH`.")
+    fetching.add_argument("--replace", action="store_true",
+                          help="replace the dataset an earlier import wrote there (only its files)")
 
     run = commands.add_parser("run", help="run a scenario (or all) and print its results",
                               description="Run a scenario on the shared split and print its row of the results "
@@ -144,8 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "models":
             return _models(args)
-        if args.command == "data" and args.data_command == "import":
-            dataset = import_dataset(args.source, project_data_dir(), replace=args.replace)
+        if args.command == "data" and args.data_command in ("import", "download"):
+            if args.data_command == "import":
+                dataset = import_dataset(args.source, project_data_dir(), replace=args.replace)
+            else:
+                dataset = _download(args.replace)
             print(f"Imported {len(dataset.listings)} listings into {dataset.csv_path.parent}")
             if reason := dataset.unusable_reason():
                 print(f"warning: {reason}", file=sys.stderr)
@@ -169,6 +180,22 @@ def main(argv: list[str] | None = None) -> int:
     except VitrineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_DATA
+
+
+def _download(replace: bool) -> Dataset:
+    print(f"Downloading {dataset_url()}", file=sys.stderr)
+    bars: list[tqdm] = []  # drawn once bytes arrive: offline, only the error line shows
+
+    def progress(done: int, total: int | None) -> None:
+        if not bars:
+            bars.append(tqdm(total=total, desc="data set", unit="B", unit_scale=True, file=sys.stderr, leave=False))
+        bars[0].update(done - bars[0].n)
+
+    try:
+        return download_dataset(project_data_dir(), replace=replace, progress=progress)
+    finally:
+        for bar in bars:
+            bar.close()
 
 
 def _models(args: argparse.Namespace) -> int:

@@ -22,6 +22,10 @@ class ArchiveError(DatasetError):
     """A zip that cannot be imported (damaged, encrypted, packed in an unknown way, a possible zip bomb)."""
 
 
+class DownloadError(DatasetError):
+    """The data set could not be fetched; the message names the address, the reason and the offline way."""
+
+
 class ImageError(VitrineError):
     """A photo that cannot be used; the message is written for the person who supplied it."""
 

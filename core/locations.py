@@ -89,6 +89,8 @@ def missing_data_message(candidates: list[tuple[str, Path]]) -> str:
         f"  data/flipkart/{IMAGES_DIR_NAME}/<uniq_id>.jpg\n"
         "or import a folder or zip in the original layout (CSV + Images/) with:\n"
         "  python -m core data import PATH\n"
+        "or download the study's data set and import it with:\n"
+        "  python -m core data download\n"
         f"or set {DATA_DIR_ENV} to a folder laid out that way."
     )
 

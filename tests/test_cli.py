@@ -67,7 +67,7 @@ def test_missing_data_exits_non_zero_with_instructions(tmp_path, monkeypatch, ca
 
 
 @pytest.mark.parametrize("argv", [["--help"], ["data", "--help"], ["data", "report", "--help"],
-                                  ["data", "import", "--help"], ["run", "--help"]])
+                                  ["data", "import", "--help"], ["data", "download", "--help"], ["run", "--help"]])
 def test_every_command_has_help(argv, capsys):
     with pytest.raises(SystemExit) as exit_info:
         build_parser().parse_args(argv)
