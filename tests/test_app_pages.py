@@ -17,7 +17,7 @@ from core.review.store import ReviewStore
 from core.runs import run_scenario
 from core.scenarios.tfidf import TfidfScenario
 from core.store import ResultsStore
-from tests.conftest import listing_row, shown, write_dataset
+from tests.conftest import HAS_REFERENCE_DATA, listing_row, shown, write_dataset
 
 TIMEOUT = 120
 
@@ -97,7 +97,7 @@ def test_results_page_on_the_sample_gives_the_sample_split_sizes(monkeypatch):
 def test_data_page_lists_the_missing_photos_and_says_no_row_had_a_problem():
     app = page("data.py").run()
     assert not app.exception
-    assert app.subheader[0].value == "3 listing(s) without a photo file"
+    assert app.subheader[0].value == f"{3 if HAS_REFERENCE_DATA else 0} listing(s) without a photo file"
     assert app.subheader[1].value == "No row problems"
 
 
@@ -124,11 +124,12 @@ def with_tfidf(work_with_tfidf, monkeypatch):
 def test_misclassified_page_lists_cards_with_highlighted_descriptions(with_tfidf):
     app = page("misclassified.py").run()
     assert not app.exception
-    assert "misclassified listing(s) match" in app.caption[0].value
+    matches = re.fullmatch(r"(\d+) misclassified listing\(s\) match\.", app.caption[0].value)
+    assert matches
     assert any("vitrine-description" in element.proto.body for element in app.get("html"))
     # Seller-written names are shown as text, never parsed as Markdown (which would fetch a linked image).
     names = [e.proto.body for e in app.get("html") if 'class="vitrine-product"' in e.proto.body]
-    assert len(names) == 8  # one per card of the first page
+    assert len(names) == min(8, int(matches[1]))  # one per card of the first page (fewer on the shipped sample)
     assert not [m for m in app.markdown if "**" in m.value]
     app.multiselect[0].select("Watches").run()
     assert not app.exception
@@ -136,7 +137,7 @@ def test_misclassified_page_lists_cards_with_highlighted_descriptions(with_tfidf
 
 def test_explain_page_predicts_and_escapes_the_description(with_tfidf):
     app = page("explain.py").run()
-    assert "Upload a photo" in app.info[0].value
+    assert any("Upload a photo" in info.value for info in app.info)
     app.selectbox[0].select("tfidf").run()
     description = 'Titan analog wrist watch for men <script>alert("x")</script>, steel strap'
     app.text_area[0].input(description).run()
@@ -171,7 +172,7 @@ def test_review_page_saves_an_answer_and_undo_keeps_history(with_tfidf, referenc
     monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
     page_app = page("review.py")
     app = page_app.run()
-    assert "Enter your operator name" in app.info[0].value
+    assert any("Enter your operator name" in info.value for info in app.info)
     assert app.text_input(key="operator").proto.max_chars == 100  # as many as the store keeps
     app.text_input(key="operator").input("ana").run()
     # inside the form: set the fields, then submit once
@@ -268,7 +269,7 @@ def test_review_page_names_a_damaged_database_and_works_once_it_is_moved_aside(w
     path.rename(tmp_path / "reviews-damaged.sqlite")  # what the message says to do
     app.run()
     assert not app.exception and not app.error  # the failed opening was not kept
-    assert "Enter your operator name" in app.info[0].value
+    assert any("Enter your operator name" in info.value for info in app.info)
 
 
 def test_guide_page_shows_keywords_per_category(with_tfidf):

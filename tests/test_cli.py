@@ -8,7 +8,7 @@ import pytest
 from core import locations
 from core.cli import EXIT_DATA, build_parser, main
 from core.locations import CSV_NAME, SAMPLE_DATA_DIR, SAMPLE_NOTICE, data_dir
-from tests.conftest import WORDS, listing_row, write_dataset
+from tests.conftest import WORDS, listing_row, needs_reference_data, write_dataset
 
 JSON_KEYS = {"scenario", "train_accuracy", "test_accuracy", "macro_f1", "cv_mean", "cv_std", "seconds"}
 
@@ -28,6 +28,7 @@ def test_run_all_prints_a_row_per_scenario_and_the_wall_time(small_data_dir, cap
     assert "stored result reused" in capsys.readouterr().out
 
 
+@needs_reference_data
 def test_data_report_names_the_missing_photos(capsys):
     assert main(["data", "report"]) == 0
     out = capsys.readouterr().out

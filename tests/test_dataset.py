@@ -4,12 +4,13 @@ import pytest
 
 from core.dataset import load_dataset, main_category
 from core.errors import DatasetError
-from tests.conftest import listing_row, write_dataset
+from tests.conftest import listing_row, needs_reference_data, write_dataset
 
 MISSING = {"994f1d8ade16b9fddce3c127eb7f38ed.jpg", "22ac36ba254a68d7dd6173f099771147.jpg",
            "c4ac93e194281d6d1450ffdaa52f5f99.jpg"}
 
 
+@needs_reference_data
 def test_reference_data_has_seven_balanced_categories_and_three_missing_photos(reference_dataset):
     listings = reference_dataset.listings
     assert len(listings) == 1050

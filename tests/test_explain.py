@@ -16,6 +16,7 @@ from core.images import open_image
 from core.models.clip import load_clip
 from core.split import assign_split
 from core.text import model_a_text, model_b_text
+from tests.conftest import needs_reference_data
 from tests.tiny_models import save_tiny_clip
 
 
@@ -190,6 +191,7 @@ def test_relevance_ordered_patch_deletion_beats_random_where_the_evidence_is_loc
     assert table["photo", "relevance"] < table["photo", "random"] - 0.02
 
 
+@needs_reference_data  # boilerplate is judged by its share of all listings: the sample's 140 are too few
 def test_keywords_per_category_from_tfidf_explanations(reference_dataset):
     from core.explain.keywords import relevance_keywords, tfidf_coefficient_keywords
     from core.explain.service import ScenarioExplainer
