@@ -17,7 +17,7 @@ from pathlib import Path
 from core.archive import CHUNK_BYTES, MAX_TOTAL_BYTES, MB
 from core.dataset import Dataset
 from core.errors import DownloadError
-from core.importer import import_dataset
+from core.importer import check_destination, import_dataset
 
 # Published with the study's assignment ("Place de Marché", OpenClassrooms data-scientist path).
 DATASET_URL = ("https://s3-eu-west-1.amazonaws.com/static.oc-static.com/prod/courses/files/Parcours_data_scientist/"
@@ -39,6 +39,7 @@ def download_dataset(destination: Path, replace: bool = False, url: str | None =
     there (``replace`` as for ``data import``). ``progress(bytes_so_far, total_or_None)`` follows the
     transfer. Raises DownloadError naming the address, the reason and the offline alternative."""
     url = url or dataset_url()
+    check_destination(destination, replace)  # before a long download, not after
     try:
         destination.parent.mkdir(parents=True, exist_ok=True)
         # Beside the destination, like the import's staging folder: the same disk, removed afterwards.

@@ -34,15 +34,7 @@ def import_dataset(source: Path, destination: Path, replace: bool = False,
     """
     if not source.exists():
         raise DatasetError(f"{source} does not exist.")
-    if destination.exists() and not destination.is_dir():
-        raise DatasetError(f"{destination} is a file, not a folder; the dataset cannot be imported there.")
-    previous = _read_manifest(destination)
-    if previous and not replace:
-        raise DatasetError(f"{destination} already holds an imported dataset; pass --replace to overwrite it.")
-    if not previous and (existing := find_csv(destination)) is not None:
-        raise DatasetError(f"{destination} already holds a dataset that was not imported here ({existing.name}). "
-                           "Vitrine never deletes files it did not write: move that dataset away, or set "
-                           "VITRINE_DATA_DIR to another folder for the import.")
+    previous = check_destination(destination, replace)
     try:
         destination.parent.mkdir(parents=True, exist_ok=True)
         # A fresh, uniquely named folder beside the destination: same disk (moves are renames), and
@@ -65,6 +57,21 @@ def import_dataset(source: Path, destination: Path, replace: bool = False,
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return load_dataset(destination)
+
+
+def check_destination(destination: Path, replace: bool) -> set[str]:
+    """The files an earlier import wrote into ``destination``, once it is clear an import may go there:
+    raises DatasetError when it holds an earlier import and not ``replace``, or a dataset no import wrote."""
+    if destination.exists() and not destination.is_dir():
+        raise DatasetError(f"{destination} is a file, not a folder; the dataset cannot be imported there.")
+    previous = _read_manifest(destination)
+    if previous and not replace:
+        raise DatasetError(f"{destination} already holds an imported dataset; pass --replace to overwrite it.")
+    if not previous and (existing := find_csv(destination)) is not None:
+        raise DatasetError(f"{destination} already holds a dataset that was not imported here ({existing.name}). "
+                           "Vitrine never deletes files it did not write: move that dataset away, or set "
+                           "VITRINE_DATA_DIR to another folder for the import.")
+    return previous
 
 
 def _read_manifest(destination: Path) -> set[str]:

@@ -27,11 +27,13 @@ def _study_zip(tmp_path, with_photos=True) -> bytes:
 
 @pytest.fixture
 def server():
-    """Serves ``server.routes[path] = (status, body)`` on 127.0.0.1; yields its base URL holder."""
+    """Serves ``server.routes[path] = (status, body)`` on 127.0.0.1 and lists the paths asked for."""
     routes: dict[str, tuple[int, bytes]] = {}
+    asked: list[str] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
+            asked.append(self.path)
             status, body = routes.get(self.path, (404, b"not here"))
             self.send_response(status)
             self.send_header("Content-Length", str(len(body)))
@@ -44,7 +46,7 @@ def server():
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
-    httpd.routes = routes
+    httpd.routes, httpd.asked = routes, asked
     httpd.url = f"http://127.0.0.1:{httpd.server_address[1]}"
     yield httpd
     httpd.shutdown()
@@ -75,9 +77,9 @@ def test_download_fetches_checks_and_imports_the_study_zip(server, destination, 
     assert "Imported 10 listings" in capsys.readouterr().out
     assert (destination / "images" / "Watches0.jpg").read_bytes() == b"jpeg bytes"
     assert sorted(p.name for p in destination.parent.iterdir()) == ["flipkart"]  # no temporary file left
-    # a second download respects --replace as `data import` does
+    # a second download respects --replace as `data import` does, and says so before fetching anything
     assert _download(monkeypatch, f"{server.url}/dataset.zip") == EXIT_DATA
-    assert "--replace" in _one_error_line(capsys)
+    assert "--replace" in _one_error_line(capsys) and server.asked == ["/dataset.zip"]
     assert _download(monkeypatch, f"{server.url}/dataset.zip", "--replace") == 0
 
 
