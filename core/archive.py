@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
 from core.errors import ArchiveError, DatasetError, UnsafeImageNameError
-from core.images import resolve_image_path
+from core.images import PHOTO_SUFFIXES, resolve_image_path
 from core.locations import CSV_NAME, IMAGES_DIR_NAME
 
 MB = 1_000_000
@@ -26,7 +26,6 @@ MAX_COMPRESSION_RATIO = 100
 RATIO_EXEMPT_BYTES = 1 * MB
 CHUNK_BYTES = 1 * MB
 
-IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tif", ".tiff"}
 _ENCRYPTED = 0x1  # general-purpose flag bit 0 of a zip entry
 
 
@@ -99,7 +98,7 @@ def _dataset_members(source: Path, archive: zipfile.ZipFile,
         path = PurePosixPath(member.filename)
         if path.parent.parent != base or path.parent.name.lower() != "images":
             continue
-        if path.suffix.lower() not in IMAGE_SUFFIXES:
+        if path.suffix.lower() not in PHOTO_SUFFIXES:
             continue
         try:
             photos.append((member, resolve_image_path(images, path.name)))

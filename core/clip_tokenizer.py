@@ -57,7 +57,8 @@ def clip_tokenizer() -> CLIPTokenizer:
     return tokenizer
 
 
-def token_count(text: str, tokenizer: CLIPTokenizer | None = None) -> int:
-    """How many CLIP tokens ``text`` takes, start and end tokens included (77 fit)."""
-    tokenizer = tokenizer or clip_tokenizer()
-    return len(tokenizer(text, add_special_tokens=True, truncation=False, verbose=False)["input_ids"])
+def token_counts(texts: list[str]) -> list[int]:
+    """How many CLIP tokens each text takes, start and end tokens included (77 fit)."""
+    if not texts:
+        return []
+    return [len(ids) for ids in clip_tokenizer()(texts, add_special_tokens=True, verbose=False)["input_ids"]]

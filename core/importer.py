@@ -13,9 +13,10 @@ import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
 
-from core.archive import IMAGE_SUFFIXES, SizeBudget, copy_limited, extract_dataset_zip
+from core.archive import SizeBudget, copy_limited, extract_dataset_zip
 from core.dataset import Dataset, load_dataset
 from core.errors import DatasetError
+from core.images import PHOTO_SUFFIXES
 from core.locations import CSV_NAME, IMAGES_DIR_NAME, find_csv, find_images_dir
 
 # The list of files an import wrote, kept in the destination: the only files a later import may remove.
@@ -147,7 +148,7 @@ def _copy_folder(source: Path, staging: Path) -> None:
         raise DatasetError(f"{source} holds symbolic links ({shown}); the import copies real files only. "
                            "Replace each link with the file itself.")
     budget = SizeBudget()
-    photos = [path for path in entries if path.is_file() and path.suffix.lower() in IMAGE_SUFFIXES]
+    photos = [path for path in entries if path.is_file() and path.suffix.lower() in PHOTO_SUFFIXES]
     for path, target in [(csv_path, staging / CSV_NAME)] + [(p, staging / IMAGES_DIR_NAME / p.name) for p in photos]:
         with path.open("rb") as read:
             copy_limited(read, target, path.relative_to(source).as_posix(), budget)

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from core.clip_tokenizer import CONTEXT_LENGTH, clip_tokenizer
+from core.clip_tokenizer import CONTEXT_LENGTH, token_counts
 from core.dataset import Dataset, RowProblem
 from core.text import model_a_text, model_b_text
 
@@ -34,20 +34,14 @@ class DataReport:
 def data_report(dataset: Dataset) -> DataReport:
     """Counts per category, missing photos, description length in words and in CLIP tokens
     (model A and model B text) per category, and the share of descriptions CLIP cuts at 77 tokens."""
-    tokenizer = clip_tokenizer()
     listings = dataset.listings
     descriptions = listings["description"].tolist()
-
-    def tokens(texts: list[str]) -> list[int]:
-        if not texts:  # every row left out: the report still lists why
-            return []
-        return [len(ids) for ids in tokenizer(texts, add_special_tokens=True, verbose=False)["input_ids"]]
 
     stats = pd.DataFrame({
         "category": listings["category"],
         "words": [len(d.split()) for d in descriptions],
-        "tokens_a": tokens([model_a_text(d) for d in descriptions]),
-        "tokens_b": tokens([model_b_text(d) for d in descriptions]),
+        "tokens_a": token_counts([model_a_text(d) for d in descriptions]),
+        "tokens_b": token_counts([model_b_text(d) for d in descriptions]),
         "missing_image": listings["image_path"].isna(),
     })
     stats["cut_a"] = stats["tokens_a"] > CONTEXT_LENGTH

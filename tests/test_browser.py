@@ -11,6 +11,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from core.escaping import WORD_JOINER
 from core.locations import REPO_ROOT
@@ -211,7 +212,9 @@ def test_a_double_click_on_save_stores_the_answer_once(app_env, private_work_dir
         page.get_by_label("Your operator name").press("Enter")
         for answered in (1, 2):
             page.get_by_text(f"{answered - 1} of").wait_for(timeout=60_000)
-            page.locator('[data-testid="stRadio"]').get_by_text("Watches", exact=True).click()
+            watches = page.locator('[data-testid="stRadio"]').get_by_text("Watches", exact=True)
+            expect(watches).to_have_count(1, timeout=60_000)  # the last product's form has faded out
+            watches.click()
             page.get_by_role("button", name="Save answer").dblclick()
             page.get_by_text(f"{answered} of").wait_for(timeout=60_000)
         page.wait_for_timeout(1000)  # a late second save would show by now

@@ -1,3 +1,4 @@
+import argparse
 import csv
 import json
 import zipfile
@@ -67,13 +68,26 @@ def test_missing_data_exits_non_zero_with_instructions(tmp_path, monkeypatch, ca
     assert "No product listings were found" in err and "python -m core data import" in err
 
 
-@pytest.mark.parametrize("argv", [["--help"], ["data", "--help"], ["data", "report", "--help"],
-                                  ["data", "import", "--help"], ["data", "download", "--help"], ["run", "--help"]])
-def test_every_command_has_help(argv, capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        build_parser().parse_args(argv)
-    assert exit_info.value.code == 0
-    assert "usage:" in capsys.readouterr().out
+def _command_paths(parser: argparse.ArgumentParser, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command and subcommand the parser knows, found by walking it (none can be forgotten)."""
+    paths = [path]
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, child in action.choices.items():
+                paths += _command_paths(child, (*path, name))
+    return paths
+
+
+def test_every_command_and_subcommand_has_help(capsys):
+    paths = _command_paths(build_parser())
+    assert ("models", "download") in paths and ("explain", "faithfulness") in paths and ("data", "download") in paths
+    for path in paths:
+        with pytest.raises(SystemExit) as exit_info:
+            build_parser().parse_args([*path, "--help"])
+        assert exit_info.value.code == 0
+        out = capsys.readouterr().out
+        assert out.startswith(f"usage: python -m core {' '.join(path)}".rstrip()), path
+        assert len(out.splitlines()) > 2, path  # a description or options, not the usage line alone
 
 
 def _original_layout_zip(tmp_path):
