@@ -114,6 +114,13 @@ def _open(page, url: str, title: str, screenshots: Path) -> None:
         raise
 
 
+def _sign_in(page, operator: str) -> None:
+    """Type the operator name on the review page, as an operator does."""
+    field = page.get_by_label("Your operator name")
+    field.fill(operator)
+    field.press("Enter")
+
+
 def test_every_page_explain_an_upload_and_a_review_that_survives_a_restart(app_env_with_tiny_clip, browser,
                                                                              reference_dataset, tmp_path):
     photo = next(p for p in reference_dataset.listings["image_path"] if isinstance(p, str))
@@ -146,8 +153,7 @@ def test_every_page_explain_an_upload_and_a_review_that_survives_a_restart(app_e
         assert page.locator('[data-testid="stImage"] img').count() >= 1
 
         _open(page, url, "Operator review", tmp_path)
-        page.get_by_label("Your operator name").fill("ana")
-        page.get_by_label("Your operator name").press("Enter")
+        _sign_in(page, "ana")
         page.get_by_text("Save answer").wait_for(timeout=60_000)
         page.locator('[data-testid="stRadio"]').get_by_text("Watches", exact=True).click()
         page.get_by_role("button", name="Save answer").click()
@@ -160,8 +166,7 @@ def test_every_page_explain_an_upload_and_a_review_that_survives_a_restart(app_e
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         _open(page, url, "Operator review", tmp_path)
-        page.get_by_label("Your operator name").fill("ana")
-        page.get_by_label("Your operator name").press("Enter")
+        _sign_in(page, "ana")
         page.get_by_text("1 of").wait_for(timeout=60_000)
         page.get_by_role("tab", name="Summary and export").click()
         page.get_by_text("Decision per product").wait_for(timeout=30_000)
@@ -179,8 +184,7 @@ def test_hostile_names_show_as_written_and_the_browser_fetches_nothing_outside(h
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         page.on("request", lambda request: requested.append(request.url))
         _open(page, url, "Operator review", tmp_path)
-        page.get_by_label("Your operator name").fill(OPERATOR)
-        page.get_by_label("Your operator name").press("Enter")
+        _sign_in(page, OPERATOR)
         page.get_by_text("Show the model's answer").click()
         page.get_by_text("Data set label:").wait_for(timeout=60_000)
         shown_text = page.inner_text("body").replace(WORD_JOINER, "")
@@ -208,8 +212,7 @@ def test_a_double_click_on_save_stores_the_answer_once(app_env, private_work_dir
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         _open(page, url, "Operator review", tmp_path)
-        page.get_by_label("Your operator name").fill("ana")
-        page.get_by_label("Your operator name").press("Enter")
+        _sign_in(page, "ana")
         for answered in (1, 2):
             page.get_by_text(f"{answered - 1} of").wait_for(timeout=60_000)
             watches = page.locator('[data-testid="stRadio"]').get_by_text("Watches", exact=True)
