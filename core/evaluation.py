@@ -16,8 +16,9 @@ from sklearn.metrics import (
     confusion_matrix,
     f1_score,
 )
-from sklearn.model_selection import cross_val_score
+from sklearn.model_selection import cross_val_predict
 
+from core.calibration import DEFAULT_PRECISION, Coverage, ReviewThreshold, coverage, review_threshold
 from core.dataset import Dataset
 from core.progress import Progress, silent
 from core.scenarios.base import Scenario
@@ -35,7 +36,9 @@ class ScenarioResult:
     model_id: str
     data_fingerprint: str
     classes: list[str]
-    predictions: pd.DataFrame  # uniq_id, split, true, predicted, and one "proba: <class>" column per class
+    # uniq_id, split, true, predicted, one "proba: <class>" column per class, and for the train split the
+    # out-of-fold prediction's confidence and correctness (oof_confidence, oof_correct; NaN on the test split)
+    predictions: pd.DataFrame
     train_accuracy: float
     test_accuracy: float
     macro_f1: float
@@ -85,6 +88,18 @@ class ScenarioResult:
             return None
         return {c: float(rows.iloc[0][PROBA_PREFIX + c]) for c in self.classes}
 
+    def review_threshold(self, target_precision: float = DEFAULT_PRECISION) -> ReviewThreshold:
+        """The review cut-off its out-of-fold predictions over the train split give for this precision."""
+        train = self.predictions[self.predictions["split"] == "train"]
+        return review_threshold(train["oof_confidence"].to_numpy(), train["oof_correct"].to_numpy(dtype=bool),
+                                target_precision)
+
+    def test_coverage(self, threshold: ReviewThreshold) -> Coverage:
+        """What ``threshold`` accepts of the test split without review, and how often that was right."""
+        test = self.predictions[self.predictions["split"] == "test"]
+        confidence = test[[PROBA_PREFIX + c for c in self.classes]].max(axis=1).to_numpy()
+        return coverage(threshold, confidence, (test["true"] == test["predicted"]).to_numpy())
+
     def probabilities(self) -> np.ndarray:
         """The class probabilities, one row per prediction, columns in `classes` order."""
         return self.predictions[[PROBA_PREFIX + c for c in self.classes]].to_numpy()
@@ -118,11 +133,17 @@ def evaluate(scenario: Scenario, dataset: Dataset, progress: Progress = silent) 
     start = time.perf_counter()
     if scenario.trained:
         progress(0, 1, "cross-validating")
-        # Accuracy, said explicitly: an estimator's own score() may be another metric (the tuned
-        # logistic regression scores by log loss).
-        scores = cross_val_score(clone(model), X[is_train], y[is_train], cv=cv_folds(y[is_train]), n_jobs=-1,
-                                 scoring="accuracy")
+        # Out-of-fold probabilities: each fold's accuracy (not the estimator's own score(), which may be
+        # another metric) and the held-out confidences the review cut-off is chosen on.
+        folds = cv_folds(y[is_train])
+        held_out = cross_val_predict(clone(model), X[is_train], y[is_train], cv=folds, n_jobs=-1,
+                                     method="predict_proba")
+        held_out_predicted = np.unique(y[is_train])[held_out.argmax(axis=1)]
+        scores = np.array([accuracy_score(y[is_train][fold], held_out_predicted[fold])
+                           for _, fold in folds.split(X[is_train], y[is_train])])
         cv_mean, cv_std = float(scores.mean()), float(scores.std())
+    else:  # nothing is learnt, so its answers on the train split are held out already
+        held_out, held_out_predicted = proba[is_train], predicted[is_train]
     cross_validation = time.perf_counter() - start
 
     predictions = pd.DataFrame({
@@ -133,6 +154,10 @@ def evaluate(scenario: Scenario, dataset: Dataset, progress: Progress = silent) 
     })
     for i, c in enumerate(classes):
         predictions[PROBA_PREFIX + c] = proba[:, i]
+    predictions["oof_confidence"] = np.nan
+    predictions.loc[is_train, "oof_confidence"] = held_out.max(axis=1)
+    predictions["oof_correct"] = np.nan
+    predictions.loc[is_train, "oof_correct"] = (held_out_predicted == y[is_train]).astype(float)
 
     test = ~is_train
     seconds = {

@@ -22,11 +22,14 @@ PREDICTIONS_FILE = "predictions.parquet"
 METADATA_FILE = "result.json"
 # The fitted classifier, for explanations; joblib is scikit-learn's own persistence format.
 ESTIMATOR_FILE = "estimator.joblib"
+# Bumped when what a stored result holds changes (2: out-of-fold confidences for the review cut-off).
+RESULT_FORMAT = "2"
 
 
 def result_key(scenario: Scenario, data_fingerprint: str) -> str:
     """The folder name for one scenario's results on one dataset."""
-    raw = f"{scenario.name}|{scenario.version}|{scenario.model_id}|{scenario.weights_fingerprint()}|{data_fingerprint}"
+    raw = (f"{RESULT_FORMAT}|{scenario.name}|{scenario.version}|{scenario.model_id}|{scenario.weights_fingerprint()}|"
+           f"{data_fingerprint}")
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 

@@ -77,7 +77,20 @@ def _table(rows: dict[str, ScenarioResult]) -> pd.DataFrame:
             f"{r.seconds[k]:.1f} s" for k in ("embedding", "training", "prediction", "cross_validation")),
         "Cache": f"{r.cache_hits} hits, {r.computed} computed",
         "Listings skipped": r.skipped,
+        **_review_columns(r),
     } for r in rows.values()])
+
+
+def _review_columns(result: ScenarioResult) -> dict[str, str]:
+    """The review cut-off its held-out predictions give, and what it lets through on the test split."""
+    threshold = result.review_threshold()
+    if threshold.cutoff is None:
+        return {"Review below": f"all (no level reached {threshold.target_precision:.0%})",
+                "Auto-accepted (test)": "0%"}
+    measured = result.test_coverage(threshold)
+    precision = "" if measured.precision is None else f", {measured.precision:.1%} right"
+    return {"Review below": f"{threshold.cutoff:.1%} confidence",
+            "Auto-accepted (test)": f"{measured.share:.0%} ({measured.accepted} of {measured.listings}{precision})"}
 
 
 if results:
@@ -85,7 +98,13 @@ if results:
         "Scenario": st.column_config.TextColumn(pinned=True),  # stays in view while the table scrolls
         "Description": st.column_config.TextColumn(width="medium"),
         "Study (test)": st.column_config.TextColumn(
-            help="The original study's test accuracy for this set-up, and this run's difference to it")})
+            help="The original study's test accuracy for this set-up, and this run's difference to it"),
+        "Review below": st.column_config.TextColumn(
+            help="Predictions less confident than this go to an operator: the lowest confidence at which the "
+                 "scenario's own out-of-fold predictions over the train split are right 99% of the time"),
+        "Auto-accepted (test)": st.column_config.TextColumn(
+            help="The share of the test split classified without review at that cut-off, and how often those "
+                 "were right")})
     peers = "; ".join(f"{approach} {accuracy:.1%}" for approach, accuracy in PEER_TEST_ACCURACY)
     st.caption(f"Study (test): the published figure of the original study on this data set ({STUDY_NOTE}). "
                f"Public results of other approaches, test accuracy: {peers}.")

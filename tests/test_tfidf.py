@@ -47,3 +47,24 @@ def test_word_contributions_add_up_to_the_class_score(reference_dataset):
     assert sum(w.score for w in words) == pytest.approx(logit)
     top = max(words, key=lambda w: w.score).word.lower()
     assert top in {"watch", "watches", "analog", "wrist", "strap"}
+
+
+def test_the_review_cutoff_comes_from_held_out_predictions_and_reaches_its_precision(tfidf_result):
+    frame = tfidf_result.predictions
+    train = frame[frame["split"] == "train"]
+    assert train["oof_confidence"].notna().all() and frame.loc[frame["split"] == "test", "oof_confidence"].isna().all()
+    # The CV accuracy is the out-of-fold predictions' accuracy (5 equal-sized folds: the mean of the folds').
+    assert train["oof_correct"].mean() == pytest.approx(tfidf_result.cv_mean, abs=0.01)
+    threshold = tfidf_result.review_threshold(0.99)
+    assert threshold.cutoff is not None
+    accepted = train[train["oof_confidence"] >= threshold.cutoff]
+    assert accepted["oof_correct"].mean() >= 0.99
+    below = train.loc[train["oof_confidence"] < threshold.cutoff, "oof_confidence"]
+    assert len(below)  # some predictions do go to review
+    lower = train[train["oof_confidence"] >= below.max()]
+    assert lower["oof_correct"].mean() < 0.99  # the next lower cut-off would miss the target: it is the lowest
+    looser = tfidf_result.review_threshold(0.9)
+    assert looser.cutoff <= threshold.cutoff
+    test = tfidf_result.test_coverage(looser)
+    assert test.listings == (frame["split"] == "test").sum() and test.accepted >= tfidf_result.test_coverage(
+        threshold).accepted
