@@ -9,6 +9,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from core.calibration import DEFAULT_PRECISION
+from core.classify.batch_input import open_batch
+from core.classify.device import resolve_device
+from core.classify.job import classify_batch, review_line
 from core.dataset import Dataset, load_dataset
 from core.download import DATASET_URL_ENV, dataset_url, download_dataset
 from core.errors import DatasetError, ModelMissingError, ScenarioUnavailable, VitrineError
@@ -33,11 +37,11 @@ from core.models.densenet import (
 )
 from core.models.weights import model_folder
 from core.quality import data_report
-from core.runs import run_scenario
+from core.runs import fitted_result, run_scenario
 from core.scenarios.registry import all_scenarios
 from core.store import ResultsStore
 
-EXIT_DATA, EXIT_UNAVAILABLE = 3, 4
+EXIT_DATA, EXIT_UNAVAILABLE, EXIT_INTERRUPTED = 3, 4, 130
 
 
 class TqdmProgress:
@@ -125,6 +129,24 @@ def build_parser() -> argparse.ArgumentParser:
                                  "files; DenseNet: torchvision's densenet121 .pth state dict")
     importing_model.add_argument("--model", default=DEFAULT_CLIP,
                                  help=f"CLIP id to file it under (default {DEFAULT_CLIP})")
+    classify = commands.add_parser(
+        "classify", help="classify a file of new listings (CSV, Parquet, or a folder or zip with photos)",
+        description="Classify every row of a file of new listings with the scenario's classifier stored for the "
+        "current data set (trained first when there is none) and write one output row per input row, in input "
+        "order: id, predicted category, confidence, the top 3 categories, needs_review (below the scenario's "
+        "review cut-off) and a status. The input needs an id column (uniq_id or id) and a description or "
+        "product name; an optional photo column (photo or image) holds paths relative to the file.")
+    classify.add_argument("input", type=Path, help="CSV or Parquet file, or a folder or zip holding a CSV and images/")
+    classify.add_argument("--scenario", default="tfidf", choices=scenarios, help="which classifier (default tfidf)")
+    classify.add_argument("--out", type=Path, default=None,
+                          help="output file: Parquet, or CSV when it ends in .csv (default: beside the input, "
+                          "INPUT.<scenario>.parquet)")
+    classify.add_argument("--explain", action="store_true", help="add the 5 most relevant words of each listing")
+    classify.add_argument("--precision", type=_precision, default=DEFAULT_PRECISION,
+                          help="target precision of the listings accepted without review (default 0.99)")
+    classify.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
+                          help="where the model runs: auto takes a CUDA GPU when torch sees one, else the CPU")
+
     explain = commands.add_parser("explain", help="measure explanations, list the words that drive each category",
                                   description="Explanations over the dataset: faithfulness of the methods "
                                   "(deletion curves) and the keywords per category.")
@@ -173,10 +195,15 @@ def main(argv: list[str] | None = None) -> int:
             raise DatasetError(reason)
         if args.command == "explain":
             return _explain(args, dataset)
+        if args.command == "classify":
+            return _classify(args, dataset)
         return _run(args, dataset)
     except (ModelMissingError, ScenarioUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE
+    except KeyboardInterrupt:
+        print("stopped: nothing was written under the output's name", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except VitrineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_DATA
@@ -269,3 +296,32 @@ def _row(result) -> str:
     reused = " (stored result reused)" if result.reused else ""
     return (f"{result.scenario}: train {result.train_accuracy:.1%}, test {result.test_accuracy:.1%}, "
             f"macro-F1 {result.macro_f1:.3f}, 5-fold CV {cv}, {result.seconds['total']:.1f} s{reused}")
+
+
+def _precision(text: str) -> float:
+    value = float(text)
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"a precision is a share between 0 and 1 (0.99 is 99 %); got {text}")
+    return value
+
+
+def _classify(args: argparse.Namespace, dataset) -> int:
+    device = resolve_device(args.device)
+    scenario = all_scenarios()[args.scenario]
+    if reason := scenario.unavailable_reason():
+        raise ScenarioUnavailable(reason)
+    store = ResultsStore(work_dirs().results)
+    progress = TqdmProgress(args.scenario)
+    try:
+        result = fitted_result(scenario, dataset, store, progress)
+        threshold = result.review_threshold(args.precision)
+        output = args.out or args.input.with_name(f"{args.input.stem}.{scenario.name}.parquet")
+        print(f"{scenario.name} on {device.describe()}; {review_line(result, threshold)}", file=sys.stderr)
+        with open_batch(args.input) as batch:
+            summary = classify_batch(batch, scenario, result.estimator, threshold, output, explain=args.explain,
+                                     progress=progress)
+    finally:
+        progress.close()
+    for line in summary.lines():
+        print(line)
+    return 0

@@ -26,6 +26,10 @@ class DownloadError(DatasetError):
     """The data set could not be fetched; the message names the address, the reason and the offline way."""
 
 
+class BatchInputError(VitrineError):
+    """A batch of listings to classify cannot be read at all (a row that cannot be read only gets a status)."""
+
+
 class ImageError(VitrineError):
     """A photo that cannot be used; the message is written for the person who supplied it."""
 

@@ -82,7 +82,7 @@ def open_image(source: Path | bytes | BinaryIO, max_side: int = DEFAULT_MAX_SIDE
             with _LARGE_DECODE_SLOTS if cost > LARGE_DECODE_BYTES else contextlib.nullcontext():
                 img.load()
                 img = _shrunk(img, max_side)
-            img = ImageOps.exif_transpose(img)
+            ImageOps.exif_transpose(img, in_place=True)  # in place: no copy when upright already
     except ImageError:
         raise
     except Image.DecompressionBombError as exc:

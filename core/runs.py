@@ -25,3 +25,15 @@ def run_scenario(scenario: Scenario, dataset: Dataset, store: ResultsStore, forc
     result = evaluate(scenario, dataset, progress)
     store.save(scenario, result)
     return result
+
+
+def fitted_result(scenario: Scenario, dataset: Dataset, store: ResultsStore,
+                  progress: Progress = silent) -> ScenarioResult:
+    """The scenario's stored result with the classifier it fitted on the train split (runs the
+    scenario if it never ran or its classifier is gone)."""
+    result = store.load(scenario, dataset.fingerprint)
+    estimator = store.load_estimator(scenario, dataset.fingerprint)
+    if result is None or estimator is None:
+        return run_scenario(scenario, dataset, store, force=True, progress=progress)
+    result.estimator = estimator
+    return result

@@ -9,26 +9,14 @@ import joblib
 from PIL import Image
 
 from core.dataset import Dataset, listing_photo
-from core.evaluation import ScenarioResult
 from core.explain.explanation import Explanation
 from core.locations import work_dirs
-from core.runs import run_scenario
+from core.runs import fitted_result
 from core.scenarios.base import Scenario
 from core.store import ResultsStore, result_key
 
 # Bumped whenever explanations of the same inputs would change.
 EXPLANATION_VERSION = "2"  # 2: a listing's probabilities are the stored prediction's
-
-
-def fitted_result(scenario: Scenario, dataset: Dataset, store: ResultsStore) -> ScenarioResult:
-    """The scenario's stored result with the classifier it fitted on the train split (runs the
-    scenario if it never ran or its classifier is gone)."""
-    result = store.load(scenario, dataset.fingerprint)
-    estimator = store.load_estimator(scenario, dataset.fingerprint)
-    if result is None or estimator is None:
-        return run_scenario(scenario, dataset, store, force=True)
-    result.estimator = estimator
-    return result
 
 
 class ScenarioExplainer:

@@ -1,0 +1,199 @@
+"""Reading a file of new listings in chunks, whatever its shape, one row out per row in.
+
+A batch is a CSV or Parquet file, or a folder or zip in the reference layout (a CSV beside
+``images/``). It needs an id column and at least a description or a product name; a photo column, if
+any, holds paths relative to the file's folder (a bare file name is also looked for in ``images/``).
+A row that cannot be read keeps its place and says why, so the output lines up with the input.
+"""
+from __future__ import annotations
+
+import codecs
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from core.archive import extract_dataset_zip
+from core.errors import BatchInputError
+from core.images import UnsafeImageNameError
+from core.locations import find_csv, find_images_dir
+
+ID_COLUMNS = ("uniq_id", "id")
+NAME_COLUMNS = ("product_name", "title", "name")
+DESCRIPTION_COLUMNS = ("description",)
+PHOTO_COLUMNS = ("photo", "image", "image_path")
+CHUNK_ROWS = 2_000
+# Marks a CSV line whose fields did not match the header, so that it keeps its place and its reason.
+_BAD_LINE = "\x00vitrine-bad-line:"
+# Bytes that are not UTF-8 are read as a private-use character no text holds, so their rows are known.
+_UNDECODABLE_MARK = "\U0010fffd"
+_UNDECODABLE = "vitrine-undecodable"
+codecs.register_error(_UNDECODABLE, lambda error: (_UNDECODABLE_MARK, error.end))
+
+
+@dataclass(frozen=True)
+class BatchRows:
+    """One chunk of a batch: for each input row, its position, id, text, photo and any problem."""
+
+    positions: list[int]  # 0-based row number in the input, the header not counted
+    ids: list[str]
+    names: list[str]
+    descriptions: list[str]
+    photos: list[Path | None]  # a photo file inside the batch's folder, or None
+    photo_problems: list[str | None]  # why a named photo cannot be used (its path leaves the folder...)
+    row_problems: list[str | None]  # why the row cannot be read at all
+
+
+@dataclass(frozen=True)
+class BatchFile:
+    """A batch's listings file and the folder its photo paths are relative to."""
+
+    path: Path
+    folder: Path
+
+    def chunks(self, rows: int = CHUNK_ROWS, photos: bool = True) -> Iterator[BatchRows]:
+        """The listings, ``rows`` at a time, in input order; their photo files looked up with ``photos``."""
+        frames = _parquet_frames(self.path, rows) if self.path.suffix.lower() == ".parquet" else \
+            _csv_frames(self.path, rows)
+        start = 0
+        columns: _Columns | None = None
+        for frame in frames:
+            columns = columns or _Columns.find(frame, self.path)
+            yield self._rows(frame, columns, start, photos)
+            start += len(frame)
+
+    def _rows(self, frame: pd.DataFrame, columns: _Columns, start: int, photos_wanted: bool) -> BatchRows:
+        ids = _texts(frame, (columns.id,))
+        names = _texts(frame, columns.names)
+        descriptions = _texts(frame, columns.descriptions)
+        photo_names = _texts(frame, (columns.photo,) if columns.photo and photos_wanted else ())
+        photos, photo_problems, row_problems = [], [], []
+        for uniq_id, name, description, photo in zip(ids, names, descriptions, photo_names):
+            problem = None
+            if description.startswith(_BAD_LINE):
+                problem = description.removeprefix(_BAD_LINE)
+            elif _UNDECODABLE_MARK in uniq_id + name + description + photo:
+                problem = "the row is not valid UTF-8 text (save the file as UTF-8)"
+            elif not uniq_id.strip():
+                problem = "the row has no id"
+            row_problems.append(problem)
+            path, photo_problem = self.photo_path(photo) if photo and problem is None else (None, None)
+            photos.append(path)
+            photo_problems.append(photo_problem)
+        return BatchRows(list(range(start, start + len(frame))), [i.strip() for i in ids], names, descriptions,
+                         photos, photo_problems, row_problems)
+
+    def photo_path(self, name: str) -> tuple[Path | None, str | None]:
+        """The photo file a row names, or why it cannot be used."""
+        try:
+            path = _inside(self.folder, name)
+        except UnsafeImageNameError:
+            return None, f"its path {name!r} leaves the batch's folder"
+        if not path.is_file():
+            images = find_images_dir(self.folder)
+            beside = images / name if "/" not in name and "\\" not in name else None
+            if beside is None or not beside.is_file():
+                return None, f"the file {name!r} is not there"
+            path = beside
+        return path, None
+
+
+@dataclass(frozen=True)
+class _Columns:
+    id: str
+    names: tuple[str, ...]
+    descriptions: tuple[str, ...]
+    photo: str | None
+
+    @classmethod
+    def find(cls, frame: pd.DataFrame, path: Path) -> _Columns:
+        present = {str(c).strip().lower(): c for c in frame.columns}
+        ids = [present[c] for c in ID_COLUMNS if c in present]
+        names = tuple(present[c] for c in NAME_COLUMNS if c in present)[:1]
+        descriptions = tuple(present[c] for c in DESCRIPTION_COLUMNS if c in present)
+        photos = [present[c] for c in PHOTO_COLUMNS if c in present]
+        if not ids or not (names or descriptions):
+            raise BatchInputError(
+                f"{path.name} needs an id column ({' or '.join(ID_COLUMNS)}) and a description or product name "
+                f"column ({', '.join(DESCRIPTION_COLUMNS + NAME_COLUMNS)}); it has "
+                f"{', '.join(map(str, frame.columns))}.")
+        return cls(ids[0], names, descriptions, photos[0] if photos else None)
+
+
+def _inside(folder: Path, name: str) -> Path:
+    """``name`` as a path inside ``folder``; UnsafeImageNameError when it would leave it."""
+    candidate = Path(name.replace("\\", "/"))
+    root = folder.resolve()
+    resolved = (root / candidate).resolve()
+    if candidate.is_absolute() or "\x00" in name or root not in resolved.parents:
+        raise UnsafeImageNameError(name)
+    return resolved
+
+
+def _texts(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[str]:
+    """The columns' values as text, joined by a space where there are several (missing: empty)."""
+    if not columns:
+        return [""] * len(frame)
+    parts = [frame[c].map(lambda v: "" if v is None or (isinstance(v, float) and v != v) else str(v))
+             for c in columns]
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined.str.cat(part, sep=" ").str.strip()
+    return joined.tolist()
+
+
+def _csv_frames(path: Path, rows: int) -> Iterator[pd.DataFrame]:
+    try:
+        header = [str(c).strip().lower() for c in pd.read_csv(path, nrows=0, encoding="utf-8",
+                                                               encoding_errors=_UNDECODABLE).columns]
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        raise BatchInputError(f"{path.name} is not a CSV file that can be read: {str(exc).splitlines()[0]}") from exc
+    marked = header.index("description") if "description" in header else len(header) - 1
+
+    def keep_bad_line(fields: list[str]) -> list[str]:
+        """The line, cut or padded to the header, its reason where its description was."""
+        fixed = (fields + [""] * len(header))[:len(header)]
+        fixed[marked] = f"{_BAD_LINE}the line has {len(fields)} fields where the header has {len(header)}"
+        return fixed
+
+    try:
+        yield from pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=rows, encoding="utf-8",
+                               encoding_errors=_UNDECODABLE, engine="python", on_bad_lines=keep_bad_line)
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise BatchInputError(f"{path.name} is not a CSV file that can be read: {str(exc).splitlines()[0]}") from exc
+
+
+def _parquet_frames(path: Path, rows: int) -> Iterator[pd.DataFrame]:
+    try:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=rows):
+            yield batch.to_pandas()
+    except (OSError, ValueError) as exc:
+        raise BatchInputError(f"{path.name} is not a Parquet file that can be read: {exc}") from exc
+
+
+@contextmanager
+def open_batch(source: Path) -> Iterator[BatchFile]:
+    """The batch at ``source`` (a CSV or Parquet file, or a folder or zip holding one CSV and its
+    photos); a zip is unpacked, within the import's limits, into a folder removed afterwards."""
+    if not source.exists():
+        raise BatchInputError(f"{source} does not exist.")
+    if source.is_dir():
+        csv_path = find_csv(source)
+        if csv_path is None:
+            raise BatchInputError(f"{source} holds no listings CSV (or more than one).")
+        yield BatchFile(csv_path, source)
+    elif source.suffix.lower() == ".zip" or zipfile.is_zipfile(source):
+        with tempfile.TemporaryDirectory(prefix="vitrine-batch-") as unpacked:
+            folder = Path(unpacked)
+            (folder / "images").mkdir()
+            extract_dataset_zip(source, folder)
+            yield BatchFile(find_csv(folder), folder)
+    elif source.suffix.lower() in {".csv", ".parquet"}:
+        yield BatchFile(source, source.parent)
+    else:
+        raise BatchInputError(f"{source.name} is not a CSV or Parquet file, nor a folder or zip of listings.")

@@ -1,0 +1,250 @@
+"""The daily job: classify a file of new listings with a scenario's stored classifier.
+
+Chunks in, chunks out: the input is read ``CHUNK_ROWS`` rows at a time and each chunk's output is
+appended to a temporary file that replaces the output only once the whole batch is done, so memory
+stays flat whatever the file's size and a stopped run leaves no half file. Photos are decoded in
+worker processes one chunk ahead of the model, so the model does not wait for them.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import Executor, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from PIL import Image
+
+from core.calibration import ReviewThreshold
+from core.classify.batch_input import CHUNK_ROWS, BatchFile, BatchRows
+from core.errors import ImageError
+from core.exports import spreadsheet_safe
+from core.images import open_image
+from core.progress import Progress, silent
+from core.scenarios.base import Scenario
+
+TOP = 3
+EXPLAINED_WORDS = 5
+OK = "ok"
+TEXT_ONLY = "text only: photo unusable"
+NOT_CLASSIFIED = "not classified"
+OUTPUT_SCHEMA = pa.schema(
+    [("id", pa.string()), ("predicted", pa.string()), ("confidence", pa.float64())]
+    + [field for k in range(1, TOP + 1) for field in ((f"top_{k}", pa.string()),
+                                                       (f"top_{k}_probability", pa.float64()))]
+    + [("needs_review", pa.bool_()), ("status", pa.string())]
+)
+WORDS_FIELD = pa.field("words", pa.string())
+
+
+@dataclass(frozen=True)
+class ClassifySummary:
+    """What a batch run did, for the closing lines of ``classify`` and the app."""
+
+    rows: int
+    classified: int  # ok or text only
+    text_only: int
+    not_classified: int
+    needs_review: int
+    seconds: float
+    output: Path
+
+    @property
+    def listings_per_second(self) -> float:
+        return self.rows / self.seconds if self.seconds > 0 else 0.0
+
+    def lines(self) -> list[str]:
+        """The summary in words."""
+        share = self.needs_review / self.rows if self.rows else 0.0
+        return [f"{self.rows} row(s): {self.classified} classified ({self.text_only} on their text only, the photo "
+                f"being unusable), {self.not_classified} not classified",
+                f"{self.needs_review} need review ({share:.1%})",
+                f"{self.listings_per_second:,.0f} listings per second; written to {self.output}"]
+
+
+def review_line(result, threshold: ReviewThreshold) -> str:
+    """The review cut-off a scenario's held-out predictions gave, and what it does on the test split."""
+    target = f"{threshold.target_precision:.1%}".replace(".0%", "%")
+    if threshold.cutoff is None:
+        return (f"no confidence level of its {threshold.held_out} held-out predictions reached {target} precision, "
+                "so every listing needs review")
+    measured = result.test_coverage(threshold)
+    right = "" if measured.precision is None else f", {measured.precision:.1%} of them right"
+    return (f"review below {threshold.cutoff:.1%} confidence (where its held-out predictions reach {target} "
+            f"precision); on the test split that accepts {measured.share:.0%} without review ({measured.accepted} "
+            f"of {measured.listings}{right})")
+
+
+def classify_batch(batch: BatchFile, scenario: Scenario, estimator, threshold: ReviewThreshold, output: Path,
+                   explain: bool = False, chunk_rows: int | None = None, workers: int | None = None,
+                   progress: Progress = silent) -> ClassifySummary:
+    """Classify every row of ``batch`` and write one output row per input row, in input order, to
+    ``output`` (Parquet, or CSV when its name ends in .csv), atomically."""
+    started = time.perf_counter()
+    classes = [str(c) for c in estimator.classes_]
+    explainer = scenario.explainer(estimator) if explain else None
+    counts = {"rows": 0, "classified": 0, "text_only": 0, "not_classified": 0, "needs_review": 0}
+    output.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".partial")
+    os.close(handle)
+    writer = _Writer(Path(temporary), explain, csv=output.suffix.lower() == ".csv")
+    try:
+        with _photo_decoder(scenario, workers) as pool:
+            chunks = batch.chunks(chunk_rows or CHUNK_ROWS, photos=scenario.reads_photo)
+            for chunk, photos in _decoded_ahead(chunks, pool):
+                frame = _classify_chunk(chunk, photos, scenario, estimator, classes, threshold, explainer)
+                writer.write(frame)
+                counts["rows"] += len(frame)
+                counts["classified"] += int(frame["status"].str.startswith((OK, TEXT_ONLY)).sum())
+                counts["text_only"] += int(frame["status"].str.startswith(TEXT_ONLY).sum())
+                counts["not_classified"] += int(frame["status"].str.startswith(NOT_CLASSIFIED).sum())
+                counts["needs_review"] += int(frame["needs_review"].sum())
+                progress(counts["rows"], 0, "classifying listings")
+        writer.close()
+        os.replace(temporary, output)
+    finally:
+        writer.close()
+        if os.path.exists(temporary):
+            os.remove(temporary)
+    return ClassifySummary(seconds=time.perf_counter() - started, output=output, **counts)
+
+
+def _classify_chunk(chunk: BatchRows, photos: list[Image.Image | str | None], scenario: Scenario, estimator,
+                    classes: list[str], threshold: ReviewThreshold, explainer) -> pd.DataFrame:
+    """The output rows of one chunk: a status for every row, a prediction for those that can be read."""
+    statuses, usable = [], []
+    for i, problem in enumerate(chunk.row_problems):
+        photo, text = photos[i], f"{chunk.names[i]} {chunk.descriptions[i]}".strip()
+        photo_problem = chunk.photo_problems[i] or (photo if isinstance(photo, str) else None)
+        has_photo = scenario.reads_photo and isinstance(photo, Image.Image)
+        has_text = scenario.reads_text and bool(text)
+        if problem is not None:
+            statuses.append(f"{NOT_CLASSIFIED}: {problem}")
+        elif not (has_photo or has_text):
+            statuses.append(f"{NOT_CLASSIFIED}: nothing to read ({_nothing_to_read(scenario, photo_problem)})")
+        elif scenario.reads_photo and photo_problem and has_text:
+            statuses.append(f"{TEXT_ONLY} ({photo_problem})")
+        else:
+            statuses.append(OK)
+        if problem is None and (has_photo or has_text):
+            usable.append(i)
+    proba = np.full((len(statuses), len(classes)), np.nan)
+    if usable:
+        features = scenario.features_of([_image(photos[i]) for i in usable], [chunk.names[i] for i in usable],
+                                        [chunk.descriptions[i] for i in usable])
+        proba[usable] = estimator.predict_proba(features)
+    frame = _output_frame(chunk.ids, proba, classes, statuses)
+    frame["needs_review"] = threshold.needs_review(frame["confidence"].to_numpy())
+    if explainer is not None:
+        words = [None] * len(statuses)
+        for i in usable:
+            explanation = explainer.explain(_image(photos[i]), chunk.names[i], chunk.descriptions[i],
+                                            probabilities=dict(zip(classes, proba[i].tolist())))
+            top = sorted((w for w in explanation.words if w.seen), key=lambda w: -w.score)[:EXPLAINED_WORDS]
+            words[i] = ", ".join(w.word for w in top)
+        frame["words"] = words
+    return frame
+
+
+def _nothing_to_read(scenario: Scenario, photo_problem: str | None) -> str:
+    if scenario.reads_text and scenario.reads_photo:
+        return "no title or description" + (f", and the photo is unusable: {photo_problem}" if photo_problem
+                                             else " and no photo")
+    if scenario.reads_text:
+        return "no title or description"
+    return f"this scenario reads the photo, and it is unusable: {photo_problem}" if photo_problem else \
+        "this scenario reads the photo, and the row names none"
+
+
+def _output_frame(ids: list[str], proba: np.ndarray, classes: list[str], statuses: list[str]) -> pd.DataFrame:
+    """id, prediction, confidence and the top classes with their probabilities (empty where not classified)."""
+    classified = ~np.isnan(proba).any(axis=1)
+    order = np.argsort(-np.nan_to_num(proba, nan=-1.0), axis=1, kind="stable")
+    names = np.array(classes, dtype=object)
+    frame = pd.DataFrame({"id": ids})
+    frame["predicted"] = np.where(classified, names[order[:, 0]], None)
+    frame["confidence"] = np.where(classified, np.take_along_axis(proba, order[:, :1], axis=1)[:, 0], np.nan)
+    for k in range(min(TOP, len(classes))):
+        frame[f"top_{k + 1}"] = np.where(classified, names[order[:, k]], None)
+        frame[f"top_{k + 1}_probability"] = np.take_along_axis(proba, order[:, k:k + 1], axis=1)[:, 0]
+    for k in range(len(classes), TOP):  # fewer classes than the top asked for: the columns stay, empty
+        frame[f"top_{k + 1}"], frame[f"top_{k + 1}_probability"] = None, np.nan
+    frame["status"] = statuses
+    return frame
+
+
+def _image(photo: Image.Image | str | None) -> Image.Image | None:
+    return photo if isinstance(photo, Image.Image) else None
+
+
+def decode_photo(path: Path | None) -> Image.Image | str | None:
+    """A photo decoded as every scenario reads it, or why it cannot be used (run in worker processes)."""
+    if path is None:
+        return None
+    try:
+        return open_image(path)
+    except ImageError as exc:
+        return str(exc)
+
+
+class _InProcess(Executor):
+    """Decoding in this process: for scenarios that read no photo (nothing to decode) or one worker."""
+
+    def map(self, fn, *iterables, timeout=None, chunksize=1):
+        return map(fn, *iterables)
+
+
+def _photo_decoder(scenario: Scenario, workers: int | None) -> Executor:
+    workers = (os.cpu_count() or 1) if workers is None else workers
+    if not scenario.reads_photo or workers <= 1:
+        return _InProcess()
+    return ProcessPoolExecutor(max_workers=workers)
+
+
+def _decoded_ahead(chunks: Iterator[BatchRows], pool: Executor) -> Iterator[tuple[BatchRows, list]]:
+    """Each chunk with its decoded photos, the next chunk's photos decoding meanwhile."""
+    previous = None
+    for chunk in chunks:
+        # Submitted at once: the worker processes decode while the previous chunk is classified.
+        decoding = pool.map(decode_photo, chunk.photos, chunksize=8) if any(chunk.photos) else chunk.photos
+        if previous is not None:
+            yield previous[0], list(previous[1])
+        previous = (chunk, decoding)
+    if previous is not None:
+        yield previous[0], list(previous[1])
+
+
+class _Writer:
+    """Appends output chunks to one Parquet or CSV file."""
+
+    def __init__(self, path: Path, words: bool, csv: bool):
+        self.path = path
+        self.csv = csv
+        self.schema = OUTPUT_SCHEMA.append(WORDS_FIELD) if words else OUTPUT_SCHEMA
+        self.parquet: pq.ParquetWriter | None = None
+        self.started = False
+
+    def write(self, frame: pd.DataFrame) -> None:
+        frame = frame[self.schema.names]
+        if self.csv:  # a person opens it in a spreadsheet: no cell may run as a formula
+            spreadsheet_safe(frame).to_csv(self.path, mode="a" if self.started else "w", header=not self.started,
+                                           index=False)
+        else:
+            if self.parquet is None:
+                self.parquet = pq.ParquetWriter(self.path, self.schema)
+            self.parquet.write_table(pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False))
+        self.started = True
+
+    def close(self) -> None:
+        if self.parquet is not None:
+            self.parquet.close()
+            self.parquet = None
+        elif not self.started and not self.csv:  # an empty batch still gets a readable, empty file
+            pq.write_table(self.schema.empty_table(), self.path)
+            self.started = True

@@ -1,0 +1,143 @@
+"""The daily job: classifying a file of new listings, row for row, whatever the file holds."""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from PIL import Image
+
+from core.classify import job
+from core.cli import EXIT_DATA, main
+from core.dataset import load_dataset
+from core.locations import REPO_ROOT, work_dirs
+from core.runs import run_scenario
+from core.scenarios.tfidf import TfidfScenario
+from core.store import ResultsStore
+from tests.conftest import REFERENCE_DATA
+from tests.tiny_models import save_tiny_clip
+
+
+def test_the_reference_csv_gets_one_row_per_listing_and_the_stored_predictions(tmp_path, capsys):
+    dataset = load_dataset()
+    stored = run_scenario(TfidfScenario(), dataset, ResultsStore(work_dirs().results))
+    out = tmp_path / "out.parquet"
+    assert main(["classify", str(dataset.csv_path), "--out", str(out)]) == 0
+    summary = capsys.readouterr()
+    assert f"{len(dataset.listings)} row(s): {len(dataset.listings)} classified" in summary.out
+    assert "listings per second" in summary.out and "review below" in summary.err
+    frame = pd.read_parquet(out)
+    assert frame["id"].tolist() == pd.read_csv(dataset.csv_path, dtype=str)["uniq_id"].tolist()
+    test = stored.predictions[stored.predictions["split"] == "test"].set_index("uniq_id")
+    mine = frame.set_index("id").loc[test.index]
+    assert (mine["predicted"] == test["predicted"]).all()
+    threshold = stored.review_threshold()
+    assert (mine["needs_review"] == (mine["confidence"] < threshold.cutoff)).all()
+    assert (mine["top_1"] == mine["predicted"]).all() and (mine["top_1_probability"] >= mine["top_2_probability"]).all()
+
+
+def _hostile_batch(folder: Path) -> Path:
+    """A CSV with every kind of bad row a seller file brings, and photos to match."""
+    folder.mkdir()
+    (folder / "photos").mkdir()
+    Image.new("RGB", (40, 30), "red").save(folder / "photos" / "good.jpg")
+    (folder / "photos" / "damaged.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    rows = [
+        "id,product_name,description,photo",
+        "a1,Analog watch,steel analog wrist watch for men,photos/good.jpg",
+        "a2,Cotton towel,soft cotton baby towel,photos/damaged.jpg",
+        "a3,Router,wifi router with usb port,photos/missing.jpg",
+        "a4,,,",
+        "a1,Duplicate id,leather strap watch,",
+        "a5,Escape,a watch,../../../etc/passwd",
+        "a6,Too,many,fields,here,yes",
+        "a7,Mouse,wireless optical mouse,",
+    ]
+    path = folder / "batch.csv"
+    path.write_bytes(("\n".join(rows) + "\n").encode() + "a8,Caf\xe9 mug,ceramic coffee mug\n".encode("latin-1"))
+    return path
+
+
+def test_a_hostile_batch_gives_every_row_a_status_and_loses_none(small_data_dir, tmp_path, capsys):
+    path = _hostile_batch(tmp_path / "batch")
+    out = tmp_path / "out.csv"
+    assert main(["classify", str(path), "--out", str(out)]) == 0
+    frame = pd.read_csv(out, dtype={"id": str}, keep_default_na=False)
+    assert frame["id"].tolist() == ["a1", "a2", "a3", "a4", "a1", "a5", "a6", "a7", "a8"]
+    status = dict(zip(range(9), frame["status"]))
+    assert status[0] == status[1] == status[2] == status[4] == status[5] == status[7] == "ok"  # tfidf reads no photo
+    assert status[3] == "not classified: nothing to read (no title or description)"
+    assert status[6] == "not classified: the line has 6 fields where the header has 4"
+    assert status[8] == "not classified: the row is not valid UTF-8 text (save the file as UTF-8)"
+    assert frame.loc[frame["status"] == "ok", "predicted"].ne("").all()
+    assert frame.loc[frame["status"] != "ok", "needs_review"].all()
+    assert "9 row(s): 6 classified" in capsys.readouterr().out
+
+
+def test_photos_that_cannot_be_used_leave_the_listing_its_text(small_data_dir, tmp_path, monkeypatch, capsys):
+    assert main(["models", "import", "clip", str(save_tiny_clip(tmp_path / "tiny")), "--model", "tiny-batch"]) == 0
+    monkeypatch.setenv("VITRINE_CLIP_MODEL", "tiny-batch")
+    path = _hostile_batch(tmp_path / "batch")
+    out = tmp_path / "out.parquet"
+    assert main(["classify", str(path), "--scenario", "clip_a", "--out", str(out)]) == 0
+    status = pd.read_parquet(out)["status"].tolist()
+    assert status[0] == status[4] == status[7] == "ok"  # a good photo, and rows that name none
+    assert status[1] == "text only: photo unusable (The photo file is damaged or incomplete and cannot be read.)"
+    assert status[2] == "text only: photo unusable (the file 'photos/missing.jpg' is not there)"
+    assert status[5] == "text only: photo unusable (its path '../../../etc/passwd' leaves the batch's folder)"
+    assert status[3] == "not classified: nothing to read (no title or description and no photo)"
+    assert "3 on their text only" in capsys.readouterr().out
+
+
+def test_a_run_that_fails_midway_leaves_no_output_and_no_partial_file(tmp_path, monkeypatch, capsys):
+    dataset = load_dataset()
+    out = tmp_path / "out.parquet"
+    calls = []
+
+    def fail_on_the_second_chunk(chunk, *args):
+        calls.append(chunk)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return classify(chunk, *args)
+
+    classify = job._classify_chunk
+    monkeypatch.setattr(job, "_classify_chunk", fail_on_the_second_chunk)
+    monkeypatch.setattr(job, "CHUNK_ROWS", 100)
+    assert main(["classify", str(dataset.csv_path), "--out", str(out)]) == 130
+    assert "stopped" in capsys.readouterr().err
+    assert len(calls) == 2 and list(tmp_path.iterdir()) == []
+
+
+def test_a_file_without_the_columns_it_needs_says_which(tmp_path, capsys):
+    path = tmp_path / "wrong.csv"
+    path.write_text("sku,colour\n1,red\n", encoding="utf-8")
+    assert main(["classify", str(path)]) == EXIT_DATA
+    assert "needs an id column (uniq_id or id)" in capsys.readouterr().err
+    assert not list(tmp_path.glob("*.parquet"))
+
+
+_PEAK_OF_CLASSIFYING = """
+import re, sys
+from pathlib import Path
+from core.cli import main
+assert main(["classify", sys.argv[1], "--out", sys.argv[2]]) == 0
+print(int(re.search(r"VmHWM:\\s+(\\d+)", Path("/proc/self/status").read_text()).group(1)) // 1024)
+"""
+
+
+@pytest.mark.skipif(not REFERENCE_DATA.is_dir(), reason="needs the full reference data for a realistic text mix")
+def test_memory_stays_flat_whatever_the_files_size(tmp_path):
+    dataset = load_dataset()
+    run_scenario(TfidfScenario(), dataset, ResultsStore(work_dirs().results))
+    rows = pd.read_csv(dataset.csv_path, dtype=str)[["uniq_id", "product_name", "description"]]
+    peaks = {}
+    for size in (2_000, 20_000):
+        batch = pd.concat([rows] * (size // len(rows) + 1)).head(size)
+        path = tmp_path / f"batch-{size}.csv"
+        batch.to_csv(path, index=False)
+        run = subprocess.run([sys.executable, "-c", _PEAK_OF_CLASSIFYING, str(path), str(tmp_path / f"{size}.parquet")],
+                             capture_output=True, text=True, cwd=REPO_ROOT, check=True)
+        peaks[size] = int(run.stdout.split()[-1])
+        assert re.search(rf"^{size} row\(s\): {size} classified", run.stdout, re.M)
+    assert peaks[20_000] - peaks[2_000] < 100, peaks  # ten times the rows, about the same memory
