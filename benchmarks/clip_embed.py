@@ -25,7 +25,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from timing import best_of_turns  # noqa: E402
+from timing import best_of_turns, cpu_line  # noqa: E402
 from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor  # noqa: E402
 
 from core.clip_tokenizer import CONTEXT_LENGTH, clip_tokenizer  # noqa: E402
@@ -72,6 +72,7 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=64, help="listings to embed (default 64)")
     parser.add_argument("--rounds", type=int, default=3, help="turns each path takes; best time kept (default 3)")
     args = parser.parse_args()
+    print(cpu_line())
 
     # A seeded random sample: the CSV's first rows are not typical of the description lengths.
     listings = load_dataset().listings.dropna(subset=["image_path"]).sample(n=args.n, random_state=0)

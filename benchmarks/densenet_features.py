@@ -22,7 +22,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from timing import best_of_turns  # noqa: E402
+from timing import best_of_turns, cpu_line  # noqa: E402
 
 from core.dataset import load_dataset  # noqa: E402
 from core.images import open_image  # noqa: E402
@@ -69,6 +69,7 @@ def main() -> None:
     parser.add_argument("-n", type=int, default=64, help="photos to process (default 64)")
     parser.add_argument("--rounds", type=int, default=3, help="turns each path takes; best time kept (default 3)")
     args = parser.parse_args()
+    print(cpu_line())
 
     listings = load_dataset().listings.dropna(subset=["image_path"]).sample(n=args.n, random_state=0)
     photos = [Path(p) for p in listings["image_path"]]

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from clip_embed import full_size_clip  # noqa: E402
-from timing import best_of_turns  # noqa: E402
+from timing import best_of_turns, cpu_line  # noqa: E402
 
 from core.dataset import load_dataset  # noqa: E402
 from core.explain.clip_relevance import ClassHead, ClipRelevance  # noqa: E402
@@ -36,6 +36,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="turns each takes; best time kept (default 3)")
     args = parser.parse_args()
+    print(cpu_line())
 
     listing = load_dataset().listings.dropna(subset=["image_path"]).sample(n=1, random_state=0).iloc[0]
     photo, description = open_image(Path(listing["image_path"])), listing["description"]

@@ -1,0 +1,135 @@
+"""End-to-end throughput of ``python -m core classify`` (read, decode, embed, predict, write) on this CPU.
+
+Synthetic batches cycle the reference listings (the shipped sample when the reference data is absent),
+with unique ids:
+- tfidf on 10,000 and 100,000 listings, each in its own process: listings per second and the
+  process's peak memory, so that the difference shows whether memory stays flat;
+- clip_a on 256 listings with photos, full-size ViT-B/32 (random weights when the real ones are
+  absent: same FLOPs, no accuracy claim), against the embedder alone on the same, already decoded
+  listings: decoding runs in worker processes and should hide behind the model.
+
+    .venv/bin/python benchmarks/classify.py [--clip-n 256] [--rows 100000]
+
+The last line reads ``tfidf_per_s A clip_per_s B flat_mb C``; targets on a 2-core CPU: A >= 5,000,
+B >= 0.9 x the embedder's own listings per second (printed above it), C <= 300.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from clip_embed import full_size_clip  # noqa: E402
+from timing import best_of_turns, cpu_line  # noqa: E402
+
+from core.locations import REPO_ROOT  # noqa: E402
+
+_CLASSIFY_AND_PEAK = """
+import re, sys
+from pathlib import Path
+from core.cli import main
+assert main(["classify", sys.argv[1], "--out", sys.argv[2]]) == 0
+print("peak_mb", int(re.search(r"VmHWM:\\s+(\\d+)", Path("/proc/self/status").read_text()).group(1)) // 1024)
+"""
+
+
+def synthetic_rows(listings: pd.DataFrame, n: int) -> pd.DataFrame:
+    """``n`` rows cycling the listings, each with its own id."""
+    rows = pd.concat([listings] * (n // len(listings) + 1), ignore_index=True).head(n).copy()
+    rows["uniq_id"] = [f"{i}-{uid}" for i, uid in enumerate(rows["uniq_id"])]
+    return rows
+
+
+def tfidf_run(listings: pd.DataFrame, n: int, folder: Path, env: dict) -> tuple[float, int]:
+    """Listings per second and peak memory (MB) of classifying ``n`` synthetic listings with tfidf."""
+    path = folder / f"tfidf-{n}.csv"
+    synthetic_rows(listings, n)[["uniq_id", "product_name", "description"]].to_csv(path, index=False)
+    run = subprocess.run([sys.executable, "-c", _CLASSIFY_AND_PEAK, str(path), str(folder / f"tfidf-{n}.parquet")],
+                         capture_output=True, text=True, cwd=REPO_ROOT, env=env, check=True)
+    per_second = float(re.search(r"([\d,.]+) listings per second", run.stdout).group(1).replace(",", ""))
+    return per_second, int(re.search(r"peak_mb (\d+)", run.stdout).group(1))
+
+
+def clip_run(listings: pd.DataFrame, n: int, folder: Path, rounds: int) -> tuple[float, float]:
+    """clip_a listings per second end to end, and the embedder's own on the same decoded listings (each
+    path's best of ``rounds`` turns, taken in alternation)."""
+    from core.calibration import ReviewThreshold
+    from core.classify.batch_input import open_batch
+    from core.classify.job import classify_batch
+    from core.dataset import load_dataset
+    from core.images import open_image
+    from core.locations import work_dirs
+    from core.runs import fitted_result
+    from core.scenarios.registry import all_scenarios
+    from core.store import ResultsStore
+
+    scenario = all_scenarios()["clip_a"]
+    trained_on = load_dataset(REPO_ROOT / "assets" / "sample")  # a small train split: the head is not the point
+    estimator = fitted_result(scenario, trained_on, ResultsStore(work_dirs().results)).estimator
+    rows = synthetic_rows(listings.dropna(subset=["image_path"]), n)
+    (folder / "images").mkdir(parents=True)
+    for source in set(rows["image_path"]):
+        shutil.copyfile(source, folder / "images" / Path(source).name)
+    rows["photo"] = ["images/" + Path(p).name for p in rows["image_path"]]
+    path = folder / "clip.csv"
+    rows[["uniq_id", "product_name", "description", "photo"]].to_csv(path, index=False)
+
+    photos = [open_image(Path(p)) for p in rows["image_path"]]
+    texts = [scenario.prepare_text(d) for d in rows["description"]]
+    embedder = scenario.embedder()
+    embedder.embed_images(photos[:2])  # warm-up: oneDNN compiles its kernels once
+
+    def alone() -> None:
+        embedder.embed_images(photos)
+        embedder.embed_texts(texts)
+
+    def end_to_end() -> None:
+        with open_batch(path) as batch:
+            classify_batch(batch, scenario, estimator, ReviewThreshold(0.99, None, 0), folder / "clip.parquet")
+
+    seconds, _ = best_of_turns({"alone": alone, "end_to_end": end_to_end}, rounds)
+    return n / seconds["end_to_end"], n / seconds["alone"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=100_000, help="tfidf listings in the large run (default 100,000)")
+    parser.add_argument("--clip-n", type=int, default=256, help="clip_a listings (default 256)")
+    parser.add_argument("--rounds", type=int, default=2, help="turns each clip path takes; best kept (default 2)")
+    args = parser.parse_args()
+    print(cpu_line())
+    with tempfile.TemporaryDirectory(prefix="vitrine-bench-") as scratch:
+        folder = Path(scratch)
+        os.environ["VITRINE_WORK_DIR"] = str(folder / "work")
+        from core.dataset import load_dataset
+
+        listings = load_dataset().listings
+        print(f"{len(listings)} distinct listings cycled; {os.cpu_count()} cores")
+        small, small_peak = tfidf_run(listings, args.rows // 10, folder, dict(os.environ))
+        large, large_peak = tfidf_run(listings, args.rows, folder, dict(os.environ))
+        print(f"tfidf: {args.rows // 10:,} listings {small:,.0f}/s peak {small_peak} MB; "
+              f"{args.rows:,} listings {large:,.0f}/s peak {large_peak} MB")
+
+        models = folder / "clip-model"
+        loaded = full_size_clip()
+        loaded.model.save_pretrained(models)
+        loaded.processor.save_pretrained(models)
+        os.environ["VITRINE_CLIP_MODEL"] = str(models)
+        clip_per_s, alone = clip_run(listings, args.clip_n, folder / "clip", args.rounds)
+        print(f"clip_a: {args.clip_n} listings end to end {clip_per_s:.2f}/s; the embedder alone on the same "
+              f"decoded listings {alone:.2f}/s (ratio {clip_per_s / alone:.2f})")
+    print(f"tfidf_per_s {large:.0f} clip_per_s {clip_per_s:.2f} flat_mb {large_peak - small_peak}")
+
+
+if __name__ == "__main__":
+    main()
