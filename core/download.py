@@ -6,6 +6,7 @@ every check and limit of the import (one CSV with the required columns, photos i
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 import urllib.error
@@ -40,6 +41,18 @@ def download_dataset(destination: Path, replace: bool = False, url: str | None =
     transfer. Raises DownloadError naming the address, the reason and the offline alternative."""
     url = url or dataset_url()
     check_destination(destination, replace)  # before a long download, not after
+    created = [folder for folder in (destination.parent, *destination.parent.parents) if not folder.exists()]
+    try:
+        return _download_and_import(url, destination, replace, progress)
+    except BaseException:
+        for folder in created:  # deepest first; only folders this download made, and only while empty
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+        raise
+
+
+def _download_and_import(url: str, destination: Path, replace: bool,
+                         progress: Callable[[int, int | None], None] | None) -> Dataset:
     try:
         destination.parent.mkdir(parents=True, exist_ok=True)
         # Beside the destination, like the import's staging folder: the same disk, removed afterwards.

@@ -118,6 +118,7 @@ def test_an_unreachable_address_fails_with_the_offline_way(destination, monkeypa
     assert _download(monkeypatch, f"http://127.0.0.1:{port}/dataset.zip") == EXIT_DATA
     line = _one_error_line(capsys)
     assert f"127.0.0.1:{port}" in line and "refused" in line and "python -m core data import PATH" in line
+    assert not destination.parent.exists()  # the folders made for it are gone: nothing is left behind
 
 
 def test_a_server_that_never_answers_is_given_up_on(destination, monkeypatch, capsys):
