@@ -290,3 +290,28 @@ def test_guide_page_shows_the_keywords_the_command_line_computed(with_tfidf, ref
         assert all(len(shown(e.label).split(": ")[1].split(", ")) <= 3 for e in app.expander)  # the command's --top 3
     finally:
         table.unlink()  # the module's other tests see the guide from coefficients
+
+
+def test_review_page_serves_a_sent_batch_and_saves_answers_with_its_keys(small_data_dir, tmp_path, monkeypatch,
+                                                                          capsys):
+    monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
+    batch = tmp_path / "today.csv"
+    batch.write_text("id,product_name,description\nn1,Mystery box,zzz qqq vvv\n", encoding="utf-8")
+    assert main(["classify", str(batch), "--precision", "1", "--to-review"]) == 0
+    batch_id = re.search(r"sent to review as batch (\w+)", capsys.readouterr().out).group(1)
+    app = page("review.py").run()
+    app.text_input(key="operator").input("ana").run()
+    queue = app.selectbox[0]
+    assert queue.options[0] == "Mistakes of tfidf" and queue.options[1].startswith("Batch today.csv (")
+    queue.select_index(1).run()
+    app.toggle[0].set_value(True).run()
+    assert not app.exception
+    assert any("vitrine-product" in h.proto.body and "Mystery box" in h.proto.body for h in app.get("html"))
+    assert any(shown(c.value).startswith("Model (tfidf): **") for c in app.caption)
+    app.radio[0].set_value("Computers")
+    _save_button(app).click().run()
+    assert not app.exception
+    [answer] = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}").active_answers()
+    assert (answer.uniq_id, answer.label, answer.scenario) == (f"batch:{batch_id}:0:n1", "Computers", "tfidf")
+    assert any("Nothing left in your queue" in s.value for s in app.success)
+    assert app.dataframe[-1].value["product"].tolist() == ["Mystery box"]
