@@ -1,13 +1,17 @@
 """A classified batch's flagged listings sent to the operators' review queue."""
+import io
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from PIL import Image
 
+from core.archive import extract_photos_zip
 from core.classify.batch_input import open_batch
+from core.classify.uploads import classify_upload
 from core.cli import main
 from core.dataset import load_dataset
 from core.locations import work_dirs
@@ -135,3 +139,39 @@ def test_a_batch_with_nothing_flagged_adds_no_queue(small_data_dir, tmp_path, ca
     assert main(["classify", str(path), "--precision", "0.5", "--to-review"]) == 0
     assert "no listing needs review: nothing was sent" in capsys.readouterr().out
     assert sent_batches() == []
+
+
+def _jpeg(size=(800, 600)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, "blue").save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+def test_a_photos_zip_lands_at_its_paths_and_nothing_leaves_the_folder(tmp_path):
+    source = tmp_path / "photos.zip"
+    with zipfile.ZipFile(source, "w") as packed:
+        packed.writestr("photos/a.jpg", _jpeg())
+        packed.writestr("b.png", _jpeg())
+        packed.writestr("../escape.jpg", _jpeg())
+        packed.writestr("notes.txt", "not a photo")
+    folder = tmp_path / "upload"
+    folder.mkdir()
+    assert extract_photos_zip(source, folder) == 2
+    assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()) == ["b.png", "photos/a.jpg"]
+    assert not (tmp_path / "escape.jpg").exists()
+
+
+def test_an_upload_with_its_photos_zip_is_classified_and_its_photos_reach_the_review_queue(small_data_dir):
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as packed:
+        packed.writestr("photos/a.jpg", _jpeg())
+    listings = b"id,description,photo\nq1,zzz qqq vvv,photos/a.jpg\nq2,zzz qqq,photos/gone.jpg\n"
+    run = classify_upload("../../new [x].csv", listings, zipped.getvalue(), "tfidf", load_dataset(), 1.0)
+    assert run.csv.parent == run.folder and run.csv.name == "new _x_.csv"
+    assert run.summary.rows == 2 and run.output.is_file()
+    sent = run.send_to_review()
+    table = sent.table()
+    assert sent.name == "../../new [x].csv" and table["id"].tolist() == ["q1", "q2"]
+    assert sent.photo(table.loc[0, "photo"]).size == (480, 360) and pd.isna(table.loc[1, "photo"])
+    run.discard()
+    assert not run.folder.exists() and sent.photo(table.loc[0, "photo"]) is not None
