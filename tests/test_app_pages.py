@@ -364,3 +364,16 @@ def test_classify_page_says_what_is_wrong_with_a_bad_file(small_data_dir, data, 
     app = _classify_upload(page("classify.py").run(), data)
     assert not app.exception and not app.dataframe
     assert message in shown(app.error[0].value)
+
+
+def _progress_without_a_total():
+    from pages._shared import StreamlitProgress
+
+    StreamlitProgress("tfidf")(4000, 0, "classifying listings")
+
+
+def test_a_progress_bar_without_a_total_shows_the_rows_done_not_a_full_bar():
+    app = AppTest.from_function(_progress_without_a_total, default_timeout=TIMEOUT).run()
+    assert not app.exception
+    [bar] = app.get("progress")
+    assert (bar.proto.text, bar.proto.value) == ("tfidf: classifying listings (4,000 done)", 0)
