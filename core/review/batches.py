@@ -167,8 +167,9 @@ def _new_batch_id(name: str, output: Path, created: str) -> str:
 def _output_chunks(output: Path, rows: int) -> Iterator[pd.DataFrame]:
     """The classified output, ``rows`` at a time, its cells as ``classify_batch`` computed them."""
     if output.suffix.lower() == ".csv":
-        for frame in pd.read_csv(output, dtype={"id": str, "status": str}, keep_default_na=False,
-                                 na_values={"confidence": [""]}, chunksize=rows):
+        texts = dict.fromkeys(["id", "predicted", "status"] + [f"top_{k}" for k in range(1, TOP + 1)], str)
+        for frame in pd.read_csv(output, dtype=texts, keep_default_na=False, na_values={"confidence": [""]},
+                                 chunksize=rows):
             yield original_cells(frame)
     else:
         for part in pq.ParquetFile(output).iter_batches(batch_size=rows):
