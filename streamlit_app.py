@@ -11,6 +11,7 @@ navigation = st.navigation([
     st.Page("pages/results.py", title="Results", icon=":material/leaderboard:", default=True),
     st.Page("pages/misclassified.py", title="Misclassified products", icon=":material/report:"),
     st.Page("pages/explain.py", title="Explain a new listing", icon=":material/image_search:"),
+    st.Page("pages/classify.py", title="Classify a batch", icon=":material/playlist_add_check:"),
     st.Page("pages/review.py", title="Operator review", icon=":material/rate_review:"),
     st.Page("pages/guide.py", title="Seller keyword guide", icon=":material/sell:"),
     st.Page("pages/data.py", title="Data quality", icon=":material/fact_check:"),

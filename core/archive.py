@@ -132,3 +132,30 @@ def _extract_member(source: Path, archive: zipfile.ZipFile, member: zipfile.ZipI
     except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
         raise ArchiveError(f"{member.filename} in {source.name} is damaged ({exc}); download or create the zip "
                            "again.") from exc
+
+
+def extract_photos_zip(source: Path, folder: Path) -> int:
+    """Write the zip's photos into ``folder``, each at its path inside the zip (so a CSV's relative photo
+    paths find them), within the import's limits; members that would land outside ``folder`` and files
+    that are not photos are skipped. Returns how many photos were written."""
+    root = folder.resolve()
+    try:
+        with zipfile.ZipFile(source) as archive:
+            chosen = []
+            for member in archive.infolist():
+                path = PurePosixPath(member.filename.replace("\\", "/"))
+                if member.is_dir() or "__MACOSX" in path.parts or path.suffix.lower() not in PHOTO_SUFFIXES:
+                    continue
+                target = (root / path).resolve()
+                if path.is_absolute() or root not in target.parents:
+                    continue
+                chosen.append((member, target))
+            _check_declared(source, chosen)
+            budget = SizeBudget()
+            for member, target in chosen:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                _extract_member(source, archive, member, target, budget)
+    except zipfile.BadZipFile as exc:
+        raise ArchiveError(f"{source.name} is not a readable zip file ({exc}); it may be damaged or truncated: "
+                           "create it again.") from exc
+    return len(chosen)

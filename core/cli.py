@@ -37,6 +37,7 @@ from core.models.densenet import (
 )
 from core.models.weights import model_folder
 from core.quality import data_report
+from core.review.batches import send_to_review
 from core.runs import fitted_result, run_scenario
 from core.scenarios.registry import all_scenarios
 from core.store import ResultsStore
@@ -146,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="target precision of the listings accepted without review (default 0.99)")
     classify.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                           help="where the model runs: auto takes a CUDA GPU when torch sees one, else the CPU")
+    classify.add_argument("--to-review", action="store_true",
+                          help="send the listings that need review (and have a name, description or photo to show) "
+                          "to the operators' review queue")
 
     explain = commands.add_parser("explain", help="measure explanations, list the words that drive each category",
                                   description="Explanations over the dataset: faithfulness of the methods "
@@ -320,8 +324,12 @@ def _classify(args: argparse.Namespace, dataset) -> int:
         with open_batch(args.input) as batch:
             summary = classify_batch(batch, scenario, result.estimator, threshold, output, explain=args.explain,
                                      progress=progress)
+            sent = send_to_review(batch, output, scenario.name, name=args.input.name) if args.to_review else None
     finally:
         progress.close()
     for line in summary.lines():
         print(line)
+    if sent is not None:
+        print(f"{sent.flagged} listing(s) sent to review as batch {sent.batch_id}" if sent.flagged
+              else "no listing needs review: nothing was sent")
     return 0

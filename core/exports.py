@@ -39,7 +39,12 @@ def write_csv(frame: pd.DataFrame, path: Path) -> None:
 def read_csv(path: Path, **options) -> pd.DataFrame:
     """A table written by ``write_csv``, its cells as they were before the single quotes were added;
     ``options`` go to ``pandas.read_csv``."""
-    frame = pd.read_csv(path, **options)
+    return original_cells(pd.read_csv(path, **options))
+
+
+def original_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table read back from spreadsheet-safe CSV (a chunk of it, say), its text cells as they were
+    before the single quotes were added."""
     for column in frame.select_dtypes(include=["object", "string", "str"]).columns:
         frame[column] = frame[column].map(_original_cell)
     return frame

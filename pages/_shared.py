@@ -63,7 +63,10 @@ class StreamlitProgress:
         self.bar = st.progress(0.0, text=label)
 
     def __call__(self, done: int, total: int, message: str) -> None:
-        self.bar.progress(min(done / max(total, 1), 1.0), text=f"{self.label}: {message} ({done}/{total})")
+        if total > 0:
+            self.bar.progress(min(done / total, 1.0), text=f"{self.label}: {message} ({done}/{total})")
+        else:  # the total is not known ahead (a batch read in chunks): the count done so far
+            self.bar.progress(0.0, text=f"{self.label}: {message} ({done:,} done)")
 
     def close(self) -> None:
         self.bar.empty()

@@ -6,13 +6,12 @@ import math
 
 import streamlit as st
 
-from core.dataset import listing_photo
 from core.errors import VitrineError
 from core.escaping import html_text, message_markdown, plain_markdown
 from core.exports import to_csv_text
 from core.review.queue import operator_queue
+from core.review.queues import review_queues
 from core.review.store import MAX_COMMENT_CHARS, MAX_OPERATOR_CHARS
-from core.review.summary import summarise
 from pages._shared import dataset_or_stop, display_size, results_or_stop, review_store, show_product_name
 
 st.title("Operator review")
@@ -25,13 +24,32 @@ except VitrineError as exc:
     st.error(message_markdown(exc))
     st.stop()
 
+
+
+def model_answer(item, scenario: str) -> str:
+    """The model's answer (and the data set's label, for a reference listing) as a caption."""
+    if item["predicted"] is None or item["predicted"] != item["predicted"]:
+        return f"Model ({plain_markdown(scenario)}): not classified"
+    answer = f"model ({plain_markdown(scenario)}): **{plain_markdown(item['predicted'])}** ({item['confidence']:.0%})"
+    if item["true"] is None or item["true"] != item["true"]:
+        return answer[0].upper() + answer[1:]
+    return f"Data set label: **{plain_markdown(item['true'])}** · {answer}"
+
+
 settings = st.columns([2, 2, 1.4], vertical_alignment="bottom")
 operator = settings[0].text_input("Your operator name", key="operator", max_chars=MAX_OPERATOR_CHARS).strip()
-name = settings[1].selectbox("Queue from scenario", list(results))
+queues = review_queues(dataset, results)
+chosen = settings[1].selectbox("Queue", list(queues),
+                               help="A scenario's mistakes on the data set, or the listings a classified batch flagged")
 show_model = settings[2].toggle("Show the model's answer", value=False,
                                 help="Off by default, so that your answer is your own.")
-result = results[name]
-queue = result.misclassified()  # most confident wrong answers first: likely label errors
+try:
+    review = queues[chosen]()
+except (VitrineError, OSError) as exc:
+    st.error(message_markdown(f"The queue {chosen} cannot be read: {exc}"))
+    st.stop()
+name = review.scenario
+queue = review.items  # a scenario's mistakes most confident first (likely label errors); a batch in input order
 skipped: set[str] = st.session_state.setdefault("skipped", set())
 
 review_tab, summary_tab = st.tabs(["Review", "Summary and export"])
@@ -41,16 +59,16 @@ with review_tab:
     else:
         standing = operator_queue(queue, answers, operator, skipped)
         st.progress(standing.answered / max(standing.total, 1),
-                    text=f"{standing.answered} of {standing.total} misclassified products answered by you")
+                    text=f"{standing.answered} of {standing.total} products of this queue answered by you")
         item = standing.next_item
         if item is None:
             st.success("Nothing left in your queue." + (" Skipped items come back after a reload." if skipped else ""))
         else:
-            listing = dataset.listing(item["uniq_id"])
+            listing = review.listing(item["uniq_id"])
             photo_column, text_column = st.columns([2, 3])
             with photo_column:
                 try:
-                    photo = listing_photo(listing)
+                    photo = listing.photo()
                     if photo is None:
                         st.info("No photo for this listing.")
                     else:
@@ -58,11 +76,10 @@ with review_tab:
                 except VitrineError as exc:
                     st.warning(message_markdown(exc))
             with text_column:
-                show_product_name(listing["product_name"])
-                st.html(f'<div style="max-height:320px;overflow:auto">{html_text(listing["description"])}</div>')
+                show_product_name(listing.name)
+                st.html(f'<div style="max-height:320px;overflow:auto">{html_text(listing.description)}</div>')
                 if show_model:
-                    st.caption(f"Data set label: **{plain_markdown(item['true'])}** · model ({name}): "
-                               f"**{plain_markdown(item['predicted'])}** ({item['confidence']:.0%})")
+                    st.caption(model_answer(item, name))
             # One form per product, never cleared: a second click on Save before the page is redrawn
             # sends the same answer again (stored once), and a failed save keeps what was chosen.
             with st.form(f"answer-{item['uniq_id']}"):
@@ -96,14 +113,16 @@ with review_tab:
                 st.error(message_markdown(exc))
 
 with summary_tab:
-    if answers.empty:
+    mine = answers[answers["uniq_id"].isin(set(queue["uniq_id"]))] if review.is_batch else answers
+    if mine.empty:
         st.info("No answers yet.")
     else:
-        summary = summarise(answers, dataset.listings, result.predictions)
-        st.subheader("Per category (data set label)")
+        summary = review.summary(answers)
+        st.subheader("Per category (the operators' category)" if review.is_batch else "Per category (data set label)")
         number = st.column_config.NumberColumn
-        st.dataframe(summary.per_category.style.format({
-            "doubt_rate": "{:.0%}", "agreement_with_dataset": "{:.0%}", "agreement_with_model": "{:.0%}"}),
+        shares = [c for c in ("doubt_rate", "agreement_with_dataset", "agreement_with_model")
+                  if c in summary.per_category]
+        st.dataframe(summary.per_category.style.format(dict.fromkeys(shares, "{:.0%}")),
             hide_index=True, width="stretch", column_config={
                 "category": "Category", "answers": "Answers",
                 "doubt_rate": number("In doubt", help="Share of answers given in doubt"),

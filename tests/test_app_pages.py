@@ -77,7 +77,7 @@ def test_pages_on_data_left_without_two_categories_say_why_and_the_data_page_lis
 
 
 @pytest.mark.parametrize("name", ["results.py", "misclassified.py", "explain.py", "review.py", "guide.py",
-                                  "data.py"])
+                                  "data.py", "classify.py"])
 def test_every_page_says_when_it_shows_the_shipped_sample(name, monkeypatch):
     monkeypatch.setenv("VITRINE_DATA_DIR", str(SAMPLE_DATA_DIR))
     app = page(name).run()
@@ -290,3 +290,90 @@ def test_guide_page_shows_the_keywords_the_command_line_computed(with_tfidf, ref
         assert all(len(shown(e.label).split(": ")[1].split(", ")) <= 3 for e in app.expander)  # the command's --top 3
     finally:
         table.unlink()  # the module's other tests see the guide from coefficients
+
+
+def test_review_page_serves_a_sent_batch_and_saves_answers_with_its_keys(small_data_dir, tmp_path, monkeypatch,
+                                                                          capsys):
+    monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
+    batch = tmp_path / "today.csv"
+    batch.write_text("id,product_name,description\nn1,Mystery box,zzz qqq vvv\n", encoding="utf-8")
+    assert main(["classify", str(batch), "--precision", "1", "--to-review"]) == 0
+    batch_id = re.search(r"sent to review as batch (\w+)", capsys.readouterr().out).group(1)
+    app = page("review.py").run()
+    app.text_input(key="operator").input("ana").run()
+    queue = app.selectbox[0]
+    assert queue.options[0] == "Mistakes of tfidf" and queue.options[1].startswith("Batch today.csv (")
+    queue.select_index(1).run()
+    app.toggle[0].set_value(True).run()
+    assert not app.exception
+    assert any("vitrine-product" in h.proto.body and "Mystery box" in h.proto.body for h in app.get("html"))
+    assert any(shown(c.value).startswith("Model (tfidf): **") for c in app.caption)
+    app.radio[0].set_value("Computers")
+    _save_button(app).click().run()
+    assert not app.exception
+    [answer] = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}").active_answers()
+    assert (answer.uniq_id, answer.label, answer.scenario) == (f"batch:{batch_id}:0:n1", "Computers", "tfidf")
+    assert any("Nothing left in your queue" in s.value for s in app.success)
+    assert app.dataframe[-1].value["product"].tolist() == ["Mystery box"]
+
+
+BATCH_CSV = ("id,product_name,description\n"
+             "n1,Wrist watch,analog wrist watch strap dial men\n"
+             "n2,Mystery box,zzz qqq vvv\n"
+             "n3,,\n"
+             "n4,Laptop bag,usb laptop keyboard mouse router\n")
+
+
+def _classify_upload(app: AppTest, data: bytes, name: str = "today.csv") -> AppTest:
+    app.file_uploader[0].set_value((name, data, "text/csv"))
+    return next(b for b in app.button if b.label == "Classify").click().run()
+
+
+def test_classify_page_classifies_an_upload_filters_it_and_sends_the_doubtful_ones_to_review(small_data_dir):
+    from core.review.batches import sent_batches
+
+    app = page("classify.py").run()
+    assert not app.exception and not app.dataframe  # nothing runs before a file is given
+    app = _classify_upload(app, BATCH_CSV.encode())
+    assert not app.exception and not app.error
+    assert any(shown(c.value).startswith("4 row(s): 3 classified") for c in app.caption)
+    table = app.dataframe[0].value
+    assert table["id"].tolist() == ["n1", "n2", "n3", "n4"]
+    assert table.loc[2, "status"] == "not classified: nothing to read (no title or description)"
+    assert app.get("plotly_chart") and [b.label for b in app.get("download_button")] == [
+        "Download (CSV)", "Download (Parquet)"]
+    flagged = int(table["needs_review"].sum())
+    app.toggle[0].set_value(True).run()  # needs review only: the table is filtered, the model does not run again
+    assert len(app.dataframe[0].value) == flagged and app.dataframe[0].value["needs_review"].all()
+    app.selectbox[1].select("not classified").run()
+    assert app.dataframe[0].value["id"].tolist() == ["n3"]
+    send = next(b for b in app.button if b.label == f"Send {flagged} flagged listing(s) to review")
+    send.click().run()
+    assert not app.exception
+    [sent] = sent_batches()
+    assert (sent.name, sent.scenario) == ("today.csv", "tfidf")
+    assert sent.flagged == flagged - 1  # n3 has nothing to show a person
+    assert app.success[0].value == f"{sent.flagged} listing(s) sent to review as batch {sent.batch_id}"
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"sku,colour\n1,red\n", "today.csv needs an id column (uniq_id or id)"),
+    (b"", "today.csv is not a CSV file that can be read"),
+])
+def test_classify_page_says_what_is_wrong_with_a_bad_file(small_data_dir, data, message):
+    app = _classify_upload(page("classify.py").run(), data)
+    assert not app.exception and not app.dataframe
+    assert message in shown(app.error[0].value)
+
+
+def _progress_without_a_total():
+    from pages._shared import StreamlitProgress
+
+    StreamlitProgress("tfidf")(4000, 0, "classifying listings")
+
+
+def test_a_progress_bar_without_a_total_shows_the_rows_done_not_a_full_bar():
+    app = AppTest.from_function(_progress_without_a_total, default_timeout=TIMEOUT).run()
+    assert not app.exception
+    [bar] = app.get("progress")
+    assert (bar.proto.text, bar.proto.value) == ("tfidf: classifying listings (4,000 done)", 0)

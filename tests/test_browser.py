@@ -227,3 +227,42 @@ def test_a_double_click_on_save_stores_the_answer_once(app_env, private_work_dir
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_classify_a_small_uploaded_csv_download_the_result_and_send_the_doubtful_ones(app_env, browser, tmp_path):
+    from core.exports import read_csv
+    from core.review.batches import sent_batches
+
+    upload = tmp_path / "new listings.csv"
+    upload.write_text("id,product_name,description\n"
+                      "n1,Wrist watch,Stainless steel analog wrist watch for men with leather strap\n"
+                      "n2,Mystery,zzz qqq\n"
+                      "n3,,\n", encoding="utf-8")
+    process, url = start_app(app_env)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1100}, accept_downloads=True)
+        _open(page, url, "Classify a batch", tmp_path)
+        page.locator('input[type="file"]').first.set_input_files(upload)
+        page.get_by_text("new listings.csv").first.wait_for(timeout=30_000)
+        page.get_by_role("button", name="Classify").click()
+        try:
+            page.get_by_text("2 classified (0 on their text only").wait_for(timeout=120_000)
+            page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
+        finally:
+            page.screenshot(path=str(tmp_path / "classify.png"), full_page=True)
+        assert "Traceback" not in page.content()
+        with page.expect_download(timeout=30_000) as download:
+            page.get_by_role("button", name="Download (CSV)").click()
+        assert download.value.suggested_filename == "new listings.tfidf.csv"
+        saved = tmp_path / "downloaded.csv"
+        download.value.save_as(saved)
+        frame = read_csv(saved, dtype={"id": str}, keep_default_na=False)
+        assert frame["id"].tolist() == ["n1", "n2", "n3"]
+        assert frame.loc[2, "status"] == "not classified: nothing to read (no title or description)"
+        page.get_by_role("button", name="flagged listing(s) to review").click()
+        page.get_by_text("sent to review as batch").wait_for(timeout=60_000)
+        [sent] = sent_batches()
+        assert sent.name == "new listings.csv" and sent.flagged >= 1
+    finally:
+        process.terminate()
+        process.wait(timeout=20)

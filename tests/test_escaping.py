@@ -94,7 +94,8 @@ def run_page(name: str) -> AppTest:
 
 def test_every_page_is_covered_here():
     pages = {path.name for path in (REPO_ROOT / "pages").glob("*.py") if not path.name.startswith("_")}
-    assert pages == {"results.py", "misclassified.py", "explain.py", "review.py", "guide.py", "data.py"}
+    assert pages == {"results.py", "misclassified.py", "explain.py", "review.py", "guide.py", "data.py",
+                     "classify.py"}
 
 
 def test_results_page_shows_hostile_category_names_as_text(hostile):
@@ -159,3 +160,19 @@ def test_data_page_shows_a_hostile_folder_name_as_text(hostile):
     app = run_page("data.py")
     assert live_text(app) == []
     assert "[data](http:evil.example)" in shown(app.caption[0].value)
+
+
+def test_classify_page_shows_a_hostile_upload_and_categories_as_text(hostile):
+    rows = ["id,product_name,description"] + [
+        f'"{text}","{HOSTILE[(i + 1) % 7]}","{HOSTILE[(i + 2) % 7]} steel signal{i}"' for i, text in enumerate(HOSTILE)]
+    app = run_page("classify.py")
+    app.file_uploader[0].set_value((f"{HOSTILE[0]}.csv", "\n".join(rows).encode(), "text/csv"))
+    next(b for b in app.button if b.label == "Classify").click().run()
+    assert not app.exception and not app.error and live_text(app) == []
+    assert app.dataframe[0].value["id"].tolist() == HOSTILE
+    assert shown(app.subheader[0].value) == f"{HOSTILE[0]}.csv, classified by tfidf"
+    assert app.get("plotly_chart")
+    app.file_uploader[0].set_value((f"{HOSTILE[1]}.csv", b"sku\n1\n", "text/csv"))
+    next(b for b in app.button if b.label == "Classify").click().run()
+    assert not app.exception and live_text(app) == []
+    assert "needs an id column" in shown(app.error[0].value)

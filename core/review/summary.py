@@ -58,3 +58,19 @@ def summarise(answers: pd.DataFrame, listings: pd.DataFrame, predictions: pd.Dat
     ).reset_index()
     decisions["decision"] = [REVISE_TREE if share >= 0.5 else RETRAIN for share in decisions["doubt_share"]]
     return ReviewSummary(per_category, kappa, decisions)
+
+
+def summarise_batch(answers: pd.DataFrame, flagged: pd.DataFrame) -> ReviewSummary:
+    """The summary of a batch's queue: its listings have no data set label, so ``per_category`` is by
+    the operators' category (answers, doubt rate, agreement with the model). ``flagged``: the batch's
+    table (key, product_name, predicted)."""
+    mine = answers[answers["uniq_id"].isin(set(flagged["key"]))]
+    listings = pd.DataFrame({"uniq_id": flagged["key"], "product_name": flagged["product_name"], "category": None})
+    summary = summarise(mine, listings, flagged[["key", "predicted"]].rename(columns={"key": "uniq_id"}))
+    latest = (mine.sort_values("id").groupby(["operator", "uniq_id"], as_index=False).last()
+              .merge(flagged[["key", "predicted"]].rename(columns={"key": "uniq_id"}), on="uniq_id", how="left"))
+    latest["agrees_with_model"] = latest["label"] == latest["predicted"]
+    per_category = latest.groupby("label").agg(
+        answers=("label", "size"), doubt_rate=("in_doubt", "mean"), agreement_with_model=("agrees_with_model", "mean"),
+    ).reset_index().rename(columns={"label": "category"})
+    return ReviewSummary(per_category, summary.kappa, summary.decisions.drop(columns="category"))

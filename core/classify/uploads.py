@@ -1,0 +1,101 @@
+"""A batch uploaded in the app: its files kept in a folder of their own under the work folder while
+the page shows the run, so that the output can be downloaded and the flagged listings sent to review."""
+from __future__ import annotations
+
+import re
+import shutil
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.archive import extract_photos_zip
+from core.classify.batch_input import open_batch
+from core.classify.job import ClassifySummary, classify_batch, review_line
+from core.dataset import Dataset
+from core.errors import ScenarioUnavailable
+from core.locations import work_dirs
+from core.progress import Progress, silent
+from core.review.batches import SentBatch, send_to_review
+from core.runs import fitted_result
+from core.scenarios.registry import all_scenarios
+from core.store import ResultsStore
+
+CSV_FILE = "listings.csv"  # the name kept when the uploaded one has nothing usable as a file name
+OUTPUT_FILE = "classified.parquet"
+KEEP_UPLOADS_SECONDS = 24 * 3600  # a run the page no longer shows is removed after a day
+
+
+@dataclass(frozen=True)
+class UploadRun:
+    """One classified upload: where its files are and what the run did."""
+
+    folder: Path
+    csv: Path  # the uploaded CSV, inside ``folder``
+    name: str  # the uploaded file's name, as the user knows it
+    scenario: str
+    summary: ClassifySummary
+    review: str  # the review cut-off in words
+
+    @property
+    def output(self) -> Path:
+        return self.folder / OUTPUT_FILE
+
+    def send_to_review(self) -> SentBatch:
+        """The run's flagged listings sent to the operators' queue (read again from the upload)."""
+        with open_batch(self.csv) as batch:
+            return send_to_review(batch, self.output, self.scenario, name=self.name)
+
+    def discard(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def uploads_dir() -> Path:
+    return work_dirs().root / "uploads"
+
+
+def classify_upload(name: str, listings: bytes, photos: bytes | None, scenario_name: str, dataset: Dataset,
+                    precision: float, progress: Progress = silent) -> UploadRun:
+    """Classify an uploaded CSV (``listings``; ``photos``: an optional zip of the photos its rows name)
+    with the scenario's stored classifier. A file that cannot be read raises a VitrineError saying why;
+    its folder is removed then."""
+    _remove_old_uploads()
+    folder = uploads_dir() / uuid.uuid4().hex
+    folder.mkdir(parents=True)
+    try:
+        csv = folder / safe_file_name(name)
+        csv.write_bytes(listings)
+        if photos is not None:
+            zipped = folder / ".photos.zip"
+            zipped.write_bytes(photos)
+            extract_photos_zip(zipped, folder)
+            zipped.unlink()
+        scenario = all_scenarios()[scenario_name]
+        if reason := scenario.unavailable_reason():
+            raise ScenarioUnavailable(reason)
+        result = fitted_result(scenario, dataset, ResultsStore(work_dirs().results), progress)
+        threshold = result.review_threshold(precision)
+        with open_batch(csv) as batch:
+            summary = classify_batch(batch, scenario, result.estimator, threshold, folder / OUTPUT_FILE,
+                                     progress=progress)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return UploadRun(folder, csv, name, scenario_name, summary, review_line(result, threshold))
+
+
+def safe_file_name(name: str) -> str:
+    """The uploaded name as a plain file name ending in .csv (so messages that name the file name the
+    user's), every character outside letters, digits, space, dot, dash and underscore replaced."""
+    cleaned = re.sub(r"[^\w .-]", "_", name.replace("\\", "/").rsplit("/", 1)[-1])[:100].strip(" .")
+    if not cleaned or cleaned.startswith(".") or cleaned == OUTPUT_FILE:
+        return CSV_FILE
+    return cleaned if cleaned.lower().endswith(".csv") else f"{cleaned}.csv"
+
+
+def _remove_old_uploads() -> None:
+    """Upload folders of runs no page shows any more (a closed browser tab leaves its folder)."""
+    root = uploads_dir()
+    for folder in root.iterdir() if root.is_dir() else []:
+        if time.time() - folder.stat().st_mtime > KEEP_UPLOADS_SECONDS:
+            shutil.rmtree(folder, ignore_errors=True)

@@ -1,0 +1,221 @@
+"""Classified batches sent to the operators' review queue, kept so the queue outlives the uploaded files.
+
+A sent batch lives under ``work_dirs().root / "batches" / <batch id>/``: ``manifest.json`` (its id,
+the name the user knows it by, the scenario, when it was sent, its counts), ``flagged.parquet`` (one row
+per flagged listing: its review key, row number and id, text, the model's answer) and ``photos/`` (each
+flagged listing's photo, downscaled and re-encoded by us). A batch is written in a staging folder that
+is renamed into place, so a batch is there whole or not at all.
+
+Which rows are sent: every row the run flagged (``needs_review``) that has something to show a person,
+a product name, a description or a photo; rows that could not be read at all (a broken line, text that
+is not UTF-8, no id) are left out, as their content cannot be trusted. Rows not classified for want of
+text that still have a photo are sent: they need a person most of all.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from PIL import Image
+
+from core.classify.batch_input import CHUNK_ROWS, BatchFile, BatchRows
+from core.classify.job import TOP
+from core.errors import ImageError, ReviewStoreError
+from core.exports import original_cells
+from core.images import open_image
+from core.locations import work_dirs
+from core.review.store import MAX_ID_CHARS
+
+KEY_PREFIX = "batch:"
+PHOTO_SIDE = 480  # what the review page shows; the full photo is not needed any more
+MANIFEST = "manifest.json"
+TABLE = "flagged.parquet"
+PHOTOS = "photos"
+TABLE_SCHEMA = pa.schema(
+    [("key", pa.string()), ("row", pa.int64()), ("id", pa.string()), ("product_name", pa.string()),
+     ("description", pa.string()), ("photo", pa.string()), ("predicted", pa.string()), ("confidence", pa.float64())]
+    + [(f"top_{k}", pa.string()) for k in range(1, TOP + 1)] + [("status", pa.string())]
+)
+
+
+@dataclass(frozen=True)
+class SentBatch:
+    """A batch in the review queue, as its manifest describes it."""
+
+    batch_id: str
+    name: str  # the input file's name
+    scenario: str
+    created: str  # ISO time, UTC
+    rows: int  # rows in the batch
+    flagged: int  # rows sent to review
+
+    @property
+    def folder(self) -> Path:
+        return batches_dir() / self.batch_id
+
+    def label(self) -> str:
+        """How the review page names this queue."""
+        return f"Batch {self.name} ({self.created[:16].replace('T', ' ')} UTC, {self.flagged} flagged)"
+
+    def table(self) -> pd.DataFrame:
+        """The flagged listings, in input order."""
+        return pq.read_table(self.folder / TABLE).to_pandas()
+
+    def photo(self, name: str | None) -> Image.Image | None:
+        """A flagged listing's photo from the batch folder; None when it had none."""
+        if not isinstance(name, str) or not name:
+            return None
+        return open_image(self.folder / PHOTOS / Path(name).name)
+
+
+def batches_dir() -> Path:
+    return work_dirs().root / "batches"
+
+
+def review_key(batch_id: str, row: int, row_id: str) -> str:
+    """The review store's key of a batch listing: ``batch:<batch id>:<row number>:<row id>``. It never
+    equals a reference listing's id (those have no ``batch:`` prefix), two rows of a batch with the same
+    id get different keys, and a row id too long for the store's column is replaced by a hash of it."""
+    key = f"{KEY_PREFIX}{batch_id}:{row}:{row_id}"
+    if len(key) <= MAX_ID_CHARS:
+        return key
+    return f"{KEY_PREFIX}{batch_id}:{row}:#{hashlib.sha256(row_id.encode()).hexdigest()[:16]}"
+
+
+def is_batch_key(key: str) -> bool:
+    return isinstance(key, str) and key.startswith(KEY_PREFIX)
+
+
+def send_to_review(batch: BatchFile, output: Path, scenario: str, name: str | None = None,
+                   chunk_rows: int = CHUNK_ROWS) -> SentBatch:
+    """Send the rows ``classify_batch`` flagged in ``output`` (its Parquet or CSV file for ``batch``) to
+    the review queue; returns the sent batch (not stored when nothing was flagged). Reads the batch
+    and its output side by side, a chunk at a time, so memory stays flat."""
+    created = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    root = batches_dir()
+    root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=root, prefix=".staging-"))
+    try:
+        (staging / PHOTOS).mkdir()
+        batch_id = _new_batch_id(name or batch.path.name, output, created)
+        writer = pq.ParquetWriter(staging / TABLE, TABLE_SCHEMA)
+        rows = flagged = 0
+        frames: list[pd.DataFrame] = []
+        try:
+            for chunk, answers in zip(batch.chunks(chunk_rows), _output_chunks(output, chunk_rows)):
+                frame = _flagged(chunk, answers.reset_index(drop=True), staging / PHOTOS, batch_id)
+                rows += len(chunk.ids)
+                flagged += len(frame)
+                frames.append(frame)
+                if sum(len(f) for f in frames) >= chunk_rows:
+                    _write(writer, frames)
+            _write(writer, frames)
+        finally:
+            writer.close()
+        sent = SentBatch(batch_id, name or batch.path.name, scenario, created, rows, flagged)
+        if not flagged:  # an empty queue would only clutter the review page's list
+            shutil.rmtree(staging)
+            return sent
+        (staging / MANIFEST).write_text(json.dumps(asdict(sent), indent=2), encoding="utf-8")
+        os.rename(staging, root / batch_id)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return sent
+
+
+def sent_batches() -> list[SentBatch]:
+    """The batches in the review queue, newest first (a folder without a readable manifest is skipped)."""
+    found = []
+    root = batches_dir()
+    for manifest in root.glob(f"*/{MANIFEST}") if root.is_dir() else []:
+        if manifest.parent.name.startswith("."):
+            continue
+        try:
+            found.append(SentBatch(**json.loads(manifest.read_text(encoding="utf-8"))))
+        except (OSError, ValueError, TypeError):
+            continue
+    return sorted(found, key=lambda b: b.created, reverse=True)
+
+
+def sent_batch(batch_id: str) -> SentBatch:
+    """One sent batch by id; a ReviewStoreError when it is not there."""
+    for batch in sent_batches():
+        if batch.batch_id == batch_id:
+            return batch
+    raise ReviewStoreError(f"No batch {batch_id!r} is in the review queue.")
+
+
+def _new_batch_id(name: str, output: Path, created: str) -> str:
+    """8 hex digits of a hash of the batch's output and the time it was sent (and a random salt, so
+    the same file sent twice in a second still gets two batches)."""
+    stat = output.stat()
+    seed = f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\0{created}\0".encode() + os.urandom(8)
+    return hashlib.sha256(seed).hexdigest()[:8]
+
+
+def _output_chunks(output: Path, rows: int) -> Iterator[pd.DataFrame]:
+    """The classified output, ``rows`` at a time, its cells as ``classify_batch`` computed them."""
+    if output.suffix.lower() == ".csv":
+        texts = dict.fromkeys(["id", "predicted", "status"] + [f"top_{k}" for k in range(1, TOP + 1)], str)
+        for frame in pd.read_csv(output, dtype=texts, keep_default_na=False, na_values={"confidence": [""]},
+                                 chunksize=rows):
+            yield original_cells(frame)
+    else:
+        for part in pq.ParquetFile(output).iter_batches(batch_size=rows):
+            yield part.to_pandas()
+
+
+def _flagged(chunk: BatchRows, answers: pd.DataFrame, photos: Path, batch_id: str) -> pd.DataFrame:
+    """The chunk's rows to review, their photos copied (downscaled) into ``photos``."""
+    records = []
+    for i, position in enumerate(chunk.positions):
+        has_content = chunk.names[i].strip() or chunk.descriptions[i].strip() or chunk.photos[i] is not None
+        if not bool(answers.at[i, "needs_review"]) or chunk.row_problems[i] is not None or not has_content:
+            continue
+        predicted = answers.at[i, "predicted"]
+        records.append({
+            "key": review_key(batch_id, position, chunk.ids[i]), "row": position, "id": chunk.ids[i],
+            "product_name": chunk.names[i],
+            "description": chunk.descriptions[i], "photo": _copy_photo(chunk.photos[i], photos, position),
+            "predicted": predicted if isinstance(predicted, str) and predicted else None,
+            "confidence": float(answers.at[i, "confidence"]),
+            **{f"top_{k}": _text(answers.at[i, f"top_{k}"]) for k in range(1, TOP + 1)},
+            "status": str(answers.at[i, "status"])})
+    return pd.DataFrame(records, columns=TABLE_SCHEMA.names)
+
+
+def _text(value) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _copy_photo(source: Path | None, photos: Path, position: int) -> str | None:
+    """The photo decoded as every photo is, downscaled and saved as JPEG under ``photos``; None when
+    there is none or it cannot be read (the listing is still reviewed on its text)."""
+    if source is None:
+        return None
+    try:
+        photo = open_image(source)
+    except ImageError:
+        return None
+    photo.thumbnail((PHOTO_SIDE, PHOTO_SIDE))
+    name = f"{position}.jpg"
+    photo.save(photos / name, format="JPEG", quality=90)
+    return name
+
+
+def _write(writer: pq.ParquetWriter, frames: list[pd.DataFrame]) -> None:
+    if frames:
+        writer.write_table(pa.Table.from_pandas(pd.concat(frames, ignore_index=True), schema=TABLE_SCHEMA,
+                                                preserve_index=False))
+        frames.clear()

@@ -1,0 +1,84 @@
+"""The queues an operator can review: a scenario's mistakes on the reference listings, or the
+listings a classified batch flagged. Each gives its items in review order and what to show of one."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import pandas as pd
+from PIL import Image
+
+from core.dataset import Dataset, listing_photo
+from core.evaluation import ScenarioResult
+from core.review.batches import SentBatch, is_batch_key, sent_batches
+from core.review.summary import ReviewSummary, summarise, summarise_batch
+
+ITEM_COLUMNS = ["uniq_id", "true", "predicted", "confidence"]
+
+
+@dataclass(frozen=True)
+class QueueListing:
+    """What the review page shows of one item: its name, description and photo (decoded on demand;
+    ``photo()`` raises ImageError when the file cannot be read)."""
+
+    name: str
+    description: str
+    photo: Callable[[], Image.Image | None]
+
+
+@dataclass
+class ReviewQueue:
+    """One queue: its label in the picker, the scenario its answers are saved under, its items (one row
+    per listing: uniq_id, the key answers are saved with; true, the data set's label or None;
+    predicted; confidence) and how to show one of them."""
+
+    label: str
+    scenario: str
+    items: pd.DataFrame
+    listing: Callable[[str], QueueListing]
+    summary: Callable[[pd.DataFrame], ReviewSummary]
+    is_batch: bool = False
+
+
+def mistakes_label(scenario: str) -> str:
+    return f"Mistakes of {scenario}"
+
+
+def mistakes_queue(name: str, result: ScenarioResult, dataset: Dataset) -> ReviewQueue:
+    """Today's queue: the scenario's wrong answers on the reference listings, most confident first
+    (likely label errors)."""
+    def listing(uniq_id: str) -> QueueListing:
+        row = dataset.listing(uniq_id)
+        return QueueListing(row["product_name"], row["description"], lambda: listing_photo(row))
+
+    def summary(answers: pd.DataFrame) -> ReviewSummary:
+        reference = answers[~answers["uniq_id"].map(is_batch_key)]  # batch answers have their own queues
+        return summarise(reference, dataset.listings, result.predictions)
+
+    return ReviewQueue(mistakes_label(name), name, result.misclassified()[ITEM_COLUMNS], listing, summary)
+
+
+def batch_queue(batch: SentBatch) -> ReviewQueue:
+    """A sent batch's flagged listings, in input order, shown from the batch's own folder."""
+    table = batch.table()
+    by_key = table.set_index("key")
+
+    def listing(key: str) -> QueueListing:
+        row = by_key.loc[key]
+        return QueueListing(row["product_name"], row["description"], lambda: batch.photo(row["photo"]))
+
+    items = pd.DataFrame({"uniq_id": table["key"], "true": None, "predicted": table["predicted"],
+                          "confidence": table["confidence"]})
+    return ReviewQueue(batch.label(), batch.scenario, items, listing,
+                       lambda answers: summarise_batch(answers, table), is_batch=True)
+
+
+def review_queues(dataset: Dataset, results: dict[str, ScenarioResult]) -> dict[str, Callable[[], ReviewQueue]]:
+    """Every queue there is, by its label, built when chosen: each stored result's mistakes, then each
+    sent batch, newest first."""
+    queues: dict[str, Callable[[], ReviewQueue]] = {
+        mistakes_label(name): (lambda name=name, result=result: mistakes_queue(name, result, dataset))
+        for name, result in results.items()}
+    for batch in sent_batches():
+        queues[batch.label()] = lambda batch=batch: batch_queue(batch)
+    return queues

@@ -1,0 +1,134 @@
+"""Classify a batch: upload a CSV of new listings (and a zip of their photos), classify every row with
+a scenario, filter and download the result, and send the doubtful listings to the operators."""
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.calibration import DEFAULT_PRECISION
+from core.classify.job import NOT_CLASSIFIED, OK, TEXT_ONLY
+from core.classify.uploads import UploadRun, classify_upload
+from core.errors import VitrineError
+from core.escaping import chart_text, message_markdown, plain_markdown
+from core.exports import to_csv_text
+from core.scenarios.registry import all_scenarios
+from pages._shared import StreamlitProgress, dataset_or_stop
+
+RUN = "classify_run"  # the last run, kept so that filtering the table does not classify again
+STATUSES = {"every status": None, "ok": OK, "text only": TEXT_ONLY, "not classified": NOT_CLASSIFIED}
+SORTS = {"input order": None, "confidence, lowest first": True, "confidence, highest first": False}
+
+st.title("Classify a batch")
+st.caption("One row out per row in: the predicted category, its confidence, the top 3, whether it needs review "
+           "and a status. The CSV needs an id column (uniq_id or id) and a description or product_name; an "
+           "optional photo column names each photo by its path in the zip.")
+dataset = dataset_or_stop()
+scenarios = all_scenarios()
+runnable = [name for name, s in scenarios.items() if s.unavailable_reason() is None]
+limit = st.get_option("server.maxUploadSize")
+
+with st.form("classify"):
+    listings = st.file_uploader("Listings (CSV)", type=["csv"], help=f"Up to {limit} MB")
+    photos = st.file_uploader("Their photos (optional zip)", type=["zip"],
+                              help=f"Up to {limit} MB; the CSV's photo column gives each photo's path in the zip")
+    columns = st.columns(2)
+    name = columns[0].selectbox("Scenario", runnable, index=runnable.index("tfidf") if "tfidf" in runnable else 0,
+                                format_func=lambda n: f"{n}: {scenarios[n].description}")
+    precision = columns[1].number_input(
+        "Target precision", min_value=0.5, max_value=1.0, value=DEFAULT_PRECISION, step=0.005, format="%.3f",
+        help="Listings below the confidence at which the scenario's held-out predictions reach this precision "
+             "need review")
+    submitted = st.form_submit_button("Classify", type="primary")
+
+
+def classify(upload, photo_zip) -> None:
+    """Run the batch with a progress bar; the run replaces the last one, or a message says why not."""
+    progress = StreamlitProgress(name)
+    try:
+        run = classify_upload(upload.name, upload.getvalue(), photo_zip.getvalue() if photo_zip else None, name,
+                              dataset, precision, progress)
+    except VitrineError as exc:
+        st.error(message_markdown(exc))
+        return
+    finally:
+        progress.close()
+    if (previous := st.session_state.get(RUN)) is not None:
+        previous.discard()
+    st.session_state[RUN] = run
+    st.session_state.pop("sent", None)
+
+
+if submitted:
+    if listings is None:
+        st.warning("Choose a CSV file of listings first.")
+    else:
+        classify(listings, photos)
+
+run: UploadRun | None = st.session_state.get(RUN)
+if run is None:
+    st.stop()
+
+
+@st.cache_data(max_entries=2, show_spinner=False)
+def output_table(path: str) -> pd.DataFrame:
+    return pd.read_parquet(path)
+
+
+st.subheader(f"{plain_markdown(run.name)}, classified by {run.scenario}")
+summary = run.summary
+for line in summary.lines()[:2] + [f"{summary.listings_per_second:,.0f} listings per second",
+                                   f"Review cut-off: {run.review}"]:
+    st.caption(plain_markdown(line))
+table = output_table(str(run.output))
+
+filters = st.columns([3, 2, 2, 2], vertical_alignment="bottom")
+categories = sorted(table["predicted"].dropna().unique())
+chosen = filters[0].multiselect("Predicted category", categories, placeholder="every category")
+status = STATUSES[filters[1].selectbox("Status", list(STATUSES))]
+order = SORTS[filters[2].selectbox("Sort", list(SORTS))]
+doubtful = filters[3].toggle("Needs review only")
+shown = table
+if chosen:
+    shown = shown[shown["predicted"].isin(chosen)]
+if status is not None:
+    shown = shown[shown["status"].str.startswith(status)]
+if doubtful:
+    shown = shown[shown["needs_review"]]
+if order is not None:
+    shown = shown.sort_values("confidence", ascending=order, na_position="first", kind="stable")
+st.caption(f"{len(shown):,} of {len(table):,} row(s)")
+st.dataframe(shown, hide_index=True, width="stretch", column_config={
+    "id": st.column_config.TextColumn("Id"), "predicted": "Predicted",
+    "confidence": st.column_config.NumberColumn("Confidence", format="percent"),
+    **{f"top_{k}_probability": st.column_config.NumberColumn(f"top_{k} probability", format="percent")
+       for k in range(1, 4)},
+    "needs_review": "Needs review", "status": "Status"})
+
+classified = table.dropna(subset=["confidence"])
+if not classified.empty:
+    figure = go.Figure([go.Histogram(x=rows["confidence"], name=chart_text(category), xbins=dict(start=0, end=1,
+                                                                                               size=0.05))
+                        for category, rows in classified.groupby("predicted")])
+    figure.update_layout(barmode="overlay", height=320, margin=dict(l=10, r=10, t=30, b=10),
+                         title="Confidence per predicted category", xaxis=dict(range=[0, 1], tickformat=".0%"),
+                         yaxis_title="listings")
+    figure.update_traces(opacity=0.6)
+    st.plotly_chart(figure, width="stretch")
+
+stem = run.name.rsplit(".", 1)[0] or "batch"
+downloads = st.columns(3)
+downloads[0].download_button("Download (CSV)", to_csv_text(table), f"{stem}.{run.scenario}.csv", "text/csv")
+downloads[1].download_button("Download (Parquet)", run.output.read_bytes(), f"{stem}.{run.scenario}.parquet",
+                             "application/vnd.apache.parquet")
+flagged = int(table["needs_review"].sum())
+sent = st.session_state.get("sent")
+if sent is not None:
+    downloads[2].success(f"{sent.flagged} listing(s) sent to review as batch {sent.batch_id}")
+elif flagged and downloads[2].button(f"Send {flagged} flagged listing(s) to review", type="primary",
+                                     help="Rows that could not be read, or have nothing to show, stay out"):
+    try:
+        st.session_state["sent"] = run.send_to_review()
+        st.rerun()
+    except VitrineError as exc:
+        st.error(message_markdown(exc))

@@ -1,0 +1,177 @@
+"""A classified batch's flagged listings sent to the operators' review queue."""
+import io
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from PIL import Image
+
+from core.archive import extract_photos_zip
+from core.classify.batch_input import open_batch
+from core.classify.uploads import classify_upload
+from core.cli import main
+from core.dataset import load_dataset
+from core.locations import work_dirs
+from core.review import batches
+from core.review.batches import batches_dir, review_key, send_to_review, sent_batch, sent_batches
+from core.review.queues import review_queues
+from core.review.store import MAX_ID_CHARS, ReviewStore
+from core.runs import run_scenario
+from core.scenarios.tfidf import TfidfScenario
+from core.store import ResultsStore
+from tests.conftest import listing_row, write_dataset
+
+
+def _batch(folder: Path) -> Path:
+    """Listings of the small data set's words plus ones nobody can place, a photo for some."""
+    folder.mkdir()
+    Image.new("RGB", (1200, 900), "red").save(folder / "big.jpg")
+    rows = ["id,product_name,description,photo",
+            "w1,Analog watch,analog wrist watch strap dial,big.jpg",
+            "x1,Mystery,zzz qqq vvv,big.jpg",
+            "x1,Mystery again,zzz qqq vvv,",
+            "x2,,,big.jpg",
+            "x3,,,",
+            "x4,Too,many,fields,here",
+            "c1,Router,usb laptop keyboard mouse router,"]
+    path = folder / "new listings.csv"
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def classified(small_data_dir, tmp_path, capsys):
+    """The batch classified by tfidf on the small data set, with its output beside it."""
+    path = _batch(tmp_path / "batch")
+    out = tmp_path / "out.csv"
+    assert main(["classify", str(path), "--out", str(out), "--precision", "1"]) == 0
+    capsys.readouterr()
+    return path, out
+
+
+def test_review_keys_never_equal_a_reference_id_and_fit_the_store():
+    reference_id = "c2d766ca982eca8304150849735ffef9"
+    key = review_key("0a1b2c3d", 4, reference_id)
+    assert key != reference_id and key == f"batch:0a1b2c3d:4:{reference_id}"
+    assert review_key("0a1b2c3d", 5, reference_id) != key  # the same id twice in a batch: two keys
+    long = review_key("0a1b2c3d", 12, "x" * 200)
+    assert len(long) <= MAX_ID_CHARS and long.startswith("batch:0a1b2c3d:12:#")
+    assert long != review_key("0a1b2c3d", 12, "x" * 199)
+
+
+def test_flagged_rows_with_something_to_show_are_sent_with_their_photo_copied(classified, tmp_path):
+    path, out = classified
+    with open_batch(path) as batch:
+        sent = send_to_review(batch, out, "tfidf", chunk_rows=2)
+    output = pd.read_csv(out, dtype={"id": str}, keep_default_na=False)
+    table = sent.table()
+    flagged_rows = [i for i in output.index[output["needs_review"]] if i not in (4, 5)]  # x3: empty; x4: broken
+    assert table["row"].tolist() == flagged_rows and "x4" not in set(table["id"]) and "x3" not in set(table["id"])
+    assert table["key"].is_unique and all(k.startswith(f"batch:{sent.batch_id}:") for k in table["key"])
+    assert (sent.rows, sent.flagged, sent.scenario, sent.name) == (7, len(flagged_rows), "tfidf", "new listings.csv")
+    x2 = table[table["id"] == "x2"].iloc[0]  # not classified (no text) but a photo to show: sent
+    assert x2["status"].startswith("not classified") and pd.isna(x2["predicted"])
+    shutil.rmtree(tmp_path / "batch")  # the upload is gone: the queue still shows the photo
+    photo = sent.photo(x2["photo"])
+    assert max(photo.size) == 480 and Path(sent.folder / "photos" / x2["photo"]).is_file()
+    assert json.loads((sent.folder / "manifest.json").read_text())["batch_id"] == sent.batch_id
+    assert sent_batches() == [sent] and sent_batch(sent.batch_id) == sent
+    assert [p.name for p in batches_dir().iterdir()] == [sent.batch_id]  # no staging folder left
+
+
+def test_a_send_that_fails_midway_leaves_no_batch(classified, monkeypatch):
+    path, out = classified
+    def fail(*args):
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(batches, "_copy_photo", fail)
+    with open_batch(path) as batch, pytest.raises(OSError):
+        send_to_review(batch, out, "tfidf")
+    assert sent_batches() == [] and list(batches_dir().iterdir()) == []
+
+
+def test_classify_to_review_prints_the_batch_and_the_queue_serves_it(small_data_dir, reference_dataset, tmp_path,
+                                                                      capsys):
+    path = _batch(tmp_path / "batch")
+    assert main(["classify", str(path), "--out", str(tmp_path / "out.parquet"), "--precision", "1",
+                 "--to-review"]) == 0
+    [sent] = sent_batches()
+    assert f"{sent.flagged} listing(s) sent to review as batch {sent.batch_id}" in capsys.readouterr().out
+    queue = review_queues(reference_dataset, {})[sent.label()]()
+    assert queue.is_batch and queue.scenario == "tfidf" and queue.items["true"].isna().all()
+    shown = queue.listing(f"batch:{sent.batch_id}:1:x1")
+    assert (shown.name, shown.description) == ("Mystery", "zzz qqq vvv")
+    assert shown.photo().size == (480, 360)
+
+
+def test_a_batch_answer_is_kept_apart_from_reference_answers_in_both_summaries(small_data_dir, tmp_path, capsys):
+    dataset = load_dataset()
+    result = run_scenario(TfidfScenario(), dataset, ResultsStore(work_dirs().results))
+    # a batch row whose id is a reference listing's id
+    folder = write_dataset(tmp_path / "copy", [listing_row("Wa0", "Watches", "zzz qqq vvv")])
+    path = folder / "listings.csv"
+    for csv in folder.glob("*.csv"):
+        csv.rename(path)
+    assert main(["classify", str(path), "--out", str(tmp_path / "o.parquet"), "--precision", "1", "--to-review"]) == 0
+    [sent] = sent_batches()
+    queues = review_queues(dataset, {"tfidf": result})
+    batch = queues[sent.label()]()
+    [key] = batch.items["uniq_id"]
+    assert key != "Wa0"
+    store = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}")
+    store.save("ana", key, "Computers", True, scenario="tfidf")
+    store.save("ana", "Wa0", "Watches", False, scenario="tfidf")
+    answers = store.active_frame()
+    reference = queues["Mistakes of tfidf"]().summary(answers)
+    assert reference.decisions["uniq_id"].tolist() == ["Wa0"]
+    mine = batch.summary(answers)
+    assert mine.decisions["uniq_id"].tolist() == [key]
+    assert mine.decisions["product"].tolist() == ["Product Wa0"]  # the batch's own name for it
+    assert mine.per_category[["category", "answers", "doubt_rate"]].values.tolist() == [["Computers", 1, 1.0]]
+
+
+def test_a_batch_with_nothing_flagged_adds_no_queue(small_data_dir, tmp_path, capsys):
+    path = tmp_path / "clear.csv"
+    path.write_text("id,description\nw1,analog wrist watch strap dial men\n", encoding="utf-8")
+    assert main(["classify", str(path), "--precision", "0.5", "--to-review"]) == 0
+    assert "no listing needs review: nothing was sent" in capsys.readouterr().out
+    assert sent_batches() == []
+
+
+def _jpeg(size=(800, 600)) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, "blue").save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+def test_a_photos_zip_lands_at_its_paths_and_nothing_leaves_the_folder(tmp_path):
+    source = tmp_path / "photos.zip"
+    with zipfile.ZipFile(source, "w") as packed:
+        packed.writestr("photos/a.jpg", _jpeg())
+        packed.writestr("b.png", _jpeg())
+        packed.writestr("../escape.jpg", _jpeg())
+        packed.writestr("notes.txt", "not a photo")
+    folder = tmp_path / "upload"
+    folder.mkdir()
+    assert extract_photos_zip(source, folder) == 2
+    assert sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()) == ["b.png", "photos/a.jpg"]
+    assert not (tmp_path / "escape.jpg").exists()
+
+
+def test_an_upload_with_its_photos_zip_is_classified_and_its_photos_reach_the_review_queue(small_data_dir):
+    zipped = io.BytesIO()
+    with zipfile.ZipFile(zipped, "w") as packed:
+        packed.writestr("photos/a.jpg", _jpeg())
+    listings = b"id,description,photo\nq1,zzz qqq vvv,photos/a.jpg\nq2,zzz qqq,photos/gone.jpg\n"
+    run = classify_upload("../../new [x].csv", listings, zipped.getvalue(), "tfidf", load_dataset(), 1.0)
+    assert run.csv.parent == run.folder and run.csv.name == "new _x_.csv"
+    assert run.summary.rows == 2 and run.output.is_file()
+    sent = run.send_to_review()
+    table = sent.table()
+    assert sent.name == "../../new [x].csv" and table["id"].tolist() == ["q1", "q2"]
+    assert sent.photo(table.loc[0, "photo"]).size == (480, 360) and pd.isna(table.loc[1, "photo"])
+    run.discard()
+    assert not run.folder.exists() and sent.photo(table.loc[0, "photo"]) is not None
