@@ -9,8 +9,8 @@ import streamlit as st
 from core.errors import VitrineError
 from core.escaping import html_text, message_markdown, plain_markdown
 from core.exports import to_csv_text
-from core.review.queue import operator_queue
 from core.review.queues import review_queues
+from core.review.standing import operator_queue
 from core.review.store import MAX_COMMENT_CHARS, MAX_OPERATOR_CHARS
 from pages._shared import dataset_or_stop, display_size, results_or_stop, review_store, show_product_name
 

@@ -12,7 +12,7 @@ import pytest
 
 from core.errors import ReviewStoreError
 from core.locations import REPO_ROOT
-from core.review.queue import operator_queue
+from core.review.standing import operator_queue
 from core.review.store import ReviewStore, answers
 from core.review.summary import RETRAIN, REVISE_TREE, pair_kappa, summarise
 
