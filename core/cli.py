@@ -20,6 +20,7 @@ from core.explain.faithfulness import FAITHFULNESS_TABLE, faithfulness_on_test_s
 from core.explain.keywords import KEYWORDS_TABLE, relevance_keywords
 from core.explain.service import ScenarioExplainer
 from core.importer import import_dataset
+from core.labels.issues import LABEL_ISSUES_TABLE, label_issues
 from core.locations import SAMPLE_NOTICE, project_data_dir, work_dirs
 from core.models.clip import (
     DEFAULT_CLIP,
@@ -151,6 +152,19 @@ def build_parser() -> argparse.ArgumentParser:
                           help="send the listings that need review (and have a name, description or photo to show) "
                           "to the operators' review queue")
 
+    labels = commands.add_parser("labels", help="find likely label errors in the data set",
+                                 description="The label loop: listings whose given category the scenario's "
+                                 "held-out predictions doubt most.")
+    label_commands = labels.add_subparsers(dest="labels_command", required=True, metavar="ACTION")
+    issues = label_commands.add_parser(
+        "issues", help="rank every listing by cleanlab's label quality score",
+        description="Out-of-fold class probabilities for every listing (stratified 5-fold over all listings), "
+        "ranked by cleanlab's label quality score, lowest (most doubtful) first; is_issue marks the listings "
+        "cleanlab's find_label_issues counts as label errors. The ranking is stored beside the scenario's result.")
+    issues.add_argument("--scenario", default="tfidf", choices=scenarios, help="which classifier (default tfidf)")
+    issues.add_argument("--top", type=int, default=20, help="rows to print (default 20; all are stored)")
+    issues.add_argument("--json", action="store_true", help="one JSON object per line, in rank order")
+
     explain = commands.add_parser("explain", help="measure explanations, list the words that drive each category",
                                   description="Explanations over the dataset: faithfulness of the methods "
                                   "(deletion curves) and the keywords per category.")
@@ -201,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
             return _explain(args, dataset)
         if args.command == "classify":
             return _classify(args, dataset)
+        if args.command == "labels":
+            return _label_issues(args, dataset)
         return _run(args, dataset)
     except (ModelMissingError, ScenarioUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -332,4 +348,26 @@ def _classify(args: argparse.Namespace, dataset) -> int:
     if sent is not None:
         print(f"{sent.flagged} listing(s) sent to review as batch {sent.batch_id}" if sent.flagged
               else "no listing needs review: nothing was sent")
+    return 0
+
+
+def _label_issues(args: argparse.Namespace, dataset) -> int:
+    scenario = all_scenarios()[args.scenario]
+    if reason := scenario.unavailable_reason():
+        raise ScenarioUnavailable(reason)
+    progress = TqdmProgress(args.scenario)
+    try:
+        table = label_issues(scenario, dataset, progress)
+    finally:
+        progress.close()
+    path = ResultsStore(work_dirs().results).save_table(scenario, dataset.fingerprint, LABEL_ISSUES_TABLE, table)
+    shown = table.head(args.top)
+    if args.json:
+        for row in shown.to_dict("records"):
+            print(json.dumps({key: (bool(value) if key == "is_issue" else float(value) if key == "quality" else value)
+                              for key, value in row.items()}))
+    else:
+        print(shown.to_string(index=False))
+    print(f"{int(table['is_issue'].sum())} of {len(table)} listing(s) counted as label issues; written to {path}",
+          file=sys.stderr)
     return 0

@@ -1,0 +1,60 @@
+"""Likely label errors across the whole data set, from a scenario's out-of-fold probabilities.
+
+Every listing gets class probabilities from a model that did not learn from it (stratified 5-fold over
+all listings, the features cached as for any run); cleanlab ranks the listings by its label quality
+score and marks those its confident learning counts as issues. Confident learning is cleanlab's job,
+not rewritten here.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from cleanlab.filter import find_label_issues
+from cleanlab.rank import get_label_quality_scores
+from sklearn.base import clone
+from sklearn.model_selection import cross_val_predict
+
+from core.dataset import Dataset
+from core.progress import Progress, silent
+from core.scenarios.base import Scenario
+from core.split import cv_folds
+
+LABEL_ISSUES_TABLE = "label-issues"  # the name its ranking is stored under, beside the scenario's result
+COLUMNS = ["uniq_id", "given", "suggested", "quality", "is_issue"]
+
+
+def out_of_fold_probabilities(scenario: Scenario, dataset: Dataset,
+                              progress: Progress = silent) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The listings the scenario reads (positions in ``dataset.listings``), their given labels, and for
+    each its class probabilities from a fold that did not train on it (``dataset.categories`` order)."""
+    classes = dataset.categories
+    features = scenario.featurize(dataset.listings, progress)
+    rows, X = features.rows, features.values
+    labels = dataset.listings["category"].to_numpy()[rows]
+    model = scenario.estimator(classes)
+    progress(0, 1, "out-of-fold probabilities over every listing")
+    if scenario.trained:
+        proba = cross_val_predict(clone(model), X, labels, cv=cv_folds(labels), n_jobs=-1, method="predict_proba")
+        fitted = np.unique(labels)
+    else:  # nothing is learnt: its answers are held out already
+        model.fit(X, labels)
+        proba, fitted = model.predict_proba(X), np.asarray(model.classes_)
+    proba = proba[:, [list(fitted).index(c) for c in classes]]
+    return rows, labels, proba
+
+
+def label_issues(scenario: Scenario, dataset: Dataset, progress: Progress = silent) -> pd.DataFrame:
+    """Every listing the scenario reads, most likely mislabelled first: its id, the given label, the
+    label the held-out model prefers, cleanlab's label quality score (0 to 1, low is doubtful) and
+    whether cleanlab's ``find_label_issues`` counts it as an issue."""
+    rows, labels, proba = out_of_fold_probabilities(scenario, dataset, progress)
+    classes = np.array(dataset.categories)
+    given = np.searchsorted(classes, labels)
+    table = pd.DataFrame({
+        "uniq_id": dataset.listings["uniq_id"].to_numpy()[rows],
+        "given": labels,
+        "suggested": classes[proba.argmax(axis=1)],
+        "quality": get_label_quality_scores(given, proba),
+        "is_issue": find_label_issues(given, proba),
+    })
+    return table.sort_values("quality", kind="stable").reset_index(drop=True)[COLUMNS]
