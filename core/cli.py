@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from core.calibration import DEFAULT_PRECISION
 from core.classify.batch_input import open_batch
-from core.classify.device import resolve_device
+from core.classify.device import describe_device
 from core.classify.job import classify_batch, review_line
 from core.dataset import Dataset, load_dataset
 from core.download import DATASET_URL_ENV, dataset_url, download_dataset
@@ -326,7 +326,7 @@ def _precision(text: str) -> float:
 
 
 def _classify(args: argparse.Namespace, dataset) -> int:
-    device = resolve_device(args.device)
+    device = describe_device(args.device)
     scenario = all_scenarios()[args.scenario]
     if reason := scenario.unavailable_reason():
         raise ScenarioUnavailable(reason)
@@ -336,7 +336,7 @@ def _classify(args: argparse.Namespace, dataset) -> int:
         result = fitted_result(scenario, dataset, store, progress)
         threshold = result.review_threshold(args.precision)
         output = args.out or args.input.with_name(f"{args.input.stem}.{scenario.name}.parquet")
-        print(f"{scenario.name} on {device.describe()}; {review_line(result, threshold)}", file=sys.stderr)
+        print(f"{scenario.name} on {device}; {review_line(result, threshold)}", file=sys.stderr)
         with open_batch(args.input) as batch:
             summary = classify_batch(batch, scenario, result.estimator, threshold, output, explain=args.explain,
                                      progress=progress)

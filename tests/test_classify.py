@@ -6,10 +6,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import torch
 from PIL import Image
 
 from core.classify import job
-from core.cli import EXIT_DATA, main
+from core.cli import EXIT_DATA, EXIT_UNAVAILABLE, main
 from core.dataset import load_dataset
 from core.locations import REPO_ROOT, work_dirs
 from core.runs import run_scenario
@@ -141,3 +142,12 @@ def test_memory_stays_flat_whatever_the_files_size(tmp_path):
         peaks[size] = int(run.stdout.split()[-1])
         assert re.search(rf"^{size} row\(s\): {size} classified", run.stdout, re.M)
     assert peaks[20_000] - peaks[2_000] < 100, peaks  # ten times the rows, about the same memory
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU torch can see")
+def test_asking_for_a_gpu_that_is_not_there_says_so_and_writes_nothing(tmp_path, capsys):
+    path = tmp_path / "batch.csv"
+    path.write_text("id,description\n1,steel analog watch\n", encoding="utf-8")
+    assert main(["classify", str(path), "--device", "cuda"]) == EXIT_UNAVAILABLE
+    assert "No CUDA GPU is visible to torch" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [path]

@@ -113,10 +113,10 @@ def classify_batch(batch: BatchFile, scenario: Scenario, estimator, threshold: R
                 counts["not_classified"] += int(frame["status"].str.startswith(NOT_CLASSIFIED).sum())
                 counts["needs_review"] += int(frame["needs_review"].sum())
                 progress(counts["rows"], 0, "classifying listings")
-        writer.close()
+        writer.finish()
         os.replace(temporary, output)
     finally:
-        writer.close()
+        writer.close()  # after a failure: the temporary file is removed below
         if os.path.exists(temporary):
             os.remove(temporary)
     return ClassifySummary(seconds=time.perf_counter() - started, output=output, **counts)
@@ -248,10 +248,13 @@ class _Writer:
             self.parquet.write_table(pa.Table.from_pandas(frame, schema=self.schema, preserve_index=False))
         self.started = True
 
+    def finish(self) -> None:
+        """Complete the file; an empty batch still gets a readable, empty Parquet file."""
+        if self.parquet is None and not self.started and not self.csv:
+            pq.write_table(self.schema.empty_table(), self.path)
+        self.close()
+
     def close(self) -> None:
         if self.parquet is not None:
             self.parquet.close()
             self.parquet = None
-        elif not self.started and not self.csv:  # an empty batch still gets a readable, empty file
-            pq.write_table(self.schema.empty_table(), self.path)
-            self.started = True
