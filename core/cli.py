@@ -12,7 +12,7 @@ from tqdm import tqdm
 from core.calibration import DEFAULT_PRECISION
 from core.classify.batch_input import open_batch
 from core.classify.device import describe_device
-from core.classify.job import classify_batch, review_line
+from core.classify.stored import StoredClassifier
 from core.dataset import Dataset, load_dataset
 from core.download import DATASET_URL_ENV, dataset_url, download_dataset
 from core.errors import DatasetError, ModelMissingError, ScenarioUnavailable, VitrineError
@@ -39,7 +39,7 @@ from core.models.densenet import (
 from core.models.weights import model_folder
 from core.quality import data_report
 from core.review.batches import send_to_review
-from core.runs import fitted_result, run_scenario
+from core.runs import run_scenario
 from core.scenarios.registry import all_scenarios
 from core.store import ResultsStore
 
@@ -327,20 +327,14 @@ def _precision(text: str) -> float:
 
 def _classify(args: argparse.Namespace, dataset) -> int:
     device = describe_device(args.device)
-    scenario = all_scenarios()[args.scenario]
-    if reason := scenario.unavailable_reason():
-        raise ScenarioUnavailable(reason)
-    store = ResultsStore(work_dirs().results)
     progress = TqdmProgress(args.scenario)
     try:
-        result = fitted_result(scenario, dataset, store, progress)
-        threshold = result.review_threshold(args.precision)
-        output = args.out or args.input.with_name(f"{args.input.stem}.{scenario.name}.parquet")
-        print(f"{scenario.name} on {device}; {review_line(result, threshold)}", file=sys.stderr)
+        classifier = StoredClassifier.load(args.scenario, dataset, args.precision, progress)
+        output = args.out or args.input.with_name(f"{args.input.stem}.{args.scenario}.parquet")
+        print(f"{args.scenario} on {device}; {classifier.review}", file=sys.stderr)
         with open_batch(args.input) as batch:
-            summary = classify_batch(batch, scenario, result.estimator, threshold, output, explain=args.explain,
-                                     progress=progress)
-            sent = send_to_review(batch, output, scenario.name, name=args.input.name) if args.to_review else None
+            summary = classifier.classify(batch, output, explain=args.explain, progress=progress)
+            sent = send_to_review(batch, output, args.scenario, name=args.input.name) if args.to_review else None
     finally:
         progress.close()
     for line in summary.lines():

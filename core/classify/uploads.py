@@ -11,15 +11,12 @@ from pathlib import Path
 
 from core.archive import extract_photos_zip
 from core.classify.batch_input import open_batch
-from core.classify.job import ClassifySummary, classify_batch, review_line
+from core.classify.job import ClassifySummary
+from core.classify.stored import StoredClassifier
 from core.dataset import Dataset
-from core.errors import ScenarioUnavailable
 from core.locations import work_dirs
 from core.progress import Progress, silent
 from core.review.batches import SentBatch, send_to_review
-from core.runs import fitted_result
-from core.scenarios.registry import all_scenarios
-from core.store import ResultsStore
 
 CSV_FILE = "listings.csv"  # the name kept when the uploaded one has nothing usable as a file name
 OUTPUT_FILE = "classified.parquet"
@@ -70,18 +67,13 @@ def classify_upload(name: str, listings: bytes, photos: bytes | None, scenario_n
             zipped.write_bytes(photos)
             extract_photos_zip(zipped, folder)
             zipped.unlink()
-        scenario = all_scenarios()[scenario_name]
-        if reason := scenario.unavailable_reason():
-            raise ScenarioUnavailable(reason)
-        result = fitted_result(scenario, dataset, ResultsStore(work_dirs().results), progress)
-        threshold = result.review_threshold(precision)
+        classifier = StoredClassifier.load(scenario_name, dataset, precision, progress)
         with open_batch(csv) as batch:
-            summary = classify_batch(batch, scenario, result.estimator, threshold, folder / OUTPUT_FILE,
-                                     progress=progress)
+            summary = classifier.classify(batch, folder / OUTPUT_FILE, progress=progress)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    return UploadRun(folder, csv, name, scenario_name, summary, review_line(result, threshold))
+    return UploadRun(folder, csv, name, scenario_name, summary, classifier.review)
 
 
 def safe_file_name(name: str) -> str:

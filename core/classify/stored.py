@@ -1,0 +1,48 @@
+"""A scenario's classifier as stored for the current data set, with its review cut-off: what every
+way of classifying a batch (the command line, the app) starts from."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from core.calibration import ReviewThreshold
+from core.classify.batch_input import BatchFile
+from core.classify.job import ClassifySummary, classify_batch, review_line
+from core.dataset import Dataset
+from core.errors import ScenarioUnavailable
+from core.evaluation import ScenarioResult
+from core.locations import work_dirs
+from core.progress import Progress, silent
+from core.runs import fitted_result
+from core.scenarios.base import Scenario
+from core.scenarios.registry import all_scenarios
+from core.store import ResultsStore
+
+
+@dataclass(frozen=True)
+class StoredClassifier:
+    scenario: Scenario
+    result: ScenarioResult  # with the fitted estimator
+    threshold: ReviewThreshold
+
+    @classmethod
+    def load(cls, scenario_name: str, dataset: Dataset, precision: float,
+             progress: Progress = silent) -> StoredClassifier:
+        """The scenario's stored classifier (trained first when there is none) and the cut-off its held-out
+        predictions give for ``precision``; ScenarioUnavailable (with the fix) when it cannot run here."""
+        scenario = all_scenarios()[scenario_name]
+        if reason := scenario.unavailable_reason():
+            raise ScenarioUnavailable(reason)
+        result = fitted_result(scenario, dataset, ResultsStore(work_dirs().results), progress)
+        return cls(scenario, result, result.review_threshold(precision))
+
+    @property
+    def review(self) -> str:
+        """The review cut-off and what it does on the test split, in words."""
+        return review_line(self.result, self.threshold)
+
+    def classify(self, batch: BatchFile, output: Path, explain: bool = False,
+                 progress: Progress = silent) -> ClassifySummary:
+        """Classify every row of ``batch`` into ``output`` (see ``classify_batch``)."""
+        return classify_batch(batch, self.scenario, self.result.estimator, self.threshold, output, explain=explain,
+                              progress=progress)
