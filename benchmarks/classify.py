@@ -6,12 +6,15 @@ with unique ids:
   process's peak memory, so that the difference shows whether memory stays flat;
 - clip_a on 256 listings with photos, full-size ViT-B/32 (random weights when the real ones are
   absent: same FLOPs, no accuracy claim), against the embedder alone on the same, already decoded
-  listings: decoding runs in worker processes and should hide behind the model.
+  listings: decoding runs in worker threads and should hide behind the model;
+- with a CUDA GPU, clip_a on 8,192 listings there (fp16, JPEGs decoded on the GPU), against the
+  embedder alone on the GPU on the same photos already decoded.
 
-    .venv/bin/python benchmarks/classify.py [--clip-n 256] [--rows 100000]
+    .venv/bin/python benchmarks/classify.py [--clip-n 256] [--rows 100000] [--gpu-n 8192]
 
-The last line reads ``tfidf_per_s A clip_per_s B flat_mb C``; targets on a 2-core CPU: A >= 5,000,
-B >= 0.9 x the embedder's own listings per second (printed above it), C <= 300.
+The last line reads ``tfidf_per_s A clip_per_s B flat_mb C`` (and ``gpu_clip_per_s G`` with a GPU);
+targets on a 2-core CPU: A >= 5,000, B >= 0.9 x the embedder's own listings per second (printed
+above it), C <= 300; on one H100: G >= 3,000.
 """
 from __future__ import annotations
 
@@ -25,6 +28,8 @@ import tempfile
 from pathlib import Path
 
 import pandas as pd
+import torch
+from torchvision.transforms.v2.functional import pil_to_tensor
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -60,14 +65,14 @@ def tfidf_run(listings: pd.DataFrame, n: int, folder: Path, env: dict) -> tuple[
     return per_second, int(re.search(r"peak_mb (\d+)", run.stdout).group(1))
 
 
-def clip_run(listings: pd.DataFrame, n: int, folder: Path, rounds: int) -> tuple[float, float]:
-    """clip_a listings per second end to end, and the embedder's own on the same decoded listings (each
-    path's best of ``rounds`` turns, taken in alternation)."""
+def clip_run(listings: pd.DataFrame, n: int, folder: Path, rounds: int, device: str = "cpu") -> tuple[float, float]:
+    """clip_a listings per second end to end on ``device``, and the embedder's own there on the same
+    decoded listings (each path's best of ``rounds`` turns, taken in alternation)."""
     from core.calibration import ReviewThreshold
     from core.classify.batch_input import open_batch
     from core.classify.job import classify_batch
     from core.dataset import load_dataset
-    from core.images import open_image
+    from core.images import open_image, to_square
     from core.locations import work_dirs
     from core.runs import fitted_result
     from core.scenarios.registry import all_scenarios
@@ -84,10 +89,13 @@ def clip_run(listings: pd.DataFrame, n: int, folder: Path, rounds: int) -> tuple
     path = folder / "clip.csv"
     rows[["uniq_id", "product_name", "description", "photo"]].to_csv(path, index=False)
 
-    photos = [open_image(Path(p)) for p in rows["image_path"]]
+    decoded = {source: open_image(Path(source)) for source in set(rows["image_path"])}
+    if device != "cpu":  # the model alone: photos already squared and on the GPU
+        decoded = {source: pil_to_tensor(to_square(photo)[0]).to(device) for source, photo in decoded.items()}
+    photos = [decoded[source] for source in rows["image_path"]]
     texts = [scenario.prepare_text(d) for d in rows["description"]]
-    embedder = scenario.embedder()
-    embedder.embed_images(photos[:2])  # warm-up: oneDNN compiles its kernels once
+    embedder = scenario.on_device(device).embedder()
+    embedder.embed_images(photos[:2])  # warm-up: oneDNN (or CUDA) sets up its kernels once
 
     def alone() -> None:
         embedder.embed_images(photos)
@@ -95,7 +103,8 @@ def clip_run(listings: pd.DataFrame, n: int, folder: Path, rounds: int) -> tuple
 
     def end_to_end() -> None:
         with open_batch(path) as batch:
-            classify_batch(batch, scenario, estimator, ReviewThreshold(0.99, None, 0), folder / "clip.parquet")
+            classify_batch(batch, scenario, estimator, ReviewThreshold(0.99, None, 0), folder / "clip.parquet",
+                           device=device)
 
     seconds, _ = best_of_turns({"alone": alone, "end_to_end": end_to_end}, rounds)
     return n / seconds["end_to_end"], n / seconds["alone"]
@@ -105,6 +114,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=100_000, help="tfidf listings in the large run (default 100,000)")
     parser.add_argument("--clip-n", type=int, default=256, help="clip_a listings (default 256)")
+    parser.add_argument("--gpu-n", type=int, default=8192, help="clip_a listings on a CUDA GPU (default 8,192)")
     parser.add_argument("--rounds", type=int, default=2, help="turns each clip path takes; best kept (default 2)")
     args = parser.parse_args()
     print(cpu_line())
@@ -128,7 +138,14 @@ def main() -> None:
         clip_per_s, alone = clip_run(listings, args.clip_n, folder / "clip", args.rounds)
         print(f"clip_a: {args.clip_n} listings end to end {clip_per_s:.2f}/s; the embedder alone on the same "
               f"decoded listings {alone:.2f}/s (ratio {clip_per_s / alone:.2f})")
-    print(f"tfidf_per_s {large:.0f} clip_per_s {clip_per_s:.2f} flat_mb {large_peak - small_peak}")
+        last = f"tfidf_per_s {large:.0f} clip_per_s {clip_per_s:.2f} flat_mb {large_peak - small_peak}"
+        if torch.cuda.is_available():
+            gpu_per_s, gpu_alone = clip_run(listings, args.gpu_n, folder / "gpu", args.rounds, "cuda")
+            print(f"clip_a on {torch.cuda.get_device_name()}: {args.gpu_n:,} listings end to end {gpu_per_s:,.0f}/s "
+                  f"(fp16, JPEGs decoded on the GPU); the embedder alone there on the same photos, decoded "
+                  f"by Pillow beforehand, {gpu_alone:,.0f}/s")
+            last += f" gpu_clip_per_s {gpu_per_s:.0f}"
+    print(last)
 
 
 if __name__ == "__main__":

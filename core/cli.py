@@ -11,7 +11,7 @@ from tqdm import tqdm
 
 from core.calibration import DEFAULT_PRECISION
 from core.classify.batch_input import open_batch
-from core.classify.device import describe_device
+from core.classify.device import choose_device, describe_device
 from core.classify.stored import StoredClassifier
 from core.dataset import Dataset, load_dataset
 from core.download import DATASET_URL_ENV, dataset_url, download_dataset
@@ -326,14 +326,15 @@ def _precision(text: str) -> float:
 
 
 def _classify(args: argparse.Namespace, dataset) -> int:
-    device = describe_device(args.device)
+    device = choose_device(args.device)
     progress = TqdmProgress(args.scenario)
     try:
         classifier = StoredClassifier.load(args.scenario, dataset, args.precision, progress)
         output = args.out or args.input.with_name(f"{args.input.stem}.{args.scenario}.parquet")
-        print(f"{args.scenario} on {device}; {classifier.review}", file=sys.stderr)
+        print(f"{args.scenario} on {describe_device(device, classifier.scenario)}; {classifier.review}",
+              file=sys.stderr)
         with open_batch(args.input) as batch:
-            summary = classifier.classify(batch, output, explain=args.explain, progress=progress)
+            summary = classifier.classify(batch, output, explain=args.explain, device=device, progress=progress)
             sent = send_to_review(batch, output, args.scenario, name=args.input.name) if args.to_review else None
     finally:
         progress.close()

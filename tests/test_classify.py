@@ -151,3 +151,50 @@ def test_asking_for_a_gpu_that_is_not_there_says_so_and_writes_nothing(tmp_path,
     assert main(["classify", str(path), "--device", "cuda"]) == EXIT_UNAVAILABLE
     assert "No CUDA GPU is visible to torch" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == [path]
+
+
+needs_gpu = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+@needs_gpu
+def test_on_a_gpu_clip_embeds_what_the_cpu_embeds(tmp_path):
+    from core.classify.photos import decode_on_device, decode_photos, read_for_gpu
+    from core.embeddings.clip_embedder import ClipEmbedder
+    from core.models.clip import load_clip
+
+    save_tiny_clip(tmp_path / "tiny")
+    photos = []
+    for i, size in enumerate([(64, 40), (40, 64), (50, 50)]):
+        Image.new("RGB", size, (40 * i, 200, 90)).save(tmp_path / f"{i}.jpg")
+        photos.append(tmp_path / f"{i}.jpg")
+    cpu = ClipEmbedder(load_clip(str(tmp_path / "tiny")), fast=False)
+    gpu = ClipEmbedder(load_clip(str(tmp_path / "tiny")), device="cuda")
+    pillow = decode_photos(photos)
+    on_gpu = decode_on_device([read_for_gpu(path) for path in photos], "cuda")
+    assert all(photo.is_cuda for photo in on_gpu)
+    texts = ["steel analog watch", "soft cotton baby towel with a hood"]
+    expected = cpu.embed_images(pillow)
+    for vectors in (gpu.embed_images(pillow), gpu.embed_images(on_gpu)):
+        assert ((vectors * expected).sum(axis=1) > 0.99).all()
+    assert ((gpu.embed_texts(texts) * cpu.embed_texts(texts)).sum(axis=1) > 0.99).all()
+
+
+@needs_gpu
+def test_on_a_gpu_a_hostile_batch_gets_the_statuses_it_gets_on_the_cpu(small_data_dir, tmp_path, monkeypatch,
+                                                                        capsys):
+    assert main(["models", "import", "clip", str(save_tiny_clip(tmp_path / "tiny")), "--model", "tiny-gpu"]) == 0
+    monkeypatch.setenv("VITRINE_CLIP_MODEL", "tiny-gpu")
+    path = _hostile_batch(tmp_path / "batch")
+    frames = {}
+    for run, options in {"cpu": ["--device", "cpu"], "gpu": ["--device", "cuda"],
+                         "gpu explained": ["--device", "cuda", "--explain"]}.items():
+        out = tmp_path / f"{run}.parquet"
+        assert main(["classify", str(path), "--scenario", "clip_a", "--out", str(out)] + options) == 0
+        frames[run] = pd.read_parquet(out)
+    assert "clip_a on the GPU (" in capsys.readouterr().err
+    cpu = frames["cpu"]
+    classified = cpu["predicted"].notna()
+    for run in ("gpu", "gpu explained"):  # the numbers: test_on_a_gpu_clip_embeds_what_the_cpu_embeds
+        assert frames[run]["status"].tolist() == cpu["status"].tolist()
+        assert frames[run]["predicted"].notna().tolist() == classified.tolist()
+    assert frames["gpu explained"]["words"].notna().tolist() == classified.tolist()

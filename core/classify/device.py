@@ -4,14 +4,23 @@ from __future__ import annotations
 import torch
 
 from core.errors import ScenarioUnavailable
+from core.scenarios.base import Scenario
 
 
-def describe_device(requested: str = "auto") -> str:
-    """Where the models run, in words, for ``auto``, ``cpu`` or ``cuda``: the CPU (int8 CLIP) in this
-    version. Asking for ``cuda`` where torch sees no GPU says so at once."""
+def choose_device(requested: str = "auto") -> str:
+    """``cuda`` or ``cpu`` for ``auto``, ``cpu`` or ``cuda``: auto takes the GPU when torch sees one.
+    Asking for ``cuda`` where torch sees no GPU says so at once."""
     seen = torch.cuda.is_available()
     if requested == "cuda" and not seen:
         raise ScenarioUnavailable("No CUDA GPU is visible to torch on this machine; run with --device cpu or auto.")
-    if seen and requested != "cpu":
-        return "the CPU (a CUDA GPU is visible, but this version runs the models on the CPU)"
-    return "the CPU"
+    return "cuda" if seen and requested != "cpu" else "cpu"
+
+
+def describe_device(device: str, scenario: Scenario) -> str:
+    """Where ``scenario`` computes on ``device``, in words."""
+    if device == "cpu":
+        return "the CPU"
+    gpu = torch.cuda.get_device_name(torch.device(device))
+    if scenario.uses_gpu:
+        return f"the GPU ({gpu}, fp16; JPEG photos decoded on the GPU)"
+    return f"the CPU ({scenario.name} has no GPU path; the {gpu} is not used)"

@@ -2,19 +2,16 @@
 
 Chunks in, chunks out: the input is read ``CHUNK_ROWS`` rows at a time and each chunk's output is
 appended to a temporary file that replaces the output only once the whole batch is done, so memory
-stays flat whatever the file's size and a stopped run leaves no half file. Photos are decoded by
-worker threads one chunk ahead of the model, so the model does not wait for them: Pillow releases
-the GIL while it decodes and resizes, and threads spare sending each decoded photo between processes
-(measured with benchmarks/classify.py: 1.07 of the embedder's own speed with threads, 0.80 with
-worker processes).
+stays flat whatever the file's size and a stopped run leaves no half file. Photos are decoded one chunk
+ahead of the model (``core.classify.photos``): by worker threads on the CPU (measured with
+benchmarks/classify.py: 1.07 of the embedder's own speed with threads, 0.80 with worker processes),
+on the GPU itself when the scenario runs there.
 """
 from __future__ import annotations
 
 import os
 import tempfile
 import time
-from collections.abc import Iterator
-from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,13 +19,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from PIL import Image
 
 from core.calibration import ReviewThreshold
 from core.classify.batch_input import CHUNK_ROWS, BatchFile, BatchRows
-from core.errors import ImageError
+from core.classify.photos import decode_photos, decode_photos_on, decoded_ahead, is_photo, photo_decoder
 from core.exports import spreadsheet_safe
-from core.images import open_image
 from core.progress import Progress, silent
 from core.scenarios.base import Scenario
 
@@ -36,6 +31,10 @@ TOP = 3
 # Scenarios that read photos go in smaller chunks, so that decoding the next one overlaps the model's
 # work on this one from the start (a chunk is a few of the model's batches).
 PHOTO_CHUNK_ROWS = 128
+# On a GPU a chunk is a few of its large batches.
+GPU_PHOTO_CHUNK_ROWS = 1024
+# Photos per batched GPU decode; a chunk's groups are decoded side by side by the worker threads.
+GPU_PHOTO_GROUP = 32
 EXPLAINED_WORDS = 5
 OK = "ok"
 TEXT_ONLY = "text only: photo unusable"
@@ -89,22 +88,29 @@ def review_line(result, threshold: ReviewThreshold) -> str:
 
 def classify_batch(batch: BatchFile, scenario: Scenario, estimator, threshold: ReviewThreshold, output: Path,
                    explain: bool = False, chunk_rows: int | None = None, workers: int | None = None,
-                   progress: Progress = silent) -> ClassifySummary:
+                   device: str = "cpu", progress: Progress = silent) -> ClassifySummary:
     """Classify every row of ``batch`` and write one output row per input row, in input order, to
-    ``output`` (Parquet, or CSV when its name ends in .csv), atomically."""
+    ``output`` (Parquet, or CSV when its name ends in .csv), atomically. With ``device`` "cuda", a
+    scenario that can use the GPU embeds there and its JPEGs are decoded there (explanations, which
+    need the photo on the CPU, keep photo decoding there)."""
     started = time.perf_counter()
     classes = [str(c) for c in estimator.classes_]
     explainer = scenario.explainer(estimator) if explain else None
+    on_gpu = device != "cpu" and scenario.uses_gpu
+    scenario = scenario.on_device(device) if on_gpu else scenario
+    photos_on_gpu = on_gpu and not explain
     counts = {"rows": 0, "classified": 0, "text_only": 0, "not_classified": 0, "needs_review": 0}
     output.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".partial")
     os.close(handle)
     writer = _Writer(Path(temporary), explain, csv=output.suffix.lower() == ".csv")
     try:
-        with _photo_decoder(scenario, workers) as pool:
-            rows = chunk_rows or (PHOTO_CHUNK_ROWS if scenario.reads_photo else CHUNK_ROWS)
+        with photo_decoder(scenario.reads_photo, (os.cpu_count() or 1) if workers is None else workers) as pool:
+            photo_rows = GPU_PHOTO_CHUNK_ROWS if on_gpu else PHOTO_CHUNK_ROWS
+            rows = chunk_rows or (photo_rows if scenario.reads_photo else CHUNK_ROWS)
             chunks = batch.chunks(rows, photos=scenario.reads_photo)
-            for chunk, photos in _decoded_ahead(chunks, pool):
+            decoding = (decode_photos_on(device), GPU_PHOTO_GROUP) if photos_on_gpu else (decode_photos, 8)
+            for chunk, photos in decoded_ahead(chunks, pool, *decoding):
                 frame = _classify_chunk(chunk, photos, scenario, estimator, classes, threshold, explainer)
                 writer.write(frame)
                 counts["rows"] += len(frame)
@@ -122,14 +128,14 @@ def classify_batch(batch: BatchFile, scenario: Scenario, estimator, threshold: R
     return ClassifySummary(seconds=time.perf_counter() - started, output=output, **counts)
 
 
-def _classify_chunk(chunk: BatchRows, photos: list[Image.Image | str | None], scenario: Scenario, estimator,
+def _classify_chunk(chunk: BatchRows, photos: list, scenario: Scenario, estimator,
                     classes: list[str], threshold: ReviewThreshold, explainer) -> pd.DataFrame:
     """The output rows of one chunk: a status for every row, a prediction for those that can be read."""
     statuses, usable = [], []
     for i, problem in enumerate(chunk.row_problems):
         photo, text = photos[i], f"{chunk.names[i]} {chunk.descriptions[i]}".strip()
         photo_problem = chunk.photo_problems[i] or (photo if isinstance(photo, str) else None)
-        has_photo = scenario.reads_photo and isinstance(photo, Image.Image)
+        has_photo = scenario.reads_photo and is_photo(photo)
         has_text = scenario.reads_text and bool(text)
         if problem is not None:
             statuses.append(f"{NOT_CLASSIFIED}: {problem}")
@@ -186,45 +192,8 @@ def _output_frame(ids: list[str], proba: np.ndarray, classes: list[str], statuse
     return frame
 
 
-def _image(photo: Image.Image | str | None) -> Image.Image | None:
-    return photo if isinstance(photo, Image.Image) else None
-
-
-def decode_photo(path: Path | None) -> Image.Image | str | None:
-    """A photo decoded as every scenario reads it, or why it cannot be used (run in worker threads)."""
-    if path is None:
-        return None
-    try:
-        return open_image(path)
-    except ImageError as exc:
-        return str(exc)
-
-
-class _InProcess(Executor):
-    """Decoding in this process: for scenarios that read no photo (nothing to decode) or one worker."""
-
-    def map(self, fn, *iterables, timeout=None, chunksize=1):
-        return map(fn, *iterables)
-
-
-def _photo_decoder(scenario: Scenario, workers: int | None) -> Executor:
-    workers = (os.cpu_count() or 1) if workers is None else workers
-    if not scenario.reads_photo or workers <= 1:
-        return _InProcess()
-    return ThreadPoolExecutor(max_workers=workers)
-
-
-def _decoded_ahead(chunks: Iterator[BatchRows], pool: Executor) -> Iterator[tuple[BatchRows, list]]:
-    """Each chunk with its decoded photos, the next chunk's photos decoding meanwhile."""
-    previous = None
-    for chunk in chunks:
-        # Submitted at once: the workers decode while the previous chunk is classified.
-        decoding = pool.map(decode_photo, chunk.photos, chunksize=8) if any(chunk.photos) else chunk.photos
-        if previous is not None:
-            yield previous[0], list(previous[1])
-        previous = (chunk, decoding)
-    if previous is not None:
-        yield previous[0], list(previous[1])
+def _image(photo):
+    return photo if is_photo(photo) else None
 
 
 class _Writer:

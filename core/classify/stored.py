@@ -41,8 +41,8 @@ class StoredClassifier:
         """The review cut-off and what it does on the test split, in words."""
         return review_line(self.result, self.threshold)
 
-    def classify(self, batch: BatchFile, output: Path, explain: bool = False,
+    def classify(self, batch: BatchFile, output: Path, explain: bool = False, device: str = "cpu",
                  progress: Progress = silent) -> ClassifySummary:
-        """Classify every row of ``batch`` into ``output`` (see ``classify_batch``)."""
+        """Classify every row of ``batch`` into ``output`` on ``device`` (see ``classify_batch``)."""
         return classify_batch(batch, self.scenario, self.result.estimator, self.threshold, output, explain=explain,
-                              progress=progress)
+                              device=device, progress=progress)

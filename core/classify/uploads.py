@@ -11,6 +11,7 @@ from pathlib import Path
 
 from core.archive import extract_photos_zip
 from core.classify.batch_input import open_batch
+from core.classify.device import choose_device
 from core.classify.job import ClassifySummary
 from core.classify.stored import StoredClassifier
 from core.dataset import Dataset
@@ -69,7 +70,7 @@ def classify_upload(name: str, listings: bytes, photos: bytes | None, scenario_n
             zipped.unlink()
         classifier = StoredClassifier.load(scenario_name, dataset, precision, progress)
         with open_batch(csv) as batch:
-            summary = classifier.classify(batch, folder / OUTPUT_FILE, progress=progress)
+            summary = classifier.classify(batch, folder / OUTPUT_FILE, device=choose_device(), progress=progress)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

@@ -17,7 +17,7 @@ def _pooled_token_layer(layer: torch.nn.Module, hidden: torch.Tensor, rows: torc
     """One CLIP encoder layer, output for token ``rows[b]`` of each item ``b`` only: (batch, width)."""
     batch, length, width = hidden.shape
     attention = layer.self_attn
-    items = torch.arange(batch)
+    items = torch.arange(batch, device=hidden.device)
     normed = layer.layer_norm1(hidden)
     query = attention.q_proj(normed[items, rows]).view(batch, attention.num_heads, 1, attention.head_dim)
     keys = attention.k_proj(normed).view(batch, length, attention.num_heads, attention.head_dim).transpose(1, 2)
@@ -35,7 +35,7 @@ def image_features(model: torch.nn.Module, pixel_values: torch.Tensor) -> torch.
     *layers, last = vision.encoder.layers
     for layer in layers:
         hidden = layer(hidden, None)
-    class_token = torch.zeros(hidden.shape[0], dtype=torch.long)
+    class_token = torch.zeros(hidden.shape[0], dtype=torch.long, device=hidden.device)
     return model.visual_projection(vision.post_layernorm(_pooled_token_layer(last, hidden, class_token, None)))
 
 
@@ -56,5 +56,5 @@ def text_features(model: torch.nn.Module, input_ids: torch.Tensor) -> torch.Tens
     for layer in layers:
         hidden = layer(hidden, causal, is_causal=True)
     rows = end_of_text_positions(text, input_ids)
-    seen = (torch.arange(hidden.shape[1]) <= rows[:, None])[:, None, None, :]
+    seen = (torch.arange(hidden.shape[1], device=hidden.device) <= rows[:, None])[:, None, None, :]
     return model.text_projection(text.final_layer_norm(_pooled_token_layer(last, hidden, rows, seen)))

@@ -51,6 +51,8 @@ class Scenario(ABC):
     # methods and deletion curves of `explain faithfulness`.
     explains_words: bool = True
     compares_explanations: bool = False
+    # Whether its model can embed on a CUDA GPU when classifying a batch (``on_device``).
+    uses_gpu: bool = False
 
     @property
     @abstractmethod
@@ -72,7 +74,8 @@ class Scenario(ABC):
     @abstractmethod
     def features_of(self, photos: list[Image.Image | None], names: list[str], descriptions: list[str]) -> np.ndarray:
         """Features of listings held in memory (a new listing, a batch to classify), computed exactly
-        as ``featurize`` computes them, one row per listing."""
+        as ``featurize`` computes them, one row per listing. On a GPU (``on_device``) a photo may also
+        be a square uint8 tensor decoded there (``core.classify.photos``)."""
 
     @abstractmethod
     def estimator(self, classes: list[str]) -> BaseEstimator:
@@ -81,6 +84,11 @@ class Scenario(ABC):
     @abstractmethod
     def explainer(self, estimator: BaseEstimator) -> Explainer:
         """The explanation method of this scenario, for its fitted ``estimator``."""
+
+    def on_device(self, device: str) -> Scenario:
+        """This scenario computing its features on ``device`` (for classifying batches; training and
+        explanations stay on the CPU). Scenarios that cannot use a GPU return themselves."""
+        return self
 
 
 def tuned_logistic_regression(strengths: np.ndarray) -> LogisticRegressionCV:

@@ -2,6 +2,7 @@
 `clip_zero_shot` (no training: similarity to prompts naming the categories)."""
 from __future__ import annotations
 
+import copy
 import time
 from functools import lru_cache
 
@@ -39,12 +40,12 @@ C_GRID = np.logspace(-1, 3, 5)
 
 
 @lru_cache(maxsize=2)
-def shared_embedder(model_id: str, weights: str, fast: bool = True) -> ClipEmbedder:
-    """One embedder per model, weights and precision for the whole process (loading takes seconds).
+def shared_embedder(model_id: str, weights: str, fast: bool = True, device: str = "cpu") -> ClipEmbedder:
+    """One embedder per model, weights, precision and device for the whole process (loading takes seconds).
 
     ``weights`` (the folder fingerprint) is only part of the key: new weights under the same id load anew.
     """
-    return ClipEmbedder(load_clip(model_id), fast=fast)
+    return ClipEmbedder(load_clip(model_id), fast=fast, device=device)
 
 
 class ClipScenario(Scenario):
@@ -52,6 +53,8 @@ class ClipScenario(Scenario):
 
     version = "2"  # 2: the 5-fold CV reports accuracy (it reported log loss)
     compares_explanations = True
+    uses_gpu = True
+    device = "cpu"
 
     def __init__(self, name: str, description: str, prepare_text, fast: bool = True):
         self.name = name
@@ -73,7 +76,12 @@ class ClipScenario(Scenario):
         return None if clip_available(self.model_id) else missing_clip_message(self.model_id)
 
     def embedder(self) -> ClipEmbedder:
-        return shared_embedder(self.model_id, self.weights_fingerprint(), self.fast)
+        return shared_embedder(self.model_id, self.weights_fingerprint(), self.fast, self.device)
+
+    def on_device(self, device: str) -> ClipScenario:
+        moved = copy.copy(self)
+        moved.device = device
+        return moved
 
     def featurize(self, listings: pd.DataFrame, progress: Progress = silent) -> Features:
         start = time.perf_counter()
