@@ -9,10 +9,18 @@ import streamlit as st
 from core.errors import VitrineError
 from core.escaping import html_text, message_markdown, plain_markdown
 from core.exports import to_csv_text
+from core.labels.issues import stored_label_issues
 from core.review.queues import review_queues
 from core.review.standing import operator_queue
 from core.review.store import MAX_COMMENT_CHARS, MAX_OPERATOR_CHARS
-from pages._shared import dataset_or_stop, display_size, results_or_stop, review_store, show_product_name
+from pages._shared import (
+    dataset_or_stop,
+    display_size,
+    results_or_stop,
+    results_store,
+    review_store,
+    show_product_name,
+)
 
 st.title("Operator review")
 dataset = dataset_or_stop()
@@ -38,9 +46,10 @@ def model_answer(item, scenario: str) -> str:
 
 settings = st.columns([2, 2, 1.4], vertical_alignment="bottom")
 operator = settings[0].text_input("Your operator name", key="operator", max_chars=MAX_OPERATOR_CHARS).strip()
-queues = review_queues(dataset, results)
+queues = review_queues(dataset, results, stored_label_issues(dataset, results_store()))
 chosen = settings[1].selectbox("Queue", list(queues),
-                               help="A scenario's mistakes on the data set, or the listings a classified batch flagged")
+                               help="A scenario's mistakes on the data set, the likely label errors that "
+                               "`python -m core labels issues` found, or the listings a classified batch flagged")
 show_model = settings[2].toggle("Show the model's answer", value=False,
                                 help="Off by default, so that your answer is your own.")
 try:
@@ -49,7 +58,7 @@ except (VitrineError, OSError) as exc:
     st.error(message_markdown(f"The queue {chosen} cannot be read: {exc}"))
     st.stop()
 name = review.scenario
-queue = review.items  # a scenario's mistakes most confident first (likely label errors); a batch in input order
+queue = review.items  # mistakes most confident first; label errors least trustworthy first; a batch in order
 skipped: set[str] = st.session_state.setdefault("skipped", set())
 
 review_tab, summary_tab = st.tabs(["Review", "Summary and export"])

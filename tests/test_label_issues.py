@@ -37,3 +37,37 @@ def test_the_command_prints_json_lines_in_rank_order_and_stores_the_ranking(smal
     assert len(rows) == 5 and all(set(row) == {"uniq_id", "given", "suggested", "quality", "is_issue"} for row in rows)
     assert [row["quality"] for row in rows] == sorted(row["quality"] for row in rows)
     assert "label issues; written to" in out.err and out.err.strip().endswith("label-issues.csv")
+
+
+def test_the_review_page_offers_the_likely_label_errors_as_a_queue(small_data_dir, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from core.locations import REPO_ROOT, work_dirs
+    from core.review.store import ReviewStore
+    from core.runs import run_scenario
+    from core.store import ResultsStore
+
+    monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
+    dataset = load_dataset()
+    store = ResultsStore(work_dirs().results)
+    run_scenario(TfidfScenario(), dataset, store)
+    first, second = dataset.listings.iloc[3], dataset.listings.iloc[17]
+    ranking = pd.DataFrame({"uniq_id": [second["uniq_id"], first["uniq_id"], dataset.listings.iloc[0]["uniq_id"]],
+                            "given": [second["category"], first["category"], dataset.listings.iloc[0]["category"]],
+                            "suggested": [first["category"], second["category"], dataset.listings.iloc[0]["category"]],
+                            "quality": [0.01, 0.02, 0.9], "is_issue": [True, True, False]})
+    store.save_table(TfidfScenario(), dataset.fingerprint, "label-issues", ranking)
+    app = AppTest.from_file(str(REPO_ROOT / "pages" / "review.py"), default_timeout=60).run()
+    app.text_input(key="operator").input("ana").run()
+    queue = app.selectbox[0]
+    assert "Likely label errors (tfidf)" in queue.options
+    queue.select("Likely label errors (tfidf)").run()
+    app.toggle[0].set_value(True).run()
+    assert not app.exception
+    assert "2 products of this queue" in app.get("progress")[0].proto.text  # the issues only, not the third
+    assert any(f"Data set label: **{second['category']}**" in c.value and f"**{first['category']}**" in c.value
+               for c in app.caption)
+    app.radio[0].set_value(first["category"])
+    next(b for b in app.button if b.label == "Save answer").click().run()
+    [answer] = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}").active_answers()
+    assert (answer.uniq_id, answer.label) == (second["uniq_id"], first["category"])

@@ -1,5 +1,6 @@
-"""The queues an operator can review: a scenario's mistakes on the reference listings, or the
-listings a classified batch flagged. Each gives its items in review order and what to show of one."""
+"""The queues an operator can review: a scenario's mistakes on the reference listings, its likely label
+errors over the whole data set (``labels issues``), or the listings a classified batch flagged. Each
+gives its items in review order and what to show of one."""
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -9,7 +10,7 @@ import pandas as pd
 from PIL import Image
 
 from core.dataset import Dataset, listing_photo
-from core.evaluation import ScenarioResult
+from core.evaluation import PROBA_PREFIX, ScenarioResult
 from core.review.batches import SentBatch, is_batch_key, sent_batches
 from core.review.summary import ReviewSummary, summarise, summarise_batch
 
@@ -44,9 +45,13 @@ def mistakes_label(scenario: str) -> str:
     return f"Mistakes of {scenario}"
 
 
-def mistakes_queue(name: str, result: ScenarioResult, dataset: Dataset) -> ReviewQueue:
-    """Today's queue: the scenario's wrong answers on the reference listings, most confident first
-    (likely label errors)."""
+def label_errors_label(scenario: str) -> str:
+    return f"Likely label errors ({scenario})"
+
+
+def _reference_queue(label: str, name: str, items: pd.DataFrame, result: ScenarioResult,
+                     dataset: Dataset) -> ReviewQueue:
+    """A queue of reference listings, shown from the data set, summarised against the scenario's answers."""
     def listing(uniq_id: str) -> QueueListing:
         row = dataset.listing(uniq_id)
         return QueueListing(row["product_name"], row["description"], lambda: listing_photo(row))
@@ -55,7 +60,26 @@ def mistakes_queue(name: str, result: ScenarioResult, dataset: Dataset) -> Revie
         reference = answers[~answers["uniq_id"].map(is_batch_key)]  # batch answers have their own queues
         return summarise(reference, dataset.listings, result.predictions)
 
-    return ReviewQueue(mistakes_label(name), name, result.misclassified()[ITEM_COLUMNS], listing, summary)
+    return ReviewQueue(label, name, items[ITEM_COLUMNS].reset_index(drop=True), listing, summary)
+
+
+def mistakes_queue(name: str, result: ScenarioResult, dataset: Dataset) -> ReviewQueue:
+    """Today's queue: the scenario's wrong answers on the reference listings, most confident first."""
+    return _reference_queue(mistakes_label(name), name, result.misclassified(), result, dataset)
+
+
+def label_errors_queue(name: str, result: ScenarioResult, issues: pd.DataFrame, dataset: Dataset) -> ReviewQueue:
+    """The listings cleanlab counts as likely label errors (``labels issues``), least trustworthy label
+    first; the model's answer is the held-out one the ranking came from (``suggested``), and its
+    confidence the scenario's probability for it."""
+    flagged = issues[issues["is_issue"].astype(bool) & issues["uniq_id"].isin(set(dataset.listings["uniq_id"]))]
+    probabilities = result.predictions.set_index("uniq_id")
+    confidence = [float(probabilities.at[uid, PROBA_PREFIX + suggested])
+                  if uid in probabilities.index and PROBA_PREFIX + suggested in probabilities.columns else float("nan")
+                  for uid, suggested in zip(flagged["uniq_id"], flagged["suggested"])]
+    items = pd.DataFrame({"uniq_id": flagged["uniq_id"], "true": flagged["given"], "predicted": flagged["suggested"],
+                          "confidence": confidence})
+    return _reference_queue(label_errors_label(name), name, items, result, dataset)
 
 
 def batch_queue(batch: SentBatch) -> ReviewQueue:
@@ -73,12 +97,17 @@ def batch_queue(batch: SentBatch) -> ReviewQueue:
                        lambda answers: summarise_batch(answers, table), is_batch=True)
 
 
-def review_queues(dataset: Dataset, results: dict[str, ScenarioResult]) -> dict[str, Callable[[], ReviewQueue]]:
-    """Every queue there is, by its label, built when chosen: each stored result's mistakes, then each
-    sent batch, newest first."""
+def review_queues(dataset: Dataset, results: dict[str, ScenarioResult],
+                  label_issues: dict[str, pd.DataFrame] | None = None) -> dict[str, Callable[[], ReviewQueue]]:
+    """Every queue there is, by its label, built when chosen: each stored result's mistakes, each stored
+    ranking of likely label errors (``label_issues`` by scenario), then each sent batch, newest first."""
     queues: dict[str, Callable[[], ReviewQueue]] = {
         mistakes_label(name): (lambda name=name, result=result: mistakes_queue(name, result, dataset))
         for name, result in results.items()}
+    for name, issues in (label_issues or {}).items():
+        if name in results:
+            queues[label_errors_label(name)] = (lambda name=name, issues=issues:
+                                                label_errors_queue(name, results[name], issues, dataset))
     for batch in sent_batches():
         queues[batch.label()] = lambda batch=batch: batch_queue(batch)
     return queues
