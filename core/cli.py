@@ -13,14 +13,24 @@ from core.calibration import DEFAULT_PRECISION
 from core.classify.batch_input import open_batch
 from core.classify.device import choose_device, describe_device
 from core.classify.stored import StoredClassifier
-from core.dataset import Dataset, load_dataset
+from core.dataset import ORIGINAL_VERSION, Dataset, load_dataset
 from core.download import DATASET_URL_ENV, dataset_url, download_dataset
 from core.errors import DatasetError, ModelMissingError, ScenarioUnavailable, VitrineError
 from core.explain.faithfulness import FAITHFULNESS_TABLE, faithfulness_on_test_split, faithfulness_table
 from core.explain.keywords import KEYWORDS_TABLE, relevance_keywords
 from core.explain.service import ScenarioExplainer
 from core.importer import import_dataset
+from core.labels.compare import before_after, compare_table
 from core.labels.issues import LABEL_ISSUES_TABLE, label_issues
+from core.labels.versions import (
+    VERSION_ENV,
+    apply_version,
+    correction_rule,
+    corrections_from_answers,
+    selected_version,
+    version_names,
+    write_version,
+)
 from core.locations import SAMPLE_NOTICE, project_data_dir, work_dirs
 from core.models.clip import (
     DEFAULT_CLIP,
@@ -39,6 +49,7 @@ from core.models.densenet import (
 from core.models.weights import model_folder
 from core.quality import data_report
 from core.review.batches import send_to_review
+from core.review.store import ReviewStore, default_url
 from core.runs import run_scenario
 from core.scenarios.registry import all_scenarios
 from core.store import ResultsStore
@@ -74,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
     with_words = [name for name, s in every.items() if s.explains_words]
     parser = argparse.ArgumentParser(prog="python -m core", description="Vitrine: explainable product-listing "
                                      "classification (data checks, scenario runs).")
+    parser.add_argument("--data-version", default=None, metavar="NAME",
+                        help="run on a corrected data version written by `labels apply` (default: "
+                        f"${VERSION_ENV}, else {ORIGINAL_VERSION})")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     data = commands.add_parser("data", help="inspect or import the listings data",
@@ -152,9 +166,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="send the listings that need review (and have a name, description or photo to show) "
                           "to the operators' review queue")
 
-    labels = commands.add_parser("labels", help="find likely label errors in the data set",
+    labels = commands.add_parser("labels", help="likely label errors, the operators' corrections, before and after",
                                  description="The label loop: listings whose given category the scenario's "
-                                 "held-out predictions doubt most.")
+                                 "held-out predictions doubt most; the operators' corrections as a new data "
+                                 "version; each scenario before and after.")
     label_commands = labels.add_subparsers(dest="labels_command", required=True, metavar="ACTION")
     issues = label_commands.add_parser(
         "issues", help="rank every listing by cleanlab's label quality score",
@@ -164,6 +179,22 @@ def build_parser() -> argparse.ArgumentParser:
     issues.add_argument("--scenario", default="tfidf", choices=scenarios, help="which classifier (default tfidf)")
     issues.add_argument("--top", type=int, default=20, help="rows to print (default 20; all are stored)")
     issues.add_argument("--json", action="store_true", help="one JSON object per line, in rank order")
+    applying = label_commands.add_parser(
+        "apply", help="write the operators' corrections as a new data version",
+        description="Turn the review answers into label corrections (" + correction_rule() + ") and write "
+        "them as a new data version: the original CSV is never edited. Run any command on it with "
+        "--data-version NAME.")
+    applying.add_argument("--name", default=None, help="the version's name (default corrected-<date>-<time>)")
+    applying.add_argument("--min-operators", type=int, default=1,
+                          help="operators who must have answered a listing for it to be corrected (default 1)")
+    comparing = label_commands.add_parser(
+        "compare", help="each scenario on the original data and on a corrected version",
+        description="Run each scenario on the original data and on a corrected version (stored results are "
+        "reused) and print test accuracy against the original and against the corrected test labels. "
+        "Both versions use the same split, made on the original labels, so no corrected test label trains.")
+    comparing.add_argument("--version", default=None, help="the corrected version (default: the latest written)")
+    comparing.add_argument("--scenario", default="tfidf", choices=[*scenarios, "all"],
+                           help="which scenario, or all that can run here (default tfidf)")
 
     explain = commands.add_parser("explain", help="measure explanations, list the words that drive each category",
                                   description="Explanations over the dataset: faithfulness of the methods "
@@ -201,7 +232,8 @@ def main(argv: list[str] | None = None) -> int:
             if reason := dataset.unusable_reason():
                 print(f"warning: {reason}", file=sys.stderr)
             return 0
-        dataset = load_dataset()
+        original = load_dataset()
+        dataset = apply_version(original, args.data_version or selected_version())
         if args.command == "data":
             if dataset.is_sample:
                 print(SAMPLE_NOTICE)
@@ -215,8 +247,12 @@ def main(argv: list[str] | None = None) -> int:
             return _explain(args, dataset)
         if args.command == "classify":
             return _classify(args, dataset)
-        if args.command == "labels":
+        if args.command == "labels" and args.labels_command == "issues":
             return _label_issues(args, dataset)
+        if args.command == "labels" and args.labels_command == "apply":
+            return _apply_corrections(args, original)
+        if args.command == "labels":
+            return _compare_versions(args, original)
         return _run(args, dataset)
     except (ModelMissingError, ScenarioUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -343,6 +379,40 @@ def _classify(args: argparse.Namespace, dataset) -> int:
     if sent is not None:
         print(f"{sent.flagged} listing(s) sent to review as batch {sent.batch_id}" if sent.flagged
               else "no listing needs review: nothing was sent")
+    return 0
+
+
+def _apply_corrections(args: argparse.Namespace, original: Dataset) -> int:
+    answers = ReviewStore(default_url(work_dirs().reviews_db)).active_frame()
+    corrections = corrections_from_answers(answers, original, args.min_operators)
+    folder = write_version(original, corrections, args.name, args.min_operators)
+    print(corrections[["uniq_id", "old_label", "new_label", "operators"]].to_string(index=False))
+    print(f"{len(corrections)} correction(s) written as data version {folder.name} ({folder}); the rule: "
+          f"{correction_rule(args.min_operators)}. Run on it with --data-version {folder.name}.")
+    return 0
+
+
+def _compare_versions(args: argparse.Namespace, original: Dataset) -> int:
+    names = version_names()
+    version = args.version or (names[-1] if names else None)
+    if version is None:
+        raise DatasetError("No corrected data version exists yet: write one with `python -m core labels apply`.")
+    corrected = apply_version(original, version)
+    scenarios = all_scenarios()
+    wanted = [n for n, s in scenarios.items() if not s.unavailable_reason()] if args.scenario == "all" \
+        else [args.scenario]
+    store = ResultsStore(work_dirs().results)
+    rows = []
+    for name in wanted:
+        progress = TqdmProgress(name)
+        try:
+            before, after = (run_scenario(scenarios[name], data, store, progress=progress)
+                             for data in (original, corrected))
+            rows.append(before_after(before, after))
+        finally:
+            progress.close()
+    print(f"data version {version} against the original; the same split, made on the original labels")
+    print(compare_table(rows).to_string(index=False, float_format=lambda v: f"{v:.1%}"))
     return 0
 
 

@@ -20,6 +20,8 @@ from core.locations import data_dir, find_csv, find_images_dir, is_sample_dir
 REQUIRED_COLUMNS = ("uniq_id", "product_name", "product_category_tree", "image", "description")
 # Below this many listings a category cannot be stratified into 5 cross-validation folds.
 MIN_LISTINGS_PER_CATEGORY = 5
+# The listings as loaded, before any operator correction (see core.labels.versions).
+ORIGINAL_VERSION = "original"
 
 _TREE = re.compile(r'^\[\s*"(?P<path>.*)"\s*\]$', re.DOTALL)
 
@@ -40,7 +42,8 @@ class Dataset:
 
     ``listings`` has one row per product: uniq_id, product_name, description, category, image
     (the name in the CSV), image_path (absolute path as a string, or None when there is no
-    usable photo file) and image_sha (the photo's content hash, or None).
+    usable photo file) and image_sha (the photo's content hash, or None). A corrected version
+    (``version`` other than the original) also has original_category, the label before correction.
     """
 
     listings: pd.DataFrame
@@ -50,6 +53,7 @@ class Dataset:
     images_dir: Path
     fingerprint: str
     dropped_categories: dict[str, int] = field(default_factory=dict)
+    version: str = ORIGINAL_VERSION
 
     @property
     def is_sample(self) -> bool:

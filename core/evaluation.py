@@ -37,7 +37,8 @@ class ScenarioResult:
     data_fingerprint: str
     classes: list[str]
     # uniq_id, split, true, predicted, one "proba: <class>" column per class, and for the train split the
-    # out-of-fold prediction's confidence and correctness (oof_confidence, oof_correct; NaN on the test split)
+    # out-of-fold prediction's confidence and correctness (oof_confidence, oof_correct; NaN on the test split);
+    # on a corrected data version also original, the label before correction
     predictions: pd.DataFrame
     train_accuracy: float
     test_accuracy: float
@@ -152,6 +153,8 @@ def evaluate(scenario: Scenario, dataset: Dataset, progress: Progress = silent) 
         "true": y,
         "predicted": predicted,
     })
+    if "original_category" in listings:
+        predictions["original"] = listings["original_category"].to_numpy()[rows]
     for i, c in enumerate(classes):
         predictions[PROBA_PREFIX + c] = proba[:, i]
     predictions["oof_confidence"] = np.nan

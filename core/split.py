@@ -14,10 +14,12 @@ def assign_split(listings: pd.DataFrame, seed: int = SEED, test_share: float = T
     """'train' or 'test' for each listing: stratified by category, reproducible for a given seed.
 
     It is scikit-learn's ``train_test_split`` over the rows in the CSV's order, the study's own
-    protocol, so our numbers compare with the published ones.
+    protocol, so our numbers compare with the published ones. On a corrected data version it is
+    stratified by the original labels, so every version tests the same listings.
     """
+    labels = listings["original_category"] if "original_category" in listings else listings["category"]
     _, test_index = train_test_split(
-        listings.index.to_numpy(), test_size=test_share, stratify=listings["category"].to_numpy(), random_state=seed,
+        listings.index.to_numpy(), test_size=test_share, stratify=labels.to_numpy(), random_state=seed,
     )
     split = pd.Series("train", index=listings.index, name="split")
     split[test_index] = "test"

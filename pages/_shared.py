@@ -8,7 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 
-from core.dataset import Dataset, load_dataset
+from core.dataset import ORIGINAL_VERSION, Dataset, load_dataset
 from core.errors import VitrineError
 from core.escaping import chart_text, html_text, message_markdown, plain_markdown
 from core.evaluation import ScenarioResult
@@ -16,6 +16,7 @@ from core.explain.explanation import Explanation
 from core.explain.heatmaps import overlay
 from core.explain.rendering import highlighted_html, top_words
 from core.explain.service import ScenarioExplainer
+from core.labels.versions import apply_version, selected_version, version_names
 from core.locations import SAMPLE_NOTICE, data_dir, find_csv, work_dirs
 from core.review.store import ReviewStore, default_url
 from core.scenarios.registry import all_scenarios
@@ -26,20 +27,46 @@ MAX_DESCRIPTION_SHOWN = 5000  # characters highlighted on screen (CLIP reads far
 
 
 @st.cache_data(show_spinner="Loading the listings…")
-def _load_dataset(folder: str, csv_modified: float) -> Dataset:
-    return load_dataset(Path(folder))
+def _load_dataset(folder: str, csv_modified: float, version: str = ORIGINAL_VERSION) -> Dataset:
+    original = load_dataset(Path(folder))
+    return original if version == ORIGINAL_VERSION else apply_version(original, version)
+
+
+def original_dataset() -> Dataset:
+    """The listings as loaded, before any correction (call after ``dataset_or_stop``)."""
+    folder = data_dir()
+    return _load_dataset(str(folder), find_csv(folder).stat().st_mtime)
+
+
+def _chosen_version() -> str:
+    """The data version picked in the sidebar (kept across pages); the picker shows once a corrected
+    version exists."""
+    versions = [ORIGINAL_VERSION, *version_names()]
+    current = st.session_state.get("chosen_data_version", selected_version())
+    if len(versions) == 1:
+        return ORIGINAL_VERSION
+    chosen = st.sidebar.selectbox("Data version", versions, index=versions.index(current) if current in versions
+                                  else 0, help="The listings as loaded, or a version with the operators' label "
+                                  "corrections applied (`python -m core labels apply`).")
+    st.session_state["chosen_data_version"] = chosen
+    return chosen
 
 
 def dataset_or_stop(usable: bool = True) -> Dataset:
-    """The listings, or a clear message and the page stops (no stack trace). With ``usable``, the page
-    also stops when the listings cannot be classified (fewer than two categories left). On the sample
-    shipped with Vitrine, the page says so and how to get the full data set.
+    """The listings (in the data version picked in the sidebar), or a clear message and the page stops
+    (no stack trace). With ``usable``, the page also stops when the listings cannot be classified
+    (fewer than two categories left). On the sample shipped with Vitrine, the page says so and how to
+    get the full data set.
 
-    Loaded once per data folder and CSV version, so an import or an edit of the CSV shows up.
+    Loaded once per data folder, CSV version and data version, so an import or an edit of the CSV shows up.
     """
     try:
         folder = data_dir()
-        dataset = _load_dataset(str(folder), find_csv(folder).stat().st_mtime)
+        version = _chosen_version()
+        dataset = _load_dataset(str(folder), find_csv(folder).stat().st_mtime, version)
+        if version != ORIGINAL_VERSION:
+            changed = int((dataset.listings["category"] != dataset.listings["original_category"]).sum())
+            st.sidebar.caption(f"On data version {plain_markdown(version)}: {changed} label(s) corrected by operators.")
     except VitrineError as exc:
         st.error(message_markdown(exc))
         st.stop()

@@ -8,15 +8,17 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.dataset import ORIGINAL_VERSION
 from core.errors import VitrineError
 from core.escaping import chart_text, message_markdown, plain_markdown
 from core.evaluation import ScenarioResult
+from core.labels.compare import COLUMNS, before_after, compare_table
 from core.runs import run_scenario
 from core.scenarios.base import Scenario
 from core.scenarios.registry import all_scenarios
 from core.split import assign_split
 from core.study_figures import PEER_TEST_ACCURACY, STUDY_NOTE, study_comparison
-from pages._shared import StreamlitProgress, dataset_or_stop, results_store
+from pages._shared import StreamlitProgress, dataset_or_stop, original_dataset, results_store
 
 st.title("Scenario results")
 dataset = dataset_or_stop()
@@ -116,6 +118,22 @@ for scenario in not_run:
     if st.button(f"Run {scenario.name}", help=scenario.description):
         if _run(scenario) is not None:
             st.rerun()
+
+if results and dataset.version != ORIGINAL_VERSION:
+    st.subheader(f"Before and after the corrections of {plain_markdown(dataset.version)}")
+    original = original_dataset()
+    pairs = {name: store.load(scenarios[name], original.fingerprint) for name in results}
+    rows = [before_after(before, results[name]) for name, before in pairs.items() if before is not None]
+    if rows:
+        st.dataframe(compare_table(rows), hide_index=True, width="stretch",
+                     column_config={c: st.column_config.NumberColumn(format="percent")
+                                    for c in list(COLUMNS.values())[1:5]})
+    st.caption("Both versions use the same split, made on the original labels, so a corrected test label never "
+               "trains a model. 'Original labels' scores against the data set as loaded, 'corrected labels' "
+               "against the operators' corrections.")
+    if missing := [name for name, before in pairs.items() if before is None]:
+        st.caption(f"Not yet run on the original data: {plain_markdown(', '.join(missing))} (switch the data "
+                   "version in the sidebar, or `python -m core labels compare --scenario NAME`).")
 
 if unavailable:
     st.subheader("Scenarios that cannot run here")

@@ -1,0 +1,144 @@
+"""Data versions: the operators' label corrections applied over the original listings, never an edit.
+
+A version is a folder ``workdir/versions/<name>/`` holding ``corrections.csv`` (one row per corrected
+listing: uniq_id, old and new label, the operators, when they answered, when it was applied) and
+``version.json`` (the original data's fingerprint and CSV, the rule, when). Loading it gives the
+original listings with those labels changed and a fingerprint of its own (the original's and the
+corrections'), so every scenario runs on it and the results store keeps both versions apart.
+
+The split stays the original's: the listings keep their original label in ``original_category``, which
+the train/test split is stratified on, so the same listings are tested on every version and a
+corrected test label never trains a model.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from core.dataset import ORIGINAL_VERSION, Dataset, load_dataset
+from core.errors import DatasetError
+from core.locations import work_dirs
+from core.review.batches import is_batch_key
+
+VERSION_ENV = "VITRINE_DATA_VERSION"
+CORRECTIONS_FILE = "corrections.csv"
+MANIFEST_FILE = "version.json"
+CORRECTION_COLUMNS = ["uniq_id", "old_label", "new_label", "operators", "answered_at", "applied_at"]
+CORRECTION_RULE = ("a listing's label is corrected when every operator who answered it (their latest answer) "
+                   "chose the same category, none of them was in doubt, at least {min_operators} operator(s) "
+                   "answered, and that category differs from the data set's label")
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$")
+
+
+def correction_rule(min_operators: int = 1) -> str:
+    """The rule that turns answers into corrections, in words."""
+    return CORRECTION_RULE.format(min_operators=min_operators)
+
+
+def corrections_from_answers(answers: pd.DataFrame, dataset: Dataset, min_operators: int = 1) -> pd.DataFrame:
+    """The corrections the answers in force support under ``correction_rule`` (reference listings
+    only: a batch's listings have no data set label to correct)."""
+    known = answers["uniq_id"].isin(set(dataset.listings["uniq_id"]))
+    reference = answers[known & ~answers["uniq_id"].map(is_batch_key)]
+    latest = reference.sort_values("id").groupby(["operator", "uniq_id"], as_index=False).last()
+    given = dataset.listings.set_index("uniq_id")["category"]
+    rows = []
+    for uniq_id, answered in latest.groupby("uniq_id"):
+        labels = set(answered["label"])
+        if len(labels) != 1 or answered["in_doubt"].any() or len(answered) < min_operators:
+            continue
+        new_label, old_label = labels.pop(), given[uniq_id]
+        if new_label != old_label:
+            rows.append({"uniq_id": uniq_id, "old_label": old_label, "new_label": new_label,
+                         "operators": ", ".join(sorted(answered["operator"])),
+                         "answered_at": pd.Timestamp(answered["created_at"].max()).isoformat()})
+    return pd.DataFrame(rows, columns=CORRECTION_COLUMNS[:-1])
+
+
+def versions_dir() -> Path:
+    return work_dirs().root / "versions"
+
+
+def version_names() -> list[str]:
+    """The corrected versions written so far, oldest first."""
+    folder = versions_dir()
+    found = [p for p in folder.iterdir() if (p / MANIFEST_FILE).is_file()] if folder.is_dir() else []
+    return [p.name for p in sorted(found, key=lambda p: (p / MANIFEST_FILE).stat().st_mtime)]
+
+
+def write_version(dataset: Dataset, corrections: pd.DataFrame, name: str | None = None,
+                  min_operators: int = 1) -> Path:
+    """Write ``corrections`` of the original ``dataset`` as a new version (atomically); its folder."""
+    if dataset.version != ORIGINAL_VERSION:
+        raise DatasetError(f"Corrections apply to the original data set, not to the version {dataset.version}.")
+    if corrections.empty:
+        raise DatasetError("No answer meets the rule for a correction (" + correction_rule(min_operators) + ").")
+    now = datetime.now(timezone.utc)
+    name = name or f"corrected-{now:%Y%m%d-%H%M%S}"
+    if not _NAME.match(name) or name == ORIGINAL_VERSION:
+        raise DatasetError(f"A version name is 1-60 letters, digits, '.', '_' or '-' (and not {ORIGINAL_VERSION!r}); "
+                           f"got {name!r}.")
+    destination = versions_dir() / name
+    if destination.exists():
+        raise DatasetError(f"A version named {name} exists already; choose another name.")
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{name}."))
+    try:
+        table = corrections.assign(applied_at=now.isoformat(timespec="seconds"))[CORRECTION_COLUMNS]
+        table.to_csv(staging / CORRECTIONS_FILE, index=False)
+        manifest = {"name": name, "created_at": now.isoformat(timespec="seconds"), "corrections": len(table),
+                    "rule": correction_rule(min_operators), "original_fingerprint": dataset.fingerprint,
+                    "original_csv": str(dataset.csv_path)}
+        (staging / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        os.replace(staging, destination)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return destination
+
+
+def read_corrections(name: str) -> pd.DataFrame:
+    """A version's corrections table."""
+    path = versions_dir() / name / CORRECTIONS_FILE
+    if not path.is_file():
+        raise DatasetError(f"There is no data version named {name!r} (looked in {versions_dir()}); "
+                           f"the versions are: {', '.join([ORIGINAL_VERSION, *version_names()])}.")
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def apply_version(original: Dataset, name: str) -> Dataset:
+    """The original data set with version ``name``'s corrections applied."""
+    if name == ORIGINAL_VERSION:
+        return original
+    corrections = read_corrections(name)
+    manifest = json.loads((versions_dir() / name / MANIFEST_FILE).read_text(encoding="utf-8"))
+    if manifest["original_fingerprint"] != original.fingerprint:
+        raise DatasetError(f"The data version {name} corrects another copy of the listings than the one loaded "
+                           "(its fingerprint differs): the listings or photos changed since it was written.")
+    listings = original.listings.copy()
+    listings["original_category"] = listings["category"]
+    new_labels = corrections.set_index("uniq_id")["new_label"]
+    corrected = listings["uniq_id"].isin(new_labels.index)
+    listings.loc[corrected, "category"] = listings.loc[corrected, "uniq_id"].map(new_labels)
+    digest = hashlib.sha256(original.fingerprint.encode())
+    digest.update((versions_dir() / name / CORRECTIONS_FILE).read_bytes())
+    return replace(original, listings=listings, categories=sorted(set(original.categories) | set(new_labels)),
+                   fingerprint=digest.hexdigest()[:16], version=name)
+
+
+def selected_version() -> str:
+    """The version chosen for this process: ``$VITRINE_DATA_VERSION``, else the original."""
+    return os.environ.get(VERSION_ENV) or ORIGINAL_VERSION
+
+
+def load_data_version(name: str | None = None) -> Dataset:
+    """The listings of version ``name`` (default: ``selected_version()``) of the configured data set."""
+    return apply_version(load_dataset(), name or selected_version())

@@ -1,0 +1,127 @@
+"""The operators' corrections as a new data version, and each scenario before and after."""
+from datetime import datetime, timezone
+
+import pandas as pd
+import pytest
+
+from core.cli import EXIT_DATA, main
+from core.dataset import load_dataset
+from core.labels.versions import apply_version, corrections_from_answers, version_names, write_version
+from core.locations import work_dirs
+from core.review.store import ReviewStore
+from core.runs import run_scenario
+from core.scenarios.tfidf import TfidfScenario
+from core.split import assign_split
+from core.store import ResultsStore
+
+
+def _answers(rows: list[tuple]) -> pd.DataFrame:
+    """(operator, uniq_id, label, in_doubt) rows as the store's table gives them."""
+    now = datetime.now(timezone.utc)
+    return pd.DataFrame([{"id": i, "operator": op, "created_at": now, "uniq_id": uid, "label": label,
+                          "in_doubt": doubt, "comment": "", "scenario": "tfidf"}
+                         for i, (op, uid, label, doubt) in enumerate(rows)])
+
+
+def test_only_sure_and_unanimous_answers_that_change_a_label_become_corrections(small_data_dir):
+    dataset = load_dataset()
+    ids = dataset.listings["uniq_id"].tolist()
+    label = dict(zip(ids, dataset.listings["category"]))
+    other = {uid: next(c for c in dataset.categories if c != label[uid]) for uid in ids}
+    answers = _answers([
+        ("ana", ids[0], other[ids[0]], False), ("bo", ids[0], other[ids[0]], False),  # sure and agree: corrected
+        ("ana", ids[1], other[ids[1]], False), ("bo", ids[1], label[ids[1]], False),  # disagree
+        ("ana", ids[2], other[ids[2]], True),  # in doubt
+        ("ana", ids[3], label[ids[3]], False),  # agrees with the data set: nothing to correct
+        ("ana", ids[4], label[ids[4]], False), ("ana", ids[4], other[ids[4]], False),  # her latest answer counts
+        ("ana", f"batch:b1:0:{ids[5]}", other[ids[5]], False),  # a batch listing has no label to correct
+    ])
+    corrections = corrections_from_answers(answers, dataset)
+    assert corrections["uniq_id"].tolist() == [ids[0], ids[4]]
+    assert corrections.iloc[0][["old_label", "new_label", "operators"]].tolist() == [label[ids[0]], other[ids[0]],
+                                                                                      "ana, bo"]
+    assert corrections_from_answers(answers, dataset, min_operators=2)["uniq_id"].tolist() == [ids[0]]
+
+
+def test_a_version_changes_labels_not_the_csv_and_keeps_the_original_split(small_data_dir):
+    original = load_dataset()
+    csv_bytes = original.csv_path.read_bytes()
+    first = original.listings.iloc[0]
+    new_label = next(c for c in original.categories if c != first["category"])
+    corrections = pd.DataFrame([{"uniq_id": first["uniq_id"], "old_label": first["category"], "new_label": new_label,
+                                 "operators": "ana", "answered_at": "2026-11-27T10:00:00+00:00"}])
+    folder = write_version(original, corrections, "fixed")
+    assert version_names() == ["fixed"] and (folder / "corrections.csv").is_file()
+    corrected = apply_version(load_dataset(), "fixed")
+    assert original.csv_path.read_bytes() == csv_bytes
+    assert corrected.fingerprint != original.fingerprint and corrected.version == "fixed"
+    assert corrected.listings.iloc[0]["category"] == new_label
+    assert corrected.listings.iloc[0]["original_category"] == first["category"]
+    assert (assign_split(corrected.listings) == assign_split(original.listings)).all()
+    with pytest.raises(Exception, match="exists already"):
+        write_version(original, corrections, "fixed")
+
+
+def test_corrected_test_labels_never_train_and_compare_scores_both_ways(small_data_dir, tmp_path, capsys):
+    original = load_dataset()
+    split = assign_split(original.listings)
+    test_rows = original.listings[split == "test"].head(2)
+    store = ReviewStore(f"sqlite:///{work_dirs().reviews_db}")
+    for _, row in test_rows.iterrows():
+        store.save("ana", row["uniq_id"], next(c for c in original.categories if c != row["category"]), False)
+    assert main(["labels", "apply", "--name", "test-only"]) == 0
+    assert "2 correction(s) written as data version test-only" in capsys.readouterr().out
+
+    results = ResultsStore(work_dirs().results)
+    before = run_scenario(TfidfScenario(), original, results)
+    after = run_scenario(TfidfScenario(), apply_version(original, "test-only"), results)
+    # Only test labels changed: the model learnt from the same train labels, so it answers alike.
+    assert before.predictions["predicted"].tolist() == after.predictions["predicted"].tolist()
+    assert after.test_accuracy != before.test_accuracy  # scored against the corrected test labels
+
+    assert main(["labels", "compare", "--version", "test-only"]) == 0
+    out = capsys.readouterr().out
+    assert "test labels changed" in out and "train labels changed" in out
+    row = out.strip().splitlines()[-1].split()
+    assert row[0] == "tfidf" and row[-2:] == ["2", "0"]
+
+
+def test_apply_without_a_usable_answer_writes_nothing_and_says_the_rule(small_data_dir, capsys):
+    assert main(["labels", "apply"]) == EXIT_DATA
+    assert "No answer meets the rule" in capsys.readouterr().err
+    assert version_names() == []
+
+
+def test_every_command_runs_on_a_version_and_an_unknown_one_is_named(small_data_dir, capsys):
+    original = load_dataset()
+    first = original.listings.iloc[0]
+    new_label = next(c for c in original.categories if c != first["category"])
+    write_version(original, pd.DataFrame([{"uniq_id": first["uniq_id"], "old_label": first["category"],
+                                           "new_label": new_label, "operators": "ana", "answered_at": ""}]), "v2")
+    assert main(["--data-version", "v2", "run", "tfidf"]) == 0
+    assert ResultsStore(work_dirs().results).load(TfidfScenario(), apply_version(original, "v2").fingerprint)
+    assert main(["--data-version", "nope", "run", "tfidf"]) == EXIT_DATA
+    assert "no data version named 'nope'" in capsys.readouterr().err
+
+
+def test_the_results_page_switches_versions_and_shows_before_and_after(small_data_dir):
+    from streamlit.testing.v1 import AppTest
+
+    from core.locations import REPO_ROOT
+
+    original = load_dataset()
+    test_row = original.listings[assign_split(original.listings) == "test"].iloc[0]
+    write_version(original, pd.DataFrame([{
+        "uniq_id": test_row["uniq_id"], "old_label": test_row["category"], "operators": "ana", "answered_at": "",
+        "new_label": next(c for c in original.categories if c != test_row["category"])}]), "fixed")
+    app = AppTest.from_file(str(REPO_ROOT / "pages" / "results.py"), default_timeout=60).run()
+    assert not app.exception
+    picker = app.sidebar.selectbox[0]
+    assert picker.label == "Data version" and picker.options == ["original", "fixed"]
+    assert not any("Before and after" in h.value for h in app.subheader)
+    picker.select("fixed").run()  # tfidf runs by itself on the corrected version
+    assert not app.exception
+    assert any("1 label(s) corrected by operators" in c.value for c in app.sidebar.caption)
+    assert any("Before and after the corrections of fixed" in h.value for h in app.subheader)
+    table = next(d.value for d in app.dataframe if "test labels changed" in d.value.columns)
+    assert table["scenario"].tolist() == ["tfidf"] and table["test labels changed"].tolist() == [1]
