@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from core.errors import VitrineError
-from core.escaping import html_text, message_markdown, plain_markdown
+from core.escaping import chart_text, html_text, message_markdown, plain_markdown
 from core.exports import to_csv_text
 from core.labels.issues import stored_label_issues
+from core.labels.tree import hesitations
 from core.review.queues import review_queues
 from core.review.standing import operator_queue
 from core.review.store import MAX_COMMENT_CHARS, MAX_OPERATOR_CHARS
@@ -163,3 +165,30 @@ with summary_tab:
         exports[0].download_button("Download answers (CSV)", to_csv_text(answers), "answers.csv", "text/csv")
         exports[1].download_button("Download full history (CSV)", to_csv_text(store.history()),
                                    "answers-history.csv", "text/csv")
+
+        if not review.is_batch:
+            st.subheader("For the owners of the category tree")
+            tree = hesitations(summary, answers, results[name])
+            if tree.pairs.empty:
+                st.caption("No product was decided 'revise the category tree' yet (half or more of its answers "
+                           "in doubt).")
+            else:
+                st.caption("The category pairs operators hesitate between on the products decided 'revise the "
+                           "category tree': each such product ties its data set label, its operators' categories "
+                           f"and the model's answer. Beside them, how often {plain_markdown(name)} confuses the "
+                           "pair on the test split.")
+                labels = [chart_text(c) for c in tree.matrix.index]
+                figure = go.Figure(go.Heatmap(
+                    z=tree.matrix.to_numpy(), x=labels, y=labels, colorscale="Oranges",
+                    hovertemplate="%{y} / %{x}<br>%{z} product(s) in doubt<extra></extra>"))
+                figure.update_layout(height=460, yaxis_autorange="reversed", margin=dict(l=10, r=10, t=10, b=10))
+                st.plotly_chart(figure, width="stretch", key="tree-hesitations")
+                st.dataframe(tree.pairs, hide_index=True, width="stretch", column_config={
+                    "category_a": "Category", "category_b": "and category",
+                    "listings": number("Products in doubt", help="Products decided 'revise the tree' that involve "
+                                       "both categories"),
+                    "model_confusions": number("Model confusions (test)", help="Test listings of one the model "
+                                               "put in the other, both ways"),
+                    "examples": "Example products"})
+                st.download_button("Download the category pairs (CSV)", to_csv_text(tree.pairs),
+                                   "category-pairs.csv", "text/csv")
