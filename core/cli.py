@@ -51,7 +51,9 @@ from core.quality import data_report
 from core.review.batches import send_to_review
 from core.review.store import ReviewStore, default_url
 from core.runs import run_scenario
-from core.scenarios.registry import all_scenarios
+from core.scenarios.registry import all_scenarios, scenario_named
+from core.scenarios.variants import TRAIN_SHARES, variant
+from core.split import TRAIN_SHARE
 from core.store import ResultsStore
 
 EXIT_DATA, EXIT_UNAVAILABLE, EXIT_INTERRUPTED = 3, 4, 130
@@ -114,6 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
                               "table. Results are stored and reused for the same inputs.")
     run.add_argument("scenario", choices=scenarios + ["all"], help="scenario name, or 'all'")
     run.add_argument("--json", action="store_true", help="print one JSON object per scenario")
+    run.add_argument("--train-share", type=float, default=TRAIN_SHARE, choices=TRAIN_SHARES,
+                     help="variant: the share of listings trained on, the rest tested (default 0.8, the study's)")
+    run.add_argument("--greyscale", action="store_true", help="variant: scenarios that read photos read them in grey")
+    run.add_argument("--keywords", action="store_true",
+                     help="variant: tfidf gives the seller guide's top words per category (found on the train "
+                     "split) three times the weight")
     run.add_argument("--force", action="store_true", help="recompute even when stored results exist")
     run.add_argument("--exact", action="store_true",
                      help="run CLIP in plain fp32 instead of the default fast int8 path")
@@ -300,7 +308,7 @@ def _models(args: argparse.Namespace) -> int:
 
 
 def _explain(args: argparse.Namespace, dataset) -> int:
-    scenario = all_scenarios()[args.scenario]
+    scenario = scenario_named(args.scenario)
     reason = scenario.unavailable_reason()
     if reason:
         print(f"{args.scenario} cannot run: {reason}", file=sys.stderr)
@@ -331,7 +339,8 @@ def _run(args: argparse.Namespace, dataset) -> int:
     for name in names:
         progress = TqdmProgress(name)
         try:
-            result = run_scenario(scenarios[name], dataset, store, force=args.force, progress=progress)
+            scenario = variant(scenarios[name], args.train_share, args.greyscale, args.keywords)
+            result = run_scenario(scenario, dataset, store, force=args.force, progress=progress)
         except ScenarioUnavailable as exc:
             print(f"{name} cannot run: {exc}", file=sys.stderr)
             if args.scenario != "all":
@@ -417,7 +426,7 @@ def _compare_versions(args: argparse.Namespace, original: Dataset) -> int:
 
 
 def _label_issues(args: argparse.Namespace, dataset) -> int:
-    scenario = all_scenarios()[args.scenario]
+    scenario = scenario_named(args.scenario)
     if reason := scenario.unavailable_reason():
         raise ScenarioUnavailable(reason)
     progress = TqdmProgress(args.scenario)

@@ -110,7 +110,7 @@ def evaluate(scenario: Scenario, dataset: Dataset, progress: Progress = silent) 
     """Run the whole protocol for one scenario on the dataset."""
     listings = dataset.listings
     classes = dataset.categories
-    split = assign_split(listings).to_numpy()
+    split = assign_split(listings, test_share=round(1 - scenario.train_share, 4)).to_numpy()
     labels = listings["category"].to_numpy()
 
     features = scenario.featurize(listings, progress)

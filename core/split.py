@@ -7,6 +7,7 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 
 SEED = 42
 TEST_SHARE = 0.2
+TRAIN_SHARE = 1 - TEST_SHARE
 CV_FOLDS = 5
 
 

@@ -39,6 +39,10 @@ class ResultsStore:
     def __init__(self, root: Path):
         self.root = root
 
+    def scenario_names(self) -> list[str]:
+        """The names of the scenarios (variants included) that have results stored here, sorted."""
+        return sorted(p.name for p in self.root.iterdir() if p.is_dir()) if self.root.is_dir() else []
+
     def folder(self, scenario: Scenario, data_fingerprint: str) -> Path:
         return self.root / scenario.name / result_key(scenario, data_fingerprint)
 

@@ -19,7 +19,7 @@ from core.explain.service import ScenarioExplainer
 from core.labels.versions import apply_version, selected_version, version_names
 from core.locations import SAMPLE_NOTICE, data_dir, find_csv, work_dirs
 from core.review.store import ReviewStore, default_url
-from core.scenarios.registry import all_scenarios
+from core.scenarios.registry import all_scenarios, scenario_named
 from core.store import ResultsStore
 
 DISPLAY_SIDE = 480  # photos are downscaled to this before they reach the browser
@@ -103,8 +103,12 @@ def stored_results(dataset: Dataset) -> dict[str, ScenarioResult]:
     """The scenarios with a stored result on this dataset (current code and weights), by name."""
     store = results_store()
     found = {}
-    for name, scenario in all_scenarios().items():
-        result = store.load(scenario, dataset.fingerprint)
+    variants = [name for name in store.scenario_names() if "+" in name]
+    for name in [*all_scenarios(), *variants]:
+        try:
+            result = store.load(scenario_named(name), dataset.fingerprint)
+        except KeyError:  # results of a variant this version no longer offers
+            continue
         if result is not None:
             found[name] = result
     return found
@@ -122,12 +126,12 @@ def results_or_stop(dataset: Dataset) -> dict[str, ScenarioResult]:
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
 def _explainer(name: str, data_fingerprint: str, weights: str, _dataset: Dataset) -> ScenarioExplainer:
     # Keyed by the dataset's fingerprint and the weights; the dataset itself is not hashed.
-    return ScenarioExplainer(all_scenarios()[name], _dataset, results_store())
+    return ScenarioExplainer(scenario_named(name), _dataset, results_store())
 
 
 def scenario_explainer(name: str, dataset: Dataset) -> ScenarioExplainer:
     """One explainer per scenario, dataset and weights for the whole app process."""
-    scenario = all_scenarios()[name]
+    scenario = scenario_named(name)
     return _explainer(name, dataset.fingerprint, scenario.weights_fingerprint(), dataset)
 
 

@@ -15,8 +15,9 @@ from core.evaluation import ScenarioResult
 from core.labels.compare import COLUMNS, before_after, compare_table
 from core.runs import run_scenario
 from core.scenarios.base import Scenario
-from core.scenarios.registry import all_scenarios
-from core.split import assign_split
+from core.scenarios.registry import all_scenarios, scenario_named
+from core.scenarios.variants import TRAIN_SHARES, VARIANTS_NOTE, variant
+from core.split import TRAIN_SHARE, assign_split
 from core.study_figures import PEER_TEST_ACCURACY, STUDY_NOTE, study_comparison
 from pages._shared import StreamlitProgress, dataset_or_stop, original_dataset, results_store
 
@@ -24,7 +25,8 @@ st.title("Scenario results")
 dataset = dataset_or_stop()
 split_sizes = assign_split(dataset.listings).value_counts()
 st.caption(f"Every scenario uses the same stratified 80/20 split ({split_sizes.get('train', 0)} train / "
-           f"{split_sizes.get('test', 0)} test) and 5-fold cross-validation inside the train split.")
+           f"{split_sizes.get('test', 0)} test) and 5-fold cross-validation inside the train split; a train-share "
+           "variant (+train70, +train90) splits at its own share, so its test split is smaller or larger.")
 store = results_store()
 scenarios = all_scenarios()
 
@@ -58,6 +60,13 @@ for name, scenario in scenarios.items():
         unavailable[name] = reason
     else:
         not_run.append(scenario)
+for name in store.scenario_names():  # the retraining variants run so far, each its own row
+    try:
+        scenario = scenario_named(name)
+    except KeyError:  # a variant this version no longer offers
+        continue
+    if name not in results and (result := store.load(scenario, dataset.fingerprint)) is not None:
+        results[name] = result
 
 
 def _percent(value: float | None) -> str:
@@ -119,10 +128,32 @@ for scenario in not_run:
         if _run(scenario) is not None:
             st.rerun()
 
+with st.expander("Retraining variants: train share, greyscale photos, keyword weighting"):
+    st.caption("Each variant is a scenario of its own, with its own row above and 5-fold CV inside its train split "
+               "(one split moves accuracy by about 3 points). " + VARIANTS_NOTE)
+    with st.form("variant"):
+        columns = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
+        base_name = columns[0].selectbox("Scenario", [n for n, s in scenarios.items() if not s.unavailable_reason()])
+        share = columns[1].radio("Train share", TRAIN_SHARES, index=TRAIN_SHARES.index(TRAIN_SHARE),
+                                 format_func=lambda v: f"{v:.0%}", horizontal=True)
+        grey = columns[2].checkbox("Greyscale photos")
+        keywords = columns[3].checkbox("Keyword weighting")
+        asked = st.form_submit_button("Run the variant")
+    if asked:
+        try:
+            chosen = variant(scenarios[base_name], share, grey, keywords)
+        except VitrineError as exc:
+            st.warning(message_markdown(exc))
+        else:
+            if chosen.name in results:
+                st.info(f"{plain_markdown(chosen.name)} has run already: its row is in the table above.")
+            elif _run(chosen) is not None:
+                st.rerun()
+
 if results and dataset.version != ORIGINAL_VERSION:
     st.subheader(f"Before and after the corrections of {plain_markdown(dataset.version)}")
     original = original_dataset()
-    pairs = {name: store.load(scenarios[name], original.fingerprint) for name in results}
+    pairs = {name: store.load(scenario_named(name), original.fingerprint) for name in results}
     rows = [before_after(before, results[name]) for name, before in pairs.items() if before is not None]
     if rows:
         st.dataframe(compare_table(rows), hide_index=True, width="stretch",

@@ -183,7 +183,7 @@ def test_review_page_saves_an_answer_and_undo_keeps_history(with_tfidf, referenc
     store = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}")
     [answer] = store.active_answers()
     assert (answer.operator, answer.label, answer.in_doubt, answer.scenario) == ("ana", "Watches", True, "tfidf")
-    decisions = app.dataframe[-1].value  # the summary tab's last table, by product
+    decisions = next(d.value for d in app.dataframe if "decision" in d.value.columns)  # the summary, by product
     assert decisions["product"].tolist() == [reference_dataset.listing(answer.uniq_id)["product_name"]]
     undo = next(b for b in app.button if b.label == "Undo my last answer")
     undo.click().run()

@@ -15,7 +15,7 @@ from core.locations import work_dirs
 from core.progress import Progress, silent
 from core.runs import fitted_result
 from core.scenarios.base import Scenario
-from core.scenarios.registry import all_scenarios
+from core.scenarios.registry import scenario_named
 from core.store import ResultsStore
 
 
@@ -30,7 +30,7 @@ class StoredClassifier:
              progress: Progress = silent) -> StoredClassifier:
         """The scenario's stored classifier (trained first when there is none) and the cut-off its held-out
         predictions give for ``precision``; ScenarioUnavailable (with the fix) when it cannot run here."""
-        scenario = all_scenarios()[scenario_name]
+        scenario = scenario_named(scenario_name)
         if reason := scenario.unavailable_reason():
             raise ScenarioUnavailable(reason)
         result = fitted_result(scenario, dataset, ResultsStore(work_dirs().results), progress)

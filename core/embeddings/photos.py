@@ -6,7 +6,9 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-from PIL import Image
+import torch
+from PIL import Image, ImageOps
+from torchvision.transforms.v2.functional import rgb_to_grayscale
 
 from core.embeddings.cache import EmbeddingCache
 from core.errors import ImageError
@@ -68,3 +70,23 @@ def embed_photos(encoder: PhotoEncoder, cache_root: Path, paths: list[str | None
             cache.put(keys[i], vector)
     progress(len(todo), len(todo), "embedding photos")
     return CachedEmbeddings(vectors, present, hits, int(present.sum()) - hits)
+
+
+def greyscale(photo: Image.Image | torch.Tensor) -> Image.Image | torch.Tensor:
+    """The photo in grey, still with three channels (what every photo model reads)."""
+    if isinstance(photo, torch.Tensor):  # a photo decoded on the GPU: uint8 (3, height, width)
+        return rgb_to_grayscale(photo, num_output_channels=3)
+    return ImageOps.grayscale(photo).convert("RGB")
+
+
+class GreyscaleEncoder:
+    """Any photo encoder on the photos in grey (the study's greyscale variant), cached apart."""
+
+    def __init__(self, encoder: PhotoEncoder):
+        self.encoder = encoder
+        self.dimension = encoder.dimension
+        self.batch_size = encoder.batch_size
+        self.namespace = encoder.namespace + "|greyscale"
+
+    def embed_images(self, images: list) -> np.ndarray:
+        return self.encoder.embed_images([greyscale(img) for img in images])

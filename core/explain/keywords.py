@@ -37,6 +37,8 @@ def aggregate_keywords(rows: pd.DataFrame, listings_per_category: pd.Series, top
     rows = rows[[is_advice(word, boilerplate) for word in rows["word"]]]
     grouped = rows.groupby(["category", "word"]).agg(total=("score", "sum"), listings=("uniq_id", "nunique"))
     grouped = grouped[grouped["listings"] >= min_listings].reset_index()
+    if grouped.empty:  # every word left out: nothing to advise
+        return pd.DataFrame(columns=["category", "word", "score", "listings"])
     grouped["score"] = grouped["total"] / grouped["category"].map(listings_per_category)
     grouped = grouped.sort_values(["category", "score"], ascending=[True, False])
     return grouped.groupby("category").head(top)[["category", "word", "score", "listings"]].reset_index(drop=True)

@@ -23,7 +23,9 @@ def word_contributions(model: Pipeline, text: str, class_index: int) -> list[Wor
     vectorizer = model.named_steps["tfidf"]
     coef = model.named_steps["logreg"].coef_
     coef_row = coef[class_index] if coef.shape[0] > 1 else coef[0] * (1 if class_index == 1 else -1)
-    weights = vectorizer.transform([text]).tocoo()
+    # With keyword weighting the model reads its keywords repeated: their weights come from that text.
+    emphasis = model.named_steps.get("keywords")
+    weights = vectorizer.transform(emphasis.transform([text]) if emphasis is not None else [text]).tocoo()
     vocabulary = vectorizer.get_feature_names_out()
     term_score = {vocabulary[j]: coef_row[j] * w for j, w in zip(weights.col, weights.data)}
 

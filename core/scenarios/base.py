@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegressionCV
 
 from core.explain.base import Explainer
 from core.progress import Progress, silent
-from core.split import CV_FOLDS, SEED, AdaptiveFolds
+from core.split import CV_FOLDS, SEED, TRAIN_SHARE, AdaptiveFolds
 
 
 @dataclass
@@ -53,6 +53,13 @@ class Scenario(ABC):
     compares_explanations: bool = False
     # Whether its model can embed on a CUDA GPU when classifying a batch (``on_device``).
     uses_gpu: bool = False
+    # The study's retraining variants (core.scenarios.variants): the share of listings trained on, photos
+    # read in grey (scenarios that read photos), seller-guide keywords given more weight (text scenarios
+    # whose classifier reads the text itself).
+    train_share: float = TRAIN_SHARE
+    greyscale: bool = False
+    keywords: bool = False
+    supports_keywords: bool = False
 
     @property
     @abstractmethod

@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from core.dataset import optional_strings
-from core.embeddings.photos import embed_photos
+from core.embeddings.photos import GreyscaleEncoder, embed_photos
 from core.errors import NoPhotoError
 from core.explain.gradcam import GradCamExplainer
 from core.locations import work_dirs
@@ -164,11 +164,11 @@ class DenseNetScenario(Scenario):
         paths, keys = optional_strings(listings["image_path"]), optional_strings(listings["image_sha"])
         cache = work_dirs().cache / "densenet"
         self._progress = progress
-        encoder = BlockInputEncoder(self.encoder()) if self.fine_tune else self.encoder()
+        encoder = self._photo_encoder()
         photos = embed_photos(encoder, cache, paths, keys, progress)
         values, hits, computed = photos.vectors, photos.cache_hits, photos.computed
         if self.augment:
-            mirrored = embed_photos(FlippedEncoder(self.encoder()), cache, paths, keys, progress)
+            mirrored = embed_photos(FlippedEncoder(self._colour_encoder()), cache, paths, keys, progress)
             values = np.hstack([values, mirrored.vectors])
             hits, computed = hits + mirrored.cache_hits, computed + mirrored.computed
         rows = np.flatnonzero(photos.present)
@@ -179,13 +179,20 @@ class DenseNetScenario(Scenario):
         return Features(values=values[rows], rows=rows, seconds=time.perf_counter() - start,
                         cache_hits=hits, computed=computed, notes=notes)
 
+    def _photo_encoder(self):
+        encoder = BlockInputEncoder(self.encoder()) if self.fine_tune else self.encoder()
+        return GreyscaleEncoder(encoder) if self.greyscale else encoder
+
+    def _colour_encoder(self):
+        """The encoder of the photos as the variant sees them (in grey for the greyscale variant)."""
+        return GreyscaleEncoder(self.encoder()) if self.greyscale else self.encoder()
+
     def features_of(self, photos: list[Image.Image | None], names: list[str], descriptions: list[str]) -> np.ndarray:
         if any(photo is None for photo in photos):
             raise NoPhotoError()
-        encoder = BlockInputEncoder(self.encoder()) if self.fine_tune else self.encoder()
-        values = encoder.embed_images(photos)
+        values = self._photo_encoder().embed_images(photos)
         if self.augment:
-            values = np.hstack([values, FlippedEncoder(self.encoder()).embed_images(photos)])
+            values = np.hstack([values, FlippedEncoder(self._colour_encoder()).embed_images(photos)])
         return values
 
     def explainer(self, estimator) -> GradCamExplainer:

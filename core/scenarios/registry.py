@@ -5,6 +5,7 @@ from core.scenarios.base import Scenario
 from core.scenarios.clip import clip_scenarios
 from core.scenarios.densenet import DenseNetScenario
 from core.scenarios.tfidf import TfidfScenario
+from core.scenarios.variants import parse_variant
 
 
 def all_scenarios(fast: bool = True, augment: bool = False, fine_tune: bool = False) -> dict[str, Scenario]:
@@ -14,3 +15,12 @@ def all_scenarios(fast: bool = True, augment: bool = False, fine_tune: bool = Fa
     densenet = DenseNetScenario(augment=augment, fine_tune=fine_tune)
     scenarios: list[Scenario] = [densenet, *clip_scenarios(fast), TfidfScenario()]
     return {s.name: s for s in scenarios}
+
+
+def scenario_named(name: str) -> Scenario:
+    """A scenario by name: one of ``all_scenarios()`` or a retraining variant of one
+    (``core.scenarios.variants``); KeyError when the name stands for none."""
+    found = parse_variant(name, all_scenarios())
+    if found is None:
+        raise KeyError(name)
+    return found

@@ -17,6 +17,7 @@ from sklearn.pipeline import Pipeline
 from core.explain.tfidf_words import TfidfExplainer
 from core.progress import Progress, silent
 from core.scenarios.base import Features, Scenario
+from core.scenarios.keywords import KeywordEmphasis
 from core.text import TFIDF_TOKEN_PATTERN, listing_text
 
 
@@ -26,6 +27,7 @@ class TfidfScenario(Scenario):
     version = "1"
     runs_in_seconds = True
     reads_photo = False
+    supports_keywords = True
 
     @property
     def model_id(self) -> str:
@@ -41,7 +43,9 @@ class TfidfScenario(Scenario):
         return np.array([listing_text(n, d) for n, d in zip(names, descriptions)], dtype=object)
 
     def estimator(self, classes: list[str]) -> Pipeline:
+        emphasis = [("keywords", KeywordEmphasis())] if self.keywords else []
         return Pipeline([
+            *emphasis,
             ("tfidf", TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, strip_accents="unicode",
                                       token_pattern=TFIDF_TOKEN_PATTERN)),
             ("logreg", LogisticRegression(C=20.0, max_iter=3000)),
