@@ -16,6 +16,7 @@ from PIL import Image
 from core.errors import DatasetError, UnsafeImageNameError
 from core.images import open_image, resolve_image_path
 from core.locations import data_dir, find_csv, find_images_dir, is_sample_dir
+from core.specifications import specification_text
 
 REQUIRED_COLUMNS = ("uniq_id", "product_name", "product_category_tree", "image", "description")
 # Below this many listings a category cannot be stratified into 5 cross-validation folds.
@@ -42,7 +43,8 @@ class Dataset:
 
     ``listings`` has one row per product: uniq_id, product_name, description, category, image
     (the name in the CSV), image_path (absolute path as a string, or None when there is no
-    usable photo file) and image_sha (the photo's content hash, or None). A corrected version
+    usable photo file), image_sha (the photo's content hash, or None) and specifications (the values
+    sellers filled in, as text; empty when the CSV has none). A corrected version
     (``version`` other than the original) also has original_category, the label before correction.
     """
 
@@ -132,7 +134,7 @@ def load_dataset(folder: Path | None = None) -> Dataset:
     raw = read_csv(csv_path)
     rows, problems = _validate_rows(raw, images_dir)
     listings = pd.DataFrame(rows, columns=["uniq_id", "product_name", "description", "category", "image", "image_path",
-                                           "image_sha"])
+                                           "image_sha", "specifications"])
     counts = listings["category"].value_counts()
     too_small = counts[counts < MIN_LISTINGS_PER_CATEGORY]
     for category, count in too_small.items():
@@ -188,6 +190,7 @@ def _validate_rows(raw: pd.DataFrame, images_dir: Path) -> tuple[list[dict], lis
             "image": record["image"],
             "image_path": image_path,
             "image_sha": image_sha,
+            "specifications": specification_text(record.get("product_specifications", "")),
         })
     return rows, problems
 

@@ -22,6 +22,7 @@ from core.archive import extract_dataset_zip
 from core.errors import BatchInputError
 from core.images import UnsafeImageNameError
 from core.locations import find_csv, find_images_dir
+from core.specifications import SPECIFICATION_COLUMNS, specification_text
 
 ID_COLUMNS = ("uniq_id", "id")
 NAME_COLUMNS = ("product_name", "title", "name")
@@ -44,6 +45,7 @@ class BatchRows:
     ids: list[str]
     names: list[str]
     descriptions: list[str]
+    specifications: list[str]  # the values sellers filled in (core.specifications), or empty
     photos: list[Path | None]  # a photo file inside the batch's folder, or None
     photo_problems: list[str | None]  # why a named photo cannot be used (its path leaves the folder...)
     row_problems: list[str | None]  # why the row cannot be read at all
@@ -71,13 +73,15 @@ class BatchFile:
         ids = _texts(frame, (columns.id,))
         names = _texts(frame, columns.names)
         descriptions = _texts(frame, columns.descriptions)
+        specifications = _texts(frame, columns.specifications)
         photo_names = _texts(frame, (columns.photo,) if columns.photo and photos_wanted else ())
         photos, photo_problems, row_problems = [], [], []
-        for uniq_id, name, description, photo in zip(ids, names, descriptions, photo_names):
+        for uniq_id, name, description, specification, photo in zip(ids, names, descriptions, specifications,
+                                                                     photo_names):
             problem = None
             if description.startswith(_BAD_LINE):
                 problem = description.removeprefix(_BAD_LINE)
-            elif _UNDECODABLE_MARK in uniq_id + name + description + photo:
+            elif _UNDECODABLE_MARK in uniq_id + name + description + specification + photo:
                 problem = "the row is not valid UTF-8 text (save the file as UTF-8)"
             elif not uniq_id.strip():
                 problem = "the row has no id"
@@ -86,7 +90,7 @@ class BatchFile:
             photos.append(path)
             photo_problems.append(photo_problem)
         return BatchRows(list(range(start, start + len(frame))), [i.strip() for i in ids], names, descriptions,
-                         photos, photo_problems, row_problems)
+                         [specification_text(s) for s in specifications], photos, photo_problems, row_problems)
 
     def photo_path(self, name: str) -> tuple[Path | None, str | None]:
         """The photo file a row names, or why it cannot be used."""
@@ -108,6 +112,7 @@ class _Columns:
     id: str
     names: tuple[str, ...]
     descriptions: tuple[str, ...]
+    specifications: tuple[str, ...]
     photo: str | None
 
     @classmethod
@@ -116,13 +121,14 @@ class _Columns:
         ids = [present[c] for c in ID_COLUMNS if c in present]
         names = tuple(present[c] for c in NAME_COLUMNS if c in present)[:1]
         descriptions = tuple(present[c] for c in DESCRIPTION_COLUMNS if c in present)
+        specifications = tuple(present[c] for c in SPECIFICATION_COLUMNS if c in present)[:1]
         photos = [present[c] for c in PHOTO_COLUMNS if c in present]
         if not ids or not (names or descriptions):
             raise BatchInputError(
                 f"{path.name} needs an id column ({' or '.join(ID_COLUMNS)}) and a description or product name "
                 f"column ({', '.join(DESCRIPTION_COLUMNS + NAME_COLUMNS)}); it has "
                 f"{', '.join(map(str, frame.columns))}.")
-        return cls(ids[0], names, descriptions, photos[0] if photos else None)
+        return cls(ids[0], names, descriptions, specifications, photos[0] if photos else None)
 
 
 def _inside(folder: Path, name: str) -> Path:

@@ -150,7 +150,8 @@ def _classify_chunk(chunk: BatchRows, photos: list, scenario: Scenario, estimato
     proba = np.full((len(statuses), len(classes)), np.nan)
     if usable:
         features = scenario.features_of([_image(photos[i]) for i in usable], [chunk.names[i] for i in usable],
-                                        [chunk.descriptions[i] for i in usable])
+                                        [chunk.descriptions[i] for i in usable],
+                                        [chunk.specifications[i] for i in usable])
         proba[usable] = estimator.predict_proba(features)
     frame = _output_frame(chunk.ids, proba, classes, statuses)
     frame["needs_review"] = threshold.needs_review(frame["confidence"].to_numpy())
@@ -158,7 +159,8 @@ def _classify_chunk(chunk: BatchRows, photos: list, scenario: Scenario, estimato
         words = [None] * len(statuses)
         for i in usable:
             explanation = explainer.explain(_image(photos[i]), chunk.names[i], chunk.descriptions[i],
-                                            probabilities=dict(zip(classes, proba[i].tolist())))
+                                            probabilities=dict(zip(classes, proba[i].tolist())),
+                                            specifications=chunk.specifications[i])
             top = sorted((w for w in explanation.words if w.seen), key=lambda w: -w.score)[:EXPLAINED_WORDS]
             words[i] = ", ".join(w.word for w in top)
         frame["words"] = words

@@ -25,25 +25,27 @@ class Explainer(ABC):
         self.estimator = estimator
         self.classes = [str(c) for c in estimator.classes_]
 
-    def predict_proba(self, photo: Image.Image | None, name: str, description: str) -> dict[str, float]:
+    def predict_proba(self, photo: Image.Image | None, name: str, description: str,
+                      specifications: str = "") -> dict[str, float]:
         """The class probabilities the scenario gives this listing, computed the way it classifies."""
-        features = self.scenario.features_of([photo], [name], [description])
+        features = self.scenario.features_of([photo], [name], [description], [specifications])
         return dict(zip(self.classes, self.estimator.predict_proba(features)[0].tolist()))
 
     @abstractmethod
-    def attribute(self, photo: Image.Image | None, name: str, description: str, target: str) -> Explanation:
+    def attribute(self, photo: Image.Image | None, name: str, description: str, target: str,
+                  specifications: str = "") -> Explanation:
         """Relevance of the photo and words for ``target``, with the probabilities of the model it ran."""
 
     def explain(self, photo: Image.Image | None, name: str, description: str, target: str | None = None,
-                probabilities: dict[str, float] | None = None) -> Explanation:
+                probabilities: dict[str, float] | None = None, specifications: str = "") -> Explanation:
         """Why the scenario classifies the listing as it does (or as ``target``). ``probabilities`` are
         the scenario's stored ones for a listing it already classified; computed when not given. The
         explanation always shows the classifying model's probabilities, and says so when the model
         the relevance was computed on gives the explained class another one."""
         if probabilities is None:
-            probabilities = self.predict_proba(photo, name, description)
+            probabilities = self.predict_proba(photo, name, description, specifications)
         target = resolve_target(target, probabilities)
-        attribution = self.attribute(photo, name, description, target)
+        attribution = self.attribute(photo, name, description, target, specifications)
         notes = attribution.notes
         explained = attribution.probabilities[target]
         if abs(explained - probabilities[target]) >= AGREEMENT_TOLERANCE:

@@ -196,5 +196,6 @@ class ClipExplainer(Explainer):
         if scenario.fast:
             self.attributed_model = "the exact (fp32) copy of the int8 model"
 
-    def attribute(self, photo: Image.Image | None, name: str, description: str, target: str) -> Explanation:
+    def attribute(self, photo: Image.Image | None, name: str, description: str, target: str,
+                  specifications: str = "") -> Explanation:
         return self.engine.relevance(photo, description, target)

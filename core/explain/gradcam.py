@@ -63,7 +63,8 @@ class GradCamExplainer(Explainer):
     """The DenseNet121 scenarios' explanations: Grad-CAM on the last feature block of the frozen
     backbone with the fitted head, or on the fine-tuned block's norm for the fine-tuned variant."""
 
-    def attribute(self, photo: Image.Image | None, name: str, description: str, target: str) -> Explanation:
+    def attribute(self, photo: Image.Image | None, name: str, description: str, target: str,
+                  specifications: str = "") -> Explanation:
         if photo is None:
             raise NoPhotoError()
         backbone = self.scenario.encoder().loaded.model

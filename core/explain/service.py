@@ -45,7 +45,8 @@ class ScenarioExplainer:
                 pass  # damaged: recompute
         listing = self.dataset.listing(uniq_id)
         explanation = self.explainer.explain(listing_photo(listing), listing["product_name"], listing["description"],
-                                             target, self.result.probabilities_of(uniq_id))
+                                             target, self.result.probabilities_of(uniq_id),
+                                             specifications=listing.get("specifications") or "")
         path.parent.mkdir(parents=True, exist_ok=True)
         joblib.dump(explanation, path)
         return explanation

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
 from dataclasses import replace
 
 import numpy as np
 from PIL import Image
-from sklearn.pipeline import Pipeline
+from sklearn.pipeline import FeatureUnion, Pipeline
 
 from core.explain.base import Explainer
 from core.explain.explanation import Explanation, WordRelevance
@@ -18,19 +19,36 @@ def word_contributions(model: Pipeline, text: str, class_index: int) -> list[Wor
     """Each word of ``text`` with its contribution to class ``class_index``'s logit.
 
     A term's contribution is its coefficient times its tf-idf weight; a bigram's is split evenly
-    between its two words, so the words' scores add up to the logit minus the intercept.
+    between its two words, and with character n-grams beside the words (tfidf_specs) each n-gram's
+    goes to the words it lies in, so the words' scores add up to the logit minus the intercept.
     """
-    vectorizer = model.named_steps["tfidf"]
+    features = model.named_steps["tfidf"]
     coef = model.named_steps["logreg"].coef_
     coef_row = coef[class_index] if coef.shape[0] > 1 else coef[0] * (1 if class_index == 1 else -1)
     # With keyword weighting the model reads its keywords repeated: their weights come from that text.
     emphasis = model.named_steps.get("keywords")
-    weights = vectorizer.transform(emphasis.transform([text]) if emphasis is not None else [text]).tocoo()
-    vocabulary = vectorizer.get_feature_names_out()
-    term_score = {vocabulary[j]: coef_row[j] * w for j, w in zip(weights.col, weights.data)}
-
-    preprocess = vectorizer.build_preprocessor()
+    read = emphasis.transform([text])[0] if emphasis is not None else text
     words = [(m.group(), m.start(), m.end()) for m in re.finditer(TFIDF_TOKEN_PATTERN, text)]
+    if isinstance(features, FeatureUnion):  # word n-grams, then character n-grams, side by side
+        parts = dict(features.transformer_list)
+        width = len(parts["words"].get_feature_names_out())
+        scores = _word_scores(parts["words"], coef_row[:width], read, words)
+        scores += _character_scores(parts["chars"], coef_row[width:], text, read, words)
+    else:
+        scores = _word_scores(features, coef_row, read, words)
+    return [WordRelevance(w, s, e, float(score)) for (w, s, e), score in zip(words, scores)]
+
+
+def _term_scores(vectorizer, coef: np.ndarray, read: str) -> dict[str, float]:
+    weights = vectorizer.transform([read]).tocoo()
+    vocabulary = vectorizer.get_feature_names_out()
+    return {vocabulary[j]: coef[j] * w for j, w in zip(weights.col, weights.data)}
+
+
+def _word_scores(vectorizer, coef: np.ndarray, read: str, words: list[tuple[str, int, int]]) -> np.ndarray:
+    """Word uni- and bigram contributions, each term's shared among its occurrences."""
+    term_score = _term_scores(vectorizer, coef, read)
+    preprocess = vectorizer.build_preprocessor()
     normalised = [preprocess(w) for w, _, _ in words]
     scores = np.zeros(len(words))
     counts = Counter(normalised)
@@ -43,20 +61,41 @@ def word_contributions(model: Pipeline, text: str, class_index: int) -> list[Wor
         share = term_score.get(bigram, 0.0) / bigram_counts[bigram] / 2
         scores[i] += share
         scores[i + 1] += share
-    return [WordRelevance(w, s, e, float(score)) for (w, s, e), score in zip(words, scores)]
+    return scores
+
+
+def _character_scores(vectorizer, coef: np.ndarray, text: str, read: str,
+                      words: list[tuple[str, int, int]]) -> np.ndarray:
+    """Character n-gram contributions (n-grams within words), each shared among its occurrences, then
+    each whitespace-separated chunk's total split evenly among the words in it."""
+    term_score = _term_scores(vectorizer, coef, read)
+    analyse = vectorizer.build_analyzer()
+    chunks = [(m.start(), m.end(), analyse(m.group())) for m in re.finditer(r"\S+", text)]
+    counts = Counter(gram for _, _, grams in chunks for gram in grams)
+    starts = [start for _, start, _ in words]
+    scores = np.zeros(len(words))
+    for start, end, grams in chunks:
+        inside = range(bisect_left(starts, start), bisect_left(starts, end))
+        if len(inside):
+            total = sum(term_score.get(gram, 0.0) / counts[gram] for gram in grams)
+            scores[inside.start:inside.stop] += total / len(inside)
+    return scores
 
 
 class TfidfExplainer(Explainer):
-    """The tfidf scenario's explanations: word contributions of the text it reads (name, then
-    description), shown on the description."""
+    """The tfidf scenarios' explanations: word contributions of the text they read (name, then
+    description, then for tfidf_specs the specifications), shown on the description."""
 
-    def attribute(self, photo: Image.Image | None, name: str, description: str, target: str) -> Explanation:
+    def attribute(self, photo: Image.Image | None, name: str, description: str, target: str,
+                  specifications: str = "") -> Explanation:
         model = self.estimator
-        text = listing_text(name, description)
+        text = self.scenario.text(name, description, specifications)
         probabilities = dict(zip(self.classes, model.predict_proba([text])[0].tolist()))
-        offset = len(text) - len(description)  # the name is prepended: shift back onto the description
+        # The name is prepended: shift back onto the description.
+        offset = len(listing_text(name, description)) - len(description)
+        shown = offset + len(description)  # what follows (specifications) is read but not shown
         words = [replace(w, start=w.start - offset, end=w.end - offset)
-                 for w in word_contributions(model, text, self.classes.index(target)) if w.start >= offset]
+                 for w in word_contributions(model, text, self.classes.index(target)) if offset <= w.start < shown]
         notes = ()
         if model.named_steps["tfidf"].transform([text]).nnz == 0:
             notes = ("None of these words occurs in the listings tfidf learnt from, so its answer says nothing "

@@ -79,10 +79,12 @@ class Scenario(ABC):
         """Features for the listings, in table order (some rows may be skipped)."""
 
     @abstractmethod
-    def features_of(self, photos: list[Image.Image | None], names: list[str], descriptions: list[str]) -> np.ndarray:
+    def features_of(self, photos: list[Image.Image | None], names: list[str], descriptions: list[str],
+                    specifications: list[str] | None = None) -> np.ndarray:
         """Features of listings held in memory (a new listing, a batch to classify), computed exactly
         as ``featurize`` computes them, one row per listing. On a GPU (``on_device``) a photo may also
-        be a square uint8 tensor decoded there (``core.classify.photos``)."""
+        be a square uint8 tensor decoded there (``core.classify.photos``). ``specifications``: the
+        values sellers filled in (``core.specifications``), read by the scenarios that use them."""
 
     @abstractmethod
     def estimator(self, classes: list[str]) -> BaseEstimator:

@@ -105,7 +105,8 @@ class ClipScenario(Scenario):
             notes=notes,
         )
 
-    def features_of(self, photos: list[Image.Image | None], names: list[str], descriptions: list[str]) -> np.ndarray:
+    def features_of(self, photos: list[Image.Image | None], names: list[str], descriptions: list[str],
+                    specifications: list[str] | None = None) -> np.ndarray:
         embedder = self.embedder()
         with_photo = [i for i, photo in enumerate(photos) if photo is not None]
         images = np.zeros((len(photos), embedder.dimension), np.float32)  # no photo: zeros, as in training

@@ -187,7 +187,8 @@ class DenseNetScenario(Scenario):
         """The encoder of the photos as the variant sees them (in grey for the greyscale variant)."""
         return GreyscaleEncoder(self.encoder()) if self.greyscale else self.encoder()
 
-    def features_of(self, photos: list[Image.Image | None], names: list[str], descriptions: list[str]) -> np.ndarray:
+    def features_of(self, photos: list[Image.Image | None], names: list[str], descriptions: list[str],
+                    specifications: list[str] | None = None) -> np.ndarray:
         if any(photo is None for photo in photos):
             raise NoPhotoError()
         values = self._photo_encoder().embed_images(photos)

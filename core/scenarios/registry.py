@@ -5,6 +5,7 @@ from core.scenarios.base import Scenario
 from core.scenarios.clip import clip_scenarios
 from core.scenarios.densenet import DenseNetScenario
 from core.scenarios.tfidf import TfidfScenario
+from core.scenarios.tfidf_specs import TfidfSpecsScenario
 from core.scenarios.variants import parse_variant
 
 
@@ -13,7 +14,7 @@ def all_scenarios(fast: bool = True, augment: bool = False, fine_tune: bool = Fa
     ``augment`` trains DenseNet's head with mirrored photos too, ``fine_tune`` also trains its last
     dense block."""
     densenet = DenseNetScenario(augment=augment, fine_tune=fine_tune)
-    scenarios: list[Scenario] = [densenet, *clip_scenarios(fast), TfidfScenario()]
+    scenarios: list[Scenario] = [densenet, *clip_scenarios(fast), TfidfScenario(), TfidfSpecsScenario()]
     return {s.name: s for s in scenarios}
 
 

@@ -35,12 +35,19 @@ class TfidfScenario(Scenario):
 
     def featurize(self, listings: pd.DataFrame, progress: Progress = silent) -> Features:
         start = time.perf_counter()
-        texts = self.features_of([None] * len(listings), listings["product_name"], listings["description"])
+        texts = self.features_of([None] * len(listings), listings["product_name"], listings["description"],
+                                 listings["specifications"] if "specifications" in listings else None)
         return Features(values=texts, rows=np.arange(len(listings)), seconds=time.perf_counter() - start,
                         computed=len(texts))
 
-    def features_of(self, photos: list[Image.Image | None], names: list[str], descriptions: list[str]) -> np.ndarray:
-        return np.array([listing_text(n, d) for n, d in zip(names, descriptions)], dtype=object)
+    def features_of(self, photos: list[Image.Image | None], names: list[str], descriptions: list[str],
+                    specifications: list[str] | None = None) -> np.ndarray:
+        specifications = [""] * len(names) if specifications is None else specifications
+        return np.array([self.text(n, d, s) for n, d, s in zip(names, descriptions, specifications)], dtype=object)
+
+    def text(self, name: str, description: str, specifications: str = "") -> str:
+        """The text the classifier reads: the product name, then the description."""
+        return listing_text(name, description)
 
     def estimator(self, classes: list[str]) -> Pipeline:
         emphasis = [("keywords", KeywordEmphasis())] if self.keywords else []

@@ -1,0 +1,64 @@
+"""The stronger text scenario: name, description and the sellers' specification values."""
+import numpy as np
+import pandas as pd
+
+from core.cli import main
+from core.dataset import load_dataset
+from core.explain.tfidf_words import word_contributions
+from core.locations import work_dirs
+from core.runs import run_scenario
+from core.scenarios.tfidf_specs import TfidfSpecsScenario
+from core.specifications import specification_text
+from core.store import ResultsStore
+from tests.conftest import needs_reference_data
+
+RAW = ('{"product_specification"=>[{"key"=>"Brand", "value"=>"Sonata"}, {"key"=>"Strap Material", '
+       '"value"=>"Leather Strap"}, {"value"=>"Free \\"size\\""}, {"key"=>"Type", "value"=>"Analog"}]}')
+
+
+def test_specification_values_are_read_in_order_without_the_leaking_brand():
+    assert specification_text(RAW) == 'Leather Strap Free \\"size\\" Analog'
+    assert specification_text("") == "" and specification_text("Type: analog; strap: leather") == \
+        "Type: analog; strap: leather"  # a batch's own plain column is read as it is
+
+
+@needs_reference_data
+def test_it_reaches_its_target_and_every_brand_value_stays_out(reference_dataset):
+    result = run_scenario(TfidfSpecsScenario(), reference_dataset, ResultsStore(work_dirs().results))
+    assert result.cv_mean >= 0.95, f"5-fold CV {result.cv_mean:.3f}"
+    raw = pd.read_csv(reference_dataset.csv_path, dtype=str, keep_default_na=False).set_index("uniq_id")
+    with_brand = raw["product_specifications"].str.contains('"key"=>"Brand"')
+    assert with_brand.sum() > 500
+    specs = reference_dataset.listings.set_index("uniq_id")["specifications"]
+    assert specs.str.len().gt(0).mean() > 0.95  # nearly every listing has specification values
+    assert not specs.str.contains("=>").any()
+
+
+def test_its_words_add_up_to_the_logit_and_specification_words_are_read_not_shown(small_data_dir):
+    dataset = load_dataset()
+    scenario = TfidfSpecsScenario()
+    result = run_scenario(scenario, dataset, ResultsStore(work_dirs().results))
+    model = result.estimator
+    text = scenario.text("Steel watch", "analog wrist watch with strap", "Leather Strap")
+    assert text == "Steel watch. analog wrist watch with strap Leather Strap"
+    for index in range(len(model.classes_)):
+        scores = [w.score for w in word_contributions(model, text, index)]
+        logit = model.decision_function([text])[0][index] - model.named_steps["logreg"].intercept_[index]
+        assert np.isclose(sum(scores), logit, atol=1e-6)
+    explanation = scenario.explainer(model).explain(None, "Steel watch", "analog wrist watch with strap",
+                                                    specifications="Leather Strap")
+    assert [w.word for w in explanation.words] == ["analog", "wrist", "watch", "with", "strap"]
+    with_specs = scenario.explainer(model).predict_proba(None, "x", "towel", "Leather Strap")
+    assert with_specs != scenario.explainer(model).predict_proba(None, "x", "towel")  # the values are read
+
+
+def test_a_batch_with_a_specifications_column_is_classified_on_them(small_data_dir, tmp_path):
+    run_scenario(TfidfSpecsScenario(), load_dataset(), ResultsStore(work_dirs().results))
+    path = tmp_path / "batch.csv"
+    pd.DataFrame({"id": ["a", "b"], "description": ["item", "item"],
+                  "product_specifications": ["", RAW]}).to_csv(path, index=False)
+    out = tmp_path / "out.parquet"
+    assert main(["classify", str(path), "--scenario", "tfidf_specs", "--out", str(out)]) == 0
+    frame = pd.read_parquet(out)
+    assert frame["status"].tolist() == ["ok", "ok"]
+    assert frame["top_1_probability"].iloc[0] != frame["top_1_probability"].iloc[1]
