@@ -12,6 +12,7 @@ from tqdm import tqdm
 from core.calibration import DEFAULT_PRECISION
 from core.classify.batch_input import open_batch
 from core.classify.device import choose_device, describe_device
+from core.classify.ray_engine import classify_on_ray, ray_missing_message
 from core.classify.stored import StoredClassifier
 from core.dataset import ORIGINAL_VERSION, Dataset, load_dataset
 from core.download import DATASET_URL_ENV, dataset_url, download_dataset
@@ -160,7 +161,8 @@ def build_parser() -> argparse.ArgumentParser:
         "order: id, predicted category, confidence, the top 3 categories, needs_review (below the scenario's "
         "review cut-off) and a status. The input needs an id column (uniq_id or id) and a description or "
         "product name; an optional photo column (photo or image) holds paths relative to the file.")
-    classify.add_argument("input", type=Path, help="CSV or Parquet file, or a folder or zip holding a CSV and images/")
+    classify.add_argument("input", help="CSV or Parquet file, or a folder or zip holding a CSV and images/; with "
+                          "--engine ray also a folder of Parquet files or any path Ray's readers take")
     classify.add_argument("--scenario", default="tfidf", choices=scenarios, help="which classifier (default tfidf)")
     classify.add_argument("--out", type=Path, default=None,
                           help="output file: Parquet, or CSV when it ends in .csv (default: beside the input, "
@@ -170,6 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="target precision of the listings accepted without review (default 0.99)")
     classify.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                           help="where the model runs: auto takes a CUDA GPU when torch sees one, else the CPU")
+    classify.add_argument("--engine", choices=["local", "ray"], default="local",
+                          help="local (default): this process; ray: Ray Data, on a local Ray with this machine's "
+                          "cores or on the cluster $RAY_ADDRESS names (needs requirements-scale.txt)")
     classify.add_argument("--to-review", action="store_true",
                           help="send the listings that need review (and have a name, description or photo to show) "
                           "to the operators' review queue")
@@ -372,15 +377,26 @@ def _precision(text: str) -> float:
 
 def _classify(args: argparse.Namespace, dataset) -> int:
     device = choose_device(args.device)
+    if args.engine == "ray" and (missing := ray_missing_message()):
+        raise ScenarioUnavailable(missing)
+    source = Path(args.input)
     progress = TqdmProgress(args.scenario)
     try:
         classifier = StoredClassifier.load(args.scenario, dataset, args.precision, progress)
-        output = args.out or args.input.with_name(f"{args.input.stem}.{args.scenario}.parquet")
+        output = args.out or source.with_name(f"{source.stem}.{args.scenario}.parquet")
         print(f"{args.scenario} on {describe_device(device, classifier.scenario)}; {classifier.review}",
               file=sys.stderr)
-        with open_batch(args.input) as batch:
-            summary = classifier.classify(batch, output, explain=args.explain, device=device, progress=progress)
-            sent = send_to_review(batch, output, args.scenario, name=args.input.name) if args.to_review else None
+        if args.engine == "ray":
+            summary = classify_on_ray(args.input, args.scenario, dataset.fingerprint, classifier.threshold, output,
+                                      explain=args.explain, device=device)
+            sent = None
+            if args.to_review:
+                with open_batch(source) as batch:
+                    sent = send_to_review(batch, output, args.scenario, name=source.name)
+        else:
+            with open_batch(source) as batch:
+                summary = classifier.classify(batch, output, explain=args.explain, device=device, progress=progress)
+                sent = send_to_review(batch, output, args.scenario, name=source.name) if args.to_review else None
     finally:
         progress.close()
     for line in summary.lines():

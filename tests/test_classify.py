@@ -102,8 +102,8 @@ def test_a_run_that_fails_midway_leaves_no_output_and_no_partial_file(tmp_path, 
             raise KeyboardInterrupt
         return classify(chunk, *args)
 
-    classify = job._classify_chunk
-    monkeypatch.setattr(job, "_classify_chunk", fail_on_the_second_chunk)
+    classify = job.classify_chunk
+    monkeypatch.setattr(job, "classify_chunk", fail_on_the_second_chunk)
     monkeypatch.setattr(job, "CHUNK_ROWS", 100)
     assert main(["classify", str(dataset.csv_path), "--out", str(out)]) == 130
     assert "stopped" in capsys.readouterr().err

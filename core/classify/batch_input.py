@@ -63,13 +63,15 @@ class BatchFile:
         frames = _parquet_frames(self.path, rows) if self.path.suffix.lower() == ".parquet" else \
             _csv_frames(self.path, rows)
         start = 0
-        columns: _Columns | None = None
+        columns: Columns | None = None
         for frame in frames:
-            columns = columns or _Columns.find(frame, self.path)
-            yield self._rows(frame, columns, start, photos)
+            columns = columns or Columns.find(frame, self.path)
+            yield self.rows(frame, columns, start, photos)
             start += len(frame)
 
-    def _rows(self, frame: pd.DataFrame, columns: _Columns, start: int, photos_wanted: bool) -> BatchRows:
+    def rows(self, frame: pd.DataFrame, columns: Columns, start: int, photos_wanted: bool) -> BatchRows:
+        """The rows of one chunk (``start``: its first row's number), each with its photo file looked up
+        when ``photos_wanted`` and any problem that stops it being read."""
         ids = _texts(frame, (columns.id,))
         names = _texts(frame, columns.names)
         descriptions = _texts(frame, columns.descriptions)
@@ -108,7 +110,9 @@ class BatchFile:
 
 
 @dataclass(frozen=True)
-class _Columns:
+class Columns:
+    """Which of a batch's columns hold the id, the names, descriptions, specifications and photos."""
+
     id: str
     names: tuple[str, ...]
     descriptions: tuple[str, ...]
@@ -116,7 +120,7 @@ class _Columns:
     photo: str | None
 
     @classmethod
-    def find(cls, frame: pd.DataFrame, path: Path) -> _Columns:
+    def find(cls, frame: pd.DataFrame, path: Path) -> Columns:
         present = {str(c).strip().lower(): c for c in frame.columns}
         ids = [present[c] for c in ID_COLUMNS if c in present]
         names = tuple(present[c] for c in NAME_COLUMNS if c in present)[:1]
@@ -139,6 +143,12 @@ def _inside(folder: Path, name: str) -> Path:
     if candidate.is_absolute() or "\x00" in name or root not in resolved.parents:
         raise UnsafeImageNameError(name)
     return resolved
+
+
+def decoded_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """A chunk read as raw bytes (as the Ray engine reads CSVs) as text; bytes that are not UTF-8 are
+    marked, so their row gets its status as in the local engine."""
+    return frame.map(lambda v: v.decode("utf-8", errors=_UNDECODABLE) if isinstance(v, bytes) else v)
 
 
 def _texts(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[str]:

@@ -103,7 +103,7 @@ def classify_batch(batch: BatchFile, scenario: Scenario, estimator, threshold: R
     output.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".partial")
     os.close(handle)
-    writer = _Writer(Path(temporary), explain, csv=output.suffix.lower() == ".csv")
+    writer = OutputWriter(Path(temporary), explain, csv=output.suffix.lower() == ".csv")
     try:
         with photo_decoder(scenario.reads_photo, (os.cpu_count() or 1) if workers is None else workers) as pool:
             photo_rows = GPU_PHOTO_CHUNK_ROWS if on_gpu else PHOTO_CHUNK_ROWS
@@ -111,7 +111,7 @@ def classify_batch(batch: BatchFile, scenario: Scenario, estimator, threshold: R
             chunks = batch.chunks(rows, photos=scenario.reads_photo)
             decoding = (decode_photos_on(device), GPU_PHOTO_GROUP) if photos_on_gpu else (decode_photos, 8)
             for chunk, photos in decoded_ahead(chunks, pool, *decoding):
-                frame = _classify_chunk(chunk, photos, scenario, estimator, classes, threshold, explainer)
+                frame = classify_chunk(chunk, photos, scenario, estimator, classes, threshold, explainer)
                 writer.write(frame)
                 counts["rows"] += len(frame)
                 counts["classified"] += int(frame["status"].str.startswith((OK, TEXT_ONLY)).sum())
@@ -128,7 +128,7 @@ def classify_batch(batch: BatchFile, scenario: Scenario, estimator, threshold: R
     return ClassifySummary(seconds=time.perf_counter() - started, output=output, **counts)
 
 
-def _classify_chunk(chunk: BatchRows, photos: list, scenario: Scenario, estimator,
+def classify_chunk(chunk: BatchRows, photos: list, scenario: Scenario, estimator,
                     classes: list[str], threshold: ReviewThreshold, explainer) -> pd.DataFrame:
     """The output rows of one chunk: a status for every row, a prediction for those that can be read."""
     statuses, usable = [], []
@@ -198,7 +198,7 @@ def _image(photo):
     return photo if is_photo(photo) else None
 
 
-class _Writer:
+class OutputWriter:
     """Appends output chunks to one Parquet or CSV file."""
 
     def __init__(self, path: Path, words: bool, csv: bool):

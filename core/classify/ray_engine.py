@@ -1,0 +1,222 @@
+"""The classify job on Ray Data: the same core functions, from one laptop to a cluster.
+
+read (CSV or Parquet, Ray's readers) -> decode photos (a task stage, CPU; only for scenarios that read
+photos) -> embed and predict (an actor pool: each actor builds the scenario's model once and gets the
+stored classifier from the driver) -> one output file written by the driver in input order, or
+Parquet shards written by the workers.
+
+With ``$RAY_ADDRESS`` set (Ray's own convention) the job goes to that cluster; otherwise a local Ray
+starts with this machine's cores. Ray is an optional dependency (``requirements-scale.txt``): only
+this module imports it, and only when ``--engine ray`` is asked for.
+"""
+from __future__ import annotations
+
+import csv
+import importlib.util
+import io
+import os
+import tempfile
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from PIL import Image
+
+from core.calibration import ReviewThreshold
+from core.classify.batch_input import CHUNK_ROWS, BatchFile, Columns, decoded_text
+from core.classify.job import (
+    NOT_CLASSIFIED,
+    OK,
+    PHOTO_CHUNK_ROWS,
+    TEXT_ONLY,
+    ClassifySummary,
+    OutputWriter,
+    classify_chunk,
+)
+from core.classify.photos import decode_photo
+from core.errors import BatchInputError, ScenarioUnavailable
+from core.locations import work_dirs
+from core.scenarios.registry import scenario_named
+from core.store import ResultsStore
+
+INSTALL_HINT = "pip install -r requirements-scale.txt"
+# Each worker that dies is started again this many times, and each failed batch retried as often.
+RETRIES = 3
+PHOTO_BATCH_ROWS = 64  # photos decoded per task
+_PHOTO, _PHOTO_NOTE = "__photo", "__photo_note"
+# What every worker needs of the driver's environment to find the same data, models and results.
+_SHARED_ENV = ("VITRINE_WORK_DIR", "VITRINE_MODELS_DIR", "VITRINE_CLIP_MODEL", "VITRINE_DATA_DIR")
+
+
+def ray_missing_message() -> str | None:
+    """Why ``--engine ray`` cannot run here (Ray is not installed), with the fix; None when it can."""
+    if importlib.util.find_spec("ray") is None:
+        return f"The Ray engine needs Ray, which is not installed: `{INSTALL_HINT}` (or pick --engine local)."
+    return None
+
+
+@dataclass(frozen=True)
+class RayInput:
+    """What Ray reads: a CSV or Parquet file, a folder of Parquet files, or any path Ray's readers take,
+    and the folder a photo column's paths are relative to."""
+
+    paths: str
+    parquet: bool
+    folder: Path
+
+    @classmethod
+    def of(cls, source: str | Path) -> RayInput:
+        text = str(source)
+        local = Path(text)
+        if local.is_dir():
+            if not any(local.glob("*.parquet")):
+                raise BatchInputError(f"{local} holds no Parquet files; the Ray engine reads a CSV or Parquet file, "
+                                      "or a folder of Parquet files.")
+            return cls(text, True, local)
+        if "://" not in text and not local.is_file():
+            raise BatchInputError(f"The file {local} does not exist.")
+        return cls(text, text.lower().endswith(".parquet"), local.parent)
+
+
+def classify_on_ray(source: str | Path, scenario_name: str, data_fingerprint: str, threshold: ReviewThreshold,
+                    output: Path, explain: bool = False, device: str = "cpu") -> ClassifySummary:
+    """Classify every row of ``source`` on Ray Data into ``output`` with the scenario's classifier stored for
+    ``data_fingerprint`` (every worker loads it from the results store): one Parquet (or CSV) file in
+    input order, or Parquet shards when ``output`` is a folder (its name ends with a slash or it exists)."""
+    import ray
+
+    started = time.perf_counter()
+    batch = RayInput.of(source)
+    scenario = scenario_named(scenario_name)
+    # Each stage's workers get the driver's Vitrine settings, also on a Ray started before this job.
+    runtime_env = {"env_vars": {name: os.environ[name] for name in _SHARED_ENV if name in os.environ}}
+    if not ray.is_initialized():
+        ray.init(address=os.environ.get("RAY_ADDRESS") or None, include_dashboard=False, log_to_driver=False)
+    context = ray.data.DataContext.get_current()
+    context.execution_options.preserve_order = True  # the output lines up with the input
+    gpus = 1 if device != "cpu" and scenario.uses_gpu and ray.cluster_resources().get("GPU", 0) >= 1 else 0
+    dataset = _read(ray, batch)
+    if scenario.reads_photo:
+        dataset = dataset.map_batches(_decode_photos, fn_kwargs={"folder": batch.folder},
+                                      batch_size=PHOTO_BATCH_ROWS, batch_format="pandas", max_retries=RETRIES,
+                                      runtime_env=runtime_env)
+    # Batches of the local engine's chunk size, from the first row: each batch is one of its chunks, so the
+    # model sees the same groups of listings and gives the same numbers.
+    classified = dataset.map_batches(
+        _Classify, fn_constructor_kwargs=dict(scenario_name=scenario_name, data_fingerprint=data_fingerprint,
+                                              threshold=threshold, explain=explain, folder=batch.folder,
+                                              device="cuda" if gpus else "cpu"),
+        batch_size=PHOTO_CHUNK_ROWS if scenario.reads_photo else CHUNK_ROWS, batch_format="pandas",
+        compute=ray.data.ActorPoolStrategy(min_size=1, max_size=max(1, int(ray.cluster_resources().get("CPU", 1)))),
+        num_gpus=gpus, max_restarts=RETRIES, max_task_retries=RETRIES, runtime_env=runtime_env)
+    if str(output).endswith(("/", os.sep)) or output.is_dir():
+        classified.write_parquet(str(output))
+        counts = _counts(pd.read_parquet(output, columns=["status", "needs_review"]))
+    else:
+        counts = _write_one_file(classified, output, explain)
+    return ClassifySummary(seconds=time.perf_counter() - started, output=output, **counts)
+
+
+def _read(ray, batch: RayInput):
+    """Ray's reader for the input; a CSV's columns all as raw bytes, decoded by the workers, so that a
+    row that is not UTF-8 gets its status as in the local engine."""
+    if batch.parquet:
+        return ray.data.read_parquet(batch.paths)
+    import pyarrow.csv as pacsv
+
+    header = _csv_header(batch.paths)
+    return ray.data.read_csv(batch.paths, parse_options=pacsv.ParseOptions(newlines_in_values=True),
+                             convert_options=pacsv.ConvertOptions(column_types={name: pa.binary() for name in header},
+                                                                  strings_can_be_null=False))
+
+
+def _csv_header(paths: str) -> list[str]:
+    """The CSV's column names (its first record), read from wherever Ray's readers read it."""
+    from pyarrow import fs
+
+    filesystem, path = fs.FileSystem.from_uri(paths) if "://" in paths else (fs.LocalFileSystem(),
+                                                                           str(Path(paths).resolve()))
+    with filesystem.open_input_stream(path) as stream:
+        first = io.TextIOWrapper(io.BytesIO(stream.read(1 << 20)), encoding="utf-8", errors="replace", newline="")
+        return next(csv.reader(first), [])
+
+
+def _decode_photos(frame: pd.DataFrame, folder: Path) -> pd.DataFrame:
+    """The decode stage (tasks): each row's photo decoded and shrunk as every scenario reads it
+    (pixels), or why it cannot be used."""
+    batch = BatchFile(folder / "input", folder)
+    frame = decoded_text(frame)
+    rows = batch.rows(frame, Columns.find(frame, batch.path), 0, photos_wanted=True)
+    pixels, notes = [], []
+    for path, problem in zip(rows.photos, rows.photo_problems):
+        photo = decode_photo(path) if path is not None else problem
+        pixels.append(np.asarray(photo) if isinstance(photo, Image.Image) else np.zeros((0, 0, 3), np.uint8))
+        notes.append(photo if isinstance(photo, str) else "")
+    return frame.assign(**{_PHOTO: pixels, _PHOTO_NOTE: notes})
+
+
+class _Classify:
+    """The model stage: one actor builds the scenario's model once and classifies batch after batch."""
+
+    def __init__(self, scenario_name: str, data_fingerprint: str, threshold: ReviewThreshold, explain: bool,
+                 folder: Path, device: str):
+        scenario = scenario_named(scenario_name)
+        self.estimator = ResultsStore(work_dirs().results).load_estimator(scenario, data_fingerprint)
+        if self.estimator is None:
+            raise ScenarioUnavailable(f"This worker finds no stored {scenario_name} classifier under "
+                                      f"{work_dirs().results}: every node needs the same work folder "
+                                      "($VITRINE_WORK_DIR).")
+        self.explainer = scenario.explainer(self.estimator) if explain else None
+        self.scenario = scenario.on_device(device) if device != "cpu" else scenario
+        self.classes = [str(c) for c in self.estimator.classes_]
+        self.threshold = threshold
+        self.batch = BatchFile(folder / "input", folder)
+
+    def __call__(self, frame: pd.DataFrame) -> pd.DataFrame:
+        decoded = _PHOTO in frame
+        text = decoded_text(frame.drop(columns=[_PHOTO, _PHOTO_NOTE]) if decoded else frame)
+        rows = self.batch.rows(text, Columns.find(text, self.batch.path), 0, photos_wanted=False)
+        photos = _photos(frame) if decoded else [None] * len(text)
+        rows = replace(rows, photo_problems=[None] * len(text))
+        return classify_chunk(rows, photos, self.scenario, self.estimator, self.classes, self.threshold,
+                              self.explainer)
+
+
+def _photos(frame: pd.DataFrame) -> list:
+    photos = []
+    for pixels, note in zip(frame[_PHOTO], frame[_PHOTO_NOTE]):
+        pixels = np.asarray(pixels)
+        photos.append(Image.fromarray(pixels) if pixels.size else (note or None))
+    return photos
+
+
+def _write_one_file(classified, output: Path, explain: bool) -> dict[str, int]:
+    """The driver streams the workers' batches into one file, in input order (one batch in memory)."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".partial")
+    os.close(handle)
+    writer = OutputWriter(Path(temporary), explain, csv=output.suffix.lower() == ".csv")
+    counts = dict.fromkeys(("rows", "classified", "text_only", "not_classified", "needs_review"), 0)
+    try:
+        for frame in classified.iter_batches(batch_format="pandas", batch_size=None):
+            writer.write(frame)
+            for key, value in _counts(frame).items():
+                counts[key] += value
+        writer.finish()
+        os.replace(temporary, output)
+    finally:
+        writer.close()
+        if os.path.exists(temporary):
+            os.remove(temporary)
+    return counts
+
+
+def _counts(frame: pd.DataFrame) -> dict[str, int]:
+    status = frame["status"].astype(str)
+    return {"rows": len(frame), "classified": int(status.str.startswith((OK, TEXT_ONLY)).sum()),
+            "text_only": int(status.str.startswith(TEXT_ONLY).sum()),
+            "not_classified": int(status.str.startswith(NOT_CLASSIFIED).sum()),
+            "needs_review": int(frame["needs_review"].sum())}

@@ -1,0 +1,90 @@
+"""The classify job on Ray Data: the same answers as the local engine, row for row."""
+import importlib.util
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from core.cli import EXIT_UNAVAILABLE, main
+from core.dataset import load_dataset
+from tests.tiny_models import save_tiny_clip
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """One local Ray with 2 CPUs for the module's runs (starting one takes seconds)."""
+    ray = pytest.importorskip("ray", reason="Ray is installed by the test command (requirements-scale.txt)")
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield ray
+    ray.shutdown()
+
+
+def _both_engines(path: Path, folder: Path, *options: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    frames = []
+    for engine in ("local", "ray"):
+        out = folder / f"{engine}.parquet"
+        assert main(["classify", str(path), "--engine", engine, "--out", str(out), *options]) == 0
+        frames.append(pd.read_parquet(out))
+    return frames[0], frames[1]
+
+
+def _same_answers(local: pd.DataFrame, ray: pd.DataFrame) -> None:
+    assert ray["id"].tolist() == local["id"].tolist()  # one row per input row, in input order
+    assert ray["status"].tolist() == local["status"].tolist()
+    assert ray["predicted"].fillna("").tolist() == local["predicted"].fillna("").tolist()
+    for column in ("confidence", "top_1_probability", "top_2_probability", "top_3_probability"):
+        assert (ray[column].fillna(-1) - local[column].fillna(-1)).abs().max() < 1e-9
+
+
+def test_five_thousand_tfidf_listings_get_the_local_engines_answers(local_ray, reference_dataset, tmp_path,
+                                                                     capsys):
+    rows = pd.concat([reference_dataset.listings] * 5, ignore_index=True).head(5000)
+    rows["uniq_id"] = [f"{i}-{uid}" for i, uid in enumerate(rows["uniq_id"])]
+    path = tmp_path / "new.csv"
+    rows[["uniq_id", "product_name", "description"]].to_csv(path, index=False)
+    local, ray = _both_engines(path, tmp_path)
+    assert len(ray) == 5000
+    _same_answers(local, ray)
+    assert "5000 row(s): 5000 classified" in capsys.readouterr().out
+
+
+def test_tiny_clip_listings_with_hostile_rows_get_the_local_engines_answers(local_ray, small_data_dir, tmp_path,
+                                                                            monkeypatch):
+    assert main(["models", "import", "clip", str(save_tiny_clip(tmp_path / "tiny")), "--model", "tiny-ray"]) == 0
+    monkeypatch.setenv("VITRINE_CLIP_MODEL", "tiny-ray")
+    reference = load_dataset(Path(__file__).resolve().parent.parent / "assets" / "sample")
+    with_photos = reference.listings.dropna(subset=["image_path"]).head(58)
+    (tmp_path / "photos").mkdir()
+    for source in with_photos["image_path"]:
+        shutil.copy(source, tmp_path / "photos")
+    (tmp_path / "photos" / "damaged.jpg").write_bytes(b"\xff\xd8\xff\xe0 not a photo")
+    rows = pd.DataFrame({"id": with_photos["uniq_id"], "product_name": with_photos["product_name"],
+                         "description": with_photos["description"],
+                         "photo": ["photos/" + Path(p).name for p in with_photos["image_path"]]})
+    hostile = pd.DataFrame({"id": ["h1", "h2", "h3", "h4", "h5", "h6"],
+                            "product_name": ["Towel", "", "Watch", "Mug", "<script>alert(1)</script>", "Lamp"],
+                            "description": ["soft towel", "", "steel watch", "ceramic mug", "=1+1", "desk lamp"],
+                            "photo": ["photos/damaged.jpg", "", "../../etc/passwd", "photos/missing.jpg", "", ""]})
+    path = tmp_path / "new.csv"
+    text = pd.concat([rows, hostile]).to_csv(index=False).encode()
+    path.write_bytes(text + "h7,Caf\xe9 mug,ceramic coffee mug,\n".encode("latin-1"))  # not UTF-8
+    local, ray = _both_engines(path, tmp_path, "--scenario", "clip_a")
+    assert len(ray) == 65
+    _same_answers(local, ray)
+    status = dict(zip(ray["id"], ray["status"]))
+    assert status["h1"].startswith("text only: photo unusable (The photo file is damaged")
+    assert status["h2"].startswith("not classified: nothing to read")
+    assert status["h3"] == "text only: photo unusable (its path '../../etc/passwd' leaves the batch's folder)"
+    assert status["h7"] == "not classified: the row is not valid UTF-8 text (save the file as UTF-8)"
+
+
+def test_without_ray_the_engine_says_how_to_install_it(small_data_dir, tmp_path, monkeypatch, capsys):
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ray" else find_spec(name, *a))
+    (tmp_path / "batch").mkdir()
+    path = tmp_path / "batch" / "new.csv"
+    path.write_text("id,description\n1,steel watch\n", encoding="utf-8")
+    assert main(["classify", str(path), "--engine", "ray"]) == EXIT_UNAVAILABLE
+    assert "pip install -r requirements-scale.txt" in capsys.readouterr().err
+    assert list(path.parent.iterdir()) == [path]
