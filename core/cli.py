@@ -22,7 +22,7 @@ from core.explain.keywords import KEYWORDS_TABLE, relevance_keywords
 from core.explain.service import ScenarioExplainer
 from core.importer import import_dataset
 from core.labels.compare import before_after, compare_table
-from core.labels.issues import LABEL_ISSUES_TABLE, label_issues
+from core.labels.issues import JSON_KEYS, LABEL_ISSUES_TABLE, label_issues
 from core.labels.versions import (
     VERSION_ENV,
     apply_version,
@@ -426,6 +426,8 @@ def _compare_versions(args: argparse.Namespace, original: Dataset) -> int:
     scenarios = all_scenarios()
     wanted = [n for n, s in scenarios.items() if not s.unavailable_reason()] if args.scenario == "all" \
         else [args.scenario]
+    if skipped := [n for n in scenarios if n not in wanted and args.scenario == "all"]:
+        print(f"left out, they cannot run here: {', '.join(skipped)}", file=sys.stderr)
     store = ResultsStore(work_dirs().results)
     rows = []
     for name in wanted:
@@ -453,7 +455,7 @@ def _label_issues(args: argparse.Namespace, dataset) -> int:
     path = ResultsStore(work_dirs().results).save_table(scenario, dataset.fingerprint, LABEL_ISSUES_TABLE, table)
     shown = table.head(args.top)
     if args.json:
-        for row in shown.to_dict("records"):
+        for row in shown[JSON_KEYS].to_dict("records"):
             print(json.dumps({key: (bool(value) if key == "is_issue" else float(value) if key == "quality" else value)
                               for key, value in row.items()}))
     else:

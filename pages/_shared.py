@@ -42,13 +42,19 @@ def _chosen_version() -> str:
     """The data version picked in the sidebar (kept across pages); the picker shows once a corrected
     version exists."""
     versions = [ORIGINAL_VERSION, *version_names()]
-    current = st.session_state.get("chosen_data_version", selected_version())
+    # Kept in the session across pages, and in the address so that a reload keeps it too.
+    current = (st.session_state.get("chosen_data_version") or st.query_params.get("data_version")
+               or selected_version())
     if len(versions) == 1:
         return ORIGINAL_VERSION
     chosen = st.sidebar.selectbox("Data version", versions, index=versions.index(current) if current in versions
                                   else 0, help="The listings as loaded, or a version with the operators' label "
                                   "corrections applied (`python -m core labels apply`).")
     st.session_state["chosen_data_version"] = chosen
+    if chosen == ORIGINAL_VERSION:
+        st.query_params.pop("data_version", None)
+    else:
+        st.query_params["data_version"] = chosen
     return chosen
 
 

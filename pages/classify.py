@@ -125,8 +125,9 @@ flagged = int(table["needs_review"].sum())
 sent = st.session_state.get("sent")
 if sent is not None:
     downloads[2].success(f"{sent.flagged} listing(s) sent to review as batch {sent.batch_id}")
-elif flagged and downloads[2].button(f"Send {flagged} flagged listing(s) to review", type="primary",
-                                     help="Rows that could not be read, or have nothing to show, stay out"):
+elif flagged and downloads[2].button("Send the flagged listings to review", type="primary",
+                                     help=f"{flagged} row(s) need review; those that could not be read, or have "
+                                          "nothing to show an operator, stay out"):
     try:
         st.session_state["sent"] = run.send_to_review()
         st.rerun()

@@ -136,8 +136,8 @@ with st.expander("Retraining variants: train share, greyscale photos, keyword we
         base_name = columns[0].selectbox("Scenario", [n for n, s in scenarios.items() if not s.unavailable_reason()])
         share = columns[1].radio("Train share", TRAIN_SHARES, index=TRAIN_SHARES.index(TRAIN_SHARE),
                                  format_func=lambda v: f"{v:.0%}", horizontal=True)
-        grey = columns[2].checkbox("Greyscale photos")
-        keywords = columns[3].checkbox("Keyword weighting")
+        grey = columns[2].checkbox("Greyscale", help="Greyscale photos (the scenarios that read photos)")
+        keywords = columns[3].checkbox("Keywords", help="Keyword weighting (tfidf and tfidf_specs)")
         asked = st.form_submit_button("Run the variant")
     if asked:
         try:

@@ -181,7 +181,10 @@ with summary_tab:
                 figure = go.Figure(go.Heatmap(
                     z=tree.matrix.to_numpy(), x=labels, y=labels, colorscale="Oranges",
                     hovertemplate="%{y} / %{x}<br>%{z} product(s) in doubt<extra></extra>"))
-                figure.update_layout(height=460, yaxis_autorange="reversed", margin=dict(l=10, r=10, t=10, b=10))
+                figure.update_traces(colorbar_title_text="products<br>in doubt")
+                figure.update_layout(height=480, yaxis_autorange="reversed", xaxis_title="category",
+                                     yaxis_title="category", xaxis_tickangle=-35,
+                                     margin=dict(l=10, r=10, t=10, b=10))
                 st.plotly_chart(figure, width="stretch", key="tree-hesitations")
                 st.dataframe(tree.pairs, hide_index=True, width="stretch", column_config={
                     "category_a": "Category", "category_b": "and category",

@@ -271,7 +271,7 @@ def test_classify_a_small_uploaded_csv_download_the_result_and_send_the_doubtful
         frame = read_csv(saved, dtype={"id": str}, keep_default_na=False)
         assert frame["id"].tolist() == ["n1", "n2", "n3"]
         assert frame.loc[2, "status"] == "not classified: nothing to read (no title or description)"
-        page.get_by_role("button", name="flagged listing(s) to review").click()
+        page.get_by_role("button", name="Send the flagged listings to review").click()
         page.get_by_text("sent to review as batch").wait_for(timeout=60_000)
         [sent] = sent_batches()
         assert sent.name == "new listings.csv" and sent.flagged >= 1

@@ -198,3 +198,12 @@ def test_on_a_gpu_a_hostile_batch_gets_the_statuses_it_gets_on_the_cpu(small_dat
         assert frames[run]["status"].tolist() == cpu["status"].tolist()
         assert frames[run]["predicted"].notna().tolist() == classified.tolist()
     assert frames["gpu explained"]["words"].notna().tolist() == classified.tolist()
+
+
+def test_explained_words_name_each_word_once(small_data_dir, tmp_path):
+    path = tmp_path / "batch.csv"
+    path.write_text("id,description\nw1,watch watch watch Watch strap dial steel analog men wrist\n", encoding="utf-8")
+    out = tmp_path / "out.csv"
+    assert main(["classify", str(path), "--explain", "--out", str(out)]) == 0
+    words = pd.read_csv(out)["words"][0].split(", ")
+    assert len(words) == 5 and len(set(words)) == 5 and "watch" in words

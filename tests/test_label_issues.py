@@ -51,11 +51,13 @@ def test_the_review_page_offers_the_likely_label_errors_as_a_queue(small_data_di
     dataset = load_dataset()
     store = ResultsStore(work_dirs().results)
     run_scenario(TfidfScenario(), dataset, store)
-    first, second = dataset.listings.iloc[3], dataset.listings.iloc[17]
-    ranking = pd.DataFrame({"uniq_id": [second["uniq_id"], first["uniq_id"], dataset.listings.iloc[0]["uniq_id"]],
-                            "given": [second["category"], first["category"], dataset.listings.iloc[0]["category"]],
-                            "suggested": [first["category"], second["category"], dataset.listings.iloc[0]["category"]],
-                            "quality": [0.01, 0.02, 0.9], "is_issue": [True, True, False]})
+    first, second, third, fourth = (dataset.listings.iloc[i] for i in (3, 17, 25, 0))
+    ranking = pd.DataFrame({
+        "uniq_id": [second["uniq_id"], third["uniq_id"], first["uniq_id"], fourth["uniq_id"]],
+        "given": [second["category"], third["category"], first["category"], fourth["category"]],
+        "suggested": [first["category"], first["category"], second["category"], fourth["category"]],
+        "quality": [0.01, 0.015, 0.02, 0.9], "is_issue": [True, False, True, False],
+        "suggested_probability": [0.73, 0.55, 0.61, 0.9]})
     store.save_table(TfidfScenario(), dataset.fingerprint, "label-issues", ranking)
     app = AppTest.from_file(str(REPO_ROOT / "pages" / "review.py"), default_timeout=60).run()
     app.text_input(key="operator").input("ana").run()
@@ -64,8 +66,9 @@ def test_the_review_page_offers_the_likely_label_errors_as_a_queue(small_data_di
     queue.select("Likely label errors (tfidf)").run()
     app.toggle[0].set_value(True).run()
     assert not app.exception
-    assert "2 products of this queue" in app.get("progress")[0].proto.text  # the issues only, not the third
-    assert any(f"Data set label: **{second['category']}**" in c.value and f"**{first['category']}**" in c.value
+    # cleanlab's issues first, then the listing whose held-out model disagrees; not the one it agrees with
+    assert "3 products of this queue" in app.get("progress")[0].proto.text
+    assert any(f"Data set label: **{second['category']}**" in c.value and f"**{first['category']}** (73%)" in c.value
                for c in app.caption)
     app.radio[0].set_value(first["category"])
     next(b for b in app.button if b.label == "Save answer").click().run()

@@ -6,6 +6,7 @@ import pytest
 
 from core.cli import EXIT_DATA, main
 from core.dataset import load_dataset
+from core.errors import DatasetError
 from core.labels.versions import apply_version, corrections_from_answers, version_names, write_version
 from core.locations import work_dirs
 from core.review.store import ReviewStore
@@ -58,8 +59,13 @@ def test_a_version_changes_labels_not_the_csv_and_keeps_the_original_split(small
     assert corrected.listings.iloc[0]["category"] == new_label
     assert corrected.listings.iloc[0]["original_category"] == first["category"]
     assert (assign_split(corrected.listings) == assign_split(original.listings)).all()
-    with pytest.raises(Exception, match="exists already"):
-        write_version(original, corrections, "fixed")
+    with pytest.raises(DatasetError, match="are the data version fixed already: there is nothing new"):
+        write_version(original, corrections, "again")
+    third = next(c for c in original.categories if c not in {new_label, first["category"]})
+    other = corrections.assign(new_label=third)
+    with pytest.raises(DatasetError, match="exists already"):
+        write_version(original, other, "fixed")
+    assert version_names() == ["fixed"]
 
 
 def test_corrected_test_labels_never_train_and_compare_scores_both_ways(small_data_dir, tmp_path, capsys):

@@ -141,6 +141,15 @@ def test_a_batch_with_nothing_flagged_adds_no_queue(small_data_dir, tmp_path, ca
     assert sent_batches() == []
 
 
+def test_two_batches_of_the_same_name_sent_in_the_same_minute_are_two_queues(small_data_dir, tmp_path, capsys):
+    path = tmp_path / "today.csv"
+    path.write_text("id,product_name,description\nn1,Mystery box,zzz qqq vvv\n", encoding="utf-8")
+    for _ in range(2):
+        assert main(["classify", str(path), "--precision", "1", "--to-review"]) == 0
+    queues = [label for label in review_queues(load_dataset(), {}) if label.startswith("Batch today.csv")]
+    assert len(queues) == 2 and {b.batch_id for b in sent_batches()} == {q.rsplit("id ", 1)[1][:-1] for q in queues}
+
+
 def _jpeg(size=(800, 600)) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", size, "blue").save(buffer, format="JPEG")

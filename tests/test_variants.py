@@ -100,7 +100,7 @@ def test_the_results_page_runs_a_variant_into_a_row_of_its_own(small_data_dir):
     assert app.dataframe[0].value["Scenario"].tolist() == ["tfidf"]
     form_radio = next(r for r in app.radio if r.label == "Train share")
     form_radio.set_value(0.9)
-    next(c for c in app.checkbox if c.label == "Keyword weighting").check()
+    next(c for c in app.checkbox if c.label == "Keywords").check()
     next(b for b in app.button if b.label == "Run the variant").click().run()
     assert not app.exception
     assert app.dataframe[0].value["Scenario"].tolist() == ["tfidf", "tfidf+train90+keywords"]

@@ -161,8 +161,9 @@ def classify_chunk(chunk: BatchRows, photos: list, scenario: Scenario, estimator
             explanation = explainer.explain(_image(photos[i]), chunk.names[i], chunk.descriptions[i],
                                             probabilities=dict(zip(classes, proba[i].tolist())),
                                             specifications=chunk.specifications[i])
-            top = sorted((w for w in explanation.words if w.seen), key=lambda w: -w.score)[:EXPLAINED_WORDS]
-            words[i] = ", ".join(w.word for w in top)
+            ranked = sorted((w for w in explanation.words if w.seen), key=lambda w: -w.score)
+            distinct = dict.fromkeys(w.word.lower() for w in ranked)  # a word said once, at its best rank
+            words[i] = ", ".join(list(distinct)[:EXPLAINED_WORDS])
         frame["words"] = words
     return frame
 

@@ -22,7 +22,8 @@ from core.split import cv_folds
 from core.store import ResultsStore
 
 LABEL_ISSUES_TABLE = "label-issues"  # the name its ranking is stored under, beside the scenario's result
-COLUMNS = ["uniq_id", "given", "suggested", "quality", "is_issue"]
+COLUMNS = ["uniq_id", "given", "suggested", "quality", "is_issue", "suggested_probability"]
+JSON_KEYS = COLUMNS[:5]  # what `labels issues --json` prints per listing
 
 
 def out_of_fold_probabilities(scenario: Scenario, dataset: Dataset,
@@ -48,7 +49,8 @@ def out_of_fold_probabilities(scenario: Scenario, dataset: Dataset,
 def label_issues(scenario: Scenario, dataset: Dataset, progress: Progress = silent) -> pd.DataFrame:
     """Every listing the scenario reads, most likely mislabelled first: its id, the given label, the
     label the held-out model prefers, cleanlab's label quality score (0 to 1, low is doubtful) and
-    whether cleanlab's ``find_label_issues`` counts it as an issue."""
+    whether cleanlab's ``find_label_issues`` counts it as an issue, and the held-out probability of the
+    suggested label."""
     rows, labels, proba = out_of_fold_probabilities(scenario, dataset, progress)
     classes = np.array(dataset.categories)
     given = np.searchsorted(classes, labels)
@@ -58,6 +60,7 @@ def label_issues(scenario: Scenario, dataset: Dataset, progress: Progress = sile
         "suggested": classes[proba.argmax(axis=1)],
         "quality": get_label_quality_scores(given, proba),
         "is_issue": find_label_issues(given, proba),
+        "suggested_probability": proba.max(axis=1),
     })
     return table.sort_values("quality", kind="stable").reset_index(drop=True)[COLUMNS]
 

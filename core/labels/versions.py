@@ -60,8 +60,14 @@ def corrections_from_answers(answers: pd.DataFrame, dataset: Dataset, min_operat
         if new_label != old_label:
             rows.append({"uniq_id": uniq_id, "old_label": old_label, "new_label": new_label,
                          "operators": ", ".join(sorted(answered["operator"])),
-                         "answered_at": pd.Timestamp(answered["created_at"].max()).isoformat()})
+                         "answered_at": _utc(answered["created_at"].max()).isoformat(timespec="seconds")})
     return pd.DataFrame(rows, columns=CORRECTION_COLUMNS[:-1])
+
+
+def _utc(moment) -> pd.Timestamp:
+    """A stored answer time in UTC (SQLite gives it back without its time zone)."""
+    stamp = pd.Timestamp(moment)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
 def versions_dir() -> Path:
@@ -82,8 +88,12 @@ def write_version(dataset: Dataset, corrections: pd.DataFrame, name: str | None 
         raise DatasetError(f"Corrections apply to the original data set, not to the version {dataset.version}.")
     if corrections.empty:
         raise DatasetError("No answer meets the rule for a correction (" + correction_rule(min_operators) + ").")
+    same = _same_corrections(corrections)
+    if same is not None:
+        raise DatasetError(f"These {len(corrections)} correction(s) are the data version {same} already: there is "
+                           "nothing new to apply.")
     now = datetime.now(timezone.utc)
-    name = name or f"corrected-{now:%Y%m%d-%H%M%S}"
+    name = f"corrected-{now:%Y%m%d-%H%M%S}" if name is None else name
     if not _NAME.match(name) or name == ORIGINAL_VERSION:
         raise DatasetError(f"A version name is 1-60 letters, digits, '.', '_' or '-' (and not {ORIGINAL_VERSION!r}); "
                            f"got {name!r}.")
@@ -103,6 +113,15 @@ def write_version(dataset: Dataset, corrections: pd.DataFrame, name: str | None 
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return destination
+
+
+def _same_corrections(corrections: pd.DataFrame) -> str | None:
+    """The existing version holding exactly these corrections (same listings, same new labels), if any."""
+    wanted = set(zip(corrections["uniq_id"], corrections["new_label"]))
+    for name in version_names():
+        if set(zip(*read_corrections(name)[["uniq_id", "new_label"]].T.to_numpy())) == wanted:
+            return name
+    return None
 
 
 def read_corrections(name: str) -> pd.DataFrame:

@@ -65,7 +65,8 @@ class SentBatch:
 
     def label(self) -> str:
         """How the review page names this queue."""
-        return f"Batch {self.name} ({self.created[:16].replace('T', ' ')} UTC, {self.flagged} flagged)"
+        when = self.created[:16].replace("T", " ")
+        return f"Batch {self.name} ({when} UTC, {self.flagged} flagged, id {self.batch_id})"  # the id: names repeat
 
     def table(self) -> pd.DataFrame:
         """The flagged listings, in input order."""

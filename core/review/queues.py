@@ -10,7 +10,7 @@ import pandas as pd
 from PIL import Image
 
 from core.dataset import Dataset, listing_photo
-from core.evaluation import PROBA_PREFIX, ScenarioResult
+from core.evaluation import ScenarioResult
 from core.review.batches import SentBatch, is_batch_key, sent_batches
 from core.review.summary import ReviewSummary, summarise, summarise_batch
 
@@ -49,37 +49,38 @@ def label_errors_label(scenario: str) -> str:
     return f"Likely label errors ({scenario})"
 
 
-def _reference_queue(label: str, name: str, items: pd.DataFrame, result: ScenarioResult,
+def _reference_queue(label: str, name: str, items: pd.DataFrame, predictions: pd.DataFrame,
                      dataset: Dataset) -> ReviewQueue:
-    """A queue of reference listings, shown from the data set, summarised against the scenario's answers."""
+    """A queue of reference listings, shown from the data set, summarised against ``predictions`` (uniq_id,
+    predicted): the model answers the queue shows."""
     def listing(uniq_id: str) -> QueueListing:
         row = dataset.listing(uniq_id)
         return QueueListing(row["product_name"], row["description"], lambda: listing_photo(row))
 
     def summary(answers: pd.DataFrame) -> ReviewSummary:
         reference = answers[~answers["uniq_id"].map(is_batch_key)]  # batch answers have their own queues
-        return summarise(reference, dataset.listings, result.predictions)
+        return summarise(reference, dataset.listings, predictions)
 
     return ReviewQueue(label, name, items[ITEM_COLUMNS].reset_index(drop=True), listing, summary)
 
 
 def mistakes_queue(name: str, result: ScenarioResult, dataset: Dataset) -> ReviewQueue:
     """Today's queue: the scenario's wrong answers on the reference listings, most confident first."""
-    return _reference_queue(mistakes_label(name), name, result.misclassified(), result, dataset)
+    return _reference_queue(mistakes_label(name), name, result.misclassified(), result.predictions, dataset)
 
 
-def label_errors_queue(name: str, result: ScenarioResult, issues: pd.DataFrame, dataset: Dataset) -> ReviewQueue:
-    """The listings cleanlab counts as likely label errors (``labels issues``), least trustworthy label
-    first; the model's answer is the held-out one the ranking came from (``suggested``), and its
-    confidence the scenario's probability for it."""
-    flagged = issues[issues["is_issue"].astype(bool) & issues["uniq_id"].isin(set(dataset.listings["uniq_id"]))]
-    probabilities = result.predictions.set_index("uniq_id")
-    confidence = [float(probabilities.at[uid, PROBA_PREFIX + suggested])
-                  if uid in probabilities.index and PROBA_PREFIX + suggested in probabilities.columns else float("nan")
-                  for uid, suggested in zip(flagged["uniq_id"], flagged["suggested"])]
+def label_errors_queue(name: str, issues: pd.DataFrame, dataset: Dataset) -> ReviewQueue:
+    """The likely label errors of ``labels issues``, least trustworthy label first: those cleanlab counts as
+    issues, then the other listings whose held-out model prefers another label. The model's answer is
+    that held-out one (``suggested``, with its probability), never the model that learnt the listing."""
+    disputed = issues["is_issue"].astype(bool) | (issues["suggested"] != issues["given"])
+    known = issues["uniq_id"].isin(set(dataset.listings["uniq_id"]))
+    flagged = issues[disputed & known].sort_values("is_issue", ascending=False, kind="stable")
+    confidence = flagged["suggested_probability"] if "suggested_probability" in flagged else float("nan")
     items = pd.DataFrame({"uniq_id": flagged["uniq_id"], "true": flagged["given"], "predicted": flagged["suggested"],
                           "confidence": confidence})
-    return _reference_queue(label_errors_label(name), name, items, result, dataset)
+    held_out = issues[["uniq_id", "suggested"]].rename(columns={"suggested": "predicted"})
+    return _reference_queue(label_errors_label(name), name, items, held_out, dataset)
 
 
 def batch_queue(batch: SentBatch) -> ReviewQueue:
@@ -107,7 +108,7 @@ def review_queues(dataset: Dataset, results: dict[str, ScenarioResult],
     for name, issues in (label_issues or {}).items():
         if name in results:
             queues[label_errors_label(name)] = (lambda name=name, issues=issues:
-                                                label_errors_queue(name, results[name], issues, dataset))
+                                                label_errors_queue(name, issues, dataset))
     for batch in sent_batches():
         queues[batch.label()] = lambda batch=batch: batch_queue(batch)
     return queues

@@ -20,9 +20,9 @@ from core.split import TRAIN_SHARE
 
 TRAIN_SHARES = (0.7, 0.8, 0.9)
 VARIANTS_NOTE = ("Train share: the rest of the listings is the test split. Greyscale: for the scenarios that read "
-                 "photos. Keyword weighting: for tfidf, whose classifier reads the words itself; the seller guide's "
-                 "top 10 words per category, found on the training texts only, are written three times wherever "
-                 "they occur.")
+                 "photos. Keyword weighting: for tfidf and tfidf_specs, whose classifiers read the words; the "
+                 "seller guide's top 10 words per category, found on the training texts only, are written three "
+                 "times wherever they occur.")
 _OPTION = re.compile(r"^train(\d{2})$")
 
 
@@ -36,8 +36,8 @@ def variant(base: Scenario, train_share: float = TRAIN_SHARE, greyscale: bool = 
         raise ScenarioUnavailable(f"{base.name} reads no photo, so it has no greyscale variant.")
     if keywords and not base.supports_keywords:
         raise ScenarioUnavailable(f"{base.name} has no keyword-weighting variant: only a text classifier that "
-                                  "reads the words itself (tfidf) can weigh them; CLIP embeds the text before its "
-                                  "classifier.")
+                                  "reads the words itself (tfidf, tfidf_specs) can weigh them; CLIP embeds the text "
+                                  "before its classifier.")
     options = []
     if abs(train_share - TRAIN_SHARE) > 1e-9:
         options.append(f"train{round(train_share * 100)}")
