@@ -79,14 +79,20 @@ def greyscale(photo: Image.Image | torch.Tensor) -> Image.Image | torch.Tensor:
     return ImageOps.grayscale(photo).convert("RGB")
 
 
-class GreyscaleEncoder:
-    """Any photo encoder on the photos in grey (the study's greyscale variant), cached apart."""
+class TransformedEncoder:
+    """Any photo encoder on transformed photos (in grey, mirrored), cached apart under ``name``."""
 
-    def __init__(self, encoder: PhotoEncoder):
+    def __init__(self, encoder: PhotoEncoder, transform, name: str):
         self.encoder = encoder
+        self.transform = transform
         self.dimension = encoder.dimension
         self.batch_size = encoder.batch_size
-        self.namespace = encoder.namespace + "|greyscale"
+        self.namespace = f"{encoder.namespace}|{name}"
 
     def embed_images(self, images: list) -> np.ndarray:
-        return self.encoder.embed_images([greyscale(img) for img in images])
+        return self.encoder.embed_images([self.transform(img) for img in images])
+
+
+def in_grey(encoder: PhotoEncoder) -> TransformedEncoder:
+    """The encoder on the photos in grey (the study's greyscale variant)."""
+    return TransformedEncoder(encoder, greyscale, "greyscale")

@@ -15,7 +15,7 @@ from sklearn.linear_model import LogisticRegressionCV
 
 from core.dataset import optional_strings
 from core.embeddings.clip_embedder import ClipEmbedder, embed_text_list
-from core.embeddings.photos import GreyscaleEncoder, embed_photos
+from core.embeddings.photos import embed_photos, in_grey
 from core.explain.clip_relevance import ClipExplainer
 from core.locations import work_dirs
 from core.models.clip import (
@@ -87,7 +87,7 @@ class ClipScenario(Scenario):
         start = time.perf_counter()
         embedder = self.embedder()
         cache_root = work_dirs().cache / "clip"
-        photos = embed_photos(GreyscaleEncoder(embedder) if self.greyscale else embedder, cache_root,
+        photos = embed_photos(in_grey(embedder) if self.greyscale else embedder, cache_root,
                               optional_strings(listings["image_path"]), optional_strings(listings["image_sha"]),
                               progress)
         texts = embed_text_list(embedder, cache_root, [self.prepare_text(d) for d in listings["description"]],
@@ -111,7 +111,7 @@ class ClipScenario(Scenario):
         with_photo = [i for i, photo in enumerate(photos) if photo is not None]
         images = np.zeros((len(photos), embedder.dimension), np.float32)  # no photo: zeros, as in training
         if with_photo:
-            encoder = GreyscaleEncoder(embedder) if self.greyscale else embedder
+            encoder = in_grey(embedder) if self.greyscale else embedder
             images[with_photo] = encoder.embed_images([photos[i] for i in with_photo])
         return np.hstack([images, embedder.embed_texts([self.prepare_text(d) for d in descriptions])])
 

@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from core.dataset import optional_strings
-from core.embeddings.photos import GreyscaleEncoder, embed_photos
+from core.embeddings.photos import TransformedEncoder, embed_photos, in_grey
 from core.errors import NoPhotoError
 from core.explain.gradcam import GradCamExplainer
 from core.locations import work_dirs
@@ -61,19 +61,6 @@ class DenseNetEncoder:
         if not images:
             return np.zeros((0, self.dimension), np.float32)
         return self.extract(imagenet_tensor(images, self.image_size))
-
-
-class FlippedEncoder:
-    """The same encoder on horizontally mirrored photos (the augmentation), cached apart."""
-
-    def __init__(self, encoder: DenseNetEncoder):
-        self.encoder = encoder
-        self.dimension = encoder.dimension
-        self.batch_size = encoder.batch_size
-        self.namespace = encoder.namespace + "|mirrored"
-
-    def embed_images(self, images: list[Image.Image]) -> np.ndarray:
-        return self.encoder.embed_images([ImageOps.mirror(img) for img in images])
 
 
 class MirrorAugmentedHead(ClassifierMixin, BaseEstimator):
@@ -168,7 +155,7 @@ class DenseNetScenario(Scenario):
         photos = embed_photos(encoder, cache, paths, keys, progress)
         values, hits, computed = photos.vectors, photos.cache_hits, photos.computed
         if self.augment:
-            mirrored = embed_photos(FlippedEncoder(self._colour_encoder()), cache, paths, keys, progress)
+            mirrored = embed_photos(self._mirrored_encoder(), cache, paths, keys, progress)
             values = np.hstack([values, mirrored.vectors])
             hits, computed = hits + mirrored.cache_hits, computed + mirrored.computed
         rows = np.flatnonzero(photos.present)
@@ -181,11 +168,12 @@ class DenseNetScenario(Scenario):
 
     def _photo_encoder(self):
         encoder = BlockInputEncoder(self.encoder()) if self.fine_tune else self.encoder()
-        return GreyscaleEncoder(encoder) if self.greyscale else encoder
+        return in_grey(encoder) if self.greyscale else encoder
 
-    def _colour_encoder(self):
-        """The encoder of the photos as the variant sees them (in grey for the greyscale variant)."""
-        return GreyscaleEncoder(self.encoder()) if self.greyscale else self.encoder()
+    def _mirrored_encoder(self) -> TransformedEncoder:
+        """The augmentation: the encoder on mirrored photos (in grey too for the greyscale variant), cached apart."""
+        encoder = in_grey(self.encoder()) if self.greyscale else self.encoder()
+        return TransformedEncoder(encoder, ImageOps.mirror, "mirrored")
 
     def features_of(self, photos: list[Image.Image | None], names: list[str], descriptions: list[str],
                     specifications: list[str] | None = None) -> np.ndarray:
@@ -193,7 +181,7 @@ class DenseNetScenario(Scenario):
             raise NoPhotoError()
         values = self._photo_encoder().embed_images(photos)
         if self.augment:
-            values = np.hstack([values, FlippedEncoder(self._colour_encoder()).embed_images(photos)])
+            values = np.hstack([values, self._mirrored_encoder().embed_images(photos)])
         return values
 
     def explainer(self, estimator) -> GradCamExplainer:

@@ -38,33 +38,28 @@ def variant(base: Scenario, train_share: float = TRAIN_SHARE, greyscale: bool = 
         raise ScenarioUnavailable(f"{base.name} has no keyword-weighting variant: only a text classifier that "
                                   "reads the words itself (tfidf, tfidf_specs) can weigh them; CLIP embeds the text "
                                   "before its classifier.")
-    options = []
-    if abs(train_share - TRAIN_SHARE) > 1e-9:
-        options.append(f"train{round(train_share * 100)}")
-    if greyscale:
-        options.append("greyscale")
-    if keywords:
-        options.append("keywords")
+    options = _options(train_share, greyscale, keywords)
     if not options:
         return base
     changed = copy.copy(base)
     changed.name = "+".join([base.name, *options])
-    changed.description = f"{base.description} ({describe(train_share, greyscale, keywords)})"
+    changed.description = f"{base.description} ({'; '.join(options.values())})"
     changed.train_share, changed.greyscale, changed.keywords = train_share, greyscale, keywords
     changed.runs_in_seconds = False  # run when asked, not whenever the Results page opens
     return changed
 
 
-def describe(train_share: float, greyscale: bool, keywords: bool) -> str:
-    """The options in words."""
-    parts = []
+def _options(train_share: float, greyscale: bool, keywords: bool) -> dict[str, str]:
+    """Each option that differs from the study's: its part of the name, and what it means in words."""
+    options = {}
     if abs(train_share - TRAIN_SHARE) > 1e-9:
-        parts.append(f"trained on {train_share:.0%} of the listings, tested on the other {1 - train_share:.0%}")
+        options[f"train{round(train_share * 100)}"] = (f"trained on {train_share:.0%} of the listings, tested on "
+                                                      f"the other {1 - train_share:.0%}")
     if greyscale:
-        parts.append("photos in grey")
+        options["greyscale"] = "photos in grey"
     if keywords:
-        parts.append("seller-guide keywords weighted x3")
-    return "; ".join(parts)
+        options["keywords"] = "seller-guide keywords weighted x3"
+    return options
 
 
 def parse_variant(name: str, bases: dict[str, Scenario]) -> Scenario | None:
