@@ -17,6 +17,7 @@ from core.explain.heatmaps import overlay
 from core.explain.rendering import highlighted_html, top_words
 from core.explain.service import ScenarioExplainer
 from core.labels.versions import apply_version, selected_version, version_names
+from core.leaderboard import best_scenario
 from core.locations import SAMPLE_NOTICE, data_dir, find_csv, work_dirs
 from core.review.store import ReviewStore, default_url
 from core.scenarios.registry import all_scenarios, scenario_named
@@ -118,6 +119,14 @@ def stored_results(dataset: Dataset) -> dict[str, ScenarioResult]:
         if result is not None:
             found[name] = result
     return found
+
+
+def best_index(options: list[str], dataset: Dataset) -> int:
+    """Where the best scenario with a stored result (``core.leaderboard``) stands in ``options``: the
+    default of every scenario picker; the first option when none of them has run."""
+    results = stored_results(dataset)
+    best = best_scenario({name: results[name] for name in options if name in results})
+    return options.index(best) if best is not None else 0
 
 
 def results_or_stop(dataset: Dataset) -> dict[str, ScenarioResult]:

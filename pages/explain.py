@@ -8,7 +8,7 @@ from core.errors import VitrineError
 from core.escaping import message_markdown, plain_markdown
 from core.images import PHOTO_FORMATS, PHOTO_SUFFIXES, open_image
 from core.scenarios.registry import all_scenarios
-from pages._shared import dataset_or_stop, scenario_explainer, show_explanation
+from pages._shared import best_index, dataset_or_stop, scenario_explainer, show_explanation
 
 st.title("Explain a new listing")
 st.caption("Nothing you enter here is stored.")
@@ -18,8 +18,8 @@ runnable = [name for name, s in scenarios.items() if s.unavailable_reason() is N
 if not runnable:
     st.error("No scenario can run on this machine; see the Results page for what is missing.")
     st.stop()
-default = runnable.index("clip_a") if "clip_a" in runnable else 0
-name = st.selectbox("Scenario", runnable, index=default, format_func=lambda n: f"{n}: {scenarios[n].description}")
+name = st.selectbox("Scenario", runnable, index=best_index(runnable, dataset),
+                    format_func=lambda n: f"{n}: {scenarios[n].description}")
 scenario = scenarios[name]
 
 upload = st.file_uploader("Photo", type=[suffix.lstrip(".") for suffix in PHOTO_SUFFIXES],

@@ -8,7 +8,14 @@ from core.errors import VitrineError
 from core.escaping import message_markdown, plain_markdown
 from core.explain.keywords import KEYWORDS_TABLE, relevance_keywords, tfidf_coefficient_keywords
 from core.scenarios.registry import all_scenarios
-from pages._shared import StreamlitProgress, dataset_or_stop, results_or_stop, results_store, scenario_explainer
+from pages._shared import (
+    StreamlitProgress,
+    best_index,
+    dataset_or_stop,
+    results_or_stop,
+    results_store,
+    scenario_explainer,
+)
 
 st.title("Seller keyword guide")
 st.caption("Words that push a listing towards its category: use them in titles and descriptions.")
@@ -21,7 +28,7 @@ if not choices:
     st.info(f"The guide needs a scenario that explains words ({', '.join(with_words)}): run one on the Results "
             "page first.")
     st.stop()
-name = st.selectbox("From scenario", choices)
+name = st.selectbox("From scenario", choices, index=best_index(choices, dataset))
 store = results_store()
 
 

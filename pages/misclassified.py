@@ -9,6 +9,7 @@ from core.escaping import message_markdown, plain_markdown
 from core.mistakes import MistakeFilter
 from pages._shared import (
     MAX_DESCRIPTION_SHOWN,
+    best_index,
     dataset_or_stop,
     display_size,
     results_or_stop,
@@ -23,7 +24,7 @@ st.title("Misclassified products")
 dataset = dataset_or_stop()
 results = results_or_stop(dataset)
 
-name = st.selectbox("Scenario", list(results))
+name = st.selectbox("Scenario", list(results), index=best_index(list(results), dataset))
 result = results[name]
 filters = st.columns(4)
 split = filters[0].radio("Listings", ["test split", "all"], horizontal=True)

@@ -13,6 +13,7 @@ from core.errors import VitrineError
 from core.escaping import chart_text, message_markdown, plain_markdown
 from core.evaluation import ScenarioResult
 from core.labels.compare import COLUMNS, before_after, compare_table
+from core.leaderboard import headline, score
 from core.runs import run_scenario
 from core.scenarios.base import Scenario
 from core.scenarios.registry import all_scenarios, scenario_named
@@ -74,22 +75,47 @@ def _percent(value: float | None) -> str:
 
 
 def _table(rows: dict[str, ScenarioResult]) -> pd.DataFrame:
+    """The results table: what decides between scenarios, best first."""
+    return pd.DataFrame([{
+        "Scenario": r.scenario,
+        "5-fold CV": "n/a (no training)" if r.cv_mean is None else f"{r.cv_mean:.1%} ± {r.cv_std:.1%}",
+        "Test accuracy": _percent(r.test_accuracy),
+        "Macro-F1 (test)": f"{r.macro_f1:.3f}",
+        "Train accuracy": _percent(r.train_accuracy),
+        "Total time": f"{r.seconds['total']:.1f} s",
+        "Study (test)": study_comparison(r.scenario, r.test_accuracy),
+        **_review_columns(r),
+    } for r in _ranked(rows)])
+
+
+def _details(rows: dict[str, ScenarioResult]) -> pd.DataFrame:
+    """What each row is and where its time went."""
     return pd.DataFrame([{
         "Scenario": r.scenario,
         "Description": r.description,
         "Model": r.model_id,
-        "Train accuracy": _percent(r.train_accuracy),
-        "Test accuracy": _percent(r.test_accuracy),
-        "Study (test)": study_comparison(r.scenario, r.test_accuracy),
-        "Macro-F1 (test)": f"{r.macro_f1:.3f}",
-        "5-fold CV": "n/a (no training)" if r.cv_mean is None else f"{r.cv_mean:.1%} ± {r.cv_std:.1%}",
-        "Total time": f"{r.seconds['total']:.1f} s",
         "Embedding / training / prediction / CV": " / ".join(  # the parts of the total
             f"{r.seconds[k]:.1f} s" for k in ("embedding", "training", "prediction", "cross_validation")),
         "Cache": f"{r.cache_hits} hits, {r.computed} computed",
         "Listings skipped": r.skipped,
-        **_review_columns(r),
-    } for r in rows.values()])
+    } for r in _ranked(rows)])
+
+
+def _ranked(rows: dict[str, ScenarioResult]) -> list[ScenarioResult]:
+    return sorted(rows.values(), key=score, reverse=True)
+
+
+def _cv_chart(rows: dict[str, ScenarioResult]) -> go.Figure:
+    """Each scenario's 5-fold CV mean with its spread as error bars, so that noise is visible."""
+    ranked = [r for r in _ranked(rows) if r.cv_mean is not None][::-1]  # best on top
+    figure = go.Figure(go.Bar(
+        x=[r.cv_mean for r in ranked], y=[chart_text(r.scenario) for r in ranked], orientation="h",
+        error_x=dict(type="data", array=[r.cv_std for r in ranked], visible=True), marker_color="#0f766e",
+        hovertemplate="%{y}: %{x:.1%} ± %{error_x.array:.1%}<extra></extra>"))
+    low = min((r.cv_mean - 2 * r.cv_std for r in ranked), default=0.0)
+    figure.update_layout(height=80 + 36 * len(ranked), xaxis_title="5-fold CV accuracy (mean ± std)",
+                         xaxis_tickformat=".0%", xaxis_range=[max(0.0, low), 1.0], margin=dict(l=10, r=10, t=10, b=10))
+    return figure
 
 
 def _review_columns(result: ScenarioResult) -> dict[str, str]:
@@ -105,9 +131,12 @@ def _review_columns(result: ScenarioResult) -> dict[str, str]:
 
 
 if results:
+    if (lead := headline(results)) is not None:
+        st.success(lead.text, icon=":material/emoji_events:")
+    if any(r.cv_mean is not None for r in results.values()):
+        st.plotly_chart(_cv_chart(results), width="stretch", key="cv-chart")
     st.dataframe(_table(results), hide_index=True, width="stretch", column_config={
         "Scenario": st.column_config.TextColumn(pinned=True),  # stays in view while the table scrolls
-        "Description": st.column_config.TextColumn(width="medium"),
         "Study (test)": st.column_config.TextColumn(
             help="The original study's test accuracy for this set-up, and this run's difference to it"),
         "Review below": st.column_config.TextColumn(
@@ -116,6 +145,11 @@ if results:
         "Auto-accepted (test)": st.column_config.TextColumn(
             help="The share of the test split classified without review at that cut-off, and how often those "
                  "were right")})
+    st.caption("5-fold CV: the train split cut into 5 parts, each predicted by a model trained on the other 4; "
+               "its mean ± spread shows how much one split's accuracy can move. Macro-F1: the F1 score of each "
+               "category averaged with equal weight, so a category the model neglects pulls it down.")
+    with st.expander("Details: description, model, where the time went, cache"):
+        st.dataframe(_details(results), hide_index=True, width="stretch")
     peers = "; ".join(f"{approach} {accuracy:.1%}" for approach, accuracy in PEER_TEST_ACCURACY)
     st.caption(f"Study (test): the published figure of the original study on this data set ({STUDY_NOTE}). "
                f"Public results of other approaches, test accuracy: {peers}.")
@@ -172,22 +206,26 @@ if unavailable:
         st.warning(f"**{plain_markdown(name)}**: {message_markdown(reason)}")
 
 if results:
-    st.subheader("Confusion matrices (test split)")
-    normalised = st.toggle("Row-normalised (share of each true category)", value=False)
-    columns = st.columns(min(len(results), 3))
-    for i, result in enumerate(results.values()):
-        matrix = np.asarray(result.confusion, dtype=float)
-        if normalised:
-            matrix = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
-        labels = [chart_text(c) for c in result.classes]
-        figure = go.Figure(go.Heatmap(
-            z=matrix, x=labels, y=labels, colorscale="Teal", showscale=False,
-            text=[[f"{v:.0%}" if normalised else f"{v:.0f}" for v in row] for row in matrix],
-            texttemplate="%{text}", hovertemplate="true %{y}<br>predicted %{x}<br>%{text}<extra></extra>",
-        ))
-        figure.update_layout(title=chart_text(result.scenario), xaxis_title="predicted", yaxis_title="true",
-                             yaxis_autorange="reversed", height=460, margin=dict(l=10, r=10, t=40, b=10))
-        columns[i % len(columns)].plotly_chart(figure, width="stretch", key=f"confusion-{result.scenario}")
+    st.subheader("Confusion matrix (test split)")
+    picked = st.columns([2, 2], vertical_alignment="bottom")
+    names = [r.scenario for r in _ranked(results)]
+    shown_name = picked[0].selectbox("Scenario", names, key="confusion-scenario")
+    normalised = picked[1].toggle("Row-normalised (share of each true category)", value=False)
+    result = results[shown_name]
+    matrix = np.asarray(result.confusion, dtype=float)
+    if normalised:
+        matrix = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
+    labels = [chart_text(c) for c in result.classes]
+    figure = go.Figure(go.Heatmap(
+        z=matrix, x=labels, y=labels, colorscale="Teal", showscale=False,
+        text=[[f"{v:.0%}" if normalised else f"{v:.0f}" for v in row] for row in matrix],
+        texttemplate="%{text}", hovertemplate="true %{y}<br>predicted %{x}<br>%{text}<extra></extra>",
+    ))
+    figure.update_layout(xaxis_title="predicted", yaxis_title="true", yaxis_autorange="reversed", height=620,
+                         xaxis=dict(tickangle=-30, automargin=True, tickmode="array", tickvals=labels),
+                         yaxis=dict(automargin=True, tickmode="array", tickvals=labels),
+                         margin=dict(l=10, r=10, t=10, b=10))
+    st.plotly_chart(figure, width="stretch", key="confusion")
 
     with st.expander("Per-class precision, recall and F1 (test split)"):
         for result in results.values():

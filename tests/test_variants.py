@@ -103,4 +103,4 @@ def test_the_results_page_runs_a_variant_into_a_row_of_its_own(small_data_dir):
     next(c for c in app.checkbox if c.label == "Keywords").check()
     next(b for b in app.button if b.label == "Run the variant").click().run()
     assert not app.exception
-    assert app.dataframe[0].value["Scenario"].tolist() == ["tfidf", "tfidf+train90+keywords"]
+    assert sorted(app.dataframe[0].value["Scenario"]) == ["tfidf", "tfidf+train90+keywords"]
