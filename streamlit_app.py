@@ -1,11 +1,14 @@
 """Vitrine: the app's entry point and navigation (``streamlit run streamlit_app.py``)."""
+from pathlib import Path
+
 import streamlit as st
 
 # Import the model stack once, in the first session, before pages run side by side in threads.
 import core.explain.service  # noqa: F401
 
-st.set_page_config(page_title="Vitrine: explainable listing classifier", page_icon=":material/storefront:",
-                   layout="wide")
+# The icon is a file shipped in assets/: a Material icon would make the browser fetch a font from outside.
+st.set_page_config(page_title="Vitrine: explainable listing classifier",
+                   page_icon=str(Path(__file__).parent / "assets" / "icon.png"), layout="wide")
 
 navigation = st.navigation([
     st.Page("pages/results.py", title="Results", icon=":material/leaderboard:", default=True),

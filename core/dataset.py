@@ -83,6 +83,14 @@ class Dataset:
                 "list the problems.")
 
 
+def sample_listings(dataset: Dataset) -> dict[str, pd.Series]:
+    """One listing of each category with a photo (the first in the CSV), by a label naming both: the
+    samples a new user can try on the explain page."""
+    with_photo = dataset.listings.dropna(subset=["image_path"])
+    firsts = with_photo.groupby("category", sort=True).head(1)
+    return {f"{row['category']}: {row['product_name'][:60]}": row for _, row in firsts.iterrows()}
+
+
 def listing_photo(listing: pd.Series) -> Image.Image | None:
     """A listing's photo, decoded; None when it has none. Raises ImageError when it cannot be read."""
     path = listing["image_path"]

@@ -24,6 +24,10 @@ from core.scenarios.registry import all_scenarios, scenario_named
 from core.store import ResultsStore
 
 DISPLAY_SIDE = 480  # photos are downscaled to this before they reach the browser
+WORD_LEGEND = ("The deeper the teal, the more a word counted for the class (hover for its share). Greyed and struck "
+               "through: words past CLIP's 77-token window, which the model did not read.")
+WORD_LEGEND_SIGNED = ("Teal words speak for the class, red words against it, the deeper the more (hover for the "
+                      "contribution); words the model never met in training are left plain.")
 MAX_DESCRIPTION_SHOWN = 5000  # characters highlighted on screen (CLIP reads far fewer)
 
 
@@ -188,8 +192,9 @@ def probability_chart(probabilities: dict[str, float], highlight: str) -> go.Fig
 
 
 def show_explanation(explanation: Explanation, photo: Image.Image | None, description: str, key: str,
-                     opacity: float = 0.5) -> None:
-    """Photo with its heatmap, the highlighted description and the class probabilities."""
+                     opacity: float = 0.5, title: str = "") -> None:
+    """Photo with its heatmap, the highlighted title (where the model reads it) and description, and the
+    class probabilities."""
     for note in explanation.notes:
         st.warning(message_markdown(note))
     left, right = st.columns([2, 3])
@@ -199,7 +204,8 @@ def show_explanation(explanation: Explanation, photo: Image.Image | None, descri
             if explanation.photo is not None:
                 heat = Image.fromarray(explanation.photo.astype(np.float32), mode="F").resize(shown.size)
                 st.image(overlay(shown, np.clip(np.asarray(heat), 0, 1), opacity),
-                         caption=f"Where the model looked for “{plain_markdown(explanation.target)}”")
+                         caption=f"Where the model looked for “{plain_markdown(explanation.target)}”: the warmer "
+                                 "the colour, the more that part of the photo counted")
             else:
                 st.image(shown, caption="This scenario reads the text only")
         else:
@@ -207,12 +213,16 @@ def show_explanation(explanation: Explanation, photo: Image.Image | None, descri
         st.plotly_chart(probability_chart(explanation.probabilities, explanation.target), width="stretch",
                         key=f"probabilities-{key}")
     with right:
+        if title and explanation.title_words:
+            st.html(highlighted_html(title, explanation.title_words, explanation.signed_scores, kind="title"))
         # Escaped HTML even with no word scores (DenseNet): seller text is never read as Markdown.
         shown_text = description[:MAX_DESCRIPTION_SHOWN]
         st.html(highlighted_html(shown_text, [w for w in explanation.words if w.end <= len(shown_text)],
                                  explanation.signed_scores))
         if len(description) > MAX_DESCRIPTION_SHOWN:
             st.caption(f"Showing the first {MAX_DESCRIPTION_SHOWN:,} of {len(description):,} characters.")
+        if explanation.words:
+            st.caption(WORD_LEGEND_SIGNED if explanation.signed_scores else WORD_LEGEND)
         if explanation.words:
             signed = explanation.signed_scores  # tfidf: contributions for and against; CLIP: shares of relevance
             column = st.column_config.NumberColumn("contribution" if signed else "relevance",

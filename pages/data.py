@@ -19,7 +19,7 @@ def _report(fingerprint: str, _dataset: Dataset) -> DataReport:
 
 
 report = _report(dataset.fingerprint, dataset)
-st.caption(f"{report.total} listings from {plain_markdown(dataset.csv_path)}")
+st.caption(f"{report.total} listings from {plain_markdown(dataset.csv_path.name)}")  # the server's paths stay private
 number = st.column_config.NumberColumn
 st.dataframe(report.per_category.style.format({
     "words_mean": "{:.0f}", "tokens_a_mean": "{:.0f}", "tokens_b_mean": "{:.0f}",

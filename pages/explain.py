@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from core.dataset import listing_photo, sample_listings
 from core.errors import VitrineError
 from core.escaping import message_markdown, plain_markdown
 from core.images import PHOTO_FORMATS, PHOTO_SUFFIXES, open_image
@@ -22,21 +23,46 @@ name = st.selectbox("Scenario", runnable, index=best_index(runnable, dataset),
                     format_func=lambda n: f"{n}: {scenarios[n].description}")
 scenario = scenarios[name]
 
-upload = st.file_uploader("Photo", type=[suffix.lstrip(".") for suffix in PHOTO_SUFFIXES],
-                          help=f"{PHOTO_FORMATS}, up to {st.get_option('server.maxUploadSize')} MB")
-title = st.text_input("Title", max_chars=500)
-description = st.text_area("Description", height=180)
+samples = sample_listings(dataset)
+
+
+def _fill_sample() -> None:
+    """Put the chosen sample's title and description in the form (its photo is used unless one is uploaded)."""
+    chosen = st.session_state["sample"]
+    if chosen in samples:
+        row = samples[chosen]
+        st.session_state["explain_title"], st.session_state["explain_description"] = row["product_name"], \
+            row["description"]
+
+
+sample = st.selectbox("Try a sample listing", ["none", *samples], key="sample", on_change=_fill_sample,
+                      help="One listing of each category from the data set; its photo is used unless you upload one")
+# One form: the model runs when Explain is pressed, not after every field.
+with st.form("explain"):
+    upload = st.file_uploader("Photo", type=[suffix.lstrip(".") for suffix in PHOTO_SUFFIXES],
+                              help=f"{PHOTO_FORMATS}, up to {st.get_option('server.maxUploadSize')} MB")
+    title = st.text_input("Title", max_chars=500, key="explain_title")
+    description = st.text_area("Description", height=180, key="explain_description")
+    if st.form_submit_button("Explain", type="primary"):
+        st.session_state["explain_asked"] = True
+if not st.session_state.get("explain_asked"):
+    st.info("Upload a photo and/or type a title or description (or try a sample listing), then press Explain.")
+    st.stop()
 
 has_text = bool(description.strip() or title.strip())
 photo = None
-if upload is not None:
-    try:
+try:
+    if upload is not None:
         photo = open_image(upload.getvalue())
-    except VitrineError as exc:
-        text_alone = " The listing is classified on its text alone." if has_text and scenario.reads_text else ""
-        st.error(f"{plain_markdown(upload.name)}: {message_markdown(exc)}{text_alone}")
+    elif sample in samples:
+        photo = listing_photo(samples[sample])
+except VitrineError as exc:
+    text_alone = " The listing is classified on its text alone." if has_text and scenario.reads_text else ""
+    named = plain_markdown(upload.name if upload is not None else sample)
+    st.error(f"{named}: {message_markdown(exc)}{text_alone}")
 if photo is None and not has_text:
-    st.info("Upload a photo and/or type a title or description to see how it would be classified.")
+    st.info("Upload a photo and/or type a title or description to see how it would be classified, then press "
+            "Explain.")
     st.stop()
 if not scenario.reads_text and photo is None:
     st.warning(f"{name} reads only the photo: please upload one, or pick another scenario.")
@@ -65,4 +91,4 @@ predicted = explanation.predicted
 st.subheader(f"Prediction: {plain_markdown(predicted)} ({explanation.probabilities[predicted]:.0%})")
 if target is not None and target != predicted:
     st.caption(f"Explaining “{plain_markdown(target)}”, not the predicted class.")
-show_explanation(explanation, photo, listing_text, key="new", opacity=opacity)
+show_explanation(explanation, photo, listing_text, key="new", opacity=opacity, title=listing_name)

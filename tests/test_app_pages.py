@@ -137,12 +137,19 @@ def test_misclassified_page_lists_cards_with_highlighted_descriptions(with_tfidf
     assert not app.exception
 
 
+def _explain(app: AppTest) -> AppTest:
+    return next(b for b in app.button if b.label == "Explain").click().run()
+
+
 def test_explain_page_predicts_and_escapes_the_description(with_tfidf):
     app = page("explain.py").run()
     assert any("Upload a photo" in info.value for info in app.info)
     app.selectbox[0].select("tfidf").run()
     description = 'Titan analog wrist watch for men <script>alert("x")</script>, steel strap'
     app.text_area[0].input(description).run()
+    assert not app.subheader  # nothing runs before Explain is pressed
+    app.text_area[0].input(description)  # a form's fields are sent with its button
+    _explain(app)
     assert not app.exception
     assert app.subheader[0].value.startswith("Prediction: Watches")
     assert not app.slider  # tfidf reads no photo: no heatmap to fade
@@ -155,7 +162,8 @@ def test_explain_page_predicts_and_escapes_the_description(with_tfidf):
 def test_explain_page_says_when_no_word_is_known_to_the_model(with_tfidf):
     app = page("explain.py").run()
     app.selectbox[0].select("tfidf").run()
-    app.text_area[0].input("腕時計 😀 ساعة").run()
+    app.text_area[0].input("腕時計 😀 ساعة")
+    _explain(app)
     assert not app.exception
     assert app.subheader[0].value.startswith("Prediction:")
     assert "None of these words occurs in the listings tfidf learnt from" in app.warning[0].value
@@ -164,10 +172,25 @@ def test_explain_page_says_when_no_word_is_known_to_the_model(with_tfidf):
 def test_explain_page_survives_a_hundred_thousand_characters(with_tfidf):
     app = page("explain.py").run()
     app.selectbox[0].select("tfidf").run()
-    app.text_area[0].input(("cotton baby towel soft " * 5000)[:100_000]).run()
+    app.text_area[0].input(("cotton baby towel soft " * 5000)[:100_000])
+    _explain(app)
     assert not app.exception
     assert app.subheader[0].value.startswith("Prediction:")
     assert any("Showing the first 5,000 of 100,000 characters" in c.value for c in app.caption)
+
+
+def test_explain_page_tries_a_sample_listing_and_says_what_the_colours_mean(with_tfidf, reference_dataset):
+    app = page("explain.py").run()
+    app.selectbox[0].select("tfidf").run()
+    watch = next(option for option in app.selectbox(key="sample").options if option.startswith("Watches: "))
+    app.selectbox(key="sample").select(watch).run()
+    assert app.text_area(key="explain_description").value  # the sample's text is in the form
+    _explain(app)
+    assert not app.exception
+    assert app.subheader[0].value.startswith("Prediction: Watches")
+    assert any("Teal words speak for the class, red words against it" in c.value for c in app.caption)
+    title = next(h.proto.body for h in app.get("html") if "vitrine-title" in h.proto.body)  # tfidf reads the title
+    assert "background:rgba(" in title
 
 
 def test_review_page_saves_an_answer_and_undo_keeps_history(with_tfidf, reference_dataset, tmp_path, monkeypatch):
@@ -379,3 +402,10 @@ def test_a_progress_bar_without_a_total_shows_the_rows_done_not_a_full_bar():
     assert not app.exception
     [bar] = app.get("progress")
     assert (bar.proto.text, bar.proto.value) == ("tfidf: classifying listings (4,000 done)", 0)
+
+
+def test_data_page_names_the_file_not_the_servers_folders(reference_dataset):
+    app = page("data.py").run()
+    assert not app.exception
+    shown_text = " ".join(shown(c.value) for c in app.caption)
+    assert reference_dataset.csv_path.name in shown_text and str(reference_dataset.csv_path.parent) not in shown_text

@@ -117,12 +117,13 @@ def test_explain_page_shows_a_hostile_file_name_and_category_as_text(hostile):
     app.selectbox[0].select("tfidf").run()
     app.text_input[0].input(HOSTILE[0])
     app.text_area[0].input(" ".join(HOSTILE) + " steel signal3")
-    app.file_uploader[0].set_value((f"{HOSTILE[1]}.png", b"not a photo", "image/png")).run()
-    app.selectbox[1].select(HOSTILE[4]).run()  # the class to explain
+    app.file_uploader[0].set_value((f"{HOSTILE[1]}.png", b"not a photo", "image/png"))
+    next(b for b in app.button if b.label == "Explain").click().run()
+    next(s for s in app.selectbox if s.label == "Class to explain").select(HOSTILE[4]).run()
     assert not app.exception and live_text(app) == []
     assert shown(app.error[0].value).startswith(f"{HOSTILE[1]}.png: ")
     assert shown(app.subheader[0].value).startswith("Prediction: ")
-    assert f"Explaining “{HOSTILE[4]}”" in [shown(c.value) for c in app.caption][-1]
+    assert any(f"Explaining “{HOSTILE[4]}”" in shown(c.value) for c in app.caption)
 
 
 def test_review_page_shows_hostile_names_as_text_and_saves_the_category_as_named(hostile):
@@ -156,10 +157,11 @@ def test_an_error_quoting_a_hostile_category_shows_it_as_text(tmp_path, monkeypa
     assert f"only {HOSTILE[0]!r}" in shown(app.error[0].value)
 
 
-def test_data_page_shows_a_hostile_folder_name_as_text(hostile):
+def test_data_page_keeps_a_hostile_folder_name_private_and_names_the_file_as_text(hostile):
     app = run_page("data.py")
     assert live_text(app) == []
-    assert "[data](http:evil.example)" in shown(app.caption[0].value)
+    caption = shown(app.caption[0].value)
+    assert "evil.example" not in caption and caption.endswith(".csv")  # the server's folders are not shown
 
 
 def test_classify_page_shows_a_hostile_upload_and_categories_as_text(hostile):

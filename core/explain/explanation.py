@@ -1,7 +1,7 @@
 """The result every explanation returns, whatever the scenario and method."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -34,6 +34,7 @@ class Explanation:
     patch_relevance: np.ndarray | None = None  # the raw grid over image patches (e.g. 7x7)
     notes: tuple[str, ...] = ()  # what the user should know to read it, in their words
     signed_scores: bool = False  # word scores are signed contributions, not shares of relevance
+    title_words: list[WordRelevance] = field(default_factory=list)  # in the title, where the model reads it
 
     @property
     def predicted(self) -> str:

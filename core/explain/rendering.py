@@ -12,10 +12,12 @@ POSITIVE = (15, 118, 110)  # teal: pushes towards the class
 NEGATIVE = (190, 18, 60)  # red: pushes away (signed scores, e.g. tfidf contributions)
 
 
-def highlighted_html(description: str, words: list[WordRelevance], signed_scores: bool = False) -> str:
+def highlighted_html(description: str, words: list[WordRelevance], signed_scores: bool = False,
+                     kind: str = "description") -> str:
     """The description with each scored word highlighted (opacity = |score| / max |score|) and its
     score on hover (a share of relevance, or a signed contribution with ``signed_scores``); words the
-    model did not see (``seen`` False) are greyed and struck through."""
+    model did not see (``seen`` False) are greyed and struck through. ``kind`` names the text (the
+    description, or the title, shown in bold)."""
     top = max((abs(w.score) for w in words), default=0.0) or 1.0
     parts: list[str] = []
     cursor = 0
@@ -33,7 +35,8 @@ def highlighted_html(description: str, words: list[WordRelevance], signed_scores
                          f'border-radius:3px;padding:0 1px">{text}</span>')
         cursor = word.end
     parts.append(html_text(description[cursor:]))
-    return f'<div class="vitrine-description" style="line-height:1.9">{"".join(parts)}</div>'
+    weight = "font-weight:600;" if kind == "title" else ""
+    return f'<div class="vitrine-{kind}" style="{weight}line-height:1.9">{"".join(parts)}</div>'
 
 
 def top_words(words: list[WordRelevance], count: int = 10) -> pd.DataFrame:

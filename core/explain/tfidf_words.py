@@ -94,10 +94,12 @@ class TfidfExplainer(Explainer):
         # The name is prepended: shift back onto the description.
         offset = len(listing_text(name, description)) - len(description)
         shown = offset + len(description)  # what follows (specifications) is read but not shown
-        words = [replace(w, start=w.start - offset, end=w.end - offset)
-                 for w in word_contributions(model, text, self.classes.index(target)) if offset <= w.start < shown]
+        scored = word_contributions(model, text, self.classes.index(target))
+        words = [replace(w, start=w.start - offset, end=w.end - offset) for w in scored if offset <= w.start < shown]
+        title_words = [w for w in scored if w.end <= len(name)] if name else []  # the title comes first
         notes = ()
         if model.named_steps["tfidf"].transform([text]).nnz == 0:
             notes = ("None of these words occurs in the listings tfidf learnt from, so its answer says nothing "
                      "about this text: it only reflects how common each category was.",)
-        return Explanation(target, probabilities, None, words, notes=notes, signed_scores=True)
+        return Explanation(target, probabilities, None, words, notes=notes, signed_scores=True,
+                           title_words=title_words)
