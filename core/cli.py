@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ from core.classify.ray_engine import classify_on_ray, ray_missing_message
 from core.classify.stored import StoredClassifier
 from core.dataset import ORIGINAL_VERSION, Dataset, load_dataset
 from core.download import DATASET_URL_ENV, dataset_url, download_dataset
-from core.errors import DatasetError, ModelMissingError, ScenarioUnavailable, VitrineError
+from core.errors import BatchInputError, DatasetError, ModelMissingError, ScenarioUnavailable, VitrineError
 from core.explain.faithfulness import FAITHFULNESS_TABLE, faithfulness_on_test_split, faithfulness_table
 from core.explain.keywords import KEYWORDS_TABLE, relevance_keywords
 from core.explain.service import ScenarioExplainer
@@ -164,9 +165,9 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("input", help="CSV or Parquet file, or a folder or zip holding a CSV and images/; with "
                           "--engine ray also a folder of Parquet files or any path Ray's readers take")
     classify.add_argument("--scenario", default="tfidf", choices=scenarios, help="which classifier (default tfidf)")
-    classify.add_argument("--out", type=Path, default=None,
+    classify.add_argument("--out", default=None,
                           help="output file: Parquet, or CSV when it ends in .csv (default: beside the input, "
-                          "INPUT.<scenario>.parquet)")
+                          "INPUT.<scenario>.parquet); with --engine ray, a folder (ending in /) gets Parquet shards")
     classify.add_argument("--explain", action="store_true", help="add the 5 most relevant words of each listing")
     classify.add_argument("--precision", type=_precision, default=DEFAULT_PRECISION,
                           help="target precision of the listings accepted without review (default 0.99)")
@@ -383,12 +384,16 @@ def _classify(args: argparse.Namespace, dataset) -> int:
     progress = TqdmProgress(args.scenario)
     try:
         classifier = StoredClassifier.load(args.scenario, dataset, args.precision, progress)
-        output = args.out or source.with_name(f"{source.stem}.{args.scenario}.parquet")
+        output = Path(args.out) if args.out else source.with_name(f"{source.stem}.{args.scenario}.parquet")
+        shards = bool(args.out) and (args.out.endswith(("/", os.sep)) or output.is_dir())
+        if shards and args.engine != "ray":
+            raise BatchInputError(f"{args.out} is a folder: the local engine writes one file (Parquet, or CSV "
+                                  "when its name ends in .csv); Parquet shards in a folder need --engine ray.")
         print(f"{args.scenario} on {describe_device(device, classifier.scenario)}; {classifier.review}",
               file=sys.stderr)
         if args.engine == "ray":
             summary = classify_on_ray(args.input, args.scenario, dataset.fingerprint, classifier.threshold, output,
-                                      explain=args.explain, device=device)
+                                      shards=shards, explain=args.explain, device=device)
             sent = None
             if args.to_review:
                 with open_batch(source) as batch:

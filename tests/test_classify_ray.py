@@ -80,6 +80,17 @@ def test_tiny_clip_listings_with_hostile_rows_get_the_local_engines_answers(loca
     assert status["h7"] == "not classified: the row is not valid UTF-8 text (save the file as UTF-8)"
 
 
+def test_a_folder_output_gets_parquet_shards_holding_every_row(local_ray, small_data_dir, tmp_path, capsys):
+    path = tmp_path / "new.csv"
+    pd.DataFrame({"id": [f"n{i}" for i in range(300)], "description": ["steel analog watch"] * 300}).to_csv(path)
+    assert main(["classify", str(path), "--engine", "ray", "--out", f"{tmp_path / 'shards'}/"]) == 0
+    assert "300 row(s): 300 classified" in capsys.readouterr().out
+    shards = pd.read_parquet(tmp_path / "shards")
+    assert sorted(shards["id"]) == sorted(f"n{i}" for i in range(300))
+    assert main(["classify", str(path), "--out", f"{tmp_path / 'local'}/"]) == 3  # one file only, locally
+    assert "need --engine ray" in capsys.readouterr().err
+
+
 def test_without_ray_the_engine_says_how_to_install_it(small_data_dir, tmp_path, monkeypatch, capsys):
     find_spec = importlib.util.find_spec
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "ray" else find_spec(name, *a))

@@ -82,10 +82,10 @@ class RayInput:
 
 
 def classify_on_ray(source: str | Path, scenario_name: str, data_fingerprint: str, threshold: ReviewThreshold,
-                    output: Path, explain: bool = False, device: str = "cpu") -> ClassifySummary:
+                    output: Path, shards: bool = False, explain: bool = False, device: str = "cpu") -> ClassifySummary:
     """Classify every row of ``source`` on Ray Data into ``output`` with the scenario's classifier stored for
     ``data_fingerprint`` (every worker loads it from the results store): one Parquet (or CSV) file in
-    input order, or Parquet shards when ``output`` is a folder (its name ends with a slash or it exists)."""
+    input order, or with ``shards`` Parquet shards written by the workers into the folder ``output``."""
     import ray
 
     started = time.perf_counter()
@@ -112,7 +112,7 @@ def classify_on_ray(source: str | Path, scenario_name: str, data_fingerprint: st
         batch_size=PHOTO_CHUNK_ROWS if scenario.reads_photo else CHUNK_ROWS, batch_format="pandas",
         compute=ray.data.ActorPoolStrategy(min_size=1, max_size=max(1, int(ray.cluster_resources().get("CPU", 1)))),
         num_gpus=gpus, max_restarts=RETRIES, max_task_retries=RETRIES, runtime_env=runtime_env)
-    if str(output).endswith(("/", os.sep)) or output.is_dir():
+    if shards:
         classified.write_parquet(str(output))
         counts = _counts(pd.read_parquet(output, columns=["status", "needs_review"]))
     else:
