@@ -89,6 +89,9 @@ def test_a_folder_output_gets_parquet_shards_holding_every_row(local_ray, small_
     assert sorted(shards["id"]) == sorted(f"n{i}" for i in range(300))
     assert main(["classify", str(path), "--out", f"{tmp_path / 'local'}/"]) == 3  # one file only, locally
     assert "need --engine ray" in capsys.readouterr().err
+    assert main(["classify", str(path), "--engine", "ray", "--out", f"{tmp_path / 'shards'}/"]) == 3
+    assert "not a new or empty folder" in capsys.readouterr().err
+    assert len(pd.read_parquet(tmp_path / "shards")) == 300  # the first run's shards, untouched
 
 
 def test_without_ray_the_engine_says_how_to_install_it(small_data_dir, tmp_path, monkeypatch, capsys):

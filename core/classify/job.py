@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,33 +100,52 @@ def classify_batch(batch: BatchFile, scenario: Scenario, estimator, threshold: R
     on_gpu = device != "cpu" and scenario.uses_gpu
     scenario = scenario.on_device(device) if on_gpu else scenario
     photos_on_gpu = on_gpu and not explain
-    counts = {"rows": 0, "classified": 0, "text_only": 0, "not_classified": 0, "needs_review": 0}
-    output.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".partial")
-    os.close(handle)
-    writer = OutputWriter(Path(temporary), explain, csv=output.suffix.lower() == ".csv")
-    try:
+
+    def frames() -> Iterator[pd.DataFrame]:
         with photo_decoder(scenario.reads_photo, (os.cpu_count() or 1) if workers is None else workers) as pool:
             photo_rows = GPU_PHOTO_CHUNK_ROWS if on_gpu else PHOTO_CHUNK_ROWS
             rows = chunk_rows or (photo_rows if scenario.reads_photo else CHUNK_ROWS)
             chunks = batch.chunks(rows, photos=scenario.reads_photo)
             decoding = (decode_photos_on(device), GPU_PHOTO_GROUP) if photos_on_gpu else (decode_photos, 8)
             for chunk, photos in decoded_ahead(chunks, pool, *decoding):
-                frame = classify_chunk(chunk, photos, scenario, estimator, classes, threshold, explainer)
-                writer.write(frame)
-                counts["rows"] += len(frame)
-                counts["classified"] += int(frame["status"].str.startswith((OK, TEXT_ONLY)).sum())
-                counts["text_only"] += int(frame["status"].str.startswith(TEXT_ONLY).sum())
-                counts["not_classified"] += int(frame["status"].str.startswith(NOT_CLASSIFIED).sum())
-                counts["needs_review"] += int(frame["needs_review"].sum())
-                progress(counts["rows"], 0, "classifying listings")
+                yield classify_chunk(chunk, photos, scenario, estimator, classes, threshold, explainer)
+
+    counts = write_output(frames(), output, explain, progress)
+    return ClassifySummary(seconds=time.perf_counter() - started, output=output, **counts)
+
+
+def write_output(frames: Iterable[pd.DataFrame], output: Path, explain: bool,
+                 progress: Progress = silent) -> dict[str, int]:
+    """Write the output frames, in order, to ``output`` (Parquet, or CSV when its name ends in .csv),
+    atomically: a temporary file beside it replaces it once every frame is written, and a failure
+    leaves nothing. Returns the counts a ``ClassifySummary`` reports."""
+    counts = dict.fromkeys(("rows", "classified", "text_only", "not_classified", "needs_review"), 0)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".partial")
+    os.close(handle)
+    writer = OutputWriter(Path(temporary), explain, csv=output.suffix.lower() == ".csv")
+    try:
+        for frame in frames:
+            writer.write(frame)
+            for key, value in output_counts(frame).items():
+                counts[key] += value
+            progress(counts["rows"], 0, "classifying listings")
         writer.finish()
         os.replace(temporary, output)
     finally:
         writer.close()  # after a failure: the temporary file is removed below
         if os.path.exists(temporary):
             os.remove(temporary)
-    return ClassifySummary(seconds=time.perf_counter() - started, output=output, **counts)
+    return counts
+
+
+def output_counts(frame: pd.DataFrame) -> dict[str, int]:
+    """How many output rows there are, were classified (on their text only), were not, and need review."""
+    status = frame["status"].astype(str)
+    return {"rows": len(frame), "classified": int(status.str.startswith((OK, TEXT_ONLY)).sum()),
+            "text_only": int(status.str.startswith(TEXT_ONLY).sum()),
+            "not_classified": int(status.str.startswith(NOT_CLASSIFIED).sum()),
+            "needs_review": int(frame["needs_review"].sum())}
 
 
 def classify_chunk(chunk: BatchRows, photos: list, scenario: Scenario, estimator,

@@ -1,8 +1,8 @@
 """The classify job on Ray Data: the same core functions, from one laptop to a cluster.
 
 read (CSV or Parquet, Ray's readers) -> decode photos (a task stage, CPU; only for scenarios that read
-photos) -> embed and predict (an actor pool: each actor builds the scenario's model once and gets the
-stored classifier from the driver) -> one output file written by the driver in input order, or
+photos) -> embed and predict (an actor pool: each actor builds the scenario's model once and loads the
+stored classifier from the results store) -> one output file written by the driver in input order, or
 Parquet shards written by the workers.
 
 With ``$RAY_ADDRESS`` set (Ray's own convention) the job goes to that cluster; otherwise a local Ray
@@ -15,9 +15,10 @@ import csv
 import importlib.util
 import io
 import os
+import shutil
 import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,15 +28,7 @@ from PIL import Image
 
 from core.calibration import ReviewThreshold
 from core.classify.batch_input import CHUNK_ROWS, BatchFile, Columns, decoded_text
-from core.classify.job import (
-    NOT_CLASSIFIED,
-    OK,
-    PHOTO_CHUNK_ROWS,
-    TEXT_ONLY,
-    ClassifySummary,
-    OutputWriter,
-    classify_chunk,
-)
+from core.classify.job import PHOTO_CHUNK_ROWS, ClassifySummary, classify_chunk, output_counts, write_output
 from core.classify.photos import decode_photo
 from core.errors import BatchInputError, ScenarioUnavailable
 from core.locations import work_dirs
@@ -113,11 +106,27 @@ def classify_on_ray(source: str | Path, scenario_name: str, data_fingerprint: st
         compute=ray.data.ActorPoolStrategy(min_size=1, max_size=max(1, int(ray.cluster_resources().get("CPU", 1)))),
         num_gpus=gpus, max_restarts=RETRIES, max_task_retries=RETRIES, runtime_env=runtime_env)
     if shards:
-        classified.write_parquet(str(output))
-        counts = _counts(pd.read_parquet(output, columns=["status", "needs_review"]))
-    else:
-        counts = _write_one_file(classified, output, explain)
+        counts = _write_shards(classified, output)
+    else:  # the driver streams the workers' batches into one file, in input order, one batch at a time
+        counts = write_output(classified.iter_batches(batch_format="pandas", batch_size=None), output, explain)
     return ClassifySummary(seconds=time.perf_counter() - started, output=output, **counts)
+
+
+def _write_shards(classified, output: Path) -> dict[str, int]:
+    """The workers write Parquet shards into a new folder beside ``output``, which takes its place once
+    they are all written: a failed run leaves nothing, and no file the job did not write is read or
+    replaced. ``output`` must be new or empty."""
+    if output.exists() and (not output.is_dir() or any(output.iterdir())):
+        raise BatchInputError(f"{output} is not a new or empty folder: Parquet shards go into a folder of their own.")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}.", suffix=".partial"))
+    try:
+        classified.write_parquet(str(staging))
+        counts = output_counts(pd.read_parquet(staging, columns=["status", "needs_review"]))
+        os.replace(staging, output)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return counts
 
 
 def _read(ray, batch: RayInput):
@@ -179,8 +188,7 @@ class _Classify:
         decoded = _PHOTO in frame
         text = decoded_text(frame.drop(columns=[_PHOTO, _PHOTO_NOTE]) if decoded else frame)
         rows = self.batch.rows(text, Columns.find(text, self.batch.path), 0, photos_wanted=False)
-        photos = _photos(frame) if decoded else [None] * len(text)
-        rows = replace(rows, photo_problems=[None] * len(text))
+        photos = _photos(frame) if decoded else [None] * len(text)  # the decode stage's photos, or their problems
         return classify_chunk(rows, photos, self.scenario, self.estimator, self.classes, self.threshold,
                               self.explainer)
 
@@ -191,32 +199,3 @@ def _photos(frame: pd.DataFrame) -> list:
         pixels = np.asarray(pixels)
         photos.append(Image.fromarray(pixels) if pixels.size else (note or None))
     return photos
-
-
-def _write_one_file(classified, output: Path, explain: bool) -> dict[str, int]:
-    """The driver streams the workers' batches into one file, in input order (one batch in memory)."""
-    output.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".partial")
-    os.close(handle)
-    writer = OutputWriter(Path(temporary), explain, csv=output.suffix.lower() == ".csv")
-    counts = dict.fromkeys(("rows", "classified", "text_only", "not_classified", "needs_review"), 0)
-    try:
-        for frame in classified.iter_batches(batch_format="pandas", batch_size=None):
-            writer.write(frame)
-            for key, value in _counts(frame).items():
-                counts[key] += value
-        writer.finish()
-        os.replace(temporary, output)
-    finally:
-        writer.close()
-        if os.path.exists(temporary):
-            os.remove(temporary)
-    return counts
-
-
-def _counts(frame: pd.DataFrame) -> dict[str, int]:
-    status = frame["status"].astype(str)
-    return {"rows": len(frame), "classified": int(status.str.startswith((OK, TEXT_ONLY)).sum()),
-            "text_only": int(status.str.startswith(TEXT_ONLY).sum()),
-            "not_classified": int(status.str.startswith(NOT_CLASSIFIED).sum()),
-            "needs_review": int(frame["needs_review"].sum())}
