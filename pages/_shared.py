@@ -20,7 +20,7 @@ from core.labels.versions import apply_version, selected_version, version_names
 from core.leaderboard import best_scenario
 from core.locations import SAMPLE_NOTICE, data_dir, find_csv, work_dirs
 from core.review.store import ReviewStore, default_url
-from core.scenarios.registry import all_scenarios, scenario_named
+from core.scenarios.registry import all_scenarios, scenario_named, variants_named
 from core.store import ResultsStore
 
 DISPLAY_SIDE = 480  # photos are downscaled to this before they reach the browser
@@ -114,21 +114,15 @@ def stored_results(dataset: Dataset) -> dict[str, ScenarioResult]:
     """The scenarios with a stored result on this dataset (current code and weights), by name."""
     store = results_store()
     found = {}
-    variants = [name for name in store.scenario_names() if "+" in name]
-    for name in [*all_scenarios(), *variants]:
-        try:
-            result = store.load(scenario_named(name), dataset.fingerprint)
-        except KeyError:  # results of a variant this version no longer offers
-            continue
-        if result is not None:
-            found[name] = result
+    for scenario in [*all_scenarios().values(), *variants_named(store.scenario_names())]:
+        if (result := store.load(scenario, dataset.fingerprint)) is not None:
+            found[scenario.name] = result
     return found
 
 
-def best_index(options: list[str], dataset: Dataset) -> int:
-    """Where the best scenario with a stored result (``core.leaderboard``) stands in ``options``: the
-    default of every scenario picker; the first option when none of them has run."""
-    results = stored_results(dataset)
+def best_index(options: list[str], results: dict[str, ScenarioResult]) -> int:
+    """Where the best scenario of ``results`` (``core.leaderboard``) stands in ``options``: the default of
+    every scenario picker; the first option when none of them has run."""
     best = best_scenario({name: results[name] for name in options if name in results})
     return options.index(best) if best is not None else 0
 

@@ -13,7 +13,7 @@ from core.errors import VitrineError
 from core.escaping import chart_text, message_markdown, plain_markdown
 from core.exports import to_csv_text
 from core.scenarios.registry import all_scenarios
-from pages._shared import StreamlitProgress, best_index, dataset_or_stop
+from pages._shared import StreamlitProgress, best_index, dataset_or_stop, stored_results
 
 RUN = "classify_run"  # the last run, kept so that filtering the table does not classify again
 STATUSES = {"every status": None, "ok": OK, "text only": TEXT_ONLY, "not classified": NOT_CLASSIFIED}
@@ -33,7 +33,7 @@ with st.form("classify"):
     photos = st.file_uploader("Their photos (optional zip)", type=["zip"],
                               help=f"Up to {limit} MB; the CSV's photo column gives each photo's path in the zip")
     columns = st.columns(2)
-    name = columns[0].selectbox("Scenario", runnable, index=best_index(runnable, dataset),
+    name = columns[0].selectbox("Scenario", runnable, index=best_index(runnable, stored_results(dataset)),
                                 format_func=lambda n: f"{n}: {scenarios[n].description}")
     precision = columns[1].number_input(
         "Target precision", min_value=0.5, max_value=1.0, value=DEFAULT_PRECISION, step=0.005, format="%.3f",

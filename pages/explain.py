@@ -9,7 +9,7 @@ from core.errors import VitrineError
 from core.escaping import message_markdown, plain_markdown
 from core.images import PHOTO_FORMATS, PHOTO_SUFFIXES, open_image
 from core.scenarios.registry import all_scenarios
-from pages._shared import best_index, dataset_or_stop, scenario_explainer, show_explanation
+from pages._shared import best_index, dataset_or_stop, scenario_explainer, show_explanation, stored_results
 
 st.title("Explain a new listing")
 st.caption("Nothing you enter here is stored.")
@@ -19,7 +19,7 @@ runnable = [name for name, s in scenarios.items() if s.unavailable_reason() is N
 if not runnable:
     st.error("No scenario can run on this machine; see the Results page for what is missing.")
     st.stop()
-name = st.selectbox("Scenario", runnable, index=best_index(runnable, dataset),
+name = st.selectbox("Scenario", runnable, index=best_index(runnable, stored_results(dataset)),
                     format_func=lambda n: f"{n}: {scenarios[n].description}")
 scenario = scenarios[name]
 

@@ -28,7 +28,7 @@ if not choices:
     st.info(f"The guide needs a scenario that explains words ({', '.join(with_words)}): run one on the Results "
             "page first.")
     st.stop()
-name = st.selectbox("From scenario", choices, index=best_index(choices, dataset))
+name = st.selectbox("From scenario", choices, index=best_index(choices, results))
 store = results_store()
 
 

@@ -24,7 +24,7 @@ st.title("Misclassified products")
 dataset = dataset_or_stop()
 results = results_or_stop(dataset)
 
-name = st.selectbox("Scenario", list(results), index=best_index(list(results), dataset))
+name = st.selectbox("Scenario", list(results), index=best_index(list(results), results))
 result = results[name]
 filters = st.columns(4)
 split = filters[0].radio("Listings", ["test split", "all"], horizontal=True)

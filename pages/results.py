@@ -16,7 +16,7 @@ from core.labels.compare import COLUMNS, before_after, compare_table
 from core.leaderboard import headline, score
 from core.runs import run_scenario
 from core.scenarios.base import Scenario
-from core.scenarios.registry import all_scenarios, scenario_named
+from core.scenarios.registry import all_scenarios, scenario_named, variants_named
 from core.scenarios.variants import TRAIN_SHARES, VARIANTS_NOTE, variant
 from core.split import TRAIN_SHARE, assign_split
 from core.study_figures import PEER_TEST_ACCURACY, STUDY_NOTE, study_comparison
@@ -61,13 +61,9 @@ for name, scenario in scenarios.items():
         unavailable[name] = reason
     else:
         not_run.append(scenario)
-for name in store.scenario_names():  # the retraining variants run so far, each its own row
-    try:
-        scenario = scenario_named(name)
-    except KeyError:  # a variant this version no longer offers
-        continue
-    if name not in results and (result := store.load(scenario, dataset.fingerprint)) is not None:
-        results[name] = result
+for scenario in variants_named(store.scenario_names()):  # the retraining variants run so far, each its own row
+    if (result := store.load(scenario, dataset.fingerprint)) is not None:
+        results[scenario.name] = result
 
 
 def _percent(value: float | None) -> str:

@@ -25,3 +25,11 @@ def scenario_named(name: str) -> Scenario:
     if found is None:
         raise KeyError(name)
     return found
+
+
+def variants_named(names: list[str]) -> list[Scenario]:
+    """The retraining variants among ``names`` (e.g. the results store's folders); names this version no
+    longer offers are passed over."""
+    bases = all_scenarios()
+    found = (parse_variant(name, bases) for name in names if "+" in name)
+    return [scenario for scenario in found if scenario is not None]
