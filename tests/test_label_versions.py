@@ -7,7 +7,13 @@ import pytest
 from core.cli import EXIT_DATA, main
 from core.dataset import load_dataset
 from core.errors import DatasetError
-from core.labels.versions import apply_version, corrections_from_answers, version_names, write_version
+from core.labels.versions import (
+    apply_version,
+    corrections_from_answers,
+    read_corrections,
+    version_names,
+    write_version,
+)
 from core.locations import work_dirs
 from core.review.store import ReviewStore
 from core.runs import run_scenario
@@ -131,3 +137,15 @@ def test_the_results_page_switches_versions_and_shows_before_and_after(small_dat
     assert any("Before and after the corrections of fixed" in h.value for h in app.subheader)
     table = next(d.value for d in app.dataframe if "test labels changed" in d.value.columns)
     assert table["scenario"].tolist() == ["tfidf"] and table["test labels changed"].tolist() == [1]
+
+
+def test_the_corrections_file_keeps_an_operator_name_from_running_as_a_formula(small_data_dir):
+    original = load_dataset()
+    first = original.listings.iloc[0]
+    new_label = next(c for c in original.categories if c != first["category"])
+    folder = write_version(original, pd.DataFrame([{
+        "uniq_id": first["uniq_id"], "old_label": first["category"], "new_label": new_label,
+        "operators": '=HYPERLINK("http://evil.example")', "answered_at": ""}]), "safe")
+    assert "'=HYPERLINK" in (folder / "corrections.csv").read_text(encoding="utf-8")
+    assert read_corrections("safe")["operators"].tolist() == ['=HYPERLINK("http://evil.example")']
+    assert apply_version(original, "safe").listings.iloc[0]["category"] == new_label

@@ -26,6 +26,7 @@ import pandas as pd
 
 from core.dataset import ORIGINAL_VERSION, Dataset, load_dataset
 from core.errors import DatasetError
+from core.exports import read_csv, write_csv
 from core.locations import work_dirs
 from core.review.batches import is_batch_key
 
@@ -104,7 +105,7 @@ def write_version(dataset: Dataset, corrections: pd.DataFrame, name: str | None 
     staging = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{name}."))
     try:
         table = corrections.assign(applied_at=now.isoformat(timespec="seconds"))[CORRECTION_COLUMNS]
-        table.to_csv(staging / CORRECTIONS_FILE, index=False)
+        write_csv(table, staging / CORRECTIONS_FILE)  # people open it in a spreadsheet
         manifest = {"name": name, "created_at": now.isoformat(timespec="seconds"), "corrections": len(table),
                     "rule": correction_rule(min_operators), "original_fingerprint": dataset.fingerprint,
                     "original_csv": str(dataset.csv_path)}
@@ -119,7 +120,8 @@ def _same_corrections(corrections: pd.DataFrame) -> str | None:
     """The existing version holding exactly these corrections (same listings, same new labels), if any."""
     wanted = set(zip(corrections["uniq_id"], corrections["new_label"]))
     for name in version_names():
-        if set(zip(*read_corrections(name)[["uniq_id", "new_label"]].T.to_numpy())) == wanted:
+        existing = read_corrections(name)
+        if set(zip(existing["uniq_id"], existing["new_label"])) == wanted:
             return name
     return None
 
@@ -130,7 +132,7 @@ def read_corrections(name: str) -> pd.DataFrame:
     if not path.is_file():
         raise DatasetError(f"There is no data version named {name!r} (looked in {versions_dir()}); "
                            f"the versions are: {', '.join([ORIGINAL_VERSION, *version_names()])}.")
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
+    return read_csv(path, dtype=str, keep_default_na=False)
 
 
 def apply_version(original: Dataset, name: str) -> Dataset:
