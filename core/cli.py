@@ -18,7 +18,6 @@ from core.classify.stored import StoredClassifier
 from core.dataset import ORIGINAL_VERSION, Dataset, load_dataset
 from core.download import DATASET_URL_ENV, dataset_url, download_dataset
 from core.errors import BatchInputError, DatasetError, ModelMissingError, ScenarioUnavailable, VitrineError
-from core.explain.faithfulness import FAITHFULNESS_TABLE, faithfulness_on_test_split, faithfulness_table
 from core.explain.keywords import KEYWORDS_TABLE, relevance_keywords
 from core.explain.service import ScenarioExplainer
 from core.importer import import_dataset
@@ -41,24 +40,17 @@ from core.models.clip import (
     download_clip,
     import_clip,
 )
-from core.models.densenet import (
-    DENSENET_ID,
-    densenet_available,
-    download_densenet,
-    import_densenet,
-    weights_path,
-)
 from core.models.weights import model_folder
 from core.quality import data_report
 from core.review.batches import send_to_review
 from core.review.store import ReviewStore, default_url
 from core.runs import run_scenario
-from core.scenarios.registry import all_scenarios, scenario_named
+from core.scenarios.registry import SCENARIO_NAMES, all_scenarios, scenario_named
 from core.scenarios.variants import TRAIN_SHARES, variant
 from core.split import TRAIN_SHARE
 from core.store import ResultsStore
 
-EXIT_DATA, EXIT_UNAVAILABLE, EXIT_INTERRUPTED = 3, 4, 130
+EXIT_USAGE, EXIT_DATA, EXIT_UNAVAILABLE, EXIT_INTERRUPTED = 2, 3, 4, 130
 
 
 class TqdmProgress:
@@ -83,10 +75,7 @@ class TqdmProgress:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    every = all_scenarios()
-    scenarios = list(every)
-    compared = [name for name, s in every.items() if s.compares_explanations]
-    with_words = [name for name, s in every.items() if s.explains_words]
+    scenarios = list(SCENARIO_NAMES)  # names only: building the scenarios would import torch
     parser = argparse.ArgumentParser(prog="python -m core", description="Vitrine: explainable product-listing "
                                      "classification (data checks, scenario runs).")
     parser.add_argument("--data-version", default=None, metavar="NAME",
@@ -219,14 +208,16 @@ def build_parser() -> argparse.ArgumentParser:
         description="Delete the most relevant patches / words first and follow the class probability, for "
         "gradient-weighted relevance, random order, raw attention, occlusion and Integrated Gradients. "
         "Writes a CSV beside the results and prints the mean area per method (lower is better).")
-    faithfulness.add_argument("--scenario", default="clip_a", choices=compared)
+    faithfulness.add_argument("--scenario", default="clip_a", choices=scenarios,
+                              help="a scenario that compares explanation methods (clip_a, clip_b)")
     faithfulness.add_argument("--limit", type=int, default=None, help="only the first N test listings")
     faithfulness.add_argument("--no-alternatives", action="store_true", help="relevance and random order only")
     keywords = explain_commands.add_parser(
         "keywords", help="the words that drive each category",
         description="Aggregate each listing's word relevance for its own category over the dataset and print "
         "the top words per category (also written as a CSV beside the results).")
-    keywords.add_argument("--scenario", default="clip_a", choices=with_words)
+    keywords.add_argument("--scenario", default="clip_a", choices=scenarios,
+                          help="a scenario that explains words")
     keywords.add_argument("--top", type=int, default=10, help="words per category (default 10)")
     return parser
 
@@ -296,6 +287,9 @@ def _download(replace: bool) -> Dataset:
 
 
 def _models(args: argparse.Namespace) -> int:
+    # torchvision: imported for this command alone, so that the others start fast.
+    from core.models.densenet import DENSENET_ID, densenet_available, download_densenet, import_densenet, weights_path
+
     if args.models_command == "list":
         model_id = configured_clip_id()
         for kind, name, present, where in (
@@ -315,6 +309,11 @@ def _models(args: argparse.Namespace) -> int:
 
 def _explain(args: argparse.Namespace, dataset) -> int:
     scenario = scenario_named(args.scenario)
+    able = "compares_explanations" if args.explain_command == "faithfulness" else "explains_words"
+    if not getattr(scenario, able):
+        fits = ", ".join(name for name, s in all_scenarios().items() if getattr(s, able))
+        print(f"explain {args.explain_command} does not apply to {args.scenario}; it does to: {fits}", file=sys.stderr)
+        return EXIT_USAGE
     reason = scenario.unavailable_reason()
     if reason:
         print(f"{args.scenario} cannot run: {reason}", file=sys.stderr)
@@ -324,6 +323,9 @@ def _explain(args: argparse.Namespace, dataset) -> int:
     progress = TqdmProgress(args.scenario)
     try:
         if args.explain_command == "faithfulness":
+            # torch and captum: imported for this command alone, so that the others start fast.
+            from core.explain.faithfulness import FAITHFULNESS_TABLE, faithfulness_on_test_split, faithfulness_table
+
             rows = faithfulness_on_test_split(explainer, args.limit, not args.no_alternatives, progress)
             table, name = faithfulness_table(rows), FAITHFULNESS_TABLE
         else:
@@ -377,7 +379,7 @@ def _precision(text: str) -> float:
 
 
 def _classify(args: argparse.Namespace, dataset) -> int:
-    device = choose_device(args.device)
+    device = choose_device(args.device, scenario_named(args.scenario))
     if args.engine == "ray" and (missing := ray_missing_message()):
         raise ScenarioUnavailable(missing)
     source = Path(args.input)

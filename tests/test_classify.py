@@ -144,6 +144,16 @@ def test_memory_stays_flat_whatever_the_files_size(tmp_path):
     assert peaks[20_000] - peaks[2_000] < 100, peaks  # ten times the rows, about the same memory
 
 
+def test_a_text_scenarios_run_never_loads_torch(tmp_path):
+    # Half a gigabyte in every process that imports it: Ray's driver and workers included.
+    path = tmp_path / "batch.csv"
+    path.write_text("id,description\n1,steel analog watch\n2,cotton bedsheet\n", encoding="utf-8")
+    run = subprocess.run([sys.executable, "-c", _PEAK_OF_CLASSIFYING + "print('torch' in sys.modules)", str(path),
+                          str(tmp_path / "out.csv")], capture_output=True, text=True, cwd=REPO_ROOT, check=True)
+    assert "2 row(s): 2 classified" in run.stdout
+    assert run.stdout.split()[-1] == "False"
+
+
 @pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU torch can see")
 def test_asking_for_a_gpu_that_is_not_there_says_so_and_writes_nothing(tmp_path, capsys):
     path = tmp_path / "batch.csv"
@@ -158,7 +168,8 @@ needs_gpu = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CU
 
 @needs_gpu
 def test_on_a_gpu_clip_embeds_what_the_cpu_embeds(tmp_path):
-    from core.classify.photos import decode_on_device, decode_photos, read_for_gpu
+    from core.classify.gpu_photos import decode_on_device, read_for_gpu
+    from core.classify.photos import decode_photos
     from core.embeddings.clip_embedder import ClipEmbedder
     from core.models.clip import load_clip
 

@@ -1,6 +1,8 @@
 """The classify job on Ray Data: the same answers as the local engine, row for row."""
 import importlib.util
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -8,6 +10,7 @@ import pytest
 
 from core.cli import EXIT_UNAVAILABLE, main
 from core.dataset import load_dataset
+from core.locations import REPO_ROOT
 from tests.tiny_models import save_tiny_clip
 
 
@@ -103,3 +106,23 @@ def test_without_ray_the_engine_says_how_to_install_it(small_data_dir, tmp_path,
     assert main(["classify", str(path), "--engine", "ray"]) == EXIT_UNAVAILABLE
     assert "pip install -r requirements-scale.txt" in capsys.readouterr().err
     assert list(path.parent.iterdir()) == [path]
+
+
+_ON_ONE_CPU = """
+import sys
+import ray
+ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+from core.cli import main
+sys.exit(main(["classify", sys.argv[1], "--engine", "ray", "--out", sys.argv[2]]))
+"""
+
+
+def test_a_one_cpu_ray_finishes_the_job(small_data_dir, tmp_path):
+    # Its one actor must not hold the only CPU while the reading tasks wait for it.
+    pytest.importorskip("ray", reason="Ray is installed by the test command (requirements-scale.txt)")
+    path = tmp_path / "new.csv"
+    pd.DataFrame({"id": [f"n{i}" for i in range(50)], "description": ["cotton double bedsheet"] * 50}).to_csv(path)
+    run = subprocess.run([sys.executable, "-c", _ON_ONE_CPU, str(path), str(tmp_path / "out.csv")],
+                         capture_output=True, text=True, cwd=REPO_ROOT, timeout=240)
+    assert "50 row(s): 50 classified" in run.stdout, run.stderr[-2000:]
+    assert len(pd.read_csv(tmp_path / "out.csv")) == 50

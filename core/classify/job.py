@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from core.calibration import ReviewThreshold
 from core.classify.batch_input import CHUNK_ROWS, BatchFile, BatchRows
-from core.classify.photos import decode_photos, decode_photos_on, decoded_ahead, is_photo, photo_decoder
+from core.classify.photos import decode_photos, decoded_ahead, is_photo, photo_decoder
 from core.exports import spreadsheet_safe
 from core.progress import Progress, silent
 from core.scenarios.base import Scenario
@@ -99,14 +99,17 @@ def classify_batch(batch: BatchFile, scenario: Scenario, estimator, threshold: R
     explainer = scenario.explainer(estimator) if explain else None
     on_gpu = device != "cpu" and scenario.uses_gpu
     scenario = scenario.on_device(device) if on_gpu else scenario
-    photos_on_gpu = on_gpu and not explain
+    decoding = (decode_photos, 8)
+    if on_gpu and not explain:
+        from core.classify.gpu_photos import decode_photos_on  # torch only where a GPU is used
+
+        decoding = (decode_photos_on(device), GPU_PHOTO_GROUP)
 
     def frames() -> Iterator[pd.DataFrame]:
         with photo_decoder(scenario.reads_photo, (os.cpu_count() or 1) if workers is None else workers) as pool:
             photo_rows = GPU_PHOTO_CHUNK_ROWS if on_gpu else PHOTO_CHUNK_ROWS
             rows = chunk_rows or (photo_rows if scenario.reads_photo else CHUNK_ROWS)
             chunks = batch.chunks(rows, photos=scenario.reads_photo)
-            decoding = (decode_photos_on(device), GPU_PHOTO_GROUP) if photos_on_gpu else (decode_photos, 8)
             for chunk, photos in decoded_ahead(chunks, pool, *decoding):
                 yield classify_chunk(chunk, photos, scenario, estimator, classes, threshold, explainer)
 

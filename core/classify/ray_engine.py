@@ -18,6 +18,7 @@ import os
 import shutil
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,6 +81,7 @@ def classify_on_ray(source: str | Path, scenario_name: str, data_fingerprint: st
     ``data_fingerprint`` (every worker loads it from the results store): one Parquet (or CSV) file in
     input order, or with ``shards`` Parquet shards written by the workers into the folder ``output``."""
     import ray
+    from ray.util.annotations import RayDeprecationWarning
 
     started = time.perf_counter()
     batch = RayInput.of(source)
@@ -92,19 +94,26 @@ def classify_on_ray(source: str | Path, scenario_name: str, data_fingerprint: st
     context.execution_options.preserve_order = True  # the output lines up with the input
     gpus = 1 if device != "cpu" and scenario.uses_gpu and ray.cluster_resources().get("GPU", 0) >= 1 else 0
     dataset = _read(ray, batch)
-    if scenario.reads_photo:
-        dataset = dataset.map_batches(_decode_photos, fn_kwargs={"folder": batch.folder},
-                                      batch_size=PHOTO_BATCH_ROWS, batch_format="pandas", max_retries=RETRIES,
-                                      runtime_env=runtime_env)
-    # Batches of the local engine's chunk size, from the first row: each batch is one of its chunks, so the
-    # model sees the same groups of listings and gives the same numbers.
-    classified = dataset.map_batches(
-        _Classify, fn_constructor_kwargs=dict(scenario_name=scenario_name, data_fingerprint=data_fingerprint,
-                                              threshold=threshold, explain=explain, folder=batch.folder,
-                                              device="cuda" if gpus else "cpu"),
-        batch_size=PHOTO_CHUNK_ROWS if scenario.reads_photo else CHUNK_ROWS, batch_format="pandas",
-        compute=ray.data.ActorPoolStrategy(min_size=1, max_size=max(1, int(ray.cluster_resources().get("CPU", 1)))),
-        num_gpus=gpus, max_restarts=RETRIES, max_task_retries=RETRIES, runtime_env=runtime_env)
+    cpus = ray.cluster_resources().get("CPU", 1)
+    with warnings.catch_warnings():
+        # Ray 2.60 (pinned) has no named parameter for bounded retries yet; its deprecation notice is not
+        # the user's business.
+        warnings.simplefilter("ignore", RayDeprecationWarning)
+        if scenario.reads_photo:
+            dataset = dataset.map_batches(_decode_photos, fn_kwargs={"folder": batch.folder},
+                                          batch_size=PHOTO_BATCH_ROWS, batch_format="pandas", max_retries=RETRIES,
+                                          runtime_env=runtime_env)
+        # Batches of the local engine's chunk size, from the first row: each batch is one of its chunks, so the
+        # model sees the same groups of listings and gives the same numbers. One actor per CPU; on a one-CPU
+        # Ray the single actor reserves none, or the reading tasks would wait for it forever.
+        classified = dataset.map_batches(
+            _Classify, fn_constructor_kwargs=dict(scenario_name=scenario_name, data_fingerprint=data_fingerprint,
+                                                  threshold=threshold, explain=explain, folder=batch.folder,
+                                                  device="cuda" if gpus else "cpu"),
+            batch_size=PHOTO_CHUNK_ROWS if scenario.reads_photo else CHUNK_ROWS, batch_format="pandas",
+            compute=ray.data.ActorPoolStrategy(min_size=1, max_size=max(1, int(cpus))),
+            num_cpus=1 if cpus >= 2 else 0, num_gpus=gpus, max_restarts=RETRIES, max_task_retries=RETRIES,
+            runtime_env=runtime_env)
     if shards:
         counts = _write_shards(classified, output)
     else:  # the driver streams the workers' batches into one file, in input order, one batch at a time

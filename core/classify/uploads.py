@@ -69,8 +69,9 @@ def classify_upload(name: str, listings: bytes, photos: bytes | None, scenario_n
             extract_photos_zip(zipped, folder)
             zipped.unlink()
         classifier = StoredClassifier.load(scenario_name, dataset, precision, progress)
+        device = choose_device("auto", classifier.scenario)
         with open_batch(csv) as batch:
-            summary = classifier.classify(batch, folder / OUTPUT_FILE, device=choose_device(), progress=progress)
+            summary = classifier.classify(batch, folder / OUTPUT_FILE, device=device, progress=progress)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
