@@ -3,8 +3,10 @@ from pathlib import Path
 
 import streamlit as st
 
-# Import the model stack once, in the first session, before pages run side by side in threads.
-import core.explain.service  # noqa: F401
+# Import the model stack once, in the first session, before pages run side by side in threads (the
+# registry imports each scenario family only when asked for).
+import core.scenarios.clip  # noqa: F401
+import core.scenarios.densenet  # noqa: F401
 
 # The icon is a file shipped in assets/: a Material icon would make the browser fetch a font from outside.
 st.set_page_config(page_title="Vitrine: explainable listing classifier",

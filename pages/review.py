@@ -3,6 +3,7 @@ at once, and the study's summary is computed from all operators' answers."""
 from __future__ import annotations
 
 import math
+from datetime import datetime, timezone
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -12,9 +13,13 @@ from core.escaping import chart_text, html_text, message_markdown, plain_markdow
 from core.exports import to_csv_text
 from core.labels.issues import stored_label_issues
 from core.labels.tree import hesitations
-from core.review.queues import review_queues
-from core.review.standing import operator_queue
+from core.leaderboard import best_scenario
+from core.review.batches import sent_batches
+from core.review.export import answers_with_context
+from core.review.queues import mistakes_label, review_queues
+from core.review.standing import operator_pace, operator_queue
 from core.review.store import MAX_COMMENT_CHARS, MAX_OPERATOR_CHARS
+from core.review.summary import RETRAIN, REVISE_TREE
 from pages._shared import (
     dataset_or_stop,
     display_size,
@@ -34,6 +39,8 @@ except VitrineError as exc:
     st.error(message_markdown(exc))
     st.stop()
 
+# The decision first, beside the product it is about: visible without scrolling sideways.
+DECISION_ORDER = ["product", "decision", "labels", "doubt_share", "answers", "category", "predicted", "uniq_id"]
 
 
 def model_answer(item, scenario: str) -> str:
@@ -46,10 +53,30 @@ def model_answer(item, scenario: str) -> str:
     return f"Data set label: **{plain_markdown(item['true'])}** · {answer}"
 
 
+def choose(key: str, value: str) -> None:
+    st.session_state[key] = value
+
+
+def flip(key: str) -> None:
+    st.session_state[key] = not st.session_state.get(key, False)
+
+
+def progress_text(standing, pace) -> str:
+    """What is done and left in the queue, with the operator's pace once it is known."""
+    text = f"{standing.answered} of {standing.total} products of this queue answered by you · {standing.left} left"
+    if pace is not None:
+        text += f" · your pace {pace.per_minute:.1f} a minute, about {math.ceil(pace.minutes_left)} min to go"
+    return text
+
+
 settings = st.columns([2, 2, 1.4], vertical_alignment="bottom")
-operator = settings[0].text_input("Your operator name", key="operator", max_chars=MAX_OPERATOR_CHARS).strip()
+# Bound to the address: the name stays when the operator leaves the page, comes back or reloads.
+operator = settings[0].text_input("Your operator name", key="operator", max_chars=MAX_OPERATOR_CHARS,
+                                  bind="query-params").strip()
 queues = review_queues(dataset, results, stored_label_issues(dataset, results_store()))
-chosen = settings[1].selectbox("Queue", list(queues),
+labels = list(queues)
+best = mistakes_label(best_scenario(results))
+chosen = settings[1].selectbox("Queue", labels, index=labels.index(best) if best in labels else 0,
                                help="A scenario's mistakes on the data set, the likely label errors that "
                                "`python -m core labels issues` found, or the listings a classified batch flagged")
 show_model = settings[2].toggle("Show the model's answer", value=False,
@@ -61,21 +88,26 @@ except (VitrineError, OSError) as exc:
     st.stop()
 name = review.scenario
 queue = review.items  # mistakes most confident first; label errors least trustworthy first; a batch in order
-skipped: set[str] = st.session_state.setdefault("skipped", set())
 
 review_tab, summary_tab = st.tabs(["Review", "Summary and export"])
 with review_tab:
     if not operator:
         st.info("Enter your operator name to start reviewing.")
     else:
+        try:
+            skipped = store.skipped(operator)
+        except VitrineError as exc:
+            st.error(message_markdown(exc))
+            st.stop()
         standing = operator_queue(queue, answers, operator, skipped)
-        st.progress(standing.answered / max(standing.total, 1),
-                    text=f"{standing.answered} of {standing.total} products of this queue answered by you")
+        pace = operator_pace(answers, operator, standing.left, datetime.now(timezone.utc))
+        st.progress(standing.answered / max(standing.total, 1), text=progress_text(standing, pace))
         item = standing.next_item
         if item is None:
-            st.success("Nothing left in your queue." + (" Skipped items come back after a reload." if skipped else ""))
+            st.success("Nothing left in your queue.")
         else:
-            listing = review.listing(item["uniq_id"])
+            uniq_id = item["uniq_id"]
+            listing = review.listing(uniq_id)
             photo_column, text_column = st.columns([2, 3])
             with photo_column:
                 try:
@@ -91,37 +123,51 @@ with review_tab:
                 st.html(f'<div style="max-height:320px;overflow:auto">{html_text(listing.description)}</div>')
                 if show_model:
                     st.caption(model_answer(item, name))
-            # One form per product, never cleared: a second click on Save before the page is redrawn
-            # sends the same answer again (stored once), and a failed save keeps what was chosen.
-            with st.form(f"answer-{item['uniq_id']}"):
-                label = st.radio("Category", dataset.categories, index=None, horizontal=True,
-                                 format_func=plain_markdown)
-                in_doubt = st.checkbox("I am in doubt")
-                comment = st.text_input("Comment (optional)", max_chars=MAX_COMMENT_CHARS)
-                save = st.form_submit_button("Save answer", type="primary")
-            if save:
-                if label is None:
-                    st.warning("Pick a category first.")
-                else:
-                    try:
-                        store.save(operator, item["uniq_id"], label, in_doubt, comment, scenario=name,
-                                   categories=dataset.categories)
-                        st.toast(f"Saved: {plain_markdown(label)}" + (" (in doubt)" if in_doubt else ""))
-                        st.rerun()
-                    except VitrineError as exc:
-                        st.error(message_markdown(exc))
-            buttons = st.columns(2)
-            if buttons[0].button("Skip"):
-                skipped.add(item["uniq_id"])
-                st.rerun()
-        if st.button("Undo my last answer"):
+            # The answer being given lives in the session under this product's keys: a failed save keeps
+            # it, and a second click on Save after the page moved on finds no such button.
+            category_key, doubt_key = f"category-{uniq_id}", f"doubt-{uniq_id}"
+            picked, in_doubt = st.session_state.get(category_key), st.session_state.get(doubt_key, False)
+            st.caption(f"Keys: 1 to {min(len(dataset.categories), 9)} pick the category, D in doubt, Enter save, "
+                       "S skip, U undo your last answer.")
+            with st.container(horizontal=True):
+                for number, category in enumerate(dataset.categories, 1):
+                    st.button(plain_markdown(category), key=f"pick-{number}-{uniq_id}",
+                              shortcut=str(number) if number <= 9 else None,
+                              type="primary" if category == picked else "secondary",
+                              on_click=choose, args=(category_key, category))
+            comment = st.text_input("Comment (optional)", key=f"comment-{uniq_id}", max_chars=MAX_COMMENT_CHARS)
+            with st.container(horizontal=True):
+                save = st.button("Save answer", key=f"save-{uniq_id}", type="primary", shortcut="Enter")
+                st.button("In doubt", key=f"in-doubt-{uniq_id}", shortcut="D", on_click=flip, args=(doubt_key,),
+                          icon=":material/check_box:" if in_doubt else ":material/check_box_outline_blank:")
+                skip = st.button("Skip", key=f"skip-{uniq_id}", shortcut="S")
             try:
+                if save and picked is None:
+                    st.warning("Pick a category first.")
+                elif save:
+                    store.save(operator, uniq_id, picked, in_doubt, comment, scenario=name,
+                               categories=dataset.categories)
+                    st.toast(f"Saved: {plain_markdown(picked)}" + (" (in doubt)" if in_doubt else ""))
+                    st.rerun()
+                elif skip:
+                    store.skip(operator, uniq_id)
+                    st.rerun()
+            except VitrineError as exc:
+                st.error(message_markdown(exc))
+        with st.container(horizontal=True):
+            undo = st.button("Undo my last answer", shortcut="U")
+            back = bool(skipped) and st.button(f"Bring back the {len(skipped)} product(s) you skipped")
+        try:
+            if undo:
                 undone = store.undo_last(operator)
                 st.toast(plain_markdown(f"Undone: {undone.label} for {undone.uniq_id}") if undone
                          else "Nothing to undo.")
                 st.rerun()
-            except VitrineError as exc:
-                st.error(message_markdown(exc))
+            if back:
+                store.bring_back(operator)
+                st.rerun()
+        except VitrineError as exc:
+            st.error(message_markdown(exc))
 
 with summary_tab:
     mine = answers[answers["uniq_id"].isin(set(queue["uniq_id"]))] if review.is_batch else answers
@@ -155,15 +201,23 @@ with summary_tab:
                     "Cohen's kappa", help="Agreement beyond chance: 1 full, 0 chance level; undefined while both "
                                           "gave every product one and the same category")})
         st.subheader("Decision per product")
-        st.dataframe(summary.decisions, hide_index=True, width="stretch", column_config={
+        st.caption(f"The rule: when half or more of a product's answers are in doubt, {REVISE_TREE}; otherwise, "
+                   f"{RETRAIN}.")
+        decisions = summary.decisions[[c for c in DECISION_ORDER if c in summary.decisions]]
+        st.dataframe(decisions, hide_index=True, width="stretch", column_config={
             "uniq_id": st.column_config.TextColumn("Id", width="small"), "product": "Product",
             "category": "Data set category", "predicted": "Model's answer",
             "answers": "Answers", "labels": "Operators' categories",
             "doubt_share": number("In doubt", format="percent", help="Share of the answers given in doubt"),
-            "decision": "Decision"})
+            "decision": st.column_config.TextColumn("Decision", width="medium")})
+        # Each answer beside the product's name, its data set label and the model's answer.
+        listings, batches = dataset.listings, sent_batches()
         exports = st.columns(2)
-        exports[0].download_button("Download answers (CSV)", to_csv_text(answers), "answers.csv", "text/csv")
-        exports[1].download_button("Download full history (CSV)", to_csv_text(store.history()),
+        exports[0].download_button("Download answers (CSV)",
+                                   to_csv_text(answers_with_context(answers, listings, results, batches)),
+                                   "answers.csv", "text/csv")
+        exports[1].download_button("Download full history (CSV)",
+                                   to_csv_text(answers_with_context(store.history(), listings, results, batches)),
                                    "answers-history.csv", "text/csv")
 
         if not review.is_batch:

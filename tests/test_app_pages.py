@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.cli import main
 from core.errors import ReviewStoreError
+from core.escaping import plain_markdown
 from core.locations import REPO_ROOT, SAMPLE_DATA_DIR, work_dirs
 from core.review.store import ReviewStore
 from core.runs import run_scenario
@@ -193,45 +194,72 @@ def test_explain_page_tries_a_sample_listing_and_says_what_the_colours_mean(with
     assert "background:rgba(" in title
 
 
+def _button(app: AppTest, label: str):
+    return next(b for b in app.button if b.label == label)
+
+
+def _answer(app: AppTest, category: str, in_doubt: bool = False, comment: str | None = None) -> AppTest:
+    """Answer the product shown as an operator does: pick, maybe doubt and comment, then save."""
+    _button(app, category).click().run()
+    if in_doubt:
+        _button(app, "In doubt").click().run()
+    if comment is not None:
+        app.text_input[1].input(comment).run()
+    return _button(app, "Save answer").click().run()
+
+
 def test_review_page_saves_an_answer_and_undo_keeps_history(with_tfidf, reference_dataset, tmp_path, monkeypatch):
     monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
-    page_app = page("review.py")
-    app = page_app.run()
+    app = page("review.py").run()
     assert any("Enter your operator name" in info.value for info in app.info)
     assert app.text_input(key="operator").proto.max_chars == 100  # as many as the store keeps
     app.text_input(key="operator").input("ana").run()
-    # inside the form: set the fields, then submit once
-    app.radio[0].set_value("Watches")
-    app.checkbox[0].check()
-    app.button[0].click().run()  # Save answer
+    _answer(app, "Watches", in_doubt=True)
     assert not app.exception
     store = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}")
     [answer] = store.active_answers()
     assert (answer.operator, answer.label, answer.in_doubt, answer.scenario) == ("ana", "Watches", True, "tfidf")
     decisions = next(d.value for d in app.dataframe if "decision" in d.value.columns)  # the summary, by product
     assert decisions["product"].tolist() == [reference_dataset.listing(answer.uniq_id)["product_name"]]
-    undo = next(b for b in app.button if b.label == "Undo my last answer")
-    undo.click().run()
+    assert list(decisions.columns[:2]) == ["product", "decision"]  # the decision in sight, beside its product
+    assert any("half or more of a product's answers are in doubt" in c.value for c in app.caption)
+    _button(app, "Undo my last answer").click().run()
     assert store.active_answers() == [] and len(store.history()) == 2
 
 
-def _save_button(app: AppTest):
-    return next(b for b in app.button if b.label == "Save answer")
-
-
-def test_review_page_stores_a_double_clicked_answer_once_without_a_warning(with_tfidf, tmp_path, monkeypatch):
+def test_review_page_has_a_key_for_every_action_and_says_which(with_tfidf, reference_dataset, tmp_path, monkeypatch):
     monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
     app = page("review.py").run()
     app.text_input(key="operator").input("ana").run()
-    app.radio[0].set_value("Watches")
-    app.checkbox[0].uncheck()
-    app.text_input[1].input("")  # every field of the form set, so the page as it is now can be sent again
-    save = _save_button(app)
-    save.click().run()
-    save.click().run()  # a second click on Save from the page as it was before the first one redrew it
+    keys = {b.label: b.proto.shortcut for b in app.button}
+    assert [keys[plain_markdown(c)] for c in reference_dataset.categories] == [str(n) for n in range(1, 8)]
+    actions = ("In doubt", "Save answer", "Skip", "Undo my last answer")
+    assert [keys[action] for action in actions] == ["d", "enter", "s", "u"]
+    assert any(c.value.startswith("Keys: 1 to 7 pick the category, D in doubt, Enter save") for c in app.caption)
+
+
+def test_review_page_moves_on_after_a_save_with_nothing_picked_for_the_next_product(with_tfidf, tmp_path,
+                                                                                    monkeypatch):
+    monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
+    app = page("review.py").run()
+    app.text_input(key="operator").input("ana").run()
+    first = _button(app, "Save answer").key
+    _answer(app, "Watches")
     assert not app.exception and not app.warning
+    assert _button(app, "Save answer").key != first  # the next product, under keys of its own
+    picks = [b for b in app.button if (b.key or "").startswith("pick-")]
+    assert len(picks) == 7 and all(b.proto.type != "primary" for b in picks)
     [answer] = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}").history().itertuples()
     assert answer.label == "Watches"
+
+
+def test_review_page_asks_for_a_category_before_saving(with_tfidf, tmp_path, monkeypatch):
+    monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
+    app = page("review.py").run()
+    app.text_input(key="operator").input("ana").run()
+    _button(app, "Save answer").click().run()
+    assert app.warning[0].value == "Pick a category first."
+    assert ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}").history().empty
 
 
 def test_review_page_keeps_the_chosen_category_when_a_save_fails(with_tfidf, tmp_path, monkeypatch):
@@ -249,18 +277,34 @@ def test_review_page_keeps_the_chosen_category_when_a_save_fails(with_tfidf, tmp
     monkeypatch.setattr(ReviewStore, "save", busy_once)
     app = page("review.py").run()
     app.text_input(key="operator").input("ana").run()
-    app.radio[0].set_value("Watches")
-    app.checkbox[0].check()
-    _save_button(app).click().run()
+    _answer(app, "Watches", in_doubt=True)
     assert "please try again" in app.error[0].value
-    assert app.radio[0].value == "Watches" and app.checkbox[0].value  # nothing the operator chose is lost
-    _save_button(app).click().run()  # trying again, as the message says
+    # nothing the operator chose is lost
+    assert _button(app, "Watches").proto.type == "primary" and "check_box:" in _button(app, "In doubt").proto.icon
+    _button(app, "Save answer").click().run()  # trying again, as the message says
     assert not app.exception and not app.warning and not app.error
     [answer] = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}").active_answers()
     assert (answer.label, answer.in_doubt) == ("Watches", True)
 
 
-def test_review_page_downloads_operator_text_that_a_spreadsheet_shows_as_text(with_tfidf, tmp_path, monkeypatch):
+def test_review_page_remembers_skips_and_the_operator_across_reloads(with_tfidf, tmp_path, monkeypatch):
+    monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
+    app = page("review.py").run()
+    app.text_input(key="operator").input("ana").run()
+    first = next(h.proto.body for h in app.get("html") if "vitrine-product" in h.proto.body)
+    _button(app, "Skip").click().run()
+    reloaded = page("review.py")
+    reloaded.query_params["operator"] = "ana"
+    reloaded.run()
+    assert reloaded.text_input(key="operator").value == "ana"
+    shown_now = next(h.proto.body for h in reloaded.get("html") if "vitrine-product" in h.proto.body)
+    assert shown_now != first  # the skipped product stays skipped
+    _button(reloaded, "Bring back the 1 product(s) you skipped").click().run()
+    assert next(h.proto.body for h in reloaded.get("html") if "vitrine-product" in h.proto.body) == first
+
+
+def test_review_page_downloads_answers_with_their_product_and_text_a_spreadsheet_shows_as_text(
+        with_tfidf, reference_dataset, tmp_path, monkeypatch):
     monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
     downloads = {}
     offer = ButtonMixin.download_button
@@ -273,13 +317,15 @@ def test_review_page_downloads_operator_text_that_a_spreadsheet_shows_as_text(wi
     app = page("review.py").run()
     operator = '=HYPERLINK("http://evil.example/x","ana")'
     app.text_input(key="operator").input(operator).run()
-    app.radio[0].set_value("Watches")
-    app.text_input[1].input("@SUM(1+1)")
-    _save_button(app).click().run()
+    _answer(app, "Watches", comment="@SUM(1+1)")
     assert not app.exception
+    [answer] = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}").active_answers()
+    listing = reference_dataset.listing(answer.uniq_id)
     for label in ("Download answers (CSV)", "Download full history (CSV)"):
         [row] = csv.DictReader(io.StringIO(downloads[label], newline=""))
         assert (row["operator"], row["comment"], row["label"]) == ("'" + operator, "'@SUM(1+1)", "Watches")
+        assert (row["product_name"], row["dataset_label"]) == (listing["product_name"], listing["category"])
+        assert row["model_answer"] in reference_dataset.categories and row["model_answer"] != listing["category"]
 
 
 def test_review_page_names_a_damaged_database_and_works_once_it_is_moved_aside(with_tfidf, tmp_path, monkeypatch):
@@ -333,8 +379,7 @@ def test_review_page_serves_a_sent_batch_and_saves_answers_with_its_keys(small_d
     assert not app.exception
     assert any("vitrine-product" in h.proto.body and "Mystery box" in h.proto.body for h in app.get("html"))
     assert any(shown(c.value).startswith("Model (tfidf): **") for c in app.caption)
-    app.radio[0].set_value("Computers")
-    _save_button(app).click().run()
+    _answer(app, "Computers")
     assert not app.exception
     [answer] = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}").active_answers()
     assert (answer.uniq_id, answer.label, answer.scenario) == (f"batch:{batch_id}:0:n1", "Computers", "tfidf")

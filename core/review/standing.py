@@ -3,8 +3,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import pandas as pd
+
+# The answers a pace is measured over: recent enough to be today's rhythm, not yesterday's.
+PACE_WINDOW = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -14,6 +18,11 @@ class OperatorQueue:
     total: int
     answered: int  # products of the queue with an answer of this operator in force
     pending: pd.DataFrame  # the queue's rows still to show: neither answered nor skipped, in queue order
+
+    @property
+    def left(self) -> int:
+        """Products still to show: neither answered nor skipped."""
+        return len(self.pending)
 
     @property
     def next_item(self) -> pd.Series | None:
@@ -29,3 +38,23 @@ def operator_queue(queue: pd.DataFrame, answers: pd.DataFrame, operator: str,
     in_queue = set(queue["uniq_id"])
     pending = queue[~queue["uniq_id"].isin(mine | set(skipped))].reset_index(drop=True)
     return OperatorQueue(total=len(queue), answered=len(mine & in_queue), pending=pending)
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How fast an operator answers, and how long what is left would take at that speed."""
+
+    per_minute: float
+    minutes_left: float
+
+
+def operator_pace(answers: pd.DataFrame, operator: str, left: int, now: datetime) -> Pace | None:
+    """``operator``'s pace over their answers in force of the last ``PACE_WINDOW`` (``created_at``, UTC)
+    and the minutes ``left`` products would take; None until three answers give a pace."""
+    times = pd.to_datetime(answers.loc[answers["operator"] == operator, "created_at"], utc=True)
+    recent = times[times >= pd.Timestamp(now) - PACE_WINDOW].sort_values()
+    minutes = (recent.iloc[-1] - recent.iloc[0]).total_seconds() / 60 if len(recent) >= 3 else 0
+    if minutes <= 0:
+        return None
+    per_minute = (len(recent) - 1) / minutes
+    return Pace(per_minute, left / per_minute)

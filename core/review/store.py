@@ -54,6 +54,14 @@ answers = Table(
     Column("scenario", String(64), nullable=False, default=""),
     Column("undoes", Integer, ForeignKey("answers.id"), nullable=True),
 )
+# Products an operator put aside: they leave that operator's queues, across reloads, until brought back.
+skips = Table(
+    "skips", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("operator", String(MAX_OPERATOR_CHARS), nullable=False, index=True),
+    Column("uniq_id", String(MAX_ID_CHARS), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
 
 
 
@@ -74,7 +82,7 @@ def default_url(database: Path) -> str:
 
 
 class ReviewStore:
-    """Append-only answers table behind a SQLAlchemy engine."""
+    """Append-only answers table, and each operator's skipped products, behind a SQLAlchemy engine."""
 
     def __init__(self, url: str):
         self.url = url
@@ -112,6 +120,37 @@ class ReviewStore:
         self._insert(dict(operator=last.operator, uniq_id=last.uniq_id, label=None, in_doubt=False, comment="",
                           scenario=last.scenario, undoes=last.id))
         return last
+
+    def skip(self, operator: str, uniq_id: str) -> None:
+        """Put a product aside for ``operator``: it stays out of their queues until ``bring_back``."""
+        operator = _checked_operator(operator)
+        try:
+            with self.engine.begin() as connection:
+                if uniq_id not in self._skipped(connection, operator):
+                    connection.execute(skips.insert().values(operator=operator, uniq_id=uniq_id,
+                                                             created_at=datetime.now(timezone.utc)))
+        except DatabaseError as exc:
+            raise self._error("The product was not skipped", exc, retry=True) from exc
+
+    def skipped(self, operator: str) -> set[str]:
+        """The products ``operator`` put aside."""
+        try:
+            with self.engine.connect() as connection:
+                return self._skipped(connection, operator.strip())
+        except DatabaseError as exc:
+            raise self._error("The skipped products cannot be read", exc) from exc
+
+    def bring_back(self, operator: str) -> int:
+        """Return every product ``operator`` skipped to their queues; how many came back."""
+        try:
+            with self.engine.begin() as connection:
+                return connection.execute(skips.delete().where(skips.c.operator == operator.strip())).rowcount
+        except DatabaseError as exc:
+            raise self._error("The skipped products were not brought back", exc, retry=True) from exc
+
+    @staticmethod
+    def _skipped(connection, operator: str) -> set[str]:
+        return set(connection.execute(select(skips.c.uniq_id).where(skips.c.operator == operator)).scalars())
 
     def _insert(self, values: dict, skip_repeat: bool = False) -> int:
         values = {**values, "created_at": datetime.now(timezone.utc)}
