@@ -1,4 +1,7 @@
-"""The review store (durable, append-only, safe under concurrent writers) and the study summary."""
+"""The review store (durable, append-only, safe under concurrent writers) and the study summary.
+
+Every test of the store through the ``store`` fixture runs on SQLite and on PostgreSQL; those about
+the SQLite file itself (damaged, read-only) on SQLite only."""
 import math
 import sqlite3
 import subprocess
@@ -18,8 +21,19 @@ from core.review.summary import RETRAIN, REVISE_TREE, pair_kappa, summarise
 
 
 @pytest.fixture
-def store(tmp_path):
+def sqlite_store(tmp_path):
     return ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request):
+    """A new, empty store on each backend the app is tested with."""
+    if request.param == "sqlite":
+        store = request.getfixturevalue("sqlite_store")
+    else:
+        store = ReviewStore(request.getfixturevalue("postgresql_url"))
+    yield store
+    store.engine.dispose()
 
 
 def test_answers_are_saved_at_once_and_survive_a_new_connection(store):
@@ -111,7 +125,8 @@ def test_a_damaged_database_file_is_named_and_left_untouched(tmp_path):
     assert path.read_bytes() == DAMAGED
 
 
-def test_damage_found_while_reading_or_saving_is_named_and_left_untouched(store):
+def test_damage_found_while_reading_or_saving_is_named_and_left_untouched(sqlite_store):
+    store = sqlite_store
     store.save("ana", "item1", "Watches", False)
     store.engine.dispose()  # the last connection's close moves the WAL into the file
     path = Path(store.url.removeprefix("sqlite:///"))
@@ -160,7 +175,9 @@ def test_processes_saving_at_once_lose_nothing(store):
     answers = store.active_frame()
     assert len(answers) == 80
     assert set(answers["comment"]) == {f"proc{n}-{i}" for n in range(4) for i in range(20)}
-    assert sqlite3.connect(store.url.removeprefix("sqlite:///")).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    if store.engine.dialect.name == "sqlite":
+        journal = sqlite3.connect(store.url.removeprefix("sqlite:///")).execute("PRAGMA journal_mode").fetchone()[0]
+        assert journal == "wal"
 
 
 def test_queue_puts_the_most_confident_mistakes_first(small_data_dir):
