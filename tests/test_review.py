@@ -82,6 +82,15 @@ def test_names_and_comments_up_to_their_limits_are_kept_the_name_stripped(store)
     assert answer.operator == "a" * 100 and len(answer.comment) == 1000
 
 
+def test_answer_times_are_read_back_in_utc_whatever_the_servers_zone(store):
+    before = datetime.now(timezone.utc)
+    store.save("ana", "item1", "Watches", False)
+    [answer] = store.active_answers()
+    assert answer.created_at.utcoffset() == timedelta(0)  # the test server's zone is +05:30
+    assert before <= answer.created_at <= datetime.now(timezone.utc)
+    assert str(store.active_frame()["created_at"].dtype).endswith("UTC]")  # the CSV export says +00:00
+
+
 def test_a_read_only_database_gives_a_clear_message_and_keeps_what_was_saved(tmp_path):
     path = tmp_path / "reviews.sqlite"
     ReviewStore(f"sqlite:///{path}").save("ana", "item1", "Watches", False)

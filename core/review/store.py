@@ -128,9 +128,12 @@ class ReviewStore:
         try:
             with self.engine.connect() as connection:  # not pd.read_sql: it hides the database's error type
                 rows = connection.execute(select(answers).order_by(answers.c.id))
-                return pd.DataFrame(rows.fetchall(), columns=list(rows.keys()))
+                frame = pd.DataFrame(rows.fetchall(), columns=list(rows.keys()))
         except DatabaseError as exc:
             raise self._error("The answers cannot be read", exc) from exc
+        # SQLite gives the stored UTC times back without their zone, PostgreSQL in its server's zone.
+        frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
+        return frame
 
     def active_answers(self) -> list[Answer]:
         """Answers not cancelled by an undo, oldest first."""
