@@ -68,6 +68,8 @@ def test_an_operator_name_is_required(store):
     ("ana", None, "", "Pick a category"),  # stored, it broke the summary (sorting None among names)
     ("ana", "Gadgets", "", "'Gadgets' is not one of this data set's categories"),
     ("ana", "Watches", "x" * 1001, "at most 1000 are kept"),
+    ("an\x00a", "Watches", "", "Your operator name holds a NUL character"),  # PostgreSQL cannot store it
+    ("ana", "Watches", "clear\x00", "The comment holds a NUL character"),
 ])
 def test_an_answer_the_store_cannot_keep_or_count_is_refused_with_the_reason(store, operator, label, comment,
                                                                              reason):

@@ -190,6 +190,7 @@ def _checked_operator(operator: str) -> str:
     operator = operator.strip() if isinstance(operator, str) else ""
     if not operator:
         raise ReviewStoreError("Please enter your operator name before answering.")
+    _check_no_nul("Your operator name", operator)
     if len(operator) > MAX_OPERATOR_CHARS:
         raise ReviewStoreError(f"Your operator name has {len(operator)} characters; at most {MAX_OPERATOR_CHARS} "
                                "fit. Please use a shorter one.")
@@ -201,6 +202,7 @@ def _check_answer(uniq_id: str, label: str, comment: str, categories: Collection
     if not isinstance(uniq_id, str) or not uniq_id or len(uniq_id) > MAX_ID_CHARS:
         raise ReviewStoreError(f"The product id {uniq_id!r} cannot be stored: an id has 1 to {MAX_ID_CHARS} "
                                "characters.")
+    _check_no_nul("The product id", uniq_id)
     if not isinstance(label, str) or not label.strip():
         raise ReviewStoreError("Pick a category before saving the answer.")
     if categories is not None and label not in categories:
@@ -208,9 +210,18 @@ def _check_answer(uniq_id: str, label: str, comment: str, categories: Collection
     if len(label) > MAX_LABEL_CHARS:
         raise ReviewStoreError(f"A category name has at most {MAX_LABEL_CHARS} characters; this one has "
                                f"{len(label)}.")
+    _check_no_nul("The category", label)
     if len(comment) > MAX_COMMENT_CHARS:
         raise ReviewStoreError(f"The comment has {len(comment)} characters; at most {MAX_COMMENT_CHARS} are kept. "
                                "Please shorten it.")
+    _check_no_nul("The comment", comment)
+
+
+def _check_no_nul(what: str, text: str) -> None:
+    """Refused on every backend alike: PostgreSQL's text columns cannot hold a NUL character (SQLite's can)."""
+    if "\x00" in text:
+        raise ReviewStoreError(f"{what} holds a NUL character (\\x00), which the review database cannot keep; "
+                               "please remove it.")
 
 
 def _sqlite_pragmas(connection, _record) -> None:
