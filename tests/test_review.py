@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sqlalchemy import make_url
 
 from core.errors import ReviewStoreError
 from core.locations import REPO_ROOT
@@ -97,9 +98,21 @@ def test_a_read_only_database_gives_a_clear_message_and_keeps_what_was_saved(tmp
     path = tmp_path / "reviews.sqlite"
     ReviewStore(f"sqlite:///{path}").save("ana", "item1", "Watches", False)
     read_only = ReviewStore(f"sqlite:///file:{path}?mode=ro&uri=true")
-    with pytest.raises(ReviewStoreError, match="not saved"):
+    with pytest.raises(ReviewStoreError, match=r"not saved \(the database file is read-only\)"):
         read_only.save("ana", "item2", "Watches", False)
     assert [a.uniq_id for a in ReviewStore(f"sqlite:///{path}").active_answers()] == ["item1"]
+
+
+def test_a_read_only_postgresql_database_gives_a_clear_message_and_keeps_what_was_saved(postgresql_url):
+    ReviewStore(postgresql_url).save("ana", "item1", "Watches", False)
+    # As on a standby server, or for an account set to read-only.
+    url = make_url(postgresql_url)
+    options = f"{url.query['options']} -c default_transaction_read_only=on"
+    read_only = ReviewStore(url.update_query_dict({"options": options}).render_as_string(hide_password=False))
+    with pytest.raises(ReviewStoreError, match=r"not saved \(the database is read-only\)"):
+        read_only.save("ana", "item2", "Watches", False)
+    read_only.engine.dispose()
+    assert [a.uniq_id for a in ReviewStore(postgresql_url).active_answers()] == ["item1"]
 
 
 def test_the_same_answer_saved_twice_at_once_is_stored_once(store):

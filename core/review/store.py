@@ -168,7 +168,8 @@ class ReviewStore:
                 f"{what}: the review database {self.location} is damaged ({text.splitlines()[0]}). It was left "
                 "untouched. Move it aside (or restore it from a backup), then reload this page: a new, empty "
                 "review database is created when none is there.")
-        return ReviewStoreError(f"{what} ({_reason(text)}){'; please try again' if retry else ''}.")
+        reason = _reason(text, self.engine.dialect.name)
+        return ReviewStoreError(f"{what} ({reason}){'; please try again' if retry else ''}.")
 
 
 def _repeated_answer(connection, values: dict) -> int | None:
@@ -231,9 +232,9 @@ def _sqlite_pragmas(connection, _record) -> None:
     cursor.close()
 
 
-def _reason(text: str) -> str:
+def _reason(text: str, backend: str) -> str:
     if "readonly" in text or "read-only" in text:
-        return "the database file is read-only"
+        return "the database file is read-only" if backend == "sqlite" else "the database is read-only"
     if "locked" in text:
         return "the database is busy or locked by another program"
     return text.splitlines()[0]
