@@ -18,5 +18,6 @@ app: $(STAMP)
 
 test: $(STAMP)
 	bash scripts/ensure_chromium.sh
+	bash scripts/ensure_postgresql.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/python -m pytest

@@ -7,6 +7,7 @@ listings are then skipped, with the reason in pytest's summary.
 from __future__ import annotations
 
 import csv
+import itertools
 import os
 import re
 from pathlib import Path
@@ -18,6 +19,7 @@ from PIL import Image
 from core.dataset import REQUIRED_COLUMNS, load_dataset
 from core.escaping import WORD_JOINER
 from core.locations import CSV_NAME, REPO_ROOT, SAMPLE_DATA_DIR, find_csv
+from tests import postgresql
 
 # Another copy of the reference data, or a missing folder to run the tests as on a fresh clone.
 REFERENCE_DATA_ENV = "VITRINE_TEST_REFERENCE_DATA"
@@ -31,11 +33,16 @@ needs_reference_data = pytest.mark.skipif(
 )
 
 
-def pytest_report_header(config) -> str:
+def pytest_report_header(config) -> list[str]:
     if HAS_REFERENCE_DATA:
-        return f"data: the full reference data at {REFERENCE_DATA}"
-    return (f"data: the sample shipped in {SAMPLE_DATA_DIR} (no reference data at {REFERENCE_DATA}); "
-            "tests that need the full set are skipped, with the reason below")
+        data = f"data: the full reference data at {REFERENCE_DATA}"
+    else:
+        data = (f"data: the sample shipped in {SAMPLE_DATA_DIR} (no reference data at {REFERENCE_DATA}); "
+                "tests that need the full set are skipped, with the reason below")
+    binaries = postgresql.bin_dir()
+    server = (f"postgresql: {postgresql.version(binaries)} from {binaries}" if binaries else
+              "postgresql: not installed; the review store's PostgreSQL variants are skipped")
+    return [data, server]
 
 
 @pytest.fixture(autouse=True)
@@ -51,6 +58,39 @@ def private_work_dir(tmp_path_factory, monkeypatch):
 def reference_dataset():
     """The data the tests run on: the full reference data, or the shipped sample when it is absent."""
     return load_dataset(TEST_DATA)
+
+
+@pytest.fixture(scope="session")
+def postgresql_server():
+    """A throwaway PostgreSQL server for the whole session; the tests that need it are skipped, saying
+    how to get it, where PostgreSQL is not installed."""
+    try:
+        server = postgresql.start()
+    except postgresql.PostgresUnavailable as exc:
+        pytest.skip(str(exc))
+    yield server
+    server.stop()
+
+
+_schema_numbers = itertools.count()
+
+
+@pytest.fixture
+def postgresql_url(postgresql_server):
+    """The SQLAlchemy URL of a new, empty schema on the session's server (a schema is made at once, a
+    database takes 0.3 s); dropped after the test with the connections it left open."""
+    from sqlalchemy import create_engine, text
+
+    name = f"test_{next(_schema_numbers)}"
+    admin = create_engine(postgresql_server.url(), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f"CREATE SCHEMA {name}"))
+    yield postgresql_server.url(name)
+    with admin.connect() as connection:
+        connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()"))
+        connection.execute(text(f"DROP SCHEMA {name} CASCADE"))
+    admin.dispose()
 
 
 def split_accuracy(predictions, split: str = "test") -> float:

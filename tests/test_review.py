@@ -1,4 +1,7 @@
-"""The review store (durable, append-only, safe under concurrent writers) and the study summary."""
+"""The review store (durable, append-only, safe under concurrent writers) and the study summary.
+
+Every test of the store through the ``store`` fixture runs on SQLite and on PostgreSQL; those about
+the SQLite file itself (damaged, read-only) on SQLite only."""
 import math
 import sqlite3
 import subprocess
@@ -9,6 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from sqlalchemy import make_url
 
 from core.errors import ReviewStoreError
 from core.locations import REPO_ROOT
@@ -18,8 +22,19 @@ from core.review.summary import RETRAIN, REVISE_TREE, pair_kappa, summarise
 
 
 @pytest.fixture
-def store(tmp_path):
+def sqlite_store(tmp_path):
     return ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request):
+    """A new, empty store on each backend the app is tested with."""
+    if request.param == "sqlite":
+        store = request.getfixturevalue("sqlite_store")
+    else:
+        store = ReviewStore(request.getfixturevalue("postgresql_url"))
+    yield store
+    store.engine.dispose()
 
 
 def test_answers_are_saved_at_once_and_survive_a_new_connection(store):
@@ -54,6 +69,8 @@ def test_an_operator_name_is_required(store):
     ("ana", None, "", "Pick a category"),  # stored, it broke the summary (sorting None among names)
     ("ana", "Gadgets", "", "'Gadgets' is not one of this data set's categories"),
     ("ana", "Watches", "x" * 1001, "at most 1000 are kept"),
+    ("an\x00a", "Watches", "", "Your operator name holds a NUL character"),  # PostgreSQL cannot store it
+    ("ana", "Watches", "clear\x00", "The comment holds a NUL character"),
 ])
 def test_an_answer_the_store_cannot_keep_or_count_is_refused_with_the_reason(store, operator, label, comment,
                                                                              reason):
@@ -68,13 +85,34 @@ def test_names_and_comments_up_to_their_limits_are_kept_the_name_stripped(store)
     assert answer.operator == "a" * 100 and len(answer.comment) == 1000
 
 
+def test_answer_times_are_read_back_in_utc_whatever_the_servers_zone(store):
+    before = datetime.now(timezone.utc)
+    store.save("ana", "item1", "Watches", False)
+    [answer] = store.active_answers()
+    assert answer.created_at.utcoffset() == timedelta(0)  # the test server's zone is +05:30
+    assert before <= answer.created_at <= datetime.now(timezone.utc)
+    assert str(store.active_frame()["created_at"].dtype).endswith("UTC]")  # the CSV export says +00:00
+
+
 def test_a_read_only_database_gives_a_clear_message_and_keeps_what_was_saved(tmp_path):
     path = tmp_path / "reviews.sqlite"
     ReviewStore(f"sqlite:///{path}").save("ana", "item1", "Watches", False)
     read_only = ReviewStore(f"sqlite:///file:{path}?mode=ro&uri=true")
-    with pytest.raises(ReviewStoreError, match="not saved"):
+    with pytest.raises(ReviewStoreError, match=r"not saved \(the database file is read-only\)"):
         read_only.save("ana", "item2", "Watches", False)
     assert [a.uniq_id for a in ReviewStore(f"sqlite:///{path}").active_answers()] == ["item1"]
+
+
+def test_a_read_only_postgresql_database_gives_a_clear_message_and_keeps_what_was_saved(postgresql_url):
+    ReviewStore(postgresql_url).save("ana", "item1", "Watches", False)
+    # As on a standby server, or for an account set to read-only.
+    url = make_url(postgresql_url)
+    options = f"{url.query['options']} -c default_transaction_read_only=on"
+    read_only = ReviewStore(url.update_query_dict({"options": options}).render_as_string(hide_password=False))
+    with pytest.raises(ReviewStoreError, match=r"not saved \(the database is read-only\)"):
+        read_only.save("ana", "item2", "Watches", False)
+    read_only.engine.dispose()
+    assert [a.uniq_id for a in ReviewStore(postgresql_url).active_answers()] == ["item1"]
 
 
 def test_the_same_answer_saved_twice_at_once_is_stored_once(store):
@@ -111,7 +149,8 @@ def test_a_damaged_database_file_is_named_and_left_untouched(tmp_path):
     assert path.read_bytes() == DAMAGED
 
 
-def test_damage_found_while_reading_or_saving_is_named_and_left_untouched(store):
+def test_damage_found_while_reading_or_saving_is_named_and_left_untouched(sqlite_store):
+    store = sqlite_store
     store.save("ana", "item1", "Watches", False)
     store.engine.dispose()  # the last connection's close moves the WAL into the file
     path = Path(store.url.removeprefix("sqlite:///"))
@@ -160,7 +199,9 @@ def test_processes_saving_at_once_lose_nothing(store):
     answers = store.active_frame()
     assert len(answers) == 80
     assert set(answers["comment"]) == {f"proc{n}-{i}" for n in range(4) for i in range(20)}
-    assert sqlite3.connect(store.url.removeprefix("sqlite:///")).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    if store.engine.dialect.name == "sqlite":
+        journal = sqlite3.connect(store.url.removeprefix("sqlite:///")).execute("PRAGMA journal_mode").fetchone()[0]
+        assert journal == "wal"
 
 
 def test_queue_puts_the_most_confident_mistakes_first(small_data_dir):

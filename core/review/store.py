@@ -167,9 +167,12 @@ class ReviewStore:
         try:
             with self.engine.connect() as connection:  # not pd.read_sql: it hides the database's error type
                 rows = connection.execute(select(answers).order_by(answers.c.id))
-                return pd.DataFrame(rows.fetchall(), columns=list(rows.keys()))
+                frame = pd.DataFrame(rows.fetchall(), columns=list(rows.keys()))
         except DatabaseError as exc:
             raise self._error("The answers cannot be read", exc) from exc
+        # SQLite gives the stored UTC times back without their zone, PostgreSQL in its server's zone.
+        frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
+        return frame
 
     def active_answers(self) -> list[Answer]:
         """Answers not cancelled by an undo, oldest first."""
@@ -204,7 +207,8 @@ class ReviewStore:
                 f"{what}: the review database {self.location} is damaged ({text.splitlines()[0]}). It was left "
                 "untouched. Move it aside (or restore it from a backup), then reload this page: a new, empty "
                 "review database is created when none is there.")
-        return ReviewStoreError(f"{what} ({_reason(text)}){'; please try again' if retry else ''}.")
+        reason = _reason(text, self.engine.dialect.name)
+        return ReviewStoreError(f"{what} ({reason}){'; please try again' if retry else ''}.")
 
 
 def _repeated_answer(connection, values: dict) -> int | None:
@@ -226,6 +230,7 @@ def _checked_operator(operator: str) -> str:
     operator = operator.strip() if isinstance(operator, str) else ""
     if not operator:
         raise ReviewStoreError("Please enter your operator name before answering.")
+    _check_no_nul("Your operator name", operator)
     if len(operator) > MAX_OPERATOR_CHARS:
         raise ReviewStoreError(f"Your operator name has {len(operator)} characters; at most {MAX_OPERATOR_CHARS} "
                                "fit. Please use a shorter one.")
@@ -237,6 +242,7 @@ def _check_answer(uniq_id: str, label: str, comment: str, categories: Collection
     if not isinstance(uniq_id, str) or not uniq_id or len(uniq_id) > MAX_ID_CHARS:
         raise ReviewStoreError(f"The product id {uniq_id!r} cannot be stored: an id has 1 to {MAX_ID_CHARS} "
                                "characters.")
+    _check_no_nul("The product id", uniq_id)
     if not isinstance(label, str) or not label.strip():
         raise ReviewStoreError("Pick a category before saving the answer.")
     if categories is not None and label not in categories:
@@ -244,9 +250,18 @@ def _check_answer(uniq_id: str, label: str, comment: str, categories: Collection
     if len(label) > MAX_LABEL_CHARS:
         raise ReviewStoreError(f"A category name has at most {MAX_LABEL_CHARS} characters; this one has "
                                f"{len(label)}.")
+    _check_no_nul("The category", label)
     if len(comment) > MAX_COMMENT_CHARS:
         raise ReviewStoreError(f"The comment has {len(comment)} characters; at most {MAX_COMMENT_CHARS} are kept. "
                                "Please shorten it.")
+    _check_no_nul("The comment", comment)
+
+
+def _check_no_nul(what: str, text: str) -> None:
+    """Refused on every backend alike: PostgreSQL's text columns cannot hold a NUL character (SQLite's can)."""
+    if "\x00" in text:
+        raise ReviewStoreError(f"{what} holds a NUL character (\\x00), which the review database cannot keep; "
+                               "please remove it.")
 
 
 def _sqlite_pragmas(connection, _record) -> None:
@@ -256,9 +271,9 @@ def _sqlite_pragmas(connection, _record) -> None:
     cursor.close()
 
 
-def _reason(text: str) -> str:
+def _reason(text: str, backend: str) -> str:
     if "readonly" in text or "read-only" in text:
-        return "the database file is read-only"
+        return "the database file is read-only" if backend == "sqlite" else "the database is read-only"
     if "locked" in text:
         return "the database is busy or locked by another program"
     return text.splitlines()[0]
