@@ -16,7 +16,7 @@ from sqlalchemy import make_url
 
 from core.errors import ReviewStoreError
 from core.locations import REPO_ROOT
-from core.review.standing import operator_queue
+from core.review.standing import operator_pace, operator_queue
 from core.review.store import ReviewStore, answers
 from core.review.summary import RETRAIN, REVISE_TREE, pair_kappa, summarise
 
@@ -254,3 +254,49 @@ def test_an_operators_queue_leaves_out_what_they_answered_or_skipped_in_queue_or
     assert (standing.total, standing.answered) == (4, 1)  # "z" is not in this queue
     assert standing.pending["uniq_id"].tolist() == ["c", "d"] and standing.next_item["uniq_id"] == "c"
     assert operator_queue(queue, answers, "ana", skipped={"a", "c", "d"}).next_item is None
+
+
+def test_skips_are_kept_per_operator_until_brought_back(store):
+    store.skip("ana", "a")
+    store.skip("ana", "a")  # skipped twice: still one product put aside
+    store.skip("bo", "b")
+    again = ReviewStore(store.url)  # a reload: a new connection finds them
+    assert again.skipped("ana") == {"a"} and again.skipped(" bo ") == {"b"}
+    assert again.bring_back("ana") == 1
+    assert again.skipped("ana") == set() and again.skipped("bo") == {"b"}
+    with pytest.raises(ReviewStoreError, match="operator name"):
+        store.skip("  ", "a")
+
+
+def test_pace_is_measured_on_the_last_half_hour_and_gives_the_time_to_go():
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
+    minutes_ago = [90, 10, 8, 6, 4, 2]  # the first is yesterday's rhythm: left out
+    answers = pd.DataFrame({"operator": ["ana"] * 6 + ["bo"],
+                            "created_at": [now - timedelta(minutes=m) for m in minutes_ago] + [now]})
+    pace = operator_pace(answers, "ana", left=10, now=now)
+    assert pace.per_minute == pytest.approx(0.5) and pace.minutes_left == pytest.approx(20)
+    assert operator_pace(answers, "bo", left=10, now=now) is None  # one answer gives no pace yet
+    naive = answers.assign(created_at=answers["created_at"].dt.tz_localize(None))  # SQLite's UTC without a zone
+    assert operator_pace(naive, "ana", left=10, now=now) == pace
+
+
+def test_exported_answers_carry_the_product_its_label_and_the_reviewed_models_answer():
+    from types import SimpleNamespace
+
+    from core.review.export import answers_with_context
+
+    listings = pd.DataFrame({"uniq_id": ["a", "b"], "product_name": ["Watch", "Mug"],
+                             "category": ["Watches", "Kitchen"]})
+    tfidf = pd.DataFrame({"uniq_id": ["a", "b"], "predicted": ["Kitchen", "Kitchen"]})
+    results = {"tfidf": SimpleNamespace(predictions=tfidf),
+               "clip_a": SimpleNamespace(predictions=pd.DataFrame({"uniq_id": ["a"], "predicted": ["Watches"]}))}
+    batch = SimpleNamespace(scenario="tfidf", table=lambda: pd.DataFrame(
+        {"key": ["batch:x:0:n1"], "product_name": ["Lamp"], "predicted": ["Home"]}))
+    answers = pd.DataFrame({"id": [1, 2, 3], "operator": ["ana"] * 3, "uniq_id": ["a", "a", "batch:x:0:n1"],
+                            "label": ["Watches"] * 3, "scenario": ["tfidf", "clip_a", "tfidf"]})
+    out = answers_with_context(answers, listings, results, [batch])
+    assert list(out.columns) == ["id", "operator", "uniq_id", "product_name", "dataset_label", "model_answer",
+                                 "label", "scenario"]
+    assert out["product_name"].tolist() == ["Watch", "Watch", "Lamp"]
+    assert out["dataset_label"].tolist()[:2] == ["Watches", "Watches"] and pd.isna(out["dataset_label"][2])
+    assert out["model_answer"].tolist() == ["Kitchen", "Watches", "Home"]  # the model each answer reviewed
