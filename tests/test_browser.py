@@ -133,6 +133,11 @@ def _sign_in(page, operator: str) -> None:
     field.press("Enter")
 
 
+def _category_button(page, category: str):
+    """The review page's button that picks ``category``."""
+    return page.locator('[class*="st-key-pick-"] button').filter(has_text=category)
+
+
 def test_every_page_explain_an_upload_and_a_review_that_survives_a_restart(app_env_with_tiny_clip, browser,
                                                                              reference_dataset, tmp_path):
     photo = next(p for p in reference_dataset.listings["image_path"] if isinstance(p, str))
@@ -178,9 +183,17 @@ def test_every_page_explain_an_upload_and_a_review_that_survives_a_restart(app_e
         _open(page, url, "Operator review", tmp_path)
         _sign_in(page, "ana")
         page.get_by_text("Save answer").wait_for(timeout=60_000)
-        page.locator('[data-testid="stRadio"]').get_by_text("Watches", exact=True).click()
-        page.get_by_role("button", name="Save answer").click()
+        # At operator speed: the keyboard alone picks the category, marks the doubt and saves.
+        page.get_by_role("heading", name="Operator review").click()  # away from the name field
+        page.keyboard.press(str(reference_dataset.categories.index("Watches") + 1))
+        expect(_category_button(page, "Watches")).to_have_attribute("kind", "primary", timeout=30_000)
+        page.keyboard.press("d")
+        page.get_by_text("check_box", exact=True).wait_for(timeout=30_000)
+        page.screenshot(path=str(tmp_path / "review-keys.png"), full_page=True)
+        page.keyboard.press("Enter")
         page.get_by_text("1 of").wait_for(timeout=60_000)
+        page.keyboard.press("s")  # the next product, skipped
+        page.get_by_role("button", name="Bring back the 1 product(s) you skipped").wait_for(timeout=60_000)
     finally:
         process.terminate()
         process.wait(timeout=20)
@@ -191,6 +204,7 @@ def test_every_page_explain_an_upload_and_a_review_that_survives_a_restart(app_e
         _open(page, url, "Operator review", tmp_path)
         _sign_in(page, "ana")
         page.get_by_text("1 of").wait_for(timeout=60_000)
+        page.get_by_role("button", name="Bring back the 1 product(s) you skipped").wait_for(timeout=60_000)
         page.get_by_role("tab", name="Summary and export").click()
         page.get_by_text("Decision per product").wait_for(timeout=30_000)
     finally:
@@ -210,7 +224,7 @@ def test_hostile_names_show_as_written_and_the_browser_fetches_nothing_outside(h
         _sign_in(page, OPERATOR)
         page.get_by_text("Show the model's answer").click()
         page.get_by_text("Data set label:").wait_for(timeout=60_000)
-        # As radio options, written out; the form may still be arriving on a loaded machine.
+        # As category buttons, written out; they may still be arriving on a loaded machine.
         assert _missing_text(page, HOSTILE) == []
         outside = {"Operator review": page.locator("a[href*='evil'], img[src*='evil']").count()}
         for title in ("Seller keyword guide", "Misclassified products", "Results"):
@@ -240,8 +254,8 @@ def test_a_double_click_on_save_stores_the_answer_once(app_env, private_work_dir
         _sign_in(page, "ana")
         for answered in (1, 2):
             page.get_by_text(f"{answered - 1} of").wait_for(timeout=60_000)
-            watches = page.locator('[data-testid="stRadio"]').get_by_text("Watches", exact=True)
-            expect(watches).to_have_count(1, timeout=60_000)  # the last product's form has faded out
+            watches = _category_button(page, "Watches")
+            expect(watches).to_have_count(1, timeout=60_000)  # the last product's buttons have faded out
             watches.click()
             page.get_by_role("button", name="Save answer").dblclick()
             page.get_by_text(f"{answered} of").wait_for(timeout=60_000)
