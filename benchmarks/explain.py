@@ -3,13 +3,15 @@ are in the models folder, else random ones: same FLOPs, meaningless maps).
 
 Times, for one listing (photo + description from the reference data): a plain inference forward
 pass of both encoders, the naive explanation (one autograd call per attention layer) and the
-project's (one autograd call for all layers).
+project's (one autograd call for all layers). Then, for ``--batch`` listings, the project's
+explanation one listing at a time against one batched pass for all of them (what the misclassified
+page and the keyword guide run).
 
     .venv/bin/python benchmarks/explain.py [--rounds 3]
 
 The three take turns for a few rounds after a warm-up, and each keeps its best time (``timing.py``).
-The last line reads ``vs_naive A vs_forward B``: A = naive time / project time, B = project time /
-plain forward time.
+The last line reads ``vs_naive A vs_forward B batched C``: A = naive time / project time, B = project
+time / plain forward time, C = time one at a time / batched time for the same listings.
 """
 from __future__ import annotations
 
@@ -35,11 +37,13 @@ from core.text import model_a_text  # noqa: E402
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3, help="turns each takes; best time kept (default 3)")
+    parser.add_argument("--batch", type=int, default=4, help="listings explained in one batch (default 4)")
     args = parser.parse_args()
     print(cpu_line())
 
-    listing = load_dataset().listings.dropna(subset=["image_path"]).sample(n=1, random_state=0).iloc[0]
-    photo, description = open_image(Path(listing["image_path"])), listing["description"]
+    sample = load_dataset().listings.dropna(subset=["image_path"]).sample(n=args.batch, random_state=0)
+    listings = [(open_image(Path(row["image_path"])), row["description"]) for _, row in sample.iterrows()]
+    photo, description = listings[0]
     loaded = full_size_clip()
     dimension = loaded.model.config.projection_dim
     rng = np.random.default_rng(0)
@@ -57,10 +61,17 @@ def main() -> None:
              "project": lambda: explainer.relevance(photo, description)}
     for call in calls.values():
         call()  # warm-up
+    calls["one at a time"] = lambda: [explainer.relevance(p, d) for p, d in listings]
+    calls["batched"] = lambda: explainer.relevance_batch(listings, [None] * len(listings))
+    for name in ("one at a time", "batched"):
+        calls[name]()  # warm-up
     seconds, _ = best_of_turns(calls, args.rounds)
     plain, naive, project = seconds["plain"], seconds["naive"], seconds["project"]
+    alone, batched = seconds["one at a time"], seconds["batched"]
     print(f"plain forward {plain:.3f} s, naive explanation {naive:.3f} s, project explanation {project:.3f} s")
-    print(f"vs_naive {naive / project:.2f} vs_forward {project / plain:.2f}")
+    print(f"{args.batch} listings: {alone:.3f} s one at a time, {batched:.3f} s batched "
+          f"({batched / args.batch:.3f} s a listing)")
+    print(f"vs_naive {naive / project:.2f} vs_forward {project / plain:.2f} batched {alone / batched:.2f}")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from core.escaping import message_markdown, plain_markdown
 from core.mistakes import MistakeFilter
 from pages._shared import (
     MAX_DESCRIPTION_SHOWN,
+    StreamlitProgress,
     best_index,
     dataset_or_stop,
     display_size,
@@ -42,6 +43,20 @@ pages = (len(frame) - 1) // PAGE_SIZE + 1
 page = st.number_input(f"Page (of {pages})", min_value=1, max_value=pages, value=1) if pages > 1 else 1
 others = {other: r.predictions.set_index("uniq_id")["predicted"] for other, r in results.items() if other != name}
 
+
+
+def show_unexplained(photo, description: str, note: str) -> None:
+    """A card's photo and description while (or when) there is no explanation, laid out as one."""
+    left, right = st.columns([2, 3])
+    if photo is not None:
+        left.image(display_size(photo))
+    right.caption(note)
+    right.text(description[:MAX_DESCRIPTION_SHOWN])
+
+
+# Every card at once with its text; the explanations fill in as they are ready (cached ones at once).
+progress_slot = st.empty()
+cards = {}
 for _, row in frame.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE].iterrows():
     listing = dataset.listing(row["uniq_id"])
     with st.container(border=True):
@@ -57,12 +72,26 @@ for _, row in frame.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE].iterrows():
             photo = listing_photo(listing)
         except VitrineError as exc:
             st.warning(message_markdown(exc))
-        try:
-            explanation = scenario_explainer(name, dataset).explain_listing(row["uniq_id"])
-        except VitrineError as exc:
-            st.caption(f"No explanation: {message_markdown(exc)}")
-            if photo is not None:
-                st.image(display_size(photo))
-            st.text(listing["description"][:MAX_DESCRIPTION_SHOWN])
-            continue
-        show_explanation(explanation, photo, listing["description"], key=row["uniq_id"])
+        body = st.empty()
+        with body.container():
+            show_unexplained(photo, listing["description"], "Explaining…")
+        cards[row["uniq_id"]] = (body, photo, listing["description"])
+
+waiting = dict(cards)
+try:
+    with progress_slot.container():
+        explainer = scenario_explainer(name, dataset)
+        progress = StreamlitProgress(f"Explaining {name}'s mistakes on this page")
+    for uniq_id, outcome in explainer.explain_listings(list(cards), progress):
+        body, photo, description = waiting.pop(uniq_id)
+        with body.container():
+            if isinstance(outcome, VitrineError):
+                show_unexplained(photo, description, f"No explanation: {message_markdown(outcome)}")
+            else:
+                show_explanation(outcome, photo, description, key=uniq_id)
+except VitrineError as exc:
+    for body, photo, description in waiting.values():
+        with body.container():
+            show_unexplained(photo, description, f"No explanation: {message_markdown(exc)}")
+finally:
+    progress_slot.empty()

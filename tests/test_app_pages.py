@@ -5,6 +5,7 @@ import io
 import json
 import os
 import re
+import shutil
 
 import pytest
 from streamlit.elements.widgets.button import ButtonMixin
@@ -13,6 +14,8 @@ from streamlit.testing.v1 import AppTest
 from core.cli import main
 from core.errors import ReviewStoreError
 from core.escaping import plain_markdown
+from core.explain.base import Explainer
+from core.explain.service import EXPLAIN_BATCH
 from core.locations import REPO_ROOT, SAMPLE_DATA_DIR, work_dirs
 from core.review.store import ReviewStore
 from core.runs import run_scenario
@@ -136,6 +139,27 @@ def test_misclassified_page_lists_cards_with_highlighted_descriptions(with_tfidf
     assert not [m for m in app.markdown if "**" in m.value]
     app.multiselect[0].select("Watches").run()
     assert not app.exception
+
+
+def test_misclassified_page_explains_its_cards_in_batches_and_once(with_tfidf, monkeypatch):
+    shutil.rmtree(work_dirs().cache / "explanations", ignore_errors=True)
+    batches = []
+    explain_many = Explainer.explain_many
+
+    def counted(self, listings, *args, **kwargs):
+        batches.append(len(listings))
+        return explain_many(self, listings, *args, **kwargs)
+
+    monkeypatch.setattr(Explainer, "explain_many", counted)
+    app = page("misclassified.py").run()
+    assert not app.exception
+    cards = len([e for e in app.get("html") if 'class="vitrine-product"' in e.proto.body])
+    assert sum(batches) == cards and batches == [min(EXPLAIN_BATCH, cards - start)
+                                                 for start in range(0, cards, EXPLAIN_BATCH)]
+    assert len([e for e in app.get("html") if "vitrine-description" in e.proto.body]) == cards
+    batches.clear()
+    page("misclassified.py").run()  # a second visit: every explanation comes from the cache
+    assert batches == []
 
 
 def _explain(app: AppTest) -> AppTest:

@@ -87,6 +87,22 @@ def test_one_autograd_call_gives_the_same_maps_as_one_per_layer(tiny):
     np.testing.assert_allclose([w.score for w in fast.words], [w.score for w in naive.words], rtol=1e-5)
 
 
+def test_a_batch_explains_each_listing_as_it_is_explained_alone(tiny):
+    explainer = random_explainer(tiny)
+    listings = [(Image.effect_noise((90, 60), 40).convert("RGB"), "steel watch for men"),
+                (None, "soft cotton baby towel, pack of two, machine washable"),  # longer: the others are padded
+                (Image.new("RGB", (40, 80), "blue"), "mug")]
+    targets = [None, "c", "a"]
+    together = explainer.relevance_batch(listings, targets)
+    for (photo, description), target, batched in zip(listings, targets, together):
+        alone = explainer.relevance(photo, description, target)
+        assert batched.target == alone.target and (batched.photo is None) == (photo is None)
+        assert batched.probabilities == pytest.approx(alone.probabilities, abs=1e-6)
+        np.testing.assert_allclose([w.score for w in batched.words], [w.score for w in alone.words], atol=1e-5)
+        if photo is not None:
+            np.testing.assert_allclose(batched.patch_relevance, alone.patch_relevance, rtol=1e-4, atol=1e-7)
+
+
 def test_description_html_is_escaped_and_scaled(tiny):
     description = '<script>alert("x")</script> <b>steel</b> watch'
     words = random_explainer(tiny).relevance(None, description).words

@@ -18,7 +18,7 @@ from PIL import Image
 from core.clip_tokenizer import CONTEXT_LENGTH
 from core.embeddings.clip_embedder import clip_pixels
 from core.embeddings.clip_forward import image_features, text_features
-from core.explain.base import Explainer
+from core.explain.base import Explainer, ListingInput
 from core.explain.explanation import Explanation, WordRelevance, resolve_target
 from core.explain.heatmaps import scale_to_unit
 from core.images import to_square
@@ -54,25 +54,29 @@ class ClassHead(torch.nn.Module):
         return logits
 
 
-def relevance_rollout(attentions: tuple[torch.Tensor, ...], gradients: tuple[torch.Tensor, ...]) -> torch.Tensor:
-    """R = I; for each layer R += mean_heads(max(grad * attention, 0)) @ R (batch of one)."""
+def relevance_rollout(attentions: tuple[torch.Tensor, ...], gradients: tuple[torch.Tensor, ...],
+                      item: int = 0) -> torch.Tensor:
+    """R = I; for each layer R += mean_heads(max(grad * attention, 0)) @ R, for the batch's ``item``."""
     size = attentions[0].shape[-1]
     relevance = torch.eye(size)
     for attention, gradient in zip(attentions, gradients):
-        layer = (gradient * attention).clamp(min=0).mean(dim=1)[0]
+        layer = (gradient[item] * attention[item]).clamp(min=0).mean(dim=0)
         relevance = relevance + layer @ relevance
     return relevance
 
 
 @dataclass
 class _Pass:
-    """One forward pass with attentions kept for the backward pass."""
+    """One forward pass over a batch of listings, with attentions kept for the backward pass. Texts are
+    padded after their end token: CLIP's causal mask keeps every real token blind to the padding, so a
+    listing's relevance is the one it gets alone."""
 
-    logits: torch.Tensor
-    vision_attentions: tuple[torch.Tensor, ...]
-    text_attentions: tuple[torch.Tensor, ...]
-    input_ids: list[int]
-    offsets: list[tuple[int, int]]
+    logits: torch.Tensor  # (listings, classes)
+    vision_attentions: tuple[torch.Tensor, ...]  # (listings with a photo, heads, patches, patches) per layer
+    text_attentions: tuple[torch.Tensor, ...]  # (listings, heads, tokens, tokens) per layer
+    photo_rows: list[int]  # the listing each row of the vision attentions belongs to
+    input_ids: list[list[int]]
+    offsets: list[list[tuple[int, int]]]
 
 
 class ClipRelevance:
@@ -85,9 +89,9 @@ class ClipRelevance:
         self.head = head
         self.prepare_text = prepare_text
 
-    def pixels(self, photo: Image.Image) -> torch.Tensor:
-        """The model input for a photo, prepared exactly as for embedding."""
-        return clip_pixels(self.processor.image_processor, [photo])
+    def pixels(self, photos: Image.Image | list[Image.Image]) -> torch.Tensor:
+        """The model input for photos, prepared exactly as for embedding."""
+        return clip_pixels(self.processor.image_processor, photos if isinstance(photos, list) else [photos])
 
     @torch.no_grad()
     def image_embedding(self, pixels: torch.Tensor) -> torch.Tensor:
@@ -99,45 +103,60 @@ class ClipRelevance:
                                           return_tensors="pt")
         return text_features(self.model, tokens["input_ids"])
 
-    def _forward(self, photo: Image.Image | None, model_text: str) -> _Pass:
-        tokens = self.processor.tokenizer(model_text, truncation=True, max_length=CONTEXT_LENGTH,
+    def _forward(self, photos: list[Image.Image | None], model_texts: list[str]) -> _Pass:
+        tokens = self.processor.tokenizer(model_texts, padding=True, truncation=True, max_length=CONTEXT_LENGTH,
                                           return_offsets_mapping=True)
-        input_ids = torch.tensor([tokens["input_ids"]])
-        text_out = self.model.text_model(input_ids=input_ids, output_attentions=True)
-        text = self.model.text_projection(text_out.pooler_output)
-        image, vision_attentions = None, ()
-        if photo is not None:
-            vision_out = self.model.vision_model(pixel_values=self.pixels(photo), output_attentions=True)
-            image, vision_attentions = self.model.visual_projection(vision_out.pooler_output), vision_out.attentions
-        return _Pass(self.head(image, text), tuple(vision_attentions), tuple(text_out.attentions),
-                     tokens["input_ids"], tokens["offset_mapping"])
+        text_out = self.model.text_model(input_ids=torch.tensor(tokens["input_ids"]), output_attentions=True)
+        logits = self.head(None, self.model.text_projection(text_out.pooler_output))
+        photo_rows = [i for i, photo in enumerate(photos) if photo is not None]
+        vision_attentions = ()
+        if photo_rows:
+            vision_out = self.model.vision_model(pixel_values=self.pixels([photos[i] for i in photo_rows]),
+                                                 output_attentions=True)
+            image = torch.nn.functional.normalize(self.model.visual_projection(vision_out.pooler_output), dim=-1)
+            logits = logits.index_add(0, torch.tensor(photo_rows), image @ self.head.image_weight.T)
+            vision_attentions = tuple(vision_out.attentions)
+        return _Pass(logits, vision_attentions, tuple(text_out.attentions), photo_rows, tokens["input_ids"],
+                     tokens["offset_mapping"])
 
     def relevance(self, photo: Image.Image | None, description: str, target: str | None = None,
                   per_layer_gradients: bool = False) -> Explanation:
         """Relevance of the photo's patches and the description's words for ``target`` (default:
         the predicted class), with this model's probabilities. ``per_layer_gradients`` asks autograd
         once per layer instead of once for all (the naive way, kept to measure against)."""
-        model_text, spans = words_in(description, self.prepare_text)
+        return self.relevance_batch([(photo, description)], [target], per_layer_gradients)[0]
+
+    def relevance_batch(self, listings: list[tuple[Image.Image | None, str]], targets: list[str | None],
+                        per_layer_gradients: bool = False) -> list[Explanation]:
+        """``relevance`` of several listings (photo or None, description) from one forward and one backward
+        pass: the listings are independent, so the gradient of the sum of their class scores gives each
+        its own gradients."""
+        prepared = [words_in(description, self.prepare_text) for _, description in listings]
         with torch.enable_grad():
-            run = self._forward(photo, model_text)
-            probabilities = dict(zip(self.head.classes, torch.softmax(run.logits, dim=1)[0].tolist()))
-            index = self.head.classes.index(resolve_target(target, probabilities))
-            score = run.logits[0, index]
+            run = self._forward([photo for photo, _ in listings], [model_text for model_text, _ in prepared])
+            probabilities = [dict(zip(self.head.classes, row)) for row in torch.softmax(run.logits, dim=1).tolist()]
+            indices = [self.head.classes.index(resolve_target(target, p)) for target, p in zip(targets, probabilities)]
+            score = run.logits[torch.arange(len(listings)), torch.tensor(indices)].sum()
             attentions = run.vision_attentions + run.text_attentions
             if per_layer_gradients:
                 gradients = tuple(torch.autograd.grad(score, a, retain_graph=True)[0] for a in attentions)
             else:
                 gradients = torch.autograd.grad(score, attentions)
         vision_count = len(run.vision_attentions)
+        explanations = []
         with torch.no_grad():
-            photo_map, grid = None, None
-            if photo is not None:
-                grid = _patch_grid(relevance_rollout(run.vision_attentions, gradients[:vision_count]))
-                photo_map = scale_to_unit(to_square(photo)[1].to_original(grid))
-            token_relevance = _eos_row(relevance_rollout(run.text_attentions, gradients[vision_count:]),
-                                       run.input_ids, self.processor.tokenizer.eos_token_id)
-        words = merge_onto_words(description, spans, token_relevance, run.offsets)
-        return Explanation(self.head.classes[index], probabilities, photo_map, words, grid)
+            for item, ((photo, description), (_, spans)) in enumerate(zip(listings, prepared)):
+                photo_map, grid = None, None
+                if photo is not None:
+                    row = run.photo_rows.index(item)
+                    grid = _patch_grid(relevance_rollout(run.vision_attentions, gradients[:vision_count], row))
+                    photo_map = scale_to_unit(to_square(photo)[1].to_original(grid))
+                token_relevance = _eos_row(relevance_rollout(run.text_attentions, gradients[vision_count:], item),
+                                           run.input_ids[item], self.processor.tokenizer.eos_token_id)
+                words = merge_onto_words(description, spans, token_relevance, run.offsets[item])
+                explanations.append(Explanation(self.head.classes[indices[item]], probabilities[item], photo_map,
+                                                words, grid))
+        return explanations
 
 
 def _patch_grid(relevance: torch.Tensor) -> np.ndarray:
@@ -199,3 +218,6 @@ class ClipExplainer(Explainer):
     def attribute(self, photo: Image.Image | None, name: str, description: str, target: str,
                   specifications: str = "") -> Explanation:
         return self.engine.relevance(photo, description, target)
+
+    def attribute_many(self, listings: list[ListingInput], targets: list[str]) -> list[Explanation]:
+        return self.engine.relevance_batch([(listing.photo, listing.description) for listing in listings], targets)

@@ -3,18 +3,25 @@ results store, the scenario's own explainer, and explanations cached per listing
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import joblib
 from PIL import Image
 
 from core.dataset import Dataset, listing_photo
+from core.errors import VitrineError
+from core.explain.base import ListingInput
 from core.explain.explanation import Explanation
 from core.locations import work_dirs
+from core.progress import Progress, silent
 from core.runs import fitted_result
 from core.scenarios.base import Scenario
 from core.store import ResultsStore, result_key
 
+# Listings explained per batch: one forward and one backward pass for CLIP, a few seconds on a laptop CPU
+# (so that a page's progress moves), far cheaper per listing than one at a time.
+EXPLAIN_BATCH = 4
 # Bumped whenever explanations of the same inputs would change.
 EXPLANATION_VERSION = "2"  # 2: a listing's probabilities are the stored prediction's
 
@@ -37,19 +44,62 @@ class ScenarioExplainer:
     def explain_listing(self, uniq_id: str, target: str | None = None) -> Explanation:
         """Explanation of a listing of the dataset, with the probabilities the scenario stored for it (the
         ones its results and pages show), computed once per listing, scenario and class."""
+        cached = self.cached(uniq_id, target)
+        if cached is not None:
+            return cached
+        listing = self.dataset.listing(uniq_id)
+        return self._computed([uniq_id], [self._input(listing, listing_photo(listing))], target)[0]
+
+    def explain_listings(self, uniq_ids: list[str], progress: Progress = silent,
+                         batch_size: int = EXPLAIN_BATCH) -> Iterator[tuple[str, Explanation | VitrineError]]:
+        """Each listing's explanation (or the VitrineError that stops it, such as a damaged photo) as it
+        becomes ready: cached ones at once, then the others computed ``batch_size`` at a time (one
+        backward pass each for CLIP) and cached."""
+        missing = []
+        for uniq_id in uniq_ids:
+            cached = self.cached(uniq_id)
+            if cached is None:
+                missing.append(uniq_id)
+            else:
+                yield uniq_id, cached
+        for start in range(0, len(missing), batch_size):
+            progress(start, len(missing), f"explaining {len(missing)} listing(s)")
+            ready, inputs = [], []
+            for uniq_id in missing[start:start + batch_size]:
+                listing = self.dataset.listing(uniq_id)
+                try:
+                    inputs.append(self._input(listing, listing_photo(listing)))
+                    ready.append(uniq_id)
+                except VitrineError as exc:
+                    yield uniq_id, exc
+            yield from zip(ready, self._computed(ready, inputs) if ready else [])
+        if missing:
+            progress(len(missing), len(missing), f"explained {len(missing)} listing(s)")
+
+    def cached(self, uniq_id: str, target: str | None = None) -> Explanation | None:
+        """The stored explanation of a listing, or None when it was never computed (or is damaged)."""
         path = self._cache_path(uniq_id, target)
         if path.is_file():
             try:
                 return joblib.load(path)
             except (OSError, ValueError, EOFError):
                 pass  # damaged: recompute
-        listing = self.dataset.listing(uniq_id)
-        explanation = self.explainer.explain(listing_photo(listing), listing["product_name"], listing["description"],
-                                             target, self.result.probabilities_of(uniq_id),
-                                             specifications=listing.get("specifications") or "")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        joblib.dump(explanation, path)
-        return explanation
+        return None
+
+    @staticmethod
+    def _input(listing, photo: Image.Image | None) -> ListingInput:
+        return ListingInput(photo, listing["product_name"], listing["description"],
+                            listing.get("specifications") or "")
+
+    def _computed(self, uniq_ids: list[str], inputs: list[ListingInput],
+                  target: str | None = None) -> list[Explanation]:
+        explanations = self.explainer.explain_many(inputs, [self.result.probabilities_of(u) for u in uniq_ids],
+                                                   [target] * len(uniq_ids))
+        for uniq_id, explanation in zip(uniq_ids, explanations):
+            path = self._cache_path(uniq_id, target)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            joblib.dump(explanation, path)
+        return explanations
 
     def _cache_path(self, uniq_id: str, target: str | None) -> Path:
         raw = f"{EXPLANATION_VERSION}|{self.key}|{uniq_id}|{target or 'predicted'}"
