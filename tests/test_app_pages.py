@@ -10,6 +10,7 @@ import pytest
 from streamlit.elements.widgets.button import ButtonMixin
 from streamlit.testing.v1 import AppTest
 
+from core import listing_map
 from core.cli import main
 from core.errors import ReviewStoreError
 from core.locations import REPO_ROOT, SAMPLE_DATA_DIR, work_dirs
@@ -26,13 +27,20 @@ def page(name: str) -> AppTest:
     return AppTest.from_file(str(REPO_ROOT / "pages" / name), default_timeout=TIMEOUT)
 
 
-def test_results_page_shows_the_tfidf_row_equal_to_the_artefacts():
+def test_results_page_shows_the_tfidf_row_equal_to_the_artefacts(reference_dataset, monkeypatch):
+    def never(features):
+        raise AssertionError("t-SNE ran")
+
+    monkeypatch.setattr(listing_map, "map_coordinates", never)  # the table's k-means ARI needs no map
     app = page("results.py").run()
     assert not app.exception
     table = app.dataframe[0].value
     row = table[table["Scenario"] == "tfidf"].iloc[0]
     [artefact] = list((work_dirs().results / "tfidf").glob("*/result.json"))
     stored = json.loads(artefact.read_text())
+    clustered = listing_map.stored_agreement(TfidfScenario(), reference_dataset, ResultsStore(work_dirs().results))
+    assert clustered is not None and 0 < clustered < 1 and row["k-means ARI"] == f"{clustered:.2f}"
+    assert any("the study's peers report 0.69 at best" in caption.value for caption in app.caption)
     assert row["Test accuracy"] == f"{stored['test_accuracy']:.1%}"
     assert row["Train accuracy"] == f"{stored['train_accuracy']:.1%}"
     assert row["5-fold CV"] == f"{stored['cv_mean']:.1%} ± {stored['cv_std']:.1%}"
