@@ -25,6 +25,7 @@ from sklearn.metrics import adjusted_rand_score
 from sklearn.preprocessing import normalize
 
 from core.dataset import Dataset
+from core.evaluation import ScenarioResult
 from core.progress import Progress, silent
 from core.runs import fitted_result
 from core.scenarios.base import Scenario
@@ -151,3 +152,16 @@ def _listing_map(points: pd.DataFrame, clusters: pd.DataFrame, dataset: Dataset)
     joined = points.merge(clusters, on="uniq_id", validate="one_to_one")
     joined["category"] = _categories(joined["uniq_id"], dataset)
     return ListingMap(joined, _agreement(clusters, dataset))
+
+
+def marked_points(found: ListingMap, result: ScenarioResult, issues: pd.DataFrame | None) -> pd.DataFrame:
+    """The map's points with what it marks: the scenario's split and prediction for each listing, whether
+    that prediction is wrong on the test split (``wrong``), and whether cleanlab counts its label as a
+    likely error (``label_issue``, from the ranking of ``core.labels.issues`` when there is one)."""
+    # The map has the listings the scenario read, the ones it predicted: every point has a prediction.
+    points = found.points.merge(result.predictions[["uniq_id", "split", "true", "predicted"]], on="uniq_id",
+                                validate="one_to_one")
+    points["wrong"] = (points["split"] == "test") & (points["predicted"] != points["true"])
+    flagged = set() if issues is None else set(issues.loc[issues["is_issue"].astype(bool), "uniq_id"])
+    points["label_issue"] = points["uniq_id"].isin(flagged)
+    return points.drop(columns="true")
