@@ -15,6 +15,7 @@ st.set_page_config(page_title="Vitrine: explainable listing classifier",
 navigation = st.navigation([
     st.Page("pages/results.py", title="Results", icon=":material/leaderboard:", default=True),
     st.Page("pages/misclassified.py", title="Misclassified products", icon=":material/report:"),
+    st.Page("pages/map.py", title="Map of the listings", icon=":material/scatter_plot:"),
     st.Page("pages/explain.py", title="Explain a new listing", icon=":material/image_search:"),
     st.Page("pages/classify.py", title="Classify a batch", icon=":material/playlist_add_check:"),
     st.Page("pages/review.py", title="Operator review", icon=":material/rate_review:"),

@@ -79,11 +79,13 @@ class ResultsStore:
         _atomic_write(path, lambda p: write_csv(table, Path(p)))  # a person may open it in a spreadsheet
         return path
 
-    def load_table(self, scenario: Scenario, data_fingerprint: str, name: str) -> pd.DataFrame | None:
-        """A table kept beside this result, or None when it was never computed (or is unreadable)."""
+    def load_table(self, scenario: Scenario, data_fingerprint: str, name: str,
+                   dtype: dict[str, type] | None = None) -> pd.DataFrame | None:
+        """A table kept beside this result, or None when it was never computed (or is unreadable);
+        ``dtype`` keeps columns as written (an id of digits stays text, its leading zeros kept)."""
         path = self.table_path(scenario, data_fingerprint, name)
-        try:
-            return read_csv(path, keep_default_na=False) if path.is_file() else None  # a word "null" stays one
+        try:  # a word "null" stays one
+            return read_csv(path, keep_default_na=False, dtype=dtype) if path.is_file() else None
         except (OSError, ValueError):
             return None
 

@@ -14,12 +14,13 @@ from core.escaping import chart_text, message_markdown, plain_markdown
 from core.evaluation import ScenarioResult
 from core.labels.compare import COLUMNS, before_after, compare_table
 from core.leaderboard import headline, score
+from core.listing_map import agreement, stored_agreement
 from core.runs import run_scenario
 from core.scenarios.base import Scenario
 from core.scenarios.registry import all_scenarios, scenario_named, variants_named
 from core.scenarios.variants import TRAIN_SHARES, VARIANTS_NOTE, variant
 from core.split import TRAIN_SHARE, assign_split
-from core.study_figures import PEER_TEST_ACCURACY, STUDY_NOTE, study_comparison
+from core.study_figures import PEER_BEST_ARI, PEER_TEST_ACCURACY, STUDY_NOTE, study_comparison
 from pages._shared import StreamlitProgress, dataset_or_stop, original_dataset, results_store
 
 st.title("Scenario results")
@@ -70,14 +71,33 @@ def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
 
+def _agreements(rows: dict[str, ScenarioResult]) -> dict[str, float | None]:
+    """Each scenario's k-means ARI (``core.listing_map``): the one kept beside its result, else computed
+    once where its features can be read here (k-means only: the map's t-SNE waits for the map page);
+    None where they cannot (its weights are absent)."""
+    found: dict[str, float | None] = {}
+    for name in rows:
+        scenario = scenario_named(name)
+        found[name] = stored_agreement(scenario, dataset, store)
+        if found[name] is None and scenario.unavailable_reason() is None:
+            try:
+                with st.spinner(f"Clustering the features of {name} (once)…"):
+                    found[name] = agreement(scenario, dataset, store)
+            except Exception:  # one column of the table: the rest of the page stands, the terminal has the details
+                logging.getLogger(__name__).exception("clustering the features of %s failed", name)
+    return found
+
+
 def _table(rows: dict[str, ScenarioResult]) -> pd.DataFrame:
     """The results table: what decides between scenarios, best first."""
+    agreements = _agreements(rows)
     return pd.DataFrame([{
         "Scenario": r.scenario,
         "5-fold CV": "n/a (no training)" if r.cv_mean is None else f"{r.cv_mean:.1%} ± {r.cv_std:.1%}",
         "Test accuracy": _percent(r.test_accuracy),
         "Macro-F1 (test)": f"{r.macro_f1:.3f}",
         "Train accuracy": _percent(r.train_accuracy),
+        "k-means ARI": "n/a" if agreements[r.scenario] is None else f"{agreements[r.scenario]:.2f}",
         "Total time": f"{r.seconds['total']:.1f} s",
         "Study (test)": study_comparison(r.scenario, r.test_accuracy),
         **_review_columns(r),
@@ -133,6 +153,9 @@ if results:
         st.plotly_chart(_cv_chart(results), width="stretch", key="cv-chart")
     st.dataframe(_table(results), hide_index=True, width="stretch", column_config={
         "Scenario": st.column_config.TextColumn(pinned=True),  # stays in view while the table scrolls
+        "k-means ARI": st.column_config.TextColumn(
+            help="How well the scenario's features group the listings by category without being told the labels; "
+                 "n/a where its features cannot be read here"),
         "Study (test)": st.column_config.TextColumn(
             help="The original study's test accuracy for this set-up, and this run's difference to it"),
         "Review below": st.column_config.TextColumn(
@@ -143,7 +166,10 @@ if results:
                  "were right")})
     st.caption("5-fold CV: the train split cut into 5 parts, each predicted by a model trained on the other 4; "
                "its mean ± spread shows how much one split's accuracy can move. Macro-F1: the F1 score of each "
-               "category averaged with equal weight, so a category the model neglects pulls it down.")
+               "category averaged with equal weight, so a category the model neglects pulls it down. k-means ARI: the "
+               "adjusted Rand index of k-means (one cluster per category) on the scenario's features against the "
+               f"labels, 1 when the clusters are the categories, 0 when no better than chance (the study's peers "
+               f"report {PEER_BEST_ARI:.2f} at best); the Map of the listings page shows those features.")
     with st.expander("Details: description, model, where the time went, cache"):
         st.dataframe(_details(results), hide_index=True, width="stretch")
     peers = "; ".join(f"{approach} {accuracy:.1%}" for approach, accuracy in PEER_TEST_ACCURACY)

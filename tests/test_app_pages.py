@@ -11,6 +11,7 @@ import pytest
 from streamlit.elements.widgets.button import ButtonMixin
 from streamlit.testing.v1 import AppTest
 
+from core import listing_map
 from core.cli import main
 from core.errors import ReviewStoreError
 from core.escaping import plain_markdown
@@ -30,13 +31,20 @@ def page(name: str) -> AppTest:
     return AppTest.from_file(str(REPO_ROOT / "pages" / name), default_timeout=TIMEOUT)
 
 
-def test_results_page_shows_the_tfidf_row_equal_to_the_artefacts():
+def test_results_page_shows_the_tfidf_row_equal_to_the_artefacts(reference_dataset, monkeypatch):
+    def never(features):
+        raise AssertionError("t-SNE ran")
+
+    monkeypatch.setattr(listing_map, "map_coordinates", never)  # the table's k-means ARI needs no map
     app = page("results.py").run()
     assert not app.exception
     table = app.dataframe[0].value
     row = table[table["Scenario"] == "tfidf"].iloc[0]
     [artefact] = list((work_dirs().results / "tfidf").glob("*/result.json"))
     stored = json.loads(artefact.read_text())
+    clustered = listing_map.stored_agreement(TfidfScenario(), reference_dataset, ResultsStore(work_dirs().results))
+    assert clustered is not None and 0 < clustered < 1 and row["k-means ARI"] == f"{clustered:.2f}"
+    assert any("the study's peers report 0.69 at best" in caption.value for caption in app.caption)
     assert row["Test accuracy"] == f"{stored['test_accuracy']:.1%}"
     assert row["Train accuracy"] == f"{stored['train_accuracy']:.1%}"
     assert row["5-fold CV"] == f"{stored['cv_mean']:.1%} ± {stored['cv_std']:.1%}"
@@ -82,7 +90,7 @@ def test_pages_on_data_left_without_two_categories_say_why_and_the_data_page_lis
     assert data.subheader[-1].value == "3 row problem(s)"
 
 
-@pytest.mark.parametrize("name", ["results.py", "misclassified.py", "explain.py", "review.py", "guide.py",
+@pytest.mark.parametrize("name", ["results.py", "misclassified.py", "map.py", "explain.py", "review.py", "guide.py",
                                   "data.py", "classify.py"])
 def test_every_page_says_when_it_shows_the_shipped_sample(name, monkeypatch):
     monkeypatch.setenv("VITRINE_DATA_DIR", str(SAMPLE_DATA_DIR))

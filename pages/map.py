@@ -1,0 +1,166 @@
+"""Map of the listings: every listing placed by a scenario's features, coloured by category, its mistakes
+and likely label errors marked; a click shows the listing's photo and its explanation."""
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+import plotly.colors
+import plotly.graph_objects as go
+import streamlit as st
+
+from core.dataset import listing_photo
+from core.errors import VitrineError
+from core.escaping import chart_text, message_markdown, plain_markdown
+from core.labels.issues import LABEL_ISSUES_TABLE, label_issues
+from core.listing_map import IDS, MAP_METHOD, ListingMap, listing_map, marked_points, stored_listing_map
+from core.scenarios.registry import scenario_named
+from core.study_figures import PEER_BEST_ARI
+from pages._shared import (
+    StreamlitProgress,
+    best_index,
+    dataset_or_stop,
+    display_size,
+    results_or_stop,
+    results_store,
+    scenario_explainer,
+    show_explanation,
+    show_product_name,
+)
+
+THUMBNAIL_SIDE = 240
+PALETTE = plotly.colors.qualitative.Safe  # colour-blind safe, 11 colours for the 7 categories
+# What marks a point, drawn over its category's colour: (column of ``marked_points``, legend, symbol, size).
+MARKS = (("wrong", "Wrong on the test split", "x-thin-open", 11),
+         ("label_issue", "Likely label error (cleanlab)", "diamond-open", 15))
+
+st.title("Map of the listings")
+dataset = dataset_or_stop()
+results = results_or_stop(dataset)
+store = results_store()
+names = list(results)
+name = st.selectbox("Scenario", names, index=best_index(names, results))
+scenario = scenario_named(name)
+
+
+def _computed_map() -> ListingMap:
+    """The scenario's map: kept beside its result, else computed once (with a progress bar), or the page stops
+    with the reason."""
+    found = stored_listing_map(scenario, dataset, store)
+    if found is not None:
+        return found
+    if reason := scenario.unavailable_reason():
+        st.warning(f"The map of {plain_markdown(name)} needs its features: {message_markdown(reason)}")
+        st.stop()
+    progress = StreamlitProgress(f"Drawing the map of {name} (once: {MAP_METHOD} takes seconds to a minute)")
+    try:
+        return listing_map(scenario, dataset, store, progress)
+    except VitrineError as exc:
+        st.error(message_markdown(exc))
+    except Exception as exc:  # the page's edge: a message for the user, the details for whoever runs the app
+        logging.getLogger(__name__).exception("the map of %s failed", name)
+        st.error(f"The map of {plain_markdown(name)} failed: {plain_markdown(exc)}. The terminal that runs the app "
+                 "has the details.")
+    finally:
+        progress.close()
+    st.stop()
+
+
+def _label_issues() -> pd.DataFrame | None:
+    """cleanlab's ranking of likely label errors for this scenario: kept (``labels issues``, or computed
+    here when asked), else None."""
+    issues = store.load_table(scenario, dataset.fingerprint, LABEL_ISSUES_TABLE, IDS)
+    if issues is not None or scenario.unavailable_reason():
+        return issues
+    if not st.button("Mark likely label errors", help="cleanlab on probabilities from 5 models, each for the "
+                     "listings it did not learn from: seconds for a text scenario, longer for CLIP. Kept, and "
+                     "offered on the Operator review page too."):
+        return None
+    progress = StreamlitProgress("Finding likely label errors")
+    try:
+        issues = label_issues(scenario, dataset, progress)
+        store.save_table(scenario, dataset.fingerprint, LABEL_ISSUES_TABLE, issues)
+        return issues
+    except VitrineError as exc:
+        st.error(message_markdown(exc))
+        return None
+    finally:
+        progress.close()
+
+
+def _hover(row: pd.Series) -> str:
+    """A point's hover text (chart text: seller names shown, never read as HTML)."""
+    lines = [chart_text(row["product_name"][:80]), f"labelled {chart_text(row['category'])}",
+             f"predicted {chart_text(row['predicted'])} ({row['split']} split)"]
+    lines += [label for column, label, _, _ in MARKS if row[column]]
+    return "<br>".join(lines)
+
+
+def _figure(points: pd.DataFrame, marks: tuple) -> go.Figure:
+    """One colour per category, the ``marks`` drawn over them; every point carries its listing's id (what a
+    click returns) and its hover text."""
+    figure = go.Figure()
+    for i, category in enumerate(dataset.categories):
+        _add(figure, points[points["category"] == category], chart_text(category),
+             dict(color=PALETTE[i % len(PALETTE)], size=7, opacity=0.8))
+    for column, label, symbol, size in marks:
+        _add(figure, points[points[column]], f"{label} ({int(points[column].sum())})",
+             dict(symbol=symbol, size=size, color="#111827", line=dict(width=1.5, color="#111827")))
+    figure.update_layout(height=640, margin=dict(l=10, r=10, t=10, b=10), xaxis=dict(visible=False),
+                         yaxis=dict(visible=False, scaleanchor="x"),  # t-SNE's axes mean nothing; its distances do
+                         legend=dict(orientation="h", y=1.02, yanchor="bottom", itemsizing="constant"))
+    return figure
+
+
+def _add(figure: go.Figure, rows: pd.DataFrame, legend: str, marker: dict) -> None:
+    figure.add_trace(go.Scatter(x=rows["x"], y=rows["y"], mode="markers", name=legend, marker=marker,
+                                customdata=rows[["uniq_id", "hover"]].to_numpy(),
+                                hovertemplate="%{customdata[1]}<extra></extra>"))
+
+
+found = _computed_map()
+issues = _label_issues()
+points = marked_points(found, results[name], issues)
+# Likely label errors are marked once they are known (none found is then worth its "(0)" in the legend).
+marks = MARKS if issues is not None else MARKS[:1]
+points = points.merge(dataset.listings[["uniq_id", "product_name"]], on="uniq_id")
+points["hover"] = points.apply(_hover, axis=1)
+st.caption(f"Each point is a listing, placed by {MAP_METHOD} so that listings whose features {plain_markdown(name)} "
+           "finds alike lie close together; the axes have no meaning of their own. k-means with one cluster per "
+           f"category on the same features agrees with the labels at an adjusted Rand index of {found.agreement:.2f} "
+           f"(1: the clusters are the categories; 0: chance; the study's peers report {PEER_BEST_ARI:.2f} at best).")
+
+chart, side = st.columns([3, 1])
+with chart:
+    event = st.plotly_chart(_figure(points, marks), key=f"listing-map-{name}", on_select="rerun",
+                            selection_mode="points", width="stretch")
+picked = [point["customdata"][0] for point in event.selection.points if point.get("customdata")]
+with side:
+    if not picked:
+        st.info("Click a point to see its photo here and its explanation below (a chart's hover cannot show "
+                "photos).")
+        st.stop()
+    uniq_id = picked[0]
+    listing = dataset.listing(uniq_id)
+    row = points.set_index("uniq_id").loc[uniq_id]
+    photo = None
+    try:
+        photo = listing_photo(listing)
+    except VitrineError as exc:
+        st.warning(message_markdown(exc))
+    if photo is not None:
+        st.image(display_size(photo, THUMBNAIL_SIDE))
+    show_product_name(listing["product_name"])
+    st.caption(f"labelled **{plain_markdown(row['category'])}**, predicted **{plain_markdown(row['predicted'])}** "
+               f"({row['split']} split) · id {plain_markdown(uniq_id)}")
+    for column, label, _, _ in MARKS:
+        if row[column]:
+            st.caption(label)
+
+st.subheader(f"Why {plain_markdown(name)} predicts what it does for this listing")
+try:
+    explanation = scenario_explainer(name, dataset).explain_listing(uniq_id)
+except VitrineError as exc:
+    st.caption(f"No explanation: {message_markdown(exc)}")
+    st.stop()
+show_explanation(explanation, photo, listing["description"], key=f"map-{uniq_id}", title=listing["product_name"])

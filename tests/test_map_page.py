@@ -1,0 +1,134 @@
+"""The Map of the listings page (AppTest, no browser), on the sample shipped with Vitrine: 140 listings with
+photos, so the map takes seconds."""
+import json
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from core import listing_map
+from core.dataset import load_dataset
+from core.escaping import chart_text
+from core.labels.issues import LABEL_ISSUES_TABLE
+from core.leaderboard import best_scenario
+from core.locations import SAMPLE_DATA_DIR, work_dirs
+from core.runs import run_scenario
+from core.scenarios.tfidf import TfidfScenario
+from core.scenarios.tfidf_specs import TfidfSpecsScenario
+from core.store import ResultsStore
+from tests.test_app_pages import page
+
+
+@pytest.fixture(scope="module")
+def sample_results(tmp_path_factory) -> dict:
+    """A work folder holding tfidf and tfidf_specs runs on the sample, and those results by name."""
+    work = tmp_path_factory.mktemp("work-map")
+    sample = load_dataset(SAMPLE_DATA_DIR)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("VITRINE_WORK_DIR", str(work))
+        store = ResultsStore(work_dirs().results)
+        results = {s.name: run_scenario(s, sample, store) for s in (TfidfScenario(), TfidfSpecsScenario())}
+    return {"work": work, "results": results, "dataset": sample}
+
+
+@pytest.fixture
+def on_sample(sample_results, monkeypatch) -> dict:
+    monkeypatch.setenv("VITRINE_DATA_DIR", str(SAMPLE_DATA_DIR))
+    monkeypatch.setenv("VITRINE_WORK_DIR", str(sample_results["work"]))
+    return sample_results
+
+
+def _figure(app: AppTest) -> dict:
+    return json.loads(app.get("plotly_chart")[0].proto.spec)
+
+
+def _traces(app: AppTest) -> dict[str, dict]:
+    return {trace["name"]: trace for trace in _figure(app)["data"]}
+
+
+def _click(app: AppTest, uniq_id: str) -> AppTest:
+    """Select one point of the map as a click in the browser does. AppTest has no way to select chart points,
+    so the chart's selection goes with the other widgets' states, as the browser sends it."""
+    states = app._tree.get_widget_states()
+    state = states.widgets.add()
+    state.id = app.get("plotly_chart")[0].proto.id
+    state.string_value = json.dumps({"selection": {"points": [{"customdata": [uniq_id, ""]}], "point_indices": [0],
+                                                   "box": [], "lasso": []}})
+    return app._run(states)
+
+
+def test_map_page_draws_every_listing_by_category_with_the_mistakes_marked(on_sample):
+    app = page("map.py").run()
+    assert not app.exception
+    results, dataset = on_sample["results"], on_sample["dataset"]
+    assert app.selectbox[0].value == best_scenario(results)
+    app.selectbox[0].select("tfidf").run()
+    assert not app.exception
+    traces = _traces(app)
+    by_category = [traces[chart_text(category)] for category in dataset.categories]
+    assert sum(len(trace["customdata"]) for trace in by_category) == len(dataset.listings)
+    for category, trace in zip(dataset.categories, by_category):
+        labelled = set(dataset.listings.loc[dataset.listings["category"] == category, "uniq_id"])
+        assert {point[0] for point in trace["customdata"]} == labelled
+    mistakes = results["tfidf"].misclassified()
+    wrong = set(mistakes.loc[mistakes["split"] == "test", "uniq_id"])
+    [marked] = [trace for name, trace in traces.items() if name.startswith("Wrong on the test split")]
+    assert marked["name"] == f"Wrong on the test split ({len(wrong)})"
+    assert {point[0] for point in marked["customdata"]} == wrong
+    clustered = listing_map.stored_agreement(TfidfScenario(), dataset, ResultsStore(work_dirs().results))
+    assert any(f"adjusted Rand index of {clustered:.2f}" in caption.value for caption in app.caption)
+    assert any("Click a point" in info.value for info in app.info)
+
+
+def test_map_page_is_computed_once_then_read_back(on_sample, monkeypatch):
+    page("map.py").run()
+
+    def never(features):
+        raise AssertionError("t-SNE ran again")
+
+    monkeypatch.setattr(listing_map, "map_coordinates", never)
+    app = page("map.py").run()  # a new session, as after a restart: the map kept beside the result
+    assert not app.exception and not app.error
+    assert _figure(app)["data"]
+
+
+def test_clicking_a_point_shows_the_listing_its_photo_and_its_explanation(on_sample):
+    app = page("map.py").run()
+    app.selectbox[0].select("tfidf").run()
+    listing = on_sample["dataset"].listings.dropna(subset=["image_path"]).iloc[3]
+    _click(app, listing["uniq_id"])
+    assert not app.exception
+    assert not any("Click a point" in info.value for info in app.info)
+    thumbnail, beside_explanation = app.image  # the thumbnail beside the chart, the photo with the explanation
+    assert thumbnail.captions == [""] and beside_explanation.captions == ["This scenario reads the text only"]
+    names = [h.proto.body for h in app.get("html") if 'class="vitrine-product"' in h.proto.body]
+    assert names and listing["product_name"][:20] in names[0]
+    assert any(f"id {listing['uniq_id']}" in caption.value for caption in app.caption)
+    assert app.subheader[0].value == "Why tfidf predicts what it does for this listing"
+    assert any("vitrine-description" in h.proto.body for h in app.get("html"))
+
+
+def test_likely_label_errors_are_marked_once_asked_and_kept(on_sample):
+    app = page("map.py").run()
+    app.selectbox[0].select("tfidf").run()
+    assert not any(name.startswith("Likely label error") for name in _traces(app))
+    next(b for b in app.button if b.label == "Mark likely label errors").click().run()
+    assert not app.exception
+    issues = ResultsStore(work_dirs().results).load_table(TfidfScenario(), on_sample["dataset"].fingerprint,
+                                                          LABEL_ISSUES_TABLE)
+    flagged = set(issues.loc[issues["is_issue"], "uniq_id"])
+    [marked] = [t for name, t in _traces(app).items() if name.startswith("Likely label error")]
+    assert marked["name"] == f"Likely label error (cleanlab) ({len(flagged)})"
+    assert {point[0] for point in marked.get("customdata", [])} == flagged
+    again = page("map.py").run()
+    again.selectbox[0].select("tfidf").run()
+    assert not [b for b in again.button if b.label == "Mark likely label errors"]  # kept: no need to ask again
+
+
+def test_map_page_shows_seller_names_as_text(hostile_app, monkeypatch):
+    for variable in ("VITRINE_DATA_DIR", "VITRINE_WORK_DIR"):
+        monkeypatch.setenv(variable, hostile_app[variable])
+    app = page("map.py").run()
+    assert not app.exception
+    hovers = [point[1] for trace in _figure(app)["data"] for point in trace["customdata"]]
+    assert any("&lt;img src=http://evil.example/z&gt;" in hover for hover in hovers)
+    assert not any("<img" in hover for hover in hovers)
