@@ -95,7 +95,7 @@ def run_page(name: str) -> AppTest:
 def test_every_page_is_covered_here():
     pages = {path.name for path in (REPO_ROOT / "pages").glob("*.py") if not path.name.startswith("_")}
     assert pages == {"results.py", "misclassified.py", "explain.py", "review.py", "guide.py", "data.py",
-                     "classify.py"}
+                     "classify.py", "map.py"}
 
 
 def test_results_page_shows_hostile_category_names_as_text(hostile):
@@ -131,16 +131,22 @@ def test_review_page_shows_hostile_names_as_text_and_saves_the_category_as_named
     app.text_input(key="operator").input(OPERATOR).run()
     app.toggle[0].set_value(True).run()  # the model's answer and the data set's label, both categories
     assert not app.exception and live_text(app) == []
-    [radio] = app.radio
-    assert [shown(option) for option in radio.options] == hostile["categories"]
+    picks = [b for b in app.button if (b.key or "").startswith("pick-")]
+    assert [shown(b.label) for b in picks] == hostile["categories"]
     assert any(shown(c.value).startswith("Data set label: **") for c in app.caption)
-    radio.set_value(HOSTILE[0])
-    app.text_input[1].input(HOSTILE[3])
+    next(b for b in picks if shown(b.label) == HOSTILE[0]).click().run()
+    app.text_input[1].input(HOSTILE[3]).run()
     next(b for b in app.button if b.label == "Save answer").click().run()
     assert not app.exception and live_text(app) == []
     assert shown(app.toast[0].value) == f"Saved: {HOSTILE[0]}"
     latest = ReviewStore(hostile["VITRINE_REVIEW_DB"]).active_answers()[-1]
     assert (latest.operator, latest.label, latest.comment) == (OPERATOR, HOSTILE[0], HOSTILE[3])
+
+
+def test_map_page_shows_hostile_names_as_text(hostile):
+    app = run_page("map.py")
+    assert live_text(app) == []
+    assert app.get("plotly_chart")  # the map, its legend and hover text naming categories and products
 
 
 def test_guide_page_shows_hostile_category_names_as_text(hostile):

@@ -70,7 +70,7 @@ def test_the_review_page_offers_the_likely_label_errors_as_a_queue(small_data_di
     assert "3 products of this queue" in app.get("progress")[0].proto.text
     assert any(f"Data set label: **{second['category']}**" in c.value and f"**{first['category']}** (73%)" in c.value
                for c in app.caption)
-    app.radio[0].set_value(first["category"])
+    next(b for b in app.button if b.label == first["category"]).click().run()
     next(b for b in app.button if b.label == "Save answer").click().run()
     [answer] = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}").active_answers()
     assert (answer.uniq_id, answer.label) == (second["uniq_id"], first["category"])
