@@ -76,6 +76,15 @@ def test_a_hostile_batch_gives_every_row_a_status_and_loses_none(small_data_dir,
     assert "9 row(s): 6 classified" in capsys.readouterr().out
 
 
+def test_a_line_with_extra_fields_keeps_its_place_and_shifts_no_other_row(small_data_dir, tmp_path, capsys):
+    path = tmp_path / "batch.csv"
+    path.write_text("id,description\n1,steel watch\n2,cotton towel,extra,fields\n3,mug\n", encoding="utf-8")
+    assert main(["classify", str(path), "--out", str(tmp_path / "out.csv")]) == 0
+    frame = pd.read_csv(tmp_path / "out.csv", dtype={"id": str}, keep_default_na=False)
+    assert frame["id"].tolist() == ["1", "2", "3"]
+    assert frame["status"].tolist() == ["ok", "not classified: the line has 4 fields where the header has 2", "ok"]
+
+
 def test_photos_that_cannot_be_used_leave_the_listing_its_text(small_data_dir, tmp_path, monkeypatch, capsys):
     assert main(["models", "import", "clip", str(save_tiny_clip(tmp_path / "tiny")), "--model", "tiny-batch"]) == 0
     monkeypatch.setenv("VITRINE_CLIP_MODEL", "tiny-batch")

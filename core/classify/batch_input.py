@@ -178,8 +178,11 @@ def _csv_frames(path: Path, rows: int) -> Iterator[pd.DataFrame]:
         return fixed
 
     try:
+        # index_col=False: a line with more fields than the header is a bad line, never a sign that the
+        # first columns are an index (which shifts every row's fields).
         yield from pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=rows, encoding="utf-8",
-                               encoding_errors=_UNDECODABLE, engine="python", on_bad_lines=keep_bad_line)
+                               encoding_errors=_UNDECODABLE, engine="python", index_col=False,
+                               on_bad_lines=keep_bad_line)
     except (pd.errors.ParserError, ValueError) as exc:
         raise BatchInputError(f"{path.name} is not a CSV file that can be read: {str(exc).splitlines()[0]}") from exc
 
