@@ -72,15 +72,17 @@ def test_tiny_clip_listings_with_hostile_rows_get_the_local_engines_answers(loca
                             "photo": ["photos/damaged.jpg", "", "../../etc/passwd", "photos/missing.jpg", "", ""]})
     path = tmp_path / "new.csv"
     text = pd.concat([rows, hostile]).to_csv(index=False).encode()
-    path.write_bytes(text + "h7,Caf\xe9 mug,ceramic coffee mug,\n".encode("latin-1"))  # not UTF-8
+    path.write_bytes(text + "h7,Caf\xe9 mug,ceramic coffee mug,\n".encode("latin-1")  # not UTF-8
+                     + b"h8,Lamp,desk lamp,,extra,fields\n")  # two fields too many
     local, ray = _both_engines(path, tmp_path, "--scenario", "clip_a")
-    assert len(ray) == 65
+    assert len(ray) == 66
     _same_answers(local, ray)
     status = dict(zip(ray["id"], ray["status"]))
     assert status["h1"].startswith("text only: photo unusable (The photo file is damaged")
     assert status["h2"].startswith("not classified: nothing to read")
     assert status["h3"] == "text only: photo unusable (its path '../../etc/passwd' leaves the batch's folder)"
     assert status["h7"] == "not classified: the row is not valid UTF-8 text (save the file as UTF-8)"
+    assert status["h8"] == "not classified: the line has 6 fields where the header has 4"
 
 
 def test_a_folder_output_gets_parquet_shards_holding_every_row(local_ray, small_data_dir, tmp_path, capsys):

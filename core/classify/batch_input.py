@@ -61,7 +61,7 @@ class BatchFile:
     def chunks(self, rows: int = CHUNK_ROWS, photos: bool = True) -> Iterator[BatchRows]:
         """The listings, ``rows`` at a time, in input order; their photo files looked up with ``photos``."""
         frames = _parquet_frames(self.path, rows) if self.path.suffix.lower() == ".parquet" else \
-            _csv_frames(self.path, rows)
+            csv_frames(self.path, rows)
         start = 0
         columns: Columns | None = None
         for frame in frames:
@@ -163,7 +163,10 @@ def _texts(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[str]:
     return joined.tolist()
 
 
-def _csv_frames(path: Path, rows: int) -> Iterator[pd.DataFrame]:
+def csv_frames(path: Path, rows: int) -> Iterator[pd.DataFrame]:
+    """A CSV's listings ``rows`` at a time, every value as text: bytes that are not UTF-8 and lines whose
+    field count is not the header's keep their place, marked, so that their row gets its status.
+    BatchInputError when the file is no CSV that can be read."""
     try:
         header = [str(c).strip().lower() for c in pd.read_csv(path, nrows=0, encoding="utf-8",
                                                                encoding_errors=_UNDECODABLE).columns]

@@ -68,10 +68,11 @@ class ClassifySummary:
     def lines(self) -> list[str]:
         """The summary in words."""
         share = self.needs_review / self.rows if self.rows else 0.0
+        speed = self.listings_per_second
         return [f"{self.rows} row(s): {self.classified} classified ({self.text_only} on their text only, the photo "
                 f"being unusable), {self.not_classified} not classified",
                 f"{self.needs_review} need review ({share:.1%})",
-                f"{self.listings_per_second:,.0f} listings per second; written to {self.output}"]
+                f"{speed:,.{0 if speed >= 10 else 1}f} listings per second; written to {self.output}"]
 
 
 def review_line(result, threshold: ReviewThreshold) -> str:

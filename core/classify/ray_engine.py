@@ -28,7 +28,7 @@ import pyarrow as pa
 from PIL import Image
 
 from core.calibration import ReviewThreshold
-from core.classify.batch_input import CHUNK_ROWS, BatchFile, Columns, decoded_text
+from core.classify.batch_input import CHUNK_ROWS, BatchFile, Columns, csv_frames, decoded_text
 from core.classify.job import PHOTO_CHUNK_ROWS, ClassifySummary, classify_chunk, output_counts, write_output
 from core.classify.photos import decode_photo
 from core.errors import BatchInputError, ScenarioUnavailable
@@ -139,10 +139,18 @@ def _write_shards(classified, output: Path) -> dict[str, int]:
 
 
 def _read(ray, batch: RayInput):
-    """Ray's reader for the input; a CSV's columns all as raw bytes, decoded by the workers, so that a
-    row that is not UTF-8 gets its status as in the local engine."""
+    """Ray's reader for the input. A local CSV is read by the local engine's own reader in one streaming
+    task (Ray reads a single file in one task too), so that a damaged line or a row that is not UTF-8
+    keeps its place and gets its status as it does there. Elsewhere (a bucket URL), Ray's CSV reader
+    with every column as raw bytes, decoded by the workers: a line whose field count is not the
+    header's then stops the run."""
     if batch.parquet:
         return ray.data.read_parquet(batch.paths)
+    if "://" not in batch.paths:
+        from core.classify.ray_csv import LocalCsv
+
+        next(csv_frames(Path(batch.paths), 1), None)  # a file that is no CSV is named here, before any worker starts
+        return ray.data.read_datasource(LocalCsv(Path(batch.paths).resolve(), CHUNK_ROWS))
     import pyarrow.csv as pacsv
 
     header = _csv_header(batch.paths)
