@@ -405,7 +405,7 @@ def test_review_page_serves_a_sent_batch_and_saves_answers_with_its_keys(small_d
     app = page("review.py").run()
     app.text_input(key="operator").input("ana").run()
     queue = app.selectbox[0]
-    assert queue.options[0] == "Mistakes of tfidf" and queue.options[1].startswith("Batch today.csv (")
+    assert queue.options[0] == "Test-split mistakes of tfidf" and queue.options[1].startswith("Batch today.csv (")
     queue.select_index(1).run()
     app.toggle[0].set_value(True).run()
     assert not app.exception

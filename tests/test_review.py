@@ -217,6 +217,25 @@ def test_queue_puts_the_most_confident_mistakes_first(small_data_dir):
     assert queue["confidence"].is_monotonic_decreasing
 
 
+def test_the_mistakes_queue_holds_the_test_splits_mistakes_only(small_data_dir):
+    from core.dataset import load_dataset
+    from core.evaluation import evaluate
+    from core.review.queues import mistakes_queue
+    from core.scenarios.tfidf import TfidfScenario
+
+    dataset = load_dataset(small_data_dir)
+    result = evaluate(TfidfScenario(), dataset)
+    frame = result.predictions
+    for split in ("train", "test"):  # one wrong answer planted in each split
+        row = frame.index[frame["split"] == split][0]
+        frame.loc[row, "predicted"] = "Watches" if frame.loc[row, "true"] != "Watches" else "Computers"
+    wrong = frame[frame["true"] != frame["predicted"]]
+    queue = mistakes_queue("tfidf", result, dataset)
+    assert queue.label == "Test-split mistakes of tfidf"
+    assert set(queue.items["uniq_id"]) == set(wrong.loc[wrong["split"] == "test", "uniq_id"])
+    assert set(wrong.loc[wrong["split"] == "train", "uniq_id"]).isdisjoint(queue.items["uniq_id"])
+
+
 def test_summary_doubt_agreement_kappa_and_decisions():
     answers = pd.DataFrame([
         {"id": 1, "operator": "ana", "uniq_id": "a", "label": "Watches", "in_doubt": False},

@@ -125,7 +125,7 @@ def test_a_batch_answer_is_kept_apart_from_reference_answers_in_both_summaries(s
     store.save("ana", key, "Computers", True, scenario="tfidf")
     store.save("ana", "Wa0", "Watches", False, scenario="tfidf")
     answers = store.active_frame()
-    reference = queues["Mistakes of tfidf"]().summary(answers)
+    reference = queues["Test-split mistakes of tfidf"]().summary(answers)
     assert reference.decisions["uniq_id"].tolist() == ["Wa0"]
     mine = batch.summary(answers)
     assert mine.decisions["uniq_id"].tolist() == [key]

@@ -42,7 +42,7 @@ class ReviewQueue:
 
 
 def mistakes_label(scenario: str) -> str:
-    return f"Mistakes of {scenario}"
+    return f"Test-split mistakes of {scenario}"
 
 
 def label_errors_label(scenario: str) -> str:
@@ -65,8 +65,10 @@ def _reference_queue(label: str, name: str, items: pd.DataFrame, predictions: pd
 
 
 def mistakes_queue(name: str, result: ScenarioResult, dataset: Dataset) -> ReviewQueue:
-    """Today's queue: the scenario's wrong answers on the reference listings, most confident first."""
-    return _reference_queue(mistakes_label(name), name, result.misclassified(), result.predictions, dataset)
+    """The scenario's wrong answers on the test split, most confident first: listings it never learnt from
+    (its train-split mistakes are in-sample; the likely label errors queue reviews the whole data set)."""
+    wrong = result.misclassified()
+    return _reference_queue(mistakes_label(name), name, wrong[wrong["split"] == "test"], result.predictions, dataset)
 
 
 def label_errors_queue(name: str, issues: pd.DataFrame, dataset: Dataset) -> ReviewQueue:
