@@ -87,6 +87,16 @@ except (VitrineError, OSError) as exc:
     st.error(message_markdown(f"The queue {chosen} cannot be read: {exc}"))
     st.stop()
 name = review.scenario
+if review.is_batch:
+    with st.popover("Remove this batch from review"):
+        st.write("Its flagged listings leave the review page for every operator; the answers already given "
+                 "stay in the review store and its exports.")
+        if st.button("Remove the batch", type="primary"):
+            try:
+                next(batch for batch in sent_batches() if batch.label() == chosen).remove()
+                st.rerun()
+            except VitrineError as exc:
+                st.error(message_markdown(exc))
 queue = review.items  # mistakes most confident first; label errors least trustworthy first; a batch in order
 
 review_tab, summary_tab = st.tabs(["Review", "Summary and export"])

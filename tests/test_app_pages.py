@@ -417,6 +417,10 @@ def test_review_page_serves_a_sent_batch_and_saves_answers_with_its_keys(small_d
     assert (answer.uniq_id, answer.label, answer.scenario) == (f"batch:{batch_id}:0:n1", "Computers", "tfidf")
     assert any("Nothing left in your queue" in s.value for s in app.success)
     assert app.dataframe[-1].value["product"].tolist() == ["Mystery box"]
+    _button(app, "Remove the batch").click().run()  # the batch leaves the queues, its answer stays
+    assert not app.exception
+    assert not any(option.startswith("Batch today.csv (") for option in app.selectbox[0].options)
+    assert len(ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}").active_answers()) == 1
 
 
 BATCH_CSV = ("id,product_name,description\n"

@@ -63,6 +63,17 @@ class SentBatch:
     def folder(self) -> Path:
         return batches_dir() / self.batch_id
 
+    def remove(self) -> None:
+        """Take the batch out of review: its folder (flagged listings, photo copies) goes; the answers
+        operators gave stay in the review store. Renamed aside first, so that no page ever sees half a
+        batch."""
+        aside = self.folder.with_name(f".removing-{self.batch_id}")
+        try:
+            self.folder.rename(aside)
+        except OSError as exc:
+            raise ReviewStoreError(f"The batch {self.name} could not be removed ({exc.strerror or exc}).") from exc
+        shutil.rmtree(aside, ignore_errors=True)
+
     def label(self) -> str:
         """How the review page names this queue."""
         when = self.created[:16].replace("T", " ")
