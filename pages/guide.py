@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from core.errors import VitrineError
-from core.escaping import message_markdown, plain_markdown
+from core.escaping import chart_text, message_markdown, plain_markdown
 from core.explain.keywords import KEYWORDS_TABLE, relevance_keywords, tfidf_coefficient_keywords
 from core.scenarios.registry import all_scenarios
 from pages._shared import (
@@ -38,6 +39,16 @@ def _coefficient_keywords(result_folder: str, _model, _listings: pd.DataFrame) -
     return tfidf_coefficient_keywords(_model, _listings, top=10)
 
 
+def keyword_bars(words: pd.DataFrame) -> go.Figure:
+    """A category's words as horizontal bars, the strongest on top."""
+    ranked = words.sort_values("score", ascending=False)
+    figure = go.Figure(go.Bar(x=ranked["score"], y=[chart_text(w) for w in ranked["word"]], orientation="h",
+                              marker_color="#0f766e", hovertemplate="%{y}: %{x:.3f}<extra></extra>"))
+    figure.update_layout(height=60 + 26 * len(ranked), margin=dict(l=10, r=10, t=10, b=10),
+                         yaxis=dict(autorange="reversed"), xaxis_title="score")
+    return figure
+
+
 table = store.load_table(scenarios[name], dataset.fingerprint, KEYWORDS_TABLE)
 if table is not None:
     st.caption("From the relevance of every listing's words for its own category.")
@@ -64,7 +75,7 @@ if table is None:
 for category in dataset.categories:
     words = table[table["category"] == category]
     with st.expander(plain_markdown(f"{category}: {', '.join(words['word'].head(5))}"), expanded=False):
-        st.bar_chart(words.set_index("word")["score"], horizontal=True)
+        st.plotly_chart(keyword_bars(words), width="stretch", key=f"keywords-{category}")
         listings = dataset.listings[dataset.listings["category"] == category]
         top = words["word"].iloc[0] if len(words) else ""
         examples = listings[listings["description"].str.lower().str.contains(top, regex=False)].head(3)

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 
+import plotly.io
 import pytest
 from streamlit.elements.widgets.button import ButtonMixin
 from streamlit.testing.v1 import AppTest
@@ -381,6 +382,10 @@ def test_guide_page_shows_keywords_per_category(with_tfidf):
     assert len(app.expander) == 7
     assert any("watch" in e.label for e in app.expander if e.label.startswith("Watches"))
     assert app.caption[1].value.startswith("From the tfidf model's coefficients")
+    for chart in app.get("plotly_chart"):  # each category's bars, the strongest word on top
+        [bars] = plotly.io.from_json(chart.proto.spec).data
+        assert list(bars.x) == sorted(bars.x, reverse=True) and len(bars.x) > 1
+    assert len(app.get("plotly_chart")) == 7
 
 
 def test_guide_page_shows_the_keywords_the_command_line_computed(with_tfidf, reference_dataset, capsys):

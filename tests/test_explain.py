@@ -228,7 +228,16 @@ def test_keywords_per_category_from_tfidf_explanations(reference_dataset):
     assert len(coefficients) == 3 * len(subset.categories)
     # Advice a seller can use: no stop words ("watch for"), no shop boilerplate ("from flipkart", "com buy").
     words = {word for term in coefficients["word"] for word in term.split()}
-    assert not words & {"for", "from", "only", "com", "buy", "flipkart"}
+    assert not words & {"for", "from", "only", "com", "buy", "flipkart", "details", "discounts"}
+
+
+def test_the_guide_advises_describing_words_not_the_shops_template():
+    from core.explain.keywords import is_advice
+
+    kept = ["baby girl", "analog watch", "ceramic mug", "combo set", "router"]
+    left_out = ["great discounts", "details", "ideal", "lowest prices", "usb usb", "sales package", "the", "2016",
+                "brandx"]
+    assert [term for term in kept + left_out if is_advice(term, boilerplate={"brandx"})] == kept
 
 
 def test_explanations_are_cached_per_listing_and_class(reference_dataset, monkeypatch):

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from core.errors import VitrineError
 from core.explain.service import ScenarioExplainer
 from core.progress import Progress, silent
 from core.text import listing_text
@@ -13,6 +14,19 @@ KEYWORDS_TABLE = "keywords"  # the name its table is stored under, beside the sc
 MIN_LISTINGS = 5  # a word must matter in this many listings of a category to count
 # Words in more than this share of all listings are shop boilerplate ("flipkart com", "buy", "only").
 MAX_LISTING_SHARE = 0.3
+
+
+# The marketplace's own words: its sales template ("Buy ... at Rs. ... online at great discounts. Only
+# genuine products. Free shipping. Cash on delivery! 30 day replacement guarantee.") and the headings of
+# its specification tables ("General details", "Key features", "Ideal for", "Sales package", "Model
+# name"). Some shops use them in one category only, where they even predict it, but they sell rather
+# than describe: a seller gains nothing by writing them.
+SHOP_WORDS = frozenset("""
+buy online price prices lowest discount discounts great best offer offers deal deals shipping free delivery
+cash genuine products product flipkart com rs replacement guarantee day days shop shopping sale only
+details features key specifications specification general traits ideal sales package box model name number
+type warranty summary
+""".split())
 
 
 def shop_boilerplate(listings_per_word: pd.Series, listings: int) -> set[str]:
@@ -24,8 +38,11 @@ def shop_boilerplate(listings_per_word: pd.Series, listings: int) -> set[str]:
 
 def is_advice(term: str, boilerplate: set[str]) -> bool:
     """Whether a word or phrase is worth advising to a seller: none of its words is an English stop
-    word, a number or shop boilerplate."""
-    return not any(word in ENGLISH_STOP_WORDS or word in boilerplate or word.isdigit() for word in term.split())
+    word, a number, one of the marketplace's own words (``SHOP_WORDS``) or boilerplate of this data
+    (``boilerplate``), and no word is repeated ("usb usb")."""
+    words = term.split()
+    return len(set(words)) == len(words) and not any(
+        word in ENGLISH_STOP_WORDS or word in SHOP_WORDS or word in boilerplate or word.isdigit() for word in words)
 
 
 def aggregate_keywords(rows: pd.DataFrame, listings_per_category: pd.Series, top: int = 10,
@@ -47,15 +64,17 @@ def aggregate_keywords(rows: pd.DataFrame, listings_per_category: pd.Series, top
 def relevance_keywords(explainer: ScenarioExplainer, top: int = 10, min_listings: int = MIN_LISTINGS,
                        progress: Progress = silent) -> pd.DataFrame:
     """Each word's relevance for its listing's own category, aggregated over the dataset (CLIP
-    relevance shares or tfidf contributions, from the cached per-listing explanations)."""
+    relevance shares or tfidf contributions, from the per-listing explanations, computed in batches and
+    cached). A listing whose explanation cannot be computed (a damaged photo) is passed over."""
     listings = explainer.dataset.listings
+    category_of = dict(zip(listings["uniq_id"], listings["category"]))
     rows = []
-    for done, (uniq_id, category) in enumerate(zip(listings["uniq_id"], listings["category"])):
-        progress(done, len(listings), "explaining listings")
-        for word in explainer.explain_listing(uniq_id, target=category).words:
-            if word.seen:
-                rows.append((uniq_id, category, word.word.lower(), word.score))
-    progress(len(listings), len(listings), "explaining listings")
+    for uniq_id, explanation in explainer.explain_listings(list(listings["uniq_id"]), progress,
+                                                           targets=list(listings["category"])):
+        if isinstance(explanation, VitrineError):
+            continue
+        rows += [(uniq_id, category_of[uniq_id], word.word.lower(), word.score) for word in explanation.words
+                 if word.seen]
     frame = pd.DataFrame(rows, columns=["uniq_id", "category", "word", "score"])
     return aggregate_keywords(frame, listings["category"].value_counts(), top, min_listings)
 

@@ -48,31 +48,32 @@ class ScenarioExplainer:
         if cached is not None:
             return cached
         listing = self.dataset.listing(uniq_id)
-        return self._computed([uniq_id], [self._input(listing, listing_photo(listing))], target)[0]
+        return self._computed([(uniq_id, target)], [self._input(listing, listing_photo(listing))])[0]
 
-    def explain_listings(self, uniq_ids: list[str], progress: Progress = silent,
-                         batch_size: int = EXPLAIN_BATCH) -> Iterator[tuple[str, Explanation | VitrineError]]:
-        """Each listing's explanation (or the VitrineError that stops it, such as a damaged photo) as it
-        becomes ready: cached ones at once, then the others computed ``batch_size`` at a time (one
-        backward pass each for CLIP) and cached."""
+    def explain_listings(self, uniq_ids: list[str], progress: Progress = silent, batch_size: int = EXPLAIN_BATCH,
+                         targets: list[str | None] | None = None
+                         ) -> Iterator[tuple[str, Explanation | VitrineError]]:
+        """Each listing's explanation (for its predicted class, or its ``targets`` entry) or the VitrineError
+        that stops it (such as a damaged photo), as it becomes ready: cached ones at once, then the others
+        computed ``batch_size`` at a time (one backward pass each for CLIP) and cached."""
         missing = []
-        for uniq_id in uniq_ids:
-            cached = self.cached(uniq_id)
+        for uniq_id, target in zip(uniq_ids, targets or [None] * len(uniq_ids)):
+            cached = self.cached(uniq_id, target)
             if cached is None:
-                missing.append(uniq_id)
+                missing.append((uniq_id, target))
             else:
                 yield uniq_id, cached
         for start in range(0, len(missing), batch_size):
             progress(start, len(missing), f"explaining {len(missing)} listing(s)")
             ready, inputs = [], []
-            for uniq_id in missing[start:start + batch_size]:
+            for uniq_id, target in missing[start:start + batch_size]:
                 listing = self.dataset.listing(uniq_id)
                 try:
                     inputs.append(self._input(listing, listing_photo(listing)))
-                    ready.append(uniq_id)
+                    ready.append((uniq_id, target))
                 except VitrineError as exc:
                     yield uniq_id, exc
-            yield from zip(ready, self._computed(ready, inputs) if ready else [])
+            yield from zip([uniq_id for uniq_id, _ in ready], self._computed(ready, inputs) if ready else [])
         if missing:
             progress(len(missing), len(missing), f"explained {len(missing)} listing(s)")
 
@@ -91,11 +92,11 @@ class ScenarioExplainer:
         return ListingInput(photo, listing["product_name"], listing["description"],
                             listing.get("specifications") or "")
 
-    def _computed(self, uniq_ids: list[str], inputs: list[ListingInput],
-                  target: str | None = None) -> list[Explanation]:
-        explanations = self.explainer.explain_many(inputs, [self.result.probabilities_of(u) for u in uniq_ids],
-                                                   [target] * len(uniq_ids))
-        for uniq_id, explanation in zip(uniq_ids, explanations):
+    def _computed(self, wanted: list[tuple[str, str | None]], inputs: list[ListingInput]) -> list[Explanation]:
+        """Explanations of listings (uniq_id, target) of the dataset read as ``inputs``, cached."""
+        explanations = self.explainer.explain_many(inputs, [self.result.probabilities_of(u) for u, _ in wanted],
+                                                   [target for _, target in wanted])
+        for (uniq_id, target), explanation in zip(wanted, explanations):
             path = self._cache_path(uniq_id, target)
             path.parent.mkdir(parents=True, exist_ok=True)
             joblib.dump(explanation, path)
