@@ -17,6 +17,7 @@ navigation = st.navigation([
     st.Page("pages/misclassified.py", title="Misclassified products", icon=":material/report:"),
     st.Page("pages/map.py", title="Map of the listings", icon=":material/scatter_plot:"),
     st.Page("pages/explain.py", title="Explain a new listing", icon=":material/image_search:"),
+    st.Page("pages/compare.py", title="Compare scenarios", icon=":material/compare:"),
     st.Page("pages/classify.py", title="Classify a batch", icon=":material/playlist_add_check:"),
     st.Page("pages/review.py", title="Operator review", icon=":material/rate_review:"),
     st.Page("pages/guide.py", title="Seller keyword guide", icon=":material/sell:"),

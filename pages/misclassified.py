@@ -67,6 +67,8 @@ for _, row in frame.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE].iterrows():
                      for other, predictions in others.items()]
         if elsewhere:
             st.caption("Other scenarios: " + " · ".join(elsewhere))
+            st.page_link("pages/compare.py", label="Compare every scenario on this listing", icon=":material/compare:",
+                         query_params={"listing": row["uniq_id"]})
         photo = None
         try:
             photo = listing_photo(listing)

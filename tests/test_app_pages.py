@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from core import listing_map
 from core.cli import main
+from core.dataset import load_dataset
 from core.errors import ReviewStoreError
 from core.escaping import plain_markdown
 from core.explain.base import Explainer
@@ -495,3 +496,40 @@ def test_data_page_names_the_file_not_the_servers_folders(reference_dataset):
     assert not app.exception
     shown_text = " ".join(shown(c.value) for c in app.caption)
     assert reference_dataset.csv_path.name in shown_text and str(reference_dataset.csv_path.parent) not in shown_text
+
+
+def test_compare_page_shows_every_scenario_on_the_listing_the_address_names(small_data_dir, tmp_path):
+    from core.scenarios.tfidf_specs import TfidfSpecsScenario
+
+    dataset = load_dataset()
+    store = ResultsStore(work_dirs().results)
+    results = {s.name: run_scenario(s, dataset, store) for s in (TfidfScenario(), TfidfSpecsScenario())}
+    uniq_id = dataset.listings["uniq_id"].iloc[7]
+    app = page("compare.py")
+    app.query_params["listing"] = uniq_id
+    app.run()
+    assert not app.exception
+    assert app.selectbox[0].value == uniq_id
+    answers = app.dataframe[0].value
+    assert answers["scenario"].tolist() == ["tfidf", "tfidf_specs"]
+    for name, result in results.items():
+        stored = result.predictions.set_index("uniq_id").at[uniq_id, "predicted"]
+        assert answers.set_index("scenario").at[name, "prediction"] == stored
+    assert [shown(h.value) for h in app.subheader] == ["tfidf", "tfidf_specs"]
+    assert len([h for h in app.get("html") if "vitrine-description" in h.proto.body]) == 2  # each one's words
+
+
+def test_misclassified_cards_link_to_the_comparison_of_their_listing():
+    from core.scenarios.tfidf_specs import TfidfSpecsScenario
+
+    dataset = load_dataset()
+    store = ResultsStore(work_dirs().results)
+    for scenario in (TfidfScenario(), TfidfSpecsScenario()):
+        run_scenario(scenario, dataset, store)
+    # Through the app's navigation: a link names a page the app registered.
+    app = AppTest.from_file(str(REPO_ROOT / "streamlit_app.py"), default_timeout=TIMEOUT).run()
+    app.switch_page("pages/misclassified.py").run()
+    assert not app.exception
+    links = app.get("page_link")
+    assert links and all(link.proto.page == "compare" for link in links)
+    assert all("listing=" in link.proto.query_string for link in links)

@@ -95,7 +95,7 @@ def run_page(name: str) -> AppTest:
 def test_every_page_is_covered_here():
     pages = {path.name for path in (REPO_ROOT / "pages").glob("*.py") if not path.name.startswith("_")}
     assert pages == {"results.py", "misclassified.py", "explain.py", "review.py", "guide.py", "data.py",
-                     "classify.py", "map.py"}
+                     "classify.py", "map.py", "compare.py"}
 
 
 def test_results_page_shows_hostile_category_names_as_text(hostile):
@@ -147,6 +147,12 @@ def test_map_page_shows_hostile_names_as_text(hostile):
     app = run_page("map.py")
     assert live_text(app) == []
     assert app.get("plotly_chart")  # the map, its legend and hover text naming categories and products
+
+
+def test_compare_page_shows_hostile_names_as_text(hostile):
+    app = run_page("compare.py")
+    assert live_text(app) == []
+    assert app.dataframe and app.subheader  # the answers side by side, a column per scenario
 
 
 def test_guide_page_shows_hostile_category_names_as_text(hostile):
