@@ -22,5 +22,6 @@ navigation = st.navigation([
     st.Page("pages/review.py", title="Operator review", icon=":material/rate_review:"),
     st.Page("pages/guide.py", title="Seller keyword guide", icon=":material/sell:"),
     st.Page("pages/data.py", title="Data quality", icon=":material/fact_check:"),
+    st.Page("pages/models.py", title="Models", icon=":material/deployed_code:"),
 ])
 navigation.run()

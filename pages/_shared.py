@@ -1,6 +1,7 @@
 """What every page shares: the dataset and results store, loaded once, and progress display."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,8 @@ from core.labels.versions import apply_version, selected_version, version_names
 from core.leaderboard import best_scenario
 from core.locations import SAMPLE_NOTICE, data_dir, find_csv, work_dirs
 from core.review.store import ReviewStore, default_url
+from core.runs import run_scenario
+from core.scenarios.base import Scenario
 from core.scenarios.registry import all_scenarios, scenario_named, variants_named
 from core.store import ResultsStore
 
@@ -108,6 +111,23 @@ class StreamlitProgress:
 
     def close(self) -> None:
         self.bar.empty()
+
+
+def run_shown(scenario: Scenario, dataset: Dataset) -> ScenarioResult | None:
+    """Run ``scenario`` (its result stored) under a progress bar; None, with the reason shown, when it fails."""
+    progress = StreamlitProgress(f"Running {scenario.name}")
+    try:
+        return run_scenario(scenario, dataset, results_store(), progress=progress)
+    except VitrineError as exc:
+        st.warning(f"{scenario.name} cannot run: {message_markdown(exc)}")
+        return None
+    except Exception as exc:  # the page's edge: a message for the user, the details for whoever runs the app
+        logging.getLogger(__name__).exception("running %s failed", scenario.name)
+        st.error(f"{scenario.name} failed: {plain_markdown(exc)}. The other scenarios are not affected; the terminal "
+                 "that runs the app has the details.")
+        return None
+    finally:
+        progress.close()
 
 
 def stored_results(dataset: Dataset) -> dict[str, ScenarioResult]:

@@ -15,13 +15,12 @@ from core.evaluation import ScenarioResult
 from core.labels.compare import COLUMNS, before_after, compare_table
 from core.leaderboard import headline, score
 from core.listing_map import agreement, stored_agreement
-from core.runs import run_scenario
 from core.scenarios.base import Scenario
 from core.scenarios.registry import all_scenarios, scenario_named, variants_named
 from core.scenarios.variants import TRAIN_SHARES, VARIANTS_NOTE, variant
 from core.split import TRAIN_SHARE, assign_split
 from core.study_figures import PEER_BEST_ARI, PEER_TEST_ACCURACY, STUDY_NOTE, study_comparison
-from pages._shared import StreamlitProgress, dataset_or_stop, original_dataset, results_store
+from pages._shared import dataset_or_stop, original_dataset, results_store, run_shown
 
 st.title("Scenario results")
 dataset = dataset_or_stop()
@@ -33,29 +32,13 @@ store = results_store()
 scenarios = all_scenarios()
 
 
-def _run(scenario: Scenario) -> ScenarioResult | None:
-    progress = StreamlitProgress(f"Running {scenario.name}")
-    try:
-        return run_scenario(scenario, dataset, store, progress=progress)
-    except VitrineError as exc:
-        st.warning(f"{scenario.name} cannot run: {message_markdown(exc)}")
-        return None
-    except Exception as exc:  # the page's edge: a message for the user, the details for whoever runs the app
-        logging.getLogger(__name__).exception("running %s failed", scenario.name)
-        st.error(f"{scenario.name} failed: {plain_markdown(exc)}. The other scenarios are not affected; the terminal "
-                 "that runs the app has the details.")
-        return None
-    finally:
-        progress.close()
-
-
 results: dict[str, ScenarioResult] = {}
 unavailable: dict[str, str] = {}
 not_run: list[Scenario] = []
 for name, scenario in scenarios.items():
     result = store.load(scenario, dataset.fingerprint)
     if result is None and scenario.runs_in_seconds:
-        result = _run(scenario)
+        result = run_shown(scenario, dataset)
     if result is not None:
         results[name] = result
     elif reason := scenario.unavailable_reason():
@@ -181,7 +164,7 @@ if results:
 
 for scenario in not_run:
     if st.button(f"Run {scenario.name}", help=scenario.description):
-        if _run(scenario) is not None:
+        if run_shown(scenario, dataset) is not None:
             st.rerun()
 
 with st.expander("Retraining variants: train share, greyscale photos, keyword weighting"):
@@ -203,7 +186,7 @@ with st.expander("Retraining variants: train share, greyscale photos, keyword we
         else:
             if chosen.name in results:
                 st.info(f"{plain_markdown(chosen.name)} has run already: its row is in the table above.")
-            elif _run(chosen) is not None:
+            elif run_shown(chosen, dataset) is not None:
                 st.rerun()
 
 if results and dataset.version != ORIGINAL_VERSION:

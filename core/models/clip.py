@@ -8,6 +8,7 @@ from pathlib import Path
 
 from core.errors import ModelMissingError
 from core.models.weights import copy_model_folder, folder_fingerprint, install_folder, model_folder
+from core.progress import Progress, silent
 
 DEFAULT_CLIP = "openai/clip-vit-base-patch32"
 CLIP_MODEL_ENV = "VITRINE_CLIP_MODEL"
@@ -66,14 +67,24 @@ def load_clip(model_id: str | None = None) -> LoadedClip:
                       fingerprint=folder_fingerprint(folder))
 
 
-def download_clip(model_id: str = DEFAULT_CLIP) -> Path:
-    """Fetch a CLIP checkpoint from the Hugging Face hub into the models folder (needs internet)."""
+def download_clip(model_id: str = DEFAULT_CLIP, progress: Progress = silent) -> Path:
+    """Fetch a CLIP checkpoint from the Hugging Face hub into the models folder (needs internet), telling
+    ``progress`` how many of its files have arrived."""
     from huggingface_hub import snapshot_download
+    from tqdm.auto import tqdm
+
+    class Reporting(tqdm):
+        """The hub's own progress bar over the checkpoint's files, also told to ``progress``."""
+
+        def update(self, n=1):
+            shown = super().update(n)
+            progress(int(self.n), int(self.total or 0), f"{model_id}: files downloaded")
+            return shown
 
     destination = model_folder(model_id)
     staging = destination.with_name(destination.name + ".download")
     try:
-        snapshot_download(model_id, local_dir=staging, etag_timeout=10,
+        snapshot_download(model_id, local_dir=staging, etag_timeout=10, tqdm_class=Reporting,
                           allow_patterns=["*.json", "*.txt", "*.safetensors"])
     except (OSError, ValueError) as exc:
         raise ModelMissingError(

@@ -16,6 +16,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from core.errors import ModelMissingError
 from core.images import square_image
 from core.models.weights import file_fingerprint, model_folder
+from core.progress import Progress, silent
 
 DENSENET_ID = "densenet121-imagenet1k-v1"
 WEIGHTS_FILE = "densenet121.pth"
@@ -70,9 +71,11 @@ def load_densenet(path: Path | None = None) -> LoadedDenseNet:
     return LoadedDenseNet(model.eval(), file_fingerprint(path))
 
 
-def download_densenet() -> Path:
-    """Fetch torchvision's ImageNet weights (hash-checked) into the models folder (needs internet)."""
+def download_densenet(progress: Progress = silent) -> Path:
+    """Fetch torchvision's ImageNet weights (hash-checked) into the models folder (needs internet); one
+    file, so ``progress`` hears of its start and its end."""
     staging = weights_path().parent / "download"
+    progress(0, 1, "downloading the DenseNet121 weights")
     try:
         torch.hub.load_state_dict_from_url(WEIGHTS_URL, model_dir=str(staging),
                                            check_hash=True, progress=True)
@@ -81,7 +84,9 @@ def download_densenet() -> Path:
                                 "Check the internet connection, or import a copy with "
                                 "`python -m core models import densenet FILE`.") from exc
     downloaded = next(staging.glob("*.pth"))
-    return import_densenet(downloaded, move=True)
+    installed = import_densenet(downloaded, move=True)
+    progress(1, 1, "downloaded the DenseNet121 weights")
+    return installed
 
 
 def import_densenet(source: Path, move: bool = False) -> Path:
