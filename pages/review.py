@@ -16,6 +16,7 @@ from core.labels.tree import hesitations
 from core.leaderboard import best_scenario
 from core.review.batches import sent_batches
 from core.review.export import answers_with_context
+from core.review.identity import signed_in_operator
 from core.review.queues import mistakes_label, review_queues
 from core.review.standing import operator_pace, operator_queue
 from core.review.store import MAX_COMMENT_CHARS, MAX_OPERATOR_CHARS
@@ -69,10 +70,31 @@ def progress_text(standing, pace) -> str:
     return text
 
 
+def team_sign_in() -> bool:
+    """Whether the app is set up for a team's sign-in: an [auth] section in .streamlit/secrets.toml."""
+    try:
+        return "auth" in st.secrets
+    except FileNotFoundError:  # no secrets file: a laptop, where operators type their name
+        return False
+
+
 settings = st.columns([2, 2, 1.4], vertical_alignment="bottom")
-# Bound to the address: the name stays when the operator leaves the page, comes back or reloads.
-operator = settings[0].text_input("Your operator name", key="operator", max_chars=MAX_OPERATOR_CHARS,
-                                  bind="query-params").strip()
+if team_sign_in():
+    # The signed-in account is the operator: nobody answers under another name.
+    operator = signed_in_operator(st.user.to_dict()) or ""
+    if not st.user.is_logged_in:
+        st.info("This review page is set up for your team: sign in, and your answers are saved under your account.")
+        st.button("Sign in", type="primary", on_click=st.login)
+        st.stop()
+    if not operator:
+        st.error("Your account gave no e-mail or name to save answers under; ask whoever set up the sign-in.")
+        st.stop()
+    settings[0].text_input("Signed in as", value=operator, disabled=True)
+    st.sidebar.button("Sign out", on_click=st.logout)
+else:
+    # Bound to the address: the name stays when the operator leaves the page, comes back or reloads.
+    operator = settings[0].text_input("Your operator name", key="operator", max_chars=MAX_OPERATOR_CHARS,
+                                      bind="query-params").strip()
 queues = review_queues(dataset, results, stored_label_issues(dataset, results_store()))
 labels = list(queues)
 best = mistakes_label(best_scenario(results))

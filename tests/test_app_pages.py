@@ -533,3 +533,36 @@ def test_misclassified_cards_link_to_the_comparison_of_their_listing():
     links = app.get("page_link")
     assert links and all(link.proto.page == "compare" for link in links)
     assert all("listing=" in link.proto.query_string for link in links)
+
+
+TEAM_AUTH = {"redirect_uri": "http://127.0.0.1:8501/oauth2callback", "cookie_secret": "test-secret",
+             "client_id": "vitrine", "client_secret": "s", "server_metadata_url": "http://127.0.0.1:9/.well-known"}
+
+
+def test_review_page_set_up_for_a_team_asks_to_sign_in_first(with_tfidf, tmp_path, monkeypatch):
+    monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
+    app = page("review.py")
+    app.secrets["auth"] = TEAM_AUTH
+    app.user = {"is_logged_in": False}
+    app.run()
+    assert not app.exception
+    assert any("sign in" in info.value for info in app.info)
+    assert [b.label for b in app.button] == ["Sign in"]  # nothing to answer before signing in
+    assert not app.text_input
+
+
+def test_review_page_saves_a_signed_in_operators_answers_under_their_account_only(with_tfidf, tmp_path,
+                                                                                  monkeypatch):
+    monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
+    app = page("review.py")
+    app.secrets["auth"] = TEAM_AUTH
+    app.user = {"is_logged_in": True, "email": "ana@team.example", "name": "Ana"}
+    app.query_params["operator"] = "bo"  # another name in the address is not taken
+    app.run()
+    assert not app.exception
+    [name] = app.text_input[:1]
+    assert (name.label, name.value, name.proto.disabled) == ("Signed in as", "ana@team.example", True)
+    _answer(app, "Watches")
+    [answer] = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}").active_answers()
+    assert answer.operator == "ana@team.example"
+    assert any(b.label == "Sign out" for b in app.sidebar.button)

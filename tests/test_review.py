@@ -319,3 +319,15 @@ def test_exported_answers_carry_the_product_its_label_and_the_reviewed_models_an
     assert out["product_name"].tolist() == ["Watch", "Watch", "Lamp"]
     assert out["dataset_label"].tolist()[:2] == ["Watches", "Watches"] and pd.isna(out["dataset_label"][2])
     assert out["model_answer"].tolist() == ["Kitchen", "Watches", "Home"]  # the model each answer reviewed
+
+
+def test_a_signed_in_account_answers_under_its_most_unique_claim():
+    from core.review.identity import signed_in_operator
+
+    ana = {"is_logged_in": True, "email": " ana@team.example ", "name": "Ana"}
+    assert signed_in_operator(ana) == "ana@team.example"
+    assert signed_in_operator({"is_logged_in": True, "name": "Ana", "sub": "123"}) == "Ana"
+    assert signed_in_operator({"is_logged_in": True, "email": "", "sub": "123"}) == "123"
+    assert signed_in_operator({"is_logged_in": False, "email": "ana@team.example"}) is None
+    assert signed_in_operator({"is_logged_in": True}) is None
+    assert len(signed_in_operator({"is_logged_in": True, "email": "a" * 300})) == 100  # what the store keeps
