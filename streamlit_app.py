@@ -12,16 +12,24 @@ import core.scenarios.densenet  # noqa: F401
 st.set_page_config(page_title="Vitrine: explainable listing classifier",
                    page_icon=str(Path(__file__).parent / "assets" / "icon.png"), layout="wide")
 
-navigation = st.navigation([
-    st.Page("pages/results.py", title="Results", icon=":material/leaderboard:", default=True),
-    st.Page("pages/misclassified.py", title="Misclassified products", icon=":material/report:"),
-    st.Page("pages/map.py", title="Map of the listings", icon=":material/scatter_plot:"),
-    st.Page("pages/explain.py", title="Explain a new listing", icon=":material/image_search:"),
-    st.Page("pages/compare.py", title="Compare scenarios", icon=":material/compare:"),
-    st.Page("pages/classify.py", title="Classify a batch", icon=":material/playlist_add_check:"),
-    st.Page("pages/review.py", title="Operator review", icon=":material/rate_review:"),
-    st.Page("pages/guide.py", title="Seller keyword guide", icon=":material/sell:"),
-    st.Page("pages/data.py", title="Data quality", icon=":material/fact_check:"),
-    st.Page("pages/models.py", title="Models", icon=":material/deployed_code:"),
-])
+# Along the top, in three menus: the pages get the whole width, down to 800 px and below (a sidebar
+# would take 300 px of it; only the data version picker still uses one, once a corrected version exists).
+navigation = st.navigation({
+    "Study": [
+        st.Page("pages/results.py", title="Results", icon=":material/leaderboard:", default=True),
+        st.Page("pages/misclassified.py", title="Misclassified products", icon=":material/report:"),
+        st.Page("pages/map.py", title="Map of the listings", icon=":material/scatter_plot:"),
+        st.Page("pages/explain.py", title="Explain a new listing", icon=":material/image_search:"),
+        st.Page("pages/compare.py", title="Compare scenarios", icon=":material/compare:"),
+    ],
+    "Daily work": [
+        st.Page("pages/classify.py", title="Classify a batch", icon=":material/playlist_add_check:"),
+        st.Page("pages/review.py", title="Operator review", icon=":material/rate_review:"),
+        st.Page("pages/guide.py", title="Seller keyword guide", icon=":material/sell:"),
+    ],
+    "Data and models": [
+        st.Page("pages/data.py", title="Data quality", icon=":material/fact_check:"),
+        st.Page("pages/models.py", title="Models", icon=":material/deployed_code:"),
+    ],
+}, position="top")
 navigation.run()

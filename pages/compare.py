@@ -90,6 +90,6 @@ st.dataframe(answers, hide_index=True, width="stretch", column_config={
                      format="percent", help="What the scenario gives the data set's label")})
 names = list(explanations)
 for start in range(0, len(names), PER_ROW):
-    for column, name in zip(st.columns(PER_ROW, border=True), names[start:start + PER_ROW]):
-        with column:
+    for column, name in zip(st.columns(PER_ROW), names[start:start + PER_ROW]):
+        with column.container(border=True):  # a border round each scenario, none round an empty place
             show_side(name, explanations[name], photo, listing["description"], label)

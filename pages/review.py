@@ -101,8 +101,9 @@ best = mistakes_label(best_scenario(results))
 chosen = settings[1].selectbox("Queue", labels, index=labels.index(best) if best in labels else 0,
                                help="A scenario's mistakes on the data set, the likely label errors that "
                                "`python -m core labels issues` found, or the listings a classified batch flagged")
-show_model = settings[2].toggle("Show the model's answer", value=False,
-                                help="Off by default, so that your answer is your own.")
+show_model = settings[2].toggle("Model's answer", value=False,
+                                help="Shows the model's answer (and the data set's label). Off by default, so "
+                                "that your answer is your own.")
 try:
     review = queues[chosen]()
 except (VitrineError, OSError) as exc:

@@ -95,7 +95,7 @@ def test_results_page_shows_the_scenario_table_in_a_real_browser(app_env, browse
         page.locator(".js-plotly-plot").get_by_text("tfidf").first.wait_for(timeout=30_000)
         page.wait_for_timeout(1000)
         page.screenshot(path=str(tmp_path / "results.png"), full_page=True)
-        page.get_by_role("link", name="Data quality").click()
+        _go_to(page, "Data quality")
         page.get_by_text(f"{3 if HAS_REFERENCE_DATA else 0} listing(s) without a photo file").wait_for(timeout=60_000)
         assert "Traceback" not in page.content()
     finally:
@@ -103,10 +103,23 @@ def test_results_page_shows_the_scenario_table_in_a_real_browser(app_env, browse
         process.wait(timeout=20)
 
 
+# The menu of the top navigation each page is in (streamlit_app.py).
+MENUS = {"Results": "Study", "Misclassified products": "Study", "Map of the listings": "Study",
+         "Explain a new listing": "Study", "Compare scenarios": "Study", "Classify a batch": "Daily work",
+         "Operator review": "Daily work", "Seller keyword guide": "Daily work", "Data quality": "Data and models",
+         "Models": "Data and models"}
+
+
+def _go_to(page, title: str) -> None:
+    """Open a page through its menu of the top navigation, as a user does."""
+    page.get_by_text(MENUS[title], exact=True).first.click()
+    page.get_by_role("menuitem", name=title).click()
+
+
 def _open(page, url: str, title: str, screenshots: Path) -> None:
-    """Go to a page through the sidebar; on failure, keep a screenshot beside the test's files."""
+    """Go to a page through the navigation; on failure, keep a screenshot beside the test's files."""
     page.goto(url, wait_until="domcontentloaded")
-    page.get_by_role("link", name=title).click()
+    _go_to(page, title)
     try:
         page.get_by_role("heading", name=title).wait_for(timeout=90_000)
     except Exception:
@@ -222,7 +235,7 @@ def test_hostile_names_show_as_written_and_the_browser_fetches_nothing_outside(h
         page.on("request", lambda request: requested.append(request.url))
         _open(page, url, "Operator review", tmp_path)
         _sign_in(page, OPERATOR)
-        page.get_by_text("Show the model's answer").click()
+        page.get_by_text("Model's answer", exact=True).click()
         page.get_by_text("Data set label:").wait_for(timeout=60_000)
         # As category buttons, written out; they may still be arriving on a loaded machine.
         assert _missing_text(page, HOSTILE) == []
@@ -235,6 +248,31 @@ def test_hostile_names_show_as_written_and_the_browser_fetches_nothing_outside(h
         assert [address for address in requested if "evil.example" in address] == []
         local = (url.rstrip("/"), "http://localhost", "http://127.0.0.1", "data:", "blob:")
         assert [address for address in requested if not address.startswith(local)] == []  # no outside font or icon
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
+def test_every_page_fits_an_800_pixel_window(app_env, private_work_dir, reference_dataset, browser, tmp_path):
+    from core.runs import run_scenario
+    from core.scenarios.tfidf import TfidfScenario
+    from core.store import ResultsStore
+
+    run_scenario(TfidfScenario(), reference_dataset, ResultsStore(private_work_dir / "results"))
+    process, url = start_app(app_env)
+    try:
+        page = browser.new_page(viewport={"width": 800, "height": 1000})
+        too_wide = {}
+        for title in MENUS:
+            _open(page, url, title, tmp_path)
+            page.wait_for_timeout(1500)  # the page's elements arrive
+            page.screenshot(path=str(tmp_path / f"{title.replace(' ', '-')}-800.png"), full_page=True)
+            assert "Traceback" not in page.content()
+            assert page.locator('[data-testid="stSidebar"]').count() == 0  # the navigation is along the top
+            width = page.evaluate("document.documentElement.scrollWidth")
+            if width > 800:
+                too_wide[title] = width
+        assert too_wide == {}  # nothing scrolls sideways
     finally:
         process.terminate()
         process.wait(timeout=20)

@@ -8,9 +8,11 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.models.clip import clip_available, configured_clip_id, missing_clip_message
+from core.models.clip import clip_available, configured_clip_id
 from core.models.weights import file_fingerprint, folder_fingerprint, model_folder
 
+MISSING = ("Not on this machine yet: download it (needs internet) or import a copy; the command line does the "
+           "same (`python -m core models download` / `models import`).")
 CLIP_WEIGHTS = ("model.safetensors", "pytorch_model.bin")
 
 
@@ -24,7 +26,7 @@ class ModelState:
     location: Path
     size_bytes: int = 0
     fingerprint: str = ""
-    detail: str = ""  # why it is damaged, or how to get it when missing
+    detail: str = ""  # why it is damaged, or how to get it when missing (no server path: pages show it)
 
 
 def model_states() -> list[ModelState]:
@@ -36,7 +38,7 @@ def clip_state(model_id: str) -> ModelState:
     """A CLIP checkpoint's folder: present when its config reads and its weights' header does."""
     folder = model_folder(model_id)
     if not clip_available(model_id):
-        return ModelState("clip", model_id, "missing", folder, detail=missing_clip_message(model_id))
+        return ModelState("clip", model_id, "missing", folder, detail=MISSING)
     problem = _clip_problem(folder)
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     if problem:
@@ -46,11 +48,11 @@ def clip_state(model_id: str) -> ModelState:
 
 def densenet_state() -> ModelState:
     """DenseNet121's state dict: present when it is a readable torch archive."""
-    from core.models.densenet import DENSENET_ID, missing_densenet_message, weights_path  # torch: asked for here only
+    from core.models.densenet import DENSENET_ID, weights_path  # torch: imported when asked for only
 
     path = weights_path()
     if not path.is_file():
-        return ModelState("densenet", DENSENET_ID, "missing", path, detail=missing_densenet_message())
+        return ModelState("densenet", DENSENET_ID, "missing", path, detail=MISSING)
     size = path.stat().st_size
     if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; a cut download is not one
         return ModelState("densenet", DENSENET_ID, "damaged", path, size,
