@@ -253,7 +253,8 @@ def test_hostile_names_show_as_written_and_the_browser_fetches_nothing_outside(h
         process.wait(timeout=20)
 
 
-def test_every_page_fits_an_800_pixel_window(app_env, private_work_dir, reference_dataset, browser, tmp_path):
+def test_every_page_fits_a_1400_and_an_800_pixel_window(app_env, private_work_dir, reference_dataset, browser,
+                                                        tmp_path):
     from core.runs import run_scenario
     from core.scenarios.tfidf import TfidfScenario
     from core.store import ResultsStore
@@ -261,17 +262,18 @@ def test_every_page_fits_an_800_pixel_window(app_env, private_work_dir, referenc
     run_scenario(TfidfScenario(), reference_dataset, ResultsStore(private_work_dir / "results"))
     process, url = start_app(app_env)
     try:
-        page = browser.new_page(viewport={"width": 800, "height": 1000})
         too_wide = {}
-        for title in MENUS:
-            _open(page, url, title, tmp_path)
-            page.wait_for_timeout(1500)  # the page's elements arrive
-            page.screenshot(path=str(tmp_path / f"{title.replace(' ', '-')}-800.png"), full_page=True)
-            assert "Traceback" not in page.content()
-            assert page.locator('[data-testid="stSidebar"]').count() == 0  # the navigation is along the top
-            width = page.evaluate("document.documentElement.scrollWidth")
-            if width > 800:
-                too_wide[title] = width
+        for width in (1400, 800):
+            page = browser.new_page(viewport={"width": width, "height": 1000})
+            for title in MENUS:
+                _open(page, url, title, tmp_path)
+                page.wait_for_timeout(1500)  # the page's elements arrive
+                page.screenshot(path=str(tmp_path / f"{title.replace(' ', '-')}-{width}.png"), full_page=True)
+                assert "Traceback" not in page.content()
+                assert page.locator('[data-testid="stSidebar"]').count() == 0  # the navigation is along the top
+                if (scrolled := page.evaluate("document.documentElement.scrollWidth")) > width:
+                    too_wide[f"{title} at {width}"] = scrolled
+            page.close()
         assert too_wide == {}  # nothing scrolls sideways
     finally:
         process.terminate()
