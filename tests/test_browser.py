@@ -29,9 +29,10 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(env: dict[str, str]) -> tuple[subprocess.Popen, str]:
-    """Start ``streamlit run streamlit_app.py`` on a free loopback port and wait until it answers."""
-    port = _free_port()
+def start_app(env: dict[str, str], port: int | None = None) -> tuple[subprocess.Popen, str]:
+    """Start ``streamlit run streamlit_app.py`` on ``port`` (a free loopback one by default) and wait until
+    it answers."""
+    port = port or _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1", "--server.headless", "true"],
@@ -345,3 +346,43 @@ def test_classify_a_small_uploaded_csv_download_the_result_and_send_the_doubtful
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+def test_a_team_signs_in_through_its_provider_and_answers_under_its_account(app_env, private_work_dir,
+                                                                           reference_dataset, browser, tmp_path):
+    from core.review.store import ReviewStore
+    from core.runs import run_scenario
+    from core.scenarios.tfidf import TfidfScenario
+    from core.store import ResultsStore
+    from tests.oidc_stub import CLIENT_ID, CLIENT_SECRET, stub_provider
+
+    run_scenario(TfidfScenario(), reference_dataset, ResultsStore(private_work_dir / "results"))
+    port = _free_port()
+    with stub_provider({"email": "ana@team.example", "name": "Ana"}) as provider:
+        home = tmp_path / "home"  # the app reads ~/.streamlit/secrets.toml: a home of its own
+        (home / ".streamlit").mkdir(parents=True)
+        (home / ".streamlit" / "secrets.toml").write_text(
+            f'[auth]\nredirect_uri = "http://127.0.0.1:{port}/oauth2callback"\n'
+            f'cookie_secret = "{os.urandom(16).hex()}"\n'
+            f'client_id = "{CLIENT_ID}"\nclient_secret = "{CLIENT_SECRET}"\n'
+            f'server_metadata_url = "{provider}/.well-known/openid-configuration"\n', encoding="utf-8")
+        process, url = start_app({**app_env, "HOME": str(home)}, port)
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1100})
+            _open(page, url, "Operator review", tmp_path)
+            page.get_by_role("button", name="Sign in").click()  # to the provider and back, signed in
+            page.get_by_role("heading", name="Scenario results").wait_for(timeout=60_000)
+            _go_to(page, "Operator review")
+            field = page.get_by_label("Signed in as")
+            expect(field).to_have_value("ana@team.example", timeout=60_000)
+            expect(field).to_be_disabled()
+            _category_button(page, "Watches").click()
+            expect(_category_button(page, "Watches")).to_have_attribute("kind", "primary", timeout=30_000)
+            page.get_by_role("button", name="Save answer").click()
+            page.get_by_text("1 of").wait_for(timeout=60_000)
+            page.screenshot(path=str(tmp_path / "signed-in.png"), full_page=True)
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
+    [answer] = ReviewStore(f"sqlite:///{private_work_dir / 'reviews.sqlite'}").active_answers()
+    assert answer.operator == "ana@team.example"
