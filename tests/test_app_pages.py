@@ -470,7 +470,8 @@ def test_classify_page_classifies_an_upload_filters_it_and_sends_the_doubtful_on
 
 @pytest.mark.parametrize("data, message", [
     (b"sku,colour\n1,red\n", "today.csv needs an id column (uniq_id or id)"),
-    (b"", "today.csv is not a CSV file that can be read"),
+    (b"", "today.csv is empty: it holds no header line and no listings."),
+    (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "today.csv is not a CSV text file (its first line is not UTF-8 text"),
 ])
 def test_classify_page_says_what_is_wrong_with_a_bad_file(small_data_dir, data, message):
     app = _classify_upload(page("classify.py").run(), data)

@@ -85,6 +85,19 @@ def test_a_line_with_extra_fields_keeps_its_place_and_shifts_no_other_row(small_
     assert frame["status"].tolist() == ["ok", "not classified: the line has 4 fields where the header has 2", "ok"]
 
 
+def test_lines_with_broken_quotes_get_their_status_with_their_id_and_lose_no_other_row(small_data_dir, tmp_path):
+    path = tmp_path / "batch.csv"
+    path.write_text('id,description\n1,steel watch\nq1,"Quoted" trailing,"watch"\nx1,"Laptop 15.6"" screen" bag,usb\n'
+                    '\n3,mug\nu1,"unclosed\n4,after\n', encoding="utf-8")
+    assert main(["classify", str(path), "--out", str(tmp_path / "out.csv")]) == 0
+    frame = pd.read_csv(tmp_path / "out.csv", dtype={"id": str}, keep_default_na=False)
+    assert frame["id"].tolist() == ["1", "q1", "x1", "3", "u1"]  # the blank line is no listing
+    status = dict(zip(frame["id"], frame["status"]))
+    assert status["1"] == status["3"] == "ok"
+    assert status["q1"].startswith("not classified: the line is not valid CSV (',' expected after '\"'")
+    assert status["u1"].startswith("not classified: a quote opened on this line is never closed")
+
+
 def test_photos_that_cannot_be_used_leave_the_listing_its_text(small_data_dir, tmp_path, monkeypatch, capsys):
     assert main(["models", "import", "clip", str(save_tiny_clip(tmp_path / "tiny")), "--model", "tiny-batch"]) == 0
     monkeypatch.setenv("VITRINE_CLIP_MODEL", "tiny-batch")

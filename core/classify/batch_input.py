@@ -8,6 +8,7 @@ A row that cannot be read keeps its place and says why, so the output lines up w
 from __future__ import annotations
 
 import codecs
+import csv
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -164,30 +165,86 @@ def _texts(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[str]:
 
 
 def csv_frames(path: Path, rows: int) -> Iterator[pd.DataFrame]:
-    """A CSV's listings ``rows`` at a time, every value as text: bytes that are not UTF-8 and lines whose
-    field count is not the header's keep their place, marked, so that their row gets its status.
+    """A CSV's listings ``rows`` at a time, every value as text, blank lines skipped. A record that is not
+    valid CSV (a stray or unclosed quote), one whose field count is not the header's and bytes that are not
+    UTF-8 keep their place, marked, so that their row gets its status: one bad line never costs the others.
     BatchInputError when the file is no CSV that can be read."""
-    try:
-        header = [str(c).strip().lower() for c in pd.read_csv(path, nrows=0, encoding="utf-8",
-                                                               encoding_errors=_UNDECODABLE).columns]
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-        raise BatchInputError(f"{path.name} is not a CSV file that can be read: {str(exc).splitlines()[0]}") from exc
-    marked = header.index("description") if "description" in header else len(header) - 1
+    with path.open(encoding="utf-8", errors=_UNDECODABLE, newline="") as handle:
+        lines = _RecordLines(handle)
+        reader = csv.reader(lines, strict=True)
+        try:
+            header = next(reader)
+        except StopIteration as exc:
+            raise BatchInputError(f"{path.name} is empty: it holds no header line and no listings.") from exc
+        except csv.Error as exc:
+            raise BatchInputError(f"{path.name} is not a CSV file that can be read ({exc}).") from exc
+        if any(_UNDECODABLE_MARK in name or "\x00" in name for name in header):
+            raise BatchInputError(f"{path.name} is not a CSV text file (its first line is not UTF-8 text: is it an "
+                                  "image or a spreadsheet? Save the listings as CSV, UTF-8).")
+        columns = _unique(header)
+        marked = next((i for i, name in enumerate(header) if name.strip().lower() == "description"), len(header) - 1)
+        chunk: list[list[str]] = []
+        while True:
+            lines.current.clear()
+            try:
+                fields = next(reader)
+                # Fewer fields are the last ones left empty, as spreadsheets write them; more are a mistake.
+                problem = None if len(fields) <= len(header) else \
+                    f"the line has {len(fields)} fields where the header has {len(header)}"
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                fields, problem = lines.first_fields(), _csv_problem(exc, reader.line_num)
+            if not fields:
+                continue  # a blank line
+            fields = (fields + [""] * len(header))[:len(header)]
+            if problem:
+                fields[marked] = _BAD_LINE + problem
+            chunk.append(fields)
+            if len(chunk) == rows:
+                yield pd.DataFrame(chunk, columns=columns, dtype=object)
+                chunk = []
+        if chunk:
+            yield pd.DataFrame(chunk, columns=columns, dtype=object)
 
-    def keep_bad_line(fields: list[str]) -> list[str]:
-        """The line, cut or padded to the header, its reason where its description was."""
-        fixed = (fields + [""] * len(header))[:len(header)]
-        fixed[marked] = f"{_BAD_LINE}the line has {len(fields)} fields where the header has {len(header)}"
-        return fixed
 
-    try:
-        # index_col=False: a line with more fields than the header is a bad line, never a sign that the
-        # first columns are an index (which shifts every row's fields).
-        yield from pd.read_csv(path, dtype=str, keep_default_na=False, chunksize=rows, encoding="utf-8",
-                               encoding_errors=_UNDECODABLE, engine="python", index_col=False,
-                               on_bad_lines=keep_bad_line)
-    except (pd.errors.ParserError, ValueError) as exc:
-        raise BatchInputError(f"{path.name} is not a CSV file that can be read: {str(exc).splitlines()[0]}") from exc
+class _RecordLines:
+    """A file's lines for ``csv.reader``, keeping those of the record being read: a record the reader
+    refuses still shows its first fields (its id), read leniently from its first line."""
+
+    def __init__(self, handle):
+        self.handle = handle
+        self.current: list[str] = []
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.handle)
+        self.current.append(line)
+        return line
+
+    def first_fields(self) -> list[str]:
+        return next(csv.reader(self.current[:1]), []) if self.current else []
+
+
+def _csv_problem(error: csv.Error, line: int) -> str:
+    """A record ``csv.reader`` refused, in the user's words."""
+    if "unexpected end of data" in str(error):
+        return (f"a quote opened on this line is never closed, so every line after it up to line {line} was read "
+                "into this row (close the quote)")
+    return f"the line is not valid CSV ({error}; a quote inside a field is written twice, \"\")"
+
+
+def _unique(header: list[str]) -> list[str]:
+    """Column names made unique as pandas makes them (a repeated ``name`` becomes ``name.1``)."""
+    seen: dict[str, int] = {}
+    names = []
+    for name in header:
+        count = seen.get(name, 0)
+        names.append(name if count == 0 else f"{name}.{count}")
+        seen[name] = count + 1
+    return names
 
 
 def _parquet_frames(path: Path, rows: int) -> Iterator[pd.DataFrame]:
