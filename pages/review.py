@@ -168,12 +168,14 @@ with review_tab:
                               shortcut=str(number) if number <= 9 else None,
                               type="primary" if category == picked else "secondary",
                               on_click=choose, args=(category_key, category))
-            comment = st.text_input("Comment (optional)", key=f"comment-{uniq_id}", max_chars=MAX_COMMENT_CHARS)
             with st.container(horizontal=True):
-                save = st.button("Save answer", key=f"save-{uniq_id}", type="primary", shortcut="Enter")
                 st.button("In doubt", key=f"in-doubt-{uniq_id}", shortcut="D", on_click=flip, args=(doubt_key,),
                           icon=":material/check_box:" if in_doubt else ":material/check_box_outline_blank:")
                 skip = st.button("Skip", key=f"skip-{uniq_id}", shortcut="S")
+            # A form, so that Enter typed in the comment saves too (elsewhere, Enter is the button's key).
+            with st.form(f"answer-{uniq_id}", border=False, enter_to_submit=True):
+                comment = st.text_input("Comment (optional)", key=f"comment-{uniq_id}", max_chars=MAX_COMMENT_CHARS)
+                save = st.form_submit_button("Save answer", key=f"save-{uniq_id}", type="primary", shortcut="Enter")
             try:
                 if save and picked is None:
                     st.warning("Pick a category first.")

@@ -238,7 +238,7 @@ def _answer(app: AppTest, category: str, in_doubt: bool = False, comment: str | 
     if in_doubt:
         _button(app, "In doubt").click().run()
     if comment is not None:
-        app.text_input[1].input(comment).run()
+        app.text_input[1].input(comment)  # in the form: sent with its button
     return _button(app, "Save answer").click().run()
 
 

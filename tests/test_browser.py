@@ -153,7 +153,10 @@ def _category_button(page, category: str):
 
 
 def test_every_page_explain_an_upload_and_a_review_that_survives_a_restart(app_env_with_tiny_clip, browser,
-                                                                             reference_dataset, tmp_path):
+                                                                             reference_dataset, private_work_dir,
+                                                                             tmp_path):
+    from core.review.store import ReviewStore
+
     photo = next(p for p in reference_dataset.listings["image_path"] if isinstance(p, str))
     process, url = start_app(app_env_with_tiny_clip)
     try:
@@ -206,6 +209,15 @@ def test_every_page_explain_an_upload_and_a_review_that_survives_a_restart(app_e
         page.screenshot(path=str(tmp_path / "review-keys.png"), full_page=True)
         page.keyboard.press("Enter")
         page.get_by_text("1 of").wait_for(timeout=60_000)
+        expect(_category_button(page, "Watches")).to_have_count(1, timeout=60_000)  # the last product's are gone
+        page.get_by_role("heading", name="Operator review").click()
+        page.keyboard.press(str(reference_dataset.categories.index("Watches") + 1))
+        expect(_category_button(page, "Watches")).to_have_attribute("kind", "primary", timeout=30_000)
+        comment = page.get_by_label("Comment (optional)")
+        comment.fill("strap only")
+        comment.press("Enter")  # Enter in the comment saves too
+        page.get_by_text("2 of").wait_for(timeout=60_000)
+        page.get_by_role("heading", name="Operator review").click()
         page.keyboard.press("s")  # the next product, skipped
         page.get_by_role("button", name="Bring back the 1 product(s) you skipped").wait_for(timeout=60_000)
     finally:
@@ -217,13 +229,16 @@ def test_every_page_explain_an_upload_and_a_review_that_survives_a_restart(app_e
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         _open(page, url, "Operator review", tmp_path)
         _sign_in(page, "ana")
-        page.get_by_text("1 of").wait_for(timeout=60_000)
+        page.get_by_text("2 of").wait_for(timeout=60_000)
         page.get_by_role("button", name="Bring back the 1 product(s) you skipped").wait_for(timeout=60_000)
         page.get_by_role("tab", name="Summary and export").click()
         page.get_by_text("Decision per product").wait_for(timeout=30_000)
     finally:
         process.terminate()
         process.wait(timeout=20)
+    answers = ReviewStore(f"sqlite:///{private_work_dir / 'reviews.sqlite'}").active_answers()
+    assert [(a.label, a.in_doubt, a.comment) for a in answers] == [("Watches", True, ""),
+                                                                    ("Watches", False, "strap only")]
 
 
 def test_hostile_names_show_as_written_and_the_browser_fetches_nothing_outside(hostile_app, private_work_dir, browser,

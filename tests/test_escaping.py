@@ -137,7 +137,7 @@ def test_review_page_shows_hostile_names_as_text_and_saves_the_category_as_named
     assert [shown(b.label) for b in picks] == hostile["categories"]
     assert any(shown(c.value).startswith("Data set label: **") for c in app.caption)
     next(b for b in picks if shown(b.label) == HOSTILE[0]).click().run()
-    app.text_input[1].input(HOSTILE[3]).run()
+    app.text_input[1].input(HOSTILE[3])  # in the form: sent with its button
     next(b for b in app.button if b.label == "Save answer").click().run()
     assert not app.exception and live_text(app) == []
     assert shown(app.toast[0].value) == f"Saved: {HOSTILE[0]}"
