@@ -1,16 +1,21 @@
 """Vitrine: the app's entry point and navigation (``streamlit run streamlit_app.py``)."""
+import importlib
+import sys
 from pathlib import Path
 
 import streamlit as st
 
-# Import the model stack once, in the first session, before pages run side by side in threads (the
-# registry imports each scenario family only when asked for).
-import core.scenarios.clip  # noqa: F401
-import core.scenarios.densenet  # noqa: F401
-
 # The icon is a file shipped in assets/: a Material icon would make the browser fetch a font from outside.
 st.set_page_config(page_title="Vitrine: explainable listing classifier",
                    page_icon=str(Path(__file__).parent / "assets" / "icon.png"), layout="wide")
+
+# Import the model stack once, in the first session, before pages run side by side in threads (the
+# registry imports each scenario family only when asked for); the first visitor sees why they wait.
+MODEL_STACK = ("core.scenarios.clip", "core.scenarios.densenet")
+if not all(name in sys.modules for name in MODEL_STACK):
+    with st.spinner("Starting Vitrine: loading the model libraries (once, about ten seconds)…"):
+        for name in MODEL_STACK:
+            importlib.import_module(name)
 
 # Along the top, in three menus: the pages get the whole width, down to 800 px and below (a sidebar
 # would take 300 px of it; only the data version picker still uses one, once a corrected version exists).
