@@ -2,6 +2,9 @@
 a scenario, filter and download the result, and send the doubtful listings to the operators."""
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -71,8 +74,11 @@ if run is None:
 
 
 @st.cache_data(max_entries=2, show_spinner=False)
-def output_table(path: str) -> pd.DataFrame:
-    return pd.read_parquet(path)
+def output_table(path: str, _run) -> pd.DataFrame:
+    """The run's output with each row's product name beside its id (read again from the upload)."""
+    table = pd.read_parquet(path)
+    table.insert(1, "product", _run.product_names())
+    return table
 
 
 st.subheader(f"{plain_markdown(run.name)}, classified by {run.scenario}")
@@ -80,7 +86,7 @@ summary = run.summary
 for line in summary.lines()[:2] + [f"{summary.listings_per_second:,.0f} listings per second",
                                    f"Review cut-off: {run.review}"]:
     st.caption(plain_markdown(line))
-table = output_table(str(run.output))
+table = output_table(str(run.output), run)
 
 filters = st.columns([3, 2, 2, 2], vertical_alignment="bottom")
 categories = sorted(table["predicted"].dropna().unique())
@@ -98,8 +104,11 @@ if doubtful:
 if order is not None:
     shown = shown.sort_values("confidence", ascending=order, na_position="first", kind="stable")
 st.caption(f"{len(shown):,} of {len(table):,} row(s)")
-st.dataframe(shown, hide_index=True, width="stretch", column_config={
-    "id": st.column_config.TextColumn("Id"), "predicted": "Predicted",
+# The status right after the product: why a row has no prediction is seen without scrolling sideways.
+FRONT = ["id", "product", "status", "predicted", "confidence", "needs_review"]
+st.dataframe(shown, hide_index=True, width="stretch", column_order=FRONT + [c for c in shown if c not in FRONT],
+             column_config={
+    "id": st.column_config.TextColumn("Id"), "product": "Product", "predicted": "Predicted",
     "confidence": st.column_config.NumberColumn("Confidence", format="percent"),
     **{f"top_{k}_probability": st.column_config.NumberColumn(f"top_{k} probability", format="percent")
        for k in range(1, 4)},
@@ -110,9 +119,11 @@ if not classified.empty:
     figure = go.Figure([go.Histogram(x=rows["confidence"], name=chart_text(category), xbins=dict(start=0, end=1,
                                                                                                size=0.05))
                         for category, rows in classified.groupby("predicted")])
+    tallest = max(np.histogram(rows["confidence"], bins=20, range=(0, 1))[0].max()
+                  for _, rows in classified.groupby("predicted"))
     figure.update_layout(barmode="overlay", height=320, margin=dict(l=10, r=10, t=30, b=10),
                          title="Confidence per predicted category", xaxis=dict(range=[0, 1], tickformat=".0%"),
-                         yaxis_title="listings")
+                         yaxis=dict(title="listings", dtick=max(1, math.ceil(tallest / 5))))  # whole listings
     figure.update_traces(opacity=0.6)
     st.plotly_chart(figure, width="stretch")
 
@@ -124,7 +135,9 @@ downloads[1].download_button("Download (Parquet)", run.output.read_bytes(), f"{s
 flagged = int(table["needs_review"].sum())
 sent = st.session_state.get("sent")
 if sent is not None:
-    downloads[2].success(f"{sent.flagged} listing(s) sent to review as batch {sent.batch_id}")
+    left_out = flagged - sent.flagged
+    downloads[2].success(f"{sent.flagged} listing(s) sent to review as batch {sent.batch_id}" + (
+        f"; {left_out} left out: they could not be read or have nothing to show an operator" if left_out else ""))
 elif flagged and downloads[2].button("Send the flagged listings to review", type="primary",
                                      help=f"{flagged} row(s) need review; those that could not be read, or have "
                                           "nothing to show an operator, stay out"):

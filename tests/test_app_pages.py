@@ -451,7 +451,9 @@ def test_classify_page_classifies_an_upload_filters_it_and_sends_the_doubtful_on
     assert any(shown(c.value).startswith("4 row(s): 3 classified") for c in app.caption)
     table = app.dataframe[0].value
     assert table["id"].tolist() == ["n1", "n2", "n3", "n4"]
+    assert table["product"].tolist() == ["Wrist watch", "Mystery box", "", "Laptop bag"]
     assert table.loc[2, "status"] == "not classified: nothing to read (no title or description)"
+    assert list(app.dataframe[0].proto.column_order)[:3] == ["id", "product", "status"]  # the reason in sight
     assert app.get("plotly_chart") and [b.label for b in app.get("download_button")] == [
         "Download (CSV)", "Download (Parquet)"]
     flagged = int(table["needs_review"].sum())
@@ -465,7 +467,8 @@ def test_classify_page_classifies_an_upload_filters_it_and_sends_the_doubtful_on
     [sent] = sent_batches()
     assert (sent.name, sent.scenario) == ("today.csv", "tfidf")
     assert sent.flagged == flagged - 1  # n3 has nothing to show a person
-    assert app.success[0].value == f"{sent.flagged} listing(s) sent to review as batch {sent.batch_id}"
+    assert app.success[0].value == (f"{sent.flagged} listing(s) sent to review as batch {sent.batch_id}; 1 left out: "
+                                    "they could not be read or have nothing to show an operator")
 
 
 @pytest.mark.parametrize("data, message", [

@@ -44,6 +44,11 @@ class UploadRun:
         with open_batch(self.csv) as batch:
             return send_to_review(batch, self.output, self.scenario, name=self.name)
 
+    def product_names(self) -> list[str]:
+        """Each input row's product name, in input order (the output's rows are the input's)."""
+        with open_batch(self.csv) as batch:
+            return [name for chunk in batch.chunks(photos=False) for name in chunk.names]
+
     def discard(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
 
