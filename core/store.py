@@ -115,6 +115,7 @@ def _atomic_write(path: Path, write) -> None:
     os.close(handle)
     try:
         write(temporary)
+        os.chmod(temporary, 0o644)  # mkstemp makes the file private; results are read like any other file
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):

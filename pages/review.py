@@ -116,7 +116,9 @@ if review.is_batch:
                  "stay in the review store and its exports.")
         if st.button("Remove the batch", type="primary"):
             try:
-                next(batch for batch in sent_batches() if batch.label() == chosen).remove()
+                removed = next(batch for batch in sent_batches() if batch.label() == chosen)
+                removed.remove()
+                st.toast(f"The batch {plain_markdown(removed.name)} left review; its answers are kept.")
                 st.rerun()
             except VitrineError as exc:
                 st.error(message_markdown(exc))

@@ -25,6 +25,7 @@ def test_the_reference_csv_gets_one_row_per_listing_and_the_stored_predictions(t
     stored = run_scenario(TfidfScenario(), dataset, ResultsStore(work_dirs().results))
     out = tmp_path / "out.parquet"
     assert main(["classify", str(dataset.csv_path), "--out", str(out)]) == 0
+    assert out.stat().st_mode & 0o044 == 0o044  # readable like any file, not private as a temporary one
     summary = capsys.readouterr()
     assert f"{len(dataset.listings)} row(s): {len(dataset.listings)} classified" in summary.out
     assert "listings per second" in summary.out and "review below" in summary.err

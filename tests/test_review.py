@@ -54,6 +54,8 @@ def test_undo_is_history_not_deletion(store):
     assert [a.uniq_id for a in store.active_answers()] == ["item1", "item3"]
     history = store.history()
     assert len(history) == 4 and history["undoes"].notna().sum() == 1
+    assert history["undoes"].dropna().tolist() == [undone.id]
+    assert history.to_csv(index=False).splitlines()[-1].split(",")[-1] == str(undone.id)  # 2, never 2.0
     assert store.undo_last("nobody") is None
 
 

@@ -135,6 +135,7 @@ def write_output(frames: Iterable[pd.DataFrame], output: Path, explain: bool,
                 counts[key] += value
             progress(counts["rows"], 0, "classifying listings")
         writer.finish()
+        os.chmod(temporary, 0o644)  # mkstemp makes the file private; the output is read like any other file
         os.replace(temporary, output)
     finally:
         writer.close()  # after a failure: the temporary file is removed below

@@ -172,6 +172,7 @@ class ReviewStore:
             raise self._error("The answers cannot be read", exc) from exc
         # SQLite gives the stored UTC times back without their zone, PostgreSQL in its server's zone.
         frame["created_at"] = pd.to_datetime(frame["created_at"], utc=True)
+        frame["undoes"] = frame["undoes"].astype("Int64")  # an answer's id (1, not 1.0), empty on most rows
         return frame
 
     def active_answers(self) -> list[Answer]:
