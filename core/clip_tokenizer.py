@@ -10,10 +10,10 @@ import gzip
 import importlib.util
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from transformers.models.clip.tokenization_clip import (
-    CLIPTokenizer,  # direct: thread-safe import
-)
+if TYPE_CHECKING:
+    from transformers.models.clip.tokenization_clip import CLIPTokenizer
 
 CONTEXT_LENGTH = 77  # CLIP's text window, start and end tokens included
 _VOCAB_FILE = "bpe_simple_vocab_16e6.txt.gz"
@@ -45,6 +45,10 @@ def bpe_vocabulary_path() -> Path:
 @lru_cache(maxsize=1)
 def clip_tokenizer() -> CLIPTokenizer:
     """The openai/clip-vit-base-patch32 tokenizer, built offline from open_clip's vocabulary."""
+    # Imported here: transformers takes seconds to import, which commands that count no tokens never pay.
+    # From its module directly: a thread-safe import.
+    from transformers.models.clip.tokenization_clip import CLIPTokenizer
+
     with gzip.open(bpe_vocabulary_path(), "rt", encoding="utf-8") as handle:
         lines = handle.read().split("\n")
     merges = [tuple(line.split()) for line in lines[1 : _MERGE_COUNT + 1]]
