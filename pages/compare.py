@@ -42,6 +42,8 @@ def show_side(name: str, explanation: Explanation, photo: Image.Image | None, de
         text = description[:DESCRIPTION_SHOWN]
         st.html(highlighted_html(text, [w for w in explanation.words if w.end <= len(text)],
                                  explanation.signed_scores))
+        if len(description) > DESCRIPTION_SHOWN:
+            st.caption(f"The first {DESCRIPTION_SHOWN} of {len(description):,} characters.")
     st.plotly_chart(probability_chart(explanation.probabilities, predicted), width="stretch",
                     key=f"compare-probabilities-{name}")
 
@@ -53,6 +55,8 @@ listings = dataset.listings.set_index("uniq_id")
 ids = listings.index.tolist()
 # The listing can come in the address (the misclassified cards link here with it).
 asked = st.query_params.get("listing")
+if asked and asked not in listings.index:
+    st.warning(f"No listing of this data set has the id {plain_markdown(asked)}; showing the first one instead.")
 uniq_id = st.selectbox("Listing", ids, index=ids.index(asked) if asked in ids else 0,
                        format_func=lambda u: f"{listings.at[u, 'product_name'][:90]} ({listings.at[u, 'category']})")
 st.query_params["listing"] = uniq_id

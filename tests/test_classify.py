@@ -99,6 +99,16 @@ def test_lines_with_broken_quotes_get_their_status_with_their_id_and_lose_no_oth
     assert status["u1"].startswith("not classified: a quote opened on this line is never closed")
 
 
+def test_a_field_too_long_for_any_listing_costs_its_row_only(small_data_dir, tmp_path):
+    path = tmp_path / "batch.csv"
+    path.write_text("id,description\n1,steel watch\nbig," + "x" * 200_000 + "\n2,coffee mug\n", encoding="utf-8")
+    assert main(["classify", str(path), "--out", str(tmp_path / "out.csv")]) == 0
+    frame = pd.read_csv(tmp_path / "out.csv", dtype={"id": str}, keep_default_na=False)
+    assert frame["id"].tolist() == ["1", "big", "2"]
+    assert frame["status"].tolist()[::2] == ["ok", "ok"]
+    assert frame["status"][1].startswith("not classified: a field is longer than 131,072 characters")
+
+
 def test_photos_that_cannot_be_used_leave_the_listing_its_text(small_data_dir, tmp_path, monkeypatch, capsys):
     assert main(["models", "import", "clip", str(save_tiny_clip(tmp_path / "tiny")), "--model", "tiny-batch"]) == 0
     monkeypatch.setenv("VITRINE_CLIP_MODEL", "tiny-batch")

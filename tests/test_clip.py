@@ -75,6 +75,11 @@ def test_download_without_network_says_so(monkeypatch):
 def test_import_refuses_a_folder_without_a_model(tmp_path, capsys):
     assert main(["models", "import", "clip", str(tmp_path)]) == EXIT_UNAVAILABLE
     assert "does not hold a saved CLIP model" in capsys.readouterr().err
+    assert main(["models", "import", "clip", str(tmp_path / "nowhere")]) == EXIT_UNAVAILABLE
+    assert f"{tmp_path / 'nowhere'} does not exist" in capsys.readouterr().err
+    (tmp_path / "a-file").write_text("x")
+    assert main(["models", "import", "clip", str(tmp_path / "a-file")]) == EXIT_UNAVAILABLE
+    assert "a-file is a file: give the folder" in capsys.readouterr().err
 
 
 def test_embeddings_are_normalised_and_the_fast_path_stays_close_to_fp32(tiny_clip, reference_dataset):

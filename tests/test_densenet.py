@@ -57,7 +57,11 @@ def test_import_refuses_a_file_that_is_not_densenet(tmp_path, capsys):
     bogus = tmp_path / "weights.pth"
     bogus.write_bytes(b"not a state dict")
     assert main(["models", "import", "densenet", str(bogus)]) == EXIT_UNAVAILABLE
-    assert "is not a DenseNet121 state dict" in capsys.readouterr().err
+    error = capsys.readouterr().err
+    assert "is not a DenseNet121 state dict" in error
+    assert "weights_only" not in error  # torch's advice to load the file unsafely is never passed on
+    assert main(["models", "import", "densenet", str(tmp_path / "nowhere.pth")]) == EXIT_UNAVAILABLE
+    assert "nowhere.pth does not exist" in capsys.readouterr().err
 
 
 def _slice(reference_dataset, per_category=8):

@@ -39,7 +39,7 @@ def test_an_imported_model_is_present_and_its_scenarios_run_from_the_page(small_
     app = _page().run()
     app.text_input(key="import-clip").input(str(tmp_path / "nowhere")).run()
     next(b for b in app.button if b.key == "import-button-clip").click().run()
-    assert "does not hold a saved CLIP model" in shown(app.error[0].value)  # a wrong folder: said, nothing changed
+    assert "nowhere does not exist" in shown(app.error[0].value)  # a wrong folder: said, nothing changed
     app.text_input(key="import-clip").input(str(save_tiny_clip(tmp_path / "tiny"))).run()
     next(b for b in app.button if b.key == "import-button-clip").click().run()
     assert not app.exception

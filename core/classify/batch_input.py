@@ -225,11 +225,19 @@ class _RecordLines:
         return line
 
     def first_fields(self) -> list[str]:
-        return next(csv.reader(self.current[:1]), []) if self.current else []
+        if not self.current:
+            return []
+        try:
+            return next(csv.reader(self.current[:1]), [])
+        except csv.Error:  # the line itself is past what the reader takes: its first field, unquoted
+            return [self.current[0].split(",", 1)[0].strip('"')[:200]]
 
 
 def _csv_problem(error: csv.Error, line: int) -> str:
     """A record ``csv.reader`` refused, in the user's words."""
+    if "field larger than field limit" in str(error):
+        return (f"a field is longer than {csv.field_size_limit():,} characters, far more than any listing holds "
+                "(is a quote left open?)")
     if "unexpected end of data" in str(error):
         return (f"a quote opened on this line is never closed, so every line after it up to line {line} was read "
                 "into this row (close the quote)")

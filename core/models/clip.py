@@ -99,6 +99,9 @@ def download_clip(model_id: str = DEFAULT_CLIP, progress: Progress = silent) -> 
 
 def import_clip(source: Path, model_id: str = DEFAULT_CLIP) -> Path:
     """Check that ``source`` holds a loadable CLIP checkpoint, then copy it into the models folder."""
+    if not source.is_dir():
+        raise ModelMissingError(f"{source} {'is a file' if source.exists() else 'does not exist'}: give the folder "
+                                "a CLIP model was saved in (save_pretrained).")
     if not (source / "config.json").is_file():
         raise ModelMissingError(f"{source} does not hold a saved CLIP model (no config.json).")
     load_clip(str(source))  # refuse a copy that does not load

@@ -66,7 +66,10 @@ def load_densenet(path: Path | None = None) -> LoadedDenseNet:
     try:
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
     except (OSError, RuntimeError, ValueError, pickle.UnpicklingError) as exc:
-        raise ModelMissingError(f"{path} is not a DenseNet121 state dict ({str(exc).splitlines()[0]}). "
+        # torch's own text for a file it refuses to unpickle advises loading it unsafely: not repeated here.
+        reason = "not a PyTorch weights file" if isinstance(exc, pickle.UnpicklingError) else \
+            str(exc).splitlines()[0]
+        raise ModelMissingError(f"{path} is not a DenseNet121 state dict ({reason}). "
                                 + missing_densenet_message()) from exc
     return LoadedDenseNet(model.eval(), file_fingerprint(path))
 
@@ -91,6 +94,9 @@ def download_densenet(progress: Progress = silent) -> Path:
 
 def import_densenet(source: Path, move: bool = False) -> Path:
     """Check that ``source`` is a loadable DenseNet121 state dict, then file it in the models folder."""
+    if not source.is_file():
+        raise ModelMissingError(f"{source} {'is a folder' if source.is_dir() else 'does not exist'}: give the "
+                                "path of the DenseNet121 weights file (densenet121-a639ec97.pth).")
     load_densenet(source)
     destination = weights_path()
     destination.parent.mkdir(parents=True, exist_ok=True)
