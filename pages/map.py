@@ -108,7 +108,8 @@ def _figure(points: pd.DataFrame, marks: tuple) -> go.Figure:
              dict(symbol=symbol, size=size, color="#111827", line=dict(width=1.5, color="#111827")))
     figure.update_layout(height=640, margin=dict(l=10, r=10, t=10, b=10), xaxis=dict(visible=False),
                          yaxis=dict(visible=False, scaleanchor="x"),  # t-SNE's axes mean nothing; its distances do
-                         legend=dict(orientation="h", y=1.02, yanchor="bottom", itemsizing="constant"))
+                         # Under the map: above it, Plotly's toolbar covered a legend entry.
+                         legend=dict(orientation="h", y=-0.02, yanchor="top", itemsizing="constant"))
     return figure
 
 

@@ -401,3 +401,27 @@ def test_a_team_signs_in_through_its_provider_and_answers_under_its_account(app_
             process.wait(timeout=20)
     [answer] = ReviewStore(f"sqlite:///{private_work_dir / 'reviews.sqlite'}").active_answers()
     assert answer.operator == "ana@team.example"
+
+
+def test_clicking_a_point_of_the_map_shows_that_listing_and_its_explanation(app_env, private_work_dir,
+                                                                           reference_dataset, browser, tmp_path):
+    from core.runs import run_scenario
+    from core.scenarios.tfidf import TfidfScenario
+    from core.store import ResultsStore
+
+    run_scenario(TfidfScenario(), reference_dataset, ResultsStore(private_work_dir / "results"))
+    process, url = start_app(app_env)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1100})
+        _open(page, url, "Map of the listings", tmp_path)
+        point = page.locator(".js-plotly-plot .scatterlayer .trace .points path").first
+        point.wait_for(timeout=120_000)  # the map is computed on the first visit
+        point.click(force=True)
+        page.get_by_text("Why tfidf predicts what it does for this listing").wait_for(timeout=60_000)
+        page.wait_for_timeout(1000)
+        page.screenshot(path=str(tmp_path / "map-clicked.png"), full_page=True)
+        assert "Traceback" not in page.content()
+        assert page.locator(".vitrine-description").count() >= 1  # the listing's words, highlighted
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
