@@ -471,6 +471,13 @@ def test_classify_page_classifies_an_upload_filters_it_and_sends_the_doubtful_on
                                     "they could not be read or have nothing to show an operator")
 
 
+def test_classify_page_shows_bytes_that_are_not_utf8_as_the_usual_replacement_character(small_data_dir):
+    data = b"id,product_name,description\nn1,Caf\xe9 mug,ceramic coffee mug\n"
+    table = _classify_upload(page("classify.py").run(), data).dataframe[0].value
+    assert table["product"].tolist() == ["Caf\ufffd mug"]
+    assert table["status"].tolist() == ["not classified: the row is not valid UTF-8 text (save the file as UTF-8)"]
+
+
 @pytest.mark.parametrize("data, message", [
     (b"sku,colour\n1,red\n", "today.csv needs an id column (uniq_id or id)"),
     (b"", "today.csv is empty: it holds no header line and no listings."),

@@ -146,6 +146,11 @@ def _inside(folder: Path, name: str) -> Path:
     return resolved
 
 
+def readable(text: str) -> str:
+    """``text`` as a person should see it: bytes that were not UTF-8 as the usual replacement character."""
+    return text.replace(_UNDECODABLE_MARK, "\ufffd")
+
+
 def decoded_text(frame: pd.DataFrame) -> pd.DataFrame:
     """A chunk read as raw bytes (as the Ray engine reads CSVs) as text; bytes that are not UTF-8 are
     marked, so their row gets its status as in the local engine."""

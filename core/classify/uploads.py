@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from core.archive import extract_photos_zip
-from core.classify.batch_input import open_batch
+from core.classify.batch_input import open_batch, readable
 from core.classify.device import choose_device
 from core.classify.job import ClassifySummary
 from core.classify.stored import StoredClassifier
@@ -47,7 +47,7 @@ class UploadRun:
     def product_names(self) -> list[str]:
         """Each input row's product name, in input order (the output's rows are the input's)."""
         with open_batch(self.csv) as batch:
-            return [name for chunk in batch.chunks(photos=False) for name in chunk.names]
+            return [readable(name) for chunk in batch.chunks(photos=False) for name in chunk.names]
 
     def discard(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
