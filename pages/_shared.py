@@ -5,6 +5,7 @@ import logging
 from pathlib import Path
 
 import numpy as np
+import plotly.colors
 import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
@@ -191,6 +192,12 @@ def display_size(photo: Image.Image, side: int = DISPLAY_SIDE) -> Image.Image:
     shown = photo.copy()
     shown.thumbnail((side, side))
     return shown
+
+
+def category_colours(categories: list[str]) -> dict[str, str]:
+    """One colour per category of the data set, the same on every chart (colour-blind safe)."""
+    palette = plotly.colors.qualitative.Safe
+    return {category: palette[i % len(palette)] for i, category in enumerate(categories)}
 
 
 def probability_chart(probabilities: dict[str, float], highlight: str) -> go.Figure:

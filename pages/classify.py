@@ -16,7 +16,7 @@ from core.errors import VitrineError
 from core.escaping import chart_text, message_markdown, plain_markdown
 from core.exports import to_csv_text
 from core.scenarios.registry import all_scenarios
-from pages._shared import StreamlitProgress, best_index, dataset_or_stop, stored_results
+from pages._shared import StreamlitProgress, best_index, category_colours, dataset_or_stop, stored_results
 
 RUN = "classify_run"  # the last run, kept so that filtering the table does not classify again
 STATUSES = {"every status": None, "ok": OK, "text only": TEXT_ONLY, "not classified": NOT_CLASSIFIED}
@@ -116,8 +116,9 @@ st.dataframe(shown, hide_index=True, width="stretch", column_order=FRONT + [c fo
 
 classified = table.dropna(subset=["confidence"])
 if not classified.empty:
-    figure = go.Figure([go.Histogram(x=rows["confidence"], name=chart_text(category), xbins=dict(start=0, end=1,
-                                                                                               size=0.05))
+    colours = category_colours(dataset.categories)  # the map's colours
+    figure = go.Figure([go.Histogram(x=rows["confidence"], name=chart_text(category),
+                                     marker_color=colours.get(category), xbins=dict(start=0, end=1, size=0.05))
                         for category, rows in classified.groupby("predicted")])
     tallest = max(np.histogram(rows["confidence"], bins=20, range=(0, 1))[0].max()
                   for _, rows in classified.groupby("predicted"))

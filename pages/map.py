@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 import pandas as pd
-import plotly.colors
 import plotly.graph_objects as go
 import streamlit as st
 
@@ -19,6 +18,7 @@ from core.study_figures import PEER_BEST_ARI
 from pages._shared import (
     StreamlitProgress,
     best_index,
+    category_colours,
     dataset_or_stop,
     display_size,
     results_or_stop,
@@ -29,7 +29,6 @@ from pages._shared import (
 )
 
 THUMBNAIL_SIDE = 240
-PALETTE = plotly.colors.qualitative.Safe  # colour-blind safe, 11 colours for the 7 categories
 # What marks a point, drawn over its category's colour: (column of ``marked_points``, legend, symbol, size).
 MARKS = (("wrong", "Wrong on the test split", "x-thin-open", 11),
          ("label_issue", "Likely label error (cleanlab)", "diamond-open", 15))
@@ -100,9 +99,9 @@ def _figure(points: pd.DataFrame, marks: tuple) -> go.Figure:
     """One colour per category, the ``marks`` drawn over them; every point carries its listing's id (what a
     click returns) and its hover text."""
     figure = go.Figure()
-    for i, category in enumerate(dataset.categories):
+    for category, colour in category_colours(dataset.categories).items():
         _add(figure, points[points["category"] == category], chart_text(category),
-             dict(color=PALETTE[i % len(PALETTE)], size=7, opacity=0.8))
+             dict(color=colour, size=7, opacity=0.8))
     for column, label, symbol, size in marks:
         _add(figure, points[points[column]], f"{label} ({int(points[column].sum())})",
              dict(symbol=symbol, size=size, color="#111827", line=dict(width=1.5, color="#111827")))

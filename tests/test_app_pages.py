@@ -454,6 +454,11 @@ def test_classify_page_classifies_an_upload_filters_it_and_sends_the_doubtful_on
     assert table["product"].tolist() == ["Wrist watch", "Mystery box", "", "Laptop bag"]
     assert table.loc[2, "status"] == "not classified: nothing to read (no title or description)"
     assert list(app.dataframe[0].proto.column_order)[:3] == ["id", "product", "status"]  # the reason in sight
+    from pages._shared import category_colours
+
+    colours = category_colours(load_dataset().categories)
+    bars = plotly.io.from_json(app.get("plotly_chart")[0].proto.spec).data
+    assert bars and all(bar.marker.color == colours[shown(bar.name)] for bar in bars)  # the map's colours
     assert app.get("plotly_chart") and [b.label for b in app.get("download_button")] == [
         "Download (CSV)", "Download (Parquet)"]
     flagged = int(table["needs_review"].sum())
