@@ -313,6 +313,7 @@ def test_a_double_click_on_save_stores_the_answer_once(app_env, private_work_dir
             watches = _category_button(page, "Watches")
             expect(watches).to_have_count(1, timeout=60_000)  # the last product's buttons have faded out
             watches.click()
+            expect(watches).to_have_attribute("kind", "primary", timeout=30_000)  # the pick has reached the app
             page.get_by_role("button", name="Save answer").dblclick()
             page.get_by_text(f"{answered} of").wait_for(timeout=60_000)
         page.wait_for_timeout(1000)  # a late second save would show by now
