@@ -212,6 +212,13 @@ def probability_chart(probabilities: dict[str, float], highlight: str) -> go.Fig
     return figure
 
 
+def photo_with_heatmap(photo: Image.Image, heat: np.ndarray, opacity: float = 0.5) -> Image.Image:
+    """The photo at display size with an explanation's heatmap (one value per pixel of the photo) on it."""
+    shown = display_size(photo)
+    resized = Image.fromarray(heat.astype(np.float32), mode="F").resize(shown.size)
+    return overlay(shown, np.clip(np.asarray(resized), 0, 1), opacity)
+
+
 def show_explanation(explanation: Explanation, photo: Image.Image | None, description: str, key: str,
                      opacity: float = 0.5, title: str = "") -> None:
     """Photo with its heatmap, the highlighted title (where the model reads it) and description, and the
@@ -221,14 +228,12 @@ def show_explanation(explanation: Explanation, photo: Image.Image | None, descri
     left, right = st.columns([2, 3])
     with left:
         if photo is not None:
-            shown = display_size(photo)
             if explanation.photo is not None:
-                heat = Image.fromarray(explanation.photo.astype(np.float32), mode="F").resize(shown.size)
-                st.image(overlay(shown, np.clip(np.asarray(heat), 0, 1), opacity),
+                st.image(photo_with_heatmap(photo, explanation.photo, opacity),
                          caption=f"Where the model looked for “{plain_markdown(explanation.target)}”: the warmer "
                                  "the colour, the more that part of the photo counted")
             else:
-                st.image(shown, caption="This scenario reads the text only")
+                st.image(display_size(photo), caption="This scenario reads the text only")
         else:
             st.info("No photo for this listing.")
         st.plotly_chart(probability_chart(explanation.probabilities, explanation.target), width="stretch",

@@ -1,7 +1,6 @@
 """Compare scenarios on one listing: every scenario that ran, side by side, with what drove each answer."""
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import streamlit as st
 from PIL import Image
@@ -10,13 +9,12 @@ from core.dataset import listing_photo
 from core.errors import VitrineError
 from core.escaping import message_markdown, plain_markdown
 from core.explain.explanation import Explanation
-from core.explain.heatmaps import overlay
 from core.explain.rendering import highlighted_html
 from core.scenarios.registry import scenario_named
 from pages._shared import (
     StreamlitProgress,
     dataset_or_stop,
-    display_size,
+    photo_with_heatmap,
     probability_chart,
     results_or_stop,
     scenario_explainer,
@@ -35,9 +33,7 @@ def show_side(name: str, explanation: Explanation, photo: Image.Image | None, de
     st.subheader(plain_markdown(name), anchor=False)
     st.caption(f"**{plain_markdown(predicted)}** ({explanation.probabilities[predicted]:.0%}) · {verdict}")
     if photo is not None and explanation.photo is not None:
-        shown = display_size(photo)
-        heat = Image.fromarray(explanation.photo.astype(np.float32), mode="F").resize(shown.size)
-        st.image(overlay(shown, np.clip(np.asarray(heat), 0, 1), 0.5))
+        st.image(photo_with_heatmap(photo, explanation.photo))
     if explanation.words:
         text = description[:DESCRIPTION_SHOWN]
         st.html(highlighted_html(text, [w for w in explanation.words if w.end <= len(text)],

@@ -248,14 +248,13 @@ with summary_tab:
             "doubt_share": number("In doubt", format="percent", help="Share of the answers given in doubt"),
             "decision": st.column_config.TextColumn("Decision", width="medium")})
         # Each answer beside the product's name, its data set label and the model's answer.
-        listings, batches = dataset.listings, sent_batches()
+        # Built when a button is pressed, not on every run of the page: it reads every sent batch's table.
         exports = st.columns(2)
-        exports[0].download_button("Download answers (CSV)",
-                                   to_csv_text(answers_with_context(answers, listings, results, batches)),
-                                   "answers.csv", "text/csv")
-        exports[1].download_button("Download full history (CSV)",
-                                   to_csv_text(answers_with_context(store.history(), listings, results, batches)),
-                                   "answers-history.csv", "text/csv")
+        exports[0].download_button("Download answers (CSV)", lambda: to_csv_text(
+            answers_with_context(answers, dataset.listings, results, sent_batches())), "answers.csv", "text/csv")
+        exports[1].download_button("Download full history (CSV)", lambda: to_csv_text(
+            answers_with_context(store.history(), dataset.listings, results, sent_batches())),
+            "answers-history.csv", "text/csv")
 
         if not review.is_batch:
             st.subheader("For the owners of the category tree")

@@ -344,7 +344,7 @@ def test_review_page_downloads_answers_with_their_product_and_text_a_spreadsheet
     offer = ButtonMixin.download_button
 
     def recorded(self, label, data, *args, **kwargs):
-        downloads[label] = data
+        downloads[label] = data() if callable(data) else data  # what a click would download
         return offer(self, label, data, *args, **kwargs)
 
     monkeypatch.setattr(ButtonMixin, "download_button", recorded)

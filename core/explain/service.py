@@ -43,12 +43,12 @@ class ScenarioExplainer:
 
     def explain_listing(self, uniq_id: str, target: str | None = None) -> Explanation:
         """Explanation of a listing of the dataset, with the probabilities the scenario stored for it (the
-        ones its results and pages show), computed once per listing, scenario and class."""
-        cached = self.cached(uniq_id, target)
-        if cached is not None:
-            return cached
-        listing = self.dataset.listing(uniq_id)
-        return self._computed([(uniq_id, target)], [self._input(listing, listing_photo(listing))])[0]
+        ones its results and pages show), computed once per listing, scenario and class. Raises the
+        VitrineError that stops it (a damaged photo, say)."""
+        [(_, outcome)] = self.explain_listings([uniq_id], targets=[target])
+        if isinstance(outcome, VitrineError):
+            raise outcome
+        return outcome
 
     def explain_listings(self, uniq_ids: list[str], progress: Progress = silent, batch_size: int = EXPLAIN_BATCH,
                          targets: list[str | None] | None = None

@@ -23,7 +23,7 @@ def _densenet(fast: bool, augment: bool, fine_tune: bool) -> list[Scenario]:
 def _clip(fast: bool, augment: bool, fine_tune: bool) -> list[Scenario]:
     from core.scenarios.clip import clip_scenarios
 
-    return list(clip_scenarios(fast))
+    return clip_scenarios(fast)
 
 
 def _text(fast: bool, augment: bool, fine_tune: bool) -> list[Scenario]:
