@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import importlib.util
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -18,6 +19,9 @@ if TYPE_CHECKING:
 CONTEXT_LENGTH = 77  # CLIP's text window, start and end tokens included
 _VOCAB_FILE = "bpe_simple_vocab_16e6.txt.gz"
 _MERGE_COUNT = 49152 - 256 - 2  # OpenAI's tokenizer uses exactly this many merges
+# CLIP splits words at these (and at more), so a text cut at one of them is tokenised as the same tokens
+# up to the cut.
+_WORD_GAP = re.compile(r"[ \t\n\r]+")
 
 
 def _bytes_to_unicode() -> dict[int, str]:
@@ -66,3 +70,27 @@ def token_counts(texts: list[str]) -> list[int]:
     if not texts:
         return []
     return [len(ids) for ids in clip_tokenizer()(texts, add_special_tokens=True, verbose=False)["input_ids"]]
+
+
+def first_words(text: str, words: int) -> str:
+    """``text`` up to its ``words``-th gap of spaces, tabs or newlines (all of it when it has fewer)."""
+    for count, gap in enumerate(_WORD_GAP.finditer(text), 1):
+        if count == words:
+            return text[: gap.start()]
+    return text
+
+
+def window_token_ids(tokenizer, texts: list[str]) -> list[list[int]]:
+    """``tokenizer``'s ids of each text cut at CLIP's 77-token window (start and end tokens included),
+    exactly as tokenising the whole text would give them, but read from the text's first words only:
+    a seller's description can run to thousands of words, of which CLIP reads a few dozen. A text whose
+    first words give fewer tokens than the window holds is tokenised whole."""
+    cut = [first_words(text, CONTEXT_LENGTH) for text in texts]
+    ids = tokenizer(cut, truncation=True, max_length=CONTEXT_LENGTH)["input_ids"]
+    # Every word gives at least one token, so this is rare: the first words were mostly blank marks.
+    short = [i for i, row in enumerate(ids) if len(row) < CONTEXT_LENGTH and len(cut[i]) < len(texts[i])]
+    if short:
+        whole = tokenizer([texts[i] for i in short], truncation=True, max_length=CONTEXT_LENGTH)["input_ids"]
+        for i, row in zip(short, whole):
+            ids[i] = row
+    return ids

@@ -9,7 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from streamlit.testing.v1 import AppTest
+from torchvision.transforms.v2.functional import pil_to_tensor
 
 from core.cli import EXIT_UNAVAILABLE, main
 from core.clip_tokenizer import CONTEXT_LENGTH
@@ -23,7 +25,7 @@ from core.embeddings.streams import ComputeStreams
 from core.errors import ModelMissingError
 from core.evaluation import evaluate
 from core.explain.service import ScenarioExplainer
-from core.images import open_image
+from core.images import open_image, to_square
 from core.locations import REPO_ROOT, work_dirs
 from core.models.clip import download_clip, load_clip
 from core.scenarios.clip import clip_scenarios
@@ -142,6 +144,27 @@ def test_concurrent_callers_get_the_same_embeddings(tiny_clip, reference_dataset
     with ThreadPoolExecutor(3) as callers:
         for together in callers.map(lambda _: embedder.embed_texts(texts), range(3)):
             np.testing.assert_array_equal(together, alone)
+
+
+def test_photos_resized_where_they_were_decoded_reach_the_model_as_the_processor_makes_them(tiny_clip,
+                                                                                          reference_dataset):
+    embedder = ClipEmbedder(tiny_clip)
+    photos = [open_image(path) for path in reference_dataset.listings["image_path"].dropna().head(4)]
+    photos += [Image.new("RGB", (50, 30), (200, 10, 90)), Image.new("RGB", (900, 1300), (10, 200, 90))]
+    squares = [pil_to_tensor(to_square(photo)[0]) for photo in photos]  # smaller and larger than the model's
+    processor = embedder.image_processor
+    finished = [embedder.sized_for_model(square) for square in squares]
+    assert {tuple(square.shape) for square in finished} == {(3, 224, 224)}
+    assert torch.equal(processor(images=finished, return_tensors="pt")["pixel_values"],
+                       processor(images=squares, return_tensors="pt")["pixel_values"])
+
+
+def test_texts_tokenised_ahead_embed_as_the_texts_themselves(tiny_clip, reference_dataset):
+    embedder = ClipEmbedder(tiny_clip)
+    texts = list(reference_dataset.listings["description"].head(20))
+    ahead = embedder.tokenised(texts)
+    mixed = [ahead[i] if i % 2 else text for i, text in enumerate(texts)]
+    np.testing.assert_array_equal(embedder.embed_texts(mixed), embedder.embed_texts(texts))
 
 
 def test_text_is_cut_at_77_tokens_and_padding_changes_nothing(tiny_clip):

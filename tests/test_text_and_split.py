@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import cross_val_score
 
-from core.clip_tokenizer import clip_tokenizer, token_counts
+from core.clip_tokenizer import CONTEXT_LENGTH, clip_tokenizer, token_counts, window_token_ids
 from core.scenarios.base import tuned_logistic_regression
 from core.split import assign_split, cv_folds
 from core.text import model_a_text, model_b_text
@@ -24,6 +24,20 @@ def test_model_b_fits_more_words_into_clips_window():
 
 def test_offline_tokenizer_gives_clips_real_token_ids():
     assert clip_tokenizer()("a photo of a cat")["input_ids"] == [49406, 320, 1125, 539, 320, 2368, 49407]
+
+
+def test_texts_read_from_their_first_words_get_the_token_ids_of_the_whole_text(reference_dataset):
+    words = " ".join(f"word{i}" for i in range(400))
+    texts = list(reference_dataset.listings["description"].fillna("")) + [
+        "", "steel wrist watch", words, "\n\t ".join(words.split()),  # long; other gaps between words
+        " - " * 300 + "watch",  # words that are only marks, each still a token
+        "\u3000 " * 200 + "cotton towel " * 40,  # blank words: the first ones give too few tokens
+        "x" * 5000 + " " + words,  # one long word first
+    ]
+    tokenizer = clip_tokenizer()
+    whole = tokenizer(texts, truncation=True, max_length=CONTEXT_LENGTH)["input_ids"]
+    assert window_token_ids(tokenizer, texts) == whole
+    assert max(len(ids) for ids in whole) == CONTEXT_LENGTH
 
 
 def test_split_is_stratified_80_20_and_reproducible(reference_dataset):

@@ -14,6 +14,7 @@ import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -59,6 +60,11 @@ class BatchFile:
     path: Path
     folder: Path
 
+    @cached_property
+    def root(self) -> Path:
+        """The folder with its links resolved, once per batch rather than once per photo."""
+        return self.folder.resolve()
+
     def chunks(self, rows: int = CHUNK_ROWS, photos: bool = True) -> Iterator[BatchRows]:
         """The listings, ``rows`` at a time, in input order; their photo files looked up with ``photos``."""
         frames = _parquet_frames(self.path, rows) if self.path.suffix.lower() == ".parquet" else \
@@ -98,7 +104,7 @@ class BatchFile:
     def photo_path(self, name: str) -> tuple[Path | None, str | None]:
         """The photo file a row names, or why it cannot be used."""
         try:
-            path = _inside(self.folder, name)
+            path = _inside(self.root, name)
         except UnsafeImageNameError:
             return None, f"its path {name!r} leaves the batch's folder"
         if not path.is_file():
@@ -136,10 +142,9 @@ class Columns:
         return cls(ids[0], names, descriptions, specifications, photos[0] if photos else None)
 
 
-def _inside(folder: Path, name: str) -> Path:
-    """``name`` as a path inside ``folder``; UnsafeImageNameError when it would leave it."""
+def _inside(root: Path, name: str) -> Path:
+    """``name`` as a path inside the resolved folder ``root``; UnsafeImageNameError when it would leave it."""
     candidate = Path(name.replace("\\", "/"))
-    root = folder.resolve()
     resolved = (root / candidate).resolve()
     if candidate.is_absolute() or "\x00" in name or root not in resolved.parents:
         raise UnsafeImageNameError(name)

@@ -1,6 +1,7 @@
 """Photos decoded on the GPU itself (nvjpeg through torchvision): JPEG bytes are read in worker
 threads and decoded in batches on the device, turned upright and padded to a centred white square
-there, like ``core.images.to_square``; whatever nvjpeg cannot read is decoded by Pillow on the CPU.
+there, like ``core.images.to_square``, then resized for the model where the scenario says how; whatever
+nvjpeg cannot read is decoded by Pillow on the CPU.
 """
 from __future__ import annotations
 
@@ -61,9 +62,11 @@ def read_for_gpu(path: Path | None) -> JpegFile | Image.Image | str | None:
     return decode_photo(path)
 
 
-def decode_on_device(photos: list, device: str | torch.device) -> list:
-    """The chunk's photos with every ``JpegFile`` decoded on ``device`` in one batched call, turned
-    upright and padded to a centred white square; a JPEG the GPU decoder refuses is decoded by Pillow."""
+def decode_on_device(photos: list, device: str | torch.device,
+                     finish: Callable[[torch.Tensor], torch.Tensor] | None = None) -> list:
+    """The group's photos with every ``JpegFile`` decoded on ``device`` in one batched call, turned
+    upright, padded to a centred white square and passed to ``finish`` (when given); a JPEG the GPU
+    decoder refuses is decoded by Pillow."""
     jpegs = [i for i, photo in enumerate(photos) if isinstance(photo, JpegFile)]
     decoded = list(photos)
     if not jpegs:
@@ -73,8 +76,10 @@ def decode_on_device(photos: list, device: str | torch.device) -> list:
     except RuntimeError:  # the batched call returns nothing when one photo fails: find it one by one
         images = [_decode_one(photos[i], device) for i in jpegs]
     for i, image in zip(jpegs, images):
-        decoded[i] = square_on_device(upright(image, photos[i].orientation)) if isinstance(image, torch.Tensor) \
-            else image
+        if isinstance(image, torch.Tensor):
+            image = square_on_device(upright(image, photos[i].orientation))
+            image = finish(image) if finish else image
+        decoded[i] = image
     return decoded
 
 
@@ -101,8 +106,9 @@ def square_on_device(image: torch.Tensor) -> torch.Tensor:
     return pad(image, [left, top, side - width - left, side - height - top], fill=list(PAD_COLOUR))
 
 
-def decode_photos_on(device: str | torch.device) -> Callable[[list[Path | None]], list]:
-    """A group decoder for ``device``: one batched GPU decode per group, groups decoded side by side
-    in the worker threads (nvjpeg's Huffman step runs on the CPU: one thread alone held a GPU to about
-    a thousand photos a second)."""
-    return lambda paths: decode_on_device([read_for_gpu(path) for path in paths], device)
+def decode_photos_on(device: str | torch.device, finish: Callable[[torch.Tensor], torch.Tensor] | None = None
+                     ) -> Callable[[list[Path | None]], list]:
+    """A group decoder for ``device``, run by the worker threads: files read and headers parsed there,
+    one batched GPU decode per group (torchvision decodes one batch at a time per process, so the
+    threads overlap reading with decoding), then each photo squared and ``finish``-ed where it lies."""
+    return lambda paths: decode_on_device([read_for_gpu(path) for path in paths], device, finish)

@@ -2,10 +2,11 @@
 
 Chunks in, chunks out: the input is read ``CHUNK_ROWS`` rows at a time and each chunk's output is
 appended to a temporary file that replaces the output only once the whole batch is done, so memory
-stays flat whatever the file's size and a stopped run leaves no half file. Photos are decoded one chunk
-ahead of the model (``core.classify.photos``): by worker threads on the CPU (measured with
-benchmarks/classify.py: 1.07 of the embedder's own speed with threads, 0.80 with worker processes),
-on the GPU itself when the scenario runs there.
+stays flat whatever the file's size and a stopped run leaves no half file. The next chunks are read in
+a background thread (``core.classify.read_ahead``) and their photos decoded ahead of the model
+(``core.classify.photos``): by worker threads on the CPU (measured with benchmarks/classify.py: 1.07 of
+the embedder's own speed with threads, 0.80 with worker processes), on the GPU itself when the scenario
+runs there.
 """
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ import pyarrow.parquet as pq
 from core.calibration import ReviewThreshold
 from core.classify.batch_input import CHUNK_ROWS, BatchFile, BatchRows
 from core.classify.photos import decode_photos, decoded_ahead, is_photo, photo_decoder
+from core.classify.read_ahead import read_ahead
 from core.exports import spreadsheet_safe
 from core.progress import Progress, silent
 from core.scenarios.base import Scenario
@@ -34,8 +36,11 @@ TOP = 3
 PHOTO_CHUNK_ROWS = 128
 # On a GPU a chunk is a few of its large batches.
 GPU_PHOTO_CHUNK_ROWS = 1024
-# Photos per batched GPU decode; a chunk's groups are decoded side by side by the worker threads.
-GPU_PHOTO_GROUP = 32
+# Photos per batched GPU decode. torchvision decodes one batch at a time per process, so a few threads
+# suffice to read the next groups' files meanwhile; more would only take Python's lock from the thread
+# that runs the model.
+GPU_PHOTO_GROUP = 128
+GPU_PHOTO_WORKERS = 4
 EXPLAINED_WORDS = 5
 OK = "ok"
 TEXT_ONLY = "text only: photo unusable"
@@ -100,22 +105,29 @@ def classify_batch(batch: BatchFile, scenario: Scenario, estimator, threshold: R
     explainer = scenario.explainer(estimator) if explain else None
     on_gpu = device != "cpu" and scenario.uses_gpu
     scenario = scenario.on_device(device) if on_gpu else scenario
-    decoding = (decode_photos, 8)
+    decoding, threads = (decode_photos, 8), os.cpu_count() or 1
     if on_gpu and not explain:
         from core.classify.gpu_photos import decode_photos_on  # torch only where a GPU is used
 
-        decoding = (decode_photos_on(device), GPU_PHOTO_GROUP)
+        decoding = (decode_photos_on(device, scenario.photo_finisher()), GPU_PHOTO_GROUP)
+        threads = min(threads, GPU_PHOTO_WORKERS)
 
     def frames() -> Iterator[pd.DataFrame]:
-        with photo_decoder(scenario.reads_photo, (os.cpu_count() or 1) if workers is None else workers) as pool:
+        with photo_decoder(scenario.reads_photo, threads if workers is None else workers) as pool:
             photo_rows = GPU_PHOTO_CHUNK_ROWS if on_gpu else PHOTO_CHUNK_ROWS
             rows = chunk_rows or (photo_rows if scenario.reads_photo else CHUNK_ROWS)
             chunks = batch.chunks(rows, photos=scenario.reads_photo)
-            for chunk, photos in decoded_ahead(chunks, pool, *decoding):
-                yield classify_chunk(chunk, photos, scenario, estimator, classes, threshold, explainer)
+            for chunk, photos, texts in read_ahead(_with_texts(decoded_ahead(chunks, pool, *decoding), scenario)):
+                yield classify_chunk(chunk, photos, scenario, estimator, classes, threshold, explainer, texts)
 
     counts = write_output(frames(), output, explain, progress)
     return ClassifySummary(seconds=time.perf_counter() - started, output=output, **counts)
+
+
+def _with_texts(chunks: Iterable[tuple[BatchRows, list]], scenario: Scenario) -> Iterator[tuple[BatchRows, list, list]]:
+    """Each chunk with its photos and its descriptions as the scenario's model reads them."""
+    for chunk, photos in chunks:
+        yield chunk, photos, scenario.texts_ahead(chunk.descriptions) if scenario.reads_text else chunk.descriptions
 
 
 def write_output(frames: Iterable[pd.DataFrame], output: Path, explain: bool,
@@ -153,9 +165,10 @@ def output_counts(frame: pd.DataFrame) -> dict[str, int]:
             "needs_review": int(frame["needs_review"].sum())}
 
 
-def classify_chunk(chunk: BatchRows, photos: list, scenario: Scenario, estimator,
-                    classes: list[str], threshold: ReviewThreshold, explainer) -> pd.DataFrame:
-    """The output rows of one chunk: a status for every row, a prediction for those that can be read."""
+def classify_chunk(chunk: BatchRows, photos: list, scenario: Scenario, estimator, classes: list[str],
+                   threshold: ReviewThreshold, explainer, texts: list | None = None) -> pd.DataFrame:
+    """The output rows of one chunk: a status for every row, a prediction for those that can be read.
+    ``texts``: the descriptions as ``scenario.texts_ahead`` prepared them, when it did."""
     statuses, usable = [], []
     for i, problem in enumerate(chunk.row_problems):
         photo, text = photos[i], f"{chunk.names[i]} {chunk.descriptions[i]}".strip()
@@ -174,8 +187,9 @@ def classify_chunk(chunk: BatchRows, photos: list, scenario: Scenario, estimator
             usable.append(i)
     proba = np.full((len(statuses), len(classes)), np.nan)
     if usable:
+        texts = chunk.descriptions if texts is None else texts
         features = scenario.features_of([_image(photos[i]) for i in usable], [chunk.names[i] for i in usable],
-                                        [chunk.descriptions[i] for i in usable],
+                                        [texts[i] for i in usable],
                                         [chunk.specifications[i] for i in usable])
         proba[usable] = estimator.predict_proba(features)
     frame = _output_frame(chunk.ids, proba, classes, statuses)

@@ -9,6 +9,7 @@ other. ``benchmarks/clip_embed.py`` measures the fast path against the plain tra
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ import torch
 from PIL import Image
 from torchvision.transforms.v2.functional import pil_to_tensor
 
-from core.clip_tokenizer import CONTEXT_LENGTH
+from core.clip_tokenizer import CONTEXT_LENGTH, window_token_ids
 from core.embeddings.cache import EmbeddingCache, text_key
 from core.embeddings.clip_fast import fast_copy
 from core.embeddings.clip_forward import image_features, text_features
@@ -34,6 +35,14 @@ GPU_BATCH_SIZE = 256
 # Small text batches pad little once sorted by length, and keep both streams busy.
 TEXT_BATCH_SIZE = 16
 TEXT_LENGTH_STEP = 8
+
+
+@dataclass(frozen=True)
+class TokenisedText:
+    """A text already cut into CLIP token ids (``ClipEmbedder.tokenised``), embedded as the text itself
+    would be: batch jobs tokenise the next chunk's texts while the model reads this chunk's."""
+
+    ids: list[int]
 
 
 def clip_pixels(image_processor, images: list[Image.Image]) -> torch.Tensor:
@@ -74,7 +83,11 @@ class ClipEmbedder:
 
     def token_ids(self, texts: list[str]) -> list[list[int]]:
         """Token ids of each text, cut at CLIP's 77-token window (start and end tokens included)."""
-        return self.tokenizer(texts, truncation=True, max_length=CONTEXT_LENGTH)["input_ids"]
+        return window_token_ids(self.tokenizer, texts)
+
+    def tokenised(self, texts: list[str]) -> list[TokenisedText]:
+        """The texts as token ids, for ``embed_texts`` to embed later."""
+        return [TokenisedText(ids) for ids in self.token_ids(texts)]
 
     def padded_ids(self, ids: list[list[int]]) -> torch.Tensor:
         """A batch as long as its longest text rounded up to a multiple of 8 (at most 77), so only a
@@ -97,9 +110,13 @@ class ClipEmbedder:
         # the same listings give the same numbers on any machine and engine.
         return np.concatenate(compute_streams().map(self._embed_image_batch, batches(images, self.batch_size)))
 
-    def embed_texts(self, texts: list[str]) -> np.ndarray:
-        """One normalised vector per text, in order; texts are batched by length to pad little."""
-        ids = self.token_ids(texts)
+    def embed_texts(self, texts: list[str | TokenisedText]) -> np.ndarray:
+        """One normalised vector per text (or text ``tokenised`` beforehand), in order; texts are batched
+        by length to pad little."""
+        ids = [text.ids if isinstance(text, TokenisedText) else None for text in texts]
+        plain = [i for i, row in enumerate(ids) if row is None]
+        for i, row in zip(plain, self.token_ids([texts[i] for i in plain]) if plain else []):
+            ids[i] = row
         order = np.argsort([len(row) for row in ids], kind="stable")
         groups = list(batches(list(order), self.batch_size if self.on_gpu else TEXT_BATCH_SIZE))
         vectors = np.zeros((len(texts), self.dimension), np.float32)
@@ -109,6 +126,13 @@ class ClipEmbedder:
         for group, batch_vectors in zip(groups, embedded):
             vectors[group] = batch_vectors
         return vectors
+
+    def sized_for_model(self, square: torch.Tensor) -> torch.Tensor:
+        """A square photo tensor resized where it lies, as the image processor resizes it: done per photo
+        in the threads that decode them, it leaves the processor one batched call over photos of one size
+        (per photo on the main thread, it held a GPU to about 4,500 listings a second)."""
+        processor = self.image_processor
+        return processor.resize(square, size=processor.size, resample=processor.resample)
 
     def _pixels(self, images: list[Image.Image | torch.Tensor]) -> torch.Tensor:
         if not self.on_gpu:

@@ -5,6 +5,7 @@ Every scenario is evaluated by the same protocol (core.evaluation), so they diff
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -83,8 +84,9 @@ class Scenario(ABC):
                     specifications: list[str] | None = None) -> np.ndarray:
         """Features of listings held in memory (a new listing, a batch to classify), computed exactly
         as ``featurize`` computes them, one row per listing. On a GPU (``on_device``) a photo may also
-        be a square uint8 tensor decoded there (``core.classify.photos``). ``specifications``: the
-        values sellers filled in (``core.specifications``), read by the scenarios that use them."""
+        be a square uint8 tensor decoded there (``core.classify.photos``), and a description what
+        ``texts_ahead`` made of it. ``specifications``: the values sellers filled in
+        (``core.specifications``), read by the scenarios that use them."""
 
     @abstractmethod
     def estimator(self, classes: list[str]) -> BaseEstimator:
@@ -93,6 +95,18 @@ class Scenario(ABC):
     @abstractmethod
     def explainer(self, estimator: BaseEstimator) -> Explainer:
         """The explanation method of this scenario, for its fitted ``estimator``."""
+
+    def texts_ahead(self, descriptions: list[str]) -> list:
+        """The descriptions prepared for the model as far as can be done before it runs (batch jobs do it
+        for the next chunk while the model reads this one); ``features_of`` reads them in place of the
+        descriptions. By default the descriptions themselves."""
+        return descriptions
+
+    def photo_finisher(self) -> Callable | None:
+        """What of the model's photo preprocessing can be done one photo at a time, on a square uint8
+        tensor where it was decoded (``on_device``); batch jobs run it in their decoding threads. None:
+        nothing."""
+        return None
 
     def on_device(self, device: str) -> Scenario:
         """This scenario computing its features on ``device`` (for classifying batches; training and

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
@@ -14,7 +15,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.linear_model import LogisticRegressionCV
 
 from core.dataset import optional_strings
-from core.embeddings.clip_embedder import ClipEmbedder, embed_text_list
+from core.embeddings.clip_embedder import ClipEmbedder, TokenisedText, embed_text_list
 from core.embeddings.photos import embed_photos, in_grey
 from core.explain.clip_relevance import ClipExplainer
 from core.locations import work_dirs
@@ -78,6 +79,10 @@ class ClipScenario(Scenario):
     def embedder(self) -> ClipEmbedder:
         return shared_embedder(self.model_id, self.weights_fingerprint(), self.fast, self.device)
 
+    def photo_finisher(self) -> Callable | None:
+        # The grey variant turns photos grey before they are resized, as on the CPU.
+        return None if self.greyscale else self.embedder().sized_for_model
+
     def on_device(self, device: str) -> ClipScenario:
         moved = copy.copy(self)
         moved.device = device
@@ -113,7 +118,11 @@ class ClipScenario(Scenario):
         if with_photo:
             encoder = in_grey(embedder) if self.greyscale else embedder
             images[with_photo] = encoder.embed_images([photos[i] for i in with_photo])
-        return np.hstack([images, embedder.embed_texts([self.prepare_text(d) for d in descriptions])])
+        texts = [d if isinstance(d, TokenisedText) else self.prepare_text(d) for d in descriptions]
+        return np.hstack([images, embedder.embed_texts(texts)])
+
+    def texts_ahead(self, descriptions: list[str]) -> list[TokenisedText]:
+        return self.embedder().tokenised([self.prepare_text(d) for d in descriptions])
 
     def estimator(self, classes: list[str]) -> LogisticRegressionCV:
         return tuned_logistic_regression(C_GRID)
