@@ -20,7 +20,7 @@ from core.review.identity import signed_in_operator
 from core.review.queues import mistakes_label, review_queues
 from core.review.standing import operator_pace, operator_queue
 from core.review.store import MAX_COMMENT_CHARS, MAX_OPERATOR_CHARS
-from core.review.summary import RETRAIN, REVISE_TREE
+from core.review.summary import REVISE_SHARE, decision_rule
 from pages._shared import (
     dataset_or_stop,
     display_size,
@@ -238,8 +238,7 @@ with summary_tab:
                     "Cohen's kappa", help="Agreement beyond chance: 1 full, 0 chance level; undefined while both "
                                           "gave every product one and the same category")})
         st.subheader("Decision per product")
-        st.caption(f"The rule: when half or more of a product's answers are in doubt, {REVISE_TREE}; otherwise, "
-                   f"{RETRAIN}.")
+        st.caption(f"The rule: {decision_rule()}.")
         decisions = summary.decisions[[c for c in DECISION_ORDER if c in summary.decisions]]
         st.dataframe(decisions, hide_index=True, width="stretch", column_config={
             "uniq_id": st.column_config.TextColumn("Id", width="small"), "product": "Product",
@@ -260,8 +259,8 @@ with summary_tab:
             st.subheader("For the owners of the category tree")
             tree = hesitations(summary, answers, results[name])
             if tree.pairs.empty:
-                st.caption("No product was decided 'revise the category tree' yet (half or more of its answers "
-                           "in doubt).")
+                st.caption(f"No product was decided 'revise the category tree' yet ({REVISE_SHARE:.0%} or more of "
+                           "its answers in doubt).")
             else:
                 st.caption("The category pairs operators hesitate between on the products decided 'revise the "
                            "category tree': each such product ties its data set label, its operators' categories "

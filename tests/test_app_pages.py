@@ -256,7 +256,7 @@ def test_review_page_saves_an_answer_and_undo_keeps_history(with_tfidf, referenc
     decisions = next(d.value for d in app.dataframe if "decision" in d.value.columns)  # the summary, by product
     assert decisions["product"].tolist() == [reference_dataset.listing(answer.uniq_id)["product_name"]]
     assert list(decisions.columns[:2]) == ["product", "decision"]  # the decision in sight, beside its product
-    assert any("half or more of a product's answers are in doubt" in c.value for c in app.caption)
+    assert any("50% or more of a product's answers are in doubt" in c.value for c in app.caption)
     _button(app, "Undo my last answer").click().run()
     assert store.active_answers() == [] and len(store.history()) == 2
 

@@ -9,6 +9,13 @@ from sklearn.metrics import cohen_kappa_score
 
 REVISE_TREE = "revise the category tree (operators in doubt)"
 RETRAIN = "retrain with the operators' label (operators sure)"
+# A product goes to the owners of the category tree when at least this share of its answers are in doubt.
+REVISE_SHARE = 0.5
+
+
+def decision_rule() -> str:
+    """How a product's answers become its decision, in words (the review page states it)."""
+    return f"when {REVISE_SHARE:.0%} or more of a product's answers are in doubt, {REVISE_TREE}; otherwise, {RETRAIN}"
 
 
 def pair_kappa(first: pd.Series, second: pd.Series) -> float:
@@ -56,7 +63,7 @@ def summarise(answers: pd.DataFrame, listings: pd.DataFrame, predictions: pd.Dat
         answers=("label", "size"),
         labels=("label", lambda s: ", ".join(sorted(set(s)))), doubt_share=("in_doubt", "mean"),
     ).reset_index()
-    decisions["decision"] = [REVISE_TREE if share >= 0.5 else RETRAIN for share in decisions["doubt_share"]]
+    decisions["decision"] = [REVISE_TREE if share >= REVISE_SHARE else RETRAIN for share in decisions["doubt_share"]]
     return ReviewSummary(per_category, kappa, decisions)
 
 
