@@ -251,3 +251,10 @@ def test_explained_words_name_each_word_once(small_data_dir, tmp_path):
     assert main(["classify", str(path), "--explain", "--out", str(out)]) == 0
     words = pd.read_csv(out)["words"][0].split(", ")
     assert len(words) == 5 and len(set(words)) == 5 and "watch" in words
+
+
+def test_the_summary_says_how_much_of_the_run_went_to_starting_ray():
+    counts = dict(rows=1000, classified=1000, text_only=0, not_classified=0, needs_review=10, output=Path("o.parquet"))
+    on_ray = job.ClassifySummary(seconds=12.0, engine_start_seconds=9.0, **counts).lines()[2]
+    assert on_ray.startswith("83 listings per second (9 s of the run's 12 s went to starting Ray);")
+    assert "Ray" not in job.ClassifySummary(seconds=12.0, **counts).lines()[2]

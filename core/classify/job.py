@@ -65,6 +65,7 @@ class ClassifySummary:
     needs_review: int
     seconds: float
     output: Path
+    engine_start_seconds: float = 0.0  # of ``seconds``, what starting the engine took (Ray's start-up)
 
     @property
     def listings_per_second(self) -> float:
@@ -74,10 +75,12 @@ class ClassifySummary:
         """The summary in words."""
         share = self.needs_review / self.rows if self.rows else 0.0
         speed = self.listings_per_second
+        start = f" ({self.engine_start_seconds:.0f} s of the run's {self.seconds:.0f} s went to starting Ray)" \
+            if self.engine_start_seconds >= 1 else ""
         return [f"{self.rows} row(s): {self.classified} classified ({self.text_only} on their text only, the photo "
                 f"being unusable), {self.not_classified} not classified",
                 f"{self.needs_review} need review ({share:.1%})",
-                f"{speed:,.{0 if speed >= 10 else 1}f} listings per second; written to {self.output}"]
+                f"{speed:,.{0 if speed >= 10 else 1}f} listings per second{start}; written to {self.output}"]
 
 
 def review_line(result, threshold: ReviewThreshold) -> str:

@@ -90,6 +90,7 @@ def classify_on_ray(source: str | Path, scenario_name: str, data_fingerprint: st
     runtime_env = {"env_vars": {name: os.environ[name] for name in _SHARED_ENV if name in os.environ}}
     if not ray.is_initialized():
         ray.init(address=os.environ.get("RAY_ADDRESS") or None, include_dashboard=False, log_to_driver=False)
+    start_seconds = time.perf_counter() - started
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True  # the output lines up with the input
     gpus = 1 if device != "cpu" and scenario.uses_gpu and ray.cluster_resources().get("GPU", 0) >= 1 else 0
@@ -118,7 +119,8 @@ def classify_on_ray(source: str | Path, scenario_name: str, data_fingerprint: st
         counts = _write_shards(classified, output)
     else:  # the driver streams the workers' batches into one file, in input order, one batch at a time
         counts = write_output(classified.iter_batches(batch_format="pandas", batch_size=None), output, explain)
-    return ClassifySummary(seconds=time.perf_counter() - started, output=output, **counts)
+    return ClassifySummary(seconds=time.perf_counter() - started, output=output, engine_start_seconds=start_seconds,
+                           **counts)
 
 
 def _write_shards(classified, output: Path) -> dict[str, int]:
