@@ -65,17 +65,25 @@ def _check_size(name: str, size: int, limit: int, total: int, packed_size: int |
                            "as a possible zip bomb.")
 
 
-def extract_dataset_zip(source: Path, staging: Path, require_photos: bool = False) -> None:
+def extract_dataset_zip(source: Path, staging: Path, require_photos: bool = False,
+                        withhold_large_photos: bool = False) -> dict[Path, str]:
     """Write the zip's one CSV and the photos of the ``Images/`` folder beside it into ``staging``
     (as ``CSV_NAME`` and ``images/``). Members that would land outside are skipped; with
-    ``require_photos`` a zip without any photo there is refused."""
+    ``require_photos`` a zip without any photo there is refused. A photo that says it is larger than
+    MAX_PHOTO_BYTES refuses the zip, or with ``withhold_large_photos`` (a batch: only the rows that name
+    it lose it) stays packed. Returns the photos left packed: the paths they would have had, each with
+    the reason."""
     try:
         with zipfile.ZipFile(source) as archive:
             csv_member, photos = _dataset_members(source, archive, staging / IMAGES_DIR_NAME)
             if require_photos and not photos:
                 raise ArchiveError(f"{source.name} holds no photos in an Images/ folder beside its CSV "
                                    f"({csv_member.filename}); it is not the expected dataset.")
-            chosen = [(csv_member, staging / CSV_NAME)] + photos
+            withheld = {target: f"the photo {target.name} is larger than {MAX_PHOTO_BYTES / MB:g} MB, the most "
+                                "accepted; it was left in the zip"
+                        for member, target in photos if withhold_large_photos and member.file_size > MAX_PHOTO_BYTES}
+            unpacked = [(member, target) for member, target in photos if target not in withheld]
+            chosen = [(csv_member, staging / CSV_NAME)] + unpacked
             _check_declared(source, chosen)
             budget = SizeBudget()
             for member, target in chosen:
@@ -83,6 +91,7 @@ def extract_dataset_zip(source: Path, staging: Path, require_photos: bool = Fals
     except zipfile.BadZipFile as exc:
         raise ArchiveError(f"{source.name} is not a readable zip file ({exc}); it may be damaged or truncated: "
                            "download or create it again.") from exc
+    return withheld
 
 
 def _dataset_members(source: Path, archive: zipfile.ZipFile,

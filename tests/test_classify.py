@@ -2,6 +2,7 @@
 import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pandas as pd
@@ -258,3 +259,26 @@ def test_the_summary_says_how_much_of_the_run_went_to_starting_ray():
     on_ray = job.ClassifySummary(seconds=12.0, engine_start_seconds=9.0, **counts).lines()[2]
     assert on_ray.startswith("83 listings per second (9 s of the run's 12 s went to starting Ray);")
     assert "Ray" not in job.ClassifySummary(seconds=12.0, **counts).lines()[2]
+
+
+def test_a_photo_too_large_to_unpack_costs_only_the_rows_that_name_it(tmp_path, monkeypatch):
+    from core import archive
+    from core.classify.batch_input import open_batch
+
+    monkeypatch.setattr(archive, "MAX_PHOTO_BYTES", 2_000)
+    small, large = tmp_path / "small.jpg", tmp_path / "large.jpg"
+    Image.new("RGB", (8, 8), "red").save(small)
+    Image.effect_noise((200, 200), 80).convert("RGB").save(large, quality=95)  # noise: far over 2,000 bytes
+    path = tmp_path / "batch.zip"
+    with zipfile.ZipFile(path, "w") as packed:
+        packed.writestr("batch/listings.csv", "id,description,photo\nb1,red watch,small.jpg\nb2,noisy mug,large.jpg\n"
+                                              "b3,plain mug,images/large.jpg\n")
+        packed.write(small, "batch/Images/small.jpg")
+        packed.write(large, "batch/Images/large.jpg")
+        packed.write(large, "batch/Images/unnamed.jpg")  # named by no row: it refuses nothing
+    with open_batch(path) as batch:
+        [chunk] = list(batch.chunks())
+    assert chunk.photos[0] is not None and chunk.photo_problems[0] is None
+    assert chunk.photos[1] is chunk.photos[2] is None
+    reason = "the photo large.jpg is larger than 0.002 MB, the most accepted; it was left in the zip"
+    assert chunk.photo_problems[1:] == [reason, reason]

@@ -13,7 +13,7 @@ import tempfile
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -59,6 +59,9 @@ class BatchFile:
 
     path: Path
     folder: Path
+    # Photos a zip held but that were not unpacked (too large), by the resolved path they would have had,
+    # each with why: the rows that name them say so.
+    withheld: dict[Path, str] = field(default_factory=dict, hash=False)
 
     @cached_property
     def root(self) -> Path:
@@ -109,7 +112,10 @@ class BatchFile:
             return None, f"its path {name!r} leaves the batch's folder"
         if not path.is_file():
             images = find_images_dir(self.folder)
-            beside = images / name if "/" not in name and "\\" not in name else None
+            beside = (images / name).resolve() if "/" not in name and "\\" not in name else None
+            withheld = self.withheld.get(path) or self.withheld.get(beside)
+            if withheld:
+                return None, withheld
             if beside is None or not beside.is_file():
                 return None, f"the file {name!r} is not there"
             path = beside
@@ -288,8 +294,8 @@ def open_batch(source: Path) -> Iterator[BatchFile]:
         with tempfile.TemporaryDirectory(prefix="vitrine-batch-") as unpacked:
             folder = Path(unpacked)
             (folder / "images").mkdir()
-            extract_dataset_zip(source, folder)
-            yield BatchFile(find_csv(folder), folder)
+            withheld = extract_dataset_zip(source, folder, withhold_large_photos=True)
+            yield BatchFile(find_csv(folder), folder, withheld)
     elif source.suffix.lower() in {".csv", ".parquet"}:
         yield BatchFile(source, source.parent)
     else:
