@@ -93,11 +93,35 @@ def test_lines_with_broken_quotes_get_their_status_with_their_id_and_lose_no_oth
                     '\n3,mug\nu1,"unclosed\n4,after\n', encoding="utf-8")
     assert main(["classify", str(path), "--out", str(tmp_path / "out.csv")]) == 0
     frame = pd.read_csv(tmp_path / "out.csv", dtype={"id": str}, keep_default_na=False)
-    assert frame["id"].tolist() == ["1", "q1", "x1", "3", "u1"]  # the blank line is no listing
+    assert frame["id"].tolist() == ["1", "q1", "x1", "3", "u1", "4"]  # the blank line is no listing
     status = dict(zip(frame["id"], frame["status"]))
-    assert status["1"] == status["3"] == "ok"
+    assert status["1"] == status["3"] == status["4"] == "ok"
     assert status["q1"].startswith("not classified: the line is not valid CSV (',' expected after '\"'")
     assert status["u1"].startswith("not classified: a quote opened on this line is never closed")
+
+
+def test_a_quote_left_open_mid_file_costs_its_row_and_not_the_rows_it_ran_into(small_data_dir, tmp_path):
+    path = tmp_path / "batch.csv"
+    path.write_text('id,name,description,photo\n'
+                    'h1,Curtain,"door curtain, 213 cm",\n'
+                    'h2,Broken,"this description never closes its quote,\n'
+                    'h3,Too many,desc,,extra\n'
+                    'h4,Mug,ceramic coffee mug,\n'
+                    'h5,Towel,"Specifications of a cotton towel (3, red)",\n'  # this quote ends h2's field
+                    'h6,Watch,"steel analog\nwrist watch",\n'  # a description over two lines, as many sellers write
+                    'r1,Bedsheet,"Key features:\n- soft "cotton" fabric\n- double bed",\n'  # a broken quote inside
+                    'h7,Lamp,desk lamp,\n', encoding="utf-8")
+    assert main(["classify", str(path), "--out", str(tmp_path / "out.csv")]) == 0
+    frame = pd.read_csv(tmp_path / "out.csv", dtype={"id": str}, keep_default_na=False)
+    status = dict(zip(frame["id"], frame["status"]))
+    assert frame["id"].tolist()[:7] == ["h1", "h2", "h3", "h4", "h5", "h6", "r1"] and frame["id"].iloc[-1] == "h7"
+    assert status["h1"] == status["h4"] == status["h5"] == status["h6"] == status["h7"] == "ok"
+    assert status["h2"].startswith("not classified: the line is not valid CSV")
+    assert status["h3"] == "not classified: the line has 5 fields where the header has 4"
+    assert status["r1"].startswith("not classified: the line is not valid CSV")
+    fragments = frame["status"].iloc[7:-1].tolist()  # the rest of r1's description: marked, not taken for listings
+    assert fragments and set(fragments) == {"not classified: this line seems to belong to a row above it whose quotes "
+                                            "are broken (it has too few fields)"}
 
 
 def test_a_field_too_long_for_any_listing_costs_its_row_only(small_data_dir, tmp_path):

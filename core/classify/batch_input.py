@@ -11,6 +11,7 @@ import codecs
 import csv
 import tempfile
 import zipfile
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -33,6 +34,11 @@ PHOTO_COLUMNS = ("photo", "image", "image_path")
 CHUNK_ROWS = 2_000
 # Marks a CSV line whose fields did not match the header, so that it keeps its place and its reason.
 _BAD_LINE = "\x00vitrine-bad-line:"
+# A record the reader refused after taking in several lines (a broken quote): the lines after its first
+# are read again, as rows of their own; those of them that are not whole rows say so.
+_QUOTE_RUNS_ON = ("a quote opened on this line closes only on a later line, so the row runs on with too many fields "
+                  "(the lines after it are read as their own rows; a quote inside a field is written twice, \"\")")
+_CONTINUES_ABOVE = "this line seems to belong to a row above it whose quotes are broken (it has too few fields)"
 # Bytes that are not UTF-8 are read as a private-use character no text holds, so their rows are known.
 _UNDECODABLE_MARK = "\U0010fffd"
 _UNDECODABLE = "vitrine-undecodable"
@@ -200,17 +206,29 @@ def csv_frames(path: Path, rows: int) -> Iterator[pd.DataFrame]:
         columns = _unique(header)
         marked = next((i for i, name in enumerate(header) if name.strip().lower() == "description"), len(header) - 1)
         chunk: list[list[str]] = []
+        broken_quote_above = False  # a broken quote took in several lines: short rows after it are its pieces
         while True:
             lines.current.clear()
+            refused = False
             try:
                 fields = next(reader)
                 # Fewer fields are the last ones left empty, as spreadsheets write them; more are a mistake.
                 problem = None if len(fields) <= len(header) else \
                     f"the line has {len(fields)} fields where the header has {len(header)}"
+                if problem and len(lines.current) > 1:
+                    fields, problem, refused = lines.first_fields(), _QUOTE_RUNS_ON, True
             except StopIteration:
                 break
             except csv.Error as exc:
-                fields, problem = lines.first_fields(), _csv_problem(exc, reader.line_num)
+                fields, problem, refused = lines.first_fields(), _csv_problem(exc), True
+            if refused and len(lines.current) > 1:
+                lines.read_again()
+                broken_quote_above = True
+            elif not problem and fields:
+                if broken_quote_above and len(fields) < len(header):
+                    problem = _CONTINUES_ABOVE
+                else:
+                    broken_quote_above = False
             if not fields:
                 continue  # a blank line
             fields = (fields + [""] * len(header))[:len(header)]
@@ -226,19 +244,25 @@ def csv_frames(path: Path, rows: int) -> Iterator[pd.DataFrame]:
 
 class _RecordLines:
     """A file's lines for ``csv.reader``, keeping those of the record being read: a record the reader
-    refuses still shows its first fields (its id), read leniently from its first line."""
+    refuses still shows its first fields (its id), read leniently from its first line, and the lines a
+    broken quote made it take in after that one are read again, as the records they are."""
 
     def __init__(self, handle):
         self.handle = handle
         self.current: list[str] = []
+        self.again: deque[str] = deque()
 
     def __iter__(self):
         return self
 
     def __next__(self) -> str:
-        line = next(self.handle)
+        line = self.again.popleft() if self.again else next(self.handle)
         self.current.append(line)
         return line
+
+    def read_again(self) -> None:
+        """Give the reader the current record's lines after its first once more."""
+        self.again.extendleft(reversed(self.current[1:]))
 
     def first_fields(self) -> list[str]:
         if not self.current:
@@ -249,14 +273,12 @@ class _RecordLines:
             return [self.current[0].split(",", 1)[0].strip('"')[:200]]
 
 
-def _csv_problem(error: csv.Error, line: int) -> str:
+def _csv_problem(error: csv.Error) -> str:
     """A record ``csv.reader`` refused, in the user's words."""
     if "field larger than field limit" in str(error):
-        return (f"a field is longer than {csv.field_size_limit():,} characters, far more than any listing holds "
-                "(is a quote left open?)")
+        return f"a field is longer than {csv.field_size_limit():,} characters, far more than any listing holds"
     if "unexpected end of data" in str(error):
-        return (f"a quote opened on this line is never closed, so every line after it up to line {line} was read "
-                "into this row (close the quote)")
+        return "a quote opened on this line is never closed (close it; a quote inside a field is written twice, \"\")"
     return f"the line is not valid CSV ({error}; a quote inside a field is written twice, \"\")"
 
 
