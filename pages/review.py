@@ -238,14 +238,14 @@ with summary_tab:
                     "Cohen's kappa", help="Agreement beyond chance: 1 full, 0 chance level; undefined while both "
                                           "gave every product one and the same category")})
         st.subheader("Decision per product")
-        st.caption(f"The rule: {decision_rule()}.")
+        st.caption(f"The rule: {decision_rule(data_set_labels=not review.is_batch)}.")
         decisions = summary.decisions[[c for c in DECISION_ORDER if c in summary.decisions]]
         st.dataframe(decisions, hide_index=True, width="stretch", column_config={
             "uniq_id": st.column_config.TextColumn("Id", width="small"), "product": "Product",
             "category": "Data set category", "predicted": "Model's answer",
             "answers": "Answers", "labels": "Operators' categories",
             "doubt_share": number("In doubt", format="percent", help="Share of the answers given in doubt"),
-            "decision": st.column_config.TextColumn("Decision", width="medium")})
+            "decision": st.column_config.TextColumn("Decision", width="large")})
         # Each answer beside the product's name, its data set label and the model's answer.
         # Built when a button is pressed, not on every run of the page: it reads every sent batch's table.
         exports = st.columns(2)

@@ -18,7 +18,7 @@ from core.errors import ReviewStoreError
 from core.locations import REPO_ROOT
 from core.review.standing import operator_pace, operator_queue
 from core.review.store import ReviewStore, answers
-from core.review.summary import RETRAIN, REVISE_TREE, pair_kappa, summarise
+from core.review.summary import ASK_ANOTHER, CONFIRMED, RETRAIN, REVISE_TREE, pair_kappa, summarise
 
 
 @pytest.fixture
@@ -258,8 +258,20 @@ def test_summary_doubt_agreement_kappa_and_decisions():
     [pair] = summary.kappa.to_dict("records")
     assert pair["items"] == 3 and pair["agreement"] == 2 / 3 and 0 < pair["kappa"] < 1
     decisions = summary.decisions.set_index("uniq_id")
-    assert decisions.loc["b", "decision"] == REVISE_TREE and decisions.loc["a", "decision"] == RETRAIN
+    assert decisions.loc["b", "decision"] == REVISE_TREE and decisions.loc["c", "decision"] == RETRAIN
+    assert decisions.loc["a", "decision"] == CONFIRMED  # both sure of the data set's own label
     assert decisions.loc["b", "product"] == "Cushion"  # operators recognise products by name, not by id
+
+
+def test_operators_sure_of_different_categories_are_not_taken_for_a_label_to_retrain_with():
+    answers = pd.DataFrame([
+        {"id": 1, "operator": "bob", "uniq_id": "d", "label": "Watches", "in_doubt": False},
+        {"id": 2, "operator": "dan", "uniq_id": "d", "label": "Home Furnishing", "in_doubt": False},
+        {"id": 3, "operator": "eve", "uniq_id": "d", "label": "Baby Care", "in_doubt": True},
+    ])
+    listings = pd.DataFrame({"uniq_id": ["d"], "product_name": ["Blanket"], "category": ["Baby Care"]})
+    summary = summarise(answers, listings, pd.DataFrame({"uniq_id": ["d"], "predicted": ["Watches"]}))
+    assert summary.decisions["decision"].tolist() == [ASK_ANOTHER]
 
 
 def test_kappa_is_undefined_not_an_error_when_both_operators_used_one_category():

@@ -8,14 +8,27 @@ import pandas as pd
 from sklearn.metrics import cohen_kappa_score
 
 REVISE_TREE = "revise the category tree (operators in doubt)"
+ASK_ANOTHER = "ask another operator (operators sure, but of different categories)"
+CONFIRMED = "keep the data set's label (operators sure of it)"
 RETRAIN = "retrain with the operators' label (operators sure)"
 # A product goes to the owners of the category tree when at least this share of its answers are in doubt.
 REVISE_SHARE = 0.5
 
 
-def decision_rule() -> str:
-    """How a product's answers become its decision, in words (the review page states it)."""
-    return f"when {REVISE_SHARE:.0%} or more of a product's answers are in doubt, {REVISE_TREE}; otherwise, {RETRAIN}"
+def decision_rule(data_set_labels: bool = True) -> str:
+    """How a product's answers become its decision, in words (the review page states it); a batch's
+    listings have no data set label to confirm."""
+    confirmed = f"when they name the data set's own label, {CONFIRMED}; " if data_set_labels else ""
+    return (f"when {REVISE_SHARE:.0%} or more of a product's answers are in doubt, {REVISE_TREE}; when the "
+            f"answers given without doubt name different categories, {ASK_ANOTHER}; {confirmed}otherwise, {RETRAIN}")
+
+
+def _decision(doubt_share: float, sure_labels: set[str], category: str | None) -> str:
+    if doubt_share >= REVISE_SHARE:
+        return REVISE_TREE
+    if len(sure_labels) > 1:
+        return ASK_ANOTHER
+    return CONFIRMED if sure_labels == {category} else RETRAIN
 
 
 def pair_kappa(first: pd.Series, second: pd.Series) -> float:
@@ -63,7 +76,9 @@ def summarise(answers: pd.DataFrame, listings: pd.DataFrame, predictions: pd.Dat
         answers=("label", "size"),
         labels=("label", lambda s: ", ".join(sorted(set(s)))), doubt_share=("in_doubt", "mean"),
     ).reset_index()
-    decisions["decision"] = [REVISE_TREE if share >= REVISE_SHARE else RETRAIN for share in decisions["doubt_share"]]
+    sure = latest[~latest["in_doubt"].astype(bool)].groupby("uniq_id")["label"].agg(set)
+    decisions["decision"] = [_decision(share, sure.get(uniq_id, set()), category) for uniq_id, share, category
+                             in zip(decisions["uniq_id"], decisions["doubt_share"], decisions["category"])]
     return ReviewSummary(per_category, kappa, decisions)
 
 
