@@ -62,6 +62,13 @@ def flip(key: str) -> None:
     st.session_state[key] = not st.session_state.get(key, False)
 
 
+def restore(answer) -> None:
+    """An undone answer back in its product's category, doubt and comment, to correct and save again."""
+    st.session_state[f"category-{answer.uniq_id}"] = answer.label
+    st.session_state[f"doubt-{answer.uniq_id}"] = answer.in_doubt
+    st.session_state[f"comment-{answer.uniq_id}"] = answer.comment
+
+
 def progress_text(standing, pace) -> str:
     """What is done and left in the queue, with the operator's pace once it is known."""
     text = f"{standing.answered} of {standing.total} products of this queue answered by you · {standing.left} left"
@@ -98,9 +105,11 @@ else:
 queues = review_queues(dataset, results, stored_label_issues(dataset, results_store()))
 labels = list(queues)
 best = mistakes_label(best_scenario(results))
-chosen = settings[1].selectbox("Queue", labels, index=labels.index(best) if best in labels else 0,
-                               help="A scenario's mistakes on the data set, the likely label errors that "
-                               "`python -m core labels issues` found, or the listings a classified batch flagged")
+# Bound to the address like the operator's name: a reload keeps the queue being worked through.
+chosen = settings[1].selectbox("Queue", labels, index=labels.index(best) if best in labels else 0, key="queue",
+                               bind="query-params", help="A scenario's mistakes on the data set, the likely label "
+                               "errors that `python -m core labels issues` found, or the listings a classified batch "
+                               "flagged")
 show_model = settings[2].toggle("Model's answer", value=False,
                                 help="Shows the model's answer (and the data set's label). Off by default, so "
                                 "that your answer is your own.")
@@ -191,17 +200,23 @@ with review_tab:
                     st.rerun()
             except VitrineError as exc:
                 st.error(message_markdown(exc))
+        skipped_here = skipped & set(queue["uniq_id"])
         with st.container(horizontal=True):
             undo = st.button("Undo my last answer", shortcut="U")
-            back = bool(skipped) and st.button(f"Bring back the {len(skipped)} product(s) you skipped")
+            back = bool(skipped_here) and st.button(f"Bring back the {len(skipped_here)} product(s) you skipped")
         try:
             if undo:
                 undone = store.undo_last(operator)
-                st.toast(plain_markdown(f"Undone: {undone.label} for {undone.uniq_id}") if undone
-                         else "Nothing to undo.")
+                if undone is None:
+                    st.toast("Nothing to undo.")
+                else:
+                    restore(undone)
+                    product = review.listing(undone.uniq_id).name if undone.uniq_id in set(queue["uniq_id"]) \
+                        else undone.uniq_id  # answered in another queue
+                    st.toast(plain_markdown(f"Undone: {undone.label} for {product}"))
                 st.rerun()
             if back:
-                store.bring_back(operator)
+                store.bring_back(operator, skipped_here)
                 st.rerun()
         except VitrineError as exc:
             st.error(message_markdown(exc))

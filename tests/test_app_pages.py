@@ -248,7 +248,7 @@ def test_review_page_saves_an_answer_and_undo_keeps_history(with_tfidf, referenc
     assert any("Enter your operator name" in info.value for info in app.info)
     assert app.text_input(key="operator").proto.max_chars == 100  # as many as the store keeps
     app.text_input(key="operator").input("ana").run()
-    _answer(app, "Watches", in_doubt=True)
+    _answer(app, "Watches", in_doubt=True, comment="the strap only")
     assert not app.exception
     store = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}")
     [answer] = store.active_answers()
@@ -259,6 +259,9 @@ def test_review_page_saves_an_answer_and_undo_keeps_history(with_tfidf, referenc
     assert any("50% or more of a product's answers are in doubt" in c.value for c in app.caption)
     _button(app, "Undo my last answer").click().run()
     assert store.active_answers() == [] and len(store.history()) == 2
+    # The undone answer is back on its product, as it was given, to correct and save again.
+    assert _button(app, "Watches").proto.type == "primary" and "check_box:" in _button(app, "In doubt").proto.icon
+    assert app.text_input[1].value == "the strap only"
 
 
 def test_review_page_has_a_key_for_every_action_and_says_which(with_tfidf, reference_dataset, tmp_path, monkeypatch):
@@ -423,6 +426,9 @@ def test_review_page_serves_a_sent_batch_and_saves_answers_with_its_keys(small_d
     assert (answer.uniq_id, answer.label, answer.scenario) == (f"batch:{batch_id}:0:n1", "Computers", "tfidf")
     assert any("Nothing left in your queue" in s.value for s in app.success)
     assert app.dataframe[-1].value["product"].tolist() == ["Mystery box"]
+    reloaded = page("review.py")  # the address the page keeps: a reload comes back to the same queue
+    reloaded.query_params["operator"], reloaded.query_params["queue"] = "ana", queue.options[1]
+    assert reloaded.run().selectbox[0].value == queue.options[1]
     _button(app, "Remove the batch").click().run()  # the batch leaves the queues, its answer stays
     assert not app.exception
     assert not any(option.startswith("Batch today.csv (") for option in app.selectbox[0].options)

@@ -140,11 +140,15 @@ class ReviewStore:
         except DatabaseError as exc:
             raise self._error("The skipped products cannot be read", exc) from exc
 
-    def bring_back(self, operator: str) -> int:
-        """Return every product ``operator`` skipped to their queues; how many came back."""
+    def bring_back(self, operator: str, uniq_ids: set[str] | None = None) -> int:
+        """Return the products ``operator`` skipped (those of ``uniq_ids``, or every one) to their queues;
+        how many came back."""
+        chosen = skips.c.operator == operator.strip()
+        if uniq_ids is not None:
+            chosen = chosen & skips.c.uniq_id.in_(sorted(uniq_ids))
         try:
             with self.engine.begin() as connection:
-                return connection.execute(skips.delete().where(skips.c.operator == operator.strip())).rowcount
+                return connection.execute(skips.delete().where(chosen)).rowcount
         except DatabaseError as exc:
             raise self._error("The skipped products were not brought back", exc, retry=True) from exc
 
