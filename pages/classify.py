@@ -114,25 +114,25 @@ st.dataframe(shown, hide_index=True, width="stretch", column_order=FRONT + [c fo
        for k in range(1, 4)},
     "needs_review": "Needs review", "status": "Status"})
 
-classified = table.dropna(subset=["confidence"])
+classified = shown.dropna(subset=["confidence"])  # the chart follows the filters, as the table does
 if not classified.empty:
     colours = category_colours(dataset.categories)  # the map's colours
+    # Stacked, not overlaid: every category keeps its own colour, and a bar's height is all its listings.
     figure = go.Figure([go.Histogram(x=rows["confidence"], name=chart_text(category),
                                      marker_color=colours.get(category), xbins=dict(start=0, end=1, size=0.05))
                         for category, rows in classified.groupby("predicted")])
-    tallest = max(np.histogram(rows["confidence"], bins=20, range=(0, 1))[0].max()
-                  for _, rows in classified.groupby("predicted"))
-    figure.update_layout(barmode="overlay", height=320, margin=dict(l=10, r=10, t=30, b=10),
-                         title="Confidence per predicted category", xaxis=dict(range=[0, 1], tickformat=".0%"),
+    tallest = np.histogram(classified["confidence"], bins=20, range=(0, 1))[0].max()
+    figure.update_layout(barmode="stack", height=320, margin=dict(l=10, r=10, t=30, b=10),
+                         title="Confidence per predicted category, of the rows shown",
+                         xaxis=dict(range=[0, 1], tickformat=".0%"),
                          yaxis=dict(title="listings", dtick=max(1, math.ceil(tallest / 5))))  # whole listings
-    figure.update_traces(opacity=0.6)
     st.plotly_chart(figure, width="stretch")
 
 stem = run.name.rsplit(".", 1)[0] or "batch"
 downloads = st.columns(3)
 downloads[0].download_button("Download (CSV)", to_csv_text(table), f"{stem}.{run.scenario}.csv", "text/csv")
-downloads[1].download_button("Download (Parquet)", run.output.read_bytes(), f"{stem}.{run.scenario}.parquet",
-                             "application/vnd.apache.parquet")
+downloads[1].download_button("Download (Parquet)", lambda: table.to_parquet(index=False),
+                             f"{stem}.{run.scenario}.parquet", "application/vnd.apache.parquet")
 flagged = int(table["needs_review"].sum())
 sent = st.session_state.get("sent")
 if sent is not None:

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 
+import pandas as pd
 import plotly.io
 import pytest
 from streamlit.elements.widgets.button import ButtonMixin
@@ -470,6 +471,11 @@ def test_classify_page_classifies_an_upload_filters_it_and_sends_the_doubtful_on
     flagged = int(table["needs_review"].sum())
     app.toggle[0].set_value(True).run()  # needs review only: the table is filtered, the model does not run again
     assert len(app.dataframe[0].value) == flagged and app.dataframe[0].value["needs_review"].all()
+    chart = plotly.io.from_json(app.get("plotly_chart")[0].proto.spec)
+    assert chart.layout.barmode == "stack"  # each category in its own colour, none drawn over another
+    filtered = app.dataframe[0].value.dropna(subset=["confidence"])
+    assert sorted(shown(bar.name) for bar in chart.data) == sorted(set(filtered["predicted"]))  # as the table
+    assert len(chart.data) < len(bars)
     app.selectbox[1].select("not classified").run()
     assert app.dataframe[0].value["id"].tolist() == ["n3"]
     send = next(b for b in app.button if b.label == "Send the flagged listings to review")
@@ -480,6 +486,22 @@ def test_classify_page_classifies_an_upload_filters_it_and_sends_the_doubtful_on
     assert sent.flagged == flagged - 1  # n3 has nothing to show a person
     assert app.success[0].value == (f"{sent.flagged} listing(s) sent to review as batch {sent.batch_id}; 1 left out: "
                                     "they could not be read or have nothing to show an operator")
+
+
+def test_classify_page_downloads_the_same_table_as_csv_and_parquet(small_data_dir, monkeypatch):
+    downloads = {}
+    offer = ButtonMixin.download_button
+
+    def recorded(self, label, data, *args, **kwargs):
+        downloads[label] = data() if callable(data) else data  # what a click would download
+        return offer(self, label, data, *args, **kwargs)
+
+    monkeypatch.setattr(ButtonMixin, "download_button", recorded)
+    _classify_upload(page("classify.py").run(), BATCH_CSV.encode())
+    as_csv = pd.read_csv(io.StringIO(downloads["Download (CSV)"]), dtype={"id": str}, keep_default_na=False)
+    as_parquet = pd.read_parquet(io.BytesIO(downloads["Download (Parquet)"]))
+    assert list(as_parquet.columns) == list(as_csv.columns) and "product" in as_parquet
+    assert as_parquet["product"].tolist() == ["Wrist watch", "Mystery box", "", "Laptop bag"]
 
 
 def test_classify_page_shows_bytes_that_are_not_utf8_as_the_usual_replacement_character(small_data_dir):
