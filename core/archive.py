@@ -65,43 +65,87 @@ def _check_size(name: str, size: int, limit: int, total: int, packed_size: int |
                            "as a possible zip bomb.")
 
 
-def extract_dataset_zip(source: Path, staging: Path, require_photos: bool = False,
-                        withhold_large_photos: bool = False) -> dict[Path, str]:
+def extract_dataset_zip(source: Path, staging: Path, require_photos: bool = False) -> None:
     """Write the zip's one CSV and the photos of the ``Images/`` folder beside it into ``staging``
     (as ``CSV_NAME`` and ``images/``). Members that would land outside are skipped; with
-    ``require_photos`` a zip without any photo there is refused. A photo that says it is larger than
-    MAX_PHOTO_BYTES refuses the zip, or with ``withhold_large_photos`` (a batch: only the rows that name
-    it lose it) stays packed. Returns the photos left packed: the paths they would have had, each with
-    the reason."""
+    ``require_photos`` a zip without any photo there is refused."""
+    def chosen(archive: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, Path]]:
+        csv_member, photos = _dataset_members(source, archive, staging / IMAGES_DIR_NAME)
+        if require_photos and not photos:
+            raise ArchiveError(f"{source.name} holds no photos in an Images/ folder beside its CSV "
+                               f"({csv_member.filename}); it is not the expected dataset.")
+        return [(csv_member, staging / CSV_NAME)] + photos
+
+    _extract(source, chosen)
+
+
+def extract_batch_zip(source: Path, staging: Path) -> dict[Path, str]:
+    """Write a batch zip's one CSV into ``staging`` (as ``CSV_NAME``) and every photo below the CSV's
+    folder at its path from there, so that a photo column finds them as it would in the folder zipped
+    (``images/x.jpg``, ``photos/x.jpg``...). A photo that says it is larger than MAX_PHOTO_BYTES stays
+    packed: only the rows that name it lose it. Returns those photos, by the resolved path they would
+    have had, each with the reason."""
+    root = staging.resolve()
+    withheld: dict[Path, str] = {}
+
+    def chosen(archive: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, Path]]:
+        members = _members(archive)
+        csv_member = _the_csv(source, members)
+        base = PurePosixPath(csv_member.filename).parent
+        photos = []
+        for member in members:
+            path = PurePosixPath(member.filename.replace("\\", "/"))
+            if path.suffix.lower() not in PHOTO_SUFFIXES or not path.is_relative_to(base):
+                continue
+            target = (root / path.relative_to(base)).resolve()
+            if root not in target.parents:
+                continue
+            if member.file_size > MAX_PHOTO_BYTES:
+                withheld[target] = (f"the photo {path.name} is larger than {MAX_PHOTO_BYTES / MB:g} MB, the most "
+                                    "accepted; it was left in the zip")
+            else:
+                photos.append((member, target))
+        return [(csv_member, staging / CSV_NAME)] + photos
+
+    _extract(source, chosen)
+    return withheld
+
+
+def _extract(source: Path, choose) -> list[tuple[zipfile.ZipInfo, Path]]:
+    """Write the members ``choose`` picks from the zip, each to its path, within the limits: what the zip
+    declares is checked before anything is written, and what arrives as it is written."""
     try:
         with zipfile.ZipFile(source) as archive:
-            csv_member, photos = _dataset_members(source, archive, staging / IMAGES_DIR_NAME)
-            if require_photos and not photos:
-                raise ArchiveError(f"{source.name} holds no photos in an Images/ folder beside its CSV "
-                                   f"({csv_member.filename}); it is not the expected dataset.")
-            withheld = {target: f"the photo {target.name} is larger than {MAX_PHOTO_BYTES / MB:g} MB, the most "
-                                "accepted; it was left in the zip"
-                        for member, target in photos if withhold_large_photos and member.file_size > MAX_PHOTO_BYTES}
-            unpacked = [(member, target) for member, target in photos if target not in withheld]
-            chosen = [(csv_member, staging / CSV_NAME)] + unpacked
+            chosen = choose(archive)
             _check_declared(source, chosen)
             budget = SizeBudget()
             for member, target in chosen:
+                target.parent.mkdir(parents=True, exist_ok=True)
                 _extract_member(source, archive, member, target, budget)
     except zipfile.BadZipFile as exc:
         raise ArchiveError(f"{source.name} is not a readable zip file ({exc}); it may be damaged or truncated: "
                            "download or create it again.") from exc
-    return withheld
+    return chosen
+
+
+def _members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    """The zip's files, without folders and the resource forks macOS adds."""
+    return [m for m in archive.infolist() if not m.is_dir() and "__MACOSX" not in m.filename]
+
+
+def _the_csv(source: Path, members: list[zipfile.ZipInfo]) -> zipfile.ZipInfo:
+    csvs = [m for m in members if m.filename.lower().endswith(".csv")]
+    if len(csvs) != 1:
+        raise DatasetError(f"{source.name} must hold exactly one CSV file; it holds {len(csvs)}.")
+    return csvs[0]
 
 
 def _dataset_members(source: Path, archive: zipfile.ZipFile,
                      images: Path) -> tuple[zipfile.ZipInfo, list[tuple[zipfile.ZipInfo, Path]]]:
     """The CSV member, and each photo member with the path in ``images`` it is written to."""
-    members = [m for m in archive.infolist() if not m.is_dir() and "__MACOSX" not in m.filename]
-    csvs = [m for m in members if m.filename.lower().endswith(".csv")]
-    if len(csvs) != 1:
-        raise DatasetError(f"{source.name} must hold exactly one CSV file; it holds {len(csvs)}.")
-    base = PurePosixPath(csvs[0].filename).parent
+    members = _members(archive)
+    csv_member = _the_csv(source, members)
+    base = PurePosixPath(csv_member.filename).parent
     photos = []
     for member in members:
         path = PurePosixPath(member.filename)
@@ -113,7 +157,7 @@ def _dataset_members(source: Path, archive: zipfile.ZipFile,
             photos.append((member, resolve_image_path(images, path.name)))
         except UnsafeImageNameError:
             continue
-    return csvs[0], photos
+    return csv_member, photos
 
 
 def _check_declared(source: Path, chosen: list[tuple[zipfile.ZipInfo, Path]]) -> None:
@@ -148,23 +192,14 @@ def extract_photos_zip(source: Path, folder: Path) -> int:
     paths find them), within the import's limits; members that would land outside ``folder`` and files
     that are not photos are skipped. Returns how many photos were written."""
     root = folder.resolve()
-    try:
-        with zipfile.ZipFile(source) as archive:
-            chosen = []
-            for member in archive.infolist():
-                path = PurePosixPath(member.filename.replace("\\", "/"))
-                if member.is_dir() or "__MACOSX" in path.parts or path.suffix.lower() not in PHOTO_SUFFIXES:
-                    continue
-                target = (root / path).resolve()
-                if path.is_absolute() or root not in target.parents:
-                    continue
-                chosen.append((member, target))
-            _check_declared(source, chosen)
-            budget = SizeBudget()
-            for member, target in chosen:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                _extract_member(source, archive, member, target, budget)
-    except zipfile.BadZipFile as exc:
-        raise ArchiveError(f"{source.name} is not a readable zip file ({exc}); it may be damaged or truncated: "
-                           "create it again.") from exc
-    return len(chosen)
+
+    def chosen(archive: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, Path]]:
+        photos = []
+        for member in _members(archive):
+            path = PurePosixPath(member.filename.replace("\\", "/"))
+            target = (root / path).resolve()
+            if path.suffix.lower() in PHOTO_SUFFIXES and not path.is_absolute() and root in target.parents:
+                photos.append((member, target))
+        return photos
+
+    return len(_extract(source, chosen))

@@ -49,8 +49,8 @@ def classify(upload, photo_zip) -> None:
     """Run the batch with a progress bar; the run replaces the last one, or a message says why not."""
     progress = StreamlitProgress(name)
     try:
-        run = classify_upload(upload.name, upload.getvalue(), photo_zip.getvalue() if photo_zip else None, name,
-                              dataset, precision, progress)
+        run = classify_upload(upload.name, upload.getvalue(), (photo_zip.name, photo_zip.getvalue()) if photo_zip
+                              else None, name, dataset, precision, progress)
     except VitrineError as exc:
         st.error(message_markdown(exc))
         return

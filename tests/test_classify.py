@@ -285,7 +285,8 @@ def test_the_summary_says_how_much_of_the_run_went_to_starting_ray():
     assert "Ray" not in job.ClassifySummary(seconds=12.0, **counts).lines()[2]
 
 
-def test_a_photo_too_large_to_unpack_costs_only_the_rows_that_name_it(tmp_path, monkeypatch):
+def test_a_zipped_batch_finds_its_photos_where_the_folder_had_them_and_leaves_too_large_ones_packed(tmp_path,
+                                                                                                   monkeypatch):
     from core import archive
     from core.classify.batch_input import open_batch
 
@@ -296,13 +297,15 @@ def test_a_photo_too_large_to_unpack_costs_only_the_rows_that_name_it(tmp_path, 
     path = tmp_path / "batch.zip"
     with zipfile.ZipFile(path, "w") as packed:
         packed.writestr("batch/listings.csv", "id,description,photo\nb1,red watch,small.jpg\nb2,noisy mug,large.jpg\n"
-                                              "b3,plain mug,images/large.jpg\n")
+                                              "b3,plain mug,Images/large.jpg\nb4,blue mug,photos/small.jpg\n")
         packed.write(small, "batch/Images/small.jpg")
         packed.write(large, "batch/Images/large.jpg")
+        packed.write(small, "batch/photos/small.jpg")  # a folder of the seller's own naming
         packed.write(large, "batch/Images/unnamed.jpg")  # named by no row: it refuses nothing
     with open_batch(path) as batch:
         [chunk] = list(batch.chunks())
-    assert chunk.photos[0] is not None and chunk.photo_problems[0] is None
+        assert all(photo.is_file() for photo in (chunk.photos[0], chunk.photos[3]))
+    assert chunk.photo_problems[0] is chunk.photo_problems[3] is None
     assert chunk.photos[1] is chunk.photos[2] is None
     reason = "the photo large.jpg is larger than 0.002 MB, the most accepted; it was left in the zip"
-    assert chunk.photo_problems[1:] == [reason, reason]
+    assert chunk.photo_problems[1:3] == [reason, reason]

@@ -14,6 +14,7 @@ from core.classify.batch_input import open_batch
 from core.classify.uploads import classify_upload
 from core.cli import main
 from core.dataset import load_dataset
+from core.errors import ArchiveError
 from core.locations import work_dirs
 from core.review import batches
 from core.review.batches import batches_dir, review_key, send_to_review, sent_batch, sent_batches
@@ -175,7 +176,8 @@ def test_an_upload_with_its_photos_zip_is_classified_and_its_photos_reach_the_re
     with zipfile.ZipFile(zipped, "w") as packed:
         packed.writestr("photos/a.jpg", _jpeg())
     listings = b"id,description,photo\nq1,zzz qqq vvv,photos/a.jpg\nq2,zzz qqq,photos/gone.jpg\n"
-    run = classify_upload("../../new [x].csv", listings, zipped.getvalue(), "tfidf", load_dataset(), 1.0)
+    run = classify_upload("../../new [x].csv", listings, ("photos.zip", zipped.getvalue()), "tfidf", load_dataset(),
+                          1.0)
     assert run.csv.parent == run.folder and run.csv.name == "new _x_.csv"
     assert run.summary.rows == 2 and run.output.is_file()
     sent = run.send_to_review()
@@ -184,3 +186,9 @@ def test_an_upload_with_its_photos_zip_is_classified_and_its_photos_reach_the_re
     assert sent.photo(table.loc[0, "photo"]).size == (480, 360) and pd.isna(table.loc[1, "photo"])
     run.discard()
     assert not run.folder.exists() and sent.photo(table.loc[0, "photo"]) is not None
+
+
+def test_an_upload_whose_photos_zip_is_no_zip_is_named_as_the_user_named_it(small_data_dir):
+    with pytest.raises(ArchiveError, match=r"^holiday photos\.zip is not a readable zip file"):
+        classify_upload("new.csv", b"id,description\nq1,mug\n", ("holiday photos.zip", b"not a zip"), "tfidf",
+                        load_dataset(), 1.0)

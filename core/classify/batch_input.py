@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from core.archive import extract_dataset_zip
+from core.archive import extract_batch_zip
 from core.errors import BatchInputError
 from core.images import UnsafeImageNameError
 from core.locations import find_csv, find_images_dir
@@ -315,8 +315,7 @@ def open_batch(source: Path) -> Iterator[BatchFile]:
     elif source.suffix.lower() == ".zip" or zipfile.is_zipfile(source):
         with tempfile.TemporaryDirectory(prefix="vitrine-batch-") as unpacked:
             folder = Path(unpacked)
-            (folder / "images").mkdir()
-            withheld = extract_dataset_zip(source, folder, withhold_large_photos=True)
+            withheld = extract_batch_zip(source, folder)
             yield BatchFile(find_csv(folder), folder, withheld)
     elif source.suffix.lower() in {".csv", ".parquet"}:
         yield BatchFile(source, source.parent)

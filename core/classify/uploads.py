@@ -19,7 +19,8 @@ from core.locations import work_dirs
 from core.progress import Progress, silent
 from core.review.batches import SentBatch, send_to_review
 
-CSV_FILE = "listings.csv"  # the name kept when the uploaded one has nothing usable as a file name
+CSV_FILE = "listings.csv"  # the names kept when the uploaded ones have nothing usable as a file name
+PHOTOS_FILE = "photos.zip"
 OUTPUT_FILE = "classified.parquet"
 KEEP_UPLOADS_SECONDS = 24 * 3600  # a run the page no longer shows is removed after a day
 
@@ -57,7 +58,7 @@ def uploads_dir() -> Path:
     return work_dirs().root / "uploads"
 
 
-def classify_upload(name: str, listings: bytes, photos: bytes | None, scenario_name: str, dataset: Dataset,
+def classify_upload(name: str, listings: bytes, photos: tuple[str, bytes] | None, scenario_name: str, dataset: Dataset,
                     precision: float, progress: Progress = silent) -> UploadRun:
     """Classify an uploaded CSV (``listings``; ``photos``: an optional zip of the photos its rows name)
     with the scenario's stored classifier. A file that cannot be read raises a VitrineError saying why;
@@ -69,10 +70,12 @@ def classify_upload(name: str, listings: bytes, photos: bytes | None, scenario_n
         csv = folder / safe_file_name(name)
         csv.write_bytes(listings)
         if photos is not None:
-            zipped = folder / ".photos.zip"
-            zipped.write_bytes(photos)
+            # Under the uploaded name (in a folder of its own), so that what is said of the zip names the user's.
+            zipped = folder / ".zip" / safe_file_name(photos[0], ".zip", PHOTOS_FILE)
+            zipped.parent.mkdir()
+            zipped.write_bytes(photos[1])
             extract_photos_zip(zipped, folder)
-            zipped.unlink()
+            shutil.rmtree(zipped.parent)
         classifier = StoredClassifier.load(scenario_name, dataset, precision, progress)
         device = choose_device("auto", classifier.scenario)
         with open_batch(csv) as batch:
@@ -83,13 +86,13 @@ def classify_upload(name: str, listings: bytes, photos: bytes | None, scenario_n
     return UploadRun(folder, csv, name, scenario_name, summary, classifier.review)
 
 
-def safe_file_name(name: str) -> str:
-    """The uploaded name as a plain file name ending in .csv (so messages that name the file name the
-    user's), every character outside letters, digits, space, dot, dash and underscore replaced."""
+def safe_file_name(name: str, suffix: str = ".csv", fallback: str = CSV_FILE) -> str:
+    """The uploaded name as a plain file name ending in ``suffix`` (so messages that name the file name
+    the user's), every character outside letters, digits, space, dot, dash and underscore replaced."""
     cleaned = re.sub(r"[^\w .-]", "_", name.replace("\\", "/").rsplit("/", 1)[-1])[:100].strip(" .")
     if not cleaned or cleaned.startswith(".") or cleaned == OUTPUT_FILE:
-        return CSV_FILE
-    return cleaned if cleaned.lower().endswith(".csv") else f"{cleaned}.csv"
+        return fallback
+    return cleaned if cleaned.lower().endswith(suffix) else f"{cleaned}{suffix}"
 
 
 def _remove_old_uploads() -> None:
