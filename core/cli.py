@@ -65,7 +65,8 @@ class TqdmProgress:
         if self.bar is None or message != self.message:
             self.close()
             self.message = message
-            self.bar = tqdm(total=total, desc=f"{self.label}: {message}", file=sys.stderr, leave=False)
+            # A total of 0 is an unknown one (a stream of rows): a count, not "0it".
+            self.bar = tqdm(total=total or None, desc=f"{self.label}: {message}", file=sys.stderr, leave=False)
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:
@@ -391,6 +392,9 @@ def _classify(args: argparse.Namespace, dataset) -> int:
         if shards and args.engine != "ray":
             raise BatchInputError(f"{args.out} is a folder: the local engine writes one file (Parquet, or CSV "
                                   "when its name ends in .csv); Parquet shards in a folder need --engine ray.")
+        if not shards and output.suffix.lower() not in {".parquet", ".csv"}:
+            raise BatchInputError(f"{output.name}: the output is written as Parquet or CSV; give it a name ending in "
+                                  ".parquet or .csv.")
         print(f"{args.scenario} on {describe_device(device, classifier.scenario)}; {classifier.review}",
               file=sys.stderr)
         if args.engine == "ray":

@@ -309,3 +309,19 @@ def test_a_zipped_batch_finds_its_photos_where_the_folder_had_them_and_leaves_to
     assert chunk.photos[1] is chunk.photos[2] is None
     reason = "the photo large.jpg is larger than 0.002 MB, the most accepted; it was left in the zip"
     assert chunk.photo_problems[1:3] == [reason, reason]
+
+
+def test_an_output_name_that_is_neither_parquet_nor_csv_is_refused_before_anything_runs(small_data_dir, tmp_path,
+                                                                                         capsys):
+    path = tmp_path / "batch.csv"
+    path.write_text("id,description\n1,steel watch\n", encoding="utf-8")
+    assert main(["classify", str(path), "--out", str(tmp_path / "out.xlsx")]) == EXIT_DATA
+    assert "out.xlsx: the output is written as Parquet or CSV" in capsys.readouterr().err
+    assert not (tmp_path / "out.xlsx").exists()
+
+
+def test_a_folder_with_several_csvs_names_them(tmp_path, capsys):
+    for name in ("monday.csv", "tuesday.csv"):
+        (tmp_path / name).write_text("id,description\n1,steel watch\n", encoding="utf-8")
+    assert main(["classify", str(tmp_path)]) == EXIT_DATA
+    assert "holds 2 CSV files (monday.csv, tuesday.csv): which one is the batch?" in capsys.readouterr().err

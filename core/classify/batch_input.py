@@ -310,7 +310,10 @@ def open_batch(source: Path) -> Iterator[BatchFile]:
     if source.is_dir():
         csv_path = find_csv(source)
         if csv_path is None:
-            raise BatchInputError(f"{source} holds no listings CSV (or more than one).")
+            found = sorted(path.name for path in source.glob("*.csv"))
+            raise BatchInputError(f"{source} holds no listings CSV." if not found else
+                                  f"{source} holds {len(found)} CSV files ({', '.join(found[:5])}): which one is the "
+                                  "batch? Give that file, or a folder holding only it.")
         yield BatchFile(csv_path, source)
     elif source.suffix.lower() == ".zip" or zipfile.is_zipfile(source):
         with tempfile.TemporaryDirectory(prefix="vitrine-batch-") as unpacked:

@@ -77,8 +77,8 @@ class ClassifySummary:
         speed = self.listings_per_second
         start = f" ({self.engine_start_seconds:.0f} s of the run's {self.seconds:.0f} s went to starting Ray)" \
             if self.engine_start_seconds >= 1 else ""
-        return [f"{self.rows} row(s): {self.classified} classified ({self.text_only} on their text only, the photo "
-                f"being unusable), {self.not_classified} not classified",
+        text_only = f" ({self.text_only} on their text only, the photo being unusable)" if self.text_only else ""
+        return [f"{self.rows} row(s): {self.classified} classified{text_only}, {self.not_classified} not classified",
                 f"{self.needs_review} need review ({share:.1%})",
                 f"{speed:,.{0 if speed >= 10 else 1}f} listings per second{start}; written to {self.output}"]
 
