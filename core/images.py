@@ -88,7 +88,7 @@ def open_image(source: Path | bytes | BinaryIO, max_side: int = DEFAULT_MAX_SIDE
     except Image.DecompressionBombError as exc:
         raise ImageError("This photo has too many pixels to open safely; please downscale it.") from exc
     except UnidentifiedImageError as exc:
-        raise ImageError(f"This file is not a photo we can read (use {PHOTO_FORMATS}).") from exc
+        raise ImageError(f"This file is not a photo we can read; use {PHOTO_FORMATS}.") from exc
     except (OSError, SyntaxError, ValueError) as exc:
         raise ImageError("The photo file is damaged or incomplete and cannot be read.") from exc
     return _to_rgb(img)

@@ -142,7 +142,7 @@ def test_photos_that_cannot_be_used_leave_the_listing_its_text(small_data_dir, t
     assert main(["classify", str(path), "--scenario", "clip_a", "--out", str(out)]) == 0
     status = pd.read_parquet(out)["status"].tolist()
     assert status[0] == status[4] == status[7] == "ok"  # a good photo, and rows that name none
-    assert status[1] == "text only: photo unusable (The photo file is damaged or incomplete and cannot be read.)"
+    assert status[1] == "text only: photo unusable (the photo file is damaged or incomplete and cannot be read)"
     assert status[2] == "text only: photo unusable (the file 'photos/missing.jpg' is not there)"
     assert status[5] == "text only: photo unusable (its path '../../../etc/passwd' leaves the batch's folder)"
     assert status[3] == "not classified: nothing to read (no title or description and no photo)"

@@ -78,7 +78,7 @@ def test_tiny_clip_listings_with_hostile_rows_get_the_local_engines_answers(loca
     assert len(ray) == 66
     _same_answers(local, ray)
     status = dict(zip(ray["id"], ray["status"]))
-    assert status["h1"].startswith("text only: photo unusable (The photo file is damaged")
+    assert status["h1"].startswith("text only: photo unusable (the photo file is damaged")
     assert status["h2"].startswith("not classified: nothing to read")
     assert status["h3"] == "text only: photo unusable (its path '../../etc/passwd' leaves the batch's folder)"
     assert status["h7"] == "not classified: the row is not valid UTF-8 text (save the file as UTF-8)"
