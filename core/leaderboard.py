@@ -39,8 +39,9 @@ def headline(results: dict[str, ScenarioResult]) -> Headline | None:
         lead = (score(best) - score(second)) * 100
         noise = " (within the CV spread: not a clear lead)" if best.cv_std is not None and \
             lead / 100 < best.cv_std else ""
-        text += (f", {lead:.1f} points above {second.scenario}{noise}; it took {best.seconds['total']:.0f} s "
-                 f"against {second.seconds['total']:.0f} s.")
+        mine, theirs = round(best.seconds["total"]), round(second.seconds["total"])
+        cost = f"it took {mine} s against {theirs} s" if mine != theirs else f"both took about {mine} s"
+        text += f", {lead:.1f} points above {second.scenario}{noise}; {cost}."
     else:
         text += f"; it took {best.seconds['total']:.0f} s."
     return Headline(name, text)

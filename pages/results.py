@@ -105,11 +105,13 @@ def _ranked(rows: dict[str, ScenarioResult]) -> list[ScenarioResult]:
 
 
 def _cv_chart(rows: dict[str, ScenarioResult]) -> go.Figure:
-    """Each scenario's 5-fold CV mean with its spread as error bars, so that noise is visible."""
+    """Each scenario's 5-fold CV mean with its spread as error bars, so that noise is visible. Dots, not
+    bars: the axis starts near the lowest score, and a bar's length would exaggerate the differences."""
     ranked = [r for r in _ranked(rows) if r.cv_mean is not None][::-1]  # best on top
-    figure = go.Figure(go.Bar(
-        x=[r.cv_mean for r in ranked], y=[chart_text(r.scenario) for r in ranked], orientation="h",
-        error_x=dict(type="data", array=[r.cv_std for r in ranked], visible=True), marker_color="#0f766e",
+    figure = go.Figure(go.Scatter(
+        x=[r.cv_mean for r in ranked], y=[chart_text(r.scenario) for r in ranked], mode="markers",
+        marker=dict(color="#0f766e", size=10),
+        error_x=dict(type="data", array=[r.cv_std for r in ranked], visible=True),
         hovertemplate="%{y}: %{x:.1%} ± %{error_x.array:.1%}<extra></extra>"))
     low = min((r.cv_mean - 2 * r.cv_std for r in ranked), default=0.0)
     figure.update_layout(height=80 + 36 * len(ranked), xaxis_title="5-fold CV accuracy (mean ± std)",

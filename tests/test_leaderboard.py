@@ -31,6 +31,19 @@ def test_the_best_is_the_highest_cv_and_the_headline_says_by_how_much(small_data
     assert "within the CV spread: not a clear lead" in headline(results).text
 
 
+def test_the_headline_compares_times_only_where_they_differ(small_data_dir):
+    results = _results(small_data_dir)
+
+    def timed(*totals: float) -> dict:
+        return {name: dataclasses.replace(result, seconds={**result.seconds, "total": total})
+                for (name, result), total in zip(results.items(), totals)}
+
+    assert headline(timed(4.2, 3.9)).text.endswith("; both took about 4 s.")  # not "4 s against 4 s"
+    different = headline(timed(4.2, 30.0)).text
+    assert "both took" not in different and (different.endswith("it took 4 s against 30 s.")
+                                             or different.endswith("it took 30 s against 4 s."))
+
+
 def test_the_results_page_leads_with_the_best_and_other_pages_start_on_it(small_data_dir):
     results = _results(small_data_dir)
     best = best_scenario(results)
