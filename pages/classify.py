@@ -43,6 +43,11 @@ with st.form("classify"):
         help="Listings below the confidence at which the scenario's held-out predictions reach this precision "
              "need review")
     submitted = st.form_submit_button("Classify", type="primary")
+missing = [name for name in scenarios if name not in runnable]
+if missing:
+    # Said here, not left to guess: the scenarios whose model weights this machine lacks.
+    st.caption(f"Not offered, their models are not on this machine: {', '.join(missing)}. The Models page "
+               "(Data and models) downloads or imports them.")
 
 
 def classify(upload, photo_zip) -> None:

@@ -453,6 +453,9 @@ def test_classify_page_classifies_an_upload_filters_it_and_sends_the_doubtful_on
 
     app = page("classify.py").run()
     assert not app.exception and not app.dataframe  # nothing runs before a file is given
+    offered = app.selectbox[0].options
+    unavailable = next(c.value for c in app.caption if c.value.startswith("Not offered, their models are not on"))
+    assert "clip_a" in unavailable and not any(option.startswith("clip_a") for option in offered)  # no weights here
     app = _classify_upload(app, BATCH_CSV.encode())
     assert not app.exception and not app.error
     assert any(shown(c.value).startswith("4 row(s): 3 classified") for c in app.caption)
