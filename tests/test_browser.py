@@ -342,7 +342,7 @@ def test_classify_a_small_uploaded_csv_download_the_result_and_send_the_doubtful
         page.get_by_text("new listings.csv").first.wait_for(timeout=30_000)
         page.get_by_role("button", name="Classify").click()
         try:
-            page.get_by_text("3 row(s): 2 classified, 1 not classified").wait_for(timeout=120_000)
+            assert not _missing_text(page, ["3 row(s): 2 classified, 1 not classified"], seconds=120)
             page.locator(".js-plotly-plot").first.wait_for(timeout=30_000)
         finally:
             page.screenshot(path=str(tmp_path / "classify.png"), full_page=True)
