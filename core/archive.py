@@ -136,7 +136,8 @@ def _members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
 def _the_csv(source: Path, members: list[zipfile.ZipInfo]) -> zipfile.ZipInfo:
     csvs = [m for m in members if m.filename.lower().endswith(".csv")]
     if len(csvs) != 1:
-        raise DatasetError(f"{source.name} must hold exactly one CSV file; it holds {len(csvs)}.")
+        named = f" ({', '.join(m.filename for m in csvs[:5])})" if csvs else ""
+        raise DatasetError(f"{source.name} must hold exactly one CSV file; it holds {len(csvs)}{named}.")
     return csvs[0]
 
 

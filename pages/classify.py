@@ -117,7 +117,7 @@ st.dataframe(shown, hide_index=True, width="stretch", column_order=FRONT + [c fo
     "confidence": st.column_config.NumberColumn("Confidence", format="percent"),
     **{f"top_{k}_probability": st.column_config.NumberColumn(f"top_{k} probability", format="percent")
        for k in range(1, 4)},
-    "needs_review": "Needs review", "status": "Status"})
+    "needs_review": "Needs review", "status": st.column_config.TextColumn("Status", width="large")})
 
 classified = shown.dropna(subset=["confidence"])  # the chart follows the filters, as the table does
 if not classified.empty:
@@ -135,9 +135,11 @@ if not classified.empty:
 
 stem = run.name.rsplit(".", 1)[0] or "batch"
 downloads = st.columns(3)
-downloads[0].download_button("Download (CSV)", to_csv_text(table), f"{stem}.{run.scenario}.csv", "text/csv")
+# A download changes nothing on the page: no rerun, which would also drop a file prepared for a second click.
+downloads[0].download_button("Download (CSV)", to_csv_text(table), f"{stem}.{run.scenario}.csv", "text/csv",
+                             on_click="ignore")
 downloads[1].download_button("Download (Parquet)", lambda: table.to_parquet(index=False),
-                             f"{stem}.{run.scenario}.parquet", "application/vnd.apache.parquet")
+                             f"{stem}.{run.scenario}.parquet", "application/vnd.apache.parquet", on_click="ignore")
 flagged = int(table["needs_review"].sum())
 sent = st.session_state.get("sent")
 if sent is not None:

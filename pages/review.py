@@ -14,7 +14,7 @@ from core.exports import to_csv_text
 from core.labels.issues import stored_label_issues
 from core.labels.tree import hesitations
 from core.leaderboard import best_scenario
-from core.review.batches import sent_batches
+from core.review.batches import product_name_of, sent_batches
 from core.review.export import answers_with_context
 from core.review.identity import signed_in_operator
 from core.review.queues import mistakes_label, review_queues
@@ -211,8 +211,7 @@ with review_tab:
                     st.toast("Nothing to undo.")
                 else:
                     restore(undone)
-                    product = review.listing(undone.uniq_id).name if undone.uniq_id in set(queue["uniq_id"]) \
-                        else undone.uniq_id  # answered in another queue
+                    product = product_name_of(undone.uniq_id, dataset.listings)  # maybe answered in another queue
                     st.toast(plain_markdown(f"Undone: {undone.label} for {product}"))
                 st.rerun()
             if back:
@@ -264,11 +263,13 @@ with summary_tab:
         # Each answer beside the product's name, its data set label and the model's answer.
         # Built when a button is pressed, not on every run of the page: it reads every sent batch's table.
         exports = st.columns(2)
+        # No rerun on a download: it changes nothing here, and would drop the file prepared for the other button.
         exports[0].download_button("Download answers (CSV)", lambda: to_csv_text(
-            answers_with_context(answers, dataset.listings, results, sent_batches())), "answers.csv", "text/csv")
+            answers_with_context(answers, dataset.listings, results, sent_batches())), "answers.csv", "text/csv",
+            on_click="ignore")
         exports[1].download_button("Download full history (CSV)", lambda: to_csv_text(
             answers_with_context(store.history(), dataset.listings, results, sent_batches())),
-            "answers-history.csv", "text/csv")
+            "answers-history.csv", "text/csv", on_click="ignore")
 
         if not review.is_batch:
             st.subheader("For the owners of the category tree")
@@ -298,4 +299,4 @@ with summary_tab:
                                                "put in the other, both ways"),
                     "examples": "Example products"})
                 st.download_button("Download the category pairs (CSV)", to_csv_text(tree.pairs),
-                                   "category-pairs.csv", "text/csv")
+                                   "category-pairs.csv", "text/csv", on_click="ignore")

@@ -359,6 +359,7 @@ def test_review_page_downloads_answers_with_their_product_and_text_a_spreadsheet
     assert not app.exception
     [answer] = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}").active_answers()
     listing = reference_dataset.listing(answer.uniq_id)
+    assert all(b.proto.ignore_rerun for b in app.get("download_button"))  # a rerun dropped the other's file
     for label in ("Download answers (CSV)", "Download full history (CSV)"):
         [row] = csv.DictReader(io.StringIO(downloads[label], newline=""))
         assert (row["operator"], row["comment"], row["label"]) == ("'" + operator, "'@SUM(1+1)", "Watches")
@@ -471,6 +472,8 @@ def test_classify_page_classifies_an_upload_filters_it_and_sends_the_doubtful_on
     assert bars and all(bar.marker.color == colours[shown(bar.name)] for bar in bars)  # the map's colours
     assert app.get("plotly_chart") and [b.label for b in app.get("download_button")] == [
         "Download (CSV)", "Download (Parquet)"]
+    # A download does not rerun the page: a rerun dropped the file prepared for a click on the other button.
+    assert all(b.proto.ignore_rerun for b in app.get("download_button"))
     flagged = int(table["needs_review"].sum())
     app.toggle[0].set_value(True).run()  # needs review only: the table is filtered, the model does not run again
     assert len(app.dataframe[0].value) == flagged and app.dataframe[0].value["needs_review"].all()

@@ -96,7 +96,7 @@ def test_lines_with_broken_quotes_get_their_status_with_their_id_and_lose_no_oth
     assert frame["id"].tolist() == ["1", "q1", "x1", "3", "u1", "4"]  # the blank line is no listing
     status = dict(zip(frame["id"], frame["status"]))
     assert status["1"] == status["3"] == status["4"] == "ok"
-    assert status["q1"].startswith("not classified: the line is not valid CSV (',' expected after '\"'")
+    assert status["q1"].startswith("not classified: a quote opened on this line closes in the middle of a field")
     assert status["u1"].startswith("not classified: a quote opened on this line is never closed")
 
 
@@ -116,9 +116,9 @@ def test_a_quote_left_open_mid_file_costs_its_row_and_not_the_rows_it_ran_into(s
     status = dict(zip(frame["id"], frame["status"]))
     assert frame["id"].tolist()[:7] == ["h1", "h2", "h3", "h4", "h5", "h6", "r1"] and frame["id"].iloc[-1] == "h7"
     assert status["h1"] == status["h4"] == status["h5"] == status["h6"] == status["h7"] == "ok"
-    assert status["h2"].startswith("not classified: the line is not valid CSV")
+    assert status["h2"].startswith("not classified: a quote opened on this line closes in the middle of a field")
     assert status["h3"] == "not classified: the line has 5 fields where the header has 4"
-    assert status["r1"].startswith("not classified: the line is not valid CSV")
+    assert status["r1"].startswith("not classified: a quote opened on this line closes in the middle of a field")
     fragments = frame["status"].iloc[7:-1].tolist()  # the rest of r1's description: marked, not taken for listings
     assert fragments and set(fragments) == {"not classified: this line seems to belong to a row above it whose quotes "
                                             "are broken (it has too few fields)"}

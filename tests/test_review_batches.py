@@ -17,7 +17,14 @@ from core.dataset import load_dataset
 from core.errors import ArchiveError
 from core.locations import work_dirs
 from core.review import batches
-from core.review.batches import batches_dir, review_key, send_to_review, sent_batch, sent_batches
+from core.review.batches import (
+    batches_dir,
+    product_name_of,
+    review_key,
+    send_to_review,
+    sent_batch,
+    sent_batches,
+)
 from core.review.queues import review_queues
 from core.review.store import MAX_ID_CHARS, ReviewStore
 from core.runs import run_scenario
@@ -81,6 +88,18 @@ def test_flagged_rows_with_something_to_show_are_sent_with_their_photo_copied(cl
     assert json.loads((sent.folder / "manifest.json").read_text())["batch_id"] == sent.batch_id
     assert sent_batches() == [sent] and sent_batch(sent.batch_id) == sent
     assert [p.name for p in batches_dir().iterdir()] == [sent.batch_id]  # no staging folder left
+
+
+def test_a_review_key_is_named_by_its_product_wherever_it_was_answered(classified, reference_dataset):
+    path, out = classified
+    with open_batch(path) as batch:
+        sent = send_to_review(batch, out, "tfidf")
+    row = sent.table().iloc[0]
+    assert product_name_of(row["key"], reference_dataset.listings) == row["product_name"]
+    listing = reference_dataset.listings.iloc[0]
+    assert product_name_of(listing["uniq_id"], reference_dataset.listings) == listing["product_name"]
+    sent.remove()
+    assert product_name_of(row["key"], reference_dataset.listings) == row["key"]  # the batch is gone: its key
 
 
 def test_a_send_that_fails_midway_leaves_no_batch(classified, monkeypatch):
@@ -178,7 +197,7 @@ def test_an_upload_with_its_photos_zip_is_classified_and_its_photos_reach_the_re
     listings = b"id,description,photo\nq1,zzz qqq vvv,photos/a.jpg\nq2,zzz qqq,photos/gone.jpg\n"
     run = classify_upload("../../new [x].csv", listings, ("photos.zip", zipped.getvalue()), "tfidf", load_dataset(),
                           1.0)
-    assert run.csv.parent == run.folder and run.csv.name == "new _x_.csv"
+    assert run.csv.parent == run.folder and run.csv.name == "new [x].csv"  # the user's name, without its folders
     assert run.summary.rows == 2 and run.output.is_file()
     sent = run.send_to_review()
     table = sent.table()
@@ -189,6 +208,6 @@ def test_an_upload_with_its_photos_zip_is_classified_and_its_photos_reach_the_re
 
 
 def test_an_upload_whose_photos_zip_is_no_zip_is_named_as_the_user_named_it(small_data_dir):
-    with pytest.raises(ArchiveError, match=r"^holiday photos\.zip is not a readable zip file"):
-        classify_upload("new.csv", b"id,description\nq1,mug\n", ("holiday photos.zip", b"not a zip"), "tfidf",
+    with pytest.raises(ArchiveError, match=r"^my photos \(june\)\.zip is not a readable zip file"):
+        classify_upload("new.csv", b"id,description\nq1,mug\n", ("my photos (june).zip", b"not a zip"), "tfidf",
                         load_dataset(), 1.0)

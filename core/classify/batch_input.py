@@ -279,6 +279,9 @@ def _csv_problem(error: csv.Error) -> str:
         return f"a field is longer than {csv.field_size_limit():,} characters, far more than any listing holds"
     if "unexpected end of data" in str(error):
         return "a quote opened on this line is never closed (close it; a quote inside a field is written twice, \"\")"
+    if "expected after" in str(error):
+        return ("a quote opened on this line closes in the middle of a field (a quote inside a field is written "
+                "twice, \"\")")
     return f"the line is not valid CSV ({error}; a quote inside a field is written twice, \"\")"
 
 

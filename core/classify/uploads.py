@@ -87,9 +87,10 @@ def classify_upload(name: str, listings: bytes, photos: tuple[str, bytes] | None
 
 
 def safe_file_name(name: str, suffix: str = ".csv", fallback: str = CSV_FILE) -> str:
-    """The uploaded name as a plain file name ending in ``suffix`` (so messages that name the file name
-    the user's), every character outside letters, digits, space, dot, dash and underscore replaced."""
-    cleaned = re.sub(r"[^\w .-]", "_", name.replace("\\", "/").rsplit("/", 1)[-1])[:100].strip(" .")
+    """The uploaded name as a plain file name ending in ``suffix``, as the user wrote it (messages name the
+    file): only what no file name may hold on any common system (folders, control characters,
+    ``<>:"|?*``) is replaced."""
+    cleaned = re.sub(r'[\x00-\x1f<>:"|?*]', "_", name.replace("\\", "/").rsplit("/", 1)[-1])[:100].strip(" .")
     if not cleaned or cleaned.startswith(".") or cleaned == OUTPUT_FILE:
         return fallback
     return cleaned if cleaned.lower().endswith(suffix) else f"{cleaned}{suffix}"

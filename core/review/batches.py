@@ -94,6 +94,21 @@ def batches_dir() -> Path:
     return work_dirs().root / "batches"
 
 
+def product_name_of(key: str, listings: pd.DataFrame) -> str:
+    """The product name operators know the listing under a review key by: a sent batch's own name for
+    it, or the data set's (``listings``); the key itself when neither has it any more."""
+    if is_batch_key(key):
+        batch_id = key[len(KEY_PREFIX):].split(":", 1)[0]
+        try:
+            table = sent_batch(batch_id).table()
+        except ReviewStoreError:  # the batch was removed from review
+            return key
+        names = table.loc[table["key"] == key, "product_name"]
+    else:
+        names = listings.loc[listings["uniq_id"] == key, "product_name"]
+    return str(names.iloc[0]) if len(names) and isinstance(names.iloc[0], str) and names.iloc[0] else key
+
+
 def review_key(batch_id: str, row: int, row_id: str) -> str:
     """The review store's key of a batch listing: ``batch:<batch id>:<row number>:<row id>``. It never
     equals a reference listing's id (those have no ``batch:`` prefix), two rows of a batch with the same
