@@ -341,17 +341,23 @@ def test_review_page_remembers_skips_and_the_operator_across_reloads(with_tfidf,
     assert next(h.proto.body for h in reloaded.get("html") if "vitrine-product" in h.proto.body) == first
 
 
-def test_review_page_downloads_answers_with_their_product_and_text_a_spreadsheet_shows_as_text(
-        with_tfidf, reference_dataset, tmp_path, monkeypatch):
-    monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
-    downloads = {}
+@pytest.fixture
+def downloads(monkeypatch) -> dict:
+    """What each download button of the pages run would give a click, by its label."""
+    offered = {}
     offer = ButtonMixin.download_button
 
     def recorded(self, label, data, *args, **kwargs):
-        downloads[label] = data() if callable(data) else data  # what a click would download
+        offered[label] = data() if callable(data) else data
         return offer(self, label, data, *args, **kwargs)
 
     monkeypatch.setattr(ButtonMixin, "download_button", recorded)
+    return offered
+
+
+def test_review_page_downloads_answers_with_their_product_and_text_a_spreadsheet_shows_as_text(
+        with_tfidf, reference_dataset, tmp_path, monkeypatch, downloads):
+    monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
     app = page("review.py").run()
     operator = '=HYPERLINK("http://evil.example/x","ana")'
     app.text_input(key="operator").input(operator).run()
@@ -494,15 +500,7 @@ def test_classify_page_classifies_an_upload_filters_it_and_sends_the_doubtful_on
                                     "they could not be read or have nothing to show an operator")
 
 
-def test_classify_page_downloads_the_same_table_as_csv_and_parquet(small_data_dir, monkeypatch):
-    downloads = {}
-    offer = ButtonMixin.download_button
-
-    def recorded(self, label, data, *args, **kwargs):
-        downloads[label] = data() if callable(data) else data  # what a click would download
-        return offer(self, label, data, *args, **kwargs)
-
-    monkeypatch.setattr(ButtonMixin, "download_button", recorded)
+def test_classify_page_downloads_the_same_table_as_csv_and_parquet(small_data_dir, downloads):
     _classify_upload(page("classify.py").run(), BATCH_CSV.encode())
     as_csv = pd.read_csv(io.StringIO(downloads["Download (CSV)"]), dtype={"id": str}, keep_default_na=False)
     as_parquet = pd.read_parquet(io.BytesIO(downloads["Download (Parquet)"]))
