@@ -384,20 +384,25 @@ def _classify(args: argparse.Namespace, dataset) -> int:
     if args.engine == "ray" and (missing := ray_missing_message()):
         raise ScenarioUnavailable(missing)
     source = Path(args.input)
+    # What is wrong with the input or the output's name is said before the classifier loads (or trains).
+    output = Path(args.out) if args.out else source.with_name(f"{source.stem}.{args.scenario}.parquet")
+    shards = bool(args.out) and (args.out.endswith(("/", os.sep)) or output.is_dir())
+    if shards and args.engine != "ray":
+        raise BatchInputError(f"{args.out} is a folder: the local engine writes one file (Parquet, or CSV "
+                              "when its name ends in .csv); Parquet shards in a folder need --engine ray.")
+    if not shards and output.suffix.lower() not in {".parquet", ".csv"}:
+        raise BatchInputError(f"{output.name}: the output is written as Parquet or CSV; give it a name ending in "
+                              ".parquet or .csv.")
     progress = TqdmProgress(args.scenario)
+
+    def load() -> StoredClassifier:
+        loaded = StoredClassifier.load(args.scenario, dataset, args.precision, progress)
+        print(f"{args.scenario} on {describe_device(device, loaded.scenario)}; {loaded.review}", file=sys.stderr)
+        return loaded
+
     try:
-        classifier = StoredClassifier.load(args.scenario, dataset, args.precision, progress)
-        output = Path(args.out) if args.out else source.with_name(f"{source.stem}.{args.scenario}.parquet")
-        shards = bool(args.out) and (args.out.endswith(("/", os.sep)) or output.is_dir())
-        if shards and args.engine != "ray":
-            raise BatchInputError(f"{args.out} is a folder: the local engine writes one file (Parquet, or CSV "
-                                  "when its name ends in .csv); Parquet shards in a folder need --engine ray.")
-        if not shards and output.suffix.lower() not in {".parquet", ".csv"}:
-            raise BatchInputError(f"{output.name}: the output is written as Parquet or CSV; give it a name ending in "
-                                  ".parquet or .csv.")
-        print(f"{args.scenario} on {describe_device(device, classifier.scenario)}; {classifier.review}",
-              file=sys.stderr)
         if args.engine == "ray":
+            classifier = load()
             summary = classify_on_ray(args.input, args.scenario, dataset.fingerprint, classifier.threshold, output,
                                       shards=shards, explain=args.explain, device=device)
             sent = None
@@ -406,6 +411,7 @@ def _classify(args: argparse.Namespace, dataset) -> int:
                     sent = send_to_review(batch, output, args.scenario, name=source.name)
         else:
             with open_batch(source) as batch:
+                classifier = load()
                 summary = classifier.classify(batch, output, explain=args.explain, device=device, progress=progress)
                 sent = send_to_review(batch, output, args.scenario, name=source.name) if args.to_review else None
     finally:
