@@ -93,7 +93,8 @@ def clip_run(listings: pd.DataFrame, n: int, folder: Path, rounds: int, device: 
     path = folder / "clip.csv"
     rows[["uniq_id", "product_name", "description", "photo"]].to_csv(path, index=False)
 
-    embedder = scenario.on_device(device).embedder()
+    on_device = scenario.on_device(device)
+    embedder = on_device.embedder()
     decoded = {source: open_image(Path(source)) for source in set(rows["image_path"])}
     if device != "cpu":  # the model alone: photos already squared, sized for it and on the GPU
         decoded = {source: embedder.sized_for_model(pil_to_tensor(to_square(photo)[0]).to(device))
@@ -112,7 +113,7 @@ def clip_run(listings: pd.DataFrame, n: int, folder: Path, rounds: int, device: 
                            device=device)
 
     paths = [folder / photo for photo in rows["photo"]]
-    decode = decode_photos_on(device, scenario.on_device(device).photo_finisher()) if device != "cpu" else None
+    decode = decode_photos_on(device, on_device.photo_finisher()) if device != "cpu" else None
 
     def decoding() -> None:  # the GPU path's photos alone: read, decoded there, squared and sized
         with ThreadPoolExecutor(GPU_PHOTO_WORKERS) as pool:

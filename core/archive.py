@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import zipfile
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -91,17 +92,10 @@ def extract_batch_zip(source: Path, staging: Path) -> dict[Path, str]:
     def chosen(archive: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, Path]]:
         members = _members(archive)
         csv_member = _the_csv(source, members)
-        base = PurePosixPath(csv_member.filename).parent
         photos = []
-        for member in members:
-            path = PurePosixPath(member.filename.replace("\\", "/"))
-            if path.suffix.lower() not in PHOTO_SUFFIXES or not path.is_relative_to(base):
-                continue
-            target = (root / path.relative_to(base)).resolve()
-            if root not in target.parents:
-                continue
+        for member, target in _photos_below(members, PurePosixPath(csv_member.filename).parent, root):
             if member.file_size > MAX_PHOTO_BYTES:
-                withheld[target] = (f"the photo {path.name} is larger than {MAX_PHOTO_BYTES / MB:g} MB, the most "
+                withheld[target] = (f"the photo {target.name} is larger than {MAX_PHOTO_BYTES / MB:g} MB, the most "
                                     "accepted; it was left in the zip")
             else:
                 photos.append((member, target))
@@ -131,6 +125,19 @@ def _extract(source: Path, choose) -> list[tuple[zipfile.ZipInfo, Path]]:
 def _members(archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
     """The zip's files, without folders and the resource forks macOS adds."""
     return [m for m in archive.infolist() if not m.is_dir() and "__MACOSX" not in m.filename]
+
+
+def _photos_below(members: list[zipfile.ZipInfo], base: PurePosixPath,
+                  root: Path) -> Iterator[tuple[zipfile.ZipInfo, Path]]:
+    """Each photo member below ``base`` in the zip, with the resolved path in ``root`` its path from
+    ``base`` gives it; members that would land outside ``root`` are left out."""
+    for member in members:
+        path = PurePosixPath(member.filename.replace("\\", "/"))
+        if path.suffix.lower() not in PHOTO_SUFFIXES or path.is_absolute() or not path.is_relative_to(base):
+            continue
+        target = (root / path.relative_to(base)).resolve()
+        if root in target.parents:
+            yield member, target
 
 
 def _the_csv(source: Path, members: list[zipfile.ZipInfo]) -> zipfile.ZipInfo:
@@ -194,13 +201,4 @@ def extract_photos_zip(source: Path, folder: Path) -> int:
     that are not photos are skipped. Returns how many photos were written."""
     root = folder.resolve()
 
-    def chosen(archive: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, Path]]:
-        photos = []
-        for member in _members(archive):
-            path = PurePosixPath(member.filename.replace("\\", "/"))
-            target = (root / path).resolve()
-            if path.suffix.lower() in PHOTO_SUFFIXES and not path.is_absolute() and root in target.parents:
-                photos.append((member, target))
-        return photos
-
-    return len(_extract(source, chosen))
+    return len(_extract(source, lambda archive: list(_photos_below(_members(archive), PurePosixPath("."), root))))

@@ -62,11 +62,15 @@ def flip(key: str) -> None:
     st.session_state[key] = not st.session_state.get(key, False)
 
 
+def answer_keys(uniq_id: str) -> tuple[str, str, str]:
+    """Where the session holds the answer being given to a product: its category, doubt and comment."""
+    return f"category-{uniq_id}", f"doubt-{uniq_id}", f"comment-{uniq_id}"
+
+
 def restore(answer) -> None:
     """An undone answer back in its product's category, doubt and comment, to correct and save again."""
-    st.session_state[f"category-{answer.uniq_id}"] = answer.label
-    st.session_state[f"doubt-{answer.uniq_id}"] = answer.in_doubt
-    st.session_state[f"comment-{answer.uniq_id}"] = answer.comment
+    for key, value in zip(answer_keys(answer.uniq_id), (answer.label, answer.in_doubt, answer.comment)):
+        st.session_state[key] = value
 
 
 def progress_text(standing, pace) -> str:
@@ -169,7 +173,7 @@ with review_tab:
                     st.caption(model_answer(item, name))
             # The answer being given lives in the session under this product's keys: a failed save keeps
             # it, and a second click on Save after the page moved on finds no such button.
-            category_key, doubt_key = f"category-{uniq_id}", f"doubt-{uniq_id}"
+            category_key, doubt_key, comment_key = answer_keys(uniq_id)
             picked, in_doubt = st.session_state.get(category_key), st.session_state.get(doubt_key, False)
             st.caption(f"Keys: 1 to {min(len(dataset.categories), 9)} pick the category, D in doubt, Enter save, "
                        "S skip, U undo your last answer.")
@@ -185,7 +189,7 @@ with review_tab:
                 skip = st.button("Skip", key=f"skip-{uniq_id}", shortcut="S")
             # A form, so that Enter typed in the comment saves too (elsewhere, Enter is the button's key).
             with st.form(f"answer-{uniq_id}", border=False, enter_to_submit=True):
-                comment = st.text_input("Comment (optional)", key=f"comment-{uniq_id}", max_chars=MAX_COMMENT_CHARS)
+                comment = st.text_input("Comment (optional)", key=comment_key, max_chars=MAX_COMMENT_CHARS)
                 save = st.form_submit_button("Save answer", key=f"save-{uniq_id}", type="primary", shortcut="Enter")
             try:
                 if save and picked is None:

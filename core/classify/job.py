@@ -130,7 +130,7 @@ def classify_batch(batch: BatchFile, scenario: Scenario, estimator, threshold: R
 def _with_texts(chunks: Iterable[tuple[BatchRows, list]], scenario: Scenario) -> Iterator[tuple[BatchRows, list, list]]:
     """Each chunk with its photos and its descriptions as the scenario's model reads them."""
     for chunk, photos in chunks:
-        yield chunk, photos, scenario.texts_ahead(chunk.descriptions) if scenario.reads_text else chunk.descriptions
+        yield chunk, photos, scenario.texts_ahead(chunk.descriptions)
 
 
 def write_output(frames: Iterable[pd.DataFrame], output: Path, explain: bool,
