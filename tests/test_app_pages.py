@@ -464,7 +464,7 @@ def test_classify_page_classifies_an_upload_filters_it_and_sends_the_doubtful_on
     unavailable = next(c.value for c in app.caption if c.value.startswith("Not offered, their models are not on"))
     assert "clip_a" in unavailable and not any(option.startswith("clip_a") for option in offered)  # no weights here
     app = _classify_upload(app, BATCH_CSV.encode())
-    assert not app.exception and not app.error
+    assert not app.exception and not app.error and not app.warning  # every id is its own
     assert any(shown(c.value).startswith("4 row(s): 3 classified") for c in app.caption)
     table = app.dataframe[0].value
     assert table["id"].tolist() == ["n1", "n2", "n3", "n4"]
@@ -513,6 +513,13 @@ def test_classify_page_shows_bytes_that_are_not_utf8_as_the_usual_replacement_ch
     table = _classify_upload(page("classify.py").run(), data).dataframe[0].value
     assert table["product"].tolist() == ["Caf\ufffd mug"]
     assert table["status"].tolist() == ["not classified: the row is not valid UTF-8 text (save the file as UTF-8)"]
+
+
+def test_classify_page_warns_of_ids_that_repeat_and_still_gives_each_row_its_answer(small_data_dir):
+    data = b"id,description\nn1,steel wrist watch\nn2,cotton towel\nn1,coffee mug\n"
+    app = _classify_upload(page("classify.py").run(), data)
+    assert app.dataframe[0].value["id"].tolist() == ["n1", "n2", "n1"]
+    assert shown(app.warning[0].value).startswith("1 row repeats the id of an earlier row (the first: 'n1', listing 3)")
 
 
 @pytest.mark.parametrize("data, message", [

@@ -75,7 +75,9 @@ def test_a_hostile_batch_gives_every_row_a_status_and_loses_none(small_data_dir,
     assert status[8] == "not classified: the row is not valid UTF-8 text (save the file as UTF-8)"
     assert frame.loc[frame["status"] == "ok", "predicted"].ne("").all()
     assert frame.loc[frame["status"] != "ok", "needs_review"].all()
-    assert "9 row(s): 6 classified" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "9 row(s): 6 classified" in out
+    assert "1 row repeats the id of an earlier row (the first: 'a1', listing 5)" in out
 
 
 def test_a_line_with_extra_fields_keeps_its_place_and_shifts_no_other_row(small_data_dir, tmp_path, capsys):
@@ -283,6 +285,19 @@ def test_the_summary_says_how_much_of_the_run_went_to_starting_ray():
     on_ray = job.ClassifySummary(seconds=12.0, engine_start_seconds=9.0, **counts).lines()[2]
     assert on_ray.startswith("83 listings per second (9 s of the run's 12 s went to starting Ray);")
     assert "Ray" not in job.ClassifySummary(seconds=12.0, **counts).lines()[2]
+
+
+def test_repeated_ids_are_counted_once_per_extra_row_and_the_first_is_named():
+    repeats = job.RepeatedIds()
+    repeats.add(["x", "y", "", "x"], 0)
+    repeats.add(["", "y", "x", "z"], 4)  # an empty id is no id: it repeats nothing
+    counts = dict(rows=8, classified=8, text_only=0, not_classified=0, needs_review=0, output=Path("o.parquet"))
+    summary = job.ClassifySummary(seconds=1.0, **counts, **repeats.counts())
+    assert summary.lines()[-1].startswith("3 rows repeat the id of an earlier row (the first: 'x', listing 4);")
+    unordered = job.RepeatedIds()
+    unordered.add(["x", "x"], None)  # Parquet shards: the rows' positions are not known
+    assert "(the first: 'x');" in job.ClassifySummary(seconds=1.0, **counts, **unordered.counts()).repeats_line()
+    assert len(job.ClassifySummary(seconds=1.0, **counts).lines()) == 3  # no repeats, no line about them
 
 
 def test_a_zipped_batch_finds_its_photos_where_the_folder_had_them_and_leaves_too_large_ones_packed(tmp_path,

@@ -10,6 +10,7 @@ runs there.
 """
 from __future__ import annotations
 
+import itertools
 import os
 import tempfile
 import time
@@ -66,6 +67,9 @@ class ClassifySummary:
     seconds: float
     output: Path
     engine_start_seconds: float = 0.0  # of ``seconds``, what starting the engine took (Ray's start-up)
+    repeated_ids: int = 0  # rows whose id an earlier row already had
+    # The first such row's id and its position (0-based; None where the rows' order is not known).
+    first_repeat: tuple[str, int | None] | None = None
 
     @property
     def listings_per_second(self) -> float:
@@ -80,7 +84,16 @@ class ClassifySummary:
         text_only = f" ({self.text_only} on their text only, the photo being unusable)" if self.text_only else ""
         return [f"{self.rows} row(s): {self.classified} classified{text_only}, {self.not_classified} not classified",
                 f"{self.needs_review} need review ({share:.1%})",
-                f"{speed:,.{0 if speed >= 10 else 1}f} listings per second{start}; written to {self.output}"]
+                f"{speed:,.{0 if speed >= 10 else 1}f} listings per second{start}; written to {self.output}"] + \
+            ([self.repeats_line()] if self.repeated_ids else [])
+
+    def repeats_line(self) -> str:
+        """Rows that share an id with an earlier row, in words: often a file exported twice or joined badly."""
+        rows = "1 row repeats" if self.repeated_ids == 1 else f"{self.repeated_ids:,} rows repeat"
+        uniq_id, position = self.first_repeat
+        where = "" if position is None else f", listing {position + 1:,}"
+        return (f"{rows} the id of an earlier row (the first: {uniq_id!r}{where}); each row was classified on its "
+                "own and keeps its own place in review")
 
 
 def review_line(result, threshold: ReviewThreshold) -> str:
@@ -134,11 +147,12 @@ def _with_texts(chunks: Iterable[tuple[BatchRows, list]], scenario: Scenario) ->
 
 
 def write_output(frames: Iterable[pd.DataFrame], output: Path, explain: bool,
-                 progress: Progress = silent) -> dict[str, int]:
+                 progress: Progress = silent) -> dict:
     """Write the output frames, in order, to ``output`` (Parquet, or CSV when its name ends in .csv),
     atomically: a temporary file beside it replaces it once every frame is written, and a failure
     leaves nothing. Returns the counts a ``ClassifySummary`` reports."""
     counts = dict.fromkeys(("rows", "classified", "text_only", "not_classified", "needs_review"), 0)
+    repeats = RepeatedIds()
     output.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".partial")
     os.close(handle)
@@ -146,6 +160,7 @@ def write_output(frames: Iterable[pd.DataFrame], output: Path, explain: bool,
     try:
         for frame in frames:
             writer.write(frame)
+            repeats.add(frame["id"], counts["rows"])
             for key, value in output_counts(frame).items():
                 counts[key] += value
             progress(counts["rows"], 0, "classifying listings")
@@ -156,7 +171,35 @@ def write_output(frames: Iterable[pd.DataFrame], output: Path, explain: bool,
         writer.close()  # after a failure: the temporary file is removed below
         if os.path.exists(temporary):
             os.remove(temporary)
-    return counts
+    return counts | repeats.counts()
+
+
+class RepeatedIds:
+    """Finds the rows of a batch whose id an earlier row had, keeping a 64-bit hash per id seen rather than
+    the id itself: a million ids hold about 60 MB."""
+
+    def __init__(self):
+        self.seen: set[int] = set()
+        self.repeated = 0
+        self.first: tuple[str, int | None] | None = None
+
+    def add(self, ids: Iterable, start: int | None) -> None:
+        """The ids of the rows from position ``start`` on (None: positions unknown); a row without an id
+        repeats nothing."""
+        positions = itertools.count(start) if start is not None else itertools.repeat(None)
+        for position, uniq_id in zip(positions, ids):
+            if not isinstance(uniq_id, str) or not uniq_id:
+                continue
+            key = hash(uniq_id)
+            if key in self.seen:
+                self.repeated += 1
+                self.first = self.first or (uniq_id, position)
+            else:
+                self.seen.add(key)
+
+    def counts(self) -> dict:
+        """What a ``ClassifySummary`` reports of them."""
+        return {"repeated_ids": self.repeated, "first_repeat": self.first}
 
 
 def output_counts(frame: pd.DataFrame) -> dict[str, int]:

@@ -29,7 +29,14 @@ from PIL import Image
 
 from core.calibration import ReviewThreshold
 from core.classify.batch_input import CHUNK_ROWS, BatchFile, Columns, csv_frames, decoded_text
-from core.classify.job import PHOTO_CHUNK_ROWS, ClassifySummary, classify_chunk, output_counts, write_output
+from core.classify.job import (
+    PHOTO_CHUNK_ROWS,
+    ClassifySummary,
+    RepeatedIds,
+    classify_chunk,
+    output_counts,
+    write_output,
+)
 from core.classify.photos import decode_photo
 from core.errors import BatchInputError, ScenarioUnavailable
 from core.locations import work_dirs
@@ -123,7 +130,7 @@ def classify_on_ray(source: str | Path, scenario_name: str, data_fingerprint: st
                            **counts)
 
 
-def _write_shards(classified, output: Path) -> dict[str, int]:
+def _write_shards(classified, output: Path) -> dict:
     """The workers write Parquet shards into a new folder beside ``output``, which takes its place once
     they are all written: a failed run leaves nothing, and no file the job did not write is read or
     replaced. ``output`` must be new or empty."""
@@ -133,7 +140,10 @@ def _write_shards(classified, output: Path) -> dict[str, int]:
     staging = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}.", suffix=".partial"))
     try:
         classified.write_parquet(str(staging))
-        counts = output_counts(pd.read_parquet(staging, columns=["status", "needs_review"]))
+        written = pd.read_parquet(staging, columns=["id", "status", "needs_review"])
+        repeats = RepeatedIds()
+        repeats.add(written["id"], None)  # the shards' order is the workers', not the input's
+        counts = output_counts(written) | repeats.counts()
         os.replace(staging, output)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
