@@ -161,7 +161,7 @@ with review_tab:
                 try:
                     photo = listing.photo()
                     if photo is None:
-                        st.info("No photo for this listing.")
+                        st.info(listing.no_photo)
                     else:
                         st.image(display_size(photo))
                 except VitrineError as exc:

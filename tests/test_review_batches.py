@@ -25,7 +25,7 @@ from core.review.batches import (
     sent_batch,
     sent_batches,
 )
-from core.review.queues import review_queues
+from core.review.queues import batch_queue, review_queues
 from core.review.store import MAX_ID_CHARS, ReviewStore
 from core.runs import run_scenario
 from core.scenarios.tfidf import TfidfScenario
@@ -194,15 +194,22 @@ def test_an_upload_with_its_photos_zip_is_classified_and_its_photos_reach_the_re
     zipped = io.BytesIO()
     with zipfile.ZipFile(zipped, "w") as packed:
         packed.writestr("photos/a.jpg", _jpeg())
-    listings = b"id,description,photo\nq1,zzz qqq vvv,photos/a.jpg\nq2,zzz qqq,photos/gone.jpg\n"
+        packed.writestr("photos/bad.jpg", b"\xff\xd8\xff\xe0 not really a jpeg")
+    listings = (b"id,description,photo\nq1,zzz qqq vvv,photos/a.jpg\nq2,zzz qqq,photos/gone.jpg\n"
+                b"q3,zzz vvv,photos/bad.jpg\nq4,qqq vvv,\n")
     run = classify_upload("../../new [x].csv", listings, ("photos.zip", zipped.getvalue()), "tfidf", load_dataset(),
                           1.0)
     assert run.csv.parent == run.folder and run.csv.name == "new [x].csv"  # the user's name, without its folders
-    assert run.summary.rows == 2 and run.output.is_file()
+    assert run.summary.rows == 4 and run.output.is_file()
     sent = run.send_to_review()
     table = sent.table()
-    assert sent.name == "../../new [x].csv" and table["id"].tolist() == ["q1", "q2"]
-    assert sent.photo(table.loc[0, "photo"]).size == (480, 360) and pd.isna(table.loc[1, "photo"])
+    assert sent.name == "../../new [x].csv" and table["id"].tolist() == ["q1", "q2", "q3", "q4"]
+    assert sent.photo(table.loc[0, "photo"]).size == (480, 360) and table.loc[1:, "photo"].isna().all()
+    # tfidf reads no photo, so its statuses are "ok"; the operator is still told why a photo is not shown
+    shown = [batch_queue(sent).listing(key).no_photo for key in table["key"]]
+    assert shown[1:] == ["The seller's photo could not be used: the file 'photos/gone.jpg' is not there.",
+                         "The seller's photo could not be used: the photo file is damaged or incomplete and cannot "
+                         "be read.", "No photo for this listing."]
     run.discard()
     assert not run.folder.exists() and sent.photo(table.loc[0, "photo"]) is not None
 

@@ -226,7 +226,7 @@ def classify_chunk(chunk: BatchRows, photos: list, scenario: Scenario, estimator
         elif not (has_photo or has_text):
             statuses.append(f"{NOT_CLASSIFIED}: nothing to read ({_nothing_to_read(scenario, photo_problem)})")
         elif scenario.reads_photo and photo_problem and has_text:
-            statuses.append(f"{TEXT_ONLY} ({_clause(photo_problem)})")
+            statuses.append(f"{TEXT_ONLY} ({clause(photo_problem)})")
         else:
             statuses.append(OK)
         if problem is None and (has_photo or has_text):
@@ -253,18 +253,18 @@ def classify_chunk(chunk: BatchRows, photos: list, scenario: Scenario, estimator
     return frame
 
 
-def _clause(message: str) -> str:
+def clause(message: str) -> str:
     """A message written as sentences, to go inside a status: no capital first, no full stop."""
     return (message[:1].lower() + message[1:] if message[1:2].islower() else message).rstrip(".")
 
 
 def _nothing_to_read(scenario: Scenario, photo_problem: str | None) -> str:
     if scenario.reads_text and scenario.reads_photo:
-        return "no title or description" + (f", and the photo is unusable: {_clause(photo_problem)}" if photo_problem
+        return "no title or description" + (f", and the photo is unusable: {clause(photo_problem)}" if photo_problem
                                              else " and no photo")
     if scenario.reads_text:
         return "no title or description"
-    return f"this scenario reads the photo, and it is unusable: {_clause(photo_problem)}" if photo_problem else \
+    return f"this scenario reads the photo, and it is unusable: {clause(photo_problem)}" if photo_problem else \
         "this scenario reads the photo, and the row names none"
 
 

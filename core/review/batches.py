@@ -2,8 +2,9 @@
 
 A sent batch lives under ``work_dirs().root / "batches" / <batch id>/``: ``manifest.json`` (its id,
 the name the user knows it by, the scenario, when it was sent, its counts), ``flagged.parquet`` (one row
-per flagged listing: its review key, row number and id, text, the model's answer) and ``photos/`` (each
-flagged listing's photo, downscaled and re-encoded by us). A batch is written in a staging folder that
+per flagged listing: its review key, row number and id, text, the model's answer, and why its photo
+could not be copied where it named one) and ``photos/`` (each flagged listing's photo, downscaled and
+re-encoded by us). A batch is written in a staging folder that
 is renamed into place, so a batch is there whole or not at all.
 
 Which rows are sent: every row the run flagged (``needs_review``) that has something to show a person,
@@ -44,7 +45,7 @@ PHOTOS = "photos"
 TABLE_SCHEMA = pa.schema(
     [("key", pa.string()), ("row", pa.int64()), ("id", pa.string()), ("product_name", pa.string()),
      ("description", pa.string()), ("photo", pa.string()), ("predicted", pa.string()), ("confidence", pa.float64())]
-    + [(f"top_{k}", pa.string()) for k in range(1, TOP + 1)] + [("status", pa.string())]
+    + [(f"top_{k}", pa.string()) for k in range(1, TOP + 1)] + [("status", pa.string()), ("photo_problem", pa.string())]
 )
 
 
@@ -211,14 +212,15 @@ def _flagged(chunk: BatchRows, answers: pd.DataFrame, photos: Path, batch_id: st
         if not bool(answers.at[i, "needs_review"]) or chunk.row_problems[i] is not None or not has_content:
             continue
         predicted = answers.at[i, "predicted"]
+        photo, photo_problem = _copy_photo(chunk.photos[i], photos, position)
         records.append({
             "key": review_key(batch_id, position, chunk.ids[i]), "row": position, "id": chunk.ids[i],
             "product_name": chunk.names[i],
-            "description": chunk.descriptions[i], "photo": _copy_photo(chunk.photos[i], photos, position),
+            "description": chunk.descriptions[i], "photo": photo,
             "predicted": predicted if isinstance(predicted, str) and predicted else None,
             "confidence": float(answers.at[i, "confidence"]),
             **{f"top_{k}": _text(answers.at[i, f"top_{k}"]) for k in range(1, TOP + 1)},
-            "status": str(answers.at[i, "status"])})
+            "status": str(answers.at[i, "status"]), "photo_problem": chunk.photo_problems[i] or photo_problem})
     return pd.DataFrame(records, columns=TABLE_SCHEMA.names)
 
 
@@ -226,19 +228,20 @@ def _text(value) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _copy_photo(source: Path | None, photos: Path, position: int) -> str | None:
-    """The photo decoded as every photo is, downscaled and saved as JPEG under ``photos``; None when
-    there is none or it cannot be read (the listing is still reviewed on its text)."""
+def _copy_photo(source: Path | None, photos: Path, position: int) -> tuple[str | None, str | None]:
+    """The photo decoded as every photo is, downscaled and saved as JPEG under ``photos``: its name there,
+    or None and why it cannot be read (the listing is still reviewed on its text). None, None when the
+    row names no photo."""
     if source is None:
-        return None
+        return None, None
     try:
         photo = open_image(source)
-    except ImageError:
-        return None
+    except ImageError as exc:
+        return None, str(exc)
     photo.thumbnail((PHOTO_SIDE, PHOTO_SIDE))
     name = f"{position}.jpg"
     photo.save(photos / name, format="JPEG", quality=90)
-    return name
+    return name, None
 
 
 def _write(writer: pq.ParquetWriter, frames: list[pd.DataFrame]) -> None:

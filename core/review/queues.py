@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import pandas as pd
 from PIL import Image
 
+from core.classify.job import clause
 from core.dataset import Dataset, listing_photo
 from core.evaluation import ScenarioResult
 from core.review.batches import SentBatch, is_batch_key, sent_batches
@@ -20,11 +21,12 @@ ITEM_COLUMNS = ["uniq_id", "true", "predicted", "confidence"]
 @dataclass(frozen=True)
 class QueueListing:
     """What the review page shows of one item: its name, description and photo (decoded on demand;
-    ``photo()`` raises ImageError when the file cannot be read)."""
+    ``photo()`` raises ImageError when the file cannot be read), and what to say when it has none."""
 
     name: str
     description: str
     photo: Callable[[], Image.Image | None]
+    no_photo: str = "No photo for this listing."
 
 
 @dataclass
@@ -92,7 +94,10 @@ def batch_queue(batch: SentBatch) -> ReviewQueue:
 
     def listing(key: str) -> QueueListing:
         row = by_key.loc[key]
-        return QueueListing(row["product_name"], row["description"], lambda: batch.photo(row["photo"]))
+        problem = row.get("photo_problem")  # batches sent before it was kept have no such column
+        no_photo = f"The seller's photo could not be used: {clause(problem)}." if isinstance(problem, str) and \
+            problem else QueueListing.no_photo
+        return QueueListing(row["product_name"], row["description"], lambda: batch.photo(row["photo"]), no_photo)
 
     items = pd.DataFrame({"uniq_id": table["key"], "true": None, "predicted": table["predicted"],
                           "confidence": table["confidence"]})
