@@ -14,6 +14,7 @@ from __future__ import annotations
 import csv
 import importlib.util
 import io
+import logging
 import os
 import shutil
 import tempfile
@@ -100,6 +101,7 @@ def classify_on_ray(source: str | Path, scenario_name: str, data_fingerprint: st
     start_seconds = time.perf_counter() - started
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True  # the output lines up with the input
+    _ray_data_console_warnings_only()
     gpus = 1 if device != "cpu" and scenario.uses_gpu and ray.cluster_resources().get("GPU", 0) >= 1 else 0
     dataset = _read(ray, batch)
     cpus = ray.cluster_resources().get("CPU", 1)
@@ -128,6 +130,18 @@ def classify_on_ray(source: str | Path, scenario_name: str, data_fingerprint: st
         counts = write_output(classified.iter_batches(batch_format="pandas", batch_size=None), output, explain)
     return ClassifySummary(seconds=time.perf_counter() - started, output=output, engine_start_seconds=start_seconds,
                            **counts)
+
+
+def _ray_data_console_warnings_only() -> None:
+    """Ray Data logs every run's plan, and its progress where stdout is no terminal, to the console at
+    INFO; the job's summary says what matters, so the console keeps Ray Data's warnings and errors (and
+    its progress bars on a terminal, which are no log lines). Its log files keep everything, and a user
+    who configured Ray Data's logging ($RAY_DATA_LOG_LEVEL, $RAY_DATA_LOGGING_CONFIG) keeps their choice."""
+    if os.environ.get("RAY_DATA_LOG_LEVEL") or os.environ.get("RAY_DATA_LOGGING_CONFIG"):
+        return
+    for handler in logging.getLogger("ray.data").handlers:
+        if handler.get_name() == "console":
+            handler.setLevel(max(handler.level, logging.WARNING))
 
 
 def _write_shards(classified, output: Path) -> dict:
