@@ -92,7 +92,7 @@ for line in summary.lines()[:2] + [f"{summary.listings_per_second:,.0f} listings
                                    f"Review cut-off: {run.review}"]:
     st.caption(plain_markdown(line))
 if summary.repeated_ids:
-    st.warning(plain_markdown(summary.repeats_line()[:1].upper() + summary.repeats_line()[1:] + "."))
+    st.warning(plain_markdown(summary.repeats_line() + "."))
 table = output_table(str(run.output), run)
 
 filters = st.columns([3, 2, 2, 2], vertical_alignment="bottom")

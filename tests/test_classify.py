@@ -298,6 +298,10 @@ def test_repeated_ids_are_counted_once_per_extra_row_and_the_first_is_named():
     unordered.add(["x", "x"], None)  # Parquet shards: the rows' positions are not known
     assert "(the first: 'x');" in job.ClassifySummary(seconds=1.0, **counts, **unordered.counts()).repeats_line()
     assert len(job.ClassifySummary(seconds=1.0, **counts).lines()) == 3  # no repeats, no line about them
+    long = job.RepeatedIds()
+    long.add(["y" * 5000] * 2, 0)
+    assert f"(the first: '{'y' * 59}…', listing 2)" in job.ClassifySummary(seconds=1.0, **counts,
+                                                                            **long.counts()).repeats_line()
 
 
 def test_a_zipped_batch_finds_its_photos_where_the_folder_had_them_and_leaves_too_large_ones_packed(tmp_path,

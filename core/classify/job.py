@@ -91,8 +91,9 @@ class ClassifySummary:
         """Rows that share an id with an earlier row, in words: often a file exported twice or joined badly."""
         rows = "1 row repeats" if self.repeated_ids == 1 else f"{self.repeated_ids:,} rows repeat"
         uniq_id, position = self.first_repeat
+        shown = uniq_id if len(uniq_id) <= 60 else uniq_id[:59] + "…"
         where = "" if position is None else f", listing {position + 1:,}"
-        return (f"{rows} the id of an earlier row (the first: {uniq_id!r}{where}); each row was classified on its "
+        return (f"{rows} the id of an earlier row (the first: {shown!r}{where}); each row was classified on its "
                 "own and keeps its own place in review")
 
 
