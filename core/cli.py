@@ -419,8 +419,7 @@ def _classify(args: argparse.Namespace, dataset) -> int:
     for line in summary.lines():
         print(line)
     if sent is not None:
-        print(f"{sent.flagged} listing(s) sent to review as batch {sent.batch_id}" if sent.flagged
-              else "no listing needs review: nothing was sent")
+        print(sent.outcome(summary.needs_review))
     return 0
 
 

@@ -145,9 +145,8 @@ downloads[1].download_button("Download (Parquet)", lambda: table.to_parquet(inde
 flagged = int(table["needs_review"].sum())
 sent = st.session_state.get("sent")
 if sent is not None:
-    left_out = flagged - sent.flagged
-    downloads[2].success(f"{sent.flagged} listing(s) sent to review as batch {sent.batch_id}" + (
-        f"; {left_out} left out: they could not be read or have nothing to show an operator" if left_out else ""))
+    outcome = sent.outcome(flagged)
+    (downloads[2].success if sent.flagged else downloads[2].info)(outcome[:1].upper() + outcome[1:])
 elif flagged and downloads[2].button("Send the flagged listings to review", type="primary",
                                      help=f"{flagged} row(s) need review; those that could not be read, or have "
                                           "nothing to show an operator, stay out"):

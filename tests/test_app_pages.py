@@ -510,9 +510,13 @@ def test_classify_page_downloads_the_same_table_as_csv_and_parquet(small_data_di
 
 def test_classify_page_shows_bytes_that_are_not_utf8_as_the_usual_replacement_character(small_data_dir):
     data = b"id,product_name,description\nn1,Caf\xe9 mug,ceramic coffee mug\n"
-    table = _classify_upload(page("classify.py").run(), data).dataframe[0].value
+    app = _classify_upload(page("classify.py").run(), data)
+    table = app.dataframe[0].value
     assert table["product"].tolist() == ["Caf\ufffd mug"]
     assert table["status"].tolist() == ["not classified: the row is not valid UTF-8 text (save the file as UTF-8)"]
+    next(b for b in app.button if b.label == "Send the flagged listings to review").click().run()
+    assert not app.success and app.info[0].value == ("Nothing was sent: the 1 row(s) that need review could not be "
+                                                     "read or have nothing to show an operator")
 
 
 def test_classify_page_warns_of_ids_that_repeat_and_still_gives_each_row_its_answer(small_data_dir):

@@ -159,6 +159,12 @@ def test_a_batch_with_nothing_flagged_adds_no_queue(small_data_dir, tmp_path, ca
     assert main(["classify", str(path), "--precision", "0.5", "--to-review"]) == 0
     assert "no listing needs review: nothing was sent" in capsys.readouterr().out
     assert sent_batches() == []
+    unreadable = tmp_path / "unreadable.csv"  # flagged, but nothing in it can be shown to an operator
+    unreadable.write_bytes(b"id,description\nw2,caf\xe9 mug\n")
+    assert main(["classify", str(unreadable), "--precision", "0.5", "--to-review"]) == 0
+    assert ("nothing was sent: the 1 row(s) that need review could not be read or have nothing to show an operator"
+            in capsys.readouterr().out)
+    assert sent_batches() == []
 
 
 def test_two_batches_of_the_same_name_sent_in_the_same_minute_are_two_queues(small_data_dir, tmp_path, capsys):

@@ -75,6 +75,16 @@ class SentBatch:
             raise ReviewStoreError(f"The batch {self.name} could not be removed ({exc.strerror or exc}).") from exc
         shutil.rmtree(aside, ignore_errors=True)
 
+    def outcome(self, needing_review: int) -> str:
+        """What sending did, in words, for a run in which ``needing_review`` rows needed review."""
+        left_out = needing_review - self.flagged
+        if not self.flagged:
+            return "no listing needs review: nothing was sent" if not needing_review else \
+                (f"nothing was sent: the {needing_review} row(s) that need review could not be read or have nothing "
+                 "to show an operator")
+        return f"{self.flagged} listing(s) sent to review as batch {self.batch_id}" + (
+            f"; {left_out} left out: they could not be read or have nothing to show an operator" if left_out else "")
+
     def label(self) -> str:
         """How the review page names this queue."""
         when = self.created[:16].replace("T", " ")
