@@ -411,6 +411,7 @@ def _classify(args: argparse.Namespace, dataset) -> int:
                     sent = send_to_review(batch, output, args.scenario, name=source.name)
         else:
             with open_batch(source) as batch:
+                batch.check()
                 classifier = load()
                 summary = classifier.classify(batch, output, explain=args.explain, device=device, progress=progress)
                 sent = send_to_review(batch, output, args.scenario, name=source.name) if args.to_review else None

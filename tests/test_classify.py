@@ -347,3 +347,16 @@ def test_a_folder_with_several_csvs_names_them(tmp_path, capsys):
     said = capsys.readouterr().err
     assert "holds 2 CSV files (monday.csv, tuesday.csv): which one is the batch?" in said
     assert "tfidf on " not in said  # said before the classifier loads, or trains
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"", "batch.csv is empty: it holds no header line and no listings."),
+    (b"sku,colour\n1,red\n", "batch.csv needs an id column (uniq_id or id)"),
+])
+def test_a_file_that_is_no_batch_is_said_before_the_classifier_loads(small_data_dir, tmp_path, capsys, content,
+                                                                     message):
+    path = tmp_path / "batch.csv"
+    path.write_bytes(content)
+    assert main(["classify", str(path)]) == EXIT_DATA
+    said = capsys.readouterr().err
+    assert message in said and "tfidf on " not in said

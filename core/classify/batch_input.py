@@ -74,16 +74,32 @@ class BatchFile:
         """The folder with its links resolved, once per batch rather than once per photo."""
         return self.folder.resolve()
 
+    @cached_property
+    def columns(self) -> Columns | None:
+        """Which columns hold what, from the header and the first row (None: the file has no listings);
+        BatchInputError when the file cannot be read or lacks an id or text column."""
+        frames = self._frames(1)
+        try:
+            first = next(frames, None)
+        finally:
+            frames.close()
+        return None if first is None else Columns.find(first, self.path)
+
+    def check(self) -> None:
+        """Raise BatchInputError now, before any model loads, when the file cannot be read or lacks an id or
+        text column."""
+        self.columns  # read once, kept for the chunks
+
     def chunks(self, rows: int = CHUNK_ROWS, photos: bool = True) -> Iterator[BatchRows]:
         """The listings, ``rows`` at a time, in input order; their photo files looked up with ``photos``."""
-        frames = _parquet_frames(self.path, rows) if self.path.suffix.lower() == ".parquet" else \
-            csv_frames(self.path, rows)
         start = 0
-        columns: Columns | None = None
-        for frame in frames:
-            columns = columns or Columns.find(frame, self.path)
-            yield self.rows(frame, columns, start, photos)
+        for frame in self._frames(rows):
+            yield self.rows(frame, self.columns, start, photos)
             start += len(frame)
+
+    def _frames(self, rows: int) -> Iterator[pd.DataFrame]:
+        return _parquet_frames(self.path, rows) if self.path.suffix.lower() == ".parquet" else \
+            csv_frames(self.path, rows)
 
     def rows(self, frame: pd.DataFrame, columns: Columns, start: int, photos_wanted: bool) -> BatchRows:
         """The rows of one chunk (``start``: its first row's number), each with its photo file looked up

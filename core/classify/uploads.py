@@ -76,9 +76,10 @@ def classify_upload(name: str, listings: bytes, photos: tuple[str, bytes] | None
             zipped.write_bytes(photos[1])
             extract_photos_zip(zipped, folder)
             shutil.rmtree(zipped.parent)
-        classifier = StoredClassifier.load(scenario_name, dataset, precision, progress)
-        device = choose_device("auto", classifier.scenario)
         with open_batch(csv) as batch:
+            batch.check()  # a file that cannot be read is said before the classifier loads (or trains)
+            classifier = StoredClassifier.load(scenario_name, dataset, precision, progress)
+            device = choose_device("auto", classifier.scenario)
             summary = classifier.classify(batch, folder / OUTPUT_FILE, device=device, progress=progress)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
