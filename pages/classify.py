@@ -93,6 +93,8 @@ for line in summary.lines()[:2] + [f"{summary.listings_per_second:,.0f} listings
     st.caption(plain_markdown(line))
 if summary.repeated_ids:
     st.warning(plain_markdown(summary.repeats_line() + "."))
+if summary.unread_photos:
+    st.info(plain_markdown(summary.photos_line()[:1].upper() + summary.photos_line()[1:] + "."))
 table = output_table(str(run.output), run)
 
 filters = st.columns([3, 2, 2, 2], vertical_alignment="bottom")

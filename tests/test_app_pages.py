@@ -465,6 +465,7 @@ def test_classify_page_classifies_an_upload_filters_it_and_sends_the_doubtful_on
     assert "clip_a" in unavailable and not any(option.startswith("clip_a") for option in offered)  # no weights here
     app = _classify_upload(app, BATCH_CSV.encode())
     assert not app.exception and not app.error and not app.warning  # every id is its own
+    assert not any("reads no photos" in i.value for i in app.info)  # the batch has no photo column
     assert any(shown(c.value).startswith("4 row(s): 3 classified") for c in app.caption)
     table = app.dataframe[0].value
     assert table["id"].tolist() == ["n1", "n2", "n3", "n4"]

@@ -78,6 +78,7 @@ def test_a_hostile_batch_gives_every_row_a_status_and_loses_none(small_data_dir,
     out = capsys.readouterr().out
     assert "9 row(s): 6 classified" in out
     assert "1 row repeats the id of an earlier row (the first: 'a1', listing 5)" in out
+    assert "this scenario reads no photos: the batch's 'photo' column was not read" in out
 
 
 def test_a_line_with_extra_fields_keeps_its_place_and_shifts_no_other_row(small_data_dir, tmp_path, capsys):
@@ -148,7 +149,8 @@ def test_photos_that_cannot_be_used_leave_the_listing_its_text(small_data_dir, t
     assert status[2] == "text only: photo unusable (the file 'photos/missing.jpg' is not there)"
     assert status[5] == "text only: photo unusable (its path '../../../etc/passwd' leaves the batch's folder)"
     assert status[3] == "not classified: nothing to read (no title or description and no photo)"
-    assert "3 on their text only" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "3 on their text only" in out and "reads no photos" not in out  # clip_a reads them
 
 
 def test_a_run_that_fails_midway_leaves_no_output_and_no_partial_file(tmp_path, monkeypatch, capsys):

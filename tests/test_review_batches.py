@@ -206,7 +206,7 @@ def test_an_upload_with_its_photos_zip_is_classified_and_its_photos_reach_the_re
     run = classify_upload("../../new [x].csv", listings, ("photos.zip", zipped.getvalue()), "tfidf", load_dataset(),
                           1.0)
     assert run.csv.parent == run.folder and run.csv.name == "new [x].csv"  # the user's name, without its folders
-    assert run.summary.rows == 4 and run.output.is_file()
+    assert run.summary.rows == 4 and run.output.is_file() and run.summary.unread_photos == "photo"
     sent = run.send_to_review()
     table = sent.table()
     assert sent.name == "../../new [x].csv" and table["id"].tolist() == ["q1", "q2", "q3", "q4"]
@@ -215,7 +215,7 @@ def test_an_upload_with_its_photos_zip_is_classified_and_its_photos_reach_the_re
     shown = [batch_queue(sent).listing(key).no_photo for key in table["key"]]
     assert shown[1:] == ["The seller's photo could not be used: the file 'photos/gone.jpg' is not there.",
                          "The seller's photo could not be used: the photo file is damaged or incomplete and cannot "
-                         "be read.", "No photo for this listing."]
+                         "be read (bad.jpg).", "No photo for this listing."]
     run.discard()
     assert not run.folder.exists() and sent.photo(table.loc[0, "photo"]) is not None
 

@@ -70,6 +70,7 @@ class ClassifySummary:
     repeated_ids: int = 0  # rows whose id an earlier row already had
     # The first such row's id and its position (0-based; None where the rows' order is not known).
     first_repeat: tuple[str, int | None] | None = None
+    unread_photos: str | None = None  # the batch's photo column, where the scenario reads no photo
 
     @property
     def listings_per_second(self) -> float:
@@ -85,7 +86,12 @@ class ClassifySummary:
         return [f"{self.rows} row(s): {self.classified} classified{text_only}, {self.not_classified} not classified",
                 f"{self.needs_review} need review ({share:.1%})",
                 f"{speed:,.{0 if speed >= 10 else 1}f} listings per second{start}; written to {self.output}"] + \
-            ([self.repeats_line()] if self.repeated_ids else [])
+            ([self.repeats_line()] if self.repeated_ids else []) + ([self.photos_line()] if self.unread_photos else [])
+
+    def photos_line(self) -> str:
+        """That the photos were not looked at, where the scenario reads none: no status speaks of them."""
+        return (f"this scenario reads no photos: the batch's {self.unread_photos!r} column was not read, so no status "
+                "says whether its photos can be used (the review page does, for the listings sent there)")
 
     def repeats_line(self) -> str:
         """Rows that share an id with an earlier row, in words: often a file exported twice or joined badly."""
@@ -138,7 +144,8 @@ def classify_batch(batch: BatchFile, scenario: Scenario, estimator, threshold: R
                 yield classify_chunk(chunk, photos, scenario, estimator, classes, threshold, explainer, texts)
 
     counts = write_output(frames(), output, explain, progress)
-    return ClassifySummary(seconds=time.perf_counter() - started, output=output, **counts)
+    unread = batch.columns.photo if batch.columns and not scenario.reads_photo else None
+    return ClassifySummary(seconds=time.perf_counter() - started, output=output, unread_photos=unread, **counts)
 
 
 def _with_texts(chunks: Iterable[tuple[BatchRows, list]], scenario: Scenario) -> Iterator[tuple[BatchRows, list, list]]:

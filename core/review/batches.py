@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 from PIL import Image
 
 from core.classify.batch_input import CHUNK_ROWS, BatchFile, BatchRows
-from core.classify.job import TOP
+from core.classify.job import TOP, clause
 from core.errors import ImageError, ReviewStoreError
 from core.exports import original_cells
 from core.images import open_image
@@ -246,8 +246,8 @@ def _copy_photo(source: Path | None, photos: Path, position: int) -> tuple[str |
         return None, None
     try:
         photo = open_image(source)
-    except ImageError as exc:
-        return None, str(exc)
+    except ImageError as exc:  # its message speaks of "this photo": the operator is told which one
+        return None, f"{clause(str(exc))} ({source.name})"
     photo.thumbnail((PHOTO_SIDE, PHOTO_SIDE))
     name = f"{position}.jpg"
     photo.save(photos / name, format="JPEG", quality=90)
