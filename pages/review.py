@@ -42,6 +42,8 @@ except VitrineError as exc:
 
 # The decision first, beside the product it is about: visible without scrolling sideways.
 DECISION_ORDER = ["product", "decision", "labels", "doubt_share", "answers", "category", "predicted", "uniq_id"]
+OPERATOR = "operator_name"  # the name answers are saved under, on a machine without a team sign-in
+CHANGING_NAME = "changing_operator_name"  # the operator asked to change it
 
 
 def model_answer(item, scenario: str) -> str:
@@ -81,6 +83,16 @@ def progress_text(standing, pace) -> str:
     return text
 
 
+def take_operator_name() -> None:
+    """The name typed in the operator field becomes the one answers go under, and the field is locked."""
+    name = st.session_state["operator"].strip()
+    st.session_state[OPERATOR], st.session_state[CHANGING_NAME] = name, False
+    if name:
+        st.query_params["operator"] = name
+    else:
+        st.query_params.pop("operator", None)
+
+
 def team_sign_in() -> bool:
     """Whether the app is set up for a team's sign-in: an [auth] section in .streamlit/secrets.toml."""
     try:
@@ -103,9 +115,19 @@ if team_sign_in():
     settings[0].text_input("Signed in as", value=operator, disabled=True)
     st.sidebar.button("Sign out", on_click=st.logout)
 else:
-    # Bound to the address: the name stays when the operator leaves the page, comes back or reloads.
-    operator = settings[0].text_input("Your operator name", key="operator", max_chars=MAX_OPERATOR_CHARS,
-                                      bind="query-params").strip()
+    # Once given, the name is shown locked until "Change": a field left with the keyboard's focus took the
+    # first shortcut typed ("1") into the name, and every answer after it went under another operator.
+    # It is kept in the address too, so that a reload, or leaving the page and coming back, keeps it.
+    operator = st.session_state.setdefault(OPERATOR, st.query_params.get("operator", "").strip()[:MAX_OPERATOR_CHARS])
+    name_column, change_column = settings[0].columns([5, 2], vertical_alignment="bottom")
+    if not operator or st.session_state.get(CHANGING_NAME):
+        name_column.text_input("Your operator name", value=operator, key="operator", max_chars=MAX_OPERATOR_CHARS,
+                               on_change=take_operator_name)
+    else:
+        st.query_params["operator"] = operator
+        name_column.text_input("Your operator name", value=operator, disabled=True)
+        change_column.button("Change", on_click=lambda: st.session_state.update({CHANGING_NAME: True}),
+                             help="Answer under another operator name")
 queues = review_queues(dataset, results, stored_label_issues(dataset, results_store()))
 labels = list(queues)
 best = mistakes_label(best_scenario(results))

@@ -325,6 +325,24 @@ def test_review_page_keeps_the_chosen_category_when_a_save_fails(with_tfidf, tmp
     assert (answer.label, answer.in_doubt) == ("Watches", True)
 
 
+def test_review_page_locks_the_operator_name_once_given_until_change_is_clicked(with_tfidf, tmp_path, monkeypatch):
+    # A field that kept the keyboard's focus took the first shortcut ("1") into the name.
+    monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
+    app = page("review.py").run()
+    assert not any(b.label == "Change" for b in app.button)
+    app.text_input(key="operator").input("ana").run()
+    shown = app.text_input[0]
+    assert (shown.label, shown.value, shown.disabled) == ("Your operator name", "ana", True)
+    assert app.query_params["operator"] == "ana"  # a reload keeps it
+    _button(app, "Change").click().run()
+    assert app.text_input(key="operator").value == "ana" and not app.text_input(key="operator").disabled
+    app.text_input(key="operator").input("bo").run()
+    assert app.text_input[0].disabled and app.text_input[0].value == "bo"
+    _answer(app, "Watches")
+    [answer] = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}").active_answers()
+    assert answer.operator == "bo"
+
+
 def test_review_page_remembers_skips_and_the_operator_across_reloads(with_tfidf, tmp_path, monkeypatch):
     monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
     app = page("review.py").run()
@@ -334,7 +352,7 @@ def test_review_page_remembers_skips_and_the_operator_across_reloads(with_tfidf,
     reloaded = page("review.py")
     reloaded.query_params["operator"] = "ana"
     reloaded.run()
-    assert reloaded.text_input(key="operator").value == "ana"
+    assert reloaded.text_input[0].value == "ana" and reloaded.text_input[0].disabled
     shown_now = next(h.proto.body for h in reloaded.get("html") if "vitrine-product" in h.proto.body)
     assert shown_now != first  # the skipped product stays skipped
     _button(reloaded, "Bring back the 1 product(s) you skipped").click().run()
