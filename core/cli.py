@@ -22,7 +22,7 @@ from core.explain.keywords import KEYWORDS_TABLE, relevance_keywords
 from core.explain.service import ScenarioExplainer
 from core.importer import import_dataset
 from core.labels.compare import before_after, compare_table
-from core.labels.issues import JSON_KEYS, LABEL_ISSUES_TABLE, label_issues
+from core.labels.issues import COLUMNS, JSON_KEYS, LABEL_ISSUES_TABLE, disputed, label_issues
 from core.labels.versions import (
     VERSION_ENV,
     apply_version,
@@ -476,7 +476,10 @@ def _label_issues(args: argparse.Namespace, dataset) -> int:
             print(json.dumps({key: (bool(value) if key == "is_issue" else float(value) if key == "quality" else value)
                               for key, value in row.items()}))
     else:
-        print(shown.to_string(index=False))
-    print(f"{int(table['is_issue'].sum())} of {len(table)} listing(s) counted as label issues; written to {path}",
-          file=sys.stderr)
+        names = dataset.listings.set_index("uniq_id")["product_name"].astype(str)
+        product = shown["uniq_id"].map(names).fillna("").map(lambda name: name if len(name) <= 40 else name[:39] + "…")
+        print(shown.assign(product=product)[["uniq_id", "product", *COLUMNS[1:]]].to_string(index=False))
+    print(f"{int(table['is_issue'].sum())} of {len(table)} listing(s) counted as label issues by cleanlab; "
+          f"{int(disputed(table).sum())} (those, and those whose held-out model prefers another label) make the "
+          f"review queue 'Likely label errors ({args.scenario})'; written to {path}", file=sys.stderr)
     return 0

@@ -36,7 +36,16 @@ def test_the_command_prints_json_lines_in_rank_order_and_stores_the_ranking(smal
     rows = [json.loads(line) for line in out.out.splitlines()]
     assert len(rows) == 5 and all(set(row) == {"uniq_id", "given", "suggested", "quality", "is_issue"} for row in rows)
     assert [row["quality"] for row in rows] == sorted(row["quality"] for row in rows)
-    assert "label issues; written to" in out.err and out.err.strip().endswith("label-issues.csv")
+    assert out.err.strip().endswith("label-issues.csv")
+    stored = pd.read_csv(out.err.strip().rsplit(" ", 1)[-1])
+    in_queue = int((stored["is_issue"] | (stored["suggested"] != stored["given"])).sum())
+    # the count said is the queue's, not only cleanlab's issues
+    assert f"label issues by cleanlab; {in_queue} (those, and those whose held-out model" in out.err
+    assert main(["labels", "issues", "--top", "3"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split()[:2] == ["uniq_id", "product"]  # a person reads the product's name beside its id
+    listing = load_dataset().listings.set_index("uniq_id").loc[table[1].split()[0]]
+    assert listing["product_name"][:20] in table[1]
 
 
 def test_the_review_page_offers_the_likely_label_errors_as_a_queue(small_data_dir, tmp_path, monkeypatch):

@@ -12,6 +12,7 @@ from PIL import Image
 from core.classify.job import clause
 from core.dataset import Dataset, listing_photo
 from core.evaluation import ScenarioResult
+from core.labels.issues import disputed
 from core.review.batches import SentBatch, is_batch_key, sent_batches
 from core.review.summary import ReviewSummary, summarise, summarise_batch
 
@@ -77,9 +78,8 @@ def label_errors_queue(name: str, issues: pd.DataFrame, dataset: Dataset) -> Rev
     """The likely label errors of ``labels issues``, least trustworthy label first: those cleanlab counts as
     issues, then the other listings whose held-out model prefers another label. The model's answer is
     that held-out one (``suggested``, with its probability), never the model that learnt the listing."""
-    disputed = issues["is_issue"].astype(bool) | (issues["suggested"] != issues["given"])
     known = issues["uniq_id"].isin(set(dataset.listings["uniq_id"]))
-    flagged = issues[disputed & known].sort_values("is_issue", ascending=False, kind="stable")
+    flagged = issues[disputed(issues) & known].sort_values("is_issue", ascending=False, kind="stable")
     confidence = flagged["suggested_probability"] if "suggested_probability" in flagged else float("nan")
     items = pd.DataFrame({"uniq_id": flagged["uniq_id"], "true": flagged["given"], "predicted": flagged["suggested"],
                           "confidence": confidence})
