@@ -19,17 +19,21 @@ if not all(name in sys.modules for name in MODEL_STACK):
 
 # Along the top, in three menus: the pages get the whole width, down to 800 px and below (a sidebar
 # would take 300 px of it; only the data version picker still uses one, once a corrected version exists).
+results = st.Page("pages/results.py", title="Results", icon=":material/leaderboard:", default=True)
+classify = st.Page("pages/classify.py", title="Classify a batch", icon=":material/playlist_add_check:")
+review = st.Page("pages/review.py", title="Operator review", icon=":material/rate_review:")
+explain = st.Page("pages/explain.py", title="Explain a new listing", icon=":material/image_search:")
 navigation = st.navigation({
     "Study": [
-        st.Page("pages/results.py", title="Results", icon=":material/leaderboard:", default=True),
+        results,
         st.Page("pages/misclassified.py", title="Misclassified products", icon=":material/report:"),
         st.Page("pages/map.py", title="Map of the listings", icon=":material/scatter_plot:"),
-        st.Page("pages/explain.py", title="Explain a new listing", icon=":material/image_search:"),
+        explain,
         st.Page("pages/compare.py", title="Compare scenarios", icon=":material/compare:"),
     ],
     "Daily work": [
-        st.Page("pages/classify.py", title="Classify a batch", icon=":material/playlist_add_check:"),
-        st.Page("pages/review.py", title="Operator review", icon=":material/rate_review:"),
+        classify,
+        review,
         st.Page("pages/guide.py", title="Seller keyword guide", icon=":material/sell:"),
     ],
     "Data and models": [
@@ -37,4 +41,11 @@ navigation = st.navigation({
         st.Page("pages/models.py", title="Models", icon=":material/deployed_code:"),
     ],
 }, position="top")
+if navigation.url_path == results.url_path:
+    # The app opens on the results: a newcomer is told what it is for and where the daily work starts.
+    with st.container(horizontal=True, vertical_alignment="center"):
+        st.caption("Vitrine files each listing under a category and shows why; below, how its models compare. "
+                   "The daily work starts at", width="content")
+        for page in (classify, review, explain):
+            st.page_link(page)
 navigation.run()

@@ -208,9 +208,11 @@ if results and dataset.version != ORIGINAL_VERSION:
                    "version in the sidebar, or `python -m core labels compare --scenario NAME`).")
 
 if unavailable:
-    st.subheader("Scenarios that cannot run here")
-    for name, reason in unavailable.items():
-        st.warning(f"**{plain_markdown(name)}**: {message_markdown(reason)}")
+    # Folded: on a machine without the models, four long notes would stand between the table and the matrix.
+    with st.expander(f"{len(unavailable)} scenario(s) cannot run here: {plain_markdown(', '.join(unavailable))}. "
+                     "Why, and how to get their models", icon=":material/warning:"):
+        for name, reason in unavailable.items():
+            st.warning(f"**{plain_markdown(name)}**: {message_markdown(reason)}")
 
 if results:
     st.subheader("Confusion matrix (test split)")
