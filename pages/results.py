@@ -202,7 +202,9 @@ if results and dataset.version != ORIGINAL_VERSION:
                                     for c in list(COLUMNS.values())[1:5]})
     st.caption("Both versions use the same split, made on the original labels, so a corrected test label never "
                "trains a model. 'Original labels' scores against the data set as loaded, 'corrected labels' "
-               "against the operators' corrections.")
+               "against the operators' corrections. The 5 cross-validation folds inside the train split are drawn "
+               "on each version's own labels, so a few corrections reshuffle them: on a small data set its mean ± "
+               "spread can move by several points for that reason alone.")
     if missing := [name for name, before in pairs.items() if before is None]:
         st.caption(f"Not yet run on the original data: {plain_markdown(', '.join(missing))} (switch the data "
                    "version in the sidebar, or `python -m core labels compare --scenario NAME`).")
