@@ -28,9 +28,9 @@ from core.scenarios.registry import all_scenarios, scenario_named, variants_name
 from core.store import ResultsStore
 
 DISPLAY_SIDE = 480  # photos are downscaled to this before they reach the browser
-WORD_LEGEND = ("The deeper the teal, the more a word counted for the class (hover for its share). Greyed and struck "
+WORD_LEGEND = ("The deeper the teal, the more a word counted for {target} (hover for its share). Greyed and struck "
                "through: words past CLIP's 77-token window, which the model did not read.")
-WORD_LEGEND_SIGNED = ("Teal words speak for the class, red words against it, the deeper the more (hover for the "
+WORD_LEGEND_SIGNED = ("Teal words speak for {target}, red words against it, the deeper the more (hover for the "
                       "contribution); words the model never met in training are left plain.")
 MAX_DESCRIPTION_SHOWN = 5000  # characters highlighted on screen (CLIP reads far fewer)
 
@@ -248,7 +248,8 @@ def show_explanation(explanation: Explanation, photo: Image.Image | None, descri
         if len(description) > MAX_DESCRIPTION_SHOWN:
             st.caption(f"Showing the first {MAX_DESCRIPTION_SHOWN:,} of {len(description):,} characters.")
         if explanation.words:
-            st.caption(WORD_LEGEND_SIGNED if explanation.signed_scores else WORD_LEGEND)
+            legend = WORD_LEGEND_SIGNED if explanation.signed_scores else WORD_LEGEND
+            st.caption(legend.format(target=f"“{plain_markdown(explanation.target)}”"))
         if explanation.words:
             signed = explanation.signed_scores  # tfidf: contributions for and against; CLIP: shares of relevance
             column = st.column_config.NumberColumn("contribution" if signed else "relevance",

@@ -225,7 +225,7 @@ def test_explain_page_tries_a_sample_listing_and_says_what_the_colours_mean(with
     _explain(app)
     assert not app.exception
     assert app.subheader[0].value.startswith("Prediction: Watches")
-    assert any("Teal words speak for the class, red words against it" in c.value for c in app.caption)
+    assert any("Teal words speak for “Watches”, red words against it" in c.value for c in app.caption)
     title = next(h.proto.body for h in app.get("html") if "vitrine-title" in h.proto.body)  # tfidf reads the title
     assert "background:rgba(" in title
 
