@@ -2,6 +2,7 @@
 and what drove it."""
 from __future__ import annotations
 
+import numpy as np
 import streamlit as st
 
 from core.dataset import listing_photo, sample_listings
@@ -19,7 +20,8 @@ runnable = [name for name, s in scenarios.items() if s.unavailable_reason() is N
 if not runnable:
     st.error("No scenario can run on this machine; see the Results page for what is missing.")
     st.stop()
-name = st.selectbox("Scenario", runnable, index=best_index(runnable, stored_results(dataset)),
+results = stored_results(dataset)
+name = st.selectbox("Scenario", runnable, index=best_index(runnable, results),
                     format_func=lambda n: f"{n}: {scenarios[n].description}")
 scenario = scenarios[name]
 
@@ -89,6 +91,17 @@ except VitrineError as exc:
 
 predicted = explanation.predicted
 st.subheader(f"Prediction: {plain_markdown(predicted)} ({explanation.probabilities[predicted]:.0%})")
+if name in results:  # what the daily job would do with it: the scenario's own review cut-off
+    threshold = results[name].review_threshold()
+    if threshold.cutoff is None:
+        st.caption(f"In a batch, {plain_markdown(name)} sends every listing to an operator: none of its confidence "
+                   "levels reached the target precision.")
+    elif threshold.needs_review(np.array([explanation.probabilities[predicted]]))[0]:
+        st.caption(f"Below {plain_markdown(name)}'s review cut-off ({threshold.cutoff:.1%}): in a batch this listing "
+                   "would go to an operator.")
+    else:
+        st.caption(f"At or above {plain_markdown(name)}'s review cut-off ({threshold.cutoff:.1%}): in a batch this "
+                   "listing would be accepted without review.")
 if target is not None and target != predicted:
     st.caption(f"Explaining “{plain_markdown(target)}”, not the predicted class.")
 show_explanation(explanation, photo, listing_text, key="new", opacity=opacity, title=listing_name)
