@@ -32,14 +32,17 @@ st.dataframe(report.per_category.style.format({
     "words_max": number("Most words", help="The longest description, in words"),
     "tokens_a_mean": number("Tokens A", help="Mean CLIP tokens of the description as written (model A)"),
     "tokens_b_mean": number("Tokens B", help="Mean CLIP tokens of the description pre-tokenised (model B)"),
-    "share_over_77_a": number("Cut A", help="Share of descriptions CLIP cuts at its 77-token window"),
-    "share_over_77_b": number("Cut B", help="The same for the pre-tokenised text (model B)"),
+    "share_over_77_a": number("Cut short A", help="Share of descriptions CLIP cuts at its 77-token window"),
+    "share_over_77_b": number("Cut short B", help="The same for the pre-tokenised text (model B)"),
 })
 st.caption("A: the description as written (model A); B: pre-tokenised with NLTK (model B). CLIP reads "
-           "at most 77 tokens; the rest of a description is not seen.")
+           "at most 77 tokens; the rest of a description is not seen. Cut short: the share of descriptions "
+           "longer than that.")
 
-st.subheader(f"{len(report.missing_images)} listing(s) without a photo file")
-if report.missing_images:
+if not report.missing_images:
+    st.subheader("Every listing has its photo file")
+else:
+    st.subheader(f"{len(report.missing_images)} listing(s) without a photo file")
     st.write("Image-only scenarios skip them; image + text scenarios read their text alone.")
     st.dataframe(pd.DataFrame({"Photo file named in the CSV": report.missing_images}), hide_index=True)
 

@@ -80,7 +80,7 @@ if ready:
     st.subheader("Scenarios that can run now", anchor=False)
     st.caption(f"{plain_markdown(', '.join(s.name for s in ready))}: their models are here and they have no "
                "result on this data yet.")
-    if st.button(f"Run {len(ready)} scenario(s)", type="primary"):
+    if st.button("Run it" if len(ready) == 1 else f"Run these {len(ready)}", type="primary"):
         outcomes = [run_shown(scenario, dataset) for scenario in ready]  # each runs, whatever the others do
         if all(outcome is not None for outcome in outcomes):
             st.rerun()
