@@ -45,7 +45,7 @@ if navigation.url_path == results.url_path:
     # The app opens on the results: a newcomer is told what it is for and where the daily work starts.
     with st.container(horizontal=True, vertical_alignment="center"):
         st.caption("Vitrine files each listing under a category and shows why; below, how its models compare. "
-                   "The daily work starts at", width="content")
+                   "Daily work:", width="content")
         for page in (classify, review, explain):
             st.page_link(page)
 navigation.run()

@@ -9,6 +9,7 @@ import plotly.colors
 import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
+from streamlit.delta_generator import DeltaGenerator
 
 from core.dataset import ORIGINAL_VERSION, Dataset, load_dataset
 from core.errors import VitrineError
@@ -27,6 +28,7 @@ from core.scenarios.base import Scenario
 from core.scenarios.registry import all_scenarios, scenario_named, variants_named
 from core.store import ResultsStore
 
+VERSION_PICKER = "data_version_picker"
 DISPLAY_SIDE = 480  # photos are downscaled to this before they reach the browser
 WORD_LEGEND = ("The deeper the teal, the more a word counted for {target} (hover for its share). Greyed and struck "
                "through: words past CLIP's 77-token window, which the model did not read.")
@@ -47,28 +49,32 @@ def original_dataset() -> Dataset:
     return _load_dataset(str(folder), find_csv(folder).stat().st_mtime)
 
 
-def _chosen_version() -> str:
-    """The data version picked in the sidebar (kept across pages); the picker shows once a corrected
-    version exists."""
+def _chosen_version() -> tuple[str, DeltaGenerator | None]:
+    """The data version picked, and the popover it is picked in (None while the original is the only
+    version): a button under the page's title rather than a sidebar, which would take 300 px from every
+    page's tables for one picker."""
     versions = [ORIGINAL_VERSION, *version_names()]
+    if len(versions) == 1:
+        return ORIGINAL_VERSION, None
     # Kept in the session across pages, and in the address so that a reload keeps it too.
     current = (st.session_state.get("chosen_data_version") or st.query_params.get("data_version")
                or selected_version())
-    if len(versions) == 1:
-        return ORIGINAL_VERSION
-    chosen = st.sidebar.selectbox("Data version", versions, index=versions.index(current) if current in versions
-                                  else 0, help="The listings as loaded, or a version with the operators' label "
-                                  "corrections applied (`python -m core labels apply`).")
+    current = current if current in versions else ORIGINAL_VERSION
+    shown = st.session_state.get(VERSION_PICKER, current)
+    picker = st.popover(f"Data version: {plain_markdown(shown)}", icon=":material/database:")
+    chosen = picker.selectbox("Data version", versions, index=versions.index(current), key=VERSION_PICKER,
+                              help="The listings as loaded, or a version with the operators' label corrections "
+                              "applied (`python -m core labels apply`).")
     st.session_state["chosen_data_version"] = chosen
     if chosen == ORIGINAL_VERSION:
         st.query_params.pop("data_version", None)
     else:
         st.query_params["data_version"] = chosen
-    return chosen
+    return chosen, picker
 
 
 def dataset_or_stop(usable: bool = True) -> Dataset:
-    """The listings (in the data version picked in the sidebar), or a clear message and the page stops
+    """The listings (in the data version picked under the page's title), or a clear message and the page stops
     (no stack trace). With ``usable``, the page also stops when the listings cannot be classified
     (fewer than two categories left). On the sample shipped with Vitrine, the page says so and how to
     get the full data set.
@@ -77,11 +83,11 @@ def dataset_or_stop(usable: bool = True) -> Dataset:
     """
     try:
         folder = data_dir()
-        version = _chosen_version()
+        version, picker = _chosen_version()
         dataset = _load_dataset(str(folder), find_csv(folder).stat().st_mtime, version)
         if version != ORIGINAL_VERSION:
             changed = int((dataset.listings["category"] != dataset.listings["original_category"]).sum())
-            st.sidebar.caption(f"On data version {plain_markdown(version)}: {changed} label(s) corrected by operators.")
+            picker.caption(f"On data version {plain_markdown(version)}: {changed} label(s) corrected by operators.")
     except VitrineError as exc:
         st.error(message_markdown(exc))
         st.stop()

@@ -207,7 +207,7 @@ if results and dataset.version != ORIGINAL_VERSION:
                "spread can move by several points for that reason alone.")
     if missing := [name for name, before in pairs.items() if before is None]:
         st.caption(f"Not yet run on the original data: {plain_markdown(', '.join(missing))} (switch the data "
-                   "version in the sidebar, or `python -m core labels compare --scenario NAME`).")
+                   "version under the page title, or `python -m core labels compare --scenario NAME`).")
 
 if unavailable:
     # Folded: on a machine without the models, four long notes would stand between the table and the matrix.

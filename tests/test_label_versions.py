@@ -128,12 +128,14 @@ def test_the_results_page_switches_versions_and_shows_before_and_after(small_dat
         "new_label": next(c for c in original.categories if c != test_row["category"])}]), "fixed")
     app = AppTest.from_file(str(REPO_ROOT / "pages" / "results.py"), default_timeout=60).run()
     assert not app.exception
-    picker = app.sidebar.selectbox[0]
+    assert not app.sidebar.selectbox  # no sidebar taking width from every page's tables for one picker
+    picker = app.selectbox(key="data_version_picker")
     assert picker.label == "Data version" and picker.options == ["original", "fixed"]
     assert not any("Before and after" in h.value for h in app.subheader)
     picker.select("fixed").run()  # tfidf runs by itself on the corrected version
     assert not app.exception
-    assert any("1 label(s) corrected by operators" in c.value for c in app.sidebar.caption)
+    assert any("1 label(s) corrected by operators" in c.value for c in app.caption)
+    assert any("Data version: fixed" in block.proto.popover.label for block in app.get("popover"))
     assert any("Before and after the corrections of fixed" in h.value for h in app.subheader)
     table = next(d.value for d in app.dataframe if "test labels changed" in d.value.columns)
     assert table["scenario"].tolist() == ["tfidf"] and table["test labels changed"].tolist() == [1]
