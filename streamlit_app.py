@@ -43,9 +43,9 @@ navigation = st.navigation({
 }, position="top")
 if navigation.url_path == results.url_path:
     # The app opens on the results: a newcomer is told what it is for and where the daily work starts.
-    with st.container(horizontal=True, vertical_alignment="center"):
-        st.caption("Vitrine files each listing under a category and shows why; below, how its models compare. "
-                   "Daily work:", width="content")
+    st.caption("Vitrine files each listing under a category and shows why; below, how its models compare. "
+               "The daily work starts at:")
+    with st.container(horizontal=True):  # the links on a row of their own: they wrap as one at any width
         for page in (classify, review, explain):
-            st.page_link(page)
+            st.page_link(page, width="content")
 navigation.run()

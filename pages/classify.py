@@ -148,7 +148,7 @@ flagged = int(table["needs_review"].sum())
 sent = st.session_state.get("sent")
 if sent is not None:
     outcome = sent.outcome(flagged)
-    (downloads[2].success if sent.flagged else downloads[2].info)(outcome[:1].upper() + outcome[1:])
+    (downloads[2].success if sent.flagged else downloads[2].info)(outcome[:1].upper() + outcome[1:] + ".")
 elif flagged and downloads[2].button("Send the flagged listings to review", type="primary",
                                      help=f"{flagged} row(s) need review; those that could not be read, or have "
                                           "nothing to show an operator, stay out"):

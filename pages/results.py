@@ -197,9 +197,18 @@ if results and dataset.version != ORIGINAL_VERSION:
     pairs = {name: store.load(scenario_named(name), original.fingerprint) for name in results}
     rows = [before_after(before, results[name]) for name, before in pairs.items() if before is not None]
     if rows:
-        st.dataframe(compare_table(rows), hide_index=True, width="stretch",
-                     column_config={c: st.column_config.NumberColumn(format="percent")
-                                    for c in list(COLUMNS.values())[1:5]})
+        # Short headers, the long names (the CLI's) in their help: the table fits beside a 1280 px window.
+        trained = {"before": "the model trained on the original data", "after": "the model trained on the "
+                   "corrected data"}
+        accuracy = {f"{when}_{labels}": st.column_config.NumberColumn(
+            f"{when.capitalize()}, {labels} labels", format="percent",
+            help=f"Test accuracy of {trained[when]}, scored against the {labels} labels")
+            for when in ("before", "after") for labels in ("original", "corrected")}
+        st.dataframe(compare_table(rows), hide_index=True, width="stretch", column_config={
+            COLUMNS["scenario"]: st.column_config.TextColumn("Scenario", pinned=True),
+            **{COLUMNS[key]: config for key, config in accuracy.items()},
+            COLUMNS["test_labels_changed"]: st.column_config.NumberColumn("Test labels changed"),
+            COLUMNS["train_labels_changed"]: st.column_config.NumberColumn("Train labels changed")})
     st.caption("Both versions use the same split, made on the original labels, so a corrected test label never "
                "trains a model. 'Original labels' scores against the data set as loaded, 'corrected labels' "
                "against the operators' corrections. The 5 cross-validation folds inside the train split are drawn "

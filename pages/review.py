@@ -198,7 +198,8 @@ with review_tab:
             category_key, doubt_key, comment_key = answer_keys(uniq_id)
             picked, in_doubt = st.session_state.get(category_key), st.session_state.get(doubt_key, False)
             st.caption(f"Keys: 1 to {min(len(dataset.categories), 9)} pick the category, D in doubt, Enter save, "
-                       "S skip, U undo your last answer.")
+                       "S skip, U undo your last answer. They work while no field has the cursor: after choosing a "
+                       "queue or typing a comment, click the product first.")
             with st.container(horizontal=True):
                 for number, category in enumerate(dataset.categories, 1):
                     st.button(plain_markdown(category), key=f"pick-{number}-{uniq_id}",

@@ -522,7 +522,7 @@ def test_classify_page_classifies_an_upload_filters_it_and_sends_the_doubtful_on
     assert (sent.name, sent.scenario) == ("today.csv", "tfidf")
     assert sent.flagged == flagged - 1  # n3 has nothing to show a person
     assert app.success[0].value == (f"{sent.flagged} listing(s) sent to review as batch {sent.batch_id}; 1 left out: "
-                                    "they could not be read or have nothing to show an operator")
+                                    "they could not be read or have nothing to show an operator.")
 
 
 def test_classify_page_downloads_the_same_table_as_csv_and_parquet(small_data_dir, downloads):
@@ -541,7 +541,7 @@ def test_classify_page_shows_bytes_that_are_not_utf8_as_the_usual_replacement_ch
     assert table["status"].tolist() == ["not classified: the row is not valid UTF-8 text (save the file as UTF-8)"]
     next(b for b in app.button if b.label == "Send the flagged listings to review").click().run()
     assert not app.success and app.info[0].value == ("Nothing was sent: the 1 row(s) that need review could not be "
-                                                     "read or have nothing to show an operator")
+                                                     "read or have nothing to show an operator.")
 
 
 def test_classify_page_warns_of_ids_that_repeat_and_still_gives_each_row_its_answer(small_data_dir):

@@ -1,4 +1,5 @@
 """The operators' corrections as a new data version, and each scenario before and after."""
+import json
 from datetime import datetime, timezone
 
 import pandas as pd
@@ -137,7 +138,10 @@ def test_the_results_page_switches_versions_and_shows_before_and_after(small_dat
     assert any("1 label(s) corrected by operators" in c.value for c in app.caption)
     assert any("Data version: fixed" in block.proto.popover.label for block in app.get("popover"))
     assert any("Before and after the corrections of fixed" in h.value for h in app.subheader)
-    table = next(d.value for d in app.dataframe if "test labels changed" in d.value.columns)
+    shown = next(d for d in app.dataframe if "test labels changed" in d.value.columns)
+    table = shown.value
+    headers = {name: config.get("label") for name, config in json.loads(shown.proto.columns).items()}
+    assert headers["corrected data: test accuracy (corrected labels)"] == "After, corrected labels"  # short: it fits
     assert table["scenario"].tolist() == ["tfidf"] and table["test labels changed"].tolist() == [1]
 
 
