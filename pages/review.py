@@ -124,7 +124,8 @@ else:
         name_column.text_input("Your operator name", value=operator, key="operator", max_chars=MAX_OPERATOR_CHARS,
                                on_change=take_operator_name)
     else:
-        st.query_params["operator"] = operator
+        if st.query_params.get("operator") != operator:  # back in the address after a visit to another page
+            st.query_params["operator"] = operator
         name_column.text_input("Your operator name", value=operator, disabled=True)
         change_column.button("Change", on_click=lambda: st.session_state.update({CHANGING_NAME: True}),
                              help="Answer under another operator name")
