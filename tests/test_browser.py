@@ -142,10 +142,12 @@ def _missing_text(page, texts: list[str], seconds: float = 60) -> list[str]:
 
 
 def _sign_in(page, operator: str) -> None:
-    """Type the operator name on the review page, as an operator does."""
+    """Type the operator name on the review page, as an operator does, and see it taken (locked, with a
+    button to change it) before going on."""
     field = page.get_by_label("Your operator name")
     field.fill(operator)
     field.press("Enter")
+    page.get_by_role("button", name="Change").wait_for(timeout=60_000)
 
 
 def _category_button(page, category: str):
@@ -303,20 +305,21 @@ def test_a_double_click_on_save_stores_the_answer_once(app_env, private_work_dir
     from core.scenarios.tfidf import TfidfScenario
     from core.store import ResultsStore
 
-    run_scenario(TfidfScenario(), reference_dataset, ResultsStore(private_work_dir / "results"))
+    wrong = run_scenario(TfidfScenario(), reference_dataset, ResultsStore(private_work_dir / "results")).misclassified()
+    queue = int((wrong["split"] == "test").sum())  # the page counts "N of <queue> products": no other text matches
     process, url = start_app(app_env)
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1100})
         _open(page, url, "Operator review", tmp_path)
         _sign_in(page, "ana")
         for answered in (1, 2):
-            page.get_by_text(f"{answered - 1} of").wait_for(timeout=60_000)
+            page.get_by_text(f"{answered - 1} of {queue} products").wait_for(timeout=60_000)
             watches = _category_button(page, "Watches")
             expect(watches).to_have_count(1, timeout=60_000)  # the last product's buttons have faded out
             watches.click()
             expect(watches).to_have_attribute("kind", "primary", timeout=30_000)  # the pick has reached the app
             page.get_by_role("button", name="Save answer").dblclick()
-            page.get_by_text(f"{answered} of").wait_for(timeout=60_000)
+            page.get_by_text(f"{answered} of {queue} products").wait_for(timeout=60_000)
         page.wait_for_timeout(1000)  # a late second save would show by now
         assert page.get_by_text("Pick a category first.").count() == 0
         history = ReviewStore(f"sqlite:///{private_work_dir / 'reviews.sqlite'}").history()
