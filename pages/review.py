@@ -184,7 +184,7 @@ with review_tab:
                 try:
                     photo = listing.photo()
                     if photo is None:
-                        st.info(listing.no_photo)
+                        st.info(plain_markdown(listing.no_photo))  # it may quote the seller's photo path
                     else:
                         st.image(display_size(photo))
                 except VitrineError as exc:

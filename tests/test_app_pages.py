@@ -440,7 +440,9 @@ def test_review_page_serves_a_sent_batch_and_saves_answers_with_its_keys(small_d
                                                                           capsys):
     monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
     batch = tmp_path / "today.csv"
-    batch.write_text("id,product_name,description\nn1,Mystery box,zzz qqq vvv\n", encoding="utf-8")
+    # its photo is missing, under a name that is also Markdown: the page says so in the seller's words, not as a link
+    batch.write_text("id,product_name,description,photo\nn1,Mystery box,zzz qqq vvv,[x](http://evil.example/p).jpg\n",
+                     encoding="utf-8")
     assert main(["classify", str(batch), "--precision", "1", "--to-review"]) == 0
     batch_id = re.search(r"sent to review as batch (\w+)", capsys.readouterr().out).group(1)
     app = page("review.py").run()
@@ -452,6 +454,8 @@ def test_review_page_serves_a_sent_batch_and_saves_answers_with_its_keys(small_d
     assert not app.exception
     assert any("vitrine-product" in h.proto.body and "Mystery box" in h.proto.body for h in app.get("html"))
     assert any(shown(c.value).startswith("Model (tfidf): **") for c in app.caption)
+    assert any(shown(i.value) == "The seller's photo could not be used: the file '[x](http://evil.example/p).jpg' is "
+               "not there." and "](" not in i.value for i in app.info)
     _answer(app, "Computers")
     assert not app.exception
     [answer] = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}").active_answers()
