@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.calibration import DEFAULT_PRECISION
-from core.classify.job import NOT_CLASSIFIED, OK, TEXT_ONLY
+from core.classify.job import NOT_CLASSIFIED, OK, TEXT_ONLY, sentence
 from core.classify.uploads import UploadRun, classify_upload
 from core.errors import VitrineError
 from core.escaping import chart_text, message_markdown, plain_markdown
@@ -92,9 +92,9 @@ for line in summary.lines()[:2] + [f"{summary.listings_per_second:,.0f} listings
                                    f"Review cut-off: {run.review}"]:
     st.caption(plain_markdown(line))
 if summary.repeated_ids:
-    st.warning(plain_markdown(summary.repeats_line() + "."))
+    st.warning(plain_markdown(sentence(summary.repeats_line())))
 if summary.unread_photos:
-    st.info(plain_markdown(summary.photos_line()[:1].upper() + summary.photos_line()[1:] + "."))
+    st.info(plain_markdown(sentence(summary.photos_line())))
 table = output_table(str(run.output), run)
 
 filters = st.columns([3, 2, 2, 2], vertical_alignment="bottom")
@@ -147,8 +147,7 @@ downloads[1].download_button("Download (Parquet)", lambda: table.to_parquet(inde
 flagged = int(table["needs_review"].sum())
 sent = st.session_state.get("sent")
 if sent is not None:
-    outcome = sent.outcome(flagged)
-    (downloads[2].success if sent.flagged else downloads[2].info)(outcome[:1].upper() + outcome[1:] + ".")
+    (downloads[2].success if sent.flagged else downloads[2].info)(sentence(sent.outcome(flagged)))
 elif flagged and downloads[2].button("Send the flagged listings to review", type="primary",
                                      help=f"{flagged} row(s) need review; those that could not be read, or have "
                                           "nothing to show an operator, stay out"):

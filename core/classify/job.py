@@ -266,6 +266,11 @@ def clause(message: str) -> str:
     return (message[:1].lower() + message[1:] if message[1:2].islower() else message).rstrip(".")
 
 
+def sentence(text: str) -> str:
+    """A clause (a summary line, a status) to stand on its own: a capital first, a full stop last."""
+    return text[:1].upper() + text[1:] + "."
+
+
 def _nothing_to_read(scenario: Scenario, photo_problem: str | None) -> str:
     if scenario.reads_text and scenario.reads_photo:
         return "no title or description" + (f", and the photo is unusable: {clause(photo_problem)}" if photo_problem
