@@ -119,14 +119,17 @@ else:
     # first shortcut typed ("1") into the name, and every answer after it went under another operator.
     # It is kept in the address too, so that a reload, or leaving the page and coming back, keeps it.
     operator = st.session_state.setdefault(OPERATOR, st.query_params.get("operator", "").strip()[:MAX_OPERATOR_CHARS])
+    locked = bool(operator) and not st.session_state.get(CHANGING_NAME)
+    if locked or "operator" not in st.session_state:
+        st.session_state["operator"] = operator
     name_column, change_column = settings[0].columns([5, 2], vertical_alignment="bottom")
-    if not operator or st.session_state.get(CHANGING_NAME):
-        name_column.text_input("Your operator name", value=operator, key="operator", max_chars=MAX_OPERATOR_CHARS,
-                               on_change=take_operator_name)
-    else:
+    # One field, locked in place: a second one in its stead kept the keyboard's focus on the old field until
+    # the page was drawn again, so the first keys and clicks after the name were lost.
+    name_column.text_input("Your operator name", key="operator", max_chars=MAX_OPERATOR_CHARS, disabled=locked,
+                           on_change=take_operator_name)
+    if locked:
         if st.query_params.get("operator") != operator:  # back in the address after a visit to another page
             st.query_params["operator"] = operator
-        name_column.text_input("Your operator name", value=operator, disabled=True)
         change_column.button("Change", on_click=lambda: st.session_state.update({CHANGING_NAME: True}),
                              help="Answer under another operator name")
 queues = review_queues(dataset, results, stored_label_issues(dataset, results_store()))

@@ -337,8 +337,9 @@ def test_review_page_locks_the_operator_name_once_given_until_change_is_clicked(
     app = page("review.py").run()
     assert not any(b.label == "Change" for b in app.button)
     app.text_input(key="operator").input("ana").run()
-    shown = app.text_input[0]
-    assert (shown.label, shown.value, shown.disabled) == ("Your operator name", "ana", True)
+    # Locked in place, the same field: a second one in its stead kept the focus, and the first click was lost.
+    [shown] = [field for field in app.text_input if field.label == "Your operator name"]
+    assert (shown.key, shown.label, shown.value, shown.disabled) == ("operator", "Your operator name", "ana", True)
     assert app.query_params["operator"] == "ana"  # a reload keeps it
     _button(app, "Change").click().run()
     assert app.text_input(key="operator").value == "ana" and not app.text_input(key="operator").disabled

@@ -143,11 +143,12 @@ def _missing_text(page, texts: list[str], seconds: float = 60) -> list[str]:
 
 def _sign_in(page, operator: str) -> None:
     """Type the operator name on the review page, as an operator does, and see it taken (locked, with a
-    button to change it) before going on."""
+    button to change it) and the queue's progress before going on, without clicking anywhere else."""
     field = page.get_by_label("Your operator name")
     field.fill(operator)
     field.press("Enter")
     page.get_by_role("button", name="Change").wait_for(timeout=60_000)
+    page.get_by_text("products of this queue answered by you").wait_for(timeout=60_000)
 
 
 def _category_button(page, category: str):
