@@ -44,6 +44,8 @@ except VitrineError as exc:
 DECISION_ORDER = ["product", "decision", "labels", "doubt_share", "answers", "category", "predicted", "uniq_id"]
 OPERATOR = "operator_name"  # the name answers are saved under, on a machine without a team sign-in
 CHANGING_NAME = "changing_operator_name"  # the operator asked to change it
+NAME_FIELD = "operator_field"  # how many times the name field was drawn anew
+NAME_TAKEN = "operator_name_taken"  # the name was just taken: its field is locked in place, then drawn anew
 
 
 def model_answer(item, scenario: str) -> str:
@@ -83,10 +85,27 @@ def progress_text(standing, pace) -> str:
     return text
 
 
+def name_field() -> str:
+    """The session key of the operator name field as drawn now."""
+    return f"operator-{st.session_state.get(NAME_FIELD, 0)}"
+
+
+def draw_name_field_anew() -> None:
+    """The next run draws a new name field, which shows the name as the session holds it."""
+    st.session_state[NAME_FIELD] = st.session_state.get(NAME_FIELD, 0) + 1
+
+
+def change_operator_name() -> None:
+    """The name field opens again, drawn anew so that it starts from the name answers go under."""
+    st.session_state[CHANGING_NAME] = True
+    draw_name_field_anew()
+
+
 def take_operator_name() -> None:
     """The name typed in the operator field becomes the one answers go under, and the field is locked."""
-    name = st.session_state["operator"].strip()
+    name = st.session_state[name_field()].strip()
     st.session_state[OPERATOR], st.session_state[CHANGING_NAME] = name, False
+    st.session_state[NAME_TAKEN] = "lock in place"
     if name:
         st.query_params["operator"] = name
     else:
@@ -120,18 +139,23 @@ else:
     # It is kept in the address too, so that a reload, or leaving the page and coming back, keeps it.
     operator = st.session_state.setdefault(OPERATOR, st.query_params.get("operator", "").strip()[:MAX_OPERATOR_CHARS])
     locked = bool(operator) and not st.session_state.get(CHANGING_NAME)
-    if locked or "operator" not in st.session_state:
-        st.session_state["operator"] = operator
+    # Locked in place when the name is taken: a new field in its stead left the keyboard's focus in the old
+    # one until the page was drawn again, and the first click after the name was lost. The run after that
+    # draws it anew, since a field locked with the focus still looks focused, with any key typed into it.
+    taken = st.session_state.pop(NAME_TAKEN, None)
+    if taken == "lock in place":
+        st.session_state[NAME_TAKEN] = "draw anew"
+    elif taken == "draw anew":
+        draw_name_field_anew()
+    if locked or name_field() not in st.session_state:
+        st.session_state[name_field()] = operator
     name_column, change_column = settings[0].columns([5, 2], vertical_alignment="bottom")
-    # One field, locked in place: a second one in its stead kept the keyboard's focus on the old field until
-    # the page was drawn again, so the first keys and clicks after the name were lost.
-    name_column.text_input("Your operator name", key="operator", max_chars=MAX_OPERATOR_CHARS, disabled=locked,
+    name_column.text_input("Your operator name", key=name_field(), max_chars=MAX_OPERATOR_CHARS, disabled=locked,
                            on_change=take_operator_name)
     if locked:
         if st.query_params.get("operator") != operator:  # back in the address after a visit to another page
             st.query_params["operator"] = operator
-        change_column.button("Change", on_click=lambda: st.session_state.update({CHANGING_NAME: True}),
-                             help="Answer under another operator name")
+        change_column.button("Change", on_click=change_operator_name, help="Answer under another operator name")
 queues = review_queues(dataset, results, stored_label_issues(dataset, results_store()))
 labels = list(queues)
 best = mistakes_label(best_scenario(results))

@@ -118,6 +118,11 @@ def shown(markdown: str) -> str:
     return re.sub(r"\\(.)", r"\1", markdown, flags=re.DOTALL).replace(WORD_JOINER, "")
 
 
+def operator_field(app):
+    """The review page's operator name field, in an AppTest (its key changes each time it is drawn anew)."""
+    return next(field for field in app.text_input if field.label == "Your operator name")
+
+
 def listing_row(uniq_id: str, category: str, description: str = "a product", image: str | None = None) -> dict:
     return {
         "uniq_id": uniq_id,

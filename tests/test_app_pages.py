@@ -25,7 +25,7 @@ from core.review.store import ReviewStore
 from core.runs import run_scenario
 from core.scenarios.tfidf import TfidfScenario
 from core.store import ResultsStore
-from tests.conftest import HAS_REFERENCE_DATA, listing_row, shown, write_dataset
+from tests.conftest import HAS_REFERENCE_DATA, listing_row, operator_field, shown, write_dataset
 
 TIMEOUT = 120
 
@@ -253,8 +253,8 @@ def test_review_page_saves_an_answer_and_undo_keeps_history(with_tfidf, referenc
     monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
     app = page("review.py").run()
     assert any("Enter your operator name" in info.value for info in app.info)
-    assert app.text_input(key="operator").proto.max_chars == 100  # as many as the store keeps
-    app.text_input(key="operator").input("ana").run()
+    assert operator_field(app).proto.max_chars == 100  # as many as the store keeps
+    operator_field(app).input("ana").run()
     _answer(app, "Watches", in_doubt=True, comment="the strap only")
     assert not app.exception
     store = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}")
@@ -274,7 +274,7 @@ def test_review_page_saves_an_answer_and_undo_keeps_history(with_tfidf, referenc
 def test_review_page_has_a_key_for_every_action_and_says_which(with_tfidf, reference_dataset, tmp_path, monkeypatch):
     monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
     app = page("review.py").run()
-    app.text_input(key="operator").input("ana").run()
+    operator_field(app).input("ana").run()
     keys = {b.label: b.proto.shortcut for b in app.button}
     assert [keys[plain_markdown(c)] for c in reference_dataset.categories] == [str(n) for n in range(1, 8)]
     actions = ("In doubt", "Save answer", "Skip", "Undo my last answer")
@@ -286,7 +286,7 @@ def test_review_page_moves_on_after_a_save_with_nothing_picked_for_the_next_prod
                                                                                     monkeypatch):
     monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
     app = page("review.py").run()
-    app.text_input(key="operator").input("ana").run()
+    operator_field(app).input("ana").run()
     first = _button(app, "Save answer").key
     _answer(app, "Watches")
     assert not app.exception and not app.warning
@@ -300,7 +300,7 @@ def test_review_page_moves_on_after_a_save_with_nothing_picked_for_the_next_prod
 def test_review_page_asks_for_a_category_before_saving(with_tfidf, tmp_path, monkeypatch):
     monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
     app = page("review.py").run()
-    app.text_input(key="operator").input("ana").run()
+    operator_field(app).input("ana").run()
     _button(app, "Save answer").click().run()
     assert app.warning[0].value == "Pick a category first."
     assert ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}").history().empty
@@ -320,7 +320,7 @@ def test_review_page_keeps_the_chosen_category_when_a_save_fails(with_tfidf, tmp
 
     monkeypatch.setattr(ReviewStore, "save", busy_once)
     app = page("review.py").run()
-    app.text_input(key="operator").input("ana").run()
+    operator_field(app).input("ana").run()
     _answer(app, "Watches", in_doubt=True)
     assert "please try again" in app.error[0].value
     # nothing the operator chose is lost
@@ -336,15 +336,20 @@ def test_review_page_locks_the_operator_name_once_given_until_change_is_clicked(
     monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
     app = page("review.py").run()
     assert not any(b.label == "Change" for b in app.button)
-    app.text_input(key="operator").input("ana").run()
-    # Locked in place, the same field: a second one in its stead kept the focus, and the first click was lost.
-    [shown] = [field for field in app.text_input if field.label == "Your operator name"]
-    assert (shown.key, shown.label, shown.value, shown.disabled) == ("operator", "Your operator name", "ana", True)
+    typed_into = operator_field(app).key
+    operator_field(app).input("  ana ").run()
+    # Locked in place, the same field: a new one in its stead left the focus in the old one, and the first
+    # click after the name was lost. The next run draws it anew, without what a stray key typed into it.
+    [locked] = [field for field in app.text_input if field.label == "Your operator name"]
+    assert (locked.key, locked.value, locked.disabled) == (typed_into, "ana", True)
     assert app.query_params["operator"] == "ana"  # a reload keeps it
+    app.run()
+    assert operator_field(app).key != typed_into and (operator_field(app).value, operator_field(app).disabled) == (
+        "ana", True)
     _button(app, "Change").click().run()
-    assert app.text_input(key="operator").value == "ana" and not app.text_input(key="operator").disabled
-    app.text_input(key="operator").input("bo").run()
-    assert app.text_input[0].disabled and app.text_input[0].value == "bo"
+    assert operator_field(app).value == "ana" and not operator_field(app).disabled
+    operator_field(app).input("bo").run()
+    assert operator_field(app).disabled and operator_field(app).value == "bo"
     _answer(app, "Watches")
     [answer] = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}").active_answers()
     assert answer.operator == "bo"
@@ -353,13 +358,13 @@ def test_review_page_locks_the_operator_name_once_given_until_change_is_clicked(
 def test_review_page_remembers_skips_and_the_operator_across_reloads(with_tfidf, tmp_path, monkeypatch):
     monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
     app = page("review.py").run()
-    app.text_input(key="operator").input("ana").run()
+    operator_field(app).input("ana").run()
     first = next(h.proto.body for h in app.get("html") if "vitrine-product" in h.proto.body)
     _button(app, "Skip").click().run()
     reloaded = page("review.py")
     reloaded.query_params["operator"] = "ana"
     reloaded.run()
-    assert reloaded.text_input[0].value == "ana" and reloaded.text_input[0].disabled
+    assert operator_field(reloaded).value == "ana" and operator_field(reloaded).disabled
     shown_now = next(h.proto.body for h in reloaded.get("html") if "vitrine-product" in h.proto.body)
     assert shown_now != first  # the skipped product stays skipped
     _button(reloaded, "Bring back the 1 product(s) you skipped").click().run()
@@ -385,7 +390,7 @@ def test_review_page_downloads_answers_with_their_product_and_text_a_spreadsheet
     monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
     app = page("review.py").run()
     operator = '=HYPERLINK("http://evil.example/x","ana")'
-    app.text_input(key="operator").input(operator).run()
+    operator_field(app).input(operator).run()
     _answer(app, "Watches", comment="@SUM(1+1)")
     assert not app.exception
     [answer] = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}").active_answers()
@@ -447,7 +452,7 @@ def test_review_page_serves_a_sent_batch_and_saves_answers_with_its_keys(small_d
     assert main(["classify", str(batch), "--precision", "1", "--to-review"]) == 0
     batch_id = re.search(r"sent to review as batch (\w+)", capsys.readouterr().out).group(1)
     app = page("review.py").run()
-    app.text_input(key="operator").input("ana").run()
+    operator_field(app).input("ana").run()
     queue = app.selectbox[0]
     assert queue.options[0] == "Test-split mistakes of tfidf" and queue.options[1].startswith("Batch today.csv (")
     queue.select_index(1).run()

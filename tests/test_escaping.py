@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 from core.escaping import chart_text, html_text, message_markdown, plain_markdown
 from core.locations import REPO_ROOT
 from core.review.store import ReviewStore
-from tests.conftest import HOSTILE, OPERATOR, listing_row, shown, write_dataset
+from tests.conftest import HOSTILE, OPERATOR, listing_row, operator_field, shown, write_dataset
 
 
 def test_plain_markdown_shows_every_character_as_written():
@@ -130,7 +130,7 @@ def test_explain_page_shows_a_hostile_file_name_and_category_as_text(hostile):
 
 def test_review_page_shows_hostile_names_as_text_and_saves_the_category_as_named(hostile):
     app = run_page("review.py")
-    app.text_input(key="operator").input(OPERATOR).run()
+    operator_field(app).input(OPERATOR).run()
     app.toggle[0].set_value(True).run()  # the model's answer and the data set's label, both categories
     assert not app.exception and live_text(app) == []
     picks = [b for b in app.button if (b.key or "").startswith("pick-")]

@@ -8,7 +8,7 @@ from core.cli import main
 from core.dataset import load_dataset, main_category
 from core.labels.issues import label_issues
 from core.scenarios.tfidf import TfidfScenario
-from tests.conftest import needs_reference_data
+from tests.conftest import needs_reference_data, operator_field
 
 
 @needs_reference_data
@@ -69,7 +69,7 @@ def test_the_review_page_offers_the_likely_label_errors_as_a_queue(small_data_di
         "suggested_probability": [0.73, 0.55, 0.61, 0.9]})
     store.save_table(TfidfScenario(), dataset.fingerprint, "label-issues", ranking)
     app = AppTest.from_file(str(REPO_ROOT / "pages" / "review.py"), default_timeout=60).run()
-    app.text_input(key="operator").input("ana").run()
+    operator_field(app).input("ana").run()
     queue = app.selectbox[0]
     assert "Likely label errors (tfidf)" in queue.options
     queue.select("Likely label errors (tfidf)").run()
