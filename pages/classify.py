@@ -57,6 +57,8 @@ def classify(upload, photo_zip) -> None:
         run = classify_upload(upload.name, upload.getvalue(), (photo_zip.name, photo_zip.getvalue()) if photo_zip
                               else None, name, dataset, precision, progress)
     except VitrineError as exc:
+        if (previous := st.session_state.get(RUN)) is not None:  # its table stays: say whose it is
+            exc = f"{exc} The results below are still those of {previous.name}."
         st.error(message_markdown(exc))
         return
     finally:
@@ -82,7 +84,9 @@ if run is None:
 def output_table(path: str, _run) -> pd.DataFrame:
     """The run's output with each row's product name beside its id (read again from the upload)."""
     table = pd.read_parquet(path)
-    table.insert(1, "product", _run.product_names())
+    names = _run.product_names()
+    if any(names):  # a file without product names gets no empty column
+        table.insert(1, "product", names)
     return table
 
 
@@ -115,7 +119,8 @@ if order is not None:
 st.caption(f"{len(shown):,} of {len(table):,} row(s)")
 # The status right after the product: why a row has no prediction is seen without scrolling sideways.
 FRONT = ["id", "product", "status", "predicted", "confidence", "needs_review"]
-st.dataframe(shown, hide_index=True, width="stretch", column_order=FRONT + [c for c in shown if c not in FRONT],
+in_front = [c for c in FRONT if c in shown]  # a file without product names has no product column
+st.dataframe(shown, hide_index=True, width="stretch", column_order=in_front + [c for c in shown if c not in FRONT],
              column_config={
     "id": st.column_config.TextColumn("Id"), "product": "Product", "predicted": "Predicted",
     "confidence": st.column_config.NumberColumn("Confidence", format="percent"),

@@ -105,8 +105,8 @@ def take_operator_name() -> None:
     """The name typed in the operator field becomes the one answers go under, and the field is locked."""
     name = st.session_state[name_field()].strip()
     st.session_state[OPERATOR], st.session_state[CHANGING_NAME] = name, False
-    st.session_state[NAME_TAKEN] = "lock in place"
     if name:
+        st.session_state[NAME_TAKEN] = "lock in place"
         st.query_params["operator"] = name
     else:
         st.query_params.pop("operator", None)
@@ -190,7 +190,9 @@ queue = review.items  # mistakes most confident first; label errors least trustw
 review_tab, summary_tab = st.tabs(["Review", "Summary and export"])
 with review_tab:
     if not operator:
-        st.info("Enter your operator name to start reviewing.")
+        typed = st.session_state.get(name_field(), "")
+        st.info("A name of spaces alone is no name: enter your operator name to start reviewing." if typed else
+                "Enter your operator name to start reviewing.")
     else:
         try:
             skipped = store.skipped(operator)

@@ -355,6 +355,14 @@ def test_review_page_locks_the_operator_name_once_given_until_change_is_clicked(
     assert answer.operator == "bo"
 
 
+def test_review_page_says_spaces_alone_are_no_operator_name(with_tfidf, tmp_path, monkeypatch):
+    monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
+    app = page("review.py").run()
+    operator_field(app).input("   ").run()
+    assert not operator_field(app).disabled and "Change" not in [b.label for b in app.button]
+    assert any(i.value.startswith("A name of spaces alone is no name") for i in app.info)
+
+
 def test_review_page_remembers_skips_and_the_operator_across_reloads(with_tfidf, tmp_path, monkeypatch):
     monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
     app = page("review.py").run()
@@ -558,6 +566,7 @@ def test_classify_page_warns_of_ids_that_repeat_and_still_gives_each_row_its_ans
     data = b"id,description\nn1,steel wrist watch\nn2,cotton towel\nn1,coffee mug\n"
     app = _classify_upload(page("classify.py").run(), data)
     assert app.dataframe[0].value["id"].tolist() == ["n1", "n2", "n1"]
+    assert "product" not in app.dataframe[0].value  # the file names no products: no empty column
     assert shown(app.warning[0].value).startswith("1 row repeats the id of an earlier row (the first: 'n1', listing 3)")
 
 
@@ -570,6 +579,13 @@ def test_classify_page_says_what_is_wrong_with_a_bad_file(small_data_dir, data, 
     app = _classify_upload(page("classify.py").run(), data)
     assert not app.exception and not app.dataframe
     assert message in shown(app.error[0].value)
+
+
+def test_a_bad_file_after_a_good_one_says_whose_results_stay_on_the_page(small_data_dir):
+    app = _classify_upload(page("classify.py").run(), BATCH_CSV.encode())
+    app = _classify_upload(app, b"", name="tomorrow.csv")
+    assert shown(app.error[0].value).endswith("The results below are still those of today.csv.")
+    assert app.dataframe[0].value["id"].tolist() == ["n1", "n2", "n3", "n4"]
 
 
 def _progress_without_a_total():
