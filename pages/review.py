@@ -91,7 +91,7 @@ def name_field() -> str:
 
 
 def draw_name_field_anew() -> None:
-    """The next run draws a new name field, which shows the name as the session holds it."""
+    """The name field is a new one from here on: drawn next, it shows the name as the session holds it."""
     st.session_state[NAME_FIELD] = st.session_state.get(NAME_FIELD, 0) + 1
 
 
