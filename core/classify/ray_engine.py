@@ -114,14 +114,17 @@ def classify_on_ray(source: str | Path, scenario_name: str, data_fingerprint: st
                                           batch_size=PHOTO_BATCH_ROWS, batch_format="pandas", max_retries=RETRIES,
                                           runtime_env=runtime_env)
         # Batches of the local engine's chunk size, from the first row: each batch is one of its chunks, so the
-        # model sees the same groups of listings and gives the same numbers. One actor per CPU; on a one-CPU
-        # Ray the single actor reserves none, or the reading tasks would wait for it forever.
+        # model sees the same groups of listings and gives the same numbers. One actor per CPU, but one CPU
+        # left to the reading and photo decoding tasks when there are photos: with every CPU held by an actor,
+        # a 2-CPU Ray waited for them forever. On a one-CPU Ray the single actor reserves none, for the same
+        # reason.
+        actors = max(1, int(cpus) - 1 if scenario.reads_photo else int(cpus))
         classified = dataset.map_batches(
             _Classify, fn_constructor_kwargs=dict(scenario_name=scenario_name, data_fingerprint=data_fingerprint,
                                                   threshold=threshold, explain=explain, folder=batch.folder,
                                                   device="cuda" if gpus else "cpu"),
             batch_size=PHOTO_CHUNK_ROWS if scenario.reads_photo else CHUNK_ROWS, batch_format="pandas",
-            compute=ray.data.ActorPoolStrategy(min_size=1, max_size=max(1, int(cpus))),
+            compute=ray.data.ActorPoolStrategy(min_size=1, max_size=actors),
             num_cpus=1 if cpus >= 2 else 0, num_gpus=gpus, max_restarts=RETRIES, max_task_retries=RETRIES,
             runtime_env=runtime_env)
     if shards:
