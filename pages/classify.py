@@ -57,9 +57,10 @@ def classify(upload, photo_zip) -> None:
         run = classify_upload(upload.name, upload.getvalue(), (photo_zip.name, photo_zip.getvalue()) if photo_zip
                               else None, name, dataset, precision, progress)
     except VitrineError as exc:
+        message = str(exc)
         if (previous := st.session_state.get(RUN)) is not None:  # its table stays: say whose it is
-            exc = f"{exc} The results below are still those of {previous.name}."
-        st.error(message_markdown(exc))
+            message += f" The results below are still those of {previous.name}."
+        st.error(message_markdown(message))
         return
     finally:
         progress.close()
