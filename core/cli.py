@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -13,11 +12,12 @@ from tqdm import tqdm
 from core.calibration import DEFAULT_PRECISION
 from core.classify.batch_input import open_batch
 from core.classify.device import choose_device, describe_device
+from core.classify.output import output_target
 from core.classify.ray_engine import classify_on_ray, ray_missing_message
 from core.classify.stored import StoredClassifier
 from core.dataset import ORIGINAL_VERSION, Dataset, load_dataset
 from core.download import DATASET_URL_ENV, dataset_url, download_dataset
-from core.errors import BatchInputError, DatasetError, ModelMissingError, ScenarioUnavailable, VitrineError
+from core.errors import DatasetError, ModelMissingError, ScenarioUnavailable, VitrineError
 from core.explain.keywords import KEYWORDS_TABLE, relevance_keywords
 from core.explain.service import ScenarioExplainer
 from core.importer import import_dataset
@@ -385,14 +385,8 @@ def _classify(args: argparse.Namespace, dataset) -> int:
         raise ScenarioUnavailable(missing)
     source = Path(args.input)
     # What is wrong with the input or the output's name is said before the classifier loads (or trains).
-    output = Path(args.out) if args.out else source.with_name(f"{source.stem}.{args.scenario}.parquet")
-    shards = bool(args.out) and (args.out.endswith(("/", os.sep)) or output.is_dir())
-    if shards and args.engine != "ray":
-        raise BatchInputError(f"{args.out} is a folder: the local engine writes one file (Parquet, or CSV "
-                              "when its name ends in .csv); Parquet shards in a folder need --engine ray.")
-    if not shards and output.suffix.lower() not in {".parquet", ".csv"}:
-        raise BatchInputError(f"{output.name}: the output is written as Parquet or CSV; give it a name ending in "
-                              ".parquet or .csv.")
+    target = output_target(source, args.out, args.scenario, args.engine)
+    output, shards = target.path, target.shards
     progress = TqdmProgress(args.scenario)
 
     def load() -> StoredClassifier:

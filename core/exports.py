@@ -17,23 +17,28 @@ TEXT_MARK = "'"
 def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
     """A copy whose text cells cannot start a formula; numbers, booleans and dates stay as they are.
 
+    Every column that may hold text is looked at, whatever its dtype (object, pandas' string types,
+    Arrow strings as Ray and Parquet give them, categories): a cell is text by its value, not its column.
     Text that already starts with a single quote gets one more, so ``read_csv`` gives every cell
     back exactly as it was."""
     safe = frame.copy()
-    for column in safe.select_dtypes(include=["object", "string", "str"]).columns:
-        safe[column] = safe[column].map(_safe_cell)
+    for column in safe.columns:
+        if not _never_text(safe[column].dtype):
+            safe[column] = safe[column].astype(object).map(_safe_cell)
     return safe
 
 
-def to_csv_text(frame: pd.DataFrame) -> str:
-    """The table as spreadsheet-safe CSV text (for a download button); text cells are quoted too, so
-    a spreadsheet that splits on another separator cannot start a new cell inside one."""
-    return spreadsheet_safe(frame).to_csv(index=False, quoting=csv.QUOTE_NONNUMERIC)
+def to_csv_text(frame: pd.DataFrame, header: bool = True) -> str:
+    """The table as spreadsheet-safe CSV text; text cells are quoted too, so a spreadsheet that splits
+    on another separator (``;`` in much of Europe) cannot start a new cell inside one."""
+    return spreadsheet_safe(frame).to_csv(index=False, header=header, quoting=csv.QUOTE_NONNUMERIC)
 
 
-def write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write the table as a spreadsheet-safe CSV file."""
-    path.write_text(to_csv_text(frame), encoding="utf-8")
+def write_csv(frame: pd.DataFrame, path: Path, append: bool = False) -> None:
+    """Write the table as a spreadsheet-safe CSV file; with ``append``, add its rows (no header) at the
+    end of one written so."""
+    with path.open("a" if append else "w", encoding="utf-8", newline="") as out:
+        out.write(to_csv_text(frame, header=not append))
 
 
 def read_csv(path: Path, **options) -> pd.DataFrame:
@@ -48,6 +53,12 @@ def original_cells(frame: pd.DataFrame) -> pd.DataFrame:
     for column in frame.select_dtypes(include=["object", "string", "str"]).columns:
         frame[column] = frame[column].map(_original_cell)
     return frame
+
+
+def _never_text(dtype) -> bool:
+    """Whether a column of this dtype cannot hold a string (numbers, booleans, dates, durations)."""
+    return (pd.api.types.is_numeric_dtype(dtype) or pd.api.types.is_bool_dtype(dtype)
+            or pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype))
 
 
 def _safe_cell(value):

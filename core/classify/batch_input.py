@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
@@ -133,8 +134,13 @@ class BatchFile:
         except UnsafeImageNameError:
             return None, f"its path {name!r} leaves the batch's folder"
         if not path.is_file():
-            images = find_images_dir(self.folder)
-            beside = (images / name).resolve() if "/" not in name and "\\" not in name else None
+            beside = None
+            if "/" not in name and "\\" not in name:
+                images = find_images_dir(self.folder).name
+                try:  # the images folder may itself be a link out of the batch's folder
+                    beside = _inside(self.root, f"{images}/{name}")
+                except UnsafeImageNameError:
+                    return None, f"its path {name!r} in {images}/ leaves the batch's folder"
             withheld = self.withheld.get(path) or self.withheld.get(beside)
             if withheld:
                 return None, withheld
@@ -194,12 +200,23 @@ def _texts(frame: pd.DataFrame, columns: tuple[str, ...]) -> list[str]:
     """The columns' values as text, joined by a space where there are several (missing: empty)."""
     if not columns:
         return [""] * len(frame)
-    parts = [frame[c].map(lambda v: "" if v is None or (isinstance(v, float) and v != v) else str(v))
-             for c in columns]
+    parts = [frame[c].map(_cell_text) for c in columns]
     joined = parts[0]
     for part in parts[1:]:
         joined = joined.str.cat(part, sep=" ").str.strip()
     return joined.tolist()
+
+
+def _cell_text(value) -> str:
+    """One cell as text, whatever Parquet or Ray gave: bytes decoded as UTF-8 (bytes that are not get the
+    row its status), a list's items joined by spaces, a missing value empty."""
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).decode("utf-8", errors=_UNDECODABLE)
+    if isinstance(value, list | tuple | np.ndarray):
+        return " ".join(filter(None, (_cell_text(item) for item in value)))
+    return str(value)
 
 
 def csv_frames(path: Path, rows: int) -> Iterator[pd.DataFrame]:
@@ -207,7 +224,8 @@ def csv_frames(path: Path, rows: int) -> Iterator[pd.DataFrame]:
     valid CSV (a stray or unclosed quote), one whose field count is not the header's and bytes that are not
     UTF-8 keep their place, marked, so that their row gets its status: one bad line never costs the others.
     BatchInputError when the file is no CSV that can be read."""
-    with path.open(encoding="utf-8", errors=_UNDECODABLE, newline="") as handle:
+    # utf-8-sig: the byte-order mark Excel's "CSV UTF-8" puts first is no part of the first column's name.
+    with path.open(encoding="utf-8-sig", errors=_UNDECODABLE, newline="") as handle:
         lines = _RecordLines(handle)
         reader = csv.reader(lines, strict=True)
         try:

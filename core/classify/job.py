@@ -15,6 +15,7 @@ import os
 import tempfile
 import time
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +28,8 @@ from core.calibration import ReviewThreshold
 from core.classify.batch_input import CHUNK_ROWS, BatchFile, BatchRows
 from core.classify.photos import decode_photos, decoded_ahead, is_photo, photo_decoder
 from core.classify.read_ahead import read_ahead
-from core.exports import spreadsheet_safe
+from core.errors import BatchInputError
+from core.exports import write_csv
 from core.progress import Progress, silent
 from core.scenarios.base import Scenario
 
@@ -161,25 +163,39 @@ def write_output(frames: Iterable[pd.DataFrame], output: Path, explain: bool,
     leaves nothing. Returns the counts a ``ClassifySummary`` reports."""
     counts = dict.fromkeys(("rows", "classified", "text_only", "not_classified", "needs_review"), 0)
     repeats = RepeatedIds()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".partial")
-    os.close(handle)
+    with _writing(output):
+        output.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=".partial")
+        os.close(handle)
     writer = OutputWriter(Path(temporary), explain, csv=output.suffix.lower() == ".csv")
     try:
         for frame in frames:
-            writer.write(frame)
+            with _writing(output):
+                writer.write(frame)
             repeats.add(frame["id"], counts["rows"])
             for key, value in output_counts(frame).items():
                 counts[key] += value
             progress(counts["rows"], 0, "classifying listings")
-        writer.finish()
-        os.chmod(temporary, 0o644)  # mkstemp makes the file private; the output is read like any other file
-        os.replace(temporary, output)
+        with _writing(output):
+            writer.finish()
+            os.chmod(temporary, 0o644)  # mkstemp makes the file private; the output is read like any other file
+            os.replace(temporary, output)
     finally:
         writer.close()  # after a failure: the temporary file is removed below
         if os.path.exists(temporary):
             os.remove(temporary)
     return counts | repeats.counts()
+
+
+@contextmanager
+def _writing(output: Path) -> Iterator[None]:
+    """A write that fails late (a full disk, a file-size limit, a folder taken away) said in one line; the
+    file that had the output's name before the run is kept."""
+    try:
+        yield
+    except OSError as exc:
+        raise BatchInputError(f"The output {output} could not be written ({exc.strerror or exc}); nothing was "
+                              "written under its name, and a file there before the run is kept.") from exc
 
 
 class RepeatedIds:
@@ -315,8 +331,7 @@ class OutputWriter:
     def write(self, frame: pd.DataFrame) -> None:
         frame = frame[self.schema.names]
         if self.csv:  # a person opens it in a spreadsheet: no cell may run as a formula
-            spreadsheet_safe(frame).to_csv(self.path, mode="a" if self.started else "w", header=not self.started,
-                                           index=False)
+            write_csv(frame, self.path, append=self.started)
         else:
             if self.parquet is None:
                 self.parquet = pq.ParquetWriter(self.path, self.schema)
