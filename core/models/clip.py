@@ -3,11 +3,22 @@ downloading it from the hub on a machine with internet, or importing a saved cop
 from __future__ import annotations
 
 import os
+import pickle
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from safetensors import SafetensorError
+
 from core.errors import ModelMissingError
-from core.models.weights import copy_model_folder, folder_fingerprint, install_folder, model_folder
+from core.models.weights import (
+    copy_model_folder,
+    folder_fingerprint,
+    install_destination,
+    install_folder,
+    model_folder,
+)
 from core.progress import Progress, silent
 
 DEFAULT_CLIP = "openai/clip-vit-base-patch32"
@@ -45,7 +56,22 @@ def clip_available(model_id: str | None = None) -> bool:
 
 
 def load_clip(model_id: str | None = None) -> LoadedClip:
-    """The model and processor from the local folder only; ModelMissingError (at once) when absent."""
+    """The model and processor from the local folder only; ModelMissingError (at once) when absent, and
+    when present but unusable (damaged, unsafe, another model's weights)."""
+    model_id = model_id or configured_clip_id()
+    folder = model_folder(model_id)
+    if not (folder / "config.json").is_file():
+        raise ModelMissingError(missing_clip_message(model_id))
+    model, processor = _load_pretrained(folder, "Replace it: with internet, `python -m core models download clip "
+                                        f"--model {model_id}`; without, `python -m core models import clip DIR "
+                                        f"--model {model_id}`.")
+    return LoadedClip(model_id=model_id, model=model.eval(), processor=processor,
+                      fingerprint=folder_fingerprint(folder))
+
+
+def _load_pretrained(folder: Path, fix: str) -> tuple[object, object]:
+    """transformers' CLIPModel and CLIPProcessor from ``folder``; a folder that does not load raises
+    ModelMissingError with the reason in one line, then ``fix``."""
     # Direct module imports: transformers' lazy top-level attributes are not safe to resolve from
     # two app sessions at once (seen as "cannot import name" errors).
     from transformers.models.clip.modeling_clip import CLIPModel
@@ -53,18 +79,38 @@ def load_clip(model_id: str | None = None) -> LoadedClip:
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()  # our own progress reporting is enough
-    model_id = model_id or configured_clip_id()
-    folder = model_folder(model_id)
-    if not (folder / "config.json").is_file():
-        raise ModelMissingError(missing_clip_message(model_id))
     try:
-        model = CLIPModel.from_pretrained(folder, local_files_only=True)
-        processor = CLIPProcessor.from_pretrained(folder, local_files_only=True)
-    except (OSError, ValueError) as exc:
-        raise ModelMissingError(f"The CLIP copy in {folder} is incomplete or damaged ({exc}). "
-                                + missing_clip_message(model_id)) from exc
-    return LoadedClip(model_id=model_id, model=model.eval(), processor=processor,
-                      fingerprint=folder_fingerprint(folder))
+        with _quiet_transformers():
+            return (CLIPModel.from_pretrained(folder, local_files_only=True),
+                    CLIPProcessor.from_pretrained(folder, local_files_only=True))
+    except (OSError, ValueError, RuntimeError, pickle.UnpicklingError, SafetensorError) as exc:
+        raise ModelMissingError(f"The CLIP copy in {folder} cannot be loaded: {_load_failure(exc)}. {fix}") from exc
+
+
+@contextmanager
+def _quiet_transformers() -> Iterator[None]:
+    """transformers' own load report (a table of mismatched weights) left out: the error says what failed."""
+    from transformers.utils import logging as transformers_logging
+
+    level = transformers_logging.get_verbosity()
+    transformers_logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        transformers_logging.set_verbosity(level)
+
+
+def _load_failure(exc: Exception) -> str:
+    """Why a CLIP folder did not load, in one line. torch's text for a pickle it refuses advises loading it
+    unsafely: never repeated."""
+    if isinstance(exc, pickle.UnpicklingError):
+        return ("its weights are a pickle file that cannot be loaded safely (Vitrine reads model.safetensors, or "
+                "a .bin holding tensors only)")
+    if isinstance(exc, SafetensorError):
+        return f"its model.safetensors is damaged or incomplete ({str(exc).splitlines()[0]})"
+    if "ignore_mismatched_sizes" in str(exc):
+        return "its weights do not have the shapes its config.json gives (another model's weights, or another config)"
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
 def download_clip(model_id: str = DEFAULT_CLIP, progress: Progress = silent) -> Path:
@@ -81,7 +127,7 @@ def download_clip(model_id: str = DEFAULT_CLIP, progress: Progress = silent) -> 
             progress(int(self.n), int(self.total or 0), f"{model_id}: files downloaded")
             return shown
 
-    destination = model_folder(model_id)
+    destination = install_destination(model_id)
     staging = destination.with_name(destination.name + ".download")
     try:
         snapshot_download(model_id, local_dir=staging, etag_timeout=10, tqdm_class=Reporting,
@@ -92,7 +138,7 @@ def download_clip(model_id: str = DEFAULT_CLIP, progress: Progress = silent) -> 
             "Check the internet connection, or import a saved copy with "
             f"`python -m core models import clip DIR --model {model_id}`."
         ) from exc
-    load_clip(str(staging))  # refuse a download that does not load
+    _load_pretrained(staging, "The download was not installed.")  # refuse a download that does not load
     install_folder(staging, destination)
     return destination
 
@@ -104,7 +150,7 @@ def import_clip(source: Path, model_id: str = DEFAULT_CLIP) -> Path:
                                 "a CLIP model was saved in (save_pretrained).")
     if not (source / "config.json").is_file():
         raise ModelMissingError(f"{source} does not hold a saved CLIP model (no config.json).")
-    load_clip(str(source))  # refuse a copy that does not load
-    destination = model_folder(model_id)
+    _load_pretrained(source, "Nothing was imported.")  # refuse a copy that does not load
+    destination = install_destination(model_id)
     copy_model_folder(source, destination)
     return destination

@@ -8,11 +8,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
 
+from core.errors import ModelMissingError
 from core.locations import work_dirs
+
+# A hub id: a name, or an owner and a name, of letters, digits, '-', '_' and '.'.
+_HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}(/[A-Za-z0-9][A-Za-z0-9_.-]{0,95})?$")
+EXAMPLE_ID = "openai/clip-vit-base-patch32"
+# Written into every model folder Vitrine installs: only such folders are ever replaced.
+VITRINE_MARK = ".vitrine-model"
 
 
 def model_folder(model_id: str) -> Path:
@@ -38,10 +46,10 @@ def file_fingerprint(path: Path) -> str:
 
 
 def folder_fingerprint(folder: Path) -> str:
-    """A short hash of a saved model's files (names and contents): caches and results are keyed by it,
-    so other weights under the same id never serve old embeddings."""
+    """A short hash of a saved model's files (names and contents; Vitrine's mark left out): caches and
+    results are keyed by it, so other weights under the same id never serve old embeddings."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name != VITRINE_MARK):
         digest.update(f"{path.relative_to(folder).as_posix()}:{file_fingerprint(path)}\n".encode())
     return digest.hexdigest()[:16]
 
@@ -66,8 +74,38 @@ def _remember_hashes(memo: dict[str, str]) -> None:
     os.replace(temporary, path)
 
 
+def install_destination(model_id: str) -> Path:
+    """The folder a downloaded or imported model goes to: always one under the models folder, named after
+    the id, and only where Vitrine may replace what is there (nothing, an empty folder, or a model folder
+    Vitrine wrote). ModelMissingError otherwise, before anything is touched: a ``--model`` that names a
+    folder elsewhere (``~``, ``..``) never leads to its deletion."""
+    if not _HUB_ID.match(model_id) or ".." in model_id.split("/"):
+        raise ModelMissingError(f"{model_id!r} is not a model id such as {EXAMPLE_ID}: a model is filed under the "
+                                f"models folder ({work_dirs().models}) by its id, and never written into a folder "
+                                "named by a path.")
+    destination = work_dirs().models / model_id.replace("/", "--")
+    if destination.exists() and not _replaceable(destination):
+        raise ModelMissingError(f"{destination} holds files Vitrine did not put there, so it is left as it is and "
+                                "nothing was installed: move it aside, then try again.")
+    return destination
+
+
+def _replaceable(folder: Path) -> bool:
+    """Whether ``folder`` is one Vitrine may replace: an empty folder, one carrying Vitrine's mark, or a model
+    folder an earlier Vitrine wrote (a config.json directly inside, in the models folder)."""
+    if not folder.is_dir() or folder.is_symlink():
+        return False
+    return (not any(folder.iterdir()) or (folder / VITRINE_MARK).is_file()
+            or (folder.parent == work_dirs().models and (folder / "config.json").is_file()))
+
+
 def install_folder(staging: Path, destination: Path) -> None:
-    """Put a complete model folder in place of ``destination`` (an older copy is replaced only now)."""
+    """Put a complete model folder in place of ``destination`` (an older copy is replaced only now), with
+    Vitrine's mark in it, so that a later install knows the folder is Vitrine's to replace."""
+    (staging / VITRINE_MARK).write_text("Written by Vitrine: replaced by the next download or import of this "
+                                        "model.\n", encoding="utf-8")
+    if destination.exists() and not _replaceable(destination):
+        raise ModelMissingError(f"{destination} holds files Vitrine did not put there; nothing was installed.")
     shutil.rmtree(destination, ignore_errors=True)
     destination.parent.mkdir(parents=True, exist_ok=True)
     staging.rename(destination)
