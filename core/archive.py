@@ -22,12 +22,15 @@ MB = 1_000_000
 MAX_CSV_BYTES = 100 * MB  # the reference CSV is 1.7 MB
 MAX_PHOTO_BYTES = 200 * MB  # the largest reference photo (93 megapixels) is far below
 MAX_TOTAL_BYTES = 2_000 * MB  # CSV and photos together
+# Files in one zip: unpacking 100,000 small members took 13 s before any check could say no.
+MAX_MEMBERS = 50_000
 # Photos barely compress and text about 5:1; far more than this is a zip bomb. Small members are exempt.
 MAX_COMPRESSION_RATIO = 100
 RATIO_EXEMPT_BYTES = 1 * MB
 CHUNK_BYTES = 1 * MB
 
 _ENCRYPTED = 0x1  # general-purpose flag bit 0 of a zip entry
+Pick = tuple[zipfile.ZipInfo, Path]  # a member and the file it is written to
 
 
 @dataclass
@@ -80,42 +83,90 @@ def extract_dataset_zip(source: Path, staging: Path, require_photos: bool = Fals
     _extract(source, chosen)
 
 
-def extract_batch_zip(source: Path, staging: Path) -> dict[Path, str]:
-    """Write a batch zip's one CSV into ``staging`` (as ``CSV_NAME``) and every photo below the CSV's
-    folder at its path from there, so that a photo column finds them as it would in the folder zipped
-    (``images/x.jpg``, ``photos/x.jpg``...). A photo that says it is larger than MAX_PHOTO_BYTES stays
-    packed: only the rows that name it lose it. Returns those photos, by the resolved path they would
-    have had, each with the reason."""
+def extract_batch_zip(source: Path, staging: Path, photos: bool = True) -> dict[Path, str]:
+    """Write a batch zip's one CSV into ``staging`` (as ``CSV_NAME``) and, with ``photos``, every photo below
+    the CSV's folder at its path from there, so that a photo column finds them as it would in the folder
+    zipped (``images/x.jpg``, ``photos/x.jpg``...). A photo that cannot be unpacked (larger than
+    MAX_PHOTO_BYTES, damaged, encrypted, packed in an unknown way) stays packed: only the rows that name it
+    lose it. Returns those photos, by the resolved path they would have had, each with the reason."""
     root = staging.resolve()
-    withheld: dict[Path, str] = {}
 
-    def chosen(archive: zipfile.ZipFile) -> list[tuple[zipfile.ZipInfo, Path]]:
+    def chosen(archive: zipfile.ZipFile) -> tuple[list[Pick], list[Pick]]:
         members = _members(archive)
         csv_member = _the_csv(source, members)
-        photos = []
-        for member, target in _photos_below(members, PurePosixPath(csv_member.filename).parent, root):
-            if member.file_size > MAX_PHOTO_BYTES:
-                withheld[target] = (f"the photo {target.name} is larger than {MAX_PHOTO_BYTES / MB:g} MB, the most "
-                                    "accepted; it was left in the zip")
-            else:
-                photos.append((member, target))
-        return [(csv_member, staging / CSV_NAME)] + photos
+        below = _photos_below(members, PurePosixPath(csv_member.filename).parent, root) if photos else ()
+        return [(csv_member, staging / CSV_NAME)], list(below)
 
-    _extract(source, chosen)
+    return _extract_batch(source, chosen)
+
+
+def extract_photos_zip(source: Path, folder: Path) -> dict[Path, str]:
+    """Write the zip's photos into ``folder``, each at its path inside the zip (so a CSV's relative photo
+    paths find them), within the import's limits; members that would land outside ``folder`` and files
+    that are not photos are skipped. A photo that cannot be unpacked stays packed, as in
+    ``extract_batch_zip``: returns those, by the resolved path they would have had, each with the reason."""
+    root = folder.resolve()
+    return _extract_batch(source, lambda archive: ([], list(_photos_below(_members(archive), PurePosixPath("."),
+                                                                            root))))
+
+
+def _extract_batch(source: Path, choose) -> dict[Path, str]:
+    """Unpack a batch zip: the files ``choose`` gives first must all be written; of the photos it gives next,
+    each one that cannot be is left packed and returned with the reason, by its target path."""
+    withheld: dict[Path, str] = {}
+
+    def written(archive: zipfile.ZipFile) -> list[tuple]:
+        required, photos = choose(archive)
+        kept = []
+        for member, target in photos:
+            if problem := _declared_problem(member):
+                withheld[target] = _left_packed(target, problem)
+            else:
+                kept.append((member, target, withheld))
+        return required + kept
+
+    _extract(source, written)
     return withheld
 
 
-def _extract(source: Path, choose) -> list[tuple[zipfile.ZipInfo, Path]]:
+def _left_packed(target: Path, problem: str) -> str:
+    return f"the photo {target.name} {problem}; it was left in the zip"
+
+
+def _declared_problem(member: zipfile.ZipInfo) -> str | None:
+    """Why a photo member cannot be unpacked, from what the zip declares of it; None when it can be tried."""
+    if member.flag_bits & _ENCRYPTED:
+        return "is password-protected"
+    if member.file_size > MAX_PHOTO_BYTES:
+        return f"is larger than {MAX_PHOTO_BYTES / MB:g} MB, the most accepted"
+    size = member.file_size
+    if size > RATIO_EXEMPT_BYTES and size > MAX_COMPRESSION_RATIO * max(member.compress_size, 1):
+        return f"unpacks to more than {MAX_COMPRESSION_RATIO} times its packed size (a possible zip bomb)"
+    return None
+
+
+def _extract(source: Path, choose) -> list[tuple]:
     """Write the members ``choose`` picks from the zip, each to its path, within the limits: what the zip
-    declares is checked before anything is written, and what arrives as it is written."""
+    declares is checked before anything is written, and what arrives as it is written. A pick given with a
+    dict as its third part is a photo that may fail alone: its failure is noted there, by its target path,
+    and its partial file removed."""
     try:
         with zipfile.ZipFile(source) as archive:
+            if len(archive.infolist()) > MAX_MEMBERS:
+                raise ArchiveError(f"{source.name} holds {len(archive.infolist()):,} files, more than the "
+                                   f"{MAX_MEMBERS:,} a zip may hold; split it, or give the folder instead.")
             chosen = choose(archive)
-            _check_declared(source, chosen)
+            _check_declared(source, [pick[:2] for pick in chosen])
             budget = SizeBudget()
-            for member, target in chosen:
+            for member, target, *failures in chosen:
                 target.parent.mkdir(parents=True, exist_ok=True)
-                _extract_member(source, archive, member, target, budget)
+                try:
+                    _extract_member(source, archive, member, target, budget)
+                except DatasetError as exc:
+                    if not failures or budget.written > MAX_TOTAL_BYTES:
+                        raise
+                    target.unlink(missing_ok=True)
+                    failures[0][target] = _left_packed(target, f"cannot be unpacked ({exc})")
     except zipfile.BadZipFile as exc:
         raise ArchiveError(f"{source.name} is not a readable zip file ({exc}); it may be damaged or truncated: "
                            "download or create it again.") from exc
@@ -193,12 +244,3 @@ def _extract_member(source: Path, archive: zipfile.ZipFile, member: zipfile.ZipI
     except (zipfile.BadZipFile, EOFError, zlib.error) as exc:
         raise ArchiveError(f"{member.filename} in {source.name} is damaged ({exc}); download or create the zip "
                            "again.") from exc
-
-
-def extract_photos_zip(source: Path, folder: Path) -> int:
-    """Write the zip's photos into ``folder``, each at its path inside the zip (so a CSV's relative photo
-    paths find them), within the import's limits; members that would land outside ``folder`` and files
-    that are not photos are skipped. Returns how many photos were written."""
-    root = folder.resolve()
-
-    return len(_extract(source, lambda archive: list(_photos_below(_members(archive), PurePosixPath("."), root))))

@@ -13,11 +13,11 @@ from core.calibration import DEFAULT_PRECISION
 from core.classify.batch_input import open_batch
 from core.classify.device import choose_device, describe_device
 from core.classify.output import output_target
-from core.classify.ray_engine import classify_on_ray, ray_missing_message
+from core.classify.ray_engine import RayInput, classify_on_ray, ray_missing_message
 from core.classify.stored import StoredClassifier
 from core.dataset import ORIGINAL_VERSION, Dataset, load_dataset
 from core.download import DATASET_URL_ENV, dataset_url, download_dataset
-from core.errors import DatasetError, ModelMissingError, ScenarioUnavailable, VitrineError
+from core.errors import BatchInputError, DatasetError, ModelMissingError, ScenarioUnavailable, VitrineError
 from core.explain.keywords import KEYWORDS_TABLE, relevance_keywords
 from core.explain.service import ScenarioExplainer
 from core.importer import import_dataset
@@ -394,21 +394,23 @@ def _classify(args: argparse.Namespace, dataset) -> int:
         print(f"{args.scenario} on {describe_device(device, loaded.scenario)}; {loaded.review}", file=sys.stderr)
         return loaded
 
+    # A zip's photos are unpacked only for a scenario that reads them, or for the review page to show.
+    photos = scenario_named(args.scenario).reads_photo or args.to_review
     try:
-        if args.engine == "ray":
-            classifier = load()
-            summary = classify_on_ray(args.input, args.scenario, dataset.fingerprint, classifier.threshold, output,
-                                      shards=shards, explain=args.explain, device=device)
-            sent = None
-            if args.to_review:
-                with open_batch(source) as batch:
-                    sent = send_to_review(batch, output, args.scenario, name=source.name)
-        else:
-            with open_batch(source) as batch:
+        with (RayInput.opened(source, photos) if args.engine == "ray" else open_batch(source, photos)) as opened:
+            batch = opened.batch if args.engine == "ray" else opened
+            if batch is None and args.to_review:
+                raise BatchInputError("--to-review needs the batch on this machine (a file, folder or zip), where "
+                                      "the review page can read its listings again; not a URL.")
+            if batch is not None:
                 batch.check()
-                classifier = load()
+            classifier = load()
+            if args.engine == "ray":
+                summary = classify_on_ray(opened, args.scenario, dataset.fingerprint, classifier.threshold, output,
+                                          shards=shards, explain=args.explain, device=device)
+            else:
                 summary = classifier.classify(batch, output, explain=args.explain, device=device, progress=progress)
-                sent = send_to_review(batch, output, args.scenario, name=source.name) if args.to_review else None
+            sent = send_to_review(batch, output, args.scenario, name=source.name) if args.to_review else None
     finally:
         progress.close()
     for line in summary.lines():

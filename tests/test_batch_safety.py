@@ -1,7 +1,10 @@
 """A batch, its output and its photos can never cost the user a file, leak one, or end in a traceback."""
 import csv
 import errno
+import io
 import os
+import socket
+import zipfile
 
 import pandas as pd
 import pyarrow as pa
@@ -9,8 +12,11 @@ import pyarrow.parquet as pq
 import pytest
 from PIL import Image
 
+from core import archive
 from core.classify import job
 from core.classify.batch_input import open_batch
+from core.classify.uploads import classify_upload
+from core.dataset import load_dataset
 from core.cli import EXIT_DATA, main
 from core.exports import read_csv, spreadsheet_safe, write_csv
 
@@ -130,3 +136,82 @@ def test_parquet_bytes_and_lists_are_read_as_text(small_data_dir, tmp_path):
     assert chunk.names == ["analog watch", "towel", "baby blanket"]
     assert chunk.descriptions[0] == "steel watch with leather strap" and "b'" not in chunk.descriptions[1]
     assert chunk.row_problems == [None, "the row is not valid UTF-8 text (save the file as UTF-8)", None]
+
+
+def test_a_ray_cluster_that_does_not_answer_is_named_within_seconds(small_data_dir, tmp_path, capsys, monkeypatch):
+    pytest.importorskip("ray", reason="Ray is installed by the test command (requirements-scale.txt)")
+    with socket.socket() as probe:  # a port on this machine that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("RAY_ADDRESS", f"127.0.0.1:{port}")
+    path = _batch(tmp_path)
+    assert main(["classify", str(path), "--engine", "ray", "--out", str(tmp_path / "out.csv")]) == EXIT_DATA
+    said = capsys.readouterr().err.strip().splitlines()[-1]
+    assert said.startswith(f"error: The Ray cluster at 127.0.0.1:{port} ($RAY_ADDRESS) did not answer within 10 s")
+    assert not (tmp_path / "out.csv").exists()
+
+
+def _zip_batch(path, photos: dict[str, bytes]):
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_STORED) as packed:
+        names = list(photos)
+        packed.writestr("listings.csv", "id,description,photo\n" + "".join(
+            f"r{i},steel watch,{name}\n" for i, name in enumerate(names)))
+        for name, data in photos.items():
+            packed.writestr(f"images/{name}", data)
+    return path
+
+
+def _jpeg(colour="red") -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", (8, 8), colour).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+def test_a_damaged_photo_in_a_zip_costs_its_row_not_the_batch(tmp_path):
+    good, bad = _jpeg("red"), _jpeg("blue")
+    path = _zip_batch(tmp_path / "batch.zip", {"good.jpg": good, "bad.jpg": bad})
+    data = bytearray(path.read_bytes())
+    at = data.index(bad) + len(bad) // 2
+    data[at] ^= 0xFF  # its stored bytes no longer match their CRC
+    path.write_bytes(bytes(data))
+    with open_batch(path) as batch:
+        [chunk] = list(batch.chunks())
+        assert chunk.photos[0].read_bytes() == good and chunk.photos[1] is None
+    assert chunk.photo_problems[1].startswith("the photo bad.jpg cannot be unpacked (")
+    assert chunk.photo_problems[1].endswith("; it was left in the zip")
+
+
+def test_a_zip_of_too_many_files_is_refused_before_unpacking(small_data_dir, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(archive, "MAX_MEMBERS", 5)
+    path = _zip_batch(tmp_path / "batch.zip", {f"{i}.jpg": b"x" for i in range(6)})
+    assert main(["classify", str(path), "--out", str(tmp_path / "out.csv")]) == EXIT_DATA
+    assert "holds 7 files, more than the 5 a zip may hold" in capsys.readouterr().err
+
+
+def test_a_scenario_that_reads_no_photo_leaves_a_zips_photos_packed(tmp_path):
+    path = _zip_batch(tmp_path / "batch.zip", {"a.jpg": _jpeg(), "b.jpg": _jpeg()})
+    with open_batch(path, photos=False) as batch:
+        assert [p for p in batch.folder.rglob("*") if p.is_file()] == [batch.path]
+    with open_batch(path) as batch:
+        assert sorted(p.name for p in batch.folder.rglob("*.jpg")) == ["a.jpg", "b.jpg"]
+
+
+def test_an_uploaded_photos_zip_with_one_photo_too_large_costs_that_row_only(small_data_dir, monkeypatch):
+    monkeypatch.setattr(archive, "MAX_PHOTO_BYTES", 2_000)
+    large = io.BytesIO()
+    Image.effect_noise((200, 200), 80).convert("RGB").save(large, format="JPEG", quality=95)
+    photos = io.BytesIO()
+    with zipfile.ZipFile(photos, "w") as packed:
+        packed.writestr("small.jpg", _jpeg())
+        packed.writestr("large.jpg", large.getvalue())
+    listings = b"id,description,photo\nu1,steel watch,small.jpg\nu2,bath towel,large.jpg\n"
+    dataset = load_dataset()
+    run = classify_upload("new.csv", listings, ("photos.zip", photos.getvalue()), "tfidf", dataset, 0.99)
+    try:
+        assert run.summary.rows == 2 and run.summary.classified == 2
+        [chunk] = list(run.batch.chunks())
+        assert chunk.photos[0] is not None and chunk.photos[1] is None
+        assert chunk.photo_problems[1] == ("the photo large.jpg is larger than 0.002 MB, the most accepted; it was "
+                                           "left in the zip")
+    finally:
+        run.discard()

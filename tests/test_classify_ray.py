@@ -1,12 +1,16 @@
 """The classify job on Ray Data: the same answers as the local engine, row for row."""
 import importlib.util
+import os
 import shutil
+import stat
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from PIL import Image
 
 from core.cli import EXIT_UNAVAILABLE, main
 from core.dataset import load_dataset
@@ -130,3 +134,43 @@ def test_a_one_cpu_ray_finishes_the_job(small_data_dir, tmp_path):
     assert len(pd.read_csv(tmp_path / "out.csv")) == 50
     # Ray Data's plan and its progress as log lines stay in its log files; the job's summary is on stdout
     assert "Execution plan" not in run.stderr and "Total Progress" not in run.stderr
+
+
+def _folder_batch(folder: Path) -> Path:
+    folder.mkdir(parents=True)
+    (folder / "images").mkdir()
+    Image.new("RGB", (8, 8), "red").save(folder / "images" / "w.jpg")
+    (folder / "listings.csv").write_text("id,description,photo\nf1,steel analog watch,w.jpg\n"
+                                         "f2,cotton bath towel,missing.jpg\nf3,,\n", encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("shape", ["folder", "zip"])
+def test_a_folder_or_zip_batch_gets_the_local_engines_answers(local_ray, small_data_dir, tmp_path, capsys, shape):
+    source = _folder_batch(tmp_path / "batch")
+    if shape == "zip":
+        source = Path(shutil.make_archive(str(tmp_path / "batch"), "zip", source))
+    local, ray = _both_engines(source, tmp_path)
+    _same_answers(local, ray)
+    assert ray["status"].tolist() == ["ok", "ok", "not classified: nothing to read (no title or description)"]
+    out = capsys.readouterr().out
+    assert out.count("this scenario reads no photos: the batch's 'photo' column was not read") == 2  # both engines
+
+
+def test_ray_says_what_is_wrong_with_a_batch_before_the_classifier_loads(local_ray, small_data_dir, tmp_path,
+                                                                         capsys):
+    empty = tmp_path / "empty.zip"
+    with zipfile.ZipFile(empty, "w") as packed:
+        packed.writestr("notes.txt", "no listings here")
+    assert main(["classify", str(empty), "--engine", "ray"]) == 3
+    said = capsys.readouterr().err
+    assert "must hold exactly one CSV file; it holds 0" in said and "tfidf on " not in said
+
+
+def test_ray_shards_are_readable_like_any_other_output(local_ray, small_data_dir, tmp_path):
+    path = tmp_path / "new.csv"
+    pd.DataFrame({"id": ["a", "b"], "description": ["steel watch", "bath towel"]}).to_csv(path, index=False)
+    assert main(["classify", str(path), "--engine", "ray", "--out", f"{tmp_path / 'shards'}/"]) == 0
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "shards").stat().st_mode) == 0o777 & ~mask

@@ -339,9 +339,10 @@ def _parquet_frames(path: Path, rows: int) -> Iterator[pd.DataFrame]:
 
 
 @contextmanager
-def open_batch(source: Path) -> Iterator[BatchFile]:
+def open_batch(source: Path, photos: bool = True) -> Iterator[BatchFile]:
     """The batch at ``source`` (a CSV or Parquet file, or a folder or zip holding one CSV and its
-    photos); a zip is unpacked, within the import's limits, into a folder removed afterwards."""
+    photos); a zip is unpacked, within the import's limits, into a folder removed afterwards (its photos
+    only when ``photos``: a run that reads none need not unpack them)."""
     if not source.exists():
         raise BatchInputError(f"{source} does not exist.")
     if source.is_dir():
@@ -355,7 +356,7 @@ def open_batch(source: Path) -> Iterator[BatchFile]:
     elif source.suffix.lower() == ".zip" or zipfile.is_zipfile(source):
         with tempfile.TemporaryDirectory(prefix="vitrine-batch-") as unpacked:
             folder = Path(unpacked)
-            withheld = extract_batch_zip(source, folder)
+            withheld = extract_batch_zip(source, folder, photos)
             yield BatchFile(find_csv(folder), folder, withheld)
     elif source.suffix.lower() in {".csv", ".parquet"}:
         yield BatchFile(source, source.parent)

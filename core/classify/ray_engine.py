@@ -17,9 +17,12 @@ import io
 import logging
 import os
 import shutil
+import socket
 import tempfile
 import time
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,7 +32,7 @@ import pyarrow as pa
 from PIL import Image
 
 from core.calibration import ReviewThreshold
-from core.classify.batch_input import CHUNK_ROWS, BatchFile, Columns, csv_frames, decoded_text
+from core.classify.batch_input import CHUNK_ROWS, BatchFile, Columns, decoded_text, open_batch
 from core.classify.job import (
     PHOTO_CHUNK_ROWS,
     ClassifySummary,
@@ -40,7 +43,7 @@ from core.classify.job import (
 )
 from core.classify.photos import decode_photo
 from core.errors import BatchInputError, ScenarioUnavailable
-from core.locations import work_dirs
+from core.locations import find_csv, work_dirs
 from core.scenarios.registry import scenario_named
 from core.store import ResultsStore
 
@@ -48,6 +51,7 @@ INSTALL_HINT = "pip install -r requirements-scale.txt"
 # Each worker that dies is started again this many times, and each failed batch retried as often.
 RETRIES = 3
 PHOTO_BATCH_ROWS = 64  # photos decoded per task
+CONNECT_SECONDS = 10.0  # a cluster address that answers nothing in this time is said to be unreachable
 _PHOTO, _PHOTO_NOTE = "__photo", "__photo_note"
 # What every worker needs of the driver's environment to find the same data, models and results.
 _SHARED_ENV = ("VITRINE_WORK_DIR", "VITRINE_MODELS_DIR", "VITRINE_CLIP_MODEL", "VITRINE_DATA_DIR")
@@ -63,41 +67,48 @@ def ray_missing_message() -> str | None:
 @dataclass(frozen=True)
 class RayInput:
     """What Ray reads: a CSV or Parquet file, a folder of Parquet files, or any path Ray's readers take,
-    and the folder a photo column's paths are relative to."""
+    and the folder a photo column's paths are relative to; for a batch on this machine, the batch as the
+    local engine reads it (photos a zip left packed included)."""
 
     paths: str
     parquet: bool
     folder: Path
+    batch: BatchFile | None = None
 
     @classmethod
-    def of(cls, source: str | Path) -> RayInput:
+    @contextmanager
+    def opened(cls, source: str | Path, photos: bool = True) -> Iterator[RayInput]:
+        """The input at ``source``: every batch the local engine takes (a CSV or Parquet file, a folder or
+        zip of listings and photos; a zip unpacked for the run), a folder of Parquet files, or a URL for
+        Ray's readers. What cannot be read is said here (BatchInputError), before any model loads."""
         text = str(source)
         local = Path(text)
-        if local.is_dir():
-            if not any(local.glob("*.parquet")):
-                raise BatchInputError(f"{local} holds no Parquet files; the Ray engine reads a CSV or Parquet file, "
-                                      "or a folder of Parquet files.")
-            return cls(text, True, local)
-        if "://" not in text and not local.is_file():
-            raise BatchInputError(f"The file {local} does not exist.")
-        return cls(text, text.lower().endswith(".parquet"), local.parent)
+        if "://" in text:
+            yield cls(text, text.lower().endswith(".parquet"), local.parent)
+        elif local.is_dir() and find_csv(local) is None and any(local.glob("*.parquet")):
+            yield cls(text, True, local)
+        else:
+            with open_batch(local, photos) as batch:
+                batch.check()
+                yield cls(str(batch.path), batch.path.suffix.lower() == ".parquet", batch.folder, batch)
 
 
-def classify_on_ray(source: str | Path, scenario_name: str, data_fingerprint: str, threshold: ReviewThreshold,
+def classify_on_ray(batch: RayInput, scenario_name: str, data_fingerprint: str, threshold: ReviewThreshold,
                     output: Path, shards: bool = False, explain: bool = False, device: str = "cpu") -> ClassifySummary:
-    """Classify every row of ``source`` on Ray Data into ``output`` with the scenario's classifier stored for
+    """Classify every row of ``batch`` on Ray Data into ``output`` with the scenario's classifier stored for
     ``data_fingerprint`` (every worker loads it from the results store): one Parquet (or CSV) file in
     input order, or with ``shards`` Parquet shards written by the workers into the folder ``output``."""
     import ray
     from ray.util.annotations import RayDeprecationWarning
 
     started = time.perf_counter()
-    batch = RayInput.of(source)
     scenario = scenario_named(scenario_name)
     # Each stage's workers get the driver's Vitrine settings, also on a Ray started before this job.
     runtime_env = {"env_vars": {name: os.environ[name] for name in _SHARED_ENV if name in os.environ}}
     if not ray.is_initialized():
-        ray.init(address=os.environ.get("RAY_ADDRESS") or None, include_dashboard=False, log_to_driver=False)
+        address = os.environ.get("RAY_ADDRESS") or None
+        check_reachable(address)
+        ray.init(address=address, include_dashboard=False, log_to_driver=False)
     start_seconds = time.perf_counter() - started
     context = ray.data.DataContext.get_current()
     context.execution_options.preserve_order = True  # the output lines up with the input
@@ -110,7 +121,8 @@ def classify_on_ray(source: str | Path, scenario_name: str, data_fingerprint: st
         # the user's business.
         warnings.simplefilter("ignore", RayDeprecationWarning)
         if scenario.reads_photo:
-            dataset = dataset.map_batches(_decode_photos, fn_kwargs={"folder": batch.folder},
+            photo_args = {"folder": batch.folder, "withheld": _withheld(batch)}
+            dataset = dataset.map_batches(_decode_photos, fn_kwargs=photo_args,
                                           batch_size=PHOTO_BATCH_ROWS, batch_format="pandas", max_retries=RETRIES,
                                           runtime_env=runtime_env)
         # Batches of the local engine's chunk size, from the first row: each batch is one of its chunks, so the
@@ -122,7 +134,7 @@ def classify_on_ray(source: str | Path, scenario_name: str, data_fingerprint: st
         classified = dataset.map_batches(
             _Classify, fn_constructor_kwargs=dict(scenario_name=scenario_name, data_fingerprint=data_fingerprint,
                                                   threshold=threshold, explain=explain, folder=batch.folder,
-                                                  device="cuda" if gpus else "cpu"),
+                                                  withheld=_withheld(batch), device="cuda" if gpus else "cpu"),
             batch_size=PHOTO_CHUNK_ROWS if scenario.reads_photo else CHUNK_ROWS, batch_format="pandas",
             compute=ray.data.ActorPoolStrategy(min_size=1, max_size=actors),
             num_cpus=1 if cpus >= 2 else 0, num_gpus=gpus, max_restarts=RETRIES, max_task_retries=RETRIES,
@@ -131,8 +143,32 @@ def classify_on_ray(source: str | Path, scenario_name: str, data_fingerprint: st
         counts = _write_shards(classified, output)
     else:  # the driver streams the workers' batches into one file, in input order, one batch at a time
         counts = write_output(classified.iter_batches(batch_format="pandas", batch_size=None), output, explain)
+    unread = batch.batch.columns.photo if batch.batch and batch.batch.columns and not scenario.reads_photo else None
     return ClassifySummary(seconds=time.perf_counter() - started, output=output, engine_start_seconds=start_seconds,
-                           **counts)
+                           unread_photos=unread, **counts)
+
+
+def _withheld(batch: RayInput) -> dict[Path, str]:
+    return batch.batch.withheld if batch.batch else {}
+
+
+def check_reachable(address: str | None) -> None:
+    """A cluster address (``$RAY_ADDRESS``) that answers nothing is said within ``CONNECT_SECONDS``, naming it:
+    Ray itself waits for it forever with warnings only. None and ``auto`` (a Ray on this machine) are left
+    to Ray."""
+    if not address or address == "auto" or address.startswith("local"):
+        return
+    hostport = address.split("://", 1)[-1].rstrip("/")
+    host, _, port = hostport.rpartition(":")
+    if not host or not port.isdigit():
+        raise BatchInputError(f"$RAY_ADDRESS is {address!r}, which is not a Ray address (host:port, or "
+                              "ray://host:port for Ray Client).")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_SECONDS).close()
+    except OSError as exc:
+        raise BatchInputError(f"The Ray cluster at {address} ($RAY_ADDRESS) did not answer within "
+                              f"{CONNECT_SECONDS:g} s ({exc.strerror or exc}); check the address, or unset "
+                              "RAY_ADDRESS to run on a Ray on this machine.") from exc
 
 
 def _ray_data_console_warnings_only() -> None:
@@ -156,6 +192,7 @@ def _write_shards(classified, output: Path) -> dict:
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}.", suffix=".partial"))
     try:
+        os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes the folder private; the output is shared as usual
         classified.write_parquet(str(staging))
         written = pd.read_parquet(staging, columns=["id", "status", "needs_review"])
         repeats = RepeatedIds()
@@ -165,6 +202,12 @@ def _write_shards(classified, output: Path) -> dict:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return counts
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _read(ray, batch: RayInput):
@@ -178,7 +221,6 @@ def _read(ray, batch: RayInput):
     if "://" not in batch.paths:
         from core.classify.ray_csv import LocalCsv
 
-        next(csv_frames(Path(batch.paths), 1), None)  # a file that is no CSV is named here, before any worker starts
         return ray.data.read_datasource(LocalCsv(Path(batch.paths).resolve(), CHUNK_ROWS))
     import pyarrow.csv as pacsv
 
@@ -199,10 +241,10 @@ def _csv_header(paths: str) -> list[str]:
         return next(csv.reader(first), [])
 
 
-def _decode_photos(frame: pd.DataFrame, folder: Path) -> pd.DataFrame:
+def _decode_photos(frame: pd.DataFrame, folder: Path, withheld: dict[Path, str]) -> pd.DataFrame:
     """The decode stage (tasks): each row's photo decoded and shrunk as every scenario reads it
     (pixels), or why it cannot be used."""
-    batch = BatchFile(folder / "input", folder)
+    batch = BatchFile(folder / "input", folder, withheld)
     frame = decoded_text(frame)
     rows = batch.rows(frame, Columns.find(frame, batch.path), 0, photos_wanted=True)
     pixels, notes = [], []
@@ -217,7 +259,7 @@ class _Classify:
     """The model stage: one actor builds the scenario's model once and classifies batch after batch."""
 
     def __init__(self, scenario_name: str, data_fingerprint: str, threshold: ReviewThreshold, explain: bool,
-                 folder: Path, device: str):
+                 folder: Path, withheld: dict[Path, str], device: str):
         scenario = scenario_named(scenario_name)
         self.estimator = ResultsStore(work_dirs().results).load_estimator(scenario, data_fingerprint)
         if self.estimator is None:
@@ -228,7 +270,7 @@ class _Classify:
         self.scenario = scenario.on_device(device) if device != "cpu" else scenario
         self.classes = [str(c) for c in self.estimator.classes_]
         self.threshold = threshold
-        self.batch = BatchFile(folder / "input", folder)
+        self.batch = BatchFile(folder / "input", folder, withheld)
 
     def __call__(self, frame: pd.DataFrame) -> pd.DataFrame:
         decoded = _PHOTO in frame

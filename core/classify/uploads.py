@@ -6,11 +6,11 @@ import re
 import shutil
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.archive import extract_photos_zip
-from core.classify.batch_input import open_batch, readable
+from core.classify.batch_input import BatchFile, readable
 from core.classify.device import choose_device
 from core.classify.job import ClassifySummary
 from core.classify.stored import StoredClassifier
@@ -35,20 +35,25 @@ class UploadRun:
     scenario: str
     summary: ClassifySummary
     review: str  # the review cut-off in words
+    # Photos the uploaded zip held but that could not be unpacked, each with why (``BatchFile.withheld``).
+    withheld: dict[Path, str] = field(default_factory=dict)
 
     @property
     def output(self) -> Path:
         return self.folder / OUTPUT_FILE
 
+    @property
+    def batch(self) -> BatchFile:
+        """The uploaded listings with their photos, as the run read them."""
+        return BatchFile(self.csv, self.folder, self.withheld)
+
     def send_to_review(self) -> SentBatch:
         """The run's flagged listings sent to the operators' queue (read again from the upload)."""
-        with open_batch(self.csv) as batch:
-            return send_to_review(batch, self.output, self.scenario, name=self.name)
+        return send_to_review(self.batch, self.output, self.scenario, name=self.name)
 
     def product_names(self) -> list[str]:
         """Each input row's product name, in input order (the output's rows are the input's)."""
-        with open_batch(self.csv) as batch:
-            return [readable(name) for chunk in batch.chunks(photos=False) for name in chunk.names]
+        return [readable(name) for chunk in self.batch.chunks(photos=False) for name in chunk.names]
 
     def discard(self) -> None:
         shutil.rmtree(self.folder, ignore_errors=True)
@@ -66,6 +71,7 @@ def classify_upload(name: str, listings: bytes, photos: tuple[str, bytes] | None
     _remove_old_uploads()
     folder = uploads_dir() / uuid.uuid4().hex
     folder.mkdir(parents=True)
+    withheld: dict[Path, str] = {}
     try:
         csv = folder / safe_file_name(name)
         csv.write_bytes(listings)
@@ -74,17 +80,17 @@ def classify_upload(name: str, listings: bytes, photos: tuple[str, bytes] | None
             zipped = folder / ".zip" / safe_file_name(photos[0], ".zip", PHOTOS_FILE)
             zipped.parent.mkdir()
             zipped.write_bytes(photos[1])
-            extract_photos_zip(zipped, folder)
+            withheld = extract_photos_zip(zipped, folder)
             shutil.rmtree(zipped.parent)
-        with open_batch(csv) as batch:
-            batch.check()  # a file that cannot be read is said before the classifier loads (or trains)
-            classifier = StoredClassifier.load(scenario_name, dataset, precision, progress)
-            device = choose_device("auto", classifier.scenario)
-            summary = classifier.classify(batch, folder / OUTPUT_FILE, device=device, progress=progress)
+        batch = BatchFile(csv, folder, withheld)
+        batch.check()  # a file that cannot be read is said before the classifier loads (or trains)
+        classifier = StoredClassifier.load(scenario_name, dataset, precision, progress)
+        device = choose_device("auto", classifier.scenario)
+        summary = classifier.classify(batch, folder / OUTPUT_FILE, device=device, progress=progress)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    return UploadRun(folder, csv, name, scenario_name, summary, classifier.review)
+    return UploadRun(folder, csv, name, scenario_name, summary, classifier.review, withheld)
 
 
 def safe_file_name(name: str, suffix: str = ".csv", fallback: str = CSV_FILE) -> str:
