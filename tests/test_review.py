@@ -3,6 +3,7 @@
 Every test of the store through the ``store`` fixture runs on SQLite and on PostgreSQL; those about
 the SQLite file itself (damaged, read-only) on SQLite only."""
 import math
+import multiprocessing
 import sqlite3
 import subprocess
 import sys
@@ -204,6 +205,41 @@ def test_processes_saving_at_once_lose_nothing(store):
     if store.engine.dialect.name == "sqlite":
         journal = sqlite3.connect(store.url.removeprefix("sqlite:///")).execute("PRAGMA journal_mode").fetchone()[0]
         assert journal == "wal"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def new_url(request, tmp_path):
+    """The URL of a review database nobody has opened yet (no table), on each backend the app is tested with."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'reviews.sqlite'}"
+    return request.getfixturevalue("postgresql_url")
+
+
+def _open_and_save(start, url: str, operator: str, answers: int) -> None:
+    """One writer process: open the store the moment the others do, then save its answers."""
+    start.wait()
+    store = ReviewStore(url)
+    for i in range(answers):
+        store.save(operator, f"item{i}", "Computers", False, comment=f"{operator}-{i}")
+
+
+def _run_processes(target, url: str, count: int, *args) -> list[int]:
+    """Run ``target(start, url, operator, *args)`` in ``count`` fresh processes released at once; their exit codes."""
+    spawn = multiprocessing.get_context("spawn")  # fresh interpreters, as separate app or CLI processes are
+    start = spawn.Barrier(count, timeout=120)
+    processes = [spawn.Process(target=target, args=(start, url, f"proc{n}", *args)) for n in range(count)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=180)
+    return [process.exitcode for process in processes]
+
+
+def test_processes_opening_a_new_database_at_once_lose_nothing(new_url):
+    assert _run_processes(_open_and_save, new_url, 6, 10) == [0] * 6
+    answers = ReviewStore(new_url).active_frame()
+    assert len(answers) == 60
+    assert set(answers["comment"]) == {f"proc{n}-{i}" for n in range(6) for i in range(10)}
 
 
 def test_queue_puts_the_most_confident_mistakes_first(small_data_dir):

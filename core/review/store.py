@@ -3,12 +3,16 @@ comment). Nothing is ever updated or deleted: an undo is a row of its own that c
 answer, so the whole history stays and two operators saving at once never overwrite each other.
 
 SQLite by default (WAL journal, busy timeout, one short transaction per answer); any SQLAlchemy URL
-(PostgreSQL, say) through ``$VITRINE_REVIEW_DB``.
+(PostgreSQL, say) through ``$VITRINE_REVIEW_DB``. Where a check decides a write (are the tables there? is
+this answer a double click?), the check and the write hold a lock together: SQLite's write lock, taken at
+the transaction's start, or a PostgreSQL advisory lock; so processes opening or saving at once never race.
 """
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -26,9 +30,11 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    func,
+    inspect,
     select,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DatabaseError
 
 from core.errors import ReviewStoreError
@@ -95,7 +101,7 @@ class ReviewStore:
         else:
             self.engine = create_engine(url, pool_pre_ping=True)
         try:
-            metadata.create_all(self.engine)
+            self._create_tables()
         except DatabaseError as exc:
             raise self._error("The review database cannot be opened", exc) from exc
 
@@ -151,6 +157,26 @@ class ReviewStore:
                 return connection.execute(skips.delete().where(chosen)).rowcount
         except DatabaseError as exc:
             raise self._error("The skipped products were not brought back", exc, retry=True) from exc
+
+    def _create_tables(self) -> None:
+        """The tables a new database lacks, made once however many processes open it at the same moment
+        (unlocked, a second one found no table, then failed on the first one's: 'already exists')."""
+        if set(metadata.tables) <= set(inspect(self.engine).get_table_names()):
+            return  # the usual case: no lock to wait for, and a read-only database opens too
+        with self._locked_transaction("create the tables") as connection:
+            metadata.create_all(connection)  # checks again, under the lock, what is there
+
+    @contextmanager
+    def _locked_transaction(self, lock: str) -> Iterator[Connection]:
+        """A transaction that holds ``lock`` from its start to its end, so that what it reads and what it
+        writes are one step for every process: SQLite's write lock on the whole file (BEGIN IMMEDIATE), or
+        on PostgreSQL an advisory lock named after ``lock``, which other processes wait for."""
+        with self.engine.begin() as connection:
+            if self.engine.dialect.name == "sqlite":
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            elif self.engine.dialect.name == "postgresql":
+                connection.execute(select(func.pg_advisory_xact_lock(_lock_key(lock))))
+            yield connection
 
     @staticmethod
     def _skipped(connection, operator: str) -> set[str]:
@@ -267,6 +293,12 @@ def _check_no_nul(what: str, text: str) -> None:
     if "\x00" in text:
         raise ReviewStoreError(f"{what} holds a NUL character (\\x00), which the review database cannot keep; "
                                "please remove it.")
+
+
+def _lock_key(lock: str) -> int:
+    """A PostgreSQL advisory lock's number (a signed 64-bit integer) for a lock's name, the same in every
+    process (Python's own ``hash`` of a string changes from one process to the next)."""
+    return int.from_bytes(hashlib.sha256(f"vitrine review: {lock}".encode()).digest()[:8], "big", signed=True)
 
 
 def _sqlite_pragmas(connection, _record) -> None:
