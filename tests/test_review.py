@@ -242,6 +242,20 @@ def test_processes_opening_a_new_database_at_once_lose_nothing(new_url):
     assert set(answers["comment"]) == {f"proc{n}-{i}" for n in range(6) for i in range(10)}
 
 
+def _save_the_same_answers_in_step(start, url: str, _operator: str, answers: int) -> None:
+    """One of several processes that each save the same answers of one operator (a double click reaching
+    two app processes), every answer at the same moment as the others."""
+    store = ReviewStore(url)
+    for i in range(answers):
+        start.wait()
+        store.save("ana", f"item{i}", "Watches", True, "looks like a watch", scenario="tfidf")
+
+
+def test_the_same_answer_saved_by_processes_at_the_same_moment_is_stored_once(store):
+    assert _run_processes(_save_the_same_answers_in_step, store.url, 3, 15) == [0] * 3
+    assert store.history()["uniq_id"].tolist() == [f"item{i}" for i in range(15)]
+
+
 def test_queue_puts_the_most_confident_mistakes_first(small_data_dir):
     from core.dataset import load_dataset
     from core.evaluation import evaluate

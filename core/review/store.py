@@ -183,9 +183,12 @@ class ReviewStore:
         return set(connection.execute(select(skips.c.uniq_id).where(skips.c.operator == operator)).scalars())
 
     def _insert(self, values: dict, skip_repeat: bool = False) -> int:
-        values = {**values, "created_at": datetime.now(timezone.utc)}
         try:
-            with self.engine.begin() as connection:
+            # Locked per operator: two processes saving the same answer at once (a double click reaching
+            # two app processes) would each find no repeat, then both insert it. The time is taken once
+            # the lock is held, so that answers saved in turn are timed in the order they are stored.
+            with self._locked_transaction(f"answers of {values['operator']}") as connection:
+                values = {**values, "created_at": datetime.now(timezone.utc)}
                 if skip_repeat and (repeated := _repeated_answer(connection, values)) is not None:
                     return repeated
                 return int(connection.execute(answers.insert().values(**values)).inserted_primary_key[0])
