@@ -440,6 +440,8 @@ def _compare_versions(args: argparse.Namespace, original: Dataset) -> int:
     if version is None:
         raise DatasetError("No corrected data version exists yet: write one with `python -m core labels apply`.")
     corrected = apply_version(original, version)
+    if reason := corrected.unusable_reason():
+        raise DatasetError(reason)
     scenarios = all_scenarios()
     wanted = [n for n, s in scenarios.items() if not s.unavailable_reason()] if args.scenario == "all" \
         else [args.scenario]

@@ -155,3 +155,54 @@ def test_the_corrections_file_keeps_an_operator_name_from_running_as_a_formula(s
     assert "'=HYPERLINK" in (folder / "corrections.csv").read_text(encoding="utf-8")
     assert read_corrections("safe")["operators"].tolist() == ['=HYPERLINK("http://evil.example")']
     assert apply_version(original, "safe").listings.iloc[0]["category"] == new_label
+
+
+def _correction(listing, new_label: str) -> dict:
+    """One correction row of ``listing`` to ``new_label``, as ``corrections_from_answers`` builds it."""
+    return {"uniq_id": listing["uniq_id"], "old_label": listing["category"], "new_label": new_label,
+            "operators": "ana", "answered_at": ""}
+
+
+def test_apply_refuses_an_answer_that_is_not_a_category_naming_the_listing_and_the_label(small_data_dir, capsys):
+    listing = load_dataset().listings.iloc[0]
+    # Saved without the categories to check against (as a script may), the store kept it.
+    ReviewStore(f"sqlite:///{work_dirs().reviews_db}").save("ana", listing["uniq_id"], "Gadgets", False)
+    assert main(["labels", "apply"]) == EXIT_DATA
+    err = capsys.readouterr().err
+    assert f"the listing {listing['uniq_id']} the label 'Gadgets'" in err
+    assert "not one of the data set's categories (Baby Care, Computers, Watches)" in err
+    assert len(err.strip().splitlines()) == 1 and version_names() == []
+
+
+def test_a_version_whose_label_is_not_a_category_is_refused_where_written_and_where_applied(small_data_dir, capsys):
+    from core.exports import write_csv
+
+    original = load_dataset()
+    listing = original.listings.iloc[0]
+    with pytest.raises(DatasetError, match=f"the listing {listing['uniq_id']} the label 'Gadgets', which is not"):
+        write_version(original, pd.DataFrame([_correction(listing, "Gadgets")]), "bad")
+    assert version_names() == []
+    # A version whose file was edited by hand, or written before labels were checked.
+    folder = write_version(original, pd.DataFrame([_correction(listing, original.categories[-1])]), "edited")
+    write_csv(read_corrections("edited").assign(new_label="Gadgets"), folder / "corrections.csv")
+    for command in (["--data-version", "edited", "run", "tfidf"], ["labels", "compare", "--version", "edited"]):
+        assert main(command) == EXIT_DATA
+        err = capsys.readouterr().err
+        assert f"The data version edited gives the listing {listing['uniq_id']} the label 'Gadgets'" in err
+        assert len(err.strip().splitlines()) == 1
+
+
+def test_a_version_leaving_a_category_too_few_listings_says_so_in_one_line(small_data_dir, capsys):
+    original = load_dataset()
+    split = assign_split(original.listings)
+    watches = original.listings[original.listings["category"] == "Watches"]
+    # One train and one test listing stay Watches: one listing to learn it from, too few to cross-validate.
+    kept = [watches[split[watches.index] == "train"].index[0], watches[split[watches.index] == "test"].index[0]]
+    moved = watches.drop(kept)
+    write_version(original, pd.DataFrame([_correction(row, "Computers") for _, row in moved.iterrows()]), "thin")
+    for command in (["--data-version", "thin", "run", "tfidf"], ["labels", "compare", "--version", "thin"]):
+        assert main(command) == EXIT_DATA
+        err = capsys.readouterr().err
+        assert "needs 5 or more listings in each category" in err
+        assert "the data version thin leaves 'Watches' 2 listing(s)" in err
+        assert len(err.strip().splitlines()) == 1

@@ -62,7 +62,20 @@ def corrections_from_answers(answers: pd.DataFrame, dataset: Dataset, min_operat
             rows.append({"uniq_id": uniq_id, "old_label": old_label, "new_label": new_label,
                          "operators": ", ".join(sorted(answered["operator"])),
                          "answered_at": _utc(answered["created_at"].max()).isoformat(timespec="seconds")})
-    return pd.DataFrame(rows, columns=CORRECTION_COLUMNS[:-1])
+    corrections = pd.DataFrame(rows, columns=CORRECTION_COLUMNS[:-1])
+    _check_new_labels(corrections, dataset.categories, "The operators' answer",
+                      "answer it again with one of them on the review page")
+    return corrections
+
+
+def _check_new_labels(corrections: pd.DataFrame, categories: list[str], source: str, remedy: str) -> None:
+    """A DatasetError naming the first correction whose new label is not one of ``categories``: such a label
+    would make a category of a listing or two, too few to train on, split or cross-validate."""
+    unknown = corrections[~corrections["new_label"].isin(categories)]
+    if not unknown.empty:
+        first = unknown.iloc[0]
+        raise DatasetError(f"{source} gives the listing {first['uniq_id']} the label {first['new_label']!r}, which is "
+                           f"not one of the data set's categories ({', '.join(categories)}); {remedy}.")
 
 
 def _utc(moment) -> pd.Timestamp:
@@ -89,6 +102,7 @@ def write_version(dataset: Dataset, corrections: pd.DataFrame, name: str | None 
         raise DatasetError(f"Corrections apply to the original data set, not to the version {dataset.version}.")
     if corrections.empty:
         raise DatasetError("No answer meets the rule for a correction (" + correction_rule(min_operators) + ").")
+    _check_new_labels(corrections, dataset.categories, "A correction", "nothing was written")
     same = _same_corrections(corrections)
     if same is not None:
         raise DatasetError(f"These {len(corrections)} correction(s) are the data version {same} already: there is "
@@ -144,6 +158,8 @@ def apply_version(original: Dataset, name: str) -> Dataset:
     if manifest["original_fingerprint"] != original.fingerprint:
         raise DatasetError(f"The data version {name} corrects another copy of the listings than the one loaded "
                            "(its fingerprint differs): the listings or photos changed since it was written.")
+    _check_new_labels(corrections, original.categories, f"The data version {name}",
+                      "it cannot be used: write a new version with `python -m core labels apply`")
     listings = original.listings.copy()
     listings["original_category"] = listings["category"]
     new_labels = corrections.set_index("uniq_id")["new_label"]
@@ -151,8 +167,7 @@ def apply_version(original: Dataset, name: str) -> Dataset:
     listings.loc[corrected, "category"] = listings.loc[corrected, "uniq_id"].map(new_labels)
     digest = hashlib.sha256(original.fingerprint.encode())
     digest.update((versions_dir() / name / CORRECTIONS_FILE).read_bytes())
-    return replace(original, listings=listings, categories=sorted(set(original.categories) | set(new_labels)),
-                   fingerprint=digest.hexdigest()[:16], version=name)
+    return replace(original, listings=listings, fingerprint=digest.hexdigest()[:16], version=name)
 
 
 def selected_version() -> str:
