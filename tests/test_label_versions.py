@@ -9,6 +9,7 @@ from core.cli import EXIT_DATA, main
 from core.dataset import load_dataset
 from core.errors import DatasetError
 from core.labels.versions import (
+    CORRECTION_COLUMNS,
     apply_version,
     corrections_from_answers,
     read_corrections,
@@ -206,3 +207,38 @@ def test_a_version_leaving_a_category_too_few_listings_says_so_in_one_line(small
         assert "needs 5 or more listings in each category" in err
         assert "the data version thin leaves 'Watches' 2 listing(s)" in err
         assert len(err.strip().splitlines()) == 1
+
+
+DAMAGES = {  # how a version's folder can be found, and what the message says is wrong with it
+    "no version.json": ("version.json", None, "its version.json is missing"),
+    "version.json not JSON": ("version.json", "{\"name\": ", "its version.json is not valid JSON"),
+    "version.json a list": ("version.json", "[]", "its version.json lacks original_fingerprint"),
+    "version.json without the fingerprint": ("version.json", '{"name": "broken"}',
+                                             "its version.json lacks original_fingerprint"),
+    "no corrections.csv": ("corrections.csv", None, "its corrections.csv is missing"),
+    "corrections.csv empty": ("corrections.csv", "", "its corrections.csv is empty"),
+    "corrections.csv headers only": ("corrections.csv", ",".join(CORRECTION_COLUMNS) + "\n",
+                                     "its corrections.csv holds no correction"),
+    "corrections.csv of other columns": ("corrections.csv", "id,label\n1,Watches\n",
+                                         "its corrections.csv lacks the column(s) uniq_id, old_label, new_label"),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_a_damaged_version_is_named_with_what_is_wrong_and_never_offered(small_data_dir, capsys, damage):
+    original = load_dataset()
+    listings = original.listings
+    write_version(original, pd.DataFrame([_correction(listings.iloc[0], original.categories[-1])]), "good")
+    folder = write_version(original, pd.DataFrame([_correction(listings.iloc[1], original.categories[-1])]), "broken")
+    file, content, wrong = DAMAGES[damage]
+    if content is None:
+        (folder / file).unlink()
+    else:
+        (folder / file).write_text(content, encoding="utf-8")
+    assert version_names() == ["good"]
+    for command in (["--data-version", "broken", "data", "report"], ["--data-version", "broken", "run", "tfidf"],
+                    ["labels", "compare", "--version", "broken"]):
+        assert main(command) == EXIT_DATA
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: The data version broken is damaged: {wrong}")
+        assert err.endswith("the usable versions are: original, good.\n") and len(err.splitlines()) == 1
