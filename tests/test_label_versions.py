@@ -242,3 +242,25 @@ def test_a_damaged_version_is_named_with_what_is_wrong_and_never_offered(small_d
         err = capsys.readouterr().err
         assert err.startswith(f"error: The data version broken is damaged: {wrong}")
         assert err.endswith("the usable versions are: original, good.\n") and len(err.splitlines()) == 1
+
+
+def test_a_version_is_chosen_by_its_name_never_by_a_path(small_data_dir, tmp_path, monkeypatch, capsys):
+    import os
+    import shutil
+
+    from core.labels.versions import versions_dir
+
+    original = load_dataset()
+    folder = write_version(original, pd.DataFrame([_correction(original.listings.iloc[0], original.categories[-1])]),
+                           "v1")
+    outside = tmp_path / "elsewhere"  # a complete version's files, outside the versions folder
+    shutil.copytree(folder, outside)
+    for path in (str(outside), os.path.relpath(outside, versions_dir())):
+        for command in (["--data-version", path, "data", "report"], ["labels", "compare", "--version", path]):
+            assert main(command) == EXIT_DATA
+            err = capsys.readouterr().err
+            assert f"There is no data version named {path!r}" in err and "not by a path" in err
+            assert err.endswith("the versions are: original, v1.\n") and len(err.splitlines()) == 1
+    monkeypatch.setenv("VITRINE_DATA_VERSION", str(outside))
+    assert main(["data", "report"]) == EXIT_DATA
+    assert f"There is no data version named {str(outside)!r}" in capsys.readouterr().err

@@ -207,9 +207,10 @@ def _read_version(name: str) -> tuple[dict, pd.DataFrame]:
     is no such version or it is damaged."""
     folder = versions_dir() / name
     usable = ", ".join([ORIGINAL_VERSION, *version_names()])
-    if not folder.is_dir():
-        raise DatasetError(f"There is no data version named {name!r} (looked in {versions_dir()}); "
-                           f"the versions are: {usable}.")
+    # The name rule keeps a path ('/elsewhere', '../x') from loading corrections from outside the versions folder.
+    if not _NAME.match(name) or not folder.is_dir():
+        raise DatasetError(f"There is no data version named {name!r} (a version is named by its folder in "
+                           f"{versions_dir()}, not by a path); the versions are: {usable}.")
     try:
         return _read_files(folder)
     except _Damaged as exc:
