@@ -425,7 +425,7 @@ def _classify(args: argparse.Namespace, dataset) -> int:
 
 
 def _apply_corrections(args: argparse.Namespace, original: Dataset) -> int:
-    answers = ReviewStore(default_url(work_dirs().reviews_db)).active_frame()
+    answers = ReviewStore(default_url(work_dirs().reviews_db), create=False).active_frame()
     corrections = corrections_from_answers(answers, original, args.min_operators)
     folder = write_version(original, corrections, args.name, args.min_operators)
     print(corrections[["uniq_id", "old_label", "new_label", "operators"]].to_string(index=False))

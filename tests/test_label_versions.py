@@ -101,6 +101,7 @@ def test_corrected_test_labels_never_train_and_compare_scores_both_ways(small_da
 
 
 def test_apply_without_a_usable_answer_writes_nothing_and_says_the_rule(small_data_dir, capsys):
+    ReviewStore(f"sqlite:///{work_dirs().reviews_db}")  # a review database, without any answer
     assert main(["labels", "apply"]) == EXIT_DATA
     assert "No answer meets the rule" in capsys.readouterr().err
     assert version_names() == []
@@ -264,3 +265,12 @@ def test_a_version_is_chosen_by_its_name_never_by_a_path(small_data_dir, tmp_pat
     monkeypatch.setenv("VITRINE_DATA_VERSION", str(outside))
     assert main(["data", "report"]) == EXIT_DATA
     assert f"There is no data version named {str(outside)!r}" in capsys.readouterr().err
+
+
+def test_apply_without_a_review_database_creates_none_and_says_no_answers_exist(small_data_dir, capsys):
+    database = work_dirs().reviews_db
+    assert main(["labels", "apply"]) == EXIT_DATA
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: No answers exist yet: there is no review database at {database.resolve()}")
+    assert len(err.splitlines()) == 1
+    assert not database.exists() and version_names() == []

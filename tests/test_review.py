@@ -256,6 +256,15 @@ def test_the_same_answer_saved_by_processes_at_the_same_moment_is_stored_once(st
     assert store.history()["uniq_id"].tolist() == [f"item{i}" for i in range(15)]
 
 
+def test_a_store_opened_only_to_read_creates_no_database_and_says_no_answer_exists(new_url):
+    with pytest.raises(ReviewStoreError, match="No answers exist yet: there is no review database at "):
+        ReviewStore(new_url, create=False)
+    if new_url.startswith("sqlite:///"):
+        assert not Path(new_url.removeprefix("sqlite:///")).exists()
+    ReviewStore(new_url).save("ana", "item1", "Watches", False)
+    assert len(ReviewStore(new_url, create=False).active_answers()) == 1
+
+
 def test_queue_puts_the_most_confident_mistakes_first(small_data_dir):
     from core.dataset import load_dataset
     from core.evaluation import evaluate

@@ -90,18 +90,24 @@ def default_url(database: Path) -> str:
 class ReviewStore:
     """Append-only answers table, and each operator's skipped products, behind a SQLAlchemy engine."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, create: bool = True):
+        """The store at ``url``, made there when it is new; with ``create`` False (to read answers only), a
+        database not made yet is left so, and a ReviewStoreError says that no answers exist yet, and where."""
         self.url = url
         if url.startswith("sqlite:///"):
             path = url.removeprefix("sqlite:///").split("?")[0]
-            if not path.startswith("file:"):  # a plain path (not a URI such as file:...?mode=ro)
+            if create and not path.startswith("file:"):  # a plain path (not a URI such as file:...?mode=ro)
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             self.engine: Engine = create_engine(url, connect_args={"timeout": 30})
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
             self.engine = create_engine(url, pool_pre_ping=True)
         try:
-            self._create_tables()
+            if create:
+                self._create_tables()
+            elif not self._holds_tables():
+                raise ReviewStoreError(f"No answers exist yet: there is no review database at {self.location} "
+                                       "(the review page saves the operators' answers there).")
         except DatabaseError as exc:
             raise self._error("The review database cannot be opened", exc) from exc
 
@@ -161,10 +167,19 @@ class ReviewStore:
     def _create_tables(self) -> None:
         """The tables a new database lacks, made once however many processes open it at the same moment
         (unlocked, a second one found no table, then failed on the first one's: 'already exists')."""
-        if set(metadata.tables) <= set(inspect(self.engine).get_table_names()):
+        if self._holds_tables():
             return  # the usual case: no lock to wait for, and a read-only database opens too
         with self._locked_transaction("create the tables") as connection:
             metadata.create_all(connection)  # checks again, under the lock, what is there
+
+    def _holds_tables(self) -> bool:
+        """Whether the database is there with all its tables, found out without making it (connecting to
+        a missing SQLite file creates it)."""
+        database = self.engine.url.database or ""  # empty for an in-memory SQLite database
+        on_a_file = self.engine.dialect.name == "sqlite" and not database.startswith("file:")
+        if on_a_file and not Path(database).is_file():
+            return False
+        return set(metadata.tables) <= set(inspect(self.engine).get_table_names())
 
     @contextmanager
     def _locked_transaction(self, lock: str) -> Iterator[Connection]:
