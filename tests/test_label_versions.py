@@ -274,3 +274,12 @@ def test_apply_without_a_review_database_creates_none_and_says_no_answers_exist(
     assert err.startswith(f"error: No answers exist yet: there is no review database at {database.resolve()}")
     assert len(err.splitlines()) == 1
     assert not database.exists() and version_names() == []
+
+
+def test_apply_on_a_damaged_review_database_says_what_to_do_in_the_commands_words(small_data_dir, capsys):
+    database = work_dirs().reviews_db
+    database.write_bytes(bytes(range(256)) * 16)  # not an SQLite file
+    assert main(["labels", "apply"]) == EXIT_DATA
+    err = capsys.readouterr().err
+    assert f"the review database {database.resolve()} is damaged" in err and "then try again" in err
+    assert "reload this page" not in err and len(err.splitlines()) == 1

@@ -248,14 +248,15 @@ class ReviewStore:
         return str(Path(url.database).resolve())
 
     def _error(self, what: str, exc: DatabaseError, retry: bool = False) -> ReviewStoreError:
-        """A message for the operator: what failed and why; for a damaged file, where it is and what to do."""
+        """A message for the operator: what failed and why; for a damaged file, where it is and what to do,
+        in words that fit the review page and the command line alike (both show it)."""
         text = str(exc.orig) if exc.orig is not None else str(exc)
         if "file is not a database" in text or "malformed" in text:
             # Never repaired nor replaced here: the operator may still recover answers from the file.
             return ReviewStoreError(
                 f"{what}: the review database {self.location} is damaged ({text.splitlines()[0]}). It was left "
-                "untouched. Move it aside (or restore it from a backup), then reload this page: a new, empty "
-                "review database is created when none is there.")
+                "untouched. Move it aside (or restore it from a backup), then try again: the review page starts "
+                "a new, empty review database where none is there.")
         reason = _reason(text, self.engine.dialect.name)
         return ReviewStoreError(f"{what} ({reason}){'; please try again' if retry else ''}.")
 
