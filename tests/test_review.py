@@ -74,6 +74,11 @@ def test_an_operator_name_is_required(store):
     ("ana", "Watches", "x" * 1001, "at most 1000 are kept"),
     ("an\x00a", "Watches", "", "Your operator name holds a NUL character"),  # PostgreSQL cannot store it
     ("ana", "Watches", "clear\x00", "The comment holds a NUL character"),
+    # Bidirectional controls show a name other than the one stored ('ana' + U+202E + 'bo' reads 'anaob').
+    *[(f"ana{char}bo", "Watches", "", f"Your operator name holds the invisible character U\\+{ord(char):04X} ")
+      for char in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"],
+    ("ana\u200bbo", "Watches", "", r"U\+200B \(ZERO WIDTH SPACE\)"),  # any other format character
+    ("ana\tbo", "Watches", "", r"U\+0009 \(a control character\)"),
 ])
 def test_an_answer_the_store_cannot_keep_or_count_is_refused_with_the_reason(store, operator, label, comment,
                                                                              reason):
@@ -404,3 +409,5 @@ def test_a_signed_in_account_answers_under_its_most_unique_claim():
     assert signed_in_operator({"is_logged_in": False, "email": "ana@team.example"}) is None
     assert signed_in_operator({"is_logged_in": True}) is None
     assert len(signed_in_operator({"is_logged_in": True, "email": "a" * 300})) == 100  # what the store keeps
+    # A claim the store would refuse (its text reordered by a bidirectional control) gives way to the next.
+    assert signed_in_operator({"is_logged_in": True, "name": "Ana\u202eoB", "sub": "123"}) == "123"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import unicodedata
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -117,7 +118,7 @@ class ReviewStore:
         operator name is missing or too long, the label is empty (or, given ``categories``, not one of
         them) or the comment is longer than ``MAX_COMMENT_CHARS``. The operator's latest answer saved
         again within ``REPEAT_WINDOW`` is stored once: its id is returned."""
-        operator = _checked_operator(operator)
+        operator = checked_operator(operator)
         comment = comment or ""
         _check_answer(uniq_id, label, comment, categories)
         return self._insert(dict(operator=operator, uniq_id=uniq_id, label=label, in_doubt=bool(in_doubt),
@@ -135,7 +136,7 @@ class ReviewStore:
 
     def skip(self, operator: str, uniq_id: str) -> None:
         """Put a product aside for ``operator``: it stays out of their queues until ``bring_back``."""
-        operator = _checked_operator(operator)
+        operator = checked_operator(operator)
         try:
             with self.engine.begin() as connection:
                 if uniq_id not in self._skipped(connection, operator):
@@ -275,12 +276,20 @@ def _repeated_answer(connection, values: dict) -> int | None:
     return latest.id if values["created_at"] - created < REPEAT_WINDOW else None
 
 
-def _checked_operator(operator: str) -> str:
-    """The operator name stripped; a ReviewStoreError when it is empty or longer than its column."""
+def checked_operator(operator: str) -> str:
+    """The operator name stripped; a ReviewStoreError when it is empty, longer than its column, or holds a
+    character that does not show."""
     operator = operator.strip() if isinstance(operator, str) else ""
     if not operator:
         raise ReviewStoreError("Please enter your operator name before answering.")
     _check_no_nul("Your operator name", operator)
+    # Control and format characters (Unicode's Cc and Cf: the bidirectional controls U+202A-U+202E,
+    # U+2066-U+2069, U+200E, U+200F and U+061C among them) do not show, or reorder what does: a name could
+    # pass for another operator's in the summary and the exports.
+    if invisible := next((char for char in operator if unicodedata.category(char) in ("Cc", "Cf")), None):
+        raise ReviewStoreError(f"Your operator name holds the invisible character U+{ord(invisible):04X} "
+                               f"({unicodedata.name(invisible, 'a control character')}), which can make one name "
+                               "look like another; please use a name without it.")
     if len(operator) > MAX_OPERATOR_CHARS:
         raise ReviewStoreError(f"Your operator name has {len(operator)} characters; at most {MAX_OPERATOR_CHARS} "
                                "fit. Please use a shorter one.")
