@@ -283,3 +283,18 @@ def test_apply_on_a_damaged_review_database_says_what_to_do_in_the_commands_word
     err = capsys.readouterr().err
     assert f"the review database {database.resolve()} is damaged" in err and "then try again" in err
     assert "reload this page" not in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("umask, folder_mode", [(0o022, 0o755), (0o007, 0o770)])
+def test_a_version_folder_has_the_mode_the_umask_gives_like_every_other_output(small_data_dir, umask, folder_mode):
+    import os
+
+    original = load_dataset()
+    before = os.umask(umask)
+    try:
+        folder = write_version(original, pd.DataFrame([_correction(original.listings.iloc[0],
+                                                                    original.categories[-1])]), "shared")
+    finally:
+        os.umask(before)
+    assert folder.stat().st_mode & 0o777 == folder_mode  # others of the team read it, as they read the results
+    assert {path.stat().st_mode & 0o777 for path in folder.iterdir()} == {0o666 & ~umask}

@@ -17,7 +17,7 @@ import json
 import os
 import re
 import shutil
-import tempfile
+import uuid
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -173,7 +173,10 @@ def write_version(dataset: Dataset, corrections: pd.DataFrame, name: str | None 
     if destination.exists():
         raise DatasetError(f"A version named {name} exists already; choose another name.")
     destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{name}."))
+    # A plain mkdir, whose mode follows the umask as every other output's does (mkdtemp's is 0700: the
+    # rest of a team could not read the version); the random part keeps two writers' staging apart.
+    staging = destination.parent / f".{name}.{uuid.uuid4().hex}"
+    staging.mkdir()
     try:
         table = corrections.assign(applied_at=now.isoformat(timespec="seconds"))[CORRECTION_COLUMNS]
         write_csv(table, staging / CORRECTIONS_FILE)  # people open it in a spreadsheet
