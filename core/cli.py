@@ -421,7 +421,7 @@ def _classify(args: argparse.Namespace, dataset) -> int:
 
 
 def _apply_corrections(args: argparse.Namespace, original: Dataset) -> int:
-    answers = ReviewStore(default_url(work_dirs().reviews_db)).active_frame()
+    answers = ReviewStore(default_url(work_dirs().reviews_db), create=False).active_frame()
     corrections = corrections_from_answers(answers, original, args.min_operators)
     folder = write_version(original, corrections, args.name, args.min_operators)
     print(corrections[["uniq_id", "old_label", "new_label", "operators"]].to_string(index=False))
@@ -436,6 +436,8 @@ def _compare_versions(args: argparse.Namespace, original: Dataset) -> int:
     if version is None:
         raise DatasetError("No corrected data version exists yet: write one with `python -m core labels apply`.")
     corrected = apply_version(original, version)
+    if reason := corrected.unusable_reason():
+        raise DatasetError(reason)
     scenarios = all_scenarios()
     wanted = [n for n, s in scenarios.items() if not s.unavailable_reason()] if args.scenario == "all" \
         else [args.scenario]

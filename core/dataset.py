@@ -73,14 +73,23 @@ class Dataset:
 
     def unusable_reason(self) -> str | None:
         """Why no scenario can learn or be scored on these listings, in the user's words; None when
-        they can (at least two categories are left after the rows with problems)."""
-        if len(self.categories) >= 2:
+        they can (at least two categories are left after the rows with problems, and a corrected
+        version leaves each category enough listings to split and cross-validate)."""
+        if len(self.categories) < 2:
+            found = f"only {self.categories[0]!r}" if self.categories else "none"
+            return (f"Classifying needs at least 2 categories with {MIN_LISTINGS_PER_CATEGORY} or more usable "
+                    f"listings each; {self.csv_path.name} has {found} ({len(self.listings)} usable listing(s), "
+                    f"{len(self.problems)} row problem(s)). The Data quality page and `python -m core data report` "
+                    "list the problems.")
+        # Loading leaves out a category this small; a version's corrections can make one, and cannot leave it out.
+        counts = self.listings["category"].value_counts().reindex(self.categories, fill_value=0)
+        small = counts[counts < MIN_LISTINGS_PER_CATEGORY]
+        if small.empty:
             return None
-        found = f"only {self.categories[0]!r}" if self.categories else "none"
-        return (f"Classifying needs at least 2 categories with {MIN_LISTINGS_PER_CATEGORY} or more usable listings "
-                f"each; {self.csv_path.name} has {found} ({len(self.listings)} usable listing(s), "
-                f"{len(self.problems)} row problem(s)). The Data quality page and `python -m core data report` "
-                "list the problems.")
+        found = ", ".join(f"{category!r} {count} listing(s)" for category, count in small.items())
+        return (f"Classifying needs {MIN_LISTINGS_PER_CATEGORY} or more listings in each category to split and "
+                f"cross-validate them; the data version {self.version} leaves {found}. Run on another version, or "
+                f"write one whose corrections leave each category {MIN_LISTINGS_PER_CATEGORY} or more.")
 
 
 def sample_listings(dataset: Dataset) -> dict[str, pd.Series]:

@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.errors import VitrineError
+from core.errors import ReviewStoreError, VitrineError
 from core.escaping import chart_text, html_text, message_markdown, plain_markdown
 from core.exports import to_csv_text
 from core.labels.issues import stored_label_issues
@@ -19,7 +19,7 @@ from core.review.export import answers_with_context
 from core.review.identity import signed_in_operator
 from core.review.queues import mistakes_label, review_queues
 from core.review.standing import operator_pace, operator_queue
-from core.review.store import MAX_COMMENT_CHARS, MAX_OPERATOR_CHARS
+from core.review.store import MAX_COMMENT_CHARS, MAX_OPERATOR_CHARS, checked_operator
 from core.review.summary import REVISE_SHARE, decision_rule
 from pages._shared import (
     dataset_or_stop,
@@ -75,6 +75,16 @@ def restore(answer) -> None:
     """An undone answer back in its product's category, doubt and comment, to correct and save again."""
     for key, value in zip(answer_keys(answer.uniq_id), (answer.label, answer.in_doubt, answer.comment)):
         st.session_state[key] = value
+
+
+def name_refusal(operator: str) -> str | None:
+    """Why the store would refuse answers under this name (an invisible character in it, say), before the
+    operator answers anything; None when it takes them."""
+    try:
+        checked_operator(operator)
+    except ReviewStoreError as exc:
+        return str(exc)
+    return None
 
 
 def progress_text(standing, pace) -> str:
@@ -193,6 +203,8 @@ with review_tab:
         typed = st.session_state.get(name_field(), "")
         st.info("A name of spaces alone is no name: enter your operator name to start reviewing." if typed else
                 "Enter your operator name to start reviewing.")
+    elif refusal := name_refusal(operator):  # typed, from the address or from the sign-in
+        st.error(message_markdown(refusal))
     else:
         try:
             skipped = store.skipped(operator)

@@ -363,6 +363,17 @@ def test_review_page_says_spaces_alone_are_no_operator_name(with_tfidf, tmp_path
     assert any(i.value.startswith("A name of spaces alone is no name") for i in app.info)
 
 
+def test_review_page_refuses_a_name_with_a_bidirectional_control_before_any_answer(with_tfidf, tmp_path,
+                                                                                   monkeypatch):
+    monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
+    app = page("review.py").run()
+    operator_field(app).input("ana\u202ebo").run()  # shown as 'anaob'
+    assert not app.exception
+    assert "invisible character U+202E (RIGHT-TO-LEFT OVERRIDE)" in shown(app.error[0].value)
+    assert "Save answer" not in [b.label for b in app.button]
+    assert ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}").history().empty
+
+
 def test_review_page_remembers_skips_and_the_operator_across_reloads(with_tfidf, tmp_path, monkeypatch):
     monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
     app = page("review.py").run()

@@ -9,6 +9,7 @@ from core.cli import EXIT_DATA, main
 from core.dataset import load_dataset
 from core.errors import DatasetError
 from core.labels.versions import (
+    CORRECTION_COLUMNS,
     apply_version,
     corrections_from_answers,
     read_corrections,
@@ -100,6 +101,7 @@ def test_corrected_test_labels_never_train_and_compare_scores_both_ways(small_da
 
 
 def test_apply_without_a_usable_answer_writes_nothing_and_says_the_rule(small_data_dir, capsys):
+    ReviewStore(f"sqlite:///{work_dirs().reviews_db}")  # a review database, without any answer
     assert main(["labels", "apply"]) == EXIT_DATA
     assert "No answer meets the rule" in capsys.readouterr().err
     assert version_names() == []
@@ -155,3 +157,144 @@ def test_the_corrections_file_keeps_an_operator_name_from_running_as_a_formula(s
     assert "'=HYPERLINK" in (folder / "corrections.csv").read_text(encoding="utf-8")
     assert read_corrections("safe")["operators"].tolist() == ['=HYPERLINK("http://evil.example")']
     assert apply_version(original, "safe").listings.iloc[0]["category"] == new_label
+
+
+def _correction(listing, new_label: str) -> dict:
+    """One correction row of ``listing`` to ``new_label``, as ``corrections_from_answers`` builds it."""
+    return {"uniq_id": listing["uniq_id"], "old_label": listing["category"], "new_label": new_label,
+            "operators": "ana", "answered_at": ""}
+
+
+def test_apply_refuses_an_answer_that_is_not_a_category_naming_the_listing_and_the_label(small_data_dir, capsys):
+    listing = load_dataset().listings.iloc[0]
+    # Saved without the categories to check against (as a script may), the store kept it.
+    ReviewStore(f"sqlite:///{work_dirs().reviews_db}").save("ana", listing["uniq_id"], "Gadgets", False)
+    assert main(["labels", "apply"]) == EXIT_DATA
+    err = capsys.readouterr().err
+    assert f"the listing {listing['uniq_id']} the label 'Gadgets'" in err
+    assert "not one of the data set's categories (Baby Care, Computers, Watches)" in err
+    assert len(err.strip().splitlines()) == 1 and version_names() == []
+
+
+def test_a_version_whose_label_is_not_a_category_is_refused_where_written_and_where_applied(small_data_dir, capsys):
+    from core.exports import write_csv
+
+    original = load_dataset()
+    listing = original.listings.iloc[0]
+    with pytest.raises(DatasetError, match=f"the listing {listing['uniq_id']} the label 'Gadgets', which is not"):
+        write_version(original, pd.DataFrame([_correction(listing, "Gadgets")]), "bad")
+    assert version_names() == []
+    # A version whose file was edited by hand, or written before labels were checked.
+    folder = write_version(original, pd.DataFrame([_correction(listing, original.categories[-1])]), "edited")
+    write_csv(read_corrections("edited").assign(new_label="Gadgets"), folder / "corrections.csv")
+    for command in (["--data-version", "edited", "run", "tfidf"], ["labels", "compare", "--version", "edited"]):
+        assert main(command) == EXIT_DATA
+        err = capsys.readouterr().err
+        assert f"The data version edited gives the listing {listing['uniq_id']} the label 'Gadgets'" in err
+        assert len(err.strip().splitlines()) == 1
+
+
+def test_a_version_leaving_a_category_too_few_listings_says_so_in_one_line(small_data_dir, capsys):
+    original = load_dataset()
+    split = assign_split(original.listings)
+    watches = original.listings[original.listings["category"] == "Watches"]
+    # One train and one test listing stay Watches: one listing to learn it from, too few to cross-validate.
+    kept = [watches[split[watches.index] == "train"].index[0], watches[split[watches.index] == "test"].index[0]]
+    moved = watches.drop(kept)
+    write_version(original, pd.DataFrame([_correction(row, "Computers") for _, row in moved.iterrows()]), "thin")
+    for command in (["--data-version", "thin", "run", "tfidf"], ["labels", "compare", "--version", "thin"]):
+        assert main(command) == EXIT_DATA
+        err = capsys.readouterr().err
+        assert "needs 5 or more listings in each category" in err
+        assert "the data version thin leaves 'Watches' 2 listing(s)" in err
+        assert len(err.strip().splitlines()) == 1
+
+
+DAMAGES = {  # how a version's folder can be found, and what the message says is wrong with it
+    "no version.json": ("version.json", None, "its version.json is missing"),
+    "version.json not JSON": ("version.json", "{\"name\": ", "its version.json is not valid JSON"),
+    "version.json a list": ("version.json", "[]", "its version.json lacks original_fingerprint"),
+    "version.json without the fingerprint": ("version.json", '{"name": "broken"}',
+                                             "its version.json lacks original_fingerprint"),
+    "no corrections.csv": ("corrections.csv", None, "its corrections.csv is missing"),
+    "corrections.csv empty": ("corrections.csv", "", "its corrections.csv is empty"),
+    "corrections.csv headers only": ("corrections.csv", ",".join(CORRECTION_COLUMNS) + "\n",
+                                     "its corrections.csv holds no correction"),
+    "corrections.csv of other columns": ("corrections.csv", "id,label\n1,Watches\n",
+                                         "its corrections.csv lacks the column(s) uniq_id, old_label, new_label"),
+}
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_a_damaged_version_is_named_with_what_is_wrong_and_never_offered(small_data_dir, capsys, damage):
+    original = load_dataset()
+    listings = original.listings
+    write_version(original, pd.DataFrame([_correction(listings.iloc[0], original.categories[-1])]), "good")
+    folder = write_version(original, pd.DataFrame([_correction(listings.iloc[1], original.categories[-1])]), "broken")
+    file, content, wrong = DAMAGES[damage]
+    if content is None:
+        (folder / file).unlink()
+    else:
+        (folder / file).write_text(content, encoding="utf-8")
+    assert version_names() == ["good"]
+    for command in (["--data-version", "broken", "data", "report"], ["--data-version", "broken", "run", "tfidf"],
+                    ["labels", "compare", "--version", "broken"]):
+        assert main(command) == EXIT_DATA
+        err = capsys.readouterr().err
+        assert err.startswith(f"error: The data version broken is damaged: {wrong}")
+        assert err.endswith("the usable versions are: original, good.\n") and len(err.splitlines()) == 1
+
+
+def test_a_version_is_chosen_by_its_name_never_by_a_path(small_data_dir, tmp_path, monkeypatch, capsys):
+    import os
+    import shutil
+
+    from core.labels.versions import versions_dir
+
+    original = load_dataset()
+    folder = write_version(original, pd.DataFrame([_correction(original.listings.iloc[0], original.categories[-1])]),
+                           "v1")
+    outside = tmp_path / "elsewhere"  # a complete version's files, outside the versions folder
+    shutil.copytree(folder, outside)
+    for path in (str(outside), os.path.relpath(outside, versions_dir())):
+        for command in (["--data-version", path, "data", "report"], ["labels", "compare", "--version", path]):
+            assert main(command) == EXIT_DATA
+            err = capsys.readouterr().err
+            assert f"There is no data version named {path!r}" in err and "not by a path" in err
+            assert err.endswith("the versions are: original, v1.\n") and len(err.splitlines()) == 1
+    monkeypatch.setenv("VITRINE_DATA_VERSION", str(outside))
+    assert main(["data", "report"]) == EXIT_DATA
+    assert f"There is no data version named {str(outside)!r}" in capsys.readouterr().err
+
+
+def test_apply_without_a_review_database_creates_none_and_says_no_answers_exist(small_data_dir, capsys):
+    database = work_dirs().reviews_db
+    assert main(["labels", "apply"]) == EXIT_DATA
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: No answers exist yet: there is no review database at {database.resolve()}")
+    assert len(err.splitlines()) == 1
+    assert not database.exists() and version_names() == []
+
+
+def test_apply_on_a_damaged_review_database_says_what_to_do_in_the_commands_words(small_data_dir, capsys):
+    database = work_dirs().reviews_db
+    database.write_bytes(bytes(range(256)) * 16)  # not an SQLite file
+    assert main(["labels", "apply"]) == EXIT_DATA
+    err = capsys.readouterr().err
+    assert f"the review database {database.resolve()} is damaged" in err and "then try again" in err
+    assert "reload this page" not in err and len(err.splitlines()) == 1
+
+
+@pytest.mark.parametrize("umask, folder_mode", [(0o022, 0o755), (0o007, 0o770)])
+def test_a_version_folder_has_the_mode_the_umask_gives_like_every_other_output(small_data_dir, umask, folder_mode):
+    import os
+
+    original = load_dataset()
+    before = os.umask(umask)
+    try:
+        folder = write_version(original, pd.DataFrame([_correction(original.listings.iloc[0],
+                                                                    original.categories[-1])]), "shared")
+    finally:
+        os.umask(before)
+    assert folder.stat().st_mode & 0o777 == folder_mode  # others of the team read it, as they read the results
+    assert {path.stat().st_mode & 0o777 for path in folder.iterdir()} == {0o666 & ~umask}

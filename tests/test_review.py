@@ -3,6 +3,7 @@
 Every test of the store through the ``store`` fixture runs on SQLite and on PostgreSQL; those about
 the SQLite file itself (damaged, read-only) on SQLite only."""
 import math
+import multiprocessing
 import sqlite3
 import subprocess
 import sys
@@ -73,6 +74,11 @@ def test_an_operator_name_is_required(store):
     ("ana", "Watches", "x" * 1001, "at most 1000 are kept"),
     ("an\x00a", "Watches", "", "Your operator name holds a NUL character"),  # PostgreSQL cannot store it
     ("ana", "Watches", "clear\x00", "The comment holds a NUL character"),
+    # Bidirectional controls show a name other than the one stored ('ana' + U+202E + 'bo' reads 'anaob').
+    *[(f"ana{char}bo", "Watches", "", f"Your operator name holds the invisible character U\\+{ord(char):04X} ")
+      for char in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"],
+    ("ana\u200bbo", "Watches", "", r"U\+200B \(ZERO WIDTH SPACE\)"),  # any other format character
+    ("ana\tbo", "Watches", "", r"U\+0009 \(a control character\)"),
 ])
 def test_an_answer_the_store_cannot_keep_or_count_is_refused_with_the_reason(store, operator, label, comment,
                                                                              reason):
@@ -204,6 +210,64 @@ def test_processes_saving_at_once_lose_nothing(store):
     if store.engine.dialect.name == "sqlite":
         journal = sqlite3.connect(store.url.removeprefix("sqlite:///")).execute("PRAGMA journal_mode").fetchone()[0]
         assert journal == "wal"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def new_url(request, tmp_path):
+    """The URL of a review database nobody has opened yet (no table), on each backend the app is tested with."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'reviews.sqlite'}"
+    return request.getfixturevalue("postgresql_url")
+
+
+def _open_and_save(start, url: str, operator: str, answers: int) -> None:
+    """One writer process: open the store the moment the others do, then save its answers."""
+    start.wait()
+    store = ReviewStore(url)
+    for i in range(answers):
+        store.save(operator, f"item{i}", "Computers", False, comment=f"{operator}-{i}")
+
+
+def _run_processes(target, url: str, count: int, *args) -> list[int]:
+    """Run ``target(start, url, operator, *args)`` in ``count`` fresh processes released at once; their exit codes."""
+    spawn = multiprocessing.get_context("spawn")  # fresh interpreters, as separate app or CLI processes are
+    start = spawn.Barrier(count, timeout=120)
+    processes = [spawn.Process(target=target, args=(start, url, f"proc{n}", *args)) for n in range(count)]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=180)
+    return [process.exitcode for process in processes]
+
+
+def test_processes_opening_a_new_database_at_once_lose_nothing(new_url):
+    assert _run_processes(_open_and_save, new_url, 6, 10) == [0] * 6
+    answers = ReviewStore(new_url).active_frame()
+    assert len(answers) == 60
+    assert set(answers["comment"]) == {f"proc{n}-{i}" for n in range(6) for i in range(10)}
+
+
+def _save_the_same_answers_in_step(start, url: str, _operator: str, answers: int) -> None:
+    """One of several processes that each save the same answers of one operator (a double click reaching
+    two app processes), every answer at the same moment as the others."""
+    store = ReviewStore(url)
+    for i in range(answers):
+        start.wait()
+        store.save("ana", f"item{i}", "Watches", True, "looks like a watch", scenario="tfidf")
+
+
+def test_the_same_answer_saved_by_processes_at_the_same_moment_is_stored_once(store):
+    assert _run_processes(_save_the_same_answers_in_step, store.url, 3, 15) == [0] * 3
+    assert store.history()["uniq_id"].tolist() == [f"item{i}" for i in range(15)]
+
+
+def test_a_store_opened_only_to_read_creates_no_database_and_says_no_answer_exists(new_url):
+    with pytest.raises(ReviewStoreError, match="No answers exist yet: there is no review database at "):
+        ReviewStore(new_url, create=False)
+    if new_url.startswith("sqlite:///"):
+        assert not Path(new_url.removeprefix("sqlite:///")).exists()
+    ReviewStore(new_url).save("ana", "item1", "Watches", False)
+    assert len(ReviewStore(new_url, create=False).active_answers()) == 1
 
 
 def test_queue_puts_the_most_confident_mistakes_first(small_data_dir):
@@ -345,3 +409,5 @@ def test_a_signed_in_account_answers_under_its_most_unique_claim():
     assert signed_in_operator({"is_logged_in": False, "email": "ana@team.example"}) is None
     assert signed_in_operator({"is_logged_in": True}) is None
     assert len(signed_in_operator({"is_logged_in": True, "email": "a" * 300})) == 100  # what the store keeps
+    # A claim the store would refuse (its text reordered by a bidirectional control) gives way to the next.
+    assert signed_in_operator({"is_logged_in": True, "name": "Ana\u202eoB", "sub": "123"}) == "123"

@@ -17,7 +17,7 @@ import json
 import os
 import re
 import shutil
-import tempfile
+import uuid
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -38,6 +38,13 @@ CORRECTION_RULE = ("a listing's label is corrected when every operator who answe
                    "chose the same category, none of them was in doubt, at least {min_operators} operator(s) "
                    "answered, and that category differs from the data set's label")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$")
+# What applying a version reads from its files: a version without them cannot be used.
+MANIFEST_KEYS = ("original_fingerprint",)
+NEEDED_COLUMNS = ["uniq_id", "old_label", "new_label"]
+
+
+class _Damaged(Exception):
+    """What is wrong with a version's files, in words ("its version.json is missing")."""
 
 
 def correction_rule(min_operators: int = 1) -> str:
@@ -62,7 +69,20 @@ def corrections_from_answers(answers: pd.DataFrame, dataset: Dataset, min_operat
             rows.append({"uniq_id": uniq_id, "old_label": old_label, "new_label": new_label,
                          "operators": ", ".join(sorted(answered["operator"])),
                          "answered_at": _utc(answered["created_at"].max()).isoformat(timespec="seconds")})
-    return pd.DataFrame(rows, columns=CORRECTION_COLUMNS[:-1])
+    corrections = pd.DataFrame(rows, columns=CORRECTION_COLUMNS[:-1])
+    _check_new_labels(corrections, dataset.categories, "The operators' answer",
+                      "answer it again with one of them on the review page")
+    return corrections
+
+
+def _check_new_labels(corrections: pd.DataFrame, categories: list[str], source: str, remedy: str) -> None:
+    """A DatasetError naming the first correction whose new label is not one of ``categories``: such a label
+    would make a category of a listing or two, too few to train on, split or cross-validate."""
+    unknown = corrections[~corrections["new_label"].isin(categories)]
+    if not unknown.empty:
+        first = unknown.iloc[0]
+        raise DatasetError(f"{source} gives the listing {first['uniq_id']} the label {first['new_label']!r}, which is "
+                           f"not one of the data set's categories ({', '.join(categories)}); {remedy}.")
 
 
 def _utc(moment) -> pd.Timestamp:
@@ -76,10 +96,60 @@ def versions_dir() -> Path:
 
 
 def version_names() -> list[str]:
-    """The corrected versions written so far, oldest first."""
+    """The corrected versions written so far that can be used, oldest first: a damaged one (a file missing
+    or unreadable) is left out, so that no list offers it; asked for by name, it says what is wrong."""
     folder = versions_dir()
-    found = [p for p in folder.iterdir() if (p / MANIFEST_FILE).is_file()] if folder.is_dir() else []
+    # The name rule also leaves out the hidden folders that write_version stages its files in.
+    found = [p for p in folder.iterdir() if _NAME.match(p.name) and _usable(p)] if folder.is_dir() else []
     return [p.name for p in sorted(found, key=lambda p: (p / MANIFEST_FILE).stat().st_mtime)]
+
+
+def _usable(folder: Path) -> bool:
+    """Whether a version's files are all there and readable."""
+    try:
+        _read_files(folder)
+    except _Damaged:
+        return False
+    return True
+
+
+def _read_files(folder: Path) -> tuple[dict, pd.DataFrame]:
+    """A version's manifest and corrections; _Damaged saying what is wrong when one cannot be used."""
+    return _read_manifest(folder / MANIFEST_FILE), _read_corrections_file(folder / CORRECTIONS_FILE)
+
+
+def _read_manifest(path: Path) -> dict:
+    """A version's ``version.json``, holding at least ``MANIFEST_KEYS``."""
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise _Damaged(f"its {path.name} is missing") from None
+    except json.JSONDecodeError as exc:
+        raise _Damaged(f"its {path.name} is not valid JSON ({exc})") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _Damaged(f"its {path.name} cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
+    missing = [key for key in MANIFEST_KEYS if not isinstance(manifest, dict) or key not in manifest]
+    if missing:
+        raise _Damaged(f"its {path.name} lacks {', '.join(missing)}")
+    return manifest
+
+
+def _read_corrections_file(path: Path) -> pd.DataFrame:
+    """A version's ``corrections.csv``, with ``NEEDED_COLUMNS`` and at least one row."""
+    if not path.is_file():
+        raise _Damaged(f"its {path.name} is missing")
+    try:
+        table = read_csv(path, dtype=str, keep_default_na=False)
+    except pd.errors.EmptyDataError:
+        raise _Damaged(f"its {path.name} is empty") from None
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc).strip().splitlines()[0]
+        raise _Damaged(f"its {path.name} cannot be read ({reason})") from None
+    if missing := [column for column in NEEDED_COLUMNS if column not in table.columns]:
+        raise _Damaged(f"its {path.name} lacks the column(s) {', '.join(missing)}")
+    if table.empty:
+        raise _Damaged(f"its {path.name} holds no correction")
+    return table
 
 
 def write_version(dataset: Dataset, corrections: pd.DataFrame, name: str | None = None,
@@ -89,6 +159,7 @@ def write_version(dataset: Dataset, corrections: pd.DataFrame, name: str | None 
         raise DatasetError(f"Corrections apply to the original data set, not to the version {dataset.version}.")
     if corrections.empty:
         raise DatasetError("No answer meets the rule for a correction (" + correction_rule(min_operators) + ").")
+    _check_new_labels(corrections, dataset.categories, "A correction", "nothing was written")
     same = _same_corrections(corrections)
     if same is not None:
         raise DatasetError(f"These {len(corrections)} correction(s) are the data version {same} already: there is "
@@ -102,7 +173,10 @@ def write_version(dataset: Dataset, corrections: pd.DataFrame, name: str | None 
     if destination.exists():
         raise DatasetError(f"A version named {name} exists already; choose another name.")
     destination.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=destination.parent, prefix=f".{name}."))
+    # A plain mkdir, whose mode follows the umask as every other output's does (mkdtemp's is 0700: the
+    # rest of a team could not read the version); the random part keeps two writers' staging apart.
+    staging = destination.parent / f".{name}.{uuid.uuid4().hex}"
+    staging.mkdir()
     try:
         table = corrections.assign(applied_at=now.isoformat(timespec="seconds"))[CORRECTION_COLUMNS]
         write_csv(table, staging / CORRECTIONS_FILE)  # people open it in a spreadsheet
@@ -128,22 +202,35 @@ def _same_corrections(corrections: pd.DataFrame) -> str | None:
 
 def read_corrections(name: str) -> pd.DataFrame:
     """A version's corrections table."""
-    path = versions_dir() / name / CORRECTIONS_FILE
-    if not path.is_file():
-        raise DatasetError(f"There is no data version named {name!r} (looked in {versions_dir()}); "
-                           f"the versions are: {', '.join([ORIGINAL_VERSION, *version_names()])}.")
-    return read_csv(path, dtype=str, keep_default_na=False)
+    return _read_version(name)[1]
+
+
+def _read_version(name: str) -> tuple[dict, pd.DataFrame]:
+    """Version ``name``'s manifest and corrections; a DatasetError, listing the usable versions, when there
+    is no such version or it is damaged."""
+    folder = versions_dir() / name
+    usable = ", ".join([ORIGINAL_VERSION, *version_names()])
+    # The name rule keeps a path ('/elsewhere', '../x') from loading corrections from outside the versions folder.
+    if not _NAME.match(name) or not folder.is_dir():
+        raise DatasetError(f"There is no data version named {name!r} (a version is named by its folder in "
+                           f"{versions_dir()}, not by a path); the versions are: {usable}.")
+    try:
+        return _read_files(folder)
+    except _Damaged as exc:
+        raise DatasetError(f"The data version {name} is damaged: {exc}. It cannot be used; the usable versions "
+                           f"are: {usable}.") from None
 
 
 def apply_version(original: Dataset, name: str) -> Dataset:
     """The original data set with version ``name``'s corrections applied."""
     if name == ORIGINAL_VERSION:
         return original
-    corrections = read_corrections(name)
-    manifest = json.loads((versions_dir() / name / MANIFEST_FILE).read_text(encoding="utf-8"))
+    manifest, corrections = _read_version(name)
     if manifest["original_fingerprint"] != original.fingerprint:
         raise DatasetError(f"The data version {name} corrects another copy of the listings than the one loaded "
                            "(its fingerprint differs): the listings or photos changed since it was written.")
+    _check_new_labels(corrections, original.categories, f"The data version {name}",
+                      "it cannot be used: write a new version with `python -m core labels apply`")
     listings = original.listings.copy()
     listings["original_category"] = listings["category"]
     new_labels = corrections.set_index("uniq_id")["new_label"]
@@ -151,8 +238,7 @@ def apply_version(original: Dataset, name: str) -> Dataset:
     listings.loc[corrected, "category"] = listings.loc[corrected, "uniq_id"].map(new_labels)
     digest = hashlib.sha256(original.fingerprint.encode())
     digest.update((versions_dir() / name / CORRECTIONS_FILE).read_bytes())
-    return replace(original, listings=listings, categories=sorted(set(original.categories) | set(new_labels)),
-                   fingerprint=digest.hexdigest()[:16], version=name)
+    return replace(original, listings=listings, fingerprint=digest.hexdigest()[:16], version=name)
 
 
 def selected_version() -> str:

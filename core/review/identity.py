@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from core.review.store import MAX_OPERATOR_CHARS
+from core.errors import ReviewStoreError
+from core.review.store import MAX_OPERATOR_CHARS, checked_operator
 
 # The claims that name an account, the most unique first: two people may share a name, not an e-mail.
 IDENTITY_CLAIMS = ("email", "preferred_username", "name", "sub")
 
 
 def signed_in_operator(user: Mapping[str, object]) -> str | None:
-    """The operator name of a signed-in account (``st.user``): its first identity claim that is set; None
-    when nobody is signed in or the provider gave no claim that names the account."""
+    """The operator name of a signed-in account (``st.user``): its first identity claim that the store
+    accepts as a name; None when nobody is signed in or the provider gave no claim that names the account."""
     if not user.get("is_logged_in"):
         return None
     for claim in IDENTITY_CLAIMS:
         value = user.get(claim)
-        if isinstance(value, str) and value.strip():
-            return value.strip()[:MAX_OPERATOR_CHARS]
+        try:
+            return checked_operator(value.strip()[:MAX_OPERATOR_CHARS] if isinstance(value, str) else "")
+        except ReviewStoreError:  # not set, or not shown as it reads (a bidirectional control, say)
+            continue
     return None

@@ -3,12 +3,17 @@ comment). Nothing is ever updated or deleted: an undo is a row of its own that c
 answer, so the whole history stays and two operators saving at once never overwrite each other.
 
 SQLite by default (WAL journal, busy timeout, one short transaction per answer); any SQLAlchemy URL
-(PostgreSQL, say) through ``$VITRINE_REVIEW_DB``.
+(PostgreSQL, say) through ``$VITRINE_REVIEW_DB``. Where a check decides a write (are the tables there? is
+this answer a double click?), the check and the write hold a lock together: SQLite's write lock, taken at
+the transaction's start, or a PostgreSQL advisory lock; so processes opening or saving at once never race.
 """
 from __future__ import annotations
 
+import hashlib
 import os
-from collections.abc import Collection
+import unicodedata
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -26,9 +31,11 @@ from sqlalchemy import (
     Text,
     create_engine,
     event,
+    func,
+    inspect,
     select,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DatabaseError
 
 from core.errors import ReviewStoreError
@@ -84,18 +91,24 @@ def default_url(database: Path) -> str:
 class ReviewStore:
     """Append-only answers table, and each operator's skipped products, behind a SQLAlchemy engine."""
 
-    def __init__(self, url: str):
+    def __init__(self, url: str, create: bool = True):
+        """The store at ``url``, made there when it is new; with ``create`` False (to read answers only), a
+        database not made yet is left so, and a ReviewStoreError says that no answers exist yet, and where."""
         self.url = url
         if url.startswith("sqlite:///"):
             path = url.removeprefix("sqlite:///").split("?")[0]
-            if not path.startswith("file:"):  # a plain path (not a URI such as file:...?mode=ro)
+            if create and not path.startswith("file:"):  # a plain path (not a URI such as file:...?mode=ro)
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             self.engine: Engine = create_engine(url, connect_args={"timeout": 30})
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
             self.engine = create_engine(url, pool_pre_ping=True)
         try:
-            metadata.create_all(self.engine)
+            if create:
+                self._create_tables()
+            elif not self._holds_tables():
+                raise ReviewStoreError(f"No answers exist yet: there is no review database at {self.location} "
+                                       "(the review page saves the operators' answers there).")
         except DatabaseError as exc:
             raise self._error("The review database cannot be opened", exc) from exc
 
@@ -105,7 +118,7 @@ class ReviewStore:
         operator name is missing or too long, the label is empty (or, given ``categories``, not one of
         them) or the comment is longer than ``MAX_COMMENT_CHARS``. The operator's latest answer saved
         again within ``REPEAT_WINDOW`` is stored once: its id is returned."""
-        operator = _checked_operator(operator)
+        operator = checked_operator(operator)
         comment = comment or ""
         _check_answer(uniq_id, label, comment, categories)
         return self._insert(dict(operator=operator, uniq_id=uniq_id, label=label, in_doubt=bool(in_doubt),
@@ -123,7 +136,7 @@ class ReviewStore:
 
     def skip(self, operator: str, uniq_id: str) -> None:
         """Put a product aside for ``operator``: it stays out of their queues until ``bring_back``."""
-        operator = _checked_operator(operator)
+        operator = checked_operator(operator)
         try:
             with self.engine.begin() as connection:
                 if uniq_id not in self._skipped(connection, operator):
@@ -152,14 +165,46 @@ class ReviewStore:
         except DatabaseError as exc:
             raise self._error("The skipped products were not brought back", exc, retry=True) from exc
 
+    def _create_tables(self) -> None:
+        """The tables a new database lacks, made once however many processes open it at the same moment
+        (unlocked, a second one found no table, then failed on the first one's: 'already exists')."""
+        if self._holds_tables():
+            return  # the usual case: no lock to wait for, and a read-only database opens too
+        with self._locked_transaction("create the tables") as connection:
+            metadata.create_all(connection)  # checks again, under the lock, what is there
+
+    def _holds_tables(self) -> bool:
+        """Whether the database is there with all its tables, found out without making it (connecting to
+        a missing SQLite file creates it)."""
+        database = self.engine.url.database or ""  # empty for an in-memory SQLite database
+        on_a_file = self.engine.dialect.name == "sqlite" and not database.startswith("file:")
+        if on_a_file and not Path(database).is_file():
+            return False
+        return set(metadata.tables) <= set(inspect(self.engine).get_table_names())
+
+    @contextmanager
+    def _locked_transaction(self, lock: str) -> Iterator[Connection]:
+        """A transaction that holds ``lock`` from its start to its end, so that what it reads and what it
+        writes are one step for every process: SQLite's write lock on the whole file (BEGIN IMMEDIATE), or
+        on PostgreSQL an advisory lock named after ``lock``, which other processes wait for."""
+        with self.engine.begin() as connection:
+            if self.engine.dialect.name == "sqlite":
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            elif self.engine.dialect.name == "postgresql":
+                connection.execute(select(func.pg_advisory_xact_lock(_lock_key(lock))))
+            yield connection
+
     @staticmethod
     def _skipped(connection, operator: str) -> set[str]:
         return set(connection.execute(select(skips.c.uniq_id).where(skips.c.operator == operator)).scalars())
 
     def _insert(self, values: dict, skip_repeat: bool = False) -> int:
-        values = {**values, "created_at": datetime.now(timezone.utc)}
         try:
-            with self.engine.begin() as connection:
+            # Locked per operator: two processes saving the same answer at once (a double click reaching
+            # two app processes) would each find no repeat, then both insert it. The time is taken once
+            # the lock is held, so that answers saved in turn are timed in the order they are stored.
+            with self._locked_transaction(f"answers of {values['operator']}") as connection:
+                values = {**values, "created_at": datetime.now(timezone.utc)}
                 if skip_repeat and (repeated := _repeated_answer(connection, values)) is not None:
                     return repeated
                 return int(connection.execute(answers.insert().values(**values)).inserted_primary_key[0])
@@ -204,14 +249,15 @@ class ReviewStore:
         return str(Path(url.database).resolve())
 
     def _error(self, what: str, exc: DatabaseError, retry: bool = False) -> ReviewStoreError:
-        """A message for the operator: what failed and why; for a damaged file, where it is and what to do."""
+        """A message for the operator: what failed and why; for a damaged file, where it is and what to do,
+        in words that fit the review page and the command line alike (both show it)."""
         text = str(exc.orig) if exc.orig is not None else str(exc)
         if "file is not a database" in text or "malformed" in text:
             # Never repaired nor replaced here: the operator may still recover answers from the file.
             return ReviewStoreError(
                 f"{what}: the review database {self.location} is damaged ({text.splitlines()[0]}). It was left "
-                "untouched. Move it aside (or restore it from a backup), then reload this page: a new, empty "
-                "review database is created when none is there.")
+                "untouched. Move it aside (or restore it from a backup), then try again: the review page starts "
+                "a new, empty review database where none is there.")
         reason = _reason(text, self.engine.dialect.name)
         return ReviewStoreError(f"{what} ({reason}){'; please try again' if retry else ''}.")
 
@@ -230,12 +276,20 @@ def _repeated_answer(connection, values: dict) -> int | None:
     return latest.id if values["created_at"] - created < REPEAT_WINDOW else None
 
 
-def _checked_operator(operator: str) -> str:
-    """The operator name stripped; a ReviewStoreError when it is empty or longer than its column."""
+def checked_operator(operator: str) -> str:
+    """The operator name stripped; a ReviewStoreError when it is empty, longer than its column, or holds a
+    character that does not show."""
     operator = operator.strip() if isinstance(operator, str) else ""
     if not operator:
         raise ReviewStoreError("Please enter your operator name before answering.")
     _check_no_nul("Your operator name", operator)
+    # Control and format characters (Unicode's Cc and Cf: the bidirectional controls U+202A-U+202E,
+    # U+2066-U+2069, U+200E, U+200F and U+061C among them) do not show, or reorder what does: a name could
+    # pass for another operator's in the summary and the exports.
+    if invisible := next((char for char in operator if unicodedata.category(char) in ("Cc", "Cf")), None):
+        raise ReviewStoreError(f"Your operator name holds the invisible character U+{ord(invisible):04X} "
+                               f"({unicodedata.name(invisible, 'a control character')}), which can make one name "
+                               "look like another; please use a name without it.")
     if len(operator) > MAX_OPERATOR_CHARS:
         raise ReviewStoreError(f"Your operator name has {len(operator)} characters; at most {MAX_OPERATOR_CHARS} "
                                "fit. Please use a shorter one.")
@@ -267,6 +321,12 @@ def _check_no_nul(what: str, text: str) -> None:
     if "\x00" in text:
         raise ReviewStoreError(f"{what} holds a NUL character (\\x00), which the review database cannot keep; "
                                "please remove it.")
+
+
+def _lock_key(lock: str) -> int:
+    """A PostgreSQL advisory lock's number (a signed 64-bit integer) for a lock's name, the same in every
+    process (Python's own ``hash`` of a string changes from one process to the next)."""
+    return int.from_bytes(hashlib.sha256(f"vitrine review: {lock}".encode()).digest()[:8], "big", signed=True)
 
 
 def _sqlite_pragmas(connection, _record) -> None:
