@@ -16,8 +16,8 @@ from core import archive
 from core.classify import job
 from core.classify.batch_input import open_batch
 from core.classify.uploads import classify_upload
-from core.dataset import load_dataset
 from core.cli import EXIT_DATA, main
+from core.dataset import load_dataset
 from core.exports import read_csv, spreadsheet_safe, write_csv
 
 BATCH = "id,description\n1,steel watch with leather strap\n2,cotton bath towel\n"
