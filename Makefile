@@ -20,4 +20,5 @@ test: $(STAMP)
 	bash scripts/ensure_chromium.sh
 	bash scripts/ensure_postgresql.sh
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/python -m pytest

@@ -9,20 +9,16 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from core.actions.classify import classify_file
+from core.actions.explain import ScenarioExplainer, relevance_keywords
 from core.calibration import DEFAULT_PRECISION
-from core.classify.batch_input import open_batch
-from core.classify.device import choose_device, describe_device
-from core.classify.output import output_target
-from core.classify.ray_engine import RayInput, classify_on_ray, ray_missing_message
-from core.classify.stored import StoredClassifier
 from core.dataset import ORIGINAL_VERSION, Dataset, load_dataset
 from core.download import DATASET_URL_ENV, dataset_url, download_dataset
-from core.errors import BatchInputError, DatasetError, ModelMissingError, ScenarioUnavailable, VitrineError
-from core.explain.keywords import KEYWORDS_TABLE, relevance_keywords
-from core.explain.service import ScenarioExplainer
+from core.errors import DatasetError, ModelMissingError, ScenarioUnavailable, VitrineError
+from core.explain.keywords import KEYWORDS_TABLE
 from core.importer import import_dataset
 from core.labels.compare import before_after, compare_table
-from core.labels.issues import COLUMNS, JSON_KEYS, LABEL_ISSUES_TABLE, disputed, label_issues
+from core.labels.issues import COLUMNS, JSON_KEYS, LABEL_ISSUES_TABLE, label_issues
 from core.labels.versions import (
     VERSION_ENV,
     apply_version,
@@ -42,7 +38,7 @@ from core.models.clip import (
 )
 from core.models.weights import model_folder
 from core.quality import data_report
-from core.review.batches import send_to_review
+from core.review.queues import disputed
 from core.review.store import ReviewStore, default_url
 from core.runs import run_scenario
 from core.scenarios.registry import SCENARIO_NAMES, all_scenarios, scenario_named
@@ -327,7 +323,8 @@ def _explain(args: argparse.Namespace, dataset) -> int:
             # torch and captum: imported for this command alone, so that the others start fast.
             from core.explain.faithfulness import FAITHFULNESS_TABLE, faithfulness_on_test_split, faithfulness_table
 
-            rows = faithfulness_on_test_split(explainer, args.limit, not args.no_alternatives, progress)
+            rows = faithfulness_on_test_split(explainer.explainer.engine, dataset.listings, args.limit,
+                                              not args.no_alternatives, progress)
             table, name = faithfulness_table(rows), FAITHFULNESS_TABLE
         else:
             table, name = relevance_keywords(explainer, top=args.top, progress=progress), KEYWORDS_TABLE
@@ -380,43 +377,20 @@ def _precision(text: str) -> float:
 
 
 def _classify(args: argparse.Namespace, dataset) -> int:
-    device = choose_device(args.device, scenario_named(args.scenario))
-    if args.engine == "ray" and (missing := ray_missing_message()):
-        raise ScenarioUnavailable(missing)
-    source = Path(args.input)
-    # What is wrong with the input or the output's name is said before the classifier loads (or trains).
-    target = output_target(source, args.out, args.scenario, args.engine)
-    output, shards = target.path, target.shards
     progress = TqdmProgress(args.scenario)
 
-    def load() -> StoredClassifier:
-        loaded = StoredClassifier.load(args.scenario, dataset, args.precision, progress)
-        print(f"{args.scenario} on {describe_device(device, loaded.scenario)}; {loaded.review}", file=sys.stderr)
-        return loaded
+    def loaded(where: str, review: str) -> None:
+        print(f"{args.scenario} on {where}; {review}", file=sys.stderr)
 
-    # A zip's photos are unpacked only for a scenario that reads them, or for the review page to show.
-    photos = scenario_named(args.scenario).reads_photo or args.to_review
     try:
-        with (RayInput.opened(source, photos) if args.engine == "ray" else open_batch(source, photos)) as opened:
-            batch = opened.batch if args.engine == "ray" else opened
-            if batch is None and args.to_review:
-                raise BatchInputError("--to-review needs the batch on this machine (a file, folder or zip), where "
-                                      "the review page can read its listings again; not a URL.")
-            if batch is not None:
-                batch.check()
-            classifier = load()
-            if args.engine == "ray":
-                summary = classify_on_ray(opened, args.scenario, dataset.fingerprint, classifier.threshold, output,
-                                          shards=shards, explain=args.explain, device=device)
-            else:
-                summary = classifier.classify(batch, output, explain=args.explain, device=device, progress=progress)
-            sent = send_to_review(batch, output, args.scenario, name=source.name) if args.to_review else None
+        run = classify_file(Path(args.input), args.scenario, dataset, args.out, args.precision, args.engine,
+                            args.device, args.explain, args.to_review, progress, loaded)
     finally:
         progress.close()
-    for line in summary.lines():
+    for line in run.summary.lines():
         print(line)
-    if sent is not None:
-        print(sent.outcome(summary.needs_review))
+    if run.sent is not None:
+        print(run.sent.outcome(run.summary.needs_review))
     return 0
 
 

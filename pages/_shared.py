@@ -11,6 +11,7 @@ import streamlit as st
 from PIL import Image
 from streamlit.delta_generator import DeltaGenerator
 
+from core.actions.explain import ScenarioExplainer
 from core.dataset import ORIGINAL_VERSION, Dataset, load_dataset
 from core.errors import VitrineError
 from core.escaping import chart_text, html_text, message_markdown, plain_markdown
@@ -18,7 +19,6 @@ from core.evaluation import ScenarioResult
 from core.explain.explanation import Explanation
 from core.explain.heatmaps import overlay
 from core.explain.rendering import highlighted_html, top_words
-from core.explain.service import ScenarioExplainer
 from core.labels.versions import apply_version, selected_version, version_names
 from core.leaderboard import best_scenario
 from core.locations import SAMPLE_NOTICE, data_dir, find_csv, work_dirs

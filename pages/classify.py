@@ -9,13 +9,14 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.actions.classify import UploadRun, classify_upload
 from core.calibration import DEFAULT_PRECISION
-from core.classify.job import NOT_CLASSIFIED, OK, TEXT_ONLY, sentence
-from core.classify.uploads import UploadRun, classify_upload
+from core.classify.job import NOT_CLASSIFIED, OK, TEXT_ONLY
 from core.errors import VitrineError
 from core.escaping import chart_text, message_markdown, plain_markdown
 from core.exports import to_csv_text
 from core.scenarios.registry import all_scenarios
+from core.wording import sentence
 from pages._shared import StreamlitProgress, best_index, category_colours, dataset_or_stop, stored_results
 
 RUN = "classify_run"  # the last run, kept so that filtering the table does not classify again

@@ -5,9 +5,10 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.actions.explain import relevance_keywords
 from core.errors import VitrineError
 from core.escaping import chart_text, message_markdown, plain_markdown
-from core.explain.keywords import KEYWORDS_TABLE, relevance_keywords, tfidf_coefficient_keywords
+from core.explain.keywords import KEYWORDS_TABLE, tfidf_coefficient_keywords
 from core.scenarios.registry import all_scenarios
 from pages._shared import (
     StreamlitProgress,

@@ -14,12 +14,12 @@ from streamlit.elements.widgets.button import ButtonMixin
 from streamlit.testing.v1 import AppTest
 
 from core import listing_map
+from core.actions.explain import EXPLAIN_BATCH
 from core.cli import main
 from core.dataset import load_dataset
 from core.errors import ReviewStoreError
 from core.escaping import plain_markdown
 from core.explain.base import Explainer
-from core.explain.service import EXPLAIN_BATCH
 from core.locations import REPO_ROOT, SAMPLE_DATA_DIR, work_dirs
 from core.review.store import ReviewStore
 from core.runs import run_scenario

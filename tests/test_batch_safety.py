@@ -13,9 +13,9 @@ import pytest
 from PIL import Image
 
 from core import archive
+from core.actions.classify import classify_upload
 from core.classify import job
 from core.classify.batch_input import open_batch
-from core.classify.uploads import classify_upload
 from core.cli import EXIT_DATA, main
 from core.dataset import load_dataset
 from core.exports import read_csv, spreadsheet_safe, write_csv

@@ -13,6 +13,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 from torchvision.transforms.v2.functional import pil_to_tensor
 
+from core.actions.explain import ScenarioExplainer
 from core.cli import EXIT_UNAVAILABLE, main
 from core.clip_tokenizer import CONTEXT_LENGTH
 from core.dataset import load_dataset
@@ -24,7 +25,6 @@ from core.embeddings.photos import embed_photos
 from core.embeddings.streams import ComputeStreams
 from core.errors import ModelMissingError
 from core.evaluation import evaluate
-from core.explain.service import ScenarioExplainer
 from core.images import open_image, to_square
 from core.locations import REPO_ROOT, work_dirs
 from core.models.clip import download_clip, load_clip

@@ -9,12 +9,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from core.actions.explain import ScenarioExplainer
 from core.cli import EXIT_UNAVAILABLE, main
 from core.errors import ImageError, ModelMissingError, NoPhotoError
 from core.evaluation import evaluate
 from core.explain.gradcam import densenet_gradcam
 from core.explain.heatmaps import overlay
-from core.explain.service import ScenarioExplainer
 from core.images import open_image
 from core.locations import work_dirs
 from core.models import densenet
@@ -163,7 +163,7 @@ def test_fast_feature_path_gives_the_plain_loops_features():
 
 
 def test_fine_tuning_the_last_block_with_early_stopping_and_gradcam(imported_densenet, reference_dataset):
-    from core.explain.service import ScenarioExplainer
+    from core.actions.explain import ScenarioExplainer
     from core.locations import work_dirs
     from core.models.densenet_finetune import FineTunedDenseNetHead
     from core.store import ResultsStore

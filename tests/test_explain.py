@@ -209,8 +209,8 @@ def test_relevance_ordered_patch_deletion_beats_random_where_the_evidence_is_loc
 
 @needs_reference_data  # boilerplate is judged by its share of all listings: the sample's 140 are too few
 def test_keywords_per_category_from_tfidf_explanations(reference_dataset):
-    from core.explain.keywords import relevance_keywords, tfidf_coefficient_keywords
-    from core.explain.service import ScenarioExplainer
+    from core.actions.explain import ScenarioExplainer, relevance_keywords
+    from core.explain.keywords import tfidf_coefficient_keywords
     from core.locations import work_dirs
     from core.scenarios.tfidf import TfidfScenario
     from core.store import ResultsStore
@@ -241,7 +241,7 @@ def test_the_guide_advises_describing_words_not_the_shops_template():
 
 
 def test_explanations_are_cached_per_listing_and_class(reference_dataset, monkeypatch):
-    from core.explain.service import ScenarioExplainer
+    from core.actions.explain import ScenarioExplainer
     from core.locations import work_dirs
     from core.scenarios.tfidf import TfidfScenario
     from core.store import ResultsStore

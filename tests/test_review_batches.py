@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 from PIL import Image
 
+from core.actions.classify import classify_upload
 from core.archive import extract_photos_zip
 from core.classify.batch_input import open_batch
-from core.classify.uploads import classify_upload
 from core.cli import main
 from core.dataset import load_dataset
 from core.errors import ArchiveError

@@ -32,6 +32,7 @@ from core.errors import BatchInputError
 from core.exports import write_csv
 from core.progress import Progress, silent
 from core.scenarios.base import Scenario
+from core.wording import clause
 
 TOP = 3
 # Scenarios that read photos go in smaller chunks, so that decoding the next one overlaps the model's
@@ -103,19 +104,6 @@ class ClassifySummary:
         where = "" if position is None else f", listing {position + 1:,}"
         return (f"{rows} the id of an earlier row (the first: {shown!r}{where}); each row was classified on its "
                 "own and keeps its own place in review")
-
-
-def review_line(result, threshold: ReviewThreshold) -> str:
-    """The review cut-off a scenario's held-out predictions gave, and what it does on the test split."""
-    target = f"{threshold.target_precision:.1%}".replace(".0%", "%")
-    if threshold.cutoff is None:
-        return (f"no confidence level of its {threshold.held_out} held-out predictions reached {target} precision, "
-                "so every listing needs review")
-    measured = result.test_coverage(threshold)
-    right = "" if measured.precision is None else f", {measured.precision:.1%} of them right"
-    return (f"review below {threshold.cutoff:.1%} confidence (where its held-out predictions reach {target} "
-            f"precision); on the test split that accepts {measured.share:.0%} without review ({measured.accepted} "
-            f"of {measured.listings}{right})")
 
 
 def classify_batch(batch: BatchFile, scenario: Scenario, estimator, threshold: ReviewThreshold, output: Path,
@@ -275,16 +263,6 @@ def classify_chunk(chunk: BatchRows, photos: list, scenario: Scenario, estimator
             words[i] = ", ".join(list(distinct)[:EXPLAINED_WORDS])
         frame["words"] = words
     return frame
-
-
-def clause(message: str) -> str:
-    """A message written as sentences, to go inside a status: no capital first, no full stop."""
-    return (message[:1].lower() + message[1:] if message[1:2].islower() else message).rstrip(".")
-
-
-def sentence(text: str) -> str:
-    """A clause (a summary line, a status) to stand on its own: a capital first, a full stop last."""
-    return text[:1].upper() + text[1:] + "."
 
 
 def _nothing_to_read(scenario: Scenario, photo_problem: str | None) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from core.calibration import ReviewThreshold
 from core.classify.batch_input import BatchFile
-from core.classify.job import ClassifySummary, classify_batch, review_line
+from core.classify.job import ClassifySummary, classify_batch
 from core.dataset import Dataset
 from core.errors import ScenarioUnavailable
 from core.evaluation import ScenarioResult
@@ -17,6 +17,7 @@ from core.runs import fitted_result
 from core.scenarios.base import Scenario
 from core.scenarios.registry import scenario_named
 from core.store import ResultsStore
+from core.wording import review_line
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,6 @@ against random order and against the alternative methods."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -21,9 +20,6 @@ from core.explain.clip_relevance import ClipRelevance, word_order
 from core.progress import Progress, silent
 from core.split import assign_split
 from core.text import words_in
-
-if TYPE_CHECKING:
-    from core.explain.service import ScenarioExplainer
 
 STEPS = 8
 FAITHFULNESS_TABLE = "faithfulness"  # the name its table is stored under, beside the scenario's result
@@ -118,13 +114,13 @@ def measure_listing(explainer: ClipRelevance, photo: Image.Image | None, descrip
     return rows
 
 
-def faithfulness_on_test_split(explainer: "ScenarioExplainer", limit: int | None = None, alternatives: bool = True,
-                            progress: Progress = silent, seed: int = 0) -> pd.DataFrame:
-    """Deletion areas of every method over the test split (the first ``limit`` listings of it)."""
-    listings = explainer.dataset.listings[assign_split(explainer.dataset.listings) == "test"]
+def faithfulness_on_test_split(clip: ClipRelevance, listings: pd.DataFrame, limit: int | None = None,
+                               alternatives: bool = True, progress: Progress = silent, seed: int = 0) -> pd.DataFrame:
+    """Deletion areas of every method over the test split of ``listings`` (the first ``limit`` listings of
+    it), for the CLIP scenario whose relevance engine is ``clip``."""
+    listings = listings[assign_split(listings) == "test"]
     if limit is not None:
         listings = listings.head(limit)
-    clip = explainer.explainer.engine
     rng = np.random.default_rng(seed)
     rows: list[dict] = []
     for done, (_, listing) in enumerate(listings.iterrows()):

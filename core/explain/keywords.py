@@ -5,9 +5,6 @@ import numpy as np
 import pandas as pd
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-from core.errors import VitrineError
-from core.explain.service import ScenarioExplainer
-from core.progress import Progress, silent
 from core.text import listing_text
 
 KEYWORDS_TABLE = "keywords"  # the name its table is stored under, beside the scenario's result
@@ -59,24 +56,6 @@ def aggregate_keywords(rows: pd.DataFrame, listings_per_category: pd.Series, top
     grouped["score"] = grouped["total"] / grouped["category"].map(listings_per_category)
     grouped = grouped.sort_values(["category", "score"], ascending=[True, False])
     return grouped.groupby("category").head(top)[["category", "word", "score", "listings"]].reset_index(drop=True)
-
-
-def relevance_keywords(explainer: ScenarioExplainer, top: int = 10, min_listings: int = MIN_LISTINGS,
-                       progress: Progress = silent) -> pd.DataFrame:
-    """Each word's relevance for its listing's own category, aggregated over the dataset (CLIP
-    relevance shares or tfidf contributions, from the per-listing explanations, computed in batches and
-    cached). A listing whose explanation cannot be computed (a damaged photo) is passed over."""
-    listings = explainer.dataset.listings
-    category_of = dict(zip(listings["uniq_id"], listings["category"]))
-    rows = []
-    for uniq_id, explanation in explainer.explain_listings(list(listings["uniq_id"]), progress,
-                                                           targets=list(listings["category"])):
-        if isinstance(explanation, VitrineError):
-            continue
-        rows += [(uniq_id, category_of[uniq_id], word.word.lower(), word.score) for word in explanation.words
-                 if word.seen]
-    frame = pd.DataFrame(rows, columns=["uniq_id", "category", "word", "score"])
-    return aggregate_keywords(frame, listings["category"].value_counts(), top, min_listings)
 
 
 def tfidf_coefficient_keywords(model, listings: pd.DataFrame, top: int = 10) -> pd.DataFrame:

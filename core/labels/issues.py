@@ -65,12 +65,6 @@ def label_issues(scenario: Scenario, dataset: Dataset, progress: Progress = sile
     return table.sort_values("quality", kind="stable").reset_index(drop=True)[COLUMNS]
 
 
-def disputed(table: pd.DataFrame) -> pd.Series:
-    """Which listings of a ``label_issues`` table operators should see: those cleanlab counts as issues, and
-    those whose held-out model prefers another label than the given one."""
-    return table["is_issue"].astype(bool) | (table["suggested"] != table["given"])
-
-
 def stored_label_issues(dataset: Dataset, store: ResultsStore) -> dict[str, pd.DataFrame]:
     """Each scenario's stored ranking of likely label errors on this data set (``labels issues``), by name."""
     found = {}

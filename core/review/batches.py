@@ -30,12 +30,13 @@ import pyarrow.parquet as pq
 from PIL import Image
 
 from core.classify.batch_input import CHUNK_ROWS, BatchFile, BatchRows
-from core.classify.job import TOP, clause
+from core.classify.job import TOP
 from core.errors import ImageError, ReviewStoreError
 from core.exports import original_cells
 from core.images import open_image
 from core.locations import work_dirs
 from core.review.store import MAX_ID_CHARS
+from core.wording import clause
 
 KEY_PREFIX = "batch:"
 PHOTO_SIDE = 480  # what the review page shows; the full photo is not needed any more

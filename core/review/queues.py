@@ -9,12 +9,11 @@ from dataclasses import dataclass
 import pandas as pd
 from PIL import Image
 
-from core.classify.job import clause
 from core.dataset import Dataset, listing_photo
 from core.evaluation import ScenarioResult
-from core.labels.issues import disputed
 from core.review.batches import SentBatch, is_batch_key, sent_batches
 from core.review.summary import ReviewSummary, summarise, summarise_batch
+from core.wording import clause
 
 ITEM_COLUMNS = ["uniq_id", "true", "predicted", "confidence"]
 
@@ -119,3 +118,9 @@ def review_queues(dataset: Dataset, results: dict[str, ScenarioResult],
     for batch in sent_batches():
         queues[batch.label()] = lambda batch=batch: batch_queue(batch)
     return queues
+
+
+def disputed(table: pd.DataFrame) -> pd.Series:
+    """Which listings of a ``label_issues`` table operators should see: those cleanlab counts as issues, and
+    those whose held-out model prefers another label than the given one."""
+    return table["is_issue"].astype(bool) | (table["suggested"] != table["given"])

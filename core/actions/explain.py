@@ -1,5 +1,6 @@
-"""Explaining a scenario's predictions on a dataset: the fitted classifier and its predictions from the
-results store, the scenario's own explainer, and explanations cached per listing, scenario and class."""
+"""The explain actions: a scenario's predictions on a data set explained (the fitted classifier and its
+predictions from the results store, the scenario's own explainer, explanations cached per listing,
+scenario and class), and the words that drive each category, aggregated from those explanations."""
 from __future__ import annotations
 
 import hashlib
@@ -7,12 +8,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import joblib
+import pandas as pd
 from PIL import Image
 
 from core.dataset import Dataset, listing_photo
 from core.errors import VitrineError
 from core.explain.base import ListingInput
 from core.explain.explanation import Explanation
+from core.explain.keywords import MIN_LISTINGS, aggregate_keywords
 from core.locations import work_dirs
 from core.progress import Progress, silent
 from core.runs import fitted_result
@@ -105,3 +108,21 @@ class ScenarioExplainer:
     def _cache_path(self, uniq_id: str, target: str | None) -> Path:
         raw = f"{EXPLANATION_VERSION}|{self.key}|{uniq_id}|{target or 'predicted'}"
         return work_dirs().cache / "explanations" / f"{hashlib.sha256(raw.encode()).hexdigest()[:24]}.joblib"
+
+
+def relevance_keywords(explainer: ScenarioExplainer, top: int = 10, min_listings: int = MIN_LISTINGS,
+                       progress: Progress = silent) -> pd.DataFrame:
+    """Each word's relevance for its listing's own category, aggregated over the dataset (CLIP
+    relevance shares or tfidf contributions, from the per-listing explanations, computed in batches and
+    cached). A listing whose explanation cannot be computed (a damaged photo) is passed over."""
+    listings = explainer.dataset.listings
+    category_of = dict(zip(listings["uniq_id"], listings["category"]))
+    rows = []
+    for uniq_id, explanation in explainer.explain_listings(list(listings["uniq_id"]), progress,
+                                                           targets=list(listings["category"])):
+        if isinstance(explanation, VitrineError):
+            continue
+        rows += [(uniq_id, category_of[uniq_id], word.word.lower(), word.score) for word in explanation.words
+                 if word.seen]
+    frame = pd.DataFrame(rows, columns=["uniq_id", "category", "word", "score"])
+    return aggregate_keywords(frame, listings["category"].value_counts(), top, min_listings)

@@ -1,0 +1,3 @@
+"""The floor for what users do: one action per job (classify a batch or an upload, explain listings), each
+a plain function or small class over explicit inputs. The command line, the pages and any later adapter
+parse what the user gave, call one action and show its result; nothing below this package imports it."""
