@@ -18,7 +18,7 @@ if not all(name in sys.modules for name in MODEL_STACK):
             importlib.import_module(name)
 
 # Along the top, in three menus: the pages get the whole width, down to 800 px and below (a sidebar
-# would take 300 px of it; only the data version picker still uses one, once a corrected version exists).
+# would take 300 px of it).
 results = st.Page("pages/results.py", title="Results", icon=":material/leaderboard:", default=True)
 classify = st.Page("pages/classify.py", title="Classify a batch", icon=":material/playlist_add_check:")
 review = st.Page("pages/review.py", title="Operator review", icon=":material/rate_review:")

@@ -73,14 +73,14 @@ def clip_run(listings: pd.DataFrame, n: int, folder: Path, rounds: int, device: 
     of ``rounds`` turns, taken in alternation."""
     from core.calibration import ReviewThreshold
     from core.classify.batch_input import open_batch
-    from core.classify.gpu_photos import decode_photos_on
+    from core.classify.gpu_photo_decoding import decode_photos_on
     from core.classify.job import GPU_PHOTO_GROUP, GPU_PHOTO_WORKERS, classify_batch
     from core.dataset import load_dataset
     from core.images import open_image, to_square
     from core.locations import work_dirs
+    from core.results_store import ResultsStore
     from core.runs import fitted_result
     from core.scenarios.registry import all_scenarios
-    from core.store import ResultsStore
 
     scenario = all_scenarios()["clip_a"]
     trained_on = load_dataset(REPO_ROOT / "assets" / "sample")  # a small train split: the head is not the point

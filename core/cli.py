@@ -14,7 +14,7 @@ from core.actions.explain import ScenarioExplainer, relevance_keywords
 from core.calibration import DEFAULT_PRECISION
 from core.dataset import ORIGINAL_VERSION, Dataset, load_dataset
 from core.download import DATASET_URL_ENV, dataset_url, download_dataset
-from core.errors import DatasetError, ModelMissingError, ScenarioUnavailable, VitrineError
+from core.errors import DatasetError, ModelMissingError, ScenarioUnavailableError, VitrineError
 from core.explain.keywords import KEYWORDS_TABLE
 from core.importer import import_dataset
 from core.labels.compare import before_after, compare_table
@@ -38,13 +38,13 @@ from core.models.clip import (
 )
 from core.models.weights import model_folder
 from core.quality import data_report
+from core.results_store import ResultsStore
+from core.review.answer_store import ReviewStore, default_url
 from core.review.queues import disputed
-from core.review.store import ReviewStore, default_url
 from core.runs import run_scenario
 from core.scenarios.registry import SCENARIO_NAMES, all_scenarios, scenario_named
 from core.scenarios.variants import TRAIN_SHARES, variant
 from core.split import TRAIN_SHARE
-from core.store import ResultsStore
 
 EXIT_USAGE, EXIT_DATA, EXIT_UNAVAILABLE, EXIT_INTERRUPTED = 2, 3, 4, 130
 
@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "labels":
             return _compare_versions(args, original)
         return _run(args, dataset)
-    except (ModelMissingError, ScenarioUnavailable) as exc:
+    except (ModelMissingError, ScenarioUnavailableError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE
     except KeyboardInterrupt:
@@ -347,7 +347,7 @@ def _run(args: argparse.Namespace, dataset) -> int:
         try:
             scenario = variant(scenarios[name], args.train_share, args.greyscale, args.keywords)
             result = run_scenario(scenario, dataset, store, force=args.force, progress=progress)
-        except ScenarioUnavailable as exc:
+        except ScenarioUnavailableError as exc:
             print(f"{name} cannot run: {exc}", file=sys.stderr)
             if args.scenario != "all":
                 code = EXIT_UNAVAILABLE
@@ -435,7 +435,7 @@ def _compare_versions(args: argparse.Namespace, original: Dataset) -> int:
 def _label_issues(args: argparse.Namespace, dataset) -> int:
     scenario = scenario_named(args.scenario)
     if reason := scenario.unavailable_reason():
-        raise ScenarioUnavailable(reason)
+        raise ScenarioUnavailableError(reason)
     progress = TqdmProgress(args.scenario)
     try:
         table = label_issues(scenario, dataset, progress)

@@ -49,7 +49,7 @@ class ModelMissingError(VitrineError):
     """A model's weights are not on this machine; the message names what is missing and the fix."""
 
 
-class ScenarioUnavailable(VitrineError):
+class ScenarioUnavailableError(VitrineError):
     """The scenario cannot run here (missing weights, say); the message tells the user how to fix it."""
 
 

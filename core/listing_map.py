@@ -27,10 +27,10 @@ from sklearn.preprocessing import normalize
 from core.dataset import Dataset
 from core.evaluation import ScenarioResult
 from core.progress import Progress, silent
+from core.results_store import ResultsStore
 from core.runs import fitted_result
 from core.scenarios.base import Scenario
 from core.split import SEED
-from core.store import ResultsStore
 
 MAP_METHOD = "t-SNE"
 CLUSTERS_TABLE = "kmeans-clusters"  # uniq_id, cluster: k-means of the features, beside the scenario's result

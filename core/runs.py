@@ -2,18 +2,18 @@
 from __future__ import annotations
 
 from core.dataset import Dataset
-from core.errors import ScenarioUnavailable
+from core.errors import ScenarioUnavailableError
 from core.evaluation import ScenarioResult, evaluate
 from core.progress import Progress, silent
+from core.results_store import ResultsStore
 from core.scenarios.base import Scenario
-from core.store import ResultsStore
 
 
 def run_scenario(scenario: Scenario, dataset: Dataset, store: ResultsStore, force: bool = False,
                  progress: Progress = silent) -> ScenarioResult:
     """The scenario's result on the dataset: from the store unless ``force``, else computed and stored.
 
-    Raises ScenarioUnavailable (with the fix in its message) when the scenario cannot run here.
+    Raises ScenarioUnavailableError (with the fix in its message) when the scenario cannot run here.
     """
     if not force:
         stored = store.load(scenario, dataset.fingerprint)
@@ -21,7 +21,7 @@ def run_scenario(scenario: Scenario, dataset: Dataset, store: ResultsStore, forc
             return stored
     reason = scenario.unavailable_reason()
     if reason:
-        raise ScenarioUnavailable(reason)
+        raise ScenarioUnavailableError(reason)
     result = evaluate(scenario, dataset, progress)
     store.save(scenario, result)
     return result

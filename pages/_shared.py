@@ -22,11 +22,11 @@ from core.explain.rendering import highlighted_html, top_words
 from core.labels.versions import apply_version, selected_version, version_names
 from core.leaderboard import best_scenario
 from core.locations import SAMPLE_NOTICE, data_dir, find_csv, work_dirs
-from core.review.store import ReviewStore, default_url
+from core.results_store import ResultsStore
+from core.review.answer_store import ReviewStore, default_url
 from core.runs import run_scenario
 from core.scenarios.base import Scenario
 from core.scenarios.registry import all_scenarios, scenario_named, variants_named
-from core.store import ResultsStore
 
 VERSION_PICKER = "data_version_picker"
 DISPLAY_SIDE = 480  # photos are downscaled to this before they reach the browser
@@ -39,8 +39,7 @@ MAX_DESCRIPTION_SHOWN = 5000  # characters highlighted on screen (CLIP reads far
 
 @st.cache_data(show_spinner="Loading the listings…")
 def _load_dataset(folder: str, csv_modified: float, version: str = ORIGINAL_VERSION) -> Dataset:
-    original = load_dataset(Path(folder))
-    return original if version == ORIGINAL_VERSION else apply_version(original, version)
+    return apply_version(load_dataset(Path(folder)), version)
 
 
 def original_dataset() -> Dataset:

@@ -14,12 +14,12 @@ from core.exports import to_csv_text
 from core.labels.issues import stored_label_issues
 from core.labels.tree import hesitations
 from core.leaderboard import best_scenario
+from core.review.answer_store import MAX_COMMENT_CHARS, MAX_OPERATOR_CHARS, checked_operator
 from core.review.batches import product_name_of, sent_batches
 from core.review.export import answers_with_context
 from core.review.identity import signed_in_operator
 from core.review.queues import mistakes_label, review_queues
 from core.review.standing import operator_pace, operator_queue
-from core.review.store import MAX_COMMENT_CHARS, MAX_OPERATOR_CHARS, checked_operator
 from core.review.summary import REVISE_SHARE, decision_rule
 from pages._shared import (
     dataset_or_stop,

@@ -164,10 +164,10 @@ def hostile_app(tmp_path_factory) -> dict:
     """A data folder whose category, product and folder names and descriptions are all hostile, a
     tfidf run on it (with mistakes to review) and an answer saved by an operator with a hostile name:
     the environment variables that point the app at them, and the categories."""
-    from core.review.store import ReviewStore
+    from core.results_store import ResultsStore
+    from core.review.answer_store import ReviewStore
     from core.runs import run_scenario
     from core.scenarios.tfidf import TfidfScenario
-    from core.store import ResultsStore
 
     root = tmp_path_factory.mktemp("hostile")
     rng = np.random.default_rng(0)

@@ -21,10 +21,10 @@ from core.errors import ReviewStoreError
 from core.escaping import plain_markdown
 from core.explain.base import Explainer
 from core.locations import REPO_ROOT, SAMPLE_DATA_DIR, work_dirs
-from core.review.store import ReviewStore
+from core.results_store import ResultsStore
+from core.review.answer_store import ReviewStore
 from core.runs import run_scenario
 from core.scenarios.tfidf import TfidfScenario
-from core.store import ResultsStore
 from tests.conftest import HAS_REFERENCE_DATA, listing_row, operator_field, shown, write_dataset
 
 TIMEOUT = 120

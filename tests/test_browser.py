@@ -62,9 +62,9 @@ def app_env_with_tiny_clip(private_work_dir, reference_dataset, tmp_path, monkey
     """A work folder where a tiny CLIP is imported and clip_a has run (a test stand-in for the real
     weights: its numbers mean nothing), so that photo explanations can be seen in the browser."""
     from core.cli import main
+    from core.results_store import ResultsStore
     from core.runs import run_scenario
     from core.scenarios.registry import all_scenarios
-    from core.store import ResultsStore
     from tests.tiny_models import save_tiny_clip
 
     monkeypatch.setenv("VITRINE_CLIP_MODEL", "tiny-clip-e2e")
@@ -159,7 +159,7 @@ def _category_button(page, category: str):
 def test_every_page_explain_an_upload_and_a_review_that_survives_a_restart(app_env_with_tiny_clip, browser,
                                                                              reference_dataset, private_work_dir,
                                                                              tmp_path):
-    from core.review.store import ReviewStore
+    from core.review.answer_store import ReviewStore
 
     photo = next(p for p in reference_dataset.listings["image_path"] if isinstance(p, str))
     process, url = start_app(app_env_with_tiny_clip)
@@ -275,9 +275,9 @@ def test_hostile_names_show_as_written_and_the_browser_fetches_nothing_outside(h
 
 def test_every_page_fits_a_1400_and_an_800_pixel_window(app_env, private_work_dir, reference_dataset, browser,
                                                         tmp_path):
+    from core.results_store import ResultsStore
     from core.runs import run_scenario
     from core.scenarios.tfidf import TfidfScenario
-    from core.store import ResultsStore
 
     run_scenario(TfidfScenario(), reference_dataset, ResultsStore(private_work_dir / "results"))
     process, url = start_app(app_env)
@@ -301,10 +301,10 @@ def test_every_page_fits_a_1400_and_an_800_pixel_window(app_env, private_work_di
 
 
 def test_a_double_click_on_save_stores_the_answer_once(app_env, private_work_dir, reference_dataset, browser, tmp_path):
-    from core.review.store import ReviewStore
+    from core.results_store import ResultsStore
+    from core.review.answer_store import ReviewStore
     from core.runs import run_scenario
     from core.scenarios.tfidf import TfidfScenario
-    from core.store import ResultsStore
 
     wrong = run_scenario(TfidfScenario(), reference_dataset, ResultsStore(private_work_dir / "results")).misclassified()
     queue = int((wrong["split"] == "test").sum())  # the page counts "N of <queue> products": no other text matches
@@ -371,10 +371,10 @@ def test_classify_a_small_uploaded_csv_download_the_result_and_send_the_doubtful
 
 def test_a_team_signs_in_through_its_provider_and_answers_under_its_account(app_env, private_work_dir,
                                                                            reference_dataset, browser, tmp_path):
-    from core.review.store import ReviewStore
+    from core.results_store import ResultsStore
+    from core.review.answer_store import ReviewStore
     from core.runs import run_scenario
     from core.scenarios.tfidf import TfidfScenario
-    from core.store import ResultsStore
     from tests.oidc_stub import CLIENT_ID, CLIENT_SECRET, stub_provider
 
     run_scenario(TfidfScenario(), reference_dataset, ResultsStore(private_work_dir / "results"))
@@ -411,9 +411,9 @@ def test_a_team_signs_in_through_its_provider_and_answers_under_its_account(app_
 
 def test_clicking_a_point_of_the_map_shows_that_listing_and_its_explanation(app_env, private_work_dir,
                                                                            reference_dataset, browser, tmp_path):
+    from core.results_store import ResultsStore
     from core.runs import run_scenario
     from core.scenarios.tfidf import TfidfScenario
-    from core.store import ResultsStore
 
     run_scenario(TfidfScenario(), reference_dataset, ResultsStore(private_work_dir / "results"))
     process, url = start_app(app_env)

@@ -7,11 +7,11 @@ from streamlit.testing.v1 import AppTest
 from core.dataset import load_dataset
 from core.labels.tree import hesitations
 from core.locations import REPO_ROOT, work_dirs
-from core.review.store import ReviewStore
+from core.results_store import ResultsStore
+from core.review.answer_store import ReviewStore
 from core.review.summary import summarise
 from core.runs import run_scenario
 from core.scenarios.tfidf import TfidfScenario
-from core.store import ResultsStore
 
 
 def test_a_listing_in_doubt_ties_its_label_its_operators_categories_and_the_models_answer(small_data_dir):

@@ -14,9 +14,9 @@ from core.classify import job
 from core.cli import EXIT_DATA, EXIT_UNAVAILABLE, main
 from core.dataset import load_dataset
 from core.locations import REPO_ROOT, work_dirs
+from core.results_store import ResultsStore
 from core.runs import run_scenario
 from core.scenarios.tfidf import TfidfScenario
-from core.store import ResultsStore
 from tests.conftest import REFERENCE_DATA
 from tests.tiny_models import save_tiny_clip
 
@@ -230,8 +230,8 @@ needs_gpu = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CU
 
 @needs_gpu
 def test_on_a_gpu_clip_embeds_what_the_cpu_embeds(tmp_path):
-    from core.classify.gpu_photos import decode_on_device, read_for_gpu
-    from core.classify.photos import decode_photos
+    from core.classify.gpu_photo_decoding import decode_on_device, read_for_gpu
+    from core.classify.photo_decoding import decode_photos
     from core.embeddings.clip_embedder import ClipEmbedder
     from core.models.clip import load_clip
 

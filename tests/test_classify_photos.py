@@ -9,7 +9,7 @@ import torch
 from PIL import Image, ImageOps
 from torchvision.transforms.v2.functional import pil_to_tensor
 
-from core.classify.gpu_photos import JpegFile, decode_on_device, read_for_gpu
+from core.classify.gpu_photo_decoding import JpegFile, decode_on_device, read_for_gpu
 from core.images import open_image, to_square
 
 

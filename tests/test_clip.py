@@ -21,16 +21,16 @@ from core.embeddings import clip_embedder
 from core.embeddings.clip_embedder import ClipEmbedder, clip_pixels, embed_text_list
 from core.embeddings.clip_fast import equivalent_copy
 from core.embeddings.clip_forward import image_features, text_features
-from core.embeddings.photos import embed_photos
+from core.embeddings.photo_embeddings import embed_photos
 from core.embeddings.streams import ComputeStreams
 from core.errors import ModelMissingError
 from core.evaluation import evaluate
 from core.images import open_image, to_square
 from core.locations import REPO_ROOT, work_dirs
 from core.models.clip import download_clip, load_clip
+from core.results_store import ResultsStore
 from core.scenarios.clip import clip_scenarios
 from core.scenarios.registry import all_scenarios
-from core.store import ResultsStore
 from tests.conftest import split_accuracy
 from tests.tiny_models import save_tiny_clip
 

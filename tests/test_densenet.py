@@ -19,8 +19,8 @@ from core.images import open_image
 from core.locations import work_dirs
 from core.models import densenet
 from core.models.densenet import download_densenet, load_densenet
+from core.results_store import ResultsStore
 from core.scenarios.densenet import DenseNetScenario, MirrorAugmentedHead
-from core.store import ResultsStore
 from tests.conftest import split_accuracy
 from tests.tiny_models import monotonic_densenet, save_random_densenet
 
@@ -166,7 +166,7 @@ def test_fine_tuning_the_last_block_with_early_stopping_and_gradcam(imported_den
     from core.actions.explain import ScenarioExplainer
     from core.locations import work_dirs
     from core.models.densenet_finetune import FineTunedDenseNetHead
-    from core.store import ResultsStore
+    from core.results_store import ResultsStore
 
     subset = _slice(reference_dataset, per_category=12)
     scenario = DenseNetScenario(image_size=SMALL, fine_tune=True)

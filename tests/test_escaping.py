@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from core.escaping import chart_text, html_text, message_markdown, plain_markdown
 from core.locations import REPO_ROOT
-from core.review.store import ReviewStore
+from core.review.answer_store import ReviewStore
 from tests.conftest import HOSTILE, OPERATOR, listing_row, operator_field, shown, write_dataset
 
 

@@ -212,8 +212,8 @@ def test_keywords_per_category_from_tfidf_explanations(reference_dataset):
     from core.actions.explain import ScenarioExplainer, relevance_keywords
     from core.explain.keywords import tfidf_coefficient_keywords
     from core.locations import work_dirs
+    from core.results_store import ResultsStore
     from core.scenarios.tfidf import TfidfScenario
-    from core.store import ResultsStore
 
     listings = reference_dataset.listings
     subset = dataclasses.replace(reference_dataset, listings=listings.groupby("category").head(25)
@@ -243,8 +243,8 @@ def test_the_guide_advises_describing_words_not_the_shops_template():
 def test_explanations_are_cached_per_listing_and_class(reference_dataset, monkeypatch):
     from core.actions.explain import ScenarioExplainer
     from core.locations import work_dirs
+    from core.results_store import ResultsStore
     from core.scenarios.tfidf import TfidfScenario
-    from core.store import ResultsStore
 
     subset = dataclasses.replace(reference_dataset, listings=reference_dataset.listings.groupby("category")
                                  .head(10).reset_index(drop=True))

@@ -52,9 +52,9 @@ def test_the_review_page_offers_the_likely_label_errors_as_a_queue(small_data_di
     from streamlit.testing.v1 import AppTest
 
     from core.locations import REPO_ROOT, work_dirs
-    from core.review.store import ReviewStore
+    from core.results_store import ResultsStore
+    from core.review.answer_store import ReviewStore
     from core.runs import run_scenario
-    from core.store import ResultsStore
 
     monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
     dataset = load_dataset()

@@ -17,11 +17,11 @@ from core.labels.versions import (
     write_version,
 )
 from core.locations import work_dirs
-from core.review.store import ReviewStore
+from core.results_store import ResultsStore
+from core.review.answer_store import ReviewStore
 from core.runs import run_scenario
 from core.scenarios.tfidf import TfidfScenario
 from core.split import assign_split
-from core.store import ResultsStore
 
 
 def _answers(rows: list[tuple]) -> pd.DataFrame:

@@ -6,10 +6,10 @@ from streamlit.testing.v1 import AppTest
 from core.dataset import load_dataset
 from core.leaderboard import best_scenario, headline
 from core.locations import REPO_ROOT, work_dirs
+from core.results_store import ResultsStore
 from core.runs import run_scenario
 from core.scenarios.tfidf import TfidfScenario
 from core.scenarios.variants import variant
-from core.store import ResultsStore
 
 
 def _results(small_data_dir):

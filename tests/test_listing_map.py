@@ -15,8 +15,8 @@ from core.listing_map import (
     stored_listing_map,
 )
 from core.locations import work_dirs
+from core.results_store import ResultsStore
 from core.scenarios.tfidf import TfidfScenario
-from core.store import ResultsStore
 from tests.conftest import WORDS, listing_row, write_dataset
 
 

@@ -11,10 +11,10 @@ from core.escaping import chart_text
 from core.labels.issues import LABEL_ISSUES_TABLE
 from core.leaderboard import best_scenario
 from core.locations import SAMPLE_DATA_DIR, work_dirs
+from core.results_store import ResultsStore
 from core.runs import run_scenario
 from core.scenarios.tfidf import TfidfScenario
 from core.scenarios.tfidf_specs import TfidfSpecsScenario
-from core.store import ResultsStore
 from tests.test_app_pages import page
 
 

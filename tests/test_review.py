@@ -17,8 +17,8 @@ from sqlalchemy import make_url
 
 from core.errors import ReviewStoreError
 from core.locations import REPO_ROOT
+from core.review.answer_store import ReviewStore, answers
 from core.review.standing import operator_pace, operator_queue
-from core.review.store import ReviewStore, answers
 from core.review.summary import ASK_ANOTHER, CONFIRMED, RETRAIN, REVISE_TREE, pair_kappa, summarise
 
 
@@ -193,7 +193,7 @@ def test_threads_saving_at_once_lose_nothing(store):
 
 WRITER = """
 import sys
-from core.review.store import ReviewStore, answers
+from core.review.answer_store import ReviewStore, answers
 store = ReviewStore(sys.argv[1])
 for i in range(int(sys.argv[3])):
     store.save(sys.argv[2], f"item{i}", "Computers", False, comment=f"{sys.argv[2]}-{i}")

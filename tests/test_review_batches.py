@@ -16,7 +16,9 @@ from core.cli import main
 from core.dataset import load_dataset
 from core.errors import ArchiveError
 from core.locations import work_dirs
+from core.results_store import ResultsStore
 from core.review import batches
+from core.review.answer_store import MAX_ID_CHARS, ReviewStore
 from core.review.batches import (
     batches_dir,
     product_name_of,
@@ -26,10 +28,8 @@ from core.review.batches import (
     sent_batches,
 )
 from core.review.queues import batch_queue, review_queues
-from core.review.store import MAX_ID_CHARS, ReviewStore
 from core.runs import run_scenario
 from core.scenarios.tfidf import TfidfScenario
-from core.store import ResultsStore
 from tests.conftest import listing_row, write_dataset
 
 

@@ -2,9 +2,9 @@ import json
 
 from core.dataset import load_dataset
 from core.locations import work_dirs
+from core.results_store import ResultsStore
 from core.runs import run_scenario
 from core.scenarios.tfidf import TfidfScenario
-from core.store import ResultsStore
 
 
 def test_results_are_stored_in_open_formats_and_reused_until_forced(small_data_dir):

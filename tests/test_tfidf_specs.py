@@ -6,10 +6,10 @@ from core.cli import main
 from core.dataset import load_dataset
 from core.explain.tfidf_words import word_contributions
 from core.locations import work_dirs
+from core.results_store import ResultsStore
 from core.runs import run_scenario
 from core.scenarios.tfidf_specs import TfidfSpecsScenario
 from core.specifications import specification_text
-from core.store import ResultsStore
 from tests.conftest import needs_reference_data
 
 RAW = ('{"product_specification"=>[{"key"=>"Brand", "value"=>"Sonata"}, {"key"=>"Strap Material", '

@@ -5,15 +5,15 @@ from PIL import Image
 
 from core.cli import EXIT_UNAVAILABLE, main
 from core.dataset import load_dataset
-from core.errors import ScenarioUnavailable
+from core.errors import ScenarioUnavailableError
 from core.locations import REPO_ROOT, work_dirs
+from core.results_store import ResultsStore
 from core.runs import run_scenario
-from core.scenarios.keywords import KeywordEmphasis
+from core.scenarios.keyword_emphasis import KeywordEmphasis
 from core.scenarios.registry import all_scenarios, scenario_named
 from core.scenarios.tfidf import TfidfScenario
 from core.scenarios.variants import variant
 from core.split import assign_split
-from core.store import ResultsStore
 from tests.tiny_models import save_tiny_clip
 
 
@@ -28,7 +28,7 @@ def test_a_variant_is_named_by_its_options_and_found_again_by_that_name():
     for wrong in ("tfidf+greyscale", "clip_a+keywords", "tfidf+train55", "tfidf+shiny", "nothing"):
         with pytest.raises(KeyError):
             scenario_named(wrong)
-    with pytest.raises(ScenarioUnavailable, match="reads no photo"):
+    with pytest.raises(ScenarioUnavailableError, match="reads no photo"):
         variant(tfidf, greyscale=True)
 
 

@@ -20,9 +20,9 @@ from core.classify.device import choose_device, describe_device
 from core.classify.job import ClassifySummary
 from core.classify.output import OutputTarget, output_target
 from core.classify.ray_engine import RayInput, classify_on_ray, ray_missing_message
-from core.classify.stored import StoredClassifier
+from core.classify.stored_classifier import StoredClassifier
 from core.dataset import Dataset
-from core.errors import BatchInputError, ScenarioUnavailable
+from core.errors import BatchInputError, ScenarioUnavailableError
 from core.locations import work_dirs
 from core.progress import Progress, silent
 from core.review.batches import SentBatch, send_to_review
@@ -124,7 +124,7 @@ def classify_file(source: Path, scenario_name: str, dataset: Dataset, out: str |
     scenario = scenario_named(scenario_name)
     device = choose_device(device, scenario)
     if engine == "ray" and (missing := ray_missing_message()):
-        raise ScenarioUnavailable(missing)
+        raise ScenarioUnavailableError(missing)
     target = output_target(source, out, scenario_name, engine)
     # A zip's photos are unpacked only for a scenario that reads them, or for the review page to show.
     photos = scenario.reads_photo or to_review

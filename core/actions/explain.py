@@ -18,9 +18,9 @@ from core.explain.explanation import Explanation
 from core.explain.keywords import MIN_LISTINGS, aggregate_keywords
 from core.locations import work_dirs
 from core.progress import Progress, silent
+from core.results_store import ResultsStore, result_key
 from core.runs import fitted_result
 from core.scenarios.base import Scenario
-from core.store import ResultsStore, result_key
 
 # Listings explained per batch: one forward and one backward pass for CLIP, a few seconds on a laptop CPU
 # (so that a page's progress moves), far cheaper per listing than one at a time.

@@ -1,7 +1,7 @@
 """Which hardware a batch runs on: the user's choice, checked against what torch sees."""
 from __future__ import annotations
 
-from core.errors import ScenarioUnavailable
+from core.errors import ScenarioUnavailableError
 from core.scenarios.base import Scenario
 
 
@@ -15,7 +15,8 @@ def choose_device(requested: str, scenario: Scenario) -> str:
 
     if not torch.cuda.is_available():
         if requested == "cuda":
-            raise ScenarioUnavailable("No CUDA GPU is visible to torch on this machine; run with --device cpu or auto.")
+            raise ScenarioUnavailableError("No CUDA GPU is visible to torch on this machine; run with --device cpu or "
+                                           "auto.")
         return "cpu"
     return "cuda"
 

@@ -4,9 +4,9 @@ Chunks in, chunks out: the input is read ``CHUNK_ROWS`` rows at a time and each 
 appended to a temporary file that replaces the output only once the whole batch is done, so memory
 stays flat whatever the file's size and a stopped run leaves no half file. The next chunks are read in
 a background thread (``core.classify.read_ahead``) and their photos decoded ahead of the model
-(``core.classify.photos``): by worker threads on the CPU (measured with benchmarks/classify.py: 1.07 of
-the embedder's own speed with threads, 0.80 with worker processes), on the GPU itself when the scenario
-runs there.
+(``core.classify.photo_decoding``): by worker threads on the CPU (threads kept up with the embedder where
+worker processes did not: benchmarks/classify.py measures it), on the GPU itself when the scenario runs
+there.
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from core.calibration import ReviewThreshold
 from core.classify.batch_input import CHUNK_ROWS, BatchFile, BatchRows
-from core.classify.photos import decode_photos, decoded_ahead, is_photo, photo_decoder
+from core.classify.photo_decoding import decode_photos, decoded_ahead, is_photo, photo_decoder
 from core.classify.read_ahead import read_ahead
 from core.errors import BatchInputError
 from core.exports import write_csv
@@ -120,7 +120,7 @@ def classify_batch(batch: BatchFile, scenario: Scenario, estimator, threshold: R
     scenario = scenario.on_device(device) if on_gpu else scenario
     decoding, threads = (decode_photos, 8), os.cpu_count() or 1
     if on_gpu and not explain:
-        from core.classify.gpu_photos import decode_photos_on  # torch only where a GPU is used
+        from core.classify.gpu_photo_decoding import decode_photos_on  # torch only where a GPU is used
 
         decoding = (decode_photos_on(device, scenario.photo_finisher()), GPU_PHOTO_GROUP)
         threads = min(threads, GPU_PHOTO_WORKERS)

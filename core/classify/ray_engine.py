@@ -41,11 +41,11 @@ from core.classify.job import (
     output_counts,
     write_output,
 )
-from core.classify.photos import decode_photo
-from core.errors import BatchInputError, ScenarioUnavailable
+from core.classify.photo_decoding import decode_photo
+from core.errors import BatchInputError, ScenarioUnavailableError
 from core.locations import find_csv, work_dirs
+from core.results_store import ResultsStore
 from core.scenarios.registry import scenario_named
-from core.store import ResultsStore
 
 INSTALL_HINT = "pip install -r requirements-scale.txt"
 # Each worker that dies is started again this many times, and each failed batch retried as often.
@@ -263,7 +263,7 @@ class _Classify:
         scenario = scenario_named(scenario_name)
         self.estimator = ResultsStore(work_dirs().results).load_estimator(scenario, data_fingerprint)
         if self.estimator is None:
-            raise ScenarioUnavailable(f"This worker finds no stored {scenario_name} classifier under "
+            raise ScenarioUnavailableError(f"This worker finds no stored {scenario_name} classifier under "
                                       f"{work_dirs().results}: every node needs the same work folder "
                                       "($VITRINE_WORK_DIR).")
         self.explainer = scenario.explainer(self.estimator) if explain else None

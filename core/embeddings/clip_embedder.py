@@ -21,7 +21,7 @@ from core.clip_tokenizer import CONTEXT_LENGTH, window_token_ids
 from core.embeddings.cache import EmbeddingCache, text_key
 from core.embeddings.clip_fast import fast_copy
 from core.embeddings.clip_forward import image_features, text_features
-from core.embeddings.photos import CachedEmbeddings, batches
+from core.embeddings.photo_embeddings import CachedEmbeddings, batches
 from core.embeddings.streams import compute_streams
 from core.images import to_square
 from core.models.clip import LoadedClip
@@ -101,7 +101,7 @@ class ClipEmbedder:
 
     def embed_images(self, images: list[Image.Image | torch.Tensor]) -> np.ndarray:
         """One normalised vector per photo, in order. On a GPU a photo may also be a square uint8
-        tensor already there (``core.classify.photos``)."""
+        tensor already there (``core.classify.photo_decoding``)."""
         if not images:
             return np.zeros((0, self.dimension), np.float32)
         if self.on_gpu:

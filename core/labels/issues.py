@@ -16,10 +16,10 @@ from sklearn.model_selection import cross_val_predict
 
 from core.dataset import Dataset
 from core.progress import Progress, silent
+from core.results_store import ResultsStore
 from core.scenarios.base import Scenario
 from core.scenarios.registry import all_scenarios
 from core.split import cv_folds
-from core.store import ResultsStore
 
 LABEL_ISSUES_TABLE = "label-issues"  # the name its ranking is stored under, beside the scenario's result
 COLUMNS = ["uniq_id", "given", "suggested", "quality", "is_issue", "suggested_probability"]

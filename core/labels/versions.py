@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from core.dataset import ORIGINAL_VERSION, Dataset, load_dataset
+from core.dataset import ORIGINAL_VERSION, Dataset
 from core.errors import DatasetError
 from core.exports import read_csv, write_csv
 from core.locations import work_dirs
@@ -244,8 +244,3 @@ def apply_version(original: Dataset, name: str) -> Dataset:
 def selected_version() -> str:
     """The version chosen for this process: ``$VITRINE_DATA_VERSION``, else the original."""
     return os.environ.get(VERSION_ENV) or ORIGINAL_VERSION
-
-
-def load_data_version(name: str | None = None) -> Dataset:
-    """The listings of version ``name`` (default: ``selected_version()``) of the configured data set."""
-    return apply_version(load_dataset(), name or selected_version())

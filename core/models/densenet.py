@@ -127,8 +127,8 @@ class FastFeatureExtractor:
     before it,
     each transition's 2x2 average pooling moved before its 1x1 convolution (both linear, so they
     commute; the convolution then sees a quarter of the pixels), channels-last memory layout
-    (oneDNN's preferred one for convolutions), inference mode, and small batches (8 measured
-    fastest on this 2-core CPU: DenseNet's concatenations stay in cache).
+    (oneDNN's preferred one for convolutions), inference mode, and small batches (DenseNet's
+    concatenations stay in cache; benchmarks/densenet_features.py measures the path).
     The network given is copied, not changed: Grad-CAM keeps using it."""
 
     batch_size = 8

@@ -35,7 +35,7 @@ from core.errors import ImageError, ReviewStoreError
 from core.exports import original_cells
 from core.images import open_image
 from core.locations import work_dirs
-from core.review.store import MAX_ID_CHARS
+from core.review.answer_store import MAX_ID_CHARS
 from core.wording import clause
 
 KEY_PREFIX = "batch:"

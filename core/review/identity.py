@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from core.errors import ReviewStoreError
-from core.review.store import MAX_OPERATOR_CHARS, checked_operator
+from core.review.answer_store import MAX_OPERATOR_CHARS, checked_operator
 
 # The claims that name an account, the most unique first: two people may share a name, not an e-mail.
 IDENTITY_CLAIMS = ("email", "preferred_username", "name", "sub")

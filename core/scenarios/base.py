@@ -84,7 +84,7 @@ class Scenario(ABC):
                     specifications: list[str] | None = None) -> np.ndarray:
         """Features of listings held in memory (a new listing, a batch to classify), computed exactly
         as ``featurize`` computes them, one row per listing. On a GPU (``on_device``) a photo may also
-        be a square uint8 tensor decoded there (``core.classify.photos``), and a description what
+        be a square uint8 tensor decoded there (``core.classify.photo_decoding``), and a description what
         ``texts_ahead`` made of it. ``specifications``: the values sellers filled in
         (``core.specifications``), read by the scenarios that use them."""
 

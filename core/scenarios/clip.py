@@ -16,7 +16,7 @@ from sklearn.linear_model import LogisticRegressionCV
 
 from core.dataset import optional_strings
 from core.embeddings.clip_embedder import ClipEmbedder, TokenisedText, embed_text_list
-from core.embeddings.photos import embed_photos, in_grey
+from core.embeddings.photo_embeddings import embed_photos, in_grey
 from core.explain.clip_relevance import ClipExplainer
 from core.locations import work_dirs
 from core.models.clip import (

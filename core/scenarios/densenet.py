@@ -16,7 +16,7 @@ from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from core.dataset import optional_strings
-from core.embeddings.photos import TransformedEncoder, embed_photos, in_grey
+from core.embeddings.photo_embeddings import TransformedEncoder, embed_photos, in_grey
 from core.errors import NoPhotoError
 from core.explain.gradcam import GradCamExplainer
 from core.locations import work_dirs

@@ -17,7 +17,7 @@ from sklearn.pipeline import Pipeline
 from core.explain.tfidf_words import TfidfExplainer
 from core.progress import Progress, silent
 from core.scenarios.base import Features, Scenario
-from core.scenarios.keywords import KeywordEmphasis
+from core.scenarios.keyword_emphasis import KeywordEmphasis
 from core.text import TFIDF_TOKEN_PATTERN, listing_text
 
 

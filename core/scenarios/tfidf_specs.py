@@ -9,7 +9,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from core.scenarios.keywords import KeywordEmphasis
+from core.scenarios.keyword_emphasis import KeywordEmphasis
 from core.scenarios.tfidf import TfidfScenario
 from core.text import TFIDF_TOKEN_PATTERN, listing_text
 

@@ -5,7 +5,7 @@ and row in the results table, and the usual protocol (with 5-fold CV inside its 
   or grows to the rest (the study's own 80 % is the scenario itself);
 - greyscale (``+greyscale``): scenarios that read photos read them in grey;
 - keywords (``+keywords``): text scenarios whose classifier reads the text give the seller guide's
-  top words more weight (``core.scenarios.keywords``).
+  top words more weight (``core.scenarios.keyword_emphasis``).
 
 A variant's name is its base scenario's name followed by its options, e.g. ``tfidf+train70+keywords``.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import re
 
-from core.errors import ScenarioUnavailable
+from core.errors import ScenarioUnavailableError
 from core.scenarios.base import Scenario
 from core.split import TRAIN_SHARE
 
@@ -30,12 +30,12 @@ def variant(base: Scenario, train_share: float = TRAIN_SHARE, greyscale: bool = 
             keywords: bool = False) -> Scenario:
     """``base`` with the given options (``base`` itself when none differs from the study's)."""
     if not any(abs(train_share - share) < 1e-9 for share in TRAIN_SHARES):
-        raise ScenarioUnavailable(f"The train share is one of {', '.join(f'{s:.1f}' for s in TRAIN_SHARES)}; "
+        raise ScenarioUnavailableError(f"The train share is one of {', '.join(f'{s:.1f}' for s in TRAIN_SHARES)}; "
                                   f"got {train_share}.")
     if greyscale and not base.reads_photo:
-        raise ScenarioUnavailable(f"{base.name} reads no photo, so it has no greyscale variant.")
+        raise ScenarioUnavailableError(f"{base.name} reads no photo, so it has no greyscale variant.")
     if keywords and not base.supports_keywords:
-        raise ScenarioUnavailable(f"{base.name} has no keyword-weighting variant: only a text classifier that "
+        raise ScenarioUnavailableError(f"{base.name} has no keyword-weighting variant: only a text classifier that "
                                   "reads the words itself (tfidf, tfidf_specs) can weigh them; CLIP embeds the text "
                                   "before its classifier.")
     options = _options(train_share, greyscale, keywords)
@@ -80,6 +80,6 @@ def parse_variant(name: str, bases: dict[str, Scenario]) -> Scenario | None:
             return None
     try:
         found = variant(base, train_share, greyscale, keywords)
-    except ScenarioUnavailable:
+    except ScenarioUnavailableError:
         return None
     return found if found.name == name else None

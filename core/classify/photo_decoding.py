@@ -1,6 +1,6 @@
 """A batch's photos, decoded one chunk ahead of the model: by Pillow in worker threads, or, for a
 scenario that runs on a GPU, read in worker threads and decoded on the GPU itself
-(``core.classify.gpu_photos``), so that decoding keeps up with a model that embeds thousands of photos
+(``core.classify.gpu_photo_decoding``), so that decoding keeps up with a model that embeds thousands of photos
 a second.
 
 Every photo ends up as one of: a PIL image (decoded on the CPU), a uint8 tensor (3, side, side) on the

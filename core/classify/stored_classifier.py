@@ -9,14 +9,14 @@ from core.calibration import ReviewThreshold
 from core.classify.batch_input import BatchFile
 from core.classify.job import ClassifySummary, classify_batch
 from core.dataset import Dataset
-from core.errors import ScenarioUnavailable
+from core.errors import ScenarioUnavailableError
 from core.evaluation import ScenarioResult
 from core.locations import work_dirs
 from core.progress import Progress, silent
+from core.results_store import ResultsStore
 from core.runs import fitted_result
 from core.scenarios.base import Scenario
 from core.scenarios.registry import scenario_named
-from core.store import ResultsStore
 from core.wording import review_line
 
 
@@ -30,10 +30,10 @@ class StoredClassifier:
     def load(cls, scenario_name: str, dataset: Dataset, precision: float,
              progress: Progress = silent) -> StoredClassifier:
         """The scenario's stored classifier (trained first when there is none) and the cut-off its held-out
-        predictions give for ``precision``; ScenarioUnavailable (with the fix) when it cannot run here."""
+        predictions give for ``precision``; ScenarioUnavailableError (with the fix) when it cannot run here."""
         scenario = scenario_named(scenario_name)
         if reason := scenario.unavailable_reason():
-            raise ScenarioUnavailable(reason)
+            raise ScenarioUnavailableError(reason)
         result = fitted_result(scenario, dataset, ResultsStore(work_dirs().results), progress)
         return cls(scenario, result, result.review_threshold(precision))
 

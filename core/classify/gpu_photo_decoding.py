@@ -15,7 +15,7 @@ from PIL import ExifTags, Image
 from torchvision.io import ImageReadMode, decode_jpeg
 from torchvision.transforms.v2.functional import pad
 
-from core.classify.photos import decode_photo
+from core.classify.photo_decoding import decode_photo
 from core.images import PAD_COLOUR
 
 # Larger JPEGs are decoded on the CPU, at reduced scale (``Image.draft``), rather than at full size in
