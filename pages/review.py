@@ -18,6 +18,7 @@ from core.review.answer_store import MAX_COMMENT_CHARS, MAX_OPERATOR_CHARS, chec
 from core.review.batches import product_name_of, sent_batches
 from core.review.export import answers_with_context
 from core.review.identity import signed_in_operator
+from core.review.name_field import change_name, field_key, name_field, take_name
 from core.review.queues import mistakes_label, review_queues
 from core.review.standing import operator_pace, operator_queue
 from core.review.summary import REVISE_SHARE, decision_rule
@@ -42,10 +43,6 @@ except VitrineError as exc:
 
 # The decision first, beside the product it is about: visible without scrolling sideways.
 DECISION_ORDER = ["product", "decision", "labels", "doubt_share", "answers", "category", "predicted", "uniq_id"]
-OPERATOR = "operator_name"  # the name answers are saved under, on a machine without a team sign-in
-CHANGING_NAME = "changing_operator_name"  # the operator asked to change it
-NAME_FIELD = "operator_field"  # how many times the name field was drawn anew
-NAME_TAKEN = "operator_name_taken"  # the name was just taken: its field is locked in place, then drawn anew
 
 
 def model_answer(item, scenario: str) -> str:
@@ -95,33 +92,6 @@ def progress_text(standing, pace) -> str:
     return text
 
 
-def name_field() -> str:
-    """The session key of the operator name field as drawn now."""
-    return f"operator-{st.session_state.get(NAME_FIELD, 0)}"
-
-
-def draw_name_field_anew() -> None:
-    """The name field is a new one from here on: drawn next, it shows the name as the session holds it."""
-    st.session_state[NAME_FIELD] = st.session_state.get(NAME_FIELD, 0) + 1
-
-
-def change_operator_name() -> None:
-    """The name field opens again, drawn anew so that it starts from the name answers go under."""
-    st.session_state[CHANGING_NAME] = True
-    draw_name_field_anew()
-
-
-def take_operator_name() -> None:
-    """The name typed in the operator field becomes the one answers go under, and the field is locked."""
-    name = st.session_state[name_field()].strip()
-    st.session_state[OPERATOR], st.session_state[CHANGING_NAME] = name, False
-    if name:
-        st.session_state[NAME_TAKEN] = "lock in place"
-        st.query_params["operator"] = name
-    else:
-        st.query_params.pop("operator", None)
-
-
 def team_sign_in() -> bool:
     """Whether the app is set up for a team's sign-in: an [auth] section in .streamlit/secrets.toml."""
     try:
@@ -144,28 +114,14 @@ if team_sign_in():
     settings[0].text_input("Signed in as", value=operator, disabled=True)
     st.sidebar.button("Sign out", on_click=st.logout)
 else:
-    # Once given, the name is shown locked until "Change": a field left with the keyboard's focus took the
-    # first shortcut typed ("1") into the name, and every answer after it went under another operator.
-    # It is kept in the address too, so that a reload, or leaving the page and coming back, keeps it.
-    operator = st.session_state.setdefault(OPERATOR, st.query_params.get("operator", "").strip()[:MAX_OPERATOR_CHARS])
-    locked = bool(operator) and not st.session_state.get(CHANGING_NAME)
-    # Locked in place when the name is taken: a new field in its stead left the keyboard's focus in the old
-    # one until the page was drawn again, and the first click after the name was lost. The run after that
-    # draws it anew, since a field locked with the focus still looks focused, with any key typed into it.
-    taken = st.session_state.pop(NAME_TAKEN, None)
-    if taken == "lock in place":
-        st.session_state[NAME_TAKEN] = "draw anew"
-    elif taken == "draw anew":
-        draw_name_field_anew()
-    if locked or name_field() not in st.session_state:
-        st.session_state[name_field()] = operator
+    field = name_field(st.session_state, st.query_params)  # locked once given: core/review/name_field.py
+    operator = field.operator
     name_column, change_column = settings[0].columns([5, 2], vertical_alignment="bottom")
-    name_column.text_input("Your operator name", key=name_field(), max_chars=MAX_OPERATOR_CHARS, disabled=locked,
-                           on_change=take_operator_name)
-    if locked:
-        if st.query_params.get("operator") != operator:  # back in the address after a visit to another page
-            st.query_params["operator"] = operator
-        change_column.button("Change", on_click=change_operator_name, help="Answer under another operator name")
+    name_column.text_input("Your operator name", key=field.key, max_chars=MAX_OPERATOR_CHARS, disabled=field.locked,
+                           on_change=take_name, args=(st.session_state, st.query_params))
+    if field.locked:
+        change_column.button("Change", on_click=change_name, args=(st.session_state,),
+                             help="Answer under another operator name")
 queues = review_queues(dataset, results, stored_label_issues(dataset, results_store()))
 labels = list(queues)
 best = mistakes_label(best_scenario(results))
@@ -200,7 +156,7 @@ queue = review.items  # mistakes most confident first; label errors least trustw
 review_tab, summary_tab = st.tabs(["Review", "Summary and export"])
 with review_tab:
     if not operator:
-        typed = st.session_state.get(name_field(), "")
+        typed = st.session_state.get(field_key(st.session_state), "")
         st.info("A name of spaces alone is no name: enter your operator name to start reviewing." if typed else
                 "Enter your operator name to start reviewing.")
     elif refusal := name_refusal(operator):  # typed, from the address or from the sign-in
