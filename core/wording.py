@@ -3,6 +3,8 @@ a sentence of its own, and the review cut-off in words. Plain text only: Markdow
 (``core.escaping``)."""
 from __future__ import annotations
 
+import numpy as np
+
 from core.calibration import ReviewThreshold
 
 
@@ -27,3 +29,28 @@ def review_line(result, threshold: ReviewThreshold) -> str:
     return (f"review below {threshold.cutoff:.1%} confidence (where its held-out predictions reach {target} "
             f"precision); on the test split that accepts {measured.share:.0%} without review ({measured.accepted} "
             f"of {measured.listings}{right})")
+
+
+def review_columns(result) -> dict[str, str]:
+    """The review cut-off a scenario's held-out predictions give, and what it lets through on the test split,
+    as two short table cells."""
+    threshold = result.review_threshold()
+    if threshold.cutoff is None:
+        return {"Review below": f"all (no level reached {threshold.target_precision:.0%})",
+                "Auto-accepted (test)": "0%"}
+    measured = result.test_coverage(threshold)
+    precision = "" if measured.precision is None else f", {measured.precision:.1%} right"
+    return {"Review below": f"{threshold.cutoff:.1%} confidence",
+            "Auto-accepted (test)": f"{measured.share:.0%} ({measured.accepted} of {measured.listings}{precision})"}
+
+
+def listing_fate(scenario: str, threshold: ReviewThreshold, confidence: float) -> str:
+    """What the daily job would do with one listing of this confidence: accept it, or send it to an operator."""
+    if threshold.cutoff is None:
+        return (f"In a batch, {scenario} sends every listing to an operator: none of its confidence levels reached "
+                "the target precision.")
+    if threshold.needs_review(np.array([confidence]))[0]:
+        return (f"Below {scenario}'s review cut-off ({threshold.cutoff:.1%}): in a batch this listing would go to an "
+                "operator.")
+    return (f"At or above {scenario}'s review cut-off ({threshold.cutoff:.1%}): in a batch this listing would be "
+            "accepted without review.")

@@ -2,7 +2,6 @@
 and what drove it."""
 from __future__ import annotations
 
-import numpy as np
 import streamlit as st
 
 from core.dataset import listing_photo, sample_listings
@@ -10,6 +9,7 @@ from core.errors import VitrineError
 from core.escaping import message_markdown, plain_markdown
 from core.images import PHOTO_FORMATS, PHOTO_SUFFIXES, open_image
 from core.scenarios.registry import all_scenarios
+from core.wording import listing_fate
 from pages._shared import best_index, dataset_or_stop, scenario_explainer, show_explanation, stored_results
 
 st.title("Explain a new listing")
@@ -92,16 +92,8 @@ except VitrineError as exc:
 predicted = explanation.predicted
 st.subheader(f"Prediction: {plain_markdown(predicted)} ({explanation.probabilities[predicted]:.0%})")
 if name in results:  # what the daily job would do with it: the scenario's own review cut-off
-    threshold = results[name].review_threshold()
-    if threshold.cutoff is None:
-        st.caption(f"In a batch, {plain_markdown(name)} sends every listing to an operator: none of its confidence "
-                   "levels reached the target precision.")
-    elif threshold.needs_review(np.array([explanation.probabilities[predicted]]))[0]:
-        st.caption(f"Below {plain_markdown(name)}'s review cut-off ({threshold.cutoff:.1%}): in a batch this listing "
-                   "would go to an operator.")
-    else:
-        st.caption(f"At or above {plain_markdown(name)}'s review cut-off ({threshold.cutoff:.1%}): in a batch this "
-                   "listing would be accepted without review.")
+    st.caption(plain_markdown(listing_fate(name, results[name].review_threshold(),
+                                           explanation.probabilities[predicted])))
 if target is not None and target != predicted:
     st.caption(f"Explaining “{plain_markdown(target)}”, not the predicted class.")
 show_explanation(explanation, photo, listing_text, key="new", opacity=opacity, title=listing_name)

@@ -20,6 +20,7 @@ from core.scenarios.registry import all_scenarios, scenario_named, variants_name
 from core.scenarios.variants import TRAIN_SHARES, VARIANTS_NOTE, variant
 from core.split import TRAIN_SHARE, assign_split
 from core.study_figures import PEER_BEST_ARI, PEER_TEST_ACCURACY, STUDY_NOTE, study_comparison
+from core.wording import review_columns
 from pages._shared import dataset_or_stop, original_dataset, results_store, run_shown
 
 st.title("Scenario results")
@@ -83,7 +84,7 @@ def _table(rows: dict[str, ScenarioResult]) -> pd.DataFrame:
         "k-means ARI": "n/a" if agreements[r.scenario] is None else f"{agreements[r.scenario]:.2f}",
         "Total time": f"{r.seconds['total']:.1f} s",
         "Study (test)": study_comparison(r.scenario, r.test_accuracy),
-        **_review_columns(r),
+        **review_columns(r),
     } for r in _ranked(rows)])
 
 
@@ -117,18 +118,6 @@ def _cv_chart(rows: dict[str, ScenarioResult]) -> go.Figure:
     figure.update_layout(height=80 + 36 * len(ranked), xaxis_title="5-fold CV accuracy (mean ± std)",
                          xaxis_tickformat=".0%", xaxis_range=[max(0.0, low), 1.0], margin=dict(l=10, r=10, t=10, b=10))
     return figure
-
-
-def _review_columns(result: ScenarioResult) -> dict[str, str]:
-    """The review cut-off its held-out predictions give, and what it lets through on the test split."""
-    threshold = result.review_threshold()
-    if threshold.cutoff is None:
-        return {"Review below": f"all (no level reached {threshold.target_precision:.0%})",
-                "Auto-accepted (test)": "0%"}
-    measured = result.test_coverage(threshold)
-    precision = "" if measured.precision is None else f", {measured.precision:.1%} right"
-    return {"Review below": f"{threshold.cutoff:.1%} confidence",
-            "Auto-accepted (test)": f"{measured.share:.0%} ({measured.accepted} of {measured.listings}{precision})"}
 
 
 if results:
