@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from core.actions.classify import classify_file
 from core.actions.explain import ScenarioExplainer, relevance_keywords
+from core.actions.labels import apply_corrections, find_label_issues
 from core.calibration import DEFAULT_PRECISION
 from core.dataset import ORIGINAL_VERSION, Dataset, load_dataset
 from core.download import DATASET_URL_ENV, dataset_url, download_dataset
@@ -18,15 +19,13 @@ from core.errors import DatasetError, ModelMissingError, ScenarioUnavailableErro
 from core.explain.keywords import KEYWORDS_TABLE
 from core.importer import import_dataset
 from core.labels.compare import before_after, compare_table
-from core.labels.issues import COLUMNS, JSON_KEYS, LABEL_ISSUES_TABLE, label_issues
+from core.labels.issues import COLUMNS, JSON_KEYS
 from core.labels.versions import (
     VERSION_ENV,
     apply_version,
     correction_rule,
-    corrections_from_answers,
     selected_version,
     version_names,
-    write_version,
 )
 from core.locations import SAMPLE_NOTICE, project_data_dir, work_dirs
 from core.models.clip import (
@@ -39,7 +38,7 @@ from core.models.clip import (
 from core.models.weights import model_folder
 from core.quality import data_report
 from core.results_store import ResultsStore
-from core.review.answer_store import ReviewStore, default_url
+from core.review.answer_store import default_url
 from core.review.queues import disputed
 from core.runs import run_scenario
 from core.scenarios.registry import SCENARIO_NAMES, all_scenarios, scenario_named
@@ -395,9 +394,8 @@ def _classify(args: argparse.Namespace, dataset) -> int:
 
 
 def _apply_corrections(args: argparse.Namespace, original: Dataset) -> int:
-    answers = ReviewStore(default_url(work_dirs().reviews_db), create=False).active_frame()
-    corrections = corrections_from_answers(answers, original, args.min_operators)
-    folder = write_version(original, corrections, args.name, args.min_operators)
+    applied = apply_corrections(original, default_url(work_dirs().reviews_db), args.min_operators, args.name)
+    corrections, folder = applied.corrections, applied.folder
     print(corrections[["uniq_id", "old_label", "new_label", "operators"]].to_string(index=False))
     print(f"{len(corrections)} correction(s) written as data version {folder.name} ({folder}); the rule: "
           f"{correction_rule(args.min_operators)}. Run on it with --data-version {folder.name}.")
@@ -433,15 +431,12 @@ def _compare_versions(args: argparse.Namespace, original: Dataset) -> int:
 
 
 def _label_issues(args: argparse.Namespace, dataset) -> int:
-    scenario = scenario_named(args.scenario)
-    if reason := scenario.unavailable_reason():
-        raise ScenarioUnavailableError(reason)
     progress = TqdmProgress(args.scenario)
     try:
-        table = label_issues(scenario, dataset, progress)
+        table, path = find_label_issues(scenario_named(args.scenario), dataset, ResultsStore(work_dirs().results),
+                                        progress)
     finally:
         progress.close()
-    path = ResultsStore(work_dirs().results).save_table(scenario, dataset.fingerprint, LABEL_ISSUES_TABLE, table)
     shown = table.head(args.top)
     if args.json:
         for row in shown[JSON_KEYS].to_dict("records"):

@@ -8,10 +8,11 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.actions.labels import find_label_issues
 from core.dataset import listing_photo
 from core.errors import VitrineError
 from core.escaping import chart_text, message_markdown, plain_markdown
-from core.labels.issues import LABEL_ISSUES_TABLE, label_issues
+from core.labels.issues import LABEL_ISSUES_TABLE
 from core.listing_map import IDS, MAP_METHOD, ListingMap, listing_map, marked_points, stored_listing_map
 from core.scenarios.registry import scenario_named
 from core.study_figures import PEER_BEST_ARI
@@ -77,9 +78,7 @@ def _label_issues() -> pd.DataFrame | None:
         return None
     progress = StreamlitProgress("Finding likely label errors")
     try:
-        issues = label_issues(scenario, dataset, progress)
-        store.save_table(scenario, dataset.fingerprint, LABEL_ISSUES_TABLE, issues)
-        return issues
+        return find_label_issues(scenario, dataset, store, progress)[0]
     except VitrineError as exc:
         st.error(message_markdown(exc))
         return None
