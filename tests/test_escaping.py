@@ -25,6 +25,11 @@ def test_plain_markdown_shows_every_character_as_written():
     assert not re.search(r"https?:|www\.|:material|:red|@evil", escaped)  # no autolink, icon or directive is found
 
 
+@pytest.mark.parametrize("text", ["\nafter a blank line", "ends in X", "ends in a space "])
+def test_plain_markdown_keeps_the_first_and_last_characters(text):
+    assert shown(plain_markdown(text)) == text
+
+
 def test_a_message_keeps_its_code_spans_and_shows_the_data_it_quotes_as_written():
     message = f"Category {HOSTILE[0]!r} is too small; run `python -m core data report`.\nSee {HOSTILE[2]}"
     markdown = message_markdown(message)
