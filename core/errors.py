@@ -26,6 +26,11 @@ class DownloadError(DatasetError):
     """The data set could not be fetched; the message names the address, the reason and the offline way."""
 
 
+class DamagedVersionError(DatasetError):
+    """A data version's files cannot be used; the message says what is wrong with them ("its version.json
+    is missing"), and the caller names the version."""
+
+
 class BatchInputError(VitrineError):
     """A batch of listings to classify cannot be read at all (a row that cannot be read only gets a status)."""
 

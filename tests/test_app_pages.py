@@ -154,6 +154,24 @@ def test_misclassified_page_lists_cards_with_highlighted_descriptions(with_tfidf
     assert not app.exception
 
 
+def test_misclassified_page_filters_on_the_true_and_the_predicted_category_each_its_own(with_tfidf,
+                                                                                        reference_dataset):
+    mistakes = ResultsStore(work_dirs().results).latest("tfidf", reference_dataset.fingerprint).misclassified()
+    mistakes = mistakes[mistakes["split"] == "test"]
+    # The most frequent confusion. With the two filters swapped the page would show the listings confused
+    # the other way round: none (a wrong count) or cards labelled with the predicted category.
+    confusions = mistakes.value_counts(["true", "predicted"]).sort_index()
+    (true, predicted), expected = confusions.idxmax(), confusions.max()
+    app = page("misclassified.py").run()
+    app.multiselect[0].select(true).run()
+    app.multiselect[1].select(predicted).run()
+    assert not app.exception
+    assert app.caption[0].value == f"{expected} misclassified listing(s) match."
+    cards = [shown(c.value) for c in app.caption if c.value.startswith("labelled")]
+    assert len(cards) == min(8, expected)
+    assert all(card.startswith(f"labelled **{true}**, predicted **{predicted}** ") for card in cards)
+
+
 def test_misclassified_page_explains_its_cards_in_batches_and_once(with_tfidf, monkeypatch):
     shutil.rmtree(work_dirs().cache / "explanations", ignore_errors=True)
     batches = []

@@ -121,12 +121,18 @@ def test_gradcam_lands_on_the_right_part_of_a_padded_photo(on_left):
 
 
 def test_gradcam_explains_the_predicted_class_by_default_and_overlays():
-    photo = _photo_with_bright_patch(True)
-    heatmap = densenet_gradcam(monotonic_densenet(), _positive_head(), photo, image_size=SMALL)
+    photo = _photo_with_bright_patch(True)  # black and white: any colour in the overlay is the heatmap's
+    # At full resolution (a 7x7 grid, not 2x2) the map has hot and cold parts to tell apart.
+    heatmap = densenet_gradcam(monotonic_densenet(), _positive_head(), photo, image_size=224)
     assert heatmap.target == max(heatmap.probabilities, key=heatmap.probabilities.get)
     shown = overlay(photo, heatmap.photo, opacity=0.6)
     assert shown.size == photo.size and shown.mode == "RGB"
-    assert np.asarray(shown).astype(int).sum() != np.asarray(photo).astype(int).sum()
+    rgb = np.asarray(shown, dtype=float)
+    colour = rgb.max(axis=2) - rgb.min(axis=2)  # chroma: 0 on the grey photo, the heatmap's tint otherwise
+    hot, cold = heatmap.photo > 0.6, heatmap.photo < 0.3
+    assert hot.any() and cold.any()
+    assert colour[hot].mean() > 2 * colour[cold].mean()  # the tint is where Grad-CAM is, not all over
+    assert np.corrcoef(colour.ravel(), heatmap.photo.ravel())[0, 1] > 0.8
 
 
 def test_mirror_augmentation_trains_on_twice_the_photos(imported_densenet, reference_dataset):

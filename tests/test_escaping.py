@@ -1,13 +1,16 @@
 """Text from the data or from people is shown as written on every page: a category, product, file or
 operator name that looks like Markdown or HTML never becomes a link, an outside image, an icon, bold
 text or LaTeX, and still reads as itself."""
+import html
 import json
 import re
+from pathlib import Path
 
 import pytest
 from google.protobuf.json_format import MessageToDict
 from streamlit.testing.v1 import AppTest
 
+from core.dataset import load_dataset
 from core.escaping import chart_text, html_text, message_markdown, plain_markdown
 from core.locations import REPO_ROOT
 from core.review.answer_store import ReviewStore
@@ -20,6 +23,11 @@ def test_plain_markdown_shows_every_character_as_written():
     assert shown(escaped) == text
     assert not re.search(r"[!-/:-@\[-`{-~]", re.sub(r"\\.", "", escaped, flags=re.DOTALL))  # all escaped
     assert not re.search(r"https?:|www\.|:material|:red|@evil", escaped)  # no autolink, icon or directive is found
+
+
+@pytest.mark.parametrize("text", ["\nafter a blank line", "ends in X", "ends in a space "])
+def test_plain_markdown_keeps_the_first_and_last_characters(text):
+    assert shown(plain_markdown(text)) == text
 
 
 def test_a_message_keeps_its_code_spans_and_shows_the_data_it_quotes_as_written():
@@ -81,6 +89,34 @@ def live_text(app: AppTest) -> list[str]:
     return found
 
 
+def page_text(nodes) -> str:
+    """Every text of these elements (a page: all of them) as a reader sees it: Markdown without its escapes,
+    HTML and chart text without their tags and with their entities decoded, tables and plain-text widgets
+    as they are. Text the page escapes is found here as written; text it drops, or lets the browser read
+    as markup, is not."""
+    texts = []
+    for node in nodes:
+        proto = getattr(node, "proto", None)
+        if proto is None:
+            continue
+        if node.type == "html":
+            texts.append(html.unescape(re.sub(r"<[^>]*>", "", proto.body)))
+        elif node.type == "plotly_chart":
+            texts += [html.unescape(re.sub(r"<[^>]*>", "", text)) for text in _strings(json.loads(proto.spec), None)]
+        elif node.type == "dataframe":
+            texts.append(node.value.to_csv())
+        else:
+            fields = None if node.type in PLAIN_TEXT_ELEMENTS else MARKDOWN_FIELDS | {"options"}
+            texts += [text if fields is None else shown(text)
+                      for text in _strings(MessageToDict(proto, preserving_proto_field_name=True), fields)]
+    return "\n".join(texts)
+
+
+def hostile_names(hostile: dict) -> dict[str, str]:
+    """The hostile data set's product names by listing id."""
+    return load_dataset(Path(hostile["VITRINE_DATA_DIR"])).listings.set_index("uniq_id")["product_name"].to_dict()
+
+
 @pytest.fixture
 def hostile(hostile_app, monkeypatch):
     for name in ("VITRINE_DATA_DIR", "VITRINE_WORK_DIR", "VITRINE_REVIEW_DB"):
@@ -104,6 +140,8 @@ def test_results_page_shows_hostile_category_names_as_text(hostile):
     app = run_page("results.py")
     assert live_text(app) == []
     assert app.get("plotly_chart")  # the confusion matrix, labelled with the categories
+    axes = page_text(app.get("plotly_chart"))
+    assert all(category in axes for category in hostile["categories"])
 
 
 def test_misclassified_page_shows_hostile_names_as_text(hostile):
@@ -112,6 +150,8 @@ def test_misclassified_page_shows_hostile_names_as_text(hostile):
     assert not app.exception and live_text(app) == []
     cards = [shown(c.value) for c in app.caption if c.value.startswith("labelled")]
     assert cards and all(any(f"labelled **{category}**" in card for category in HOSTILE) for card in cards)
+    names, text = hostile_names(hostile), page_text(app)
+    assert all(names[card.rsplit(" id ", 1)[1]] in text for card in cards)  # each card's product, as written
 
 
 def test_explain_page_shows_a_hostile_file_name_and_category_as_text(hostile):
@@ -149,18 +189,25 @@ def test_map_page_shows_hostile_names_as_text(hostile):
     app = run_page("map.py")
     assert live_text(app) == []
     assert app.get("plotly_chart")  # the map, its legend and hover text naming categories and products
+    text = page_text(app)
+    assert all(name in text for name in [*hostile["categories"], *hostile_names(hostile).values()])
 
 
 def test_compare_page_shows_hostile_names_as_text(hostile):
     app = run_page("compare.py")
     assert live_text(app) == []
     assert app.dataframe and app.subheader  # the answers side by side, a column per scenario
+    listing = load_dataset(Path(hostile["VITRINE_DATA_DIR"])).listing(app.selectbox[0].value)
+    heading = page_text(e for e in app.get("html") if 'class="vitrine-product"' in e.proto.body)
+    assert heading == listing["product_name"]
+    assert f"Data set label: **{listing['category']}**" in page_text(app)
 
 
 def test_models_page_shows_a_hostile_model_id_as_text(hostile, monkeypatch):
     monkeypatch.setenv("VITRINE_CLIP_MODEL", HOSTILE[2])
     app = run_page("models.py")
     assert live_text(app) == []
+    assert f"{HOSTILE[2]}: " in page_text(app)  # the model's heading, as written
 
 
 def test_guide_page_shows_hostile_category_names_as_text(hostile):

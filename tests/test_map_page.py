@@ -1,13 +1,20 @@
 """The Map of the listings page (AppTest, no browser), on the sample shipped with Vitrine: 140 listings with
 photos, so the map takes seconds."""
+import io
 import json
+from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from core import listing_map
-from core.dataset import load_dataset
+from core.actions.explain import ScenarioExplainer
+from core.dataset import listing_photo, load_dataset
 from core.escaping import chart_text
+from core.explain.explanation import Explanation
 from core.labels.issues import LABEL_ISSUES_TABLE
 from core.leaderboard import best_scenario
 from core.locations import SAMPLE_DATA_DIR, work_dirs
@@ -15,6 +22,7 @@ from core.results_store import ResultsStore
 from core.runs import run_scenario
 from core.scenarios.tfidf import TfidfScenario
 from core.scenarios.tfidf_specs import TfidfSpecsScenario
+from pages._shared import display_size
 from tests.test_app_pages import page
 
 
@@ -105,6 +113,49 @@ def test_clicking_a_point_shows_the_listing_its_photo_and_its_explanation(on_sam
     assert any(f"id {listing['uniq_id']}" in caption.value for caption in app.caption)
     assert app.subheader[0].value == "Why tfidf predicts what it does for this listing"
     assert any("vitrine-description" in h.proto.body for h in app.get("html"))
+
+
+@pytest.fixture
+def shown_media(monkeypatch) -> dict[str, bytes]:
+    """The bytes of every image the pages send to the browser, by the name in its URL."""
+    sent = {}
+    keep = MemoryMediaFileStorage.load_and_get_id
+
+    def recorded(self, path_or_data, mimetype, kind, filename=None):
+        file_id = keep(self, path_or_data, mimetype, kind, filename)
+        sent[file_id] = path_or_data
+        return file_id
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "load_and_get_id", recorded)
+    return sent
+
+
+def test_the_heatmap_is_drawn_where_the_explanation_puts_it(on_sample, shown_media, monkeypatch):
+    listing = on_sample["dataset"].listings.dropna(subset=["image_path"]).iloc[3]
+    photo = listing_photo(listing)
+    heat = np.zeros((photo.height, photo.width), dtype=np.float32)
+    heat[: photo.height // 4, : photo.width // 2] = 1.0  # a wide band at the top left: a flip or transpose moves it
+
+    def explained(self, uniq_id, target=None):
+        return Explanation(target="x", probabilities={"x": 1.0}, photo=heat, words=[])
+
+    monkeypatch.setattr(ScenarioExplainer, "explain_listing", explained)
+    app = page("map.py").run()
+    app.selectbox[0].select("tfidf").run()
+    _click(app, listing["uniq_id"])
+    assert not app.exception
+    beside_explanation = app.image[1]
+    assert beside_explanation.captions[0].startswith("Where the model looked for")
+    [url] = beside_explanation.value
+    drawn = np.asarray(Image.open(io.BytesIO(shown_media[Path(url).stem])).convert("RGB"), dtype=float)
+    plain = np.asarray(display_size(photo).convert("RGB"), dtype=float)
+    assert drawn.shape == plain.shape
+    change = np.abs(drawn - plain).sum(axis=2)  # how far each pixel's colour moved, over the 3 channels
+    h, w = change.shape
+    assert change[: h // 5, : w * 2 // 5].mean() > 100  # the band is coloured...
+    assert change[: h // 5, w * 3 // 5:].mean() < 10  # ...not its mirror image on the right,
+    assert change[h * 3 // 10: h // 2, : w // 5].mean() < 10  # nor its transpose down the left side,
+    assert change[h // 2:].mean() < 10  # nor the bottom half
 
 
 def test_likely_label_errors_are_marked_once_asked_and_kept(on_sample):

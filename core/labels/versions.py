@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from core.dataset import ORIGINAL_VERSION, Dataset
-from core.errors import DatasetError
+from core.errors import DamagedVersionError, DatasetError
 from core.exports import read_csv, write_csv
 from core.locations import work_dirs
 from core.review.batches import is_batch_key
@@ -41,10 +41,6 @@ _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,59}$")
 # What applying a version reads from its files: a version without them cannot be used.
 MANIFEST_KEYS = ("original_fingerprint",)
 NEEDED_COLUMNS = ["uniq_id", "old_label", "new_label"]
-
-
-class _Damaged(Exception):
-    """What is wrong with a version's files, in words ("its version.json is missing")."""
 
 
 def correction_rule(min_operators: int = 1) -> str:
@@ -108,13 +104,13 @@ def _usable(folder: Path) -> bool:
     """Whether a version's files are all there and readable."""
     try:
         _read_files(folder)
-    except _Damaged:
+    except DamagedVersionError:
         return False
     return True
 
 
 def _read_files(folder: Path) -> tuple[dict, pd.DataFrame]:
-    """A version's manifest and corrections; _Damaged saying what is wrong when one cannot be used."""
+    """A version's manifest and corrections; DamagedVersionError saying what is wrong when one cannot be used."""
     return _read_manifest(folder / MANIFEST_FILE), _read_corrections_file(folder / CORRECTIONS_FILE)
 
 
@@ -123,32 +119,32 @@ def _read_manifest(path: Path) -> dict:
     try:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise _Damaged(f"its {path.name} is missing") from None
+        raise DamagedVersionError(f"its {path.name} is missing") from None
     except json.JSONDecodeError as exc:
-        raise _Damaged(f"its {path.name} is not valid JSON ({exc})") from None
+        raise DamagedVersionError(f"its {path.name} is not valid JSON ({exc})") from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise _Damaged(f"its {path.name} cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
+        raise DamagedVersionError(f"its {path.name} cannot be read ({getattr(exc, 'strerror', None) or exc})") from None
     missing = [key for key in MANIFEST_KEYS if not isinstance(manifest, dict) or key not in manifest]
     if missing:
-        raise _Damaged(f"its {path.name} lacks {', '.join(missing)}")
+        raise DamagedVersionError(f"its {path.name} lacks {', '.join(missing)}")
     return manifest
 
 
 def _read_corrections_file(path: Path) -> pd.DataFrame:
     """A version's ``corrections.csv``, with ``NEEDED_COLUMNS`` and at least one row."""
     if not path.is_file():
-        raise _Damaged(f"its {path.name} is missing")
+        raise DamagedVersionError(f"its {path.name} is missing")
     try:
         table = read_csv(path, dtype=str, keep_default_na=False)
     except pd.errors.EmptyDataError:
-        raise _Damaged(f"its {path.name} is empty") from None
+        raise DamagedVersionError(f"its {path.name} is empty") from None
     except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
         reason = getattr(exc, "strerror", None) or str(exc).strip().splitlines()[0]
-        raise _Damaged(f"its {path.name} cannot be read ({reason})") from None
+        raise DamagedVersionError(f"its {path.name} cannot be read ({reason})") from None
     if missing := [column for column in NEEDED_COLUMNS if column not in table.columns]:
-        raise _Damaged(f"its {path.name} lacks the column(s) {', '.join(missing)}")
+        raise DamagedVersionError(f"its {path.name} lacks the column(s) {', '.join(missing)}")
     if table.empty:
-        raise _Damaged(f"its {path.name} holds no correction")
+        raise DamagedVersionError(f"its {path.name} holds no correction")
     return table
 
 
@@ -216,7 +212,7 @@ def _read_version(name: str) -> tuple[dict, pd.DataFrame]:
                            f"{versions_dir()}, not by a path); the versions are: {usable}.")
     try:
         return _read_files(folder)
-    except _Damaged as exc:
+    except DamagedVersionError as exc:
         raise DatasetError(f"The data version {name} is damaged: {exc}. It cannot be used; the usable versions "
                            f"are: {usable}.") from None
 
