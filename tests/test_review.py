@@ -351,6 +351,7 @@ def test_an_operators_queue_leaves_out_what_they_answered_or_skipped_in_queue_or
     assert (standing.total, standing.answered) == (4, 1)  # "z" is not in this queue
     assert standing.pending["uniq_id"].tolist() == ["c", "d"] and standing.next_item["uniq_id"] == "c"
     assert operator_queue(queue, answers, "ana", skipped={"a", "c", "d"}).next_item is None
+    assert list(standing.pending.columns) == ["uniq_id"] and standing.pending.index.tolist() == [0, 1]
 
 
 def test_skips_are_kept_per_operator_until_brought_back(store):
@@ -375,6 +376,20 @@ def test_pace_is_measured_on_the_last_half_hour_and_gives_the_time_to_go():
     assert operator_pace(answers, "bo", left=10, now=now) is None  # one answer gives no pace yet
     naive = answers.assign(created_at=answers["created_at"].dt.tz_localize(None))  # SQLite's UTC without a zone
     assert operator_pace(naive, "ana", left=10, now=now) == pace
+
+
+@pytest.mark.parametrize("minutes_ago, per_minute", [
+    ([4, 2, 0], 0.5),  # three answers are enough for a pace
+    ([4, 2], None),  # two are not
+    ([0.4, 0.2, 0], 5.0),  # answers less than a minute apart still give one
+    ([30, 20, 10], 0.1),  # an answer exactly half an hour old still counts
+])
+def test_a_pace_needs_three_recent_answers_whatever_their_spacing(minutes_ago, per_minute):
+    now = datetime(2026, 11, 27, 12, 0, tzinfo=timezone.utc)
+    answers = pd.DataFrame({"operator": ["ana"] * len(minutes_ago),
+                            "created_at": [now - timedelta(minutes=m) for m in minutes_ago]})
+    pace = operator_pace(answers, "ana", left=10, now=now)
+    assert (pace.per_minute if pace else None) == (pytest.approx(per_minute) if per_minute else None)
 
 
 def test_exported_answers_carry_the_product_its_label_and_the_reviewed_models_answer():
