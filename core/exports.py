@@ -1,17 +1,26 @@
 """CSV files that people open in a spreadsheet. Every CSV the app offers for download or the command
 line writes goes through here, so that no text from listings, operators or sellers can run as a
 formula (CSV injection, as OWASP describes it): a text cell starting with ``=``, ``+``, ``-``, ``@``,
-a tab or a carriage return gets a leading single quote, so the spreadsheet shows it as text.
+a tab or a carriage return gets a leading single quote, so the spreadsheet shows it as text. Text cells
+are quoted, and a spreadsheet that splits lines on ``;`` or tabs (as much of Europe's does) still cuts
+inside them: there, after each such separator in the text, the same mark goes before what would start a
+formula, so no piece of a cell can start one either.
 """
 from __future__ import annotations
 
 import csv
+import re
 from pathlib import Path
 
 import pandas as pd
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 TEXT_MARK = "'"
+# Where a spreadsheet splitting on ';' or tabs would start a piece of a cell that reads as a formula (spaces
+# and a quote before it count for nothing), or that starts with the mark itself (so it reads back as it was).
+_STARTS_A_FORMULA = r"(?=\s*[=+\-@\t\r'\"])"
+_AFTER_SEPARATOR = re.compile(r"(?<=[;\t])" + _STARTS_A_FORMULA)
+_MARK_AFTER_SEPARATOR = re.compile(r"(?<=[;\t])'" + _STARTS_A_FORMULA)
 
 
 def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
@@ -62,12 +71,15 @@ def _never_text(dtype) -> bool:
 
 
 def _safe_cell(value):
-    if isinstance(value, str) and value.startswith((*FORMULA_STARTS, TEXT_MARK)):
-        return TEXT_MARK + value
-    return value
+    if not isinstance(value, str):
+        return value
+    value = _AFTER_SEPARATOR.sub(TEXT_MARK, value)
+    return TEXT_MARK + value if value.startswith((*FORMULA_STARTS, TEXT_MARK)) else value
 
 
 def _original_cell(value):
-    if isinstance(value, str) and value.startswith(TEXT_MARK):
-        return value[len(TEXT_MARK):]
-    return value
+    if not isinstance(value, str):
+        return value
+    if value.startswith(TEXT_MARK):
+        value = value[len(TEXT_MARK):]
+    return _MARK_AFTER_SEPARATOR.sub("", value)

@@ -215,3 +215,16 @@ def test_an_uploaded_photos_zip_with_one_photo_too_large_costs_that_row_only(sma
                                            "left in the zip")
     finally:
         run.discard()
+
+
+@pytest.mark.parametrize("separator", [";", "\t"])
+def test_a_spreadsheet_splitting_on_another_separator_finds_no_formula_inside_a_text_cell(tmp_path, separator):
+    hostile = ["a;=cmd|' /C calc'!A0", "b;@SUM(1+1)", "text;\t=tabsemi", "c; -2", 'd;"=1+1', "e\t+1", "f;'=x",
+               "plain; text", "g;''"]
+    frame = pd.DataFrame({"id": [str(i) for i in range(len(hostile))], "product": hostile, "n": range(len(hostile))})
+    path = tmp_path / "download.csv"
+    write_csv(frame, path)
+    with path.open(encoding="utf-8", newline="") as handle:
+        cells = [cell for row in csv.reader(handle, delimiter=separator) for cell in row]
+    assert [cell for cell in cells if cell.lstrip(" \"").startswith(("=", "+", "-", "@", "\t", "\r"))] == []
+    assert read_csv(path, dtype={"id": str})["product"].tolist() == hostile  # and it reads back as it was
