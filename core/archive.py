@@ -166,7 +166,8 @@ def _extract(source: Path, choose) -> list[tuple]:
                     if not failures or budget.written > MAX_TOTAL_BYTES:
                         raise
                     target.unlink(missing_ok=True)
-                    failures[0][target] = _left_packed(target, f"cannot be unpacked ({exc})")
+                    why = str(exc.__cause__ or exc).splitlines()[0].rstrip(".")  # zipfile's own words, if any
+                    failures[0][target] = _left_packed(target, f"cannot be unpacked: {why}")
     except zipfile.BadZipFile as exc:
         raise ArchiveError(f"{source.name} is not a readable zip file ({exc}); it may be damaged or truncated: "
                            "download or create it again.") from exc

@@ -24,7 +24,8 @@ class DataReport:
         lines = [f"{self.total} listings in {len(self.per_category)} categories", ""]
         lines.append(self.per_category.to_string(float_format=lambda v: f"{v:.2f}"))
         lines.append("")
-        lines.append(f"{len(self.missing_images)} listing(s) without a photo file:")
+        colon = ":" if self.missing_images else ""
+        lines.append(f"{len(self.missing_images)} listing(s) without a photo file{colon}")
         lines += [f"  - {name}" for name in self.missing_images]
         lines.append(f"{len(self.problems)} row problem(s)")
         lines += [f"  - row {p.row} ({p.uniq_id or 'no id'}): {p.problem}" for p in self.problems]

@@ -600,7 +600,7 @@ def test_classify_page_warns_of_ids_that_repeat_and_still_gives_each_row_its_ans
 
 
 @pytest.mark.parametrize("data, message", [
-    (b"sku,colour\n1,red\n", "today.csv needs an id column (uniq_id or id)"),
+    (b"sku,colour\n1,red\n", "today.csv has no id column (uniq_id or id)"),
     (b"", "today.csv is empty: it holds no header line and no listings."),
     (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "today.csv is not a CSV text file (its first line is not UTF-8 text"),
 ])

@@ -176,7 +176,8 @@ def test_a_file_without_the_columns_it_needs_says_which(tmp_path, capsys):
     path = tmp_path / "wrong.csv"
     path.write_text("sku,colour\n1,red\n", encoding="utf-8")
     assert main(["classify", str(path)]) == EXIT_DATA
-    assert "needs an id column (uniq_id or id)" in capsys.readouterr().err
+    assert "wrong.csv has no id column (uniq_id or id) and no description or product name column" in (
+        capsys.readouterr().err)
     assert not list(tmp_path.glob("*.parquet"))
 
 
@@ -353,7 +354,9 @@ def test_a_folder_with_several_csvs_names_them(tmp_path, capsys):
 
 @pytest.mark.parametrize("content, message", [
     (b"", "batch.csv is empty: it holds no header line and no listings."),
-    (b"sku,colour\n1,red\n", "batch.csv needs an id column (uniq_id or id)"),
+    (b"sku,colour\n1,red\n", "batch.csv has no id column (uniq_id or id)"),
+    (b"abc", "batch.csv has no id column (uniq_id or id) and no description or product name column"),
+    (b"id;product_name;description\n1;watch;steel\n", "save it as CSV with commas"),
 ])
 def test_a_file_that_is_no_batch_is_said_before_the_classifier_loads(small_data_dir, tmp_path, capsys, content,
                                                                      message):

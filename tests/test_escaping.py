@@ -244,4 +244,4 @@ def test_classify_page_shows_a_hostile_upload_and_categories_as_text(hostile):
     app.file_uploader[0].set_value((f"{HOSTILE[1]}.csv", b"sku\n1\n", "text/csv"))
     next(b for b in app.button if b.label == "Classify").click().run()
     assert not app.exception and live_text(app) == []
-    assert "needs an id column" in shown(app.error[0].value)
+    assert "has no id column" in shown(app.error[0].value)

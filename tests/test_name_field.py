@@ -58,3 +58,12 @@ def test_a_name_of_spaces_is_no_name_and_leaves_the_address():
 def test_a_name_longer_than_the_store_keeps_is_cut_from_the_address():
     field = name_field({}, {"operator": "x" * 500})
     assert field.operator == "x" * 100
+
+
+def test_a_name_the_store_refuses_stays_open_and_out_of_the_address():
+    state, address = {}, {}
+    name_field(state, address)
+    _type(state, address, "Ali\u202eecila")  # shows as "Alialice"
+    field = name_field(state, address)
+    assert field.operator == "Ali\u202eecila" and not field.locked and "operator" not in address
+    assert not name_field({}, {"operator": "Ali\u202eecila"}).locked  # nor from a link that carries it

@@ -77,14 +77,21 @@ class BatchFile:
 
     @cached_property
     def columns(self) -> Columns | None:
-        """Which columns hold what, from the header and the first row (None: the file has no listings);
-        BatchInputError when the file cannot be read or lacks an id or text column."""
+        """Which columns hold what, from the header and the first row (a file of a header alone: from the
+        header); BatchInputError when the file cannot be read or lacks an id or text column."""
         frames = self._frames(1)
         try:
             first = next(frames, None)
         finally:
             frames.close()
-        return None if first is None else Columns.find(first, self.path)
+        return Columns.find(pd.DataFrame(columns=self._header()) if first is None else first, self.path)
+
+    def _header(self) -> list[str]:
+        """The column names of a file that holds no listings (its rows were read already, so it can be)."""
+        if self.path.suffix.lower() == ".parquet":
+            return pq.ParquetFile(self.path).schema_arrow.names
+        with self.path.open(encoding="utf-8-sig", errors=_UNDECODABLE, newline="") as handle:
+            return _unique(next(csv.reader(handle), []))
 
     def check(self) -> None:
         """Raise BatchInputError now, before any model loads, when the file cannot be read or lacks an id or
@@ -169,10 +176,14 @@ class Columns:
         specifications = tuple(present[c] for c in SPECIFICATION_COLUMNS if c in present)[:1]
         photos = [present[c] for c in PHOTO_COLUMNS if c in present]
         if not ids or not (names or descriptions):
-            raise BatchInputError(
-                f"{path.name} needs an id column ({' or '.join(ID_COLUMNS)}) and a description or product name "
-                f"column ({', '.join(DESCRIPTION_COLUMNS + NAME_COLUMNS)}); it has "
-                f"{', '.join(map(str, frame.columns))}.")
+            missing = " and no ".join(([f"id column ({' or '.join(ID_COLUMNS)})"] if not ids else [])
+                                      + ([f"description or product name column "
+                                          f"({', '.join(DESCRIPTION_COLUMNS + NAME_COLUMNS)})"]
+                                         if not (names or descriptions) else []))
+            header = ", ".join(map(str, frame.columns)) or "no column"
+            hint = " It looks separated by ';': save it as CSV with commas (UTF-8)." if \
+                len(frame.columns) == 1 and ";" in str(frame.columns[0]) else ""
+            raise BatchInputError(f"{path.name} has no {missing}; it has {header}.{hint}")
         return cls(ids[0], names, descriptions, specifications, photos[0] if photos else None)
 
 

@@ -317,8 +317,10 @@ class OutputWriter:
         self.started = True
 
     def finish(self) -> None:
-        """Complete the file; an empty batch still gets a readable, empty Parquet file."""
-        if self.parquet is None and not self.started and not self.csv:
+        """Complete the file; an empty batch still gets a readable file with its columns."""
+        if self.csv and not self.started:
+            write_csv(pd.DataFrame(columns=self.schema.names), self.path)
+        elif self.parquet is None and not self.started:
             pq.write_table(self.schema.empty_table(), self.path)
         self.close()
 

@@ -61,6 +61,10 @@ def _same_file(output: Path, read: Path) -> bool:
 def _check_writable(folder: Path) -> None:
     """Make ``folder`` where it is missing and write a probe file in it: a folder that cannot be written says so
     now. (Trying is the only sure test: permissions, read-only mounts and a full disk all show here.)"""
+    blocking = next((above for above in (folder, *folder.parents) if above.exists()), None)
+    if blocking is not None and not blocking.is_dir():
+        raise BatchInputError(f"The output cannot be written in {folder}: {blocking} is a file, not a folder. "
+                              "Choose another --out.")
     try:
         folder.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=folder, prefix=".vitrine-probe."):

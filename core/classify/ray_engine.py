@@ -166,8 +166,9 @@ def check_reachable(address: str | None) -> None:
     try:
         socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_SECONDS).close()
     except OSError as exc:
-        raise BatchInputError(f"The Ray cluster at {address} ($RAY_ADDRESS) did not answer within "
-                              f"{CONNECT_SECONDS:g} s ({exc.strerror or exc}); check the address, or unset "
+        what = "refused the connection" if isinstance(exc, ConnectionRefusedError) else \
+            f"did not answer within {CONNECT_SECONDS:g} s ({exc.strerror or exc})"
+        raise BatchInputError(f"The Ray cluster at {address} ($RAY_ADDRESS) {what}; check the address, or unset "
                               "RAY_ADDRESS to run on a Ray on this machine.") from exc
 
 

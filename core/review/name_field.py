@@ -2,7 +2,8 @@
 mutable mapping: Streamlit's ``st.session_state``, or a dict in a test) and its address.
 
 Once given, the name is locked until "Change": a field left with the keyboard's focus took the first
-shortcut typed ("1") into the name, and every answer after it went under another operator. It is locked
+shortcut typed ("1") into the name, and every answer after it went under another operator. A name the
+answers' store would refuse (an invisible control character in it) stays open to correct. It is locked
 in place when taken, since a new field in its stead left the focus in the old one until the page was
 drawn again, and the first click after the name was lost; the run after that draws it anew, since a field
 locked with the focus still looks focused, with any key typed into it. The name is kept in the address
@@ -14,7 +15,8 @@ from collections.abc import MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from core.review.answer_store import MAX_OPERATOR_CHARS
+from core.errors import ReviewStoreError
+from core.review.answer_store import MAX_OPERATOR_CHARS, checked_operator
 
 OPERATOR = "operator_name"  # the name answers are saved under
 CHANGING = "changing_operator_name"  # the operator asked to change it
@@ -44,7 +46,7 @@ def name_field(state: State, address: MutableMapping[str, str]) -> NameField:
     """This run's name field: the name from the session, else from the address; locked once given (unless
     being changed); drawn anew the run after it was taken; the address made to hold the name in force."""
     operator = state.setdefault(OPERATOR, address.get(ADDRESS_KEY, "").strip()[:MAX_OPERATOR_CHARS])
-    locked = bool(operator) and not state.get(CHANGING)
+    locked = _usable(operator) and not state.get(CHANGING)
     taken = state.pop(TAKEN, None)
     if taken == "lock in place":
         state[TAKEN] = "draw anew"
@@ -61,10 +63,10 @@ def take_name(state: State, address: MutableMapping[str, str]) -> None:
     """The name typed in the field becomes the one answers go under, and the field is locked in place."""
     name = state[field_key(state)].strip()
     state[OPERATOR], state[CHANGING] = name, False
-    if name:
+    if _usable(name):
         state[TAKEN] = "lock in place"
         address[ADDRESS_KEY] = name
-    else:
+    else:  # none, or one the store refuses (the page says why): the field stays open to correct it
         address.pop(ADDRESS_KEY, None)
 
 
@@ -72,6 +74,14 @@ def change_name(state: State) -> None:
     """The field opens again, drawn anew so that it starts from the name answers go under."""
     state[CHANGING] = True
     _draw_anew(state)
+
+
+def _usable(name: str) -> bool:
+    """Whether answers can be saved under ``name``: given, and accepted by the answers' store."""
+    try:
+        return bool(checked_operator(name))
+    except ReviewStoreError:
+        return False
 
 
 def _draw_anew(state: State) -> None:
