@@ -19,10 +19,12 @@ proxy set to a closed local port, so they fail as offline on any machine. Data i
 get an empty data folder of their own, model imports and downloads an empty models folder of their own.
 
 Bounded forms: the benchmarks run with their smallest sizes (``BOUNDED``, appended to the command, so
-argparse takes them over the defaults). ``make`` commands are not run (they install everything and
-run the app or this very suite): ``test_make_command`` checks that the target exists and does what
-the README says, that ``.ci/run`` calls ``make test``, and that every variable set before it is read
-by the code.
+argparse takes them over the defaults) and one thread each (``OMP_NUM_THREADS=1``: on a shared 2-core
+machine a thread per core spins against the other tenants, 3 times slower here).
+
+``make`` commands are not run (they install everything and run the app or this very suite):
+``test_make_command`` checks that the target exists and does what the README says, that ``.ci/run``
+calls ``make test``, and that every variable set before it is read by the code.
 
 Each identical command runs once, where it first appears (README first, then docs/ in name order).
 """
@@ -247,6 +249,8 @@ def test_python_command(command: Command, place, substitutions, tmp_path):
     words = _substituted(command.program(), substitutions)
     script = words[1] if len(words) > 1 else ""
     argv = [sys.executable, *words[1:], *BOUNDED.get(script, [])]
+    if script in BOUNDED:
+        env.update(OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
     prepare(command, env, place["work"])
     timeout = BENCHMARK_TIMEOUT_S if script in BOUNDED else TIMEOUT_S
     done = subprocess.run(argv, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout)
