@@ -61,7 +61,9 @@ class TqdmProgress:
             self.close()
             self.message = message
             # A total of 0 is an unknown one (a stream of rows): a count, not "0it".
-            self.bar = tqdm(total=total or None, desc=f"{self.label}: {message}", file=sys.stderr, leave=False)
+            # disable=None: no bar where stderr is no terminal (a log file), where its remains ran into the summary
+            self.bar = tqdm(total=total or None, desc=f"{self.label}: {message}", file=sys.stderr, leave=False,
+                            disable=None)
         self.bar.update(done - self.bar.n)
 
     def close(self) -> None:

@@ -3,6 +3,8 @@ a sentence of its own, and the review cut-off in words. Plain text only: Markdow
 (``core.escaping``)."""
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from core.calibration import ReviewThreshold
@@ -54,3 +56,12 @@ def listing_fate(scenario: str, threshold: ReviewThreshold, confidence: float) -
                 "operator.")
     return (f"At or above {scenario}'s review cut-off ({threshold.cutoff:.1%}): in a batch this listing would be "
             "accepted without review.")
+
+
+def progress_text(standing, pace) -> str:
+    """What is done and left in the queue, with the operator's pace once it is known."""
+    text = f"{standing.answered} of {standing.total} products of this queue answered by you · {standing.left} left"
+    if pace is not None:
+        text += f" · your pace {pace.per_minute:.1f} a minute"
+        text += f", about {math.ceil(pace.minutes_left)} min to go" if standing.left else ""
+    return text

@@ -22,6 +22,7 @@ from core.review.name_field import change_name, field_key, name_field, take_name
 from core.review.queues import mistakes_label, review_queues
 from core.review.standing import operator_pace, operator_queue
 from core.review.summary import REVISE_SHARE, decision_rule
+from core.wording import progress_text
 from pages._shared import (
     dataset_or_stop,
     display_size,
@@ -82,14 +83,6 @@ def name_refusal(operator: str) -> str | None:
     except ReviewStoreError as exc:
         return str(exc)
     return None
-
-
-def progress_text(standing, pace) -> str:
-    """What is done and left in the queue, with the operator's pace once it is known."""
-    text = f"{standing.answered} of {standing.total} products of this queue answered by you · {standing.left} left"
-    if pace is not None:
-        text += f" · your pace {pace.per_minute:.1f} a minute, about {math.ceil(pace.minutes_left)} min to go"
-    return text
 
 
 def team_sign_in() -> bool:

@@ -119,8 +119,7 @@ def classify_file(source: Path, scenario_name: str, dataset: Dataset, out: str |
     also a folder of Parquet files or a URL) into ``out`` (default ``INPUT.<scenario>.parquet`` beside it).
     Everything that can be checked (the device, the engine, the output, the input's columns) is checked
     before the classifier loads; ``loaded`` hears where it runs and its review cut-off in words before the
-    listings are classified. With ``to_review`` the flagged listings go to the operators'
-    queue."""
+    listings are classified. With ``to_review`` the flagged listings go to the operators' queue."""
     scenario = scenario_named(scenario_name)
     device = choose_device(device, scenario)
     if engine == "ray" and (missing := ray_missing_message()):
