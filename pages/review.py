@@ -8,17 +8,17 @@ from datetime import datetime, timezone
 import plotly.graph_objects as go
 import streamlit as st
 
-from core.errors import ReviewStoreError, VitrineError
+from core.errors import VitrineError
 from core.escaping import chart_text, html_text, message_markdown, plain_markdown
 from core.exports import to_csv_text
 from core.labels.issues import stored_label_issues
 from core.labels.tree import hesitations
 from core.leaderboard import best_scenario
-from core.review.answer_store import MAX_COMMENT_CHARS, MAX_OPERATOR_CHARS, checked_operator
+from core.review.answer_store import MAX_COMMENT_CHARS, MAX_OPERATOR_CHARS
 from core.review.batches import product_name_of, sent_batches
 from core.review.export import answers_with_context
 from core.review.identity import signed_in_operator
-from core.review.name_field import change_name, field_key, name_field, take_name
+from core.review.name_field import change_name, field_key, name_field, name_refusal, take_name
 from core.review.queues import mistakes_label, review_queues
 from core.review.standing import operator_pace, operator_queue
 from core.review.summary import REVISE_SHARE, decision_rule
@@ -73,16 +73,6 @@ def restore(answer) -> None:
     """An undone answer back in its product's category, doubt and comment, to correct and save again."""
     for key, value in zip(answer_keys(answer.uniq_id), (answer.label, answer.in_doubt, answer.comment)):
         st.session_state[key] = value
-
-
-def name_refusal(operator: str) -> str | None:
-    """Why the store would refuse answers under this name (an invisible character in it, say), before the
-    operator answers anything; None when it takes them."""
-    try:
-        checked_operator(operator)
-    except ReviewStoreError as exc:
-        return str(exc)
-    return None
 
 
 def team_sign_in() -> bool:

@@ -93,7 +93,7 @@ def classify_upload(name: str, listings: bytes, photos: tuple[str, bytes] | None
             withheld = extract_photos_zip(zipped, folder)
             shutil.rmtree(zipped.parent)
         run = _classified(BatchFile(csv, folder, withheld), scenario_name, dataset, OutputTarget(folder / OUTPUT_FILE),
-                          precision, progress=progress)
+                          precision, choose_device("auto", scenario_named(scenario_name)), progress=progress)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -140,15 +140,14 @@ def classify_file(source: Path, scenario_name: str, dataset: Dataset, out: str |
 
 
 def _classified(batch: BatchFile | None, scenario_name: str, dataset: Dataset, target: OutputTarget, precision: float,
-                device: str = "auto", explain: bool = False, progress: Progress = silent,
+                device: str, explain: bool = False, progress: Progress = silent,
                 loaded: Announce = lambda where, review: None, ray_input: RayInput | None = None) -> BatchRun:
-    """The steps every classify action shares: the input checked (a file that cannot be read is said before the
-    classifier loads, or trains), the stored classifier loaded, the device chosen, the batch classified (on
-    Ray when ``ray_input`` is given)."""
+    """The steps every classify action shares on the ``device`` chosen: the input checked (a file that cannot be
+    read is said before the classifier loads, or trains), the stored classifier loaded, the batch classified
+    (on Ray when ``ray_input`` is given)."""
     if batch is not None:
         batch.check()
     classifier = StoredClassifier.load(scenario_name, dataset, precision, progress)
-    device = choose_device(device, classifier.scenario)
     where = describe_device(device, classifier.scenario)
     loaded(where, classifier.review)
     if ray_input is not None:

@@ -80,7 +80,8 @@ class RayInput:
     def opened(cls, source: str | Path, photos: bool = True) -> Iterator[RayInput]:
         """The input at ``source``: every batch the local engine takes (a CSV or Parquet file, a folder or
         zip of listings and photos; a zip unpacked for the run), a folder of Parquet files, or a URL for
-        Ray's readers. What cannot be read is said here (BatchInputError), before any model loads."""
+        Ray's readers. A batch on this machine is opened as the local engine opens it (and checked with it,
+        before any model loads)."""
         text = str(source)
         local = Path(text)
         if "://" in text:
@@ -89,7 +90,6 @@ class RayInput:
             yield cls(text, True, local)
         else:
             with open_batch(local, photos) as batch:
-                batch.check()
                 yield cls(str(batch.path), batch.path.suffix.lower() == ".parquet", batch.folder, batch)
 
 

@@ -76,12 +76,19 @@ def change_name(state: State) -> None:
     _draw_anew(state)
 
 
-def _usable(name: str) -> bool:
-    """Whether answers can be saved under ``name``: given, and accepted by the answers' store."""
+def name_refusal(name: str) -> str | None:
+    """Why the answers' store would refuse answers under ``name`` (none given, an invisible character in it),
+    before the operator answers anything; None when it takes them."""
     try:
-        return bool(checked_operator(name))
-    except ReviewStoreError:
-        return False
+        checked_operator(name)
+    except ReviewStoreError as exc:
+        return str(exc)
+    return None
+
+
+def _usable(name: str) -> bool:
+    """Whether answers can be saved under ``name``."""
+    return name_refusal(name) is None
 
 
 def _draw_anew(state: State) -> None:
