@@ -12,7 +12,7 @@ from tqdm import tqdm
 from core.actions.classify import classify_file
 from core.actions.explain import ScenarioExplainer, relevance_keywords
 from core.actions.labels import apply_corrections, find_label_issues
-from core.calibration import DEFAULT_PRECISION
+from core.calibration import DEFAULT_CONFIDENCE, DEFAULT_PRECISION, SCOPES, Promise
 from core.dataset import ORIGINAL_VERSION, Dataset, load_dataset
 from core.download import DATASET_URL_ENV, dataset_url, download_dataset
 from core.errors import DatasetError, ModelMissingError, ScenarioUnavailableError, VitrineError
@@ -44,6 +44,7 @@ from core.runs import run_scenario
 from core.scenarios.registry import SCENARIO_NAMES, all_scenarios, scenario_named
 from core.scenarios.variants import TRAIN_SHARES, variant
 from core.split import TRAIN_SHARE
+from core.wording import acceptance_summary, review_line
 
 EXIT_USAGE, EXIT_DATA, EXIT_UNAVAILABLE, EXIT_INTERRUPTED = 2, 3, 4, 130
 
@@ -112,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
                      help="variant: tfidf gives the seller guide's top words per category (found on the train "
                      "split) three times the weight")
     run.add_argument("--force", action="store_true", help="recompute even when stored results exist")
+    _promise_options(run)
     run.add_argument("--exact", action="store_true",
                      help="run CLIP in plain fp32 instead of the default fast int8 path")
     densenet_options = run.add_mutually_exclusive_group()
@@ -156,8 +158,10 @@ def build_parser() -> argparse.ArgumentParser:
                           help="output file: Parquet, or CSV when it ends in .csv (default: beside the input, "
                           "INPUT.<scenario>.parquet); with --engine ray, a folder (ending in /) gets Parquet shards")
     classify.add_argument("--explain", action="store_true", help="add the 5 most relevant words of each listing")
-    classify.add_argument("--precision", type=_precision, default=DEFAULT_PRECISION,
-                          help="target precision of the listings accepted without review (default 0.99)")
+    _promise_options(classify)
+    classify.add_argument("--review-unlike", action="store_true",
+                          help="send the whole batch to review when it is unlike the listings the cut-off was "
+                          "calibrated on (its guarantee does not hold there)")
     classify.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto",
                           help="where the model runs: auto takes a CUDA GPU when torch sees one, else the CPU")
     classify.add_argument("--engine", choices=["local", "ray"], default="local",
@@ -355,10 +359,12 @@ def _run(args: argparse.Namespace, dataset) -> int:
             continue
         finally:
             progress.close()
+        threshold = result.review_threshold(args.precision, args.confidence, args.cutoff)
         if args.json:
-            print(json.dumps(result.summary()))
+            print(json.dumps(result.summary() | acceptance_summary(result, threshold)))
         else:
             print(_row(result))
+            print(f"  acceptance: {review_line(result, threshold)}")
     print(f"total wall time {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return code
 
@@ -370,11 +376,34 @@ def _row(result) -> str:
             f"macro-F1 {result.macro_f1:.3f}, 5-fold CV {cv}, {result.seconds['total']:.1f} s{reused}")
 
 
+def _promise_options(parser: argparse.ArgumentParser) -> None:
+    """The acceptance promise's options, the same for ``run`` and ``classify``."""
+    parser.add_argument("--precision", type=_precision, default=DEFAULT_PRECISION,
+                        help="target precision of the listings accepted without review (default 0.99)")
+    parser.add_argument("--confidence", type=_confidence, default=DEFAULT_CONFIDENCE,
+                        help="how sure the cut-off must be to keep that precision on new listings (default 0.9: "
+                        "it may miss the target 1 time in 10)")
+    parser.add_argument("--cutoff", choices=SCOPES, default="auto",
+                        help="one cut-off for all listings (global), one per predicted category (per-category), "
+                        "or whichever accepts more while keeping the guarantee (auto, the default)")
+
+
 def _precision(text: str) -> float:
     value = float(text)
     if not 0 < value <= 1:
         raise argparse.ArgumentTypeError(f"a precision is a share between 0 and 1 (0.99 is 99 %); got {text}")
     return value
+
+
+def _confidence(text: str) -> float:
+    value = float(text)
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"a confidence is a share strictly between 0 and 1 (0.9 is 90 %); got {text}")
+    return value
+
+
+def _promise(args: argparse.Namespace) -> Promise:
+    return Promise(args.precision, args.confidence, args.cutoff, getattr(args, "review_unlike", False))
 
 
 def _classify(args: argparse.Namespace, dataset) -> int:
@@ -384,7 +413,7 @@ def _classify(args: argparse.Namespace, dataset) -> int:
         print(f"{args.scenario} on {where}; {review}", file=sys.stderr)
 
     try:
-        run = classify_file(Path(args.input), args.scenario, dataset, args.out, args.precision, args.engine,
+        run = classify_file(Path(args.input), args.scenario, dataset, args.out, _promise(args), args.engine,
                             args.device, args.explain, args.to_review, progress, loaded)
     finally:
         progress.close()

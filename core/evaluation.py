@@ -18,7 +18,14 @@ from sklearn.metrics import (
 )
 from sklearn.model_selection import cross_val_predict
 
-from core.calibration import DEFAULT_PRECISION, Coverage, ReviewThreshold, coverage, review_threshold
+from core.calibration import (
+    DEFAULT_CONFIDENCE,
+    DEFAULT_PRECISION,
+    Coverage,
+    ReviewThreshold,
+    coverage,
+    review_threshold,
+)
 from core.dataset import Dataset
 from core.progress import Progress, silent
 from core.scenarios.base import Scenario
@@ -37,7 +44,8 @@ class ScenarioResult:
     data_fingerprint: str
     classes: list[str]
     # uniq_id, split, true, predicted, one "proba: <class>" column per class, and for the train split the
-    # out-of-fold prediction's confidence and correctness (oof_confidence, oof_correct; NaN on the test split);
+    # out-of-fold prediction's category, confidence and correctness (oof_predicted, oof_confidence, oof_correct;
+    # empty on the test split);
     # on a corrected data version also original, the label before correction
     predictions: pd.DataFrame
     train_accuracy: float
@@ -89,17 +97,22 @@ class ScenarioResult:
             return None
         return {c: float(rows.iloc[0][PROBA_PREFIX + c]) for c in self.classes}
 
-    def review_threshold(self, target_precision: float = DEFAULT_PRECISION) -> ReviewThreshold:
-        """The review cut-off its out-of-fold predictions over the train split give for this precision."""
+    def review_threshold(self, target_precision: float = DEFAULT_PRECISION,
+                         confidence_level: float = DEFAULT_CONFIDENCE, scope: str = "auto") -> ReviewThreshold:
+        """The review cut-off its out-of-fold predictions over the train split give for this precision, held
+        with this confidence (see ``core.calibration``)."""
         train = self.predictions[self.predictions["split"] == "train"]
+        predicted = train["oof_predicted"].to_numpy(dtype=object) if "oof_predicted" in train else None
         return review_threshold(train["oof_confidence"].to_numpy(), train["oof_correct"].to_numpy(dtype=bool),
-                                target_precision)
+                                target_precision, confidence_level, predicted, scope)
 
     def test_coverage(self, threshold: ReviewThreshold) -> Coverage:
-        """What ``threshold`` accepts of the test split without review, and how often that was right."""
+        """What ``threshold`` accepts of the test split without review, and how often that was right: listings
+        neither the model nor its cut-off saw."""
         test = self.predictions[self.predictions["split"] == "test"]
         confidence = test[[PROBA_PREFIX + c for c in self.classes]].max(axis=1).to_numpy()
-        return coverage(threshold, confidence, (test["true"] == test["predicted"]).to_numpy())
+        return coverage(threshold, confidence, (test["true"] == test["predicted"]).to_numpy(),
+                        test["predicted"].to_numpy(dtype=object))
 
     def probabilities(self) -> np.ndarray:
         """The class probabilities, one row per prediction, columns in `classes` order."""
@@ -157,6 +170,8 @@ def evaluate(scenario: Scenario, dataset: Dataset, progress: Progress = silent) 
         predictions["original"] = listings["original_category"].to_numpy()[rows]
     for i, c in enumerate(classes):
         predictions[PROBA_PREFIX + c] = proba[:, i]
+    predictions["oof_predicted"] = None
+    predictions.loc[is_train, "oof_predicted"] = held_out_predicted
     predictions["oof_confidence"] = np.nan
     predictions.loc[is_train, "oof_confidence"] = held_out.max(axis=1)
     predictions["oof_correct"] = np.nan

@@ -22,8 +22,9 @@ PREDICTIONS_FILE = "predictions.parquet"
 METADATA_FILE = "result.json"
 # The fitted classifier, for explanations; joblib is scikit-learn's own persistence format.
 ESTIMATOR_FILE = "estimator.joblib"
-# Bumped when what a stored result holds changes (2: out-of-fold confidences for the review cut-off).
-RESULT_FORMAT = "2"
+# Bumped when what a stored result holds changes (2: out-of-fold confidences for the review cut-off; 3: their
+# predicted categories, for per-category cut-offs).
+RESULT_FORMAT = "3"
 
 
 def result_key(scenario: Scenario, data_fingerprint: str) -> str:

@@ -20,42 +20,113 @@ def sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + "."
 
 
+def percent(share: float) -> str:
+    """A share as a percentage with the decimal that matters: 99%, 99.5%."""
+    return f"{share:.1%}".replace(".0%", "%")
+
+
+def promise_words(terms) -> str:
+    """The target and its guarantee (of a ``Promise`` or a ``ReviewThreshold``), in words: "at least 99% right,
+    with 90% confidence"."""
+    return (f"at least {percent(terms.target_precision)} right, "
+            f"with {percent(terms.confidence_level)} confidence")
+
+
+def cutoff_words(threshold: ReviewThreshold) -> str:
+    """Where the cut-off lies: one confidence, or each category's."""
+    if threshold.per_category is None:
+        return f"review below {threshold.cutoff:.1%} confidence"
+    cut = [f"{c} {v:.1%}" for c, v in sorted(threshold.per_category.items()) if v is not None]
+    return "review below each category's cut-off (" + "; ".join(cut) + "; every other category: all)"
+
+
 def review_line(result, threshold: ReviewThreshold) -> str:
-    """The review cut-off a scenario's held-out predictions gave, and what it does on the test split."""
-    target = f"{threshold.target_precision:.1%}".replace(".0%", "%")
-    if threshold.cutoff is None:
-        return (f"no confidence level of its {threshold.held_out} held-out predictions reached {target} precision, "
-                "so every listing needs review")
+    """The review cut-off a scenario's held-out predictions gave, its guarantee, and what it did on the test
+    split (listings neither the model nor the cut-off saw), with the precision's 95% interval."""
+    if not threshold.accepts_any():
+        return (f"no cut-off could be shown to keep {promise_words(threshold)} from its {threshold.held_out} held-out "
+                "predictions, so every listing needs review")
     measured = result.test_coverage(threshold)
-    right = "" if measured.precision is None else f", {measured.precision:.1%} of them right"
-    return (f"review below {threshold.cutoff:.1%} confidence (where its held-out predictions reach {target} "
-            f"precision); on the test split that accepts {measured.share:.0%} without review ({measured.accepted} "
-            f"of {measured.listings}{right})")
+    return (f"{cutoff_words(threshold)}, chosen to keep what is accepted {promise_words(threshold)} "
+            f"(Learn-then-Test on {threshold.held_out} held-out predictions); on the test split that accepts "
+            f"{measured.share:.0%} without "
+            f"review{_measured(measured, threshold)}")
 
 
-def review_columns(result) -> dict[str, str]:
-    """The review cut-off a scenario's held-out predictions give, and what it lets through on the test split,
-    as two short table cells."""
-    threshold = result.review_threshold()
-    if threshold.cutoff is None:
-        return {"Review below": f"all (no level reached {threshold.target_precision:.0%})",
-                "Auto-accepted (test)": "0%"}
+def _measured(measured, threshold: ReviewThreshold) -> str:
+    if measured.precision is None:
+        return ""
+    low, high = measured.interval()
+    return (f" ({measured.accepted} of {measured.listings}, {measured.precision:.1%} of them right, 95% interval "
+            f"{low:.1%}–{high:.1%}: {measured.verdict(threshold.target_precision)})")
+
+
+def review_columns(result, threshold: ReviewThreshold) -> dict[str, str]:
+    """A scenario's review cut-off and what it did on the test split (listings neither its model nor its cut-off
+    saw), as short table cells: the target, the cut-off, the share accepted, the precision with its 95%
+    interval, and whether the promise held."""
+    cells = {"Promise": promise_words(threshold)}
+    if not threshold.accepts_any():
+        return cells | {"Review below": "all (no cut-off keeps it)", "Accepted (test)": "0%",
+                        "Precision (test, 95% interval)": "", "Held on the test split": "nothing accepted"}
     measured = result.test_coverage(threshold)
-    precision = "" if measured.precision is None else f", {measured.precision:.1%} right"
-    return {"Review below": f"{threshold.cutoff:.1%} confidence",
-            "Auto-accepted (test)": f"{measured.share:.0%} ({measured.accepted} of {measured.listings}{precision})"}
+    interval = measured.interval()
+    return cells | {
+        "Review below": (f"{threshold.cutoff:.1%} confidence" if threshold.per_category is None
+                         else "a cut-off per category"),
+        "Accepted (test)": f"{measured.share:.0%} ({measured.accepted} of {measured.listings})",
+        "Precision (test, 95% interval)": ("" if interval is None else
+                                           f"{measured.precision:.1%} ({interval[0]:.1%}–{interval[1]:.1%})"),
+        "Held on the test split": measured.verdict(threshold.target_precision),
+    }
 
 
-def listing_fate(scenario: str, threshold: ReviewThreshold, confidence: float) -> str:
-    """What the daily job would do with one listing of this confidence: accept it, or send it to an operator."""
-    if threshold.cutoff is None:
-        return (f"In a batch, {scenario} sends every listing to an operator: none of its confidence levels reached "
-                "the target precision.")
-    if threshold.needs_review(np.array([confidence]))[0]:
-        return (f"Below {scenario}'s review cut-off ({threshold.cutoff:.1%}): in a batch this listing would go to an "
-                "operator.")
-    return (f"At or above {scenario}'s review cut-off ({threshold.cutoff:.1%}): in a batch this listing would be "
-            "accepted without review.")
+def category_cells(result, threshold: ReviewThreshold) -> list[dict[str, str]]:
+    """Each predicted category's cut-off (its own, or the global one), its held-out predictions, and what it
+    accepted of the category's test predictions, as table cells."""
+    test = result.predictions[result.predictions["split"] == "test"]
+    confidence = result.probabilities()[(result.predictions["split"] == "test").to_numpy()].max(axis=1)
+    predicted = test["predicted"].to_numpy(dtype=object)
+    accepted = ~threshold.needs_review(confidence, predicted)
+    right = (test["true"] == test["predicted"]).to_numpy()
+    rows = []
+    for category in result.classes:
+        mine = predicted == category
+        cutoff = threshold.cutoff_for(category)
+        held_out = threshold.held_out_per_category.get(category)
+        taken = accepted[mine]
+        rows.append({"Predicted category": category,
+                     "Review below": "all" if cutoff is None else f"{cutoff:.1%}",
+                     "Held-out predictions": "" if held_out is None else str(held_out),
+                     "Accepted (test)": f"{taken.mean():.0%} of {mine.sum()}" if mine.any() else "none predicted",
+                     "Right when accepted (test)": f"{right[mine][taken].mean():.1%}" if taken.any() else ""})
+    return rows
+
+
+def acceptance_summary(result, threshold: ReviewThreshold) -> dict:
+    """The promise and what it did on the test split, as plain JSON-ready values."""
+    measured = result.test_coverage(threshold)
+    interval = measured.interval()
+    return {"target_precision": threshold.target_precision, "confidence_level": threshold.confidence_level,
+            "cutoff_scope": threshold.scope, "cutoff": threshold.cutoff,
+            "cutoffs_per_category": None if threshold.per_category is None else dict(threshold.per_category),
+            "test_accepted_share": measured.share, "test_precision": measured.precision,
+            "test_precision_interval": None if interval is None else list(interval),
+            "promise_on_test": measured.verdict(threshold.target_precision)}
+
+
+def listing_fate(scenario: str, threshold: ReviewThreshold, confidence: float, predicted: str | None = None) -> str:
+    """What the daily job would do with one listing of this confidence (and predicted category): accept it,
+    or send it to an operator."""
+    cutoff = threshold.cutoff_for(predicted)
+    where = f"{scenario}'s review cut-off" + (f" for {predicted}" if threshold.per_category is not None else "")
+    if cutoff is None:
+        return (f"In a batch, {scenario} sends {'every' if not threshold.accepts_any() else 'such a'} listing to an "
+                f"operator: no cut-off could be shown to keep {promise_words(threshold)}.")
+    if threshold.needs_review(np.array([confidence]), np.array([predicted], dtype=object))[0]:
+        return f"Below {where} ({cutoff:.1%}): in a batch this listing would go to an operator."
+    return (f"At or above {where} ({cutoff:.1%}, chosen to keep {promise_words(threshold)}): in a batch this listing "
+            "would be accepted without review.")
 
 
 def progress_text(standing, pace) -> str:

@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.actions.classify import UploadRun, classify_upload
-from core.calibration import DEFAULT_PRECISION
+from core.calibration import DEFAULT_CONFIDENCE, DEFAULT_PRECISION, SCOPES, Promise
 from core.classify.job import NOT_CLASSIFIED, OK, TEXT_ONLY
 from core.errors import VitrineError
 from core.escaping import chart_text, message_markdown, plain_markdown
@@ -36,13 +36,20 @@ with st.form("classify"):
     listings = st.file_uploader("Listings (CSV)", type=["csv"], help=f"Up to {limit} MB")
     photos = st.file_uploader("Their photos (optional zip)", type=["zip"],
                               help=f"Up to {limit} MB; the CSV's photo column gives each photo's path in the zip")
-    columns = st.columns(2)
-    name = columns[0].selectbox("Scenario", runnable, index=best_index(runnable, stored_results(dataset)),
-                                format_func=lambda n: f"{n}: {scenarios[n].description}")
-    precision = columns[1].number_input(
+    name = st.selectbox("Scenario", runnable, index=best_index(runnable, stored_results(dataset)),
+                        format_func=lambda n: f"{n}: {scenarios[n].description}")
+    columns = st.columns(3)
+    precision = columns[0].number_input(
         "Target precision", min_value=0.5, max_value=1.0, value=DEFAULT_PRECISION, step=0.005, format="%.3f",
-        help="Listings below the confidence at which the scenario's held-out predictions reach this precision "
-             "need review")
+        help="Of the listings accepted without review, at least this share must be right")
+    confidence = columns[1].number_input(
+        "Confidence of the guarantee", min_value=0.5, max_value=0.999, value=DEFAULT_CONFIDENCE, step=0.01,
+        format="%.3f", help="How sure the cut-off must be to keep the target on new listings: 0.9 allows a miss "
+                            "1 time in 10")
+    scope = columns[2].selectbox("Cut-off", SCOPES, help="One for all listings, one per predicted category, or "
+                                 "(auto) whichever accepts more with the same guarantee")
+    review_unlike = st.checkbox("Send the whole batch to review if it is unlike the calibration data",
+                                help="Its guarantee holds only for listings like those it was calibrated on")
     submitted = st.form_submit_button("Classify", type="primary")
 missing = [name for name in scenarios if name not in runnable]
 if missing:
@@ -56,7 +63,7 @@ def classify(upload, photo_zip) -> None:
     progress = StreamlitProgress(name)
     try:
         run = classify_upload(upload.name, upload.getvalue(), (photo_zip.name, photo_zip.getvalue()) if photo_zip
-                              else None, name, dataset, precision, progress)
+                              else None, name, dataset, Promise(precision, confidence, scope, review_unlike), progress)
     except VitrineError as exc:
         message = str(exc)
         if (previous := st.session_state.get(RUN)) is not None:  # its table stays: say whose it is
@@ -101,6 +108,8 @@ if summary.repeated_ids:
     st.warning(plain_markdown(sentence(summary.repeats_line())))
 if summary.unread_photos:
     st.info(plain_markdown(sentence(summary.photos_line())))
+if summary.check is not None:  # whether the cut-off's guarantee applies to this batch
+    (st.warning if summary.check.unlike else st.caption)(plain_markdown(sentence(summary.check.line())))
 table = output_table(str(run.output), run)
 
 filters = st.columns([3, 2, 2, 2], vertical_alignment="bottom")

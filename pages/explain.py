@@ -93,7 +93,7 @@ predicted = explanation.predicted
 st.subheader(f"Prediction: {plain_markdown(predicted)} ({explanation.probabilities[predicted]:.0%})")
 if name in results:  # what the daily job would do with it: the scenario's own review cut-off
     st.caption(plain_markdown(listing_fate(name, results[name].review_threshold(),
-                                           explanation.probabilities[predicted])))
+                                           explanation.probabilities[predicted], predicted)))
 if target is not None and target != predicted:
     st.caption(f"Explaining “{plain_markdown(target)}”, not the predicted class.")
 show_explanation(explanation, photo, listing_text, key="new", opacity=opacity, title=listing_name)

@@ -8,6 +8,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.calibration import DEFAULT_CONFIDENCE, DEFAULT_PRECISION, SCOPES, Promise
 from core.dataset import ORIGINAL_VERSION
 from core.errors import VitrineError
 from core.escaping import chart_text, message_markdown, plain_markdown
@@ -20,7 +21,7 @@ from core.scenarios.registry import all_scenarios, scenario_named, variants_name
 from core.scenarios.variants import TRAIN_SHARES, VARIANTS_NOTE, variant
 from core.split import TRAIN_SHARE, assign_split
 from core.study_figures import PEER_BEST_ARI, PEER_TEST_ACCURACY, STUDY_NOTE, study_comparison
-from core.wording import review_columns
+from core.wording import category_cells, promise_words, review_columns, sentence
 from pages._shared import dataset_or_stop, original_dataset, results_store, run_shown
 
 st.title("Scenario results")
@@ -84,8 +85,39 @@ def _table(rows: dict[str, ScenarioResult]) -> pd.DataFrame:
         "k-means ARI": "n/a" if agreements[r.scenario] is None else f"{agreements[r.scenario]:.2f}",
         "Total time": f"{r.seconds['total']:.1f} s",
         "Study (test)": study_comparison(r.scenario, r.test_accuracy),
-        **review_columns(r),
     } for r in _ranked(rows)])
+
+
+def acceptance_section(rows: dict[str, ScenarioResult]) -> None:
+    """The promise made of what is accepted without review, and whether it held on the test split: listings
+    neither the model nor its cut-off saw."""
+    st.subheader("Accepted without review")
+    picked = st.columns(3)
+    promise = Promise(
+        picked[0].number_input("Target precision", 0.5, 0.999, DEFAULT_PRECISION, 0.005, format="%.3f",
+                               key="acceptance-target"),
+        picked[1].number_input("Confidence of the guarantee", 0.5, 0.999, DEFAULT_CONFIDENCE, 0.01, format="%.3f",
+                               key="acceptance-confidence"),
+        picked[2].selectbox("Cut-off", SCOPES, key="acceptance-scope"))
+    thresholds = {r.scenario: r.review_threshold(promise.target_precision, promise.confidence_level, promise.scope)
+                  for r in _ranked(rows)}
+    st.dataframe(pd.DataFrame([{"Scenario": name, **review_columns(rows[name], threshold)}
+                               for name, threshold in thresholds.items()]), hide_index=True, width="stretch")
+    verdicts = {name: rows[name].test_coverage(t).verdict(promise.target_precision) for name, t in thresholds.items()}
+    broken = [name for name, verdict in verdicts.items() if verdict == "not held"]
+    st.caption(f"Each cut-off is chosen on the scenario's held-out (out-of-fold) predictions over the train split by "
+               f"Learn-then-Test, so that what it accepts is {plain_markdown(promise_words(promise))} on new listings "
+               "like them; the test split, which neither the model nor the cut-off saw, checks it. The interval "
+               "is the exact 95% binomial interval of the precision measured there.")
+    if broken:
+        st.error(f"The promise did not hold on the test split for {plain_markdown(', '.join(broken))}: its whole "
+                 "interval is below the target.")
+    with st.expander("Each category's cut-off"):
+        name = st.selectbox("Scenario", list(thresholds), key="acceptance-categories")
+        threshold = thresholds[name]
+        if threshold.scope_reason:
+            st.caption(plain_markdown(sentence(f"Auto chose {threshold.scope_reason}")))
+        st.dataframe(pd.DataFrame(category_cells(rows[name], threshold)), hide_index=True, width="stretch")
 
 
 def _details(rows: dict[str, ScenarioResult]) -> pd.DataFrame:
@@ -131,13 +163,7 @@ if results:
             help="How well the scenario's features group the listings by category without being told the labels; "
                  "n/a where its features cannot be read here"),
         "Study (test)": st.column_config.TextColumn(
-            help="The original study's test accuracy for this set-up, and this run's difference to it"),
-        "Review below": st.column_config.TextColumn(
-            help="Predictions less confident than this go to an operator: the lowest confidence at which the "
-                 "scenario's own out-of-fold predictions over the train split are right 99% of the time"),
-        "Auto-accepted (test)": st.column_config.TextColumn(
-            help="The share of the test split classified without review at that cut-off, and how often those "
-                 "were right")})
+            help="The original study's test accuracy for this set-up, and this run's difference to it")})
     st.caption("5-fold CV: the train split cut into 5 parts, each predicted by a model trained on the other 4; "
                "its mean ± spread shows how much one split's accuracy can move. Macro-F1: the F1 score of each "
                "category averaged with equal weight, so a category the model neglects pulls it down. k-means ARI: the "
@@ -146,6 +172,7 @@ if results:
                f"report {PEER_BEST_ARI:.2f} at best); the Map of the listings page shows those features.")
     with st.expander("Details: description, model, where the time went, cache"):
         st.dataframe(_details(results), hide_index=True, width="stretch")
+    acceptance_section(results)
     peers = "; ".join(f"{approach} {accuracy:.1%}" for approach, accuracy in PEER_TEST_ACCURACY)
     st.caption(f"Study (test): the published figure of the original study on this data set ({STUDY_NOTE}). "
                f"Public results of other approaches, test accuracy: {peers}.")

@@ -61,6 +61,15 @@ def reference_dataset():
 
 
 @pytest.fixture(scope="session")
+def tfidf_result(reference_dataset):
+    """The tfidf scenario's protocol run on the test data, once for the session."""
+    from core.evaluation import evaluate
+    from core.scenarios.tfidf import TfidfScenario
+
+    return evaluate(TfidfScenario(), reference_dataset)
+
+
+@pytest.fixture(scope="session")
 def postgresql_server():
     """A throwaway PostgreSQL server for the whole session; the tests that need it are skipped, saying
     how to get it, where PostgreSQL is not installed."""

@@ -14,6 +14,7 @@ from PIL import Image
 
 from core import archive
 from core.actions.classify import classify_upload
+from core.calibration import Promise
 from core.classify import job
 from core.classify.batch_input import open_batch
 from core.cli import EXIT_DATA, main
@@ -208,7 +209,7 @@ def test_an_uploaded_photos_zip_with_one_photo_too_large_costs_that_row_only(sma
         packed.writestr("large.jpg", large.getvalue())
     listings = b"id,description,photo\nu1,steel watch,small.jpg\nu2,bath towel,large.jpg\n"
     dataset = load_dataset()
-    run = classify_upload("new.csv", listings, ("photos.zip", photos.getvalue()), "tfidf", dataset, 0.99)
+    run = classify_upload("new.csv", listings, ("photos.zip", photos.getvalue()), "tfidf", dataset, Promise(0.99))
     try:
         assert run.summary.rows == 2 and run.summary.classified == 2
         [chunk] = list(run.batch.chunks())

@@ -11,7 +11,9 @@ from core.cli import EXIT_DATA, build_parser, main
 from core.locations import CSV_NAME, SAMPLE_DATA_DIR, SAMPLE_NOTICE, data_dir
 from tests.conftest import WORDS, listing_row, needs_reference_data, write_dataset
 
-JSON_KEYS = {"scenario", "train_accuracy", "test_accuracy", "macro_f1", "cv_mean", "cv_std", "seconds"}
+JSON_KEYS = {"scenario", "train_accuracy", "test_accuracy", "macro_f1", "cv_mean", "cv_std", "seconds",
+             "target_precision", "confidence_level", "cutoff_scope", "cutoff", "cutoffs_per_category",
+             "test_accepted_share", "test_precision", "test_precision_interval", "promise_on_test"}
 
 
 def test_run_json_prints_one_object_with_fractions(small_data_dir, capsys):

@@ -11,6 +11,7 @@ from PIL import Image
 
 from core.actions.classify import classify_upload
 from core.archive import extract_photos_zip
+from core.calibration import Promise
 from core.classify.batch_input import open_batch
 from core.cli import main
 from core.dataset import load_dataset
@@ -204,7 +205,7 @@ def test_an_upload_with_its_photos_zip_is_classified_and_its_photos_reach_the_re
     listings = (b"id,description,photo\nq1,zzz qqq vvv,photos/a.jpg\nq2,zzz qqq,photos/gone.jpg\n"
                 b"q3,zzz vvv,photos/bad.jpg\nq4,qqq vvv,\n")
     run = classify_upload("../../new [x].csv", listings, ("photos.zip", zipped.getvalue()), "tfidf", load_dataset(),
-                          1.0)
+                          Promise(1.0))
     assert run.csv.parent == run.folder and run.csv.name == "new [x].csv"  # the user's name, without its folders
     assert run.summary.rows == 4 and run.output.is_file() and run.summary.unread_photos == "photo"
     sent = run.send_to_review()
@@ -223,4 +224,4 @@ def test_an_upload_with_its_photos_zip_is_classified_and_its_photos_reach_the_re
 def test_an_upload_whose_photos_zip_is_no_zip_is_named_as_the_user_named_it(small_data_dir):
     with pytest.raises(ArchiveError, match=r"^my photos \(june\)\.zip is not a readable zip file"):
         classify_upload("new.csv", b"id,description\nq1,mug\n", ("my photos (june).zip", b"not a zip"), "tfidf",
-                        load_dataset(), 1.0)
+                        load_dataset(), Promise(1.0))

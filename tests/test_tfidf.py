@@ -2,16 +2,10 @@ import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score
 
-from core.evaluation import evaluate
 from core.explain.tfidf_words import word_contributions
 from core.scenarios.tfidf import TfidfScenario
 from core.split import assign_split
 from tests.conftest import needs_reference_data
-
-
-@pytest.fixture(scope="module")
-def tfidf_result(reference_dataset):
-    return evaluate(TfidfScenario(), reference_dataset)
 
 
 @needs_reference_data
@@ -55,15 +49,13 @@ def test_the_review_cutoff_comes_from_held_out_predictions_and_reaches_its_preci
     assert train["oof_confidence"].notna().all() and frame.loc[frame["split"] == "test", "oof_confidence"].isna().all()
     # The CV accuracy is the out-of-fold predictions' accuracy (5 equal-sized folds: the mean of the folds').
     assert train["oof_correct"].mean() == pytest.approx(tfidf_result.cv_mean, abs=0.01)
-    threshold = tfidf_result.review_threshold(0.99)
-    assert threshold.cutoff is not None
+    assert (train["oof_predicted"] == train["true"]).to_numpy().tolist() == train["oof_correct"].astype(bool).tolist()
+    threshold = tfidf_result.review_threshold(0.98, 0.9, "global")
+    assert threshold.cutoff is not None and threshold.held_out == len(train)
     accepted = train[train["oof_confidence"] >= threshold.cutoff]
-    assert accepted["oof_correct"].mean() >= 0.99
-    below = train.loc[train["oof_confidence"] < threshold.cutoff, "oof_confidence"]
-    assert len(below)  # some predictions do go to review
-    lower = train[train["oof_confidence"] >= below.max()]
-    assert lower["oof_correct"].mean() < 0.99  # the next lower cut-off would miss the target: it is the lowest
-    looser = tfidf_result.review_threshold(0.9)
+    assert accepted["oof_correct"].mean() >= 0.98
+    assert len(accepted) < len(train)  # some predictions do go to review
+    looser = tfidf_result.review_threshold(0.98, 0.5, "global")
     assert looser.cutoff <= threshold.cutoff
     test = tfidf_result.test_coverage(looser)
     assert test.listings == (frame["split"] == "test").sum() and test.accepted >= tfidf_result.test_coverage(

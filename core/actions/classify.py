@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from core.archive import extract_photos_zip
-from core.calibration import DEFAULT_PRECISION
+from core.calibration import Promise
 from core.classify.batch_input import BatchFile, open_batch, readable
 from core.classify.device import choose_device, describe_device
 from core.classify.job import ClassifySummary
@@ -74,7 +74,7 @@ def uploads_dir() -> Path:
 
 
 def classify_upload(name: str, listings: bytes, photos: tuple[str, bytes] | None, scenario_name: str, dataset: Dataset,
-                    precision: float, progress: Progress = silent) -> UploadRun:
+                    promise: Promise = Promise(), progress: Progress = silent) -> UploadRun:
     """Classify an uploaded CSV (``listings``; ``photos``: an optional zip of the photos its rows name)
     with the scenario's stored classifier. A file that cannot be read raises a VitrineError saying why;
     its folder is removed then."""
@@ -93,7 +93,7 @@ def classify_upload(name: str, listings: bytes, photos: tuple[str, bytes] | None
             withheld = extract_photos_zip(zipped, folder)
             shutil.rmtree(zipped.parent)
         run = _classified(BatchFile(csv, folder, withheld), scenario_name, dataset, OutputTarget(folder / OUTPUT_FILE),
-                          precision, choose_device("auto", scenario_named(scenario_name)), progress=progress)
+                          promise, choose_device("auto", scenario_named(scenario_name)), progress=progress)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -112,7 +112,7 @@ class BatchRun:
 
 
 def classify_file(source: Path, scenario_name: str, dataset: Dataset, out: str | None = None,
-                  precision: float = DEFAULT_PRECISION, engine: str = "local", device: str = "auto",
+                  promise: Promise = Promise(), engine: str = "local", device: str = "auto",
                   explain: bool = False, to_review: bool = False, progress: Progress = silent,
                   loaded: Announce = lambda where, review: None) -> BatchRun:
     """Classify the batch at ``source`` (a CSV or Parquet file, a folder or zip with photos; with the Ray engine
@@ -132,14 +132,14 @@ def classify_file(source: Path, scenario_name: str, dataset: Dataset, out: str |
         if batch is None and to_review:
             raise BatchInputError("--to-review needs the batch on this machine (a file, folder or zip), where the "
                                   "review page can read its listings again; not a URL.")
-        run = _classified(batch, scenario_name, dataset, target, precision, device, explain, progress, loaded,
+        run = _classified(batch, scenario_name, dataset, target, promise, device, explain, progress, loaded,
                           ray_input=opened if engine == "ray" else None)
         if to_review:
             run = replace(run, sent=send_to_review(batch, target.path, scenario_name, name=source.name))
     return run
 
 
-def _classified(batch: BatchFile | None, scenario_name: str, dataset: Dataset, target: OutputTarget, precision: float,
+def _classified(batch: BatchFile | None, scenario_name: str, dataset: Dataset, target: OutputTarget, promise: Promise,
                 device: str, explain: bool = False, progress: Progress = silent,
                 loaded: Announce = lambda where, review: None, ray_input: RayInput | None = None) -> BatchRun:
     """The steps every classify action shares on the ``device`` chosen: the input checked (a file that cannot be
@@ -147,12 +147,13 @@ def _classified(batch: BatchFile | None, scenario_name: str, dataset: Dataset, t
     (on Ray when ``ray_input`` is given)."""
     if batch is not None:
         batch.check()
-    classifier = StoredClassifier.load(scenario_name, dataset, precision, progress)
+    classifier = StoredClassifier.load(scenario_name, dataset, promise, progress)
     where = describe_device(device, classifier.scenario)
     loaded(where, classifier.review)
     if ray_input is not None:
         summary = classify_on_ray(ray_input, scenario_name, dataset.fingerprint, classifier.threshold, target.path,
-                                  shards=target.shards, explain=explain, device=device)
+                                  shards=target.shards, explain=explain, device=device,
+                                  reference=classifier.reference, review_unlike=promise.review_unlike)
     else:
         summary = classifier.classify(batch, target.path, explain=explain, device=device, progress=progress)
     return BatchRun(summary, classifier.review, where)

@@ -24,12 +24,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from core.calibration import ReviewThreshold
+from core.batch_check import BatchCheck, BatchReference, check_batch, unknown_share
+from core.calibration import Promise, ReviewThreshold
 from core.classify.batch_input import CHUNK_ROWS, BatchFile, BatchRows
 from core.classify.photo_decoding import decode_photos, decoded_ahead, is_photo, photo_decoder
 from core.classify.read_ahead import read_ahead
 from core.errors import BatchInputError
-from core.exports import write_csv
+from core.exports import original_cells, write_csv
 from core.progress import Progress, silent
 from core.scenarios.base import Scenario
 from core.wording import clause
@@ -56,6 +57,9 @@ OUTPUT_SCHEMA = pa.schema(
     + [("needs_review", pa.bool_()), ("status", pa.string())]
 )
 WORDS_FIELD = pa.field("words", pa.string())
+# Each classified row's share of words the model never learnt, for the batch check; not written out.
+UNKNOWN_WORDS = "unknown_words"
+UNLIKE = "batch unlike the calibration data"
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,7 @@ class ClassifySummary:
     # The first such row's id and its position (0-based; None where the rows' order is not known).
     first_repeat: tuple[str, int | None] | None = None
     unread_photos: str | None = None  # the batch's photo column, where the scenario reads no photo
+    check: BatchCheck | None = None  # whether the batch looks like the calibration data
 
     @property
     def listings_per_second(self) -> float:
@@ -89,7 +94,8 @@ class ClassifySummary:
         return [f"{self.rows} row(s): {self.classified} classified{text_only}, {self.not_classified} not classified",
                 f"{self.needs_review} need review ({share:.1%})",
                 f"{speed:,.{0 if speed >= 10 else 1}f} listings per second{start}; written to {self.output}"] + \
-            ([self.repeats_line()] if self.repeated_ids else []) + ([self.photos_line()] if self.unread_photos else [])
+            ([self.repeats_line()] if self.repeated_ids else []) + \
+            ([self.photos_line()] if self.unread_photos else []) + ([self.check.line()] if self.check else [])
 
     def photos_line(self) -> str:
         """That the photos were not looked at, where the scenario reads none: no status speaks of them."""
@@ -108,11 +114,13 @@ class ClassifySummary:
 
 def classify_batch(batch: BatchFile, scenario: Scenario, estimator, threshold: ReviewThreshold, output: Path,
                    explain: bool = False, chunk_rows: int | None = None, workers: int | None = None,
-                   device: str = "cpu", progress: Progress = silent) -> ClassifySummary:
+                   device: str = "cpu", progress: Progress = silent, reference: BatchReference | None = None,
+                   promise: Promise = Promise()) -> ClassifySummary:
     """Classify every row of ``batch`` and write one output row per input row, in input order, to
     ``output`` (Parquet, or CSV when its name ends in .csv), atomically. With ``device`` "cuda", a
     scenario that can use the GPU embeds there and its JPEGs are decoded there (explanations, which
-    need the photo on the CPU, keep photo decoding there)."""
+    need the photo on the CPU, keep photo decoding there). With a ``reference``, the batch is compared
+    with the calibration data (see ``write_output``)."""
     started = time.perf_counter()
     classes = [str(c) for c in estimator.classes_]
     explainer = scenario.explainer(estimator) if explain else None
@@ -131,9 +139,10 @@ def classify_batch(batch: BatchFile, scenario: Scenario, estimator, threshold: R
             rows = chunk_rows or (photo_rows if scenario.reads_photo else CHUNK_ROWS)
             chunks = batch.chunks(rows, photos=scenario.reads_photo)
             for chunk, photos, texts in read_ahead(_with_texts(decoded_ahead(chunks, pool, *decoding), scenario)):
-                yield classify_chunk(chunk, photos, scenario, estimator, classes, threshold, explainer, texts)
+                yield classify_chunk(chunk, photos, scenario, estimator, classes, threshold, explainer, texts,
+                                     reference.vocabulary if reference else None)
 
-    counts = write_output(frames(), output, explain, progress)
+    counts = write_output(frames(), output, explain, progress, reference, promise.review_unlike)
     unread = batch.columns.photo if batch.columns and not scenario.reads_photo else None
     return ClassifySummary(seconds=time.perf_counter() - started, output=output, unread_photos=unread, **counts)
 
@@ -145,11 +154,15 @@ def _with_texts(chunks: Iterable[tuple[BatchRows, list]], scenario: Scenario) ->
 
 
 def write_output(frames: Iterable[pd.DataFrame], output: Path, explain: bool,
-                 progress: Progress = silent) -> dict:
+                 progress: Progress = silent, reference: BatchReference | None = None,
+                 review_unlike: bool = False) -> dict:
     """Write the output frames, in order, to ``output`` (Parquet, or CSV when its name ends in .csv),
     atomically: a temporary file beside it replaces it once every frame is written, and a failure
-    leaves nothing. Returns the counts a ``ClassifySummary`` reports."""
+    leaves nothing. With a ``reference`` the batch is checked against the calibration data before the
+    file takes its name; an unlike batch has it said in each classified row's status, and with
+    ``review_unlike`` every row needs review. Returns what a ``ClassifySummary`` reports."""
     counts = dict.fromkeys(("rows", "classified", "text_only", "not_classified", "needs_review"), 0)
+    confidences, unknown = [], []
     repeats = RepeatedIds()
     with _writing(output):
         output.parent.mkdir(parents=True, exist_ok=True)
@@ -163,9 +176,18 @@ def write_output(frames: Iterable[pd.DataFrame], output: Path, explain: bool,
             repeats.add(frame["id"], counts["rows"])
             for key, value in output_counts(frame).items():
                 counts[key] += value
+            confidences.append(frame["confidence"].to_numpy(dtype=float))
+            if UNKNOWN_WORDS in frame:
+                unknown.append(frame[UNKNOWN_WORDS].to_numpy(dtype=float))
             progress(counts["rows"], 0, "classifying listings")
         with _writing(output):
             writer.finish()
+            if reference is not None:
+                counts["check"] = check_batch(reference, np.concatenate(confidences or [np.array([])]),
+                                              np.concatenate(unknown) if unknown else None)
+                if counts["check"].unlike:
+                    mark_unlike(Path(temporary), explain, review_unlike, writer.csv)
+                    counts["needs_review"] = counts["rows"] if review_unlike else counts["needs_review"]
             os.chmod(temporary, 0o644)  # mkstemp makes the file private; the output is read like any other file
             os.replace(temporary, output)
     finally:
@@ -224,9 +246,11 @@ def output_counts(frame: pd.DataFrame) -> dict[str, int]:
 
 
 def classify_chunk(chunk: BatchRows, photos: list, scenario: Scenario, estimator, classes: list[str],
-                   threshold: ReviewThreshold, explainer, texts: list | None = None) -> pd.DataFrame:
+                   threshold: ReviewThreshold, explainer, texts: list | None = None,
+                   vocabulary: frozenset[str] | None = None) -> pd.DataFrame:
     """The output rows of one chunk: a status for every row, a prediction for those that can be read.
-    ``texts``: the descriptions as ``scenario.texts_ahead`` prepared them, when it did."""
+    ``texts``: the descriptions as ``scenario.texts_ahead`` prepared them, when it did. With the training
+    ``vocabulary``, each classified row's share of unknown words too (``UNKNOWN_WORDS``, not written out)."""
     statuses, usable = [], []
     for i, problem in enumerate(chunk.row_problems):
         photo, text = photos[i], f"{chunk.names[i]} {chunk.descriptions[i]}".strip()
@@ -251,7 +275,12 @@ def classify_chunk(chunk: BatchRows, photos: list, scenario: Scenario, estimator
                                         [chunk.specifications[i] for i in usable])
         proba[usable] = estimator.predict_proba(features)
     frame = _output_frame(chunk.ids, proba, classes, statuses)
-    frame["needs_review"] = threshold.needs_review(frame["confidence"].to_numpy())
+    frame["needs_review"] = threshold.needs_review(frame["confidence"].to_numpy(), frame["predicted"].to_numpy())
+    if vocabulary is not None and scenario.reads_text:
+        shares = np.full(len(statuses), np.nan)
+        for i in usable:
+            shares[i] = unknown_share(f"{chunk.names[i]} {chunk.descriptions[i]}", vocabulary)
+        frame[UNKNOWN_WORDS] = shares
     if explainer is not None:
         words = [None] * len(statuses)
         for i in usable:
@@ -294,6 +323,38 @@ def _output_frame(ids: list[str], proba: np.ndarray, classes: list[str], statuse
 
 def _image(photo):
     return photo if is_photo(photo) else None
+
+
+def mark_unlike(path: Path, explain: bool, review_all: bool, csv: bool) -> None:
+    """Rewrite a finished output file (Parquet, or ``csv``) of a batch unlike the calibration data:
+    each classified row's status says so and, with ``review_all``, every row needs review. Chunk by chunk,
+    through a second temporary file, so memory stays flat."""
+    marked = path.with_name(path.name + ".marked")
+    note = f"{UNLIKE}, sent to review whole" if review_all else f"{UNLIKE}, not guaranteed"
+    writer = OutputWriter(marked, explain, csv)
+    try:
+        for frame in _chunks_of(path, writer.schema, csv):
+            classified = ~frame["status"].astype(str).str.startswith(NOT_CLASSIFIED)
+            frame.loc[classified, "status"] = frame.loc[classified, "status"].astype(str) + f"; {note}"
+            if review_all:
+                frame["needs_review"] = True
+            writer.write(frame)
+        writer.finish()
+        os.replace(marked, path)
+    finally:
+        writer.close()
+        if marked.exists():
+            marked.unlink()
+
+
+def _chunks_of(path: Path, schema: pa.Schema, csv: bool) -> Iterator[pd.DataFrame]:
+    if not csv:
+        for record_batch in pq.ParquetFile(path).iter_batches(batch_size=CHUNK_ROWS):
+            yield record_batch.to_pandas()
+        return
+    types = {f.name: (str if pa.types.is_string(f.type) else bool if pa.types.is_boolean(f.type) else float)
+             for f in schema}
+    yield from (original_cells(chunk) for chunk in pd.read_csv(path, dtype=types, chunksize=CHUNK_ROWS))
 
 
 class OutputWriter:

@@ -31,6 +31,7 @@ import pandas as pd
 import pyarrow as pa
 from PIL import Image
 
+from core.batch_check import BatchReference, check_batch
 from core.calibration import ReviewThreshold
 from core.classify.batch_input import CHUNK_ROWS, BatchFile, Columns, decoded_text, open_batch
 from core.classify.job import (
@@ -94,10 +95,16 @@ class RayInput:
 
 
 def classify_on_ray(batch: RayInput, scenario_name: str, data_fingerprint: str, threshold: ReviewThreshold,
-                    output: Path, shards: bool = False, explain: bool = False, device: str = "cpu") -> ClassifySummary:
+                    output: Path, shards: bool = False, explain: bool = False, device: str = "cpu",
+                    reference: BatchReference | None = None, review_unlike: bool = False) -> ClassifySummary:
     """Classify every row of ``batch`` on Ray Data into ``output`` with the scenario's classifier stored for
     ``data_fingerprint`` (every worker loads it from the results store): one Parquet (or CSV) file in
-    input order, or with ``shards`` Parquet shards written by the workers into the folder ``output``."""
+    input order, or with ``shards`` Parquet shards written by the workers into the folder ``output``. With a
+    ``reference`` the batch is checked against the calibration data as the local engine does; shards, which
+    the workers write, are checked on their confidences alone and never rewritten."""
+    if shards and review_unlike:
+        raise BatchInputError("Sending an unlike batch to review whole rewrites its output, which Parquet shards "
+                              "written by the workers are not: write one file, or leave that option out.")
     import ray
     from ray.util.annotations import RayDeprecationWarning
 
@@ -134,15 +141,18 @@ def classify_on_ray(batch: RayInput, scenario_name: str, data_fingerprint: str, 
         classified = dataset.map_batches(
             _Classify, fn_constructor_kwargs=dict(scenario_name=scenario_name, data_fingerprint=data_fingerprint,
                                                   threshold=threshold, explain=explain, folder=batch.folder,
-                                                  withheld=_withheld(batch), device="cuda" if gpus else "cpu"),
+                                                  withheld=_withheld(batch), device="cuda" if gpus else "cpu",
+                                                  vocabulary=None if shards or reference is None
+                                                  else reference.vocabulary),
             batch_size=PHOTO_CHUNK_ROWS if scenario.reads_photo else CHUNK_ROWS, batch_format="pandas",
             compute=ray.data.ActorPoolStrategy(min_size=1, max_size=actors),
             num_cpus=1 if cpus >= 2 else 0, num_gpus=gpus, max_restarts=RETRIES, max_task_retries=RETRIES,
             runtime_env=runtime_env)
     if shards:
-        counts = _write_shards(classified, output)
+        counts = _write_shards(classified, output, reference)
     else:  # the driver streams the workers' batches into one file, in input order, one batch at a time
-        counts = write_output(classified.iter_batches(batch_format="pandas", batch_size=None), output, explain)
+        counts = write_output(classified.iter_batches(batch_format="pandas", batch_size=None), output, explain,
+                              reference=reference, review_unlike=review_unlike)
     unread = batch.batch.columns.photo if batch.batch and batch.batch.columns and not scenario.reads_photo else None
     return ClassifySummary(seconds=time.perf_counter() - started, output=output, engine_start_seconds=start_seconds,
                            unread_photos=unread, **counts)
@@ -184,7 +194,7 @@ def _ray_data_console_warnings_only() -> None:
             handler.setLevel(max(handler.level, logging.WARNING))
 
 
-def _write_shards(classified, output: Path) -> dict:
+def _write_shards(classified, output: Path, reference: BatchReference | None = None) -> dict:
     """The workers write Parquet shards into a new folder beside ``output``, which takes its place once
     they are all written: a failed run leaves nothing, and no file the job did not write is read or
     replaced. ``output`` must be new or empty."""
@@ -195,10 +205,12 @@ def _write_shards(classified, output: Path) -> dict:
     try:
         os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes the folder private; the output is shared as usual
         classified.write_parquet(str(staging))
-        written = pd.read_parquet(staging, columns=["id", "status", "needs_review"])
+        written = pd.read_parquet(staging, columns=["id", "status", "needs_review", "confidence"])
         repeats = RepeatedIds()
         repeats.add(written["id"], None)  # the shards' order is the workers', not the input's
         counts = output_counts(written) | repeats.counts()
+        if reference is not None:
+            counts["check"] = check_batch(reference, written["confidence"].to_numpy(dtype=float))
         os.replace(staging, output)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -260,7 +272,7 @@ class _Classify:
     """The model stage: one actor builds the scenario's model once and classifies batch after batch."""
 
     def __init__(self, scenario_name: str, data_fingerprint: str, threshold: ReviewThreshold, explain: bool,
-                 folder: Path, withheld: dict[Path, str], device: str):
+                 folder: Path, withheld: dict[Path, str], device: str, vocabulary: frozenset[str] | None = None):
         scenario = scenario_named(scenario_name)
         self.estimator = ResultsStore(work_dirs().results).load_estimator(scenario, data_fingerprint)
         if self.estimator is None:
@@ -271,6 +283,7 @@ class _Classify:
         self.scenario = scenario.on_device(device) if device != "cpu" else scenario
         self.classes = [str(c) for c in self.estimator.classes_]
         self.threshold = threshold
+        self.vocabulary = vocabulary
         self.batch = BatchFile(folder / "input", folder, withheld)
 
     def __call__(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -279,7 +292,7 @@ class _Classify:
         rows = self.batch.rows(text, Columns.find(text, self.batch.path), 0, photos_wanted=False)
         photos = _photos(frame) if decoded else [None] * len(text)  # the decode stage's photos, or their problems
         return classify_chunk(rows, photos, self.scenario, self.estimator, self.classes, self.threshold,
-                              self.explainer)
+                              self.explainer, vocabulary=self.vocabulary)
 
 
 def _photos(frame: pd.DataFrame) -> list:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.calibration import ReviewThreshold
+from core.batch_check import BatchReference
+from core.calibration import Promise, ReviewThreshold
 from core.classify.batch_input import BatchFile
 from core.classify.job import ClassifySummary, classify_batch
 from core.dataset import Dataset
@@ -17,6 +18,7 @@ from core.results_store import ResultsStore
 from core.runs import fitted_result
 from core.scenarios.base import Scenario
 from core.scenarios.registry import scenario_named
+from core.text import listing_text
 from core.wording import review_line
 
 
@@ -25,17 +27,20 @@ class StoredClassifier:
     scenario: Scenario
     result: ScenarioResult  # with the fitted estimator
     threshold: ReviewThreshold
+    promise: Promise
+    reference: BatchReference  # what each batch is compared with
 
     @classmethod
-    def load(cls, scenario_name: str, dataset: Dataset, precision: float,
+    def load(cls, scenario_name: str, dataset: Dataset, promise: Promise = Promise(),
              progress: Progress = silent) -> StoredClassifier:
         """The scenario's stored classifier (trained first when there is none) and the cut-off its held-out
-        predictions give for ``precision``; ScenarioUnavailableError (with the fix) when it cannot run here."""
+        predictions give for the ``promise``; ScenarioUnavailableError (with the fix) when it cannot run here."""
         scenario = scenario_named(scenario_name)
         if reason := scenario.unavailable_reason():
             raise ScenarioUnavailableError(reason)
         result = fitted_result(scenario, dataset, ResultsStore(work_dirs().results), progress)
-        return cls(scenario, result, result.review_threshold(precision))
+        threshold = result.review_threshold(promise.target_precision, promise.confidence_level, promise.scope)
+        return cls(scenario, result, threshold, promise, batch_reference(result, dataset, scenario.reads_text))
 
     @property
     def review(self) -> str:
@@ -46,4 +51,19 @@ class StoredClassifier:
                  progress: Progress = silent) -> ClassifySummary:
         """Classify every row of ``batch`` into ``output`` on ``device`` (see ``classify_batch``)."""
         return classify_batch(batch, self.scenario, self.result.estimator, self.threshold, output, explain=explain,
-                              device=device, progress=progress)
+                              device=device, progress=progress, reference=self.reference, promise=self.promise)
+
+
+def batch_reference(result: ScenarioResult, dataset: Dataset, reads_text: bool) -> BatchReference:
+    """The stored classifier's confidences on the test split and, for a scenario that reads text, the test
+    listings' texts and the train split's, which it learnt from."""
+    test = result.predictions["split"] == "test"
+    confidences = result.probabilities()[test.to_numpy()].max(axis=1)
+    if not reads_text:
+        return BatchReference.build(confidences)
+    listings = dataset.listings.set_index("uniq_id")
+    texts = {u: listing_text(listings.at[u, "product_name"], listings.at[u, "description"])
+             for u in result.predictions["uniq_id"]}
+    split = result.predictions.groupby("split")["uniq_id"]
+    return BatchReference.build(confidences, [texts[u] for u in split.get_group("test")],
+                                [texts[u] for u in split.get_group("train")])

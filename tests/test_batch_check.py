@@ -1,0 +1,77 @@
+"""Whether a batch looks like the listings the review cut-off was calibrated on."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.batch_check import MIN_LISTINGS, BatchReference, check_batch, unknown_share
+from core.classify.stored_classifier import StoredClassifier
+from core.cli import main
+from core.split import assign_split
+
+
+def test_unknown_words_are_counted_as_tfidf_reads_them():
+    vocabulary = frozenset({"cotton", "towel"})
+    assert unknown_share("Cotton TOWEL, soft", vocabulary) == pytest.approx(1 / 3)  # "soft" is unknown
+    assert np.isnan(unknown_share("?! 1", vocabulary))  # no word of two characters or more
+
+
+def test_a_batch_like_the_reference_passes_and_a_less_sure_one_is_flagged():
+    rng = np.random.default_rng(0)
+    reference = BatchReference(rng.beta(8, 1, 400))
+    like = check_batch(reference, rng.beta(8, 1, 300))
+    assert like.checked and not like.unlike and "its guarantee applies" in like.line()
+    unsure = check_batch(reference, rng.beta(3, 2, 300))
+    assert unsure.unlike and unsure.line() == (
+        "this batch's listings are less like the training data than usual (the model is less sure of them than "
+        "usual): its accepted share and precision are not guaranteed")
+
+
+def test_a_surer_batch_is_no_alarm_and_a_small_batch_is_not_judged():
+    rng = np.random.default_rng(1)
+    reference = BatchReference(rng.beta(3, 2, 400))
+    assert not check_batch(reference, rng.beta(20, 1, 300)).unlike  # only less sure counts
+    small = check_batch(reference, np.full(MIN_LISTINGS - 1, 0.1))
+    assert not small.checked and not small.unlike and "too few classified listings" in small.line()
+
+
+def test_unknown_words_flag_a_batch_whose_confidence_looks_usual():
+    rng = np.random.default_rng(2)
+    confidences = rng.beta(8, 1, 400)
+    reference = BatchReference(confidences, frozenset({"a"}), rng.uniform(0, 0.1, 400))
+    flagged = check_batch(reference, rng.beta(8, 1, 200), rng.uniform(0.3, 0.6, 200))
+    assert flagged.unlike and "more words the model never learnt" in flagged.line()
+    assert "less sure" not in flagged.line()
+
+
+def _false_alarms_and_detections(dataset, tmp_path):
+    """Batches of 60 test-split listings (new to the stored classifier) and the same batches shuffled."""
+    classifier = StoredClassifier.load("tfidf", dataset)
+    test = dataset.listings[assign_split(dataset.listings) == "test"]
+    rng = np.random.default_rng(3)
+    alarms = detections = 0
+    words = " ".join(test["description"].fillna("")).split()
+    for k in range(10):
+        batch = test.sample(60, random_state=k)[["uniq_id", "product_name", "description"]]
+        alarms += _unlike(batch, tmp_path / f"same{k}.csv")
+        batch["description"] = [" ".join(rng.choice(words, 40)) for _ in range(len(batch))]
+        batch["product_name"] = [" ".join(rng.choice(words, 4)) for _ in range(len(batch))]
+        detections += _unlike(batch, tmp_path / f"shuffled{k}.csv")
+    return classifier, alarms, detections
+
+
+def _unlike(batch: pd.DataFrame, path) -> bool:
+    batch.to_csv(path, index=False)
+    out = path.with_suffix(".out.csv")
+    assert main(["classify", str(path), "--out", str(out), "--review-unlike"]) == 0
+    frame = pd.read_csv(out)
+    unlike = frame["status"].str.contains("batch unlike the calibration data, sent to review whole")
+    assert unlike.all() == frame["needs_review"].all() or not unlike.any()
+    return bool(unlike.all())
+
+
+def test_held_out_batches_pass_and_shuffled_texts_are_sent_to_review_whole(reference_dataset, tmp_path, capsys):
+    if len(reference_dataset.listings) < 1000:
+        pytest.skip("needs the full reference data: the sample's test split is too small for batches of 60")
+    _, alarms, detections = _false_alarms_and_detections(reference_dataset, tmp_path)
+    assert alarms <= 1 and detections == 10
+    assert "less like the training data than usual" in capsys.readouterr().out
