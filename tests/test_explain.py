@@ -10,8 +10,8 @@ import torch
 from PIL import Image
 
 from core.explain.clip_relevance import ClassHead, ClipRelevance
+from core.explain.display import highlighted_html, photo_heatmap, top_words
 from core.explain.faithfulness import faithfulness_table, measure_listing
-from core.explain.rendering import highlighted_html, top_words
 from core.images import open_image
 from core.models.clip import load_clip
 from core.split import assign_split
@@ -35,9 +35,10 @@ def random_explainer(tiny, prepare=model_a_text, classes=("a", "b", "c")):
 def test_maps_cover_the_photo_and_words_share_one(tiny):
     photo = Image.new("RGB", (300, 120), "red")
     explanation = random_explainer(tiny).relevance(photo, "Steel analog wrist watch, black strap.")
-    assert explanation.photo.shape == (120, 300)
-    assert 0.0 <= explanation.photo.min() and explanation.photo.max() == pytest.approx(1.0)
-    assert explanation.patch_relevance.shape == (7, 7)
+    assert explanation.photo_grid.shape == (7, 7)  # raw: one value per patch, as the model saw them
+    heat = photo_heatmap(photo, explanation.photo_grid)
+    assert heat.shape == (120, 300)
+    assert 0.0 <= heat.min() and heat.max() == pytest.approx(1.0)
     assert [w.word for w in explanation.words] == ["Steel", "analog", "wrist", "watch", "black", "strap"]
     assert sum(w.score for w in explanation.words) == pytest.approx(1.0)
     assert explanation.target == max(explanation.probabilities, key=explanation.probabilities.get)
@@ -46,7 +47,7 @@ def test_maps_cover_the_photo_and_words_share_one(tiny):
 
 def test_any_class_can_be_explained_and_a_listing_without_photo_gets_words_only(tiny):
     explanation = random_explainer(tiny).relevance(None, "cotton baby towel", target="c")
-    assert explanation.target == "c" and explanation.photo is None
+    assert explanation.target == "c" and explanation.photo_grid is None
     assert sum(w.score for w in explanation.words) == pytest.approx(1.0)
 
 
@@ -83,7 +84,7 @@ def test_one_autograd_call_gives_the_same_maps_as_one_per_layer(tiny):
     photo = Image.effect_noise((90, 60), 40).convert("RGB")
     fast = explainer.relevance(photo, "steel watch for men")
     naive = explainer.relevance(photo, "steel watch for men", per_layer_gradients=True)
-    np.testing.assert_allclose(fast.patch_relevance, naive.patch_relevance, rtol=1e-5)
+    np.testing.assert_allclose(fast.photo_grid, naive.photo_grid, rtol=1e-5)
     np.testing.assert_allclose([w.score for w in fast.words], [w.score for w in naive.words], rtol=1e-5)
 
 
@@ -96,11 +97,11 @@ def test_a_batch_explains_each_listing_as_it_is_explained_alone(tiny):
     together = explainer.relevance_batch(listings, targets)
     for (photo, description), target, batched in zip(listings, targets, together):
         alone = explainer.relevance(photo, description, target)
-        assert batched.target == alone.target and (batched.photo is None) == (photo is None)
+        assert batched.target == alone.target and (batched.photo_grid is None) == (photo is None)
         assert batched.probabilities == pytest.approx(alone.probabilities, abs=1e-6)
         np.testing.assert_allclose([w.score for w in batched.words], [w.score for w in alone.words], atol=1e-5)
         if photo is not None:
-            np.testing.assert_allclose(batched.patch_relevance, alone.patch_relevance, rtol=1e-4, atol=1e-7)
+            np.testing.assert_allclose(batched.photo_grid, alone.photo_grid, rtol=1e-4, atol=1e-7)
 
 
 def test_description_html_is_escaped_and_scaled(tiny):

@@ -26,7 +26,7 @@ from core.scenarios.base import Scenario
 # (so that a page's progress moves), far cheaper per listing than one at a time.
 EXPLAIN_BATCH = 4
 # Bumped whenever explanations of the same inputs would change.
-EXPLANATION_VERSION = "2"  # 2: a listing's probabilities are the stored prediction's
+EXPLANATION_VERSION = "3"  # 2: a listing's probabilities are the stored prediction's; 3: raw photo grids
 
 
 class ScenarioExplainer:

@@ -20,8 +20,6 @@ from core.embeddings.clip_embedder import clip_pixels
 from core.embeddings.clip_forward import image_features, text_features
 from core.explain.base import Explainer, ListingInput
 from core.explain.explanation import Explanation, WordRelevance, resolve_target
-from core.explain.heatmaps import scale_to_unit
-from core.images import to_square
 from core.text import WordSpan, words_in
 
 
@@ -146,16 +144,14 @@ class ClipRelevance:
         explanations = []
         with torch.no_grad():
             for item, ((photo, description), (_, spans)) in enumerate(zip(listings, prepared)):
-                photo_map, grid = None, None
+                grid = None
                 if photo is not None:
                     row = run.photo_rows.index(item)
                     grid = _patch_grid(relevance_rollout(run.vision_attentions, gradients[:vision_count], row))
-                    photo_map = scale_to_unit(to_square(photo)[1].to_original(grid))
                 token_relevance = _eos_row(relevance_rollout(run.text_attentions, gradients[vision_count:], item),
                                            run.input_ids[item], self.processor.tokenizer.eos_token_id)
                 words = merge_onto_words(description, spans, token_relevance, run.offsets[item])
-                explanations.append(Explanation(self.head.classes[indices[item]], probabilities[item], photo_map,
-                                                words, grid))
+                explanations.append(Explanation(self.head.classes[indices[item]], probabilities[item], grid, words))
         return explanations
 
 

@@ -97,7 +97,7 @@ def measure_listing(explainer: ClipRelevance, photo: Image.Image | None, descrip
     word_orders = {"relevance": relevance_words, "random": rng.permutation(relevance_words)}
     patch_orders: dict[str, np.ndarray] = {}
     if photo is not None:
-        grid = explanation.patch_relevance.flatten()
+        grid = explanation.photo_grid.flatten()
         patch_orders = {"relevance": np.argsort(-grid, kind="stable"), "random": rng.permutation(grid.size)}
     if alternatives:
         raw_patches, word_orders["raw_attention"] = raw_attention_orders(explainer, photo, description)
