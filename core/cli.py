@@ -324,7 +324,7 @@ def _explain(args: argparse.Namespace, dataset) -> int:
             # torch and captum: imported for this command alone, so that the others start fast.
             from core.explain.faithfulness import FAITHFULNESS_TABLE, faithfulness_on_test_split, faithfulness_table
 
-            rows = faithfulness_on_test_split(explainer.explainer.engine, dataset.listings, args.limit,
+            rows = faithfulness_on_test_split(explainer.attributor.engine, dataset.listings, args.limit,
                                               not args.no_alternatives, progress)
             table, name = faithfulness_table(rows), FAITHFULNESS_TABLE
         else:

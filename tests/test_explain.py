@@ -25,7 +25,7 @@ def tiny(tmp_path_factory):
     return load_clip(str(save_tiny_clip(tmp_path_factory.mktemp("clip"))))
 
 
-def random_explainer(tiny, prepare=model_a_text, classes=("a", "b", "c")):
+def random_relevance(tiny, prepare=model_a_text, classes=("a", "b", "c")):
     rng = np.random.default_rng(0)
     head = ClassHead(rng.normal(size=(len(classes), 16)), rng.normal(size=(len(classes), 16)),
                      np.zeros(len(classes)), list(classes))
@@ -34,7 +34,7 @@ def random_explainer(tiny, prepare=model_a_text, classes=("a", "b", "c")):
 
 def test_maps_cover_the_photo_and_words_share_one(tiny):
     photo = Image.new("RGB", (300, 120), "red")
-    explanation = random_explainer(tiny).relevance(photo, "Steel analog wrist watch, black strap.")
+    explanation = random_relevance(tiny).relevance([(photo, "Steel analog wrist watch, black strap.")])[0]
     assert explanation.photo_grid.shape == (7, 7)  # raw: one value per patch, as the model saw them
     heat = photo_heatmap(photo, explanation.photo_grid)
     assert heat.shape == (120, 300)
@@ -46,7 +46,7 @@ def test_maps_cover_the_photo_and_words_share_one(tiny):
 
 
 def test_any_class_can_be_explained_and_a_listing_without_photo_gets_words_only(tiny):
-    explanation = random_explainer(tiny).relevance(None, "cotton baby towel", target="c")
+    explanation = random_relevance(tiny).relevance([(None, "cotton baby towel")], ["c"])[0]
     assert explanation.target == "c" and explanation.photo_grid is None
     assert sum(w.score for w in explanation.words) == pytest.approx(1.0)
 
@@ -57,7 +57,7 @@ def test_any_class_can_be_explained_and_a_listing_without_photo_gets_words_only(
     "x" * 3 + " 42 3.5mm 100%",
 ])
 def test_words_are_merged_back_with_their_positions(tiny, description):
-    words = random_explainer(tiny).relevance(None, description).words
+    words = random_relevance(tiny).relevance([(None, description)])[0].words
     for word in words:
         assert description[word.start:word.end] == word.word
     assert sum(w.score for w in words) == pytest.approx(1.0)
@@ -65,7 +65,7 @@ def test_words_are_merged_back_with_their_positions(tiny, description):
 
 def test_words_past_the_77_token_window_are_marked_not_seen(tiny):
     description = " ".join(f"word{i}" for i in range(200))
-    words = random_explainer(tiny).relevance(None, description).words
+    words = random_relevance(tiny).relevance([(None, description)])[0].words
     unseen = [w for w in words if not w.seen]
     assert unseen and words[0].seen and not words[-1].seen
     assert all(w.score == 0 for w in unseen)
@@ -74,29 +74,29 @@ def test_words_past_the_77_token_window_are_marked_not_seen(tiny):
 
 def test_model_b_relevance_lands_on_the_description_as_written(tiny):
     description = "Soft, washable (cotton) towel!"
-    words = random_explainer(tiny, prepare=model_b_text).relevance(None, description).words
+    words = random_relevance(tiny, prepare=model_b_text).relevance([(None, description)])[0].words
     assert [(w.word, description[w.start:w.end]) for w in words] == [
         ("Soft", "Soft"), ("washable", "washable"), ("cotton", "cotton"), ("towel", "towel")]
 
 
 def test_one_autograd_call_gives_the_same_maps_as_one_per_layer(tiny):
-    explainer = random_explainer(tiny)
+    clip = random_relevance(tiny)
     photo = Image.effect_noise((90, 60), 40).convert("RGB")
-    fast = explainer.relevance(photo, "steel watch for men")
-    naive = explainer.relevance(photo, "steel watch for men", per_layer_gradients=True)
+    [fast] = clip.relevance([(photo, "steel watch for men")])
+    [naive] = clip.relevance([(photo, "steel watch for men")], per_layer_gradients=True)
     np.testing.assert_allclose(fast.photo_grid, naive.photo_grid, rtol=1e-5)
     np.testing.assert_allclose([w.score for w in fast.words], [w.score for w in naive.words], rtol=1e-5)
 
 
 def test_a_batch_explains_each_listing_as_it_is_explained_alone(tiny):
-    explainer = random_explainer(tiny)
+    clip = random_relevance(tiny)
     listings = [(Image.effect_noise((90, 60), 40).convert("RGB"), "steel watch for men"),
                 (None, "soft cotton baby towel, pack of two, machine washable"),  # longer: the others are padded
                 (Image.new("RGB", (40, 80), "blue"), "mug")]
     targets = [None, "c", "a"]
-    together = explainer.relevance_batch(listings, targets)
+    together = clip.relevance(listings, targets)
     for (photo, description), target, batched in zip(listings, targets, together):
-        alone = explainer.relevance(photo, description, target)
+        [alone] = clip.relevance([(photo, description)], [target])
         assert batched.target == alone.target and (batched.photo_grid is None) == (photo is None)
         assert batched.probabilities == pytest.approx(alone.probabilities, abs=1e-6)
         np.testing.assert_allclose([w.score for w in batched.words], [w.score for w in alone.words], atol=1e-5)
@@ -106,7 +106,7 @@ def test_a_batch_explains_each_listing_as_it_is_explained_alone(tiny):
 
 def test_description_html_is_escaped_and_scaled(tiny):
     description = '<script>alert("x")</script> <b>steel</b> watch'
-    words = random_explainer(tiny).relevance(None, description).words
+    words = random_relevance(tiny).relevance([(None, description)])[0].words
     shown = highlighted_html(description, words)
     assert "<script>" not in shown and "<b>" not in shown
     visible = re.sub(r"</?(span|div)[^>]*>", "", shown)
@@ -114,7 +114,7 @@ def test_description_html_is_escaped_and_scaled(tiny):
     assert shown.count("<span") == len(words) == 8
     opacities = [float(v) for v in re.findall(r"rgba\(15,118,110,([0-9.]+)\)", shown)]
     assert max(opacities) == pytest.approx(0.85)
-    table = top_words(random_explainer(tiny).relevance(None, description).words, count=3)
+    table = top_words(random_relevance(tiny).relevance([(None, description)])[0].words, count=3)
     assert list(table.columns) == ["word", "score"] and len(table) == 3
 
 
@@ -201,7 +201,7 @@ def test_relevance_ordered_patch_deletion_beats_random_where_the_evidence_is_loc
     rows, correct = [], 0
     for i in range(12):
         photo = _square_on_grey(classes[i % 3], rng)
-        correct += explainer.relevance(photo, "a product").target == classes[i % 3]
+        correct += explainer.relevance([(photo, "a product")])[0].target == classes[i % 3]
         rows += measure_listing(explainer, photo, "a product", rng, alternatives=False)
     assert correct >= 10  # it did learn the task
     table = faithfulness_table(rows).set_index(["modality", "method"])["mean"]
@@ -255,7 +255,7 @@ def test_explanations_are_cached_per_listing_and_class(reference_dataset, monkey
     cached = list((work_dirs().cache / "explanations").glob("*.joblib"))
     assert len(cached) == 1
     with monkeypatch.context() as patched:
-        patched.setattr(explainer.explainer, "explain", lambda *a, **k: pytest.fail("computed again"))
+        patched.setattr(explainer.attributor, "attribute", lambda *a, **k: pytest.fail("computed again"))
         assert explainer.explain_listing(uniq_id).probabilities == first.probabilities  # read from the cache
     other = explainer.explain_listing(uniq_id, target="Watches")
     assert other.target == "Watches" and len(list((work_dirs().cache / "explanations").glob("*.joblib"))) == 2

@@ -37,12 +37,12 @@ class ScenarioExplainer:
         self.dataset = dataset
         self.result = fitted_result(scenario, dataset, store)
         self.estimator = self.result.estimator
-        self.explainer = scenario.explainer(self.estimator)
+        self.attributor = scenario.attributor(self.estimator)
         self.key = result_key(scenario, dataset.fingerprint)
 
     def explain(self, photo: Image.Image | None, name: str, description: str, target: str | None = None) -> Explanation:
         """Why the scenario classifies this new listing as it does (or as ``target``)."""
-        return self.explainer.explain(photo, name, description, target)
+        return self.attributor.attribute([ListingInput(photo, name, description)], [target])[0]
 
     def explain_listing(self, uniq_id: str, target: str | None = None) -> Explanation:
         """Explanation of a listing of the dataset, with the probabilities the scenario stored for it (the
@@ -97,8 +97,8 @@ class ScenarioExplainer:
 
     def _computed(self, wanted: list[tuple[str, str | None]], inputs: list[ListingInput]) -> list[Explanation]:
         """Explanations of listings (uniq_id, target) of the dataset read as ``inputs``, cached."""
-        explanations = self.explainer.explain_many(inputs, [self.result.probabilities_of(u) for u, _ in wanted],
-                                                   [target for _, target in wanted])
+        explanations = self.attributor.attribute(inputs, [target for _, target in wanted],
+                                                 [self.result.probabilities_of(u) for u, _ in wanted])
         for (uniq_id, target), explanation in zip(wanted, explanations):
             path = self._cache_path(uniq_id, target)
             path.parent.mkdir(parents=True, exist_ok=True)

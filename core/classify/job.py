@@ -29,6 +29,7 @@ from core.classify.batch_input import CHUNK_ROWS, BatchFile, BatchRows
 from core.classify.photo_decoding import decode_photos, decoded_ahead, is_photo, photo_decoder
 from core.classify.read_ahead import read_ahead
 from core.errors import BatchInputError
+from core.explain.base import Attributor, ListingInput
 from core.exports import write_csv
 from core.progress import Progress, silent
 from core.scenarios.base import Scenario
@@ -115,7 +116,7 @@ def classify_batch(batch: BatchFile, scenario: Scenario, estimator, threshold: R
     need the photo on the CPU, keep photo decoding there)."""
     started = time.perf_counter()
     classes = [str(c) for c in estimator.classes_]
-    explainer = scenario.explainer(estimator) if explain else None
+    attributor = scenario.attributor(estimator) if explain else None
     on_gpu = device != "cpu" and scenario.uses_gpu
     scenario = scenario.on_device(device) if on_gpu else scenario
     decoding, threads = (decode_photos, 8), os.cpu_count() or 1
@@ -131,7 +132,7 @@ def classify_batch(batch: BatchFile, scenario: Scenario, estimator, threshold: R
             rows = chunk_rows or (photo_rows if scenario.reads_photo else CHUNK_ROWS)
             chunks = batch.chunks(rows, photos=scenario.reads_photo)
             for chunk, photos, texts in read_ahead(_with_texts(decoded_ahead(chunks, pool, *decoding), scenario)):
-                yield classify_chunk(chunk, photos, scenario, estimator, classes, threshold, explainer, texts)
+                yield classify_chunk(chunk, photos, scenario, estimator, classes, threshold, attributor, texts)
 
     counts = write_output(frames(), output, explain, progress)
     unread = batch.columns.photo if batch.columns and not scenario.reads_photo else None
@@ -224,9 +225,11 @@ def output_counts(frame: pd.DataFrame) -> dict[str, int]:
 
 
 def classify_chunk(chunk: BatchRows, photos: list, scenario: Scenario, estimator, classes: list[str],
-                   threshold: ReviewThreshold, explainer, texts: list | None = None) -> pd.DataFrame:
-    """The output rows of one chunk: a status for every row, a prediction for those that can be read.
-    ``texts``: the descriptions as ``scenario.texts_ahead`` prepared them, when it did."""
+                   threshold: ReviewThreshold, attributor: Attributor | None,
+                   texts: list | None = None) -> pd.DataFrame:
+    """The output rows of one chunk: a status for every row, a prediction for those that can be read, and
+    with an ``attributor`` (``--explain``) the words that drove each. ``texts``: the descriptions as
+    ``scenario.texts_ahead`` prepared them, when it did."""
     statuses, usable = [], []
     for i, problem in enumerate(chunk.row_problems):
         photo, text = photos[i], f"{chunk.names[i]} {chunk.descriptions[i]}".strip()
@@ -252,12 +255,11 @@ def classify_chunk(chunk: BatchRows, photos: list, scenario: Scenario, estimator
         proba[usable] = estimator.predict_proba(features)
     frame = _output_frame(chunk.ids, proba, classes, statuses)
     frame["needs_review"] = threshold.needs_review(frame["confidence"].to_numpy())
-    if explainer is not None:
+    if attributor is not None:
         words = [None] * len(statuses)
-        for i in usable:
-            explanation = explainer.explain(_image(photos[i]), chunk.names[i], chunk.descriptions[i],
-                                            probabilities=dict(zip(classes, proba[i].tolist())),
-                                            specifications=chunk.specifications[i])
+        for i in usable:  # one listing at a time: a chunk in one CLIP backward pass would hold all its attentions
+            listing = ListingInput(_image(photos[i]), chunk.names[i], chunk.descriptions[i], chunk.specifications[i])
+            [explanation] = attributor.attribute([listing], probabilities=[dict(zip(classes, proba[i].tolist()))])
             ranked = sorted((w for w in explanation.words if w.seen), key=lambda w: -w.score)
             distinct = dict.fromkeys(w.word.lower() for w in ranked)  # a word said once, at its best rank
             words[i] = ", ".join(list(distinct)[:EXPLAINED_WORDS])
