@@ -10,7 +10,7 @@ import streamlit as st
 from PIL import Image
 from streamlit.delta_generator import DeltaGenerator
 
-from core.actions.explain import ScenarioExplainer
+from core.actions.explain import ScenarioExplanations
 from core.dataset import ORIGINAL_VERSION, Dataset, load_dataset
 from core.errors import VitrineError
 from core.escaping import chart_text, html_text, message_markdown, plain_markdown
@@ -161,15 +161,16 @@ def results_or_stop(dataset: Dataset) -> dict[str, ScenarioResult]:
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
-def _explainer(name: str, data_fingerprint: str, weights: str, _dataset: Dataset) -> ScenarioExplainer:
+def _explanations(name: str, data_fingerprint: str, weights: str, _dataset: Dataset) -> ScenarioExplanations:
     # Keyed by the dataset's fingerprint and the weights; the dataset itself is not hashed.
-    return ScenarioExplainer(scenario_named(name), _dataset, results_store())
+    return ScenarioExplanations(scenario_named(name), _dataset, results_store())
 
 
-def scenario_explainer(name: str, dataset: Dataset) -> ScenarioExplainer:
-    """One explainer per scenario, dataset and weights for the whole app process."""
+def scenario_explanations(name: str, dataset: Dataset) -> ScenarioExplanations:
+    """The explain action of one scenario on one dataset, its model loaded once per weights for the whole
+    app process."""
     scenario = scenario_named(name)
-    return _explainer(name, dataset.fingerprint, scenario.weights_fingerprint(), dataset)
+    return _explanations(name, dataset.fingerprint, scenario.weights_fingerprint(), dataset)
 
 
 @st.cache_resource(show_spinner=False)

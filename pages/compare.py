@@ -17,7 +17,7 @@ from pages._shared import (
     dataset_or_stop,
     probability_chart,
     results_or_stop,
-    scenario_explainer,
+    scenario_explanations,
     show_product_name,
 )
 
@@ -73,7 +73,7 @@ progress = StreamlitProgress("Explaining the listing")
 for done, name in enumerate(runnable):
     progress(done, len(runnable), name)
     try:
-        explanations[name] = scenario_explainer(name, dataset).explain_listing(uniq_id)
+        explanations[name] = scenario_explanations(name, dataset).explain_listing(uniq_id)
     except VitrineError as exc:
         st.warning(f"{plain_markdown(name)}: {message_markdown(exc)}")
 progress.close()

@@ -9,7 +9,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from core.actions.explain import ScenarioExplainer
+from core.actions.explain import ScenarioExplanations
 from core.cli import EXIT_UNAVAILABLE, main
 from core.errors import ImageError, ModelMissingError, NoPhotoError
 from core.evaluation import evaluate
@@ -88,10 +88,10 @@ def test_head_trains_on_cached_features_and_skips_listings_without_photo(importe
 
 def test_explaining_a_listing_without_photo_says_so_and_is_no_photo_error(imported_densenet, reference_dataset):
     subset = _slice(reference_dataset)
-    explainer = ScenarioExplainer(DenseNetScenario(image_size=SMALL), subset, ResultsStore(work_dirs().results))
+    explanations = ScenarioExplanations(DenseNetScenario(image_size=SMALL), subset, ResultsStore(work_dirs().results))
     without_photo = subset.missing_images["uniq_id"].iloc[0]
     with pytest.raises(NoPhotoError, match="reads only the photo") as raised:
-        explainer.explain_listing(without_photo)
+        explanations.explain_listing(without_photo)
     assert not isinstance(raised.value, ImageError)  # nothing is wrong with a photo: there is none
 
 
@@ -170,7 +170,7 @@ def test_fast_feature_path_gives_the_plain_loops_features():
 
 
 def test_fine_tuning_the_last_block_with_early_stopping_and_gradcam(imported_densenet, reference_dataset):
-    from core.actions.explain import ScenarioExplainer
+    from core.actions.explain import ScenarioExplanations
     from core.locations import work_dirs
     from core.models.densenet_finetune import FineTunedDenseNetHead
     from core.results_store import ResultsStore
@@ -186,6 +186,6 @@ def test_fine_tuning_the_last_block_with_early_stopping_and_gradcam(imported_den
     store = ResultsStore(work_dirs().results)
     store.save(scenario, result)
     listing = subset.listings.dropna(subset=["image_path"]).iloc[0]
-    explanation = ScenarioExplainer(scenario, subset, store).explain_listing(listing["uniq_id"])
+    explanation = ScenarioExplanations(scenario, subset, store).explain_listing(listing["uniq_id"])
     photo = open_image(listing["image_path"])
     assert photo_heatmap(photo, explanation.photo_grid).shape == (photo.height, photo.width)

@@ -123,14 +123,14 @@ def _train_tiny_classifier(tiny, dataset, per_category=40, epochs=4):
     listings = dataset.listings[assign_split(dataset.listings) == "train"]
     listings = listings[listings["image_path"].notna()].groupby("category").head(per_category)
     classes = dataset.categories
-    explainer = ClipRelevance(tiny.model, tiny.processor,
+    clip = ClipRelevance(tiny.model, tiny.processor,
                               ClassHead(np.zeros((7, 16)), np.zeros((7, 16)), np.zeros(7), classes), model_a_text)
-    pixels = torch.cat([explainer.pixels(open_image(p, max_side=256)) for p in listings["image_path"]])
+    pixels = torch.cat([clip.pixels(open_image(p, max_side=256)) for p in listings["image_path"]])
     tokens = tiny.processor.tokenizer(listings["description"].tolist(), padding=True, truncation=True,
                                       max_length=77, return_tensors="pt")
     labels = torch.tensor([classes.index(c) for c in listings["category"]])
-    model = explainer.model
-    parameters = list(model.parameters()) + list(explainer.head.parameters())
+    model = clip.model
+    parameters = list(model.parameters()) + list(clip.head.parameters())
     optimiser = torch.optim.Adam(parameters, lr=3e-3)
     generator = torch.Generator().manual_seed(0)
     model.train()
@@ -139,25 +139,25 @@ def _train_tiny_classifier(tiny, dataset, per_category=40, epochs=4):
             image = model.visual_projection(model.vision_model(pixel_values=pixels[batch]).pooler_output)
             text_out = model.text_model(input_ids=tokens["input_ids"][batch],
                                         attention_mask=tokens["attention_mask"][batch])
-            logits = explainer.head(image, model.text_projection(text_out.pooler_output))
+            logits = clip.head(image, model.text_projection(text_out.pooler_output))
             loss = torch.nn.functional.cross_entropy(logits, labels[batch])
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
     model.eval()
-    return explainer
+    return clip
 
 
 def test_relevance_ordered_word_deletion_beats_random_on_a_model_trained_on_the_reference_data(
         tmp_path, reference_dataset):
     torch.manual_seed(0)
-    explainer = _train_tiny_classifier(load_clip(str(save_tiny_clip(tmp_path, seed=3))), reference_dataset)
+    clip = _train_tiny_classifier(load_clip(str(save_tiny_clip(tmp_path, seed=3))), reference_dataset)
     test = reference_dataset.listings[assign_split(reference_dataset.listings) == "test"]
     test = test[test["image_path"].notna()].groupby("category").head(3)
     rng = np.random.default_rng(0)
     rows = []
     for _, listing in test.iterrows():
-        rows += measure_listing(explainer, open_image(listing["image_path"]), listing["description"], rng,
+        rows += measure_listing(clip, open_image(listing["image_path"]), listing["description"], rng,
                                 alternatives=False)
     table = faithfulness_table(rows).set_index(["modality", "method"])["mean"]
     assert table["words", "relevance"] < table["words", "random"]
@@ -179,30 +179,30 @@ def test_relevance_ordered_patch_deletion_beats_random_where_the_evidence_is_loc
     torch.manual_seed(0)
     tiny = load_clip(str(save_tiny_clip(tmp_path, seed=3)))
     classes = list(COLOURS)
-    explainer = ClipRelevance(tiny.model, tiny.processor,
+    clip = ClipRelevance(tiny.model, tiny.processor,
                               ClassHead(np.zeros((3, 16)), np.zeros((3, 16)), np.zeros(3), classes), model_a_text)
     rng = np.random.default_rng(0)
     labels = [classes[i % 3] for i in range(150)]
-    pixels = torch.cat([explainer.pixels(_square_on_grey(c, rng)) for c in labels])
+    pixels = torch.cat([clip.pixels(_square_on_grey(c, rng)) for c in labels])
     targets = torch.tensor([classes.index(c) for c in labels])
     vision = tiny.model.vision_model
     optimiser = torch.optim.Adam([*vision.parameters(), *tiny.model.visual_projection.parameters(),
-                                  explainer.head.image_weight, explainer.head.bias], lr=3e-3)
+                                  clip.head.image_weight, clip.head.bias], lr=3e-3)
     vision.train()
     for _ in range(6):
         for batch in torch.randperm(150).split(25):
             image = tiny.model.visual_projection(vision(pixel_values=pixels[batch]).pooler_output)
-            loss = torch.nn.functional.cross_entropy(explainer.head(image, torch.zeros(len(batch), 16)), targets[batch])
+            loss = torch.nn.functional.cross_entropy(clip.head(image, torch.zeros(len(batch), 16)), targets[batch])
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
     vision.eval()
-    explainer.head.text_weight.data.zero_()
+    clip.head.text_weight.data.zero_()
     rows, correct = [], 0
     for i in range(12):
         photo = _square_on_grey(classes[i % 3], rng)
-        correct += explainer.relevance([(photo, "a product")])[0].target == classes[i % 3]
-        rows += measure_listing(explainer, photo, "a product", rng, alternatives=False)
+        correct += clip.relevance([(photo, "a product")])[0].target == classes[i % 3]
+        rows += measure_listing(clip, photo, "a product", rng, alternatives=False)
     assert correct >= 10  # it did learn the task
     table = faithfulness_table(rows).set_index(["modality", "method"])["mean"]
     assert table["photo", "relevance"] < table["photo", "random"] - 0.02
@@ -210,7 +210,7 @@ def test_relevance_ordered_patch_deletion_beats_random_where_the_evidence_is_loc
 
 @needs_reference_data  # boilerplate is judged by its share of all listings: the sample's 140 are too few
 def test_keywords_per_category_from_tfidf_explanations(reference_dataset):
-    from core.actions.explain import ScenarioExplainer, relevance_keywords
+    from core.actions.explain import ScenarioExplanations, relevance_keywords
     from core.explain.keywords import tfidf_coefficient_keywords
     from core.locations import work_dirs
     from core.results_store import ResultsStore
@@ -219,13 +219,13 @@ def test_keywords_per_category_from_tfidf_explanations(reference_dataset):
     listings = reference_dataset.listings
     subset = dataclasses.replace(reference_dataset, listings=listings.groupby("category").head(25)
                                  .reset_index(drop=True))
-    explainer = ScenarioExplainer(TfidfScenario(), subset, ResultsStore(work_dirs().results))
-    table = relevance_keywords(explainer, top=5)
+    explanations = ScenarioExplanations(TfidfScenario(), subset, ResultsStore(work_dirs().results))
+    table = relevance_keywords(explanations, top=5)
     watches = table[table["category"] == "Watches"]["word"].tolist()
     assert "watch" in watches or "watches" in watches
     assert not set(table["word"]) & {"the", "and", "com", "only", "buy"}
     assert (table.groupby("category").size() <= 5).all() and table["listings"].min() >= 5
-    coefficients = tfidf_coefficient_keywords(explainer.estimator, subset.listings, top=3)
+    coefficients = tfidf_coefficient_keywords(explanations.estimator, subset.listings, top=3)
     assert len(coefficients) == 3 * len(subset.categories)
     # Advice a seller can use: no stop words ("watch for"), no shop boilerplate ("from flipkart", "com buy").
     words = {word for term in coefficients["word"] for word in term.split()}
@@ -242,22 +242,22 @@ def test_the_guide_advises_describing_words_not_the_shops_template():
 
 
 def test_explanations_are_cached_per_listing_and_class(reference_dataset, monkeypatch):
-    from core.actions.explain import ScenarioExplainer
+    from core.actions.explain import ScenarioExplanations
     from core.locations import work_dirs
     from core.results_store import ResultsStore
     from core.scenarios.tfidf import TfidfScenario
 
     subset = dataclasses.replace(reference_dataset, listings=reference_dataset.listings.groupby("category")
                                  .head(10).reset_index(drop=True))
-    explainer = ScenarioExplainer(TfidfScenario(), subset, ResultsStore(work_dirs().results))
+    explanations = ScenarioExplanations(TfidfScenario(), subset, ResultsStore(work_dirs().results))
     uniq_id = subset.listings["uniq_id"][0]
-    first = explainer.explain_listing(uniq_id)
+    first = explanations.explain_listing(uniq_id)
     cached = list((work_dirs().cache / "explanations").glob("*.joblib"))
     assert len(cached) == 1
     with monkeypatch.context() as patched:
-        patched.setattr(explainer.attributor, "attribute", lambda *a, **k: pytest.fail("computed again"))
-        assert explainer.explain_listing(uniq_id).probabilities == first.probabilities  # read from the cache
-    other = explainer.explain_listing(uniq_id, target="Watches")
+        patched.setattr(explanations.attributor, "attribute", lambda *a, **k: pytest.fail("computed again"))
+        assert explanations.explain_listing(uniq_id).probabilities == first.probabilities  # read from the cache
+    other = explanations.explain_listing(uniq_id, target="Watches")
     assert other.target == "Watches" and len(list((work_dirs().cache / "explanations").glob("*.joblib"))) == 2
     description = subset.listings["description"][0]
     for word in first.words:
@@ -273,3 +273,27 @@ def test_faithfulness_from_the_cli(tmp_path, monkeypatch, capsys):
     assert main(["explain", "faithfulness", "--limit", "2", "--no-alternatives"]) == 0
     out = capsys.readouterr().out
     assert "relevance" in out and "random" in out and "photo" in out and "words" in out
+
+
+def test_one_action_explains_new_listings_beside_the_data_sets_and_keeps_only_the_data_sets(reference_dataset):
+    from core.actions.explain import ScenarioExplanations
+    from core.explain.base import ListingInput
+    from core.locations import work_dirs
+    from core.results_store import ResultsStore
+    from core.scenarios.tfidf import TfidfScenario
+
+    subset = dataclasses.replace(reference_dataset, listings=reference_dataset.listings.groupby("category")
+                                 .head(10).reset_index(drop=True))
+    explanations = ScenarioExplanations(TfidfScenario(), subset, ResultsStore(work_dirs().results))
+    uniq_id = subset.listings["uniq_id"][1]
+    new = ListingInput(None, "Steel watch", "analog wrist watch with a leather strap")
+    outcomes = list(explanations.explain_listings([new, uniq_id], targets=[None, "Watches"]))
+    assert [listing for listing, _ in outcomes] == [new, uniq_id]
+    fresh, stored = outcomes[0][1], outcomes[1][1]
+    # A new listing is classified here; one of the data set keeps the probabilities its results show.
+    assert fresh.probabilities == explanations.attributor.predict_proba(None, new.name, new.description)
+    assert fresh.target == fresh.predicted and stored.target == "Watches"
+    assert stored.probabilities == explanations.result.probabilities_of(uniq_id)
+    assert [w.word for w in fresh.words] == ["analog", "wrist", "watch", "with", "leather", "strap"]  # tfidf skips "a"
+    assert len(list((work_dirs().cache / "explanations").glob("*.joblib"))) == 1  # the new listing is kept nowhere
+    assert explanations.explain_listing(new).words == fresh.words

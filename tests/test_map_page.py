@@ -11,7 +11,7 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from core import listing_map
-from core.actions.explain import ScenarioExplainer
+from core.actions.explain import ScenarioExplanations
 from core.dataset import listing_photo, load_dataset
 from core.escaping import chart_text
 from core.explain.explanation import Explanation
@@ -142,7 +142,7 @@ def test_the_heatmap_is_drawn_where_the_explanation_puts_it(on_sample, shown_med
     def explained(self, uniq_id, target=None):
         return Explanation(target="x", probabilities={"x": 1.0}, photo_grid=grid, words=[])
 
-    monkeypatch.setattr(ScenarioExplainer, "explain_listing", explained)
+    monkeypatch.setattr(ScenarioExplanations, "explain_listing", explained)
     app = page("map.py").run()
     app.selectbox[0].select("tfidf").run()
     _click(app, listing["uniq_id"])
