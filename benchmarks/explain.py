@@ -49,20 +49,20 @@ def main() -> None:
     rng = np.random.default_rng(0)
     head = ClassHead(rng.normal(size=(7, dimension)), rng.normal(size=(7, dimension)), np.zeros(7),
                      [f"class {i}" for i in range(7)])
-    explainer = ClipRelevance(loaded.model, loaded.processor, head, model_a_text)
+    clip = ClipRelevance(loaded.model, loaded.processor, head, model_a_text)
 
     def forward() -> None:
         with torch.inference_mode():
-            explainer.image_embedding(explainer.pixels(photo))
-            explainer.text_embedding([description])
+            clip.image_embedding(clip.pixels(photo))
+            clip.text_embedding([description])
 
     calls = {"plain": forward,
-             "naive": lambda: explainer.relevance(photo, description, per_layer_gradients=True),
-             "project": lambda: explainer.relevance(photo, description)}
+             "naive": lambda: clip.relevance([(photo, description)], per_layer_gradients=True),
+             "project": lambda: clip.relevance([(photo, description)])}
     for call in calls.values():
         call()  # warm-up
-    calls["one at a time"] = lambda: [explainer.relevance(p, d) for p, d in listings]
-    calls["batched"] = lambda: explainer.relevance_batch(listings, [None] * len(listings))
+    calls["one at a time"] = lambda: [clip.relevance([listing]) for listing in listings]
+    calls["batched"] = lambda: clip.relevance(listings)
     for name in ("one at a time", "batched"):
         calls[name]()  # warm-up
     seconds, _ = best_of_turns(calls, args.rounds)

@@ -10,7 +10,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from core.actions.classify import classify_file
-from core.actions.explain import ScenarioExplainer, relevance_keywords
+from core.actions.explain import ScenarioExplanations, relevance_keywords
 from core.actions.labels import apply_corrections, find_label_issues
 from core.calibration import DEFAULT_CONFIDENCE, DEFAULT_PRECISION, SCOPES, Promise
 from core.dataset import ORIGINAL_VERSION, Dataset, load_dataset
@@ -321,18 +321,18 @@ def _explain(args: argparse.Namespace, dataset) -> int:
         print(f"{args.scenario} cannot run: {reason}", file=sys.stderr)
         return EXIT_UNAVAILABLE
     store = ResultsStore(work_dirs().results)
-    explainer = ScenarioExplainer(scenario, dataset, store)
+    explanations = ScenarioExplanations(scenario, dataset, store)
     progress = TqdmProgress(args.scenario)
     try:
         if args.explain_command == "faithfulness":
             # torch and captum: imported for this command alone, so that the others start fast.
             from core.explain.faithfulness import FAITHFULNESS_TABLE, faithfulness_on_test_split, faithfulness_table
 
-            rows = faithfulness_on_test_split(explainer.explainer.engine, dataset.listings, args.limit,
+            rows = faithfulness_on_test_split(explanations.attributor.engine, dataset.listings, args.limit,
                                               not args.no_alternatives, progress)
             table, name = faithfulness_table(rows), FAITHFULNESS_TABLE
         else:
-            table, name = relevance_keywords(explainer, top=args.top, progress=progress), KEYWORDS_TABLE
+            table, name = relevance_keywords(explanations, top=args.top, progress=progress), KEYWORDS_TABLE
     finally:
         progress.close()
     path = store.save_table(scenario, dataset.fingerprint, name, table)

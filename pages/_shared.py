@@ -4,21 +4,19 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-import numpy as np
 import plotly.colors
 import plotly.graph_objects as go
 import streamlit as st
 from PIL import Image
 from streamlit.delta_generator import DeltaGenerator
 
-from core.actions.explain import ScenarioExplainer
+from core.actions.explain import ScenarioExplanations
 from core.dataset import ORIGINAL_VERSION, Dataset, load_dataset
 from core.errors import VitrineError
 from core.escaping import chart_text, html_text, message_markdown, plain_markdown
 from core.evaluation import ScenarioResult
+from core.explain.display import highlighted_html, photo_with_heatmap, top_words
 from core.explain.explanation import Explanation
-from core.explain.heatmaps import overlay
-from core.explain.rendering import highlighted_html, top_words
 from core.labels.versions import apply_version, selected_version, version_names
 from core.leaderboard import best_scenario
 from core.locations import SAMPLE_NOTICE, data_dir, find_csv, work_dirs
@@ -163,15 +161,16 @@ def results_or_stop(dataset: Dataset) -> dict[str, ScenarioResult]:
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
-def _explainer(name: str, data_fingerprint: str, weights: str, _dataset: Dataset) -> ScenarioExplainer:
+def _explanations(name: str, data_fingerprint: str, weights: str, _dataset: Dataset) -> ScenarioExplanations:
     # Keyed by the dataset's fingerprint and the weights; the dataset itself is not hashed.
-    return ScenarioExplainer(scenario_named(name), _dataset, results_store())
+    return ScenarioExplanations(scenario_named(name), _dataset, results_store())
 
 
-def scenario_explainer(name: str, dataset: Dataset) -> ScenarioExplainer:
-    """One explainer per scenario, dataset and weights for the whole app process."""
+def scenario_explanations(name: str, dataset: Dataset) -> ScenarioExplanations:
+    """The explain action of one scenario on one dataset, its model loaded once per weights for the whole
+    app process."""
     scenario = scenario_named(name)
-    return _explainer(name, dataset.fingerprint, scenario.weights_fingerprint(), dataset)
+    return _explanations(name, dataset.fingerprint, scenario.weights_fingerprint(), dataset)
 
 
 @st.cache_resource(show_spinner=False)
@@ -217,13 +216,6 @@ def probability_chart(probabilities: dict[str, float], highlight: str) -> go.Fig
     return figure
 
 
-def photo_with_heatmap(photo: Image.Image, heat: np.ndarray, opacity: float = 0.5) -> Image.Image:
-    """The photo at display size with an explanation's heatmap (one value per pixel of the photo) on it."""
-    shown = display_size(photo)
-    resized = Image.fromarray(heat.astype(np.float32), mode="F").resize(shown.size)
-    return overlay(shown, np.clip(np.asarray(resized), 0, 1), opacity)
-
-
 def show_explanation(explanation: Explanation, photo: Image.Image | None, description: str, key: str,
                      opacity: float = 0.5, title: str = "") -> None:
     """Photo with its heatmap, the highlighted title (where the model reads it) and description, and the
@@ -233,8 +225,8 @@ def show_explanation(explanation: Explanation, photo: Image.Image | None, descri
     left, right = st.columns([2, 3])
     with left:
         if photo is not None:
-            if explanation.photo is not None:
-                st.image(photo_with_heatmap(photo, explanation.photo, opacity),
+            if explanation.photo_grid is not None:
+                st.image(photo_with_heatmap(photo, explanation.photo_grid, DISPLAY_SIDE, opacity),
                          caption=f"Where the model looked for “{plain_markdown(explanation.target)}”: the warmer "
                                  "the colour, the more that part of the photo counted")
             else:

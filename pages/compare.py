@@ -8,16 +8,16 @@ from PIL import Image
 from core.dataset import listing_photo
 from core.errors import VitrineError
 from core.escaping import message_markdown, plain_markdown
+from core.explain.display import highlighted_html, photo_with_heatmap
 from core.explain.explanation import Explanation
-from core.explain.rendering import highlighted_html
 from core.scenarios.registry import scenario_named
 from pages._shared import (
+    DISPLAY_SIDE,
     StreamlitProgress,
     dataset_or_stop,
-    photo_with_heatmap,
     probability_chart,
     results_or_stop,
-    scenario_explainer,
+    scenario_explanations,
     show_product_name,
 )
 
@@ -32,8 +32,8 @@ def show_side(name: str, explanation: Explanation, photo: Image.Image | None, de
     verdict = "right" if predicted == label else f"wrong: labelled {plain_markdown(label)}"
     st.subheader(plain_markdown(name), anchor=False)
     st.caption(f"**{plain_markdown(predicted)}** ({explanation.probabilities[predicted]:.0%}) · {verdict}")
-    if photo is not None and explanation.photo is not None:
-        st.image(photo_with_heatmap(photo, explanation.photo))
+    if photo is not None and explanation.photo_grid is not None:
+        st.image(photo_with_heatmap(photo, explanation.photo_grid, DISPLAY_SIDE))
     if explanation.words:
         text = description[:DESCRIPTION_SHOWN]
         st.html(highlighted_html(text, [w for w in explanation.words if w.end <= len(text)],
@@ -73,7 +73,7 @@ progress = StreamlitProgress("Explaining the listing")
 for done, name in enumerate(runnable):
     progress(done, len(runnable), name)
     try:
-        explanations[name] = scenario_explainer(name, dataset).explain_listing(uniq_id)
+        explanations[name] = scenario_explanations(name, dataset).explain_listing(uniq_id)
     except VitrineError as exc:
         st.warning(f"{plain_markdown(name)}: {message_markdown(exc)}")
 progress.close()

@@ -7,10 +7,11 @@ import streamlit as st
 from core.dataset import listing_photo, sample_listings
 from core.errors import VitrineError
 from core.escaping import message_markdown, plain_markdown
+from core.explain.base import ListingInput
 from core.images import PHOTO_FORMATS, PHOTO_SUFFIXES, open_image
 from core.scenarios.registry import all_scenarios
 from core.wording import listing_fate
-from pages._shared import best_index, dataset_or_stop, scenario_explainer, show_explanation, stored_results
+from pages._shared import best_index, dataset_or_stop, scenario_explanations, show_explanation, stored_results
 
 st.title("Explain a new listing")
 st.caption("Nothing you enter here is stored.")
@@ -83,8 +84,8 @@ target = None if target_choice == "the predicted class" else target_choice
 listing_name, listing_text = (title.strip(), description.strip()) if description.strip() else ("", title.strip())
 try:
     with st.spinner("Loading the model and explaining…"):
-        explainer = scenario_explainer(name, dataset)
-        explanation = explainer.explain(photo, listing_name, listing_text, target)
+        explanation = scenario_explanations(name, dataset).explain_listing(
+            ListingInput(photo, listing_name, listing_text), target)
 except VitrineError as exc:
     st.error(message_markdown(exc))
     st.stop()

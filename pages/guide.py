@@ -16,7 +16,7 @@ from pages._shared import (
     dataset_or_stop,
     results_or_stop,
     results_store,
-    scenario_explainer,
+    scenario_explanations,
 )
 
 st.title("Seller keyword guide")
@@ -55,13 +55,13 @@ if table is not None:
     st.caption("From the relevance of every listing's words for its own category.")
 elif name == "tfidf":
     table = _coefficient_keywords(str(store.folder(scenarios[name], dataset.fingerprint)),
-                                  scenario_explainer("tfidf", dataset).estimator, dataset.listings)
+                                  scenario_explanations("tfidf", dataset).estimator, dataset.listings)
     st.caption("From the tfidf model's coefficients (computing word relevance over every listing gives the "
                "same kind of list from the explanations).")
 if st.button("Compute from the explanations of every listing" if table is None else "Recompute from explanations"):
     progress = StreamlitProgress("Explaining every listing")
     try:
-        table = relevance_keywords(scenario_explainer(name, dataset), progress=progress)
+        table = relevance_keywords(scenario_explanations(name, dataset), progress=progress)
         store.save_table(scenarios[name], dataset.fingerprint, KEYWORDS_TABLE, table)
     except VitrineError as exc:
         st.error(message_markdown(exc))

@@ -24,7 +24,7 @@ from pages._shared import (
     display_size,
     results_or_stop,
     results_store,
-    scenario_explainer,
+    scenario_explanations,
     show_explanation,
     show_product_name,
 )
@@ -158,7 +158,7 @@ with side:
 
 st.subheader(f"Why {plain_markdown(name)} predicts what it does for this listing")
 try:
-    explanation = scenario_explainer(name, dataset).explain_listing(uniq_id)
+    explanation = scenario_explanations(name, dataset).explain_listing(uniq_id)
 except VitrineError as exc:
     st.caption(f"No explanation: {message_markdown(exc)}")
     st.stop()

@@ -14,7 +14,7 @@ from pages._shared import (
     dataset_or_stop,
     display_size,
     results_or_stop,
-    scenario_explainer,
+    scenario_explanations,
     show_explanation,
     show_product_name,
 )
@@ -82,9 +82,9 @@ for _, row in frame.iloc[(page - 1) * PAGE_SIZE: page * PAGE_SIZE].iterrows():
 waiting = dict(cards)
 try:
     with progress_slot.container():
-        explainer = scenario_explainer(name, dataset)
+        explanations = scenario_explanations(name, dataset)
         progress = StreamlitProgress(f"Explaining {name}'s mistakes on this page")
-    for uniq_id, outcome in explainer.explain_listings(list(cards), progress):
+    for uniq_id, outcome in explanations.explain_listings(list(cards), progress):
         body, photo, description = waiting.pop(uniq_id)
         with body.container():
             if isinstance(outcome, VitrineError):

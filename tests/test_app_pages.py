@@ -19,7 +19,7 @@ from core.cli import main
 from core.dataset import load_dataset
 from core.errors import ReviewStoreError
 from core.escaping import plain_markdown
-from core.explain.base import Explainer
+from core.explain.base import Attributor
 from core.locations import REPO_ROOT, SAMPLE_DATA_DIR, work_dirs
 from core.results_store import ResultsStore
 from core.review.answer_store import ReviewStore
@@ -68,7 +68,8 @@ def test_results_page_shows_the_tfidf_row_equal_to_the_artefacts(reference_datas
     measured = result.test_coverage(result.review_threshold())
     assert accepted.at["tfidf", "Promise"] == "at least 99% right, with 90% confidence"
     assert accepted.at["tfidf", "Held on the test split"] == measured.verdict(0.99)
-    assert accepted.at["tfidf", "Accepted (test)"] == f"{measured.share:.0%} ({measured.accepted} of {measured.listings})"
+    share = f"{measured.share:.0%} ({measured.accepted} of {measured.listings})"
+    assert accepted.at["tfidf", "Accepted (test)"] == share
 
 
 def test_a_scenario_that_fails_gets_a_message_not_a_stack_trace(monkeypatch):
@@ -181,13 +182,13 @@ def test_misclassified_page_filters_on_the_true_and_the_predicted_category_each_
 def test_misclassified_page_explains_its_cards_in_batches_and_once(with_tfidf, monkeypatch):
     shutil.rmtree(work_dirs().cache / "explanations", ignore_errors=True)
     batches = []
-    explain_many = Explainer.explain_many
+    attribute = Attributor.attribute
 
     def counted(self, listings, *args, **kwargs):
         batches.append(len(listings))
-        return explain_many(self, listings, *args, **kwargs)
+        return attribute(self, listings, *args, **kwargs)
 
-    monkeypatch.setattr(Explainer, "explain_many", counted)
+    monkeypatch.setattr(Attributor, "attribute", counted)
     app = page("misclassified.py").run()
     assert not app.exception
     cards = len([e for e in app.get("html") if 'class="vitrine-product"' in e.proto.body])

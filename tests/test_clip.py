@@ -13,7 +13,7 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 from torchvision.transforms.v2.functional import pil_to_tensor
 
-from core.actions.explain import ScenarioExplainer
+from core.actions.explain import ScenarioExplanations
 from core.cli import EXIT_UNAVAILABLE, main
 from core.clip_tokenizer import CONTEXT_LENGTH
 from core.dataset import load_dataset
@@ -229,11 +229,11 @@ def test_a_listings_caption_chart_and_explanation_come_from_the_model_that_class
     assert main(["run", "clip_a"]) == 0  # the fast int8 path classifies
     dataset = load_dataset()
     scenario = all_scenarios()["clip_a"]
-    explainer = ScenarioExplainer(scenario, dataset, ResultsStore(work_dirs().results))
-    result = explainer.result
+    explanations = ScenarioExplanations(scenario, dataset, ResultsStore(work_dirs().results))
+    result = explanations.result
     for uniq_id in dataset.listings["uniq_id"][:6]:
         stored = result.probabilities_of(uniq_id)
-        explanation = explainer.explain_listing(uniq_id)
+        explanation = explanations.explain_listing(uniq_id)
         assert explanation.probabilities == stored  # what the card's caption and chart show, exactly
         assert explanation.target == max(stored, key=stored.get) == explanation.predicted
         if any(note.startswith("The probabilities are those of the model that classifies") for note in

@@ -9,12 +9,12 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from core.actions.explain import ScenarioExplainer
+from core.actions.explain import ScenarioExplanations
 from core.cli import EXIT_UNAVAILABLE, main
 from core.errors import ImageError, ModelMissingError, NoPhotoError
 from core.evaluation import evaluate
+from core.explain.display import overlay, photo_heatmap
 from core.explain.gradcam import densenet_gradcam
-from core.explain.heatmaps import overlay
 from core.images import open_image
 from core.locations import work_dirs
 from core.models import densenet
@@ -88,10 +88,10 @@ def test_head_trains_on_cached_features_and_skips_listings_without_photo(importe
 
 def test_explaining_a_listing_without_photo_says_so_and_is_no_photo_error(imported_densenet, reference_dataset):
     subset = _slice(reference_dataset)
-    explainer = ScenarioExplainer(DenseNetScenario(image_size=SMALL), subset, ResultsStore(work_dirs().results))
+    explanations = ScenarioExplanations(DenseNetScenario(image_size=SMALL), subset, ResultsStore(work_dirs().results))
     without_photo = subset.missing_images["uniq_id"].iloc[0]
     with pytest.raises(NoPhotoError, match="reads only the photo") as raised:
-        explainer.explain_listing(without_photo)
+        explanations.explain_listing(without_photo)
     assert not isinstance(raised.value, ImageError)  # nothing is wrong with a photo: there is none
 
 
@@ -110,9 +110,9 @@ def _photo_with_bright_patch(on_left: bool) -> Image.Image:
 
 @pytest.mark.parametrize("on_left", [True, False])
 def test_gradcam_lands_on_the_right_part_of_a_padded_photo(on_left):
-    heatmap = densenet_gradcam(monotonic_densenet(), _positive_head(), _photo_with_bright_patch(on_left),
-                               target="a", image_size=SMALL)
-    values = heatmap.photo
+    photo = _photo_with_bright_patch(on_left)
+    heatmap = densenet_gradcam(monotonic_densenet(), _positive_head(), photo, target="a", image_size=SMALL)
+    values = photo_heatmap(photo, heatmap.photo_grid)
     assert values.shape == (100, 300)
     assert values.min() >= 0.0 and values.max() == pytest.approx(1.0)
     left, right = values[:, :80].mean(), values[:, 220:].mean()
@@ -125,14 +125,15 @@ def test_gradcam_explains_the_predicted_class_by_default_and_overlays():
     # At full resolution (a 7x7 grid, not 2x2) the map has hot and cold parts to tell apart.
     heatmap = densenet_gradcam(monotonic_densenet(), _positive_head(), photo, image_size=224)
     assert heatmap.target == max(heatmap.probabilities, key=heatmap.probabilities.get)
-    shown = overlay(photo, heatmap.photo, opacity=0.6)
+    values = photo_heatmap(photo, heatmap.photo_grid)
+    shown = overlay(photo, values, opacity=0.6)
     assert shown.size == photo.size and shown.mode == "RGB"
     rgb = np.asarray(shown, dtype=float)
     colour = rgb.max(axis=2) - rgb.min(axis=2)  # chroma: 0 on the grey photo, the heatmap's tint otherwise
-    hot, cold = heatmap.photo > 0.6, heatmap.photo < 0.3
+    hot, cold = values > 0.6, values < 0.3
     assert hot.any() and cold.any()
     assert colour[hot].mean() > 2 * colour[cold].mean()  # the tint is where Grad-CAM is, not all over
-    assert np.corrcoef(colour.ravel(), heatmap.photo.ravel())[0, 1] > 0.8
+    assert np.corrcoef(colour.ravel(), values.ravel())[0, 1] > 0.8
 
 
 def test_mirror_augmentation_trains_on_twice_the_photos(imported_densenet, reference_dataset):
@@ -169,7 +170,7 @@ def test_fast_feature_path_gives_the_plain_loops_features():
 
 
 def test_fine_tuning_the_last_block_with_early_stopping_and_gradcam(imported_densenet, reference_dataset):
-    from core.actions.explain import ScenarioExplainer
+    from core.actions.explain import ScenarioExplanations
     from core.locations import work_dirs
     from core.models.densenet_finetune import FineTunedDenseNetHead
     from core.results_store import ResultsStore
@@ -185,6 +186,6 @@ def test_fine_tuning_the_last_block_with_early_stopping_and_gradcam(imported_den
     store = ResultsStore(work_dirs().results)
     store.save(scenario, result)
     listing = subset.listings.dropna(subset=["image_path"]).iloc[0]
-    explanation = ScenarioExplainer(scenario, subset, store).explain_listing(listing["uniq_id"])
+    explanation = ScenarioExplanations(scenario, subset, store).explain_listing(listing["uniq_id"])
     photo = open_image(listing["image_path"])
-    assert explanation.photo.shape == (photo.height, photo.width)
+    assert photo_heatmap(photo, explanation.photo_grid).shape == (photo.height, photo.width)

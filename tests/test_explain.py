@@ -10,8 +10,8 @@ import torch
 from PIL import Image
 
 from core.explain.clip_relevance import ClassHead, ClipRelevance
+from core.explain.display import highlighted_html, photo_heatmap, top_words
 from core.explain.faithfulness import faithfulness_table, measure_listing
-from core.explain.rendering import highlighted_html, top_words
 from core.images import open_image
 from core.models.clip import load_clip
 from core.split import assign_split
@@ -25,7 +25,7 @@ def tiny(tmp_path_factory):
     return load_clip(str(save_tiny_clip(tmp_path_factory.mktemp("clip"))))
 
 
-def random_explainer(tiny, prepare=model_a_text, classes=("a", "b", "c")):
+def random_relevance(tiny, prepare=model_a_text, classes=("a", "b", "c")):
     rng = np.random.default_rng(0)
     head = ClassHead(rng.normal(size=(len(classes), 16)), rng.normal(size=(len(classes), 16)),
                      np.zeros(len(classes)), list(classes))
@@ -34,10 +34,11 @@ def random_explainer(tiny, prepare=model_a_text, classes=("a", "b", "c")):
 
 def test_maps_cover_the_photo_and_words_share_one(tiny):
     photo = Image.new("RGB", (300, 120), "red")
-    explanation = random_explainer(tiny).relevance(photo, "Steel analog wrist watch, black strap.")
-    assert explanation.photo.shape == (120, 300)
-    assert 0.0 <= explanation.photo.min() and explanation.photo.max() == pytest.approx(1.0)
-    assert explanation.patch_relevance.shape == (7, 7)
+    explanation = random_relevance(tiny).relevance([(photo, "Steel analog wrist watch, black strap.")])[0]
+    assert explanation.photo_grid.shape == (7, 7)  # raw: one value per patch, as the model saw them
+    heat = photo_heatmap(photo, explanation.photo_grid)
+    assert heat.shape == (120, 300)
+    assert 0.0 <= heat.min() and heat.max() == pytest.approx(1.0)
     assert [w.word for w in explanation.words] == ["Steel", "analog", "wrist", "watch", "black", "strap"]
     assert sum(w.score for w in explanation.words) == pytest.approx(1.0)
     assert explanation.target == max(explanation.probabilities, key=explanation.probabilities.get)
@@ -45,8 +46,8 @@ def test_maps_cover_the_photo_and_words_share_one(tiny):
 
 
 def test_any_class_can_be_explained_and_a_listing_without_photo_gets_words_only(tiny):
-    explanation = random_explainer(tiny).relevance(None, "cotton baby towel", target="c")
-    assert explanation.target == "c" and explanation.photo is None
+    explanation = random_relevance(tiny).relevance([(None, "cotton baby towel")], ["c"])[0]
+    assert explanation.target == "c" and explanation.photo_grid is None
     assert sum(w.score for w in explanation.words) == pytest.approx(1.0)
 
 
@@ -56,7 +57,7 @@ def test_any_class_can_be_explained_and_a_listing_without_photo_gets_words_only(
     "x" * 3 + " 42 3.5mm 100%",
 ])
 def test_words_are_merged_back_with_their_positions(tiny, description):
-    words = random_explainer(tiny).relevance(None, description).words
+    words = random_relevance(tiny).relevance([(None, description)])[0].words
     for word in words:
         assert description[word.start:word.end] == word.word
     assert sum(w.score for w in words) == pytest.approx(1.0)
@@ -64,7 +65,7 @@ def test_words_are_merged_back_with_their_positions(tiny, description):
 
 def test_words_past_the_77_token_window_are_marked_not_seen(tiny):
     description = " ".join(f"word{i}" for i in range(200))
-    words = random_explainer(tiny).relevance(None, description).words
+    words = random_relevance(tiny).relevance([(None, description)])[0].words
     unseen = [w for w in words if not w.seen]
     assert unseen and words[0].seen and not words[-1].seen
     assert all(w.score == 0 for w in unseen)
@@ -73,39 +74,39 @@ def test_words_past_the_77_token_window_are_marked_not_seen(tiny):
 
 def test_model_b_relevance_lands_on_the_description_as_written(tiny):
     description = "Soft, washable (cotton) towel!"
-    words = random_explainer(tiny, prepare=model_b_text).relevance(None, description).words
+    words = random_relevance(tiny, prepare=model_b_text).relevance([(None, description)])[0].words
     assert [(w.word, description[w.start:w.end]) for w in words] == [
         ("Soft", "Soft"), ("washable", "washable"), ("cotton", "cotton"), ("towel", "towel")]
 
 
 def test_one_autograd_call_gives_the_same_maps_as_one_per_layer(tiny):
-    explainer = random_explainer(tiny)
+    clip = random_relevance(tiny)
     photo = Image.effect_noise((90, 60), 40).convert("RGB")
-    fast = explainer.relevance(photo, "steel watch for men")
-    naive = explainer.relevance(photo, "steel watch for men", per_layer_gradients=True)
-    np.testing.assert_allclose(fast.patch_relevance, naive.patch_relevance, rtol=1e-5)
+    [fast] = clip.relevance([(photo, "steel watch for men")])
+    [naive] = clip.relevance([(photo, "steel watch for men")], per_layer_gradients=True)
+    np.testing.assert_allclose(fast.photo_grid, naive.photo_grid, rtol=1e-5)
     np.testing.assert_allclose([w.score for w in fast.words], [w.score for w in naive.words], rtol=1e-5)
 
 
 def test_a_batch_explains_each_listing_as_it_is_explained_alone(tiny):
-    explainer = random_explainer(tiny)
+    clip = random_relevance(tiny)
     listings = [(Image.effect_noise((90, 60), 40).convert("RGB"), "steel watch for men"),
                 (None, "soft cotton baby towel, pack of two, machine washable"),  # longer: the others are padded
                 (Image.new("RGB", (40, 80), "blue"), "mug")]
     targets = [None, "c", "a"]
-    together = explainer.relevance_batch(listings, targets)
+    together = clip.relevance(listings, targets)
     for (photo, description), target, batched in zip(listings, targets, together):
-        alone = explainer.relevance(photo, description, target)
-        assert batched.target == alone.target and (batched.photo is None) == (photo is None)
+        [alone] = clip.relevance([(photo, description)], [target])
+        assert batched.target == alone.target and (batched.photo_grid is None) == (photo is None)
         assert batched.probabilities == pytest.approx(alone.probabilities, abs=1e-6)
         np.testing.assert_allclose([w.score for w in batched.words], [w.score for w in alone.words], atol=1e-5)
         if photo is not None:
-            np.testing.assert_allclose(batched.patch_relevance, alone.patch_relevance, rtol=1e-4, atol=1e-7)
+            np.testing.assert_allclose(batched.photo_grid, alone.photo_grid, rtol=1e-4, atol=1e-7)
 
 
 def test_description_html_is_escaped_and_scaled(tiny):
     description = '<script>alert("x")</script> <b>steel</b> watch'
-    words = random_explainer(tiny).relevance(None, description).words
+    words = random_relevance(tiny).relevance([(None, description)])[0].words
     shown = highlighted_html(description, words)
     assert "<script>" not in shown and "<b>" not in shown
     visible = re.sub(r"</?(span|div)[^>]*>", "", shown)
@@ -113,7 +114,7 @@ def test_description_html_is_escaped_and_scaled(tiny):
     assert shown.count("<span") == len(words) == 8
     opacities = [float(v) for v in re.findall(r"rgba\(15,118,110,([0-9.]+)\)", shown)]
     assert max(opacities) == pytest.approx(0.85)
-    table = top_words(random_explainer(tiny).relevance(None, description).words, count=3)
+    table = top_words(random_relevance(tiny).relevance([(None, description)])[0].words, count=3)
     assert list(table.columns) == ["word", "score"] and len(table) == 3
 
 
@@ -122,14 +123,14 @@ def _train_tiny_classifier(tiny, dataset, per_category=40, epochs=4):
     listings = dataset.listings[assign_split(dataset.listings) == "train"]
     listings = listings[listings["image_path"].notna()].groupby("category").head(per_category)
     classes = dataset.categories
-    explainer = ClipRelevance(tiny.model, tiny.processor,
+    clip = ClipRelevance(tiny.model, tiny.processor,
                               ClassHead(np.zeros((7, 16)), np.zeros((7, 16)), np.zeros(7), classes), model_a_text)
-    pixels = torch.cat([explainer.pixels(open_image(p, max_side=256)) for p in listings["image_path"]])
+    pixels = torch.cat([clip.pixels(open_image(p, max_side=256)) for p in listings["image_path"]])
     tokens = tiny.processor.tokenizer(listings["description"].tolist(), padding=True, truncation=True,
                                       max_length=77, return_tensors="pt")
     labels = torch.tensor([classes.index(c) for c in listings["category"]])
-    model = explainer.model
-    parameters = list(model.parameters()) + list(explainer.head.parameters())
+    model = clip.model
+    parameters = list(model.parameters()) + list(clip.head.parameters())
     optimiser = torch.optim.Adam(parameters, lr=3e-3)
     generator = torch.Generator().manual_seed(0)
     model.train()
@@ -138,25 +139,25 @@ def _train_tiny_classifier(tiny, dataset, per_category=40, epochs=4):
             image = model.visual_projection(model.vision_model(pixel_values=pixels[batch]).pooler_output)
             text_out = model.text_model(input_ids=tokens["input_ids"][batch],
                                         attention_mask=tokens["attention_mask"][batch])
-            logits = explainer.head(image, model.text_projection(text_out.pooler_output))
+            logits = clip.head(image, model.text_projection(text_out.pooler_output))
             loss = torch.nn.functional.cross_entropy(logits, labels[batch])
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
     model.eval()
-    return explainer
+    return clip
 
 
 def test_relevance_ordered_word_deletion_beats_random_on_a_model_trained_on_the_reference_data(
         tmp_path, reference_dataset):
     torch.manual_seed(0)
-    explainer = _train_tiny_classifier(load_clip(str(save_tiny_clip(tmp_path, seed=3))), reference_dataset)
+    clip = _train_tiny_classifier(load_clip(str(save_tiny_clip(tmp_path, seed=3))), reference_dataset)
     test = reference_dataset.listings[assign_split(reference_dataset.listings) == "test"]
     test = test[test["image_path"].notna()].groupby("category").head(3)
     rng = np.random.default_rng(0)
     rows = []
     for _, listing in test.iterrows():
-        rows += measure_listing(explainer, open_image(listing["image_path"]), listing["description"], rng,
+        rows += measure_listing(clip, open_image(listing["image_path"]), listing["description"], rng,
                                 alternatives=False)
     table = faithfulness_table(rows).set_index(["modality", "method"])["mean"]
     assert table["words", "relevance"] < table["words", "random"]
@@ -178,30 +179,30 @@ def test_relevance_ordered_patch_deletion_beats_random_where_the_evidence_is_loc
     torch.manual_seed(0)
     tiny = load_clip(str(save_tiny_clip(tmp_path, seed=3)))
     classes = list(COLOURS)
-    explainer = ClipRelevance(tiny.model, tiny.processor,
+    clip = ClipRelevance(tiny.model, tiny.processor,
                               ClassHead(np.zeros((3, 16)), np.zeros((3, 16)), np.zeros(3), classes), model_a_text)
     rng = np.random.default_rng(0)
     labels = [classes[i % 3] for i in range(150)]
-    pixels = torch.cat([explainer.pixels(_square_on_grey(c, rng)) for c in labels])
+    pixels = torch.cat([clip.pixels(_square_on_grey(c, rng)) for c in labels])
     targets = torch.tensor([classes.index(c) for c in labels])
     vision = tiny.model.vision_model
     optimiser = torch.optim.Adam([*vision.parameters(), *tiny.model.visual_projection.parameters(),
-                                  explainer.head.image_weight, explainer.head.bias], lr=3e-3)
+                                  clip.head.image_weight, clip.head.bias], lr=3e-3)
     vision.train()
     for _ in range(6):
         for batch in torch.randperm(150).split(25):
             image = tiny.model.visual_projection(vision(pixel_values=pixels[batch]).pooler_output)
-            loss = torch.nn.functional.cross_entropy(explainer.head(image, torch.zeros(len(batch), 16)), targets[batch])
+            loss = torch.nn.functional.cross_entropy(clip.head(image, torch.zeros(len(batch), 16)), targets[batch])
             optimiser.zero_grad()
             loss.backward()
             optimiser.step()
     vision.eval()
-    explainer.head.text_weight.data.zero_()
+    clip.head.text_weight.data.zero_()
     rows, correct = [], 0
     for i in range(12):
         photo = _square_on_grey(classes[i % 3], rng)
-        correct += explainer.relevance(photo, "a product").target == classes[i % 3]
-        rows += measure_listing(explainer, photo, "a product", rng, alternatives=False)
+        correct += clip.relevance([(photo, "a product")])[0].target == classes[i % 3]
+        rows += measure_listing(clip, photo, "a product", rng, alternatives=False)
     assert correct >= 10  # it did learn the task
     table = faithfulness_table(rows).set_index(["modality", "method"])["mean"]
     assert table["photo", "relevance"] < table["photo", "random"] - 0.02
@@ -209,7 +210,7 @@ def test_relevance_ordered_patch_deletion_beats_random_where_the_evidence_is_loc
 
 @needs_reference_data  # boilerplate is judged by its share of all listings: the sample's 140 are too few
 def test_keywords_per_category_from_tfidf_explanations(reference_dataset):
-    from core.actions.explain import ScenarioExplainer, relevance_keywords
+    from core.actions.explain import ScenarioExplanations, relevance_keywords
     from core.explain.keywords import tfidf_coefficient_keywords
     from core.locations import work_dirs
     from core.results_store import ResultsStore
@@ -218,13 +219,13 @@ def test_keywords_per_category_from_tfidf_explanations(reference_dataset):
     listings = reference_dataset.listings
     subset = dataclasses.replace(reference_dataset, listings=listings.groupby("category").head(25)
                                  .reset_index(drop=True))
-    explainer = ScenarioExplainer(TfidfScenario(), subset, ResultsStore(work_dirs().results))
-    table = relevance_keywords(explainer, top=5)
+    explanations = ScenarioExplanations(TfidfScenario(), subset, ResultsStore(work_dirs().results))
+    table = relevance_keywords(explanations, top=5)
     watches = table[table["category"] == "Watches"]["word"].tolist()
     assert "watch" in watches or "watches" in watches
     assert not set(table["word"]) & {"the", "and", "com", "only", "buy"}
     assert (table.groupby("category").size() <= 5).all() and table["listings"].min() >= 5
-    coefficients = tfidf_coefficient_keywords(explainer.estimator, subset.listings, top=3)
+    coefficients = tfidf_coefficient_keywords(explanations.estimator, subset.listings, top=3)
     assert len(coefficients) == 3 * len(subset.categories)
     # Advice a seller can use: no stop words ("watch for"), no shop boilerplate ("from flipkart", "com buy").
     words = {word for term in coefficients["word"] for word in term.split()}
@@ -241,22 +242,22 @@ def test_the_guide_advises_describing_words_not_the_shops_template():
 
 
 def test_explanations_are_cached_per_listing_and_class(reference_dataset, monkeypatch):
-    from core.actions.explain import ScenarioExplainer
+    from core.actions.explain import ScenarioExplanations
     from core.locations import work_dirs
     from core.results_store import ResultsStore
     from core.scenarios.tfidf import TfidfScenario
 
     subset = dataclasses.replace(reference_dataset, listings=reference_dataset.listings.groupby("category")
                                  .head(10).reset_index(drop=True))
-    explainer = ScenarioExplainer(TfidfScenario(), subset, ResultsStore(work_dirs().results))
+    explanations = ScenarioExplanations(TfidfScenario(), subset, ResultsStore(work_dirs().results))
     uniq_id = subset.listings["uniq_id"][0]
-    first = explainer.explain_listing(uniq_id)
+    first = explanations.explain_listing(uniq_id)
     cached = list((work_dirs().cache / "explanations").glob("*.joblib"))
     assert len(cached) == 1
     with monkeypatch.context() as patched:
-        patched.setattr(explainer.explainer, "explain", lambda *a, **k: pytest.fail("computed again"))
-        assert explainer.explain_listing(uniq_id).probabilities == first.probabilities  # read from the cache
-    other = explainer.explain_listing(uniq_id, target="Watches")
+        patched.setattr(explanations.attributor, "attribute", lambda *a, **k: pytest.fail("computed again"))
+        assert explanations.explain_listing(uniq_id).probabilities == first.probabilities  # read from the cache
+    other = explanations.explain_listing(uniq_id, target="Watches")
     assert other.target == "Watches" and len(list((work_dirs().cache / "explanations").glob("*.joblib"))) == 2
     description = subset.listings["description"][0]
     for word in first.words:
@@ -272,3 +273,27 @@ def test_faithfulness_from_the_cli(tmp_path, monkeypatch, capsys):
     assert main(["explain", "faithfulness", "--limit", "2", "--no-alternatives"]) == 0
     out = capsys.readouterr().out
     assert "relevance" in out and "random" in out and "photo" in out and "words" in out
+
+
+def test_one_action_explains_new_listings_beside_the_data_sets_and_keeps_only_the_data_sets(reference_dataset):
+    from core.actions.explain import ScenarioExplanations
+    from core.explain.base import ListingInput
+    from core.locations import work_dirs
+    from core.results_store import ResultsStore
+    from core.scenarios.tfidf import TfidfScenario
+
+    subset = dataclasses.replace(reference_dataset, listings=reference_dataset.listings.groupby("category")
+                                 .head(10).reset_index(drop=True))
+    explanations = ScenarioExplanations(TfidfScenario(), subset, ResultsStore(work_dirs().results))
+    uniq_id = subset.listings["uniq_id"][1]
+    new = ListingInput(None, "Steel watch", "analog wrist watch with a leather strap")
+    outcomes = list(explanations.explain_listings([new, uniq_id], targets=[None, "Watches"]))
+    assert [listing for listing, _ in outcomes] == [new, uniq_id]
+    fresh, stored = outcomes[0][1], outcomes[1][1]
+    # A new listing is classified here; one of the data set keeps the probabilities its results show.
+    assert fresh.probabilities == explanations.attributor.predict_proba(None, new.name, new.description)
+    assert fresh.target == fresh.predicted and stored.target == "Watches"
+    assert stored.probabilities == explanations.result.probabilities_of(uniq_id)
+    assert [w.word for w in fresh.words] == ["analog", "wrist", "watch", "with", "leather", "strap"]  # tfidf skips "a"
+    assert len(list((work_dirs().cache / "explanations").glob("*.joblib"))) == 1  # the new listing is kept nowhere
+    assert explanations.explain_listing(new).words == fresh.words

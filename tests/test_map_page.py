@@ -11,10 +11,11 @@ from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from streamlit.testing.v1 import AppTest
 
 from core import listing_map
-from core.actions.explain import ScenarioExplainer
+from core.actions.explain import ScenarioExplanations
 from core.dataset import listing_photo, load_dataset
 from core.escaping import chart_text
 from core.explain.explanation import Explanation
+from core.images import to_square
 from core.labels.issues import LABEL_ISSUES_TABLE
 from core.leaderboard import best_scenario
 from core.locations import SAMPLE_DATA_DIR, work_dirs
@@ -133,13 +134,15 @@ def shown_media(monkeypatch) -> dict[str, bytes]:
 def test_the_heatmap_is_drawn_where_the_explanation_puts_it(on_sample, shown_media, monkeypatch):
     listing = on_sample["dataset"].listings.dropna(subset=["image_path"]).iloc[3]
     photo = listing_photo(listing)
-    heat = np.zeros((photo.height, photo.width), dtype=np.float32)
-    heat[: photo.height // 4, : photo.width // 2] = 1.0  # a wide band at the top left: a flip or transpose moves it
+    frame = to_square(photo)[1]
+    grid = np.zeros((frame.side, frame.side), dtype=np.float32)  # over the squared photo, at full size
+    # A wide band at the top left of the photo itself: a flip, a transpose or a misplaced padding moves it.
+    grid[frame.top: frame.top + photo.height // 4, frame.left: frame.left + photo.width // 2] = 1.0
 
     def explained(self, uniq_id, target=None):
-        return Explanation(target="x", probabilities={"x": 1.0}, photo=heat, words=[])
+        return Explanation(target="x", probabilities={"x": 1.0}, photo_grid=grid, words=[])
 
-    monkeypatch.setattr(ScenarioExplainer, "explain_listing", explained)
+    monkeypatch.setattr(ScenarioExplanations, "explain_listing", explained)
     app = page("map.py").run()
     app.selectbox[0].select("tfidf").run()
     _click(app, listing["uniq_id"])

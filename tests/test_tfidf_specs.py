@@ -4,6 +4,7 @@ import pandas as pd
 
 from core.cli import main
 from core.dataset import load_dataset
+from core.explain.base import ListingInput
 from core.explain.tfidf_words import word_contributions
 from core.locations import work_dirs
 from core.results_store import ResultsStore
@@ -45,11 +46,11 @@ def test_its_words_add_up_to_the_logit_and_specification_words_are_read_not_show
         scores = [w.score for w in word_contributions(model, text, index)]
         logit = model.decision_function([text])[0][index] - model.named_steps["logreg"].intercept_[index]
         assert np.isclose(sum(scores), logit, atol=1e-6)
-    explanation = scenario.explainer(model).explain(None, "Steel watch", "analog wrist watch with strap",
-                                                    specifications="Leather Strap")
+    [explanation] = scenario.attributor(model).attribute(
+        [ListingInput(None, "Steel watch", "analog wrist watch with strap", specifications="Leather Strap")])
     assert [w.word for w in explanation.words] == ["analog", "wrist", "watch", "with", "strap"]
-    with_specs = scenario.explainer(model).predict_proba(None, "x", "towel", "Leather Strap")
-    assert with_specs != scenario.explainer(model).predict_proba(None, "x", "towel")  # the values are read
+    with_specs = scenario.attributor(model).predict_proba(None, "x", "towel", "Leather Strap")
+    assert with_specs != scenario.attributor(model).predict_proba(None, "x", "towel")  # the values are read
 
 
 def test_a_batch_with_a_specifications_column_is_classified_on_them(small_data_dir, tmp_path):

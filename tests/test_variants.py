@@ -6,6 +6,7 @@ from PIL import Image
 from core.cli import EXIT_UNAVAILABLE, main
 from core.dataset import load_dataset
 from core.errors import ScenarioUnavailableError
+from core.explain.base import ListingInput
 from core.locations import REPO_ROOT, work_dirs
 from core.results_store import ResultsStore
 from core.runs import run_scenario
@@ -70,7 +71,7 @@ def test_the_keyword_variant_never_learns_its_keywords_from_test_listings(small_
     train_words = set(" ".join(dataset.listings.loc[~test, "description"]).lower().split())
     assert {word for words in keywords.values() for word in words} <= train_words
     keyword = keywords[category][0]
-    explanation = weighted.explainer(result.estimator).explain(None, "", f"plain {keyword} words")
+    [explanation] = weighted.attributor(result.estimator).attribute([ListingInput(None, "", f"plain {keyword} words")])
     [scored] = [w for w in explanation.words if w.word == keyword]
     assert explanation.target == category and scored.score > 0  # the weighted keyword speaks for its category
 

@@ -1,15 +1,15 @@
-"""The explain actions: a scenario's predictions on a data set explained (the fitted classifier and its
-predictions from the results store, the scenario's own explainer, explanations cached per listing,
-scenario and class), and the words that drive each category, aggregated from those explanations."""
+"""The explain actions: a scenario's predictions explained, for listings of a data set or new ones (the
+fitted classifier and its predictions from the results store, the scenario's own attributor, the data
+set's explanations cached per listing, scenario and class), and the words that drive each category,
+aggregated from those explanations."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import joblib
 import pandas as pd
-from PIL import Image
 
 from core.dataset import Dataset, listing_photo
 from core.errors import VitrineError
@@ -26,61 +26,59 @@ from core.scenarios.base import Scenario
 # (so that a page's progress moves), far cheaper per listing than one at a time.
 EXPLAIN_BATCH = 4
 # Bumped whenever explanations of the same inputs would change.
-EXPLANATION_VERSION = "2"  # 2: a listing's probabilities are the stored prediction's
+EXPLANATION_VERSION = "3"  # 2: a listing's probabilities are the stored prediction's; 3: raw photo grids
 
 
-class ScenarioExplainer:
-    """Explanations of one scenario on one dataset, for listings of the dataset or new ones."""
+class ScenarioExplanations:
+    """The explain action: why one scenario, fitted on one dataset, classifies listings as it does. The
+    command line, the pages and the keyword guide explain through ``explain_listings`` (or
+    ``explain_listing`` for one), never the attributor directly."""
 
     def __init__(self, scenario: Scenario, dataset: Dataset, store: ResultsStore):
         self.scenario = scenario
         self.dataset = dataset
         self.result = fitted_result(scenario, dataset, store)
         self.estimator = self.result.estimator
-        self.explainer = scenario.explainer(self.estimator)
+        self.attributor = scenario.attributor(self.estimator)
         self.key = result_key(scenario, dataset.fingerprint)
 
-    def explain(self, photo: Image.Image | None, name: str, description: str, target: str | None = None) -> Explanation:
-        """Why the scenario classifies this new listing as it does (or as ``target``)."""
-        return self.explainer.explain(photo, name, description, target)
-
-    def explain_listing(self, uniq_id: str, target: str | None = None) -> Explanation:
-        """Explanation of a listing of the dataset, with the probabilities the scenario stored for it (the
-        ones its results and pages show), computed once per listing, scenario and class. Raises the
-        VitrineError that stops it (a damaged photo, say)."""
-        [(_, outcome)] = self.explain_listings([uniq_id], targets=[target])
+    def explain_listing(self, listing: str | ListingInput, target: str | None = None) -> Explanation:
+        """``explain_listings`` for one listing; raises the VitrineError that stops it (a damaged photo, say)."""
+        [(_, outcome)] = self.explain_listings([listing], targets=[target])
         if isinstance(outcome, VitrineError):
             raise outcome
         return outcome
 
-    def explain_listings(self, uniq_ids: list[str], progress: Progress = silent, batch_size: int = EXPLAIN_BATCH,
-                         targets: list[str | None] | None = None
-                         ) -> Iterator[tuple[str, Explanation | VitrineError]]:
-        """Each listing's explanation (for its predicted class, or its ``targets`` entry) or the VitrineError
-        that stops it (such as a damaged photo), as it becomes ready: cached ones at once, then the others
-        computed ``batch_size`` at a time (one backward pass each for CLIP) and cached."""
+    def explain_listings(self, listings: Sequence[str | ListingInput], progress: Progress = silent,
+                         batch_size: int = EXPLAIN_BATCH, targets: Sequence[str | None] | None = None
+                         ) -> Iterator[tuple[str | ListingInput, Explanation | VitrineError]]:
+        """Each listing with its explanation (for its predicted class, or its ``targets`` entry) or the
+        VitrineError that stops it (such as a damaged photo), as it becomes ready. A listing is a uniq_id
+        of the dataset, explained with the probabilities the scenario stored for it (the ones its results
+        and pages show) and cached per listing, scenario and class; or a new listing, classified here and
+        kept nowhere. Cached ones come at once, the others ``batch_size`` at a time (one backward pass
+        each for CLIP). The maps are raw: ``core.explain.display`` draws them."""
         missing = []
-        for uniq_id, target in zip(uniq_ids, targets or [None] * len(uniq_ids)):
-            cached = self.cached(uniq_id, target)
+        for listing, target in zip(listings, targets or [None] * len(listings)):
+            cached = self._cached(listing, target) if isinstance(listing, str) else None
             if cached is None:
-                missing.append((uniq_id, target))
+                missing.append((listing, target))
             else:
-                yield uniq_id, cached
+                yield listing, cached
         for start in range(0, len(missing), batch_size):
             progress(start, len(missing), f"explaining {len(missing)} listing(s)")
             ready, inputs = [], []
-            for uniq_id, target in missing[start:start + batch_size]:
-                listing = self.dataset.listing(uniq_id)
+            for listing, target in missing[start:start + batch_size]:
                 try:
-                    inputs.append(self._input(listing, listing_photo(listing)))
-                    ready.append((uniq_id, target))
+                    inputs.append(self._input(listing))
+                    ready.append((listing, target))
                 except VitrineError as exc:
-                    yield uniq_id, exc
-            yield from zip([uniq_id for uniq_id, _ in ready], self._computed(ready, inputs) if ready else [])
+                    yield listing, exc
+            yield from zip([listing for listing, _ in ready], self._computed(ready, inputs) if ready else [])
         if missing:
             progress(len(missing), len(missing), f"explained {len(missing)} listing(s)")
 
-    def cached(self, uniq_id: str, target: str | None = None) -> Explanation | None:
+    def _cached(self, uniq_id: str, target: str | None) -> Explanation | None:
         """The stored explanation of a listing, or None when it was never computed (or is damaged)."""
         path = self._cache_path(uniq_id, target)
         if path.is_file():
@@ -90,19 +88,24 @@ class ScenarioExplainer:
                 pass  # damaged: recompute
         return None
 
-    @staticmethod
-    def _input(listing, photo: Image.Image | None) -> ListingInput:
-        return ListingInput(photo, listing["product_name"], listing["description"],
-                            listing.get("specifications") or "")
+    def _input(self, listing: str | ListingInput) -> ListingInput:
+        """What the attributor reads of a listing: a new one as it is, one of the dataset from its row and photo."""
+        if isinstance(listing, ListingInput):
+            return listing
+        row = self.dataset.listing(listing)
+        return ListingInput(listing_photo(row), row["product_name"], row["description"],
+                            row.get("specifications") or "")
 
-    def _computed(self, wanted: list[tuple[str, str | None]], inputs: list[ListingInput]) -> list[Explanation]:
-        """Explanations of listings (uniq_id, target) of the dataset read as ``inputs``, cached."""
-        explanations = self.explainer.explain_many(inputs, [self.result.probabilities_of(u) for u, _ in wanted],
-                                                   [target for _, target in wanted])
-        for (uniq_id, target), explanation in zip(wanted, explanations):
-            path = self._cache_path(uniq_id, target)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            joblib.dump(explanation, path)
+    def _computed(self, wanted: list[tuple[str | ListingInput, str | None]],
+                  inputs: list[ListingInput]) -> list[Explanation]:
+        """Explanations of listings (listing, target) read as ``inputs``; the dataset's are cached."""
+        stored = [self.result.probabilities_of(listing) if isinstance(listing, str) else None for listing, _ in wanted]
+        explanations = self.attributor.attribute(inputs, [target for _, target in wanted], stored)
+        for (listing, target), explanation in zip(wanted, explanations):
+            if isinstance(listing, str):
+                path = self._cache_path(listing, target)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                joblib.dump(explanation, path)
         return explanations
 
     def _cache_path(self, uniq_id: str, target: str | None) -> Path:
@@ -110,16 +113,16 @@ class ScenarioExplainer:
         return work_dirs().cache / "explanations" / f"{hashlib.sha256(raw.encode()).hexdigest()[:24]}.joblib"
 
 
-def relevance_keywords(explainer: ScenarioExplainer, top: int = 10, min_listings: int = MIN_LISTINGS,
+def relevance_keywords(explanations: ScenarioExplanations, top: int = 10, min_listings: int = MIN_LISTINGS,
                        progress: Progress = silent) -> pd.DataFrame:
     """Each word's relevance for its listing's own category, aggregated over the dataset (CLIP
     relevance shares or tfidf contributions, from the per-listing explanations, computed in batches and
     cached). A listing whose explanation cannot be computed (a damaged photo) is passed over."""
-    listings = explainer.dataset.listings
+    listings = explanations.dataset.listings
     category_of = dict(zip(listings["uniq_id"], listings["category"]))
     rows = []
-    for uniq_id, explanation in explainer.explain_listings(list(listings["uniq_id"]), progress,
-                                                           targets=list(listings["category"])):
+    for uniq_id, explanation in explanations.explain_listings(list(listings["uniq_id"]), progress,
+                                                              targets=list(listings["category"])):
         if isinstance(explanation, VitrineError):
             continue
         rows += [(uniq_id, category_of[uniq_id], word.word.lower(), word.score) for word in explanation.words

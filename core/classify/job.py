@@ -30,6 +30,7 @@ from core.classify.batch_input import CHUNK_ROWS, BatchFile, BatchRows
 from core.classify.photo_decoding import decode_photos, decoded_ahead, is_photo, photo_decoder
 from core.classify.read_ahead import read_ahead
 from core.errors import BatchInputError
+from core.explain.base import Attributor, ListingInput
 from core.exports import original_cells, write_csv
 from core.progress import Progress, silent
 from core.scenarios.base import Scenario
@@ -123,7 +124,7 @@ def classify_batch(batch: BatchFile, scenario: Scenario, estimator, threshold: R
     with the calibration data (see ``write_output``)."""
     started = time.perf_counter()
     classes = [str(c) for c in estimator.classes_]
-    explainer = scenario.explainer(estimator) if explain else None
+    attributor = scenario.attributor(estimator) if explain else None
     on_gpu = device != "cpu" and scenario.uses_gpu
     scenario = scenario.on_device(device) if on_gpu else scenario
     decoding, threads = (decode_photos, 8), os.cpu_count() or 1
@@ -139,7 +140,7 @@ def classify_batch(batch: BatchFile, scenario: Scenario, estimator, threshold: R
             rows = chunk_rows or (photo_rows if scenario.reads_photo else CHUNK_ROWS)
             chunks = batch.chunks(rows, photos=scenario.reads_photo)
             for chunk, photos, texts in read_ahead(_with_texts(decoded_ahead(chunks, pool, *decoding), scenario)):
-                yield classify_chunk(chunk, photos, scenario, estimator, classes, threshold, explainer, texts,
+                yield classify_chunk(chunk, photos, scenario, estimator, classes, threshold, attributor, texts,
                                      reference.vocabulary if reference else None)
 
     counts = write_output(frames(), output, explain, progress, reference, promise.review_unlike)
@@ -246,11 +247,12 @@ def output_counts(frame: pd.DataFrame) -> dict[str, int]:
 
 
 def classify_chunk(chunk: BatchRows, photos: list, scenario: Scenario, estimator, classes: list[str],
-                   threshold: ReviewThreshold, explainer, texts: list | None = None,
-                   vocabulary: frozenset[str] | None = None) -> pd.DataFrame:
-    """The output rows of one chunk: a status for every row, a prediction for those that can be read.
-    ``texts``: the descriptions as ``scenario.texts_ahead`` prepared them, when it did. With the training
-    ``vocabulary``, each classified row's share of unknown words too (``UNKNOWN_WORDS``, not written out)."""
+                   threshold: ReviewThreshold, attributor: Attributor | None,
+                   texts: list | None = None, vocabulary: frozenset[str] | None = None) -> pd.DataFrame:
+    """The output rows of one chunk: a status for every row, a prediction for those that can be read, and
+    with an ``attributor`` (``--explain``) the words that drove each. ``texts``: the descriptions as
+    ``scenario.texts_ahead`` prepared them, when it did. With the training ``vocabulary``, each classified
+    row's share of unknown words too (``UNKNOWN_WORDS``, not written out)."""
     statuses, usable = [], []
     for i, problem in enumerate(chunk.row_problems):
         photo, text = photos[i], f"{chunk.names[i]} {chunk.descriptions[i]}".strip()
@@ -281,12 +283,11 @@ def classify_chunk(chunk: BatchRows, photos: list, scenario: Scenario, estimator
         for i in usable:
             shares[i] = unknown_share(f"{chunk.names[i]} {chunk.descriptions[i]}", vocabulary)
         frame[UNKNOWN_WORDS] = shares
-    if explainer is not None:
+    if attributor is not None:
         words = [None] * len(statuses)
-        for i in usable:
-            explanation = explainer.explain(_image(photos[i]), chunk.names[i], chunk.descriptions[i],
-                                            probabilities=dict(zip(classes, proba[i].tolist())),
-                                            specifications=chunk.specifications[i])
+        for i in usable:  # one listing at a time: a chunk in one CLIP backward pass would hold all its attentions
+            listing = ListingInput(_image(photos[i]), chunk.names[i], chunk.descriptions[i], chunk.specifications[i])
+            [explanation] = attributor.attribute([listing], probabilities=[dict(zip(classes, proba[i].tolist()))])
             ranked = sorted((w for w in explanation.words if w.seen), key=lambda w: -w.score)
             distinct = dict.fromkeys(w.word.lower() for w in ranked)  # a word said once, at its best rank
             words[i] = ", ".join(list(distinct)[:EXPLAINED_WORDS])

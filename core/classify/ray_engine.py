@@ -279,7 +279,7 @@ class _Classify:
             raise ScenarioUnavailableError(f"This worker finds no stored {scenario_name} classifier under "
                                       f"{work_dirs().results}: every node needs the same work folder "
                                       "($VITRINE_WORK_DIR).")
-        self.explainer = scenario.explainer(self.estimator) if explain else None
+        self.attributor = scenario.attributor(self.estimator) if explain else None
         self.scenario = scenario.on_device(device) if device != "cpu" else scenario
         self.classes = [str(c) for c in self.estimator.classes_]
         self.threshold = threshold
@@ -292,7 +292,7 @@ class _Classify:
         rows = self.batch.rows(text, Columns.find(text, self.batch.path), 0, photos_wanted=False)
         photos = _photos(frame) if decoded else [None] * len(text)  # the decode stage's photos, or their problems
         return classify_chunk(rows, photos, self.scenario, self.estimator, self.classes, self.threshold,
-                              self.explainer, vocabulary=self.vocabulary)
+                              self.attributor, vocabulary=self.vocabulary)
 
 
 def _photos(frame: pd.DataFrame) -> list:

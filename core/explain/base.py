@@ -1,9 +1,10 @@
-"""One interface for every scenario's explanations, as Captum has ``attribute()`` and
-pytorch-grad-cam its base CAM class: the prediction comes from the scenario's own classifying path,
-the relevance from the scenario's method, for the same class."""
+"""One door to every scenario's explanations, as Captum has ``attribute()``: ``Attributor.attribute``.
+The prediction comes from the scenario's own classifying path, the relevance from the scenario's
+method, for the same class; the maps are raw (``core.explain.display`` draws them)."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from PIL import Image
@@ -13,7 +14,7 @@ from core.explain.explanation import Explanation, resolve_target
 
 @dataclass(frozen=True)
 class ListingInput:
-    """What an explainer reads of one listing."""
+    """What an attributor reads of one listing."""
 
     photo: Image.Image | None
     name: str
@@ -25,10 +26,12 @@ class ListingInput:
 AGREEMENT_TOLERANCE = 0.005
 
 
-class Explainer(ABC):
-    """Explains one scenario's fitted classifier (``scenario.features_of`` + ``estimator``)."""
+class Attributor(ABC):
+    """The relevance method of one scenario's fitted classifier (``scenario.features_of`` + ``estimator``),
+    made by ``Scenario.attributor``: CLIP's gradient-weighted relevance, tfidf's word contributions or
+    Grad-CAM."""
 
-    # What ``attribute`` runs, named for the reader when its probabilities differ from the prediction's.
+    # What the method runs, named for the reader when its probabilities differ from the prediction's.
     attributed_model = "the same model"
 
     def __init__(self, scenario, estimator):
@@ -42,34 +45,23 @@ class Explainer(ABC):
         features = self.scenario.features_of([photo], [name], [description], [specifications])
         return dict(zip(self.classes, self.estimator.predict_proba(features)[0].tolist()))
 
-    @abstractmethod
-    def attribute(self, photo: Image.Image | None, name: str, description: str, target: str,
-                  specifications: str = "") -> Explanation:
-        """Relevance of the photo and words for ``target``, with the probabilities of the model it ran."""
-
-    def attribute_many(self, listings: list[ListingInput], targets: list[str]) -> list[Explanation]:
-        """``attribute`` for several listings; an explainer whose method batches does them at once."""
-        return [self.attribute(listing.photo, listing.name, listing.description, target, listing.specifications)
-                for listing, target in zip(listings, targets)]
-
-    def explain(self, photo: Image.Image | None, name: str, description: str, target: str | None = None,
-                probabilities: dict[str, float] | None = None, specifications: str = "") -> Explanation:
-        """Why the scenario classifies the listing as it does (or as ``target``). ``probabilities`` are
-        the scenario's stored ones for a listing it already classified; computed when not given. The
-        explanation always shows the classifying model's probabilities, and says so when the model
-        the relevance was computed on gives the explained class another one."""
-        listing = ListingInput(photo, name, description, specifications)
-        return self.explain_many([listing], [probabilities], [target])[0]
-
-    def explain_many(self, listings: list[ListingInput], probabilities: list[dict[str, float] | None],
-                     targets: list[str | None] | None = None) -> list[Explanation]:
-        """``explain`` for several listings at once (``probabilities`` and ``targets`` one per listing)."""
+    def attribute(self, listings: Sequence[ListingInput], targets: Sequence[str | None] | None = None,
+                  probabilities: Sequence[dict[str, float] | None] | None = None) -> list[Explanation]:
+        """Why the scenario classifies each listing as it does (or as its ``targets`` entry), one
+        explanation per listing, the listings done together where the method batches. ``probabilities``
+        are the scenario's stored ones for listings it already classified; computed where None. The
+        explanation always shows the classifying model's probabilities, and says so when the model the
+        relevance was computed on gives the explained class another one. Its maps are raw."""
         probabilities = [given if given is not None else
                          self.predict_proba(listing.photo, listing.name, listing.description, listing.specifications)
-                         for listing, given in zip(listings, probabilities)]
+                         for listing, given in zip(listings, probabilities or [None] * len(listings))]
         targets = [resolve_target(target, p) for target, p in zip(targets or [None] * len(listings), probabilities)]
         return [self._as_classified(attribution, target, p) for attribution, target, p
-                in zip(self.attribute_many(listings, targets), targets, probabilities)]
+                in zip(self._relevance(listings, targets), targets, probabilities)]
+
+    @abstractmethod
+    def _relevance(self, listings: Sequence[ListingInput], targets: list[str]) -> list[Explanation]:
+        """The method's relevance of each listing for its target, with the probabilities of the model it ran."""
 
     def _as_classified(self, attribution: Explanation, target: str, probabilities: dict[str, float]) -> Explanation:
         """The attribution with the classifying model's probabilities, noting where its own differ."""

@@ -9,6 +9,7 @@ comes from a single autograd call.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -18,10 +19,8 @@ from PIL import Image
 from core.clip_tokenizer import CONTEXT_LENGTH
 from core.embeddings.clip_embedder import clip_pixels
 from core.embeddings.clip_forward import image_features, text_features
-from core.explain.base import Explainer, ListingInput
+from core.explain.base import Attributor, ListingInput
 from core.explain.explanation import Explanation, WordRelevance, resolve_target
-from core.explain.heatmaps import scale_to_unit
-from core.images import to_square
 from core.text import WordSpan, words_in
 
 
@@ -119,18 +118,14 @@ class ClipRelevance:
         return _Pass(logits, vision_attentions, tuple(text_out.attentions), photo_rows, tokens["input_ids"],
                      tokens["offset_mapping"])
 
-    def relevance(self, photo: Image.Image | None, description: str, target: str | None = None,
-                  per_layer_gradients: bool = False) -> Explanation:
-        """Relevance of the photo's patches and the description's words for ``target`` (default:
-        the predicted class), with this model's probabilities. ``per_layer_gradients`` asks autograd
-        once per layer instead of once for all (the naive way, kept to measure against)."""
-        return self.relevance_batch([(photo, description)], [target], per_layer_gradients)[0]
-
-    def relevance_batch(self, listings: list[tuple[Image.Image | None, str]], targets: list[str | None],
-                        per_layer_gradients: bool = False) -> list[Explanation]:
-        """``relevance`` of several listings (photo or None, description) from one forward and one backward
-        pass: the listings are independent, so the gradient of the sum of their class scores gives each
-        its own gradients."""
+    def relevance(self, listings: Sequence[tuple[Image.Image | None, str]], targets: Sequence[str | None] | None = None,
+                  per_layer_gradients: bool = False) -> list[Explanation]:
+        """Relevance of each listing's (photo or None, description) patches and words for its ``targets``
+        entry (default: the predicted class), with this model's probabilities; the patch grid raw. One
+        forward and one backward pass for all: the listings are independent, so the gradient of the sum
+        of their class scores gives each its own gradients. ``per_layer_gradients`` asks autograd once per
+        layer instead of once for all (the naive way, kept to measure against)."""
+        targets = targets or [None] * len(listings)
         prepared = [words_in(description, self.prepare_text) for _, description in listings]
         with torch.enable_grad():
             run = self._forward([photo for photo, _ in listings], [model_text for model_text, _ in prepared])
@@ -146,16 +141,14 @@ class ClipRelevance:
         explanations = []
         with torch.no_grad():
             for item, ((photo, description), (_, spans)) in enumerate(zip(listings, prepared)):
-                photo_map, grid = None, None
+                grid = None
                 if photo is not None:
                     row = run.photo_rows.index(item)
                     grid = _patch_grid(relevance_rollout(run.vision_attentions, gradients[:vision_count], row))
-                    photo_map = scale_to_unit(to_square(photo)[1].to_original(grid))
                 token_relevance = _eos_row(relevance_rollout(run.text_attentions, gradients[vision_count:], item),
                                            run.input_ids[item], self.processor.tokenizer.eos_token_id)
                 words = merge_onto_words(description, spans, token_relevance, run.offsets[item])
-                explanations.append(Explanation(self.head.classes[indices[item]], probabilities[item], photo_map,
-                                                words, grid))
+                explanations.append(Explanation(self.head.classes[indices[item]], probabilities[item], grid, words))
         return explanations
 
 
@@ -201,8 +194,8 @@ def merge_onto_words(description: str, spans: list[WordSpan], token_relevance: n
             for s, share in zip(spans, shares)]
 
 
-class ClipExplainer(Explainer):
-    """The CLIP scenarios' explanations: their fitted head on the fp32 model, relevance by ``ClipRelevance``.
+class ClipAttributor(Attributor):
+    """The CLIP scenarios' relevance: their fitted head on the fp32 model, relevance by ``ClipRelevance``.
 
     The fast scenarios classify with an int8 copy, which has no gradients: relevance is then computed on
     the fp32 model of the same weights, and the explanation says so where the two disagree."""
@@ -215,9 +208,5 @@ class ClipExplainer(Explainer):
         if scenario.fast:
             self.attributed_model = "the exact (fp32) copy of the int8 model"
 
-    def attribute(self, photo: Image.Image | None, name: str, description: str, target: str,
-                  specifications: str = "") -> Explanation:
-        return self.engine.relevance(photo, description, target)
-
-    def attribute_many(self, listings: list[ListingInput], targets: list[str]) -> list[Explanation]:
-        return self.engine.relevance_batch([(listing.photo, listing.description) for listing in listings], targets)
+    def _relevance(self, listings: Sequence[ListingInput], targets: list[str]) -> list[Explanation]:
+        return self.engine.relevance([(listing.photo, listing.description) for listing in listings], targets)

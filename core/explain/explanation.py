@@ -24,14 +24,17 @@ class WordRelevance:
 
 @dataclass
 class Explanation:
-    """What drove one prediction: class probabilities, a heatmap over the photo and scored words
-    (CLIP: relevance shares; tfidf: signed contributions; DenseNet: no words)."""
+    """What drove one prediction: class probabilities, raw relevance over the photo and scored words
+    (CLIP: relevance shares; tfidf: signed contributions; DenseNet: no words). The photo's relevance is
+    left as the method gives it, as Captum's attributions are: ``core.explain.display`` scales it and
+    maps it onto the photo."""
 
     target: str
     probabilities: dict[str, float]
-    photo: np.ndarray | None  # relevance over the photo, [0, 1], its height x width; None without one
+    # Relevance over the squared photo the model saw, unscaled: CLIP's patches (7x7), Grad-CAM's
+    # feature cells; None without a photo or for a scenario that reads only the text.
+    photo_grid: np.ndarray | None
     words: list[WordRelevance]
-    patch_relevance: np.ndarray | None = None  # the raw grid over image patches (e.g. 7x7)
     notes: tuple[str, ...] = ()  # what the user should know to read it, in their words
     signed_scores: bool = False  # word scores are signed contributions, not shares of relevance
     title_words: list[WordRelevance] = field(default_factory=list)  # in the title, where the model reads it

@@ -42,11 +42,11 @@ def _counts(total: int, steps: int) -> list[int]:
     return sorted({round(total * k / steps) for k in range(steps + 1)})
 
 
-def patch_deletion(explainer: ClipRelevance, photo: Image.Image, description: str, target: str,
+def patch_deletion(clip: ClipRelevance, photo: Image.Image, description: str, target: str,
                    order: np.ndarray, steps: int = STEPS) -> DeletionCurve:
     """Delete image patches (set to the normalised mean, i.e. 0) in ``order``, most relevant first."""
-    pixels = explainer.pixels(photo)
-    patch = explainer.model.config.vision_config.patch_size
+    pixels = clip.pixels(photo)
+    patch = clip.model.config.vision_config.patch_size
     grid = pixels.shape[-1] // patch
     counts = _counts(grid * grid, steps)
     variants = pixels.repeat(len(counts), 1, 1, 1)
@@ -54,16 +54,16 @@ def patch_deletion(explainer: ClipRelevance, photo: Image.Image, description: st
         for index in order[:count]:
             y, x = divmod(int(index), grid)
             variants[row, :, y * patch:(y + 1) * patch, x * patch:(x + 1) * patch] = 0.0
-    text = explainer.text_embedding([explainer.prepare_text(description)]).repeat(len(counts), 1)
-    logits = explainer.head(explainer.image_embedding(variants), text)
-    probabilities = torch.softmax(logits, dim=1)[:, explainer.head.classes.index(target)].detach().numpy()
+    text = clip.text_embedding([clip.prepare_text(description)]).repeat(len(counts), 1)
+    logits = clip.head(clip.image_embedding(variants), text)
+    probabilities = torch.softmax(logits, dim=1)[:, clip.head.classes.index(target)].detach().numpy()
     return DeletionCurve(np.array(counts) / (grid * grid), probabilities)
 
 
-def word_deletion(explainer: ClipRelevance, photo: Image.Image | None, description: str, target: str,
+def word_deletion(clip: ClipRelevance, photo: Image.Image | None, description: str, target: str,
                   order: np.ndarray, steps: int = STEPS) -> DeletionCurve:
     """Delete words of the model's text in ``order`` (indices into the description's words)."""
-    model_text, spans = words_in(description, explainer.prepare_text)
+    model_text, spans = words_in(description, clip.prepare_text)
     counts = _counts(len(order), steps)
     texts = []
     for count in counts:
@@ -74,9 +74,9 @@ def word_deletion(explainer: ClipRelevance, photo: Image.Image | None, descripti
         texts.append(text)
     image = None
     if photo is not None:
-        image = explainer.image_embedding(explainer.pixels(photo)).repeat(len(counts), 1)
-    logits = explainer.head(image, explainer.text_embedding(texts))
-    probabilities = torch.softmax(logits, dim=1)[:, explainer.head.classes.index(target)].detach().numpy()
+        image = clip.image_embedding(clip.pixels(photo)).repeat(len(counts), 1)
+    logits = clip.head(image, clip.text_embedding(texts))
+    probabilities = torch.softmax(logits, dim=1)[:, clip.head.classes.index(target)].detach().numpy()
     return DeletionCurve(np.array(counts) / max(len(order), 1), probabilities)
 
 
@@ -87,29 +87,29 @@ def faithfulness_table(rows: list[dict]) -> pd.DataFrame:
             .sort_values(["modality", "mean"]).reset_index(drop=True))
 
 
-def measure_listing(explainer: ClipRelevance, photo: Image.Image | None, description: str,
+def measure_listing(clip: ClipRelevance, photo: Image.Image | None, description: str,
                     rng: np.random.Generator, alternatives: bool = True) -> list[dict]:
     """Deletion areas of one listing for every method: gradient-weighted relevance, random order,
     and (``alternatives``) raw attention, occlusion (photo) and Integrated Gradients (words)."""
-    explanation = explainer.relevance(photo, description)
+    [explanation] = clip.relevance([(photo, description)])
     target = explanation.target
     relevance_words = word_order(explanation.words)
     word_orders = {"relevance": relevance_words, "random": rng.permutation(relevance_words)}
     patch_orders: dict[str, np.ndarray] = {}
     if photo is not None:
-        grid = explanation.patch_relevance.flatten()
+        grid = explanation.photo_grid.flatten()
         patch_orders = {"relevance": np.argsort(-grid, kind="stable"), "random": rng.permutation(grid.size)}
     if alternatives:
-        raw_patches, word_orders["raw_attention"] = raw_attention_orders(explainer, photo, description)
-        word_orders["integrated_gradients"] = integrated_gradients_word_order(explainer, photo, description, target)
+        raw_patches, word_orders["raw_attention"] = raw_attention_orders(clip, photo, description)
+        word_orders["integrated_gradients"] = integrated_gradients_word_order(clip, photo, description, target)
         if photo is not None:
             patch_orders["raw_attention"] = raw_patches
-            patch_orders["occlusion"] = occlusion_patch_order(explainer, photo, description, target)
+            patch_orders["occlusion"] = occlusion_patch_order(clip, photo, description, target)
     rows = [{"modality": "words", "method": method,
-             "area": word_deletion(explainer, photo, description, target, order).area}
+             "area": word_deletion(clip, photo, description, target, order).area}
             for method, order in word_orders.items() if len(order)]
     rows += [{"modality": "photo", "method": method,
-              "area": patch_deletion(explainer, photo, description, target, order).area}
+              "area": patch_deletion(clip, photo, description, target, order).area}
              for method, order in patch_orders.items()]
     return rows
 

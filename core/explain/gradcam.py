@@ -1,6 +1,8 @@
 """Grad-CAM for the DenseNet121 scenario (Captum's LayerGradCam on the last feature block)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 from captum.attr import LayerGradCam
@@ -8,10 +10,8 @@ from PIL import Image
 from sklearn.pipeline import Pipeline
 
 from core.errors import NoPhotoError
-from core.explain.base import Explainer
+from core.explain.base import Attributor, ListingInput
 from core.explain.explanation import Explanation
-from core.explain.heatmaps import scale_to_unit
-from core.images import to_square
 from core.models.densenet import IMAGE_SIZE, imagenet_tensor, pooled_features
 from core.models.densenet_finetune import FineTunedNetwork, frozen_part
 
@@ -46,25 +46,25 @@ def densenet_gradcam(backbone: torch.nn.Module, head: Pipeline, photo: Image.Ima
 
 def gradcam(network: torch.nn.Module, layer: torch.nn.Module, classes: list[str], photo: Image.Image,
             target: str | None = None, image_size: int = IMAGE_SIZE) -> Explanation:
-    """Grad-CAM on ``layer`` of a network giving class logits from ImageNet-normalised pixels,
-    mapped back through the squaring onto the original photo."""
+    """Grad-CAM on ``layer`` of a network giving class logits from ImageNet-normalised pixels: the raw
+    map over the layer's cells of the squared photo (``core.explain.display`` lays it on the photo)."""
     pixels = imagenet_tensor([photo], image_size)
     with torch.no_grad():
         probabilities = torch.softmax(network(pixels), dim=1)[0].numpy()
     index = int(probabilities.argmax()) if target is None else classes.index(target)
     cam = LayerGradCam(network, layer).attribute(pixels, target=index, relu_attributions=True)
-    _, frame = to_square(photo)
-    values = frame.to_original(cam[0, 0].detach().numpy())
     return Explanation(target=classes[index], probabilities=dict(zip(classes, probabilities.tolist())),
-                       photo=scale_to_unit(values), words=[])
+                       photo_grid=cam[0, 0].detach().numpy(), words=[])
 
 
-class GradCamExplainer(Explainer):
-    """The DenseNet121 scenarios' explanations: Grad-CAM on the last feature block of the frozen
-    backbone with the fitted head, or on the fine-tuned block's norm for the fine-tuned variant."""
+class GradCamAttributor(Attributor):
+    """The DenseNet121 scenarios' relevance: Grad-CAM on the last feature block of the frozen backbone
+    with the fitted head, or on the fine-tuned block's norm for the fine-tuned variant."""
 
-    def attribute(self, photo: Image.Image | None, name: str, description: str, target: str,
-                  specifications: str = "") -> Explanation:
+    def _relevance(self, listings: Sequence[ListingInput], targets: list[str]) -> list[Explanation]:
+        return [self._gradcam(listing.photo, target) for listing, target in zip(listings, targets)]
+
+    def _gradcam(self, photo: Image.Image | None, target: str) -> Explanation:
         if photo is None:
             raise NoPhotoError()
         backbone = self.scenario.encoder().loaded.model

@@ -4,13 +4,13 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
-from PIL import Image
 from sklearn.pipeline import FeatureUnion, Pipeline
 
-from core.explain.base import Explainer
+from core.explain.base import Attributor, ListingInput
 from core.explain.explanation import Explanation, WordRelevance
 from core.text import TFIDF_TOKEN_PATTERN, listing_text
 
@@ -82,14 +82,17 @@ def _character_scores(vectorizer, coef: np.ndarray, text: str, read: str,
     return scores
 
 
-class TfidfExplainer(Explainer):
-    """The tfidf scenarios' explanations: word contributions of the text they read (name, then
-    description, then for tfidf_specs the specifications), shown on the description."""
+class TfidfAttributor(Attributor):
+    """The tfidf scenarios' relevance: word contributions of the text they read (name, then description,
+    then for tfidf_specs the specifications), shown on the description."""
 
-    def attribute(self, photo: Image.Image | None, name: str, description: str, target: str,
-                  specifications: str = "") -> Explanation:
+    def _relevance(self, listings: Sequence[ListingInput], targets: list[str]) -> list[Explanation]:
+        return [self._contributions(listing, target) for listing, target in zip(listings, targets)]
+
+    def _contributions(self, listing: ListingInput, target: str) -> Explanation:
+        name, description = listing.name, listing.description
         model = self.estimator
-        text = self.scenario.text(name, description, specifications)
+        text = self.scenario.text(name, description, listing.specifications)
         probabilities = dict(zip(self.classes, model.predict_proba([text])[0].tolist()))
         # The name is prepended: shift back onto the description.
         offset = len(listing_text(name, description)) - len(description)

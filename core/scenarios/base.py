@@ -14,7 +14,7 @@ from PIL import Image
 from sklearn.base import BaseEstimator
 from sklearn.linear_model import LogisticRegressionCV
 
-from core.explain.base import Explainer
+from core.explain.base import Attributor
 from core.progress import Progress, silent
 from core.split import CV_FOLDS, SEED, TRAIN_SHARE, AdaptiveFolds
 
@@ -93,8 +93,8 @@ class Scenario(ABC):
         """A fresh, unfitted classifier with fit / predict_proba on the features."""
 
     @abstractmethod
-    def explainer(self, estimator: BaseEstimator) -> Explainer:
-        """The explanation method of this scenario, for its fitted ``estimator``."""
+    def attributor(self, estimator: BaseEstimator) -> Attributor:
+        """The relevance method of this scenario, for its fitted ``estimator`` (``Attributor.attribute``)."""
 
     def texts_ahead(self, descriptions: list[str]) -> list:
         """The descriptions prepared for the model as far as can be done before it runs (batch jobs do it

@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegressionCV
 from core.dataset import optional_strings
 from core.embeddings.clip_embedder import ClipEmbedder, TokenisedText, embed_text_list
 from core.embeddings.photo_embeddings import embed_photos, in_grey
-from core.explain.clip_relevance import ClipExplainer
+from core.explain.clip_relevance import ClipAttributor
 from core.locations import work_dirs
 from core.models.clip import (
     clip_available,
@@ -127,8 +127,8 @@ class ClipScenario(Scenario):
     def estimator(self, classes: list[str]) -> LogisticRegressionCV:
         return tuned_logistic_regression(C_GRID)
 
-    def explainer(self, estimator) -> ClipExplainer:
-        return ClipExplainer(self, estimator)
+    def attributor(self, estimator) -> ClipAttributor:
+        return ClipAttributor(self, estimator)
 
 
 class ZeroShotClassifier(ClassifierMixin, BaseEstimator):

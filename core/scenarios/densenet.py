@@ -18,7 +18,7 @@ from sklearn.preprocessing import StandardScaler
 from core.dataset import optional_strings
 from core.embeddings.photo_embeddings import TransformedEncoder, embed_photos, in_grey
 from core.errors import NoPhotoError
-from core.explain.gradcam import GradCamExplainer
+from core.explain.gradcam import GradCamAttributor
 from core.locations import work_dirs
 from core.models.densenet import (
     DENSENET_ID,
@@ -184,8 +184,8 @@ class DenseNetScenario(Scenario):
             values = np.hstack([values, self._mirrored_encoder().embed_images(photos)])
         return values
 
-    def explainer(self, estimator) -> GradCamExplainer:
-        return GradCamExplainer(self, estimator)
+    def attributor(self, estimator) -> GradCamAttributor:
+        return GradCamAttributor(self, estimator)
 
     def estimator(self, classes: list[str]) -> Pipeline | MirrorAugmentedHead | FineTunedDenseNetHead:
         if self.fine_tune:

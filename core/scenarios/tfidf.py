@@ -14,7 +14,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from core.explain.tfidf_words import TfidfExplainer
+from core.explain.tfidf_words import TfidfAttributor
 from core.progress import Progress, silent
 from core.scenarios.base import Features, Scenario
 from core.scenarios.keyword_emphasis import KeywordEmphasis
@@ -58,5 +58,5 @@ class TfidfScenario(Scenario):
             ("logreg", LogisticRegression(C=20.0, max_iter=3000)),
         ])
 
-    def explainer(self, estimator: Pipeline) -> TfidfExplainer:
-        return TfidfExplainer(self, estimator)
+    def attributor(self, estimator: Pipeline) -> TfidfAttributor:
+        return TfidfAttributor(self, estimator)

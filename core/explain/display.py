@@ -1,15 +1,55 @@
-"""Showing explanations: the description as HTML with each word's background scaled by its
-relevance, and the top words as a table. Every piece of the seller's text is escaped, so a
-description holding HTML or script tags is shown as text, never run."""
+"""Showing explanations, the one place they are drawn: an attribution's raw photo grid scaled to
+[0, 1], mapped back through the squaring onto the photo and blended on it; the description as HTML
+with each word's background scaled by its score, and the top words as a table. Every piece of the
+seller's text is escaped, so a description holding HTML or script tags is shown as text, never run."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
+from matplotlib import colormaps
+from PIL import Image
 
 from core.escaping import html_text
 from core.explain.explanation import WordRelevance
+from core.images import to_square
 
 POSITIVE = (15, 118, 110)  # teal: pushes towards the class
 NEGATIVE = (190, 18, 60)  # red: pushes away (signed scores, e.g. tfidf contributions)
+
+
+def scale_to_unit(values: np.ndarray) -> np.ndarray:
+    """Non-negative values divided by their maximum (all zeros stay zeros)."""
+    values = np.clip(np.nan_to_num(values.astype(np.float32)), 0, None)
+    top = values.max(initial=0.0)
+    return values / top if top > 0 else values
+
+
+def photo_heatmap(photo: Image.Image, grid: np.ndarray) -> np.ndarray:
+    """An attribution's raw grid over the squared photo the model saw (``Explanation.photo_grid``)
+    upsampled bilinearly, cropped back onto ``photo`` and scaled to [0, 1]: one value per pixel."""
+    return scale_to_unit(to_square(photo)[1].to_original(grid))
+
+
+def overlay(photo: Image.Image, values: np.ndarray, opacity: float = 0.5, colormap: str = "turbo") -> Image.Image:
+    """The photo with the heatmap blended on top: more relevant means more colour, irrelevant
+    areas keep the photo as it is."""
+    if values.shape != (photo.height, photo.width):
+        raise ValueError(f"heatmap {values.shape} does not match the photo {(photo.height, photo.width)}")
+    colours = colormaps[colormap](values)[..., :3]
+    alpha = (opacity * values)[..., None]
+    base = np.asarray(photo.convert("RGB"), dtype=np.float32) / 255.0
+    blended = ((1 - alpha) * base + alpha * colours).clip(0, 1)
+    return Image.fromarray((blended * 255).astype(np.uint8))
+
+
+def photo_with_heatmap(photo: Image.Image, grid: np.ndarray, side: int, opacity: float = 0.5) -> Image.Image:
+    """The photo, no larger than ``side`` pixels (what a browser needs), with an attribution's raw grid
+    drawn on it: mapped onto the full photo first, so the map is the same whatever size it is shown at."""
+    heat = photo_heatmap(photo, grid)
+    shown = photo.copy()
+    shown.thumbnail((side, side))
+    resized = Image.fromarray(heat, mode="F").resize(shown.size)
+    return overlay(shown, np.clip(np.asarray(resized), 0, 1), opacity)
 
 
 def highlighted_html(description: str, words: list[WordRelevance], signed_scores: bool = False,
