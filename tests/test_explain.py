@@ -211,14 +211,13 @@ def test_relevance_ordered_patch_deletion_beats_random_where_the_evidence_is_loc
 def test_keywords_per_category_from_tfidf_explanations(reference_dataset):
     from core.actions.explain import ScenarioExplainer, relevance_keywords
     from core.explain.keywords import tfidf_coefficient_keywords
-    from core.locations import work_dirs
-    from core.results_store import ResultsStore
     from core.scenarios.tfidf import TfidfScenario
+    from core.workspace import Workspace
 
     listings = reference_dataset.listings
     subset = dataclasses.replace(reference_dataset, listings=listings.groupby("category").head(25)
                                  .reset_index(drop=True))
-    explainer = ScenarioExplainer(TfidfScenario(), subset, ResultsStore(work_dirs().results))
+    explainer = ScenarioExplainer(TfidfScenario(), subset, Workspace.from_environment())
     table = relevance_keywords(explainer, top=5)
     watches = table[table["category"] == "Watches"]["word"].tolist()
     assert "watch" in watches or "watches" in watches
@@ -242,22 +241,21 @@ def test_the_guide_advises_describing_words_not_the_shops_template():
 
 def test_explanations_are_cached_per_listing_and_class(reference_dataset, monkeypatch):
     from core.actions.explain import ScenarioExplainer
-    from core.locations import work_dirs
-    from core.results_store import ResultsStore
     from core.scenarios.tfidf import TfidfScenario
+    from core.workspace import Workspace
 
     subset = dataclasses.replace(reference_dataset, listings=reference_dataset.listings.groupby("category")
                                  .head(10).reset_index(drop=True))
-    explainer = ScenarioExplainer(TfidfScenario(), subset, ResultsStore(work_dirs().results))
+    explainer = ScenarioExplainer(TfidfScenario(), subset, Workspace.from_environment())
     uniq_id = subset.listings["uniq_id"][0]
     first = explainer.explain_listing(uniq_id)
-    cached = list((work_dirs().cache / "explanations").glob("*.joblib"))
+    cached = list(explainer.cache.glob("*.joblib"))
     assert len(cached) == 1
     with monkeypatch.context() as patched:
         patched.setattr(explainer.explainer, "explain", lambda *a, **k: pytest.fail("computed again"))
         assert explainer.explain_listing(uniq_id).probabilities == first.probabilities  # read from the cache
     other = explainer.explain_listing(uniq_id, target="Watches")
-    assert other.target == "Watches" and len(list((work_dirs().cache / "explanations").glob("*.joblib"))) == 2
+    assert other.target == "Watches" and len(list(explainer.cache.glob("*.joblib"))) == 2
     description = subset.listings["description"][0]
     for word in first.words:
         assert description[word.start:word.end] == word.word

@@ -43,7 +43,7 @@ from core.classify.job import (
 )
 from core.classify.photo_decoding import decode_photo
 from core.errors import BatchInputError, ScenarioUnavailableError
-from core.locations import find_csv, work_dirs
+from core.locations import find_csv
 from core.results_store import ResultsStore
 from core.scenarios.registry import scenario_named
 
@@ -94,10 +94,12 @@ class RayInput:
 
 
 def classify_on_ray(batch: RayInput, scenario_name: str, data_fingerprint: str, threshold: ReviewThreshold,
-                    output: Path, shards: bool = False, explain: bool = False, device: str = "cpu") -> ClassifySummary:
+                    output: Path, results: Path, shards: bool = False, explain: bool = False,
+                    device: str = "cpu") -> ClassifySummary:
     """Classify every row of ``batch`` on Ray Data into ``output`` with the scenario's classifier stored for
-    ``data_fingerprint`` (every worker loads it from the results store): one Parquet (or CSV) file in
-    input order, or with ``shards`` Parquet shards written by the workers into the folder ``output``."""
+    ``data_fingerprint`` (every worker loads it from the results store in the folder ``results``): one
+    Parquet (or CSV) file in input order, or with ``shards`` Parquet shards written by the workers into the
+    folder ``output``."""
     import ray
     from ray.util.annotations import RayDeprecationWarning
 
@@ -134,7 +136,8 @@ def classify_on_ray(batch: RayInput, scenario_name: str, data_fingerprint: str, 
         classified = dataset.map_batches(
             _Classify, fn_constructor_kwargs=dict(scenario_name=scenario_name, data_fingerprint=data_fingerprint,
                                                   threshold=threshold, explain=explain, folder=batch.folder,
-                                                  withheld=_withheld(batch), device="cuda" if gpus else "cpu"),
+                                                  withheld=_withheld(batch), device="cuda" if gpus else "cpu",
+                                                  results=results),
             batch_size=PHOTO_CHUNK_ROWS if scenario.reads_photo else CHUNK_ROWS, batch_format="pandas",
             compute=ray.data.ActorPoolStrategy(min_size=1, max_size=actors),
             num_cpus=1 if cpus >= 2 else 0, num_gpus=gpus, max_restarts=RETRIES, max_task_retries=RETRIES,
@@ -260,12 +263,12 @@ class _Classify:
     """The model stage: one actor builds the scenario's model once and classifies batch after batch."""
 
     def __init__(self, scenario_name: str, data_fingerprint: str, threshold: ReviewThreshold, explain: bool,
-                 folder: Path, withheld: dict[Path, str], device: str):
+                 folder: Path, withheld: dict[Path, str], device: str, results: Path):
         scenario = scenario_named(scenario_name)
-        self.estimator = ResultsStore(work_dirs().results).load_estimator(scenario, data_fingerprint)
+        self.estimator = ResultsStore(results).load_estimator(scenario, data_fingerprint)
         if self.estimator is None:
             raise ScenarioUnavailableError(f"This worker finds no stored {scenario_name} classifier under "
-                                      f"{work_dirs().results}: every node needs the same work folder "
+                                      f"{results}: every node needs the same work folder "
                                       "($VITRINE_WORK_DIR).")
         self.explainer = scenario.explainer(self.estimator) if explain else None
         self.scenario = scenario.on_device(device) if device != "cpu" else scenario

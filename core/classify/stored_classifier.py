@@ -11,7 +11,6 @@ from core.classify.job import ClassifySummary, classify_batch
 from core.dataset import Dataset
 from core.errors import ScenarioUnavailableError
 from core.evaluation import ScenarioResult
-from core.locations import work_dirs
 from core.progress import Progress, silent
 from core.results_store import ResultsStore
 from core.runs import fitted_result
@@ -27,14 +26,15 @@ class StoredClassifier:
     threshold: ReviewThreshold
 
     @classmethod
-    def load(cls, scenario_name: str, dataset: Dataset, precision: float,
+    def load(cls, scenario_name: str, dataset: Dataset, precision: float, store: ResultsStore,
              progress: Progress = silent) -> StoredClassifier:
-        """The scenario's stored classifier (trained first when there is none) and the cut-off its held-out
-        predictions give for ``precision``; ScenarioUnavailableError (with the fix) when it cannot run here."""
+        """The scenario's classifier stored in ``store`` (trained and stored first when there is none) and the
+        cut-off its held-out predictions give for ``precision``; ScenarioUnavailableError (with the fix) when
+        it cannot run here."""
         scenario = scenario_named(scenario_name)
         if reason := scenario.unavailable_reason():
             raise ScenarioUnavailableError(reason)
-        result = fitted_result(scenario, dataset, ResultsStore(work_dirs().results), progress)
+        result = fitted_result(scenario, dataset, store, progress)
         return cls(scenario, result, result.review_threshold(precision))
 
     @property
