@@ -180,9 +180,9 @@ def test_fine_tuning_the_last_block_with_early_stopping_and_gradcam(imported_den
     assert 1 <= result.estimator.epochs_ <= result.estimator.max_epochs
     assert "fine-tuning the last dense block" in steps
     assert len(result.predictions) == len(subset.listings) - 1 and result.cv_mean is not None
-    store = Workspace.from_environment().results_store()
-    store.save(scenario, result)
+    workspace = Workspace.from_environment()
+    workspace.results_store().save(scenario, result)
     listing = subset.listings.dropna(subset=["image_path"]).iloc[0]
-    explanation = ScenarioExplainer(scenario, subset, store).explain_listing(listing["uniq_id"])
+    explanation = ScenarioExplainer(scenario, subset, workspace).explain_listing(listing["uniq_id"])
     photo = open_image(listing["image_path"])
     assert explanation.photo.shape == (photo.height, photo.width)
