@@ -27,7 +27,7 @@ from core.labels.versions import (
     selected_version,
     version_names,
 )
-from core.locations import SAMPLE_NOTICE, project_data_dir, work_dirs
+from core.locations import SAMPLE_NOTICE, project_data_dir
 from core.models.clip import (
     DEFAULT_CLIP,
     clip_available,
@@ -37,14 +37,13 @@ from core.models.clip import (
 )
 from core.models.weights import model_folder
 from core.quality import data_report
-from core.results_store import ResultsStore
-from core.review.answer_store import default_url
 from core.review.queues import disputed
 from core.runs import run_scenario
 from core.scenarios.registry import SCENARIO_NAMES, all_scenarios, scenario_named
 from core.scenarios.variants import TRAIN_SHARES, variant
 from core.split import TRAIN_SHARE
 from core.wording import acceptance_summary, review_line
+from core.workspace import Workspace
 
 EXIT_USAGE, EXIT_DATA, EXIT_UNAVAILABLE, EXIT_INTERRUPTED = 2, 3, 4, 130
 
@@ -239,8 +238,9 @@ def main(argv: list[str] | None = None) -> int:
             if reason := dataset.unusable_reason():
                 print(f"warning: {reason}", file=sys.stderr)
             return 0
+        workspace = Workspace.from_environment()
         original = load_dataset()
-        dataset = apply_version(original, args.data_version or selected_version())
+        dataset = apply_version(workspace.versions, original, args.data_version or selected_version())
         if args.command == "data":
             if dataset.is_sample:
                 print(SAMPLE_NOTICE)
@@ -251,16 +251,16 @@ def main(argv: list[str] | None = None) -> int:
         if reason := dataset.unusable_reason():
             raise DatasetError(reason)
         if args.command == "explain":
-            return _explain(args, dataset)
+            return _explain(args, workspace, dataset)
         if args.command == "classify":
-            return _classify(args, dataset)
+            return _classify(args, workspace, dataset)
         if args.command == "labels" and args.labels_command == "issues":
-            return _label_issues(args, dataset)
+            return _label_issues(args, workspace, dataset)
         if args.command == "labels" and args.labels_command == "apply":
-            return _apply_corrections(args, original)
+            return _apply_corrections(args, workspace, original)
         if args.command == "labels":
-            return _compare_versions(args, original)
-        return _run(args, dataset)
+            return _compare_versions(args, workspace, original)
+        return _run(args, workspace, dataset)
     except (ModelMissingError, ScenarioUnavailableError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE
@@ -309,7 +309,7 @@ def _models(args: argparse.Namespace) -> int:
     return 0
 
 
-def _explain(args: argparse.Namespace, dataset) -> int:
+def _explain(args: argparse.Namespace, workspace: Workspace, dataset) -> int:
     scenario = scenario_named(args.scenario)
     able = "compares_explanations" if args.explain_command == "faithfulness" else "explains_words"
     if not getattr(scenario, able):
@@ -320,8 +320,7 @@ def _explain(args: argparse.Namespace, dataset) -> int:
     if reason:
         print(f"{args.scenario} cannot run: {reason}", file=sys.stderr)
         return EXIT_UNAVAILABLE
-    store = ResultsStore(work_dirs().results)
-    explanations = ScenarioExplanations(scenario, dataset, store)
+    explanations = ScenarioExplanations(scenario, dataset, workspace)
     progress = TqdmProgress(args.scenario)
     try:
         if args.explain_command == "faithfulness":
@@ -335,16 +334,16 @@ def _explain(args: argparse.Namespace, dataset) -> int:
             table, name = relevance_keywords(explanations, top=args.top, progress=progress), KEYWORDS_TABLE
     finally:
         progress.close()
-    path = store.save_table(scenario, dataset.fingerprint, name, table)
+    path = workspace.results_store().save_table(scenario, dataset.fingerprint, name, table)
     print(table.to_string(index=False))
     print(f"written to {path}", file=sys.stderr)
     return 0
 
 
-def _run(args: argparse.Namespace, dataset) -> int:
+def _run(args: argparse.Namespace, workspace: Workspace, dataset) -> int:
     scenarios = all_scenarios(fast=not args.exact, augment=args.augment, fine_tune=args.fine_tune)
     names = list(scenarios) if args.scenario == "all" else [args.scenario]
-    store = ResultsStore(work_dirs().results)
+    store = workspace.results_store()
     started = time.perf_counter()
     code = 0
     for name in names:
@@ -406,15 +405,15 @@ def _promise(args: argparse.Namespace) -> Promise:
     return Promise(args.precision, args.confidence, args.cutoff, getattr(args, "review_unlike", False))
 
 
-def _classify(args: argparse.Namespace, dataset) -> int:
+def _classify(args: argparse.Namespace, workspace: Workspace, dataset) -> int:
     progress = TqdmProgress(args.scenario)
 
     def loaded(where: str, review: str) -> None:
         print(f"{args.scenario} on {where}; {review}", file=sys.stderr)
 
     try:
-        run = classify_file(Path(args.input), args.scenario, dataset, args.out, _promise(args), args.engine,
-                            args.device, args.explain, args.to_review, progress, loaded)
+        run = classify_file(workspace, Path(args.input), args.scenario, dataset, args.out, _promise(args),
+                            args.engine, args.device, args.explain, args.to_review, progress, loaded)
     finally:
         progress.close()
     for line in run.summary.lines():
@@ -424,8 +423,8 @@ def _classify(args: argparse.Namespace, dataset) -> int:
     return 0
 
 
-def _apply_corrections(args: argparse.Namespace, original: Dataset) -> int:
-    applied = apply_corrections(original, default_url(work_dirs().reviews_db), args.min_operators, args.name)
+def _apply_corrections(args: argparse.Namespace, workspace: Workspace, original: Dataset) -> int:
+    applied = apply_corrections(workspace, original, args.min_operators, args.name)
     corrections, folder = applied.corrections, applied.folder
     print(corrections[["uniq_id", "old_label", "new_label", "operators"]].to_string(index=False))
     print(f"{len(corrections)} correction(s) written as data version {folder.name} ({folder}); the rule: "
@@ -433,12 +432,12 @@ def _apply_corrections(args: argparse.Namespace, original: Dataset) -> int:
     return 0
 
 
-def _compare_versions(args: argparse.Namespace, original: Dataset) -> int:
-    names = version_names()
+def _compare_versions(args: argparse.Namespace, workspace: Workspace, original: Dataset) -> int:
+    names = version_names(workspace.versions)
     version = args.version or (names[-1] if names else None)
     if version is None:
         raise DatasetError("No corrected data version exists yet: write one with `python -m core labels apply`.")
-    corrected = apply_version(original, version)
+    corrected = apply_version(workspace.versions, original, version)
     if reason := corrected.unusable_reason():
         raise DatasetError(reason)
     scenarios = all_scenarios()
@@ -446,7 +445,7 @@ def _compare_versions(args: argparse.Namespace, original: Dataset) -> int:
         else [args.scenario]
     if skipped := [n for n in scenarios if n not in wanted and args.scenario == "all"]:
         print(f"left out, they cannot run here: {', '.join(skipped)}", file=sys.stderr)
-    store = ResultsStore(work_dirs().results)
+    store = workspace.results_store()
     rows = []
     for name in wanted:
         progress = TqdmProgress(name)
@@ -461,11 +460,10 @@ def _compare_versions(args: argparse.Namespace, original: Dataset) -> int:
     return 0
 
 
-def _label_issues(args: argparse.Namespace, dataset) -> int:
+def _label_issues(args: argparse.Namespace, workspace: Workspace, dataset) -> int:
     progress = TqdmProgress(args.scenario)
     try:
-        table, path = find_label_issues(scenario_named(args.scenario), dataset, ResultsStore(work_dirs().results),
-                                        progress)
+        table, path = find_label_issues(workspace, scenario_named(args.scenario), dataset, progress)
     finally:
         progress.close()
     shown = table.head(args.top)

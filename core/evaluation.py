@@ -170,8 +170,9 @@ def evaluate(scenario: Scenario, dataset: Dataset, progress: Progress = silent) 
         predictions["original"] = listings["original_category"].to_numpy()[rows]
     for i, c in enumerate(classes):
         predictions[PROBA_PREFIX + c] = proba[:, i]
-    predictions["oof_predicted"] = None
-    predictions.loc[is_train, "oof_predicted"] = held_out_predicted
+    oof_predicted = np.full(len(rows), None, dtype=object)
+    oof_predicted[is_train] = held_out_predicted
+    predictions["oof_predicted"] = pd.Series(oof_predicted, dtype="str")  # as Parquet gives it back
     predictions["oof_confidence"] = np.nan
     predictions.loc[is_train, "oof_confidence"] = held_out.max(axis=1)
     predictions["oof_correct"] = np.nan

@@ -1,12 +1,11 @@
-"""Where Vitrine finds its data and keeps what it makes (models, caches, results, reviews).
+"""Where Vitrine finds its data (what it makes is kept in the workspace, ``core.workspace``).
 
-Every location can be moved with an environment variable, so tests and deployments can point the
+The data folder can be moved with an environment variable, so tests and deployments can point the
 product elsewhere without touching code.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from core.errors import DataNotFoundError
@@ -102,32 +101,17 @@ def project_data_dir() -> Path:
     return REPO_ROOT / "data" / "flipkart"
 
 
-@dataclass(frozen=True)
-class WorkDirs:
-    """The folders Vitrine writes to."""
+def work_root() -> Path:
+    """The work folder named by the environment: ``$VITRINE_WORK_DIR``, else ``workdir/`` in the repository.
 
-    root: Path
-
-    @property
-    def results(self) -> Path:
-        return self.root / "results"
-
-    @property
-    def cache(self) -> Path:
-        return self.root / "cache"
-
-    @property
-    def models(self) -> Path:
-        if os.environ.get(MODELS_DIR_ENV):
-            return Path(os.environ[MODELS_DIR_ENV]).expanduser()
-        return self.root / "models"
-
-    @property
-    def reviews_db(self) -> Path:
-        return self.root / "reviews.sqlite"
+    Read by ``Workspace.from_environment()`` at the edge; below the adapters only the scenarios' embedding
+    caches and the models folder still read it, until they are handed their folders (tests/test_workspace.py
+    lists them, so that no other module starts to)."""
+    return Path(os.environ.get(WORK_DIR_ENV) or REPO_ROOT / "workdir").expanduser()
 
 
-def work_dirs() -> WorkDirs:
-    """The writable folders, under ``$VITRINE_WORK_DIR`` or ``workdir/`` in the repository."""
-    root = Path(os.environ.get(WORK_DIR_ENV) or REPO_ROOT / "workdir").expanduser()
-    return WorkDirs(root)
+def models_root() -> Path:
+    """The models folder named by the environment: ``$VITRINE_MODELS_DIR``, else ``models/`` in the work
+    folder (see ``work_root``)."""
+    models = os.environ.get(MODELS_DIR_ENV)
+    return Path(models).expanduser() if models else work_root() / "models"

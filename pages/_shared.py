@@ -1,4 +1,4 @@
-"""What every page shares: the dataset and results store, loaded once, and progress display."""
+"""What every page shares: the workspace, the dataset and results store, loaded once, and progress display."""
 from __future__ import annotations
 
 import logging
@@ -19,12 +19,13 @@ from core.explain.display import highlighted_html, photo_with_heatmap, top_words
 from core.explain.explanation import Explanation
 from core.labels.versions import apply_version, selected_version, version_names
 from core.leaderboard import best_scenario
-from core.locations import SAMPLE_NOTICE, data_dir, find_csv, work_dirs
+from core.locations import SAMPLE_NOTICE, data_dir, find_csv
 from core.results_store import ResultsStore
-from core.review.answer_store import ReviewStore, default_url
+from core.review.answer_store import ReviewStore
 from core.runs import run_scenario
 from core.scenarios.base import Scenario
 from core.scenarios.registry import all_scenarios, scenario_named, variants_named
+from core.workspace import Workspace
 
 VERSION_PICKER = "data_version_picker"
 DISPLAY_SIDE = 480  # photos are downscaled to this before they reach the browser
@@ -35,22 +36,27 @@ WORD_LEGEND_SIGNED = ("Teal words speak for {target}, red words against it, the 
 MAX_DESCRIPTION_SHOWN = 5000  # characters highlighted on screen (CLIP reads far fewer)
 
 
+def workspace() -> Workspace:
+    """The app's workspace, read from the environment on each run (cheap), so that a test's is the one seen."""
+    return Workspace.from_environment()
+
+
 @st.cache_data(show_spinner="Loading the listings…")
-def _load_dataset(folder: str, csv_modified: float, version: str = ORIGINAL_VERSION) -> Dataset:
-    return apply_version(load_dataset(Path(folder)), version)
+def _load_dataset(folder: str, csv_modified: float, versions: Path, version: str = ORIGINAL_VERSION) -> Dataset:
+    return apply_version(versions, load_dataset(Path(folder)), version)
 
 
 def original_dataset() -> Dataset:
     """The listings as loaded, before any correction (call after ``dataset_or_stop``)."""
     folder = data_dir()
-    return _load_dataset(str(folder), find_csv(folder).stat().st_mtime)
+    return _load_dataset(str(folder), find_csv(folder).stat().st_mtime, workspace().versions)
 
 
 def _chosen_version() -> tuple[str, DeltaGenerator | None]:
     """The data version picked, and the popover it is picked in (None while the original is the only
     version): a button under the page's title rather than a sidebar, which would take 300 px from every
     page's tables for one picker."""
-    versions = [ORIGINAL_VERSION, *version_names()]
+    versions = [ORIGINAL_VERSION, *version_names(workspace().versions)]
     if len(versions) == 1:
         return ORIGINAL_VERSION, None
     # Kept in the session across pages, and in the address so that a reload keeps it too.
@@ -81,7 +87,7 @@ def dataset_or_stop(usable: bool = True) -> Dataset:
     try:
         folder = data_dir()
         version, picker = _chosen_version()
-        dataset = _load_dataset(str(folder), find_csv(folder).stat().st_mtime, version)
+        dataset = _load_dataset(str(folder), find_csv(folder).stat().st_mtime, workspace().versions, version)
         if version != ORIGINAL_VERSION:
             changed = int((dataset.listings["category"] != dataset.listings["original_category"]).sum())
             picker.caption(f"On data version {plain_markdown(version)}: {changed} label(s) corrected by operators.")
@@ -97,7 +103,8 @@ def dataset_or_stop(usable: bool = True) -> Dataset:
 
 
 def results_store() -> ResultsStore:
-    return ResultsStore(work_dirs().results)
+    """The workspace's results store."""
+    return workspace().results_store()
 
 
 class StreamlitProgress:
@@ -161,16 +168,17 @@ def results_or_stop(dataset: Dataset) -> dict[str, ScenarioResult]:
 
 
 @st.cache_resource(show_spinner="Loading the model…", max_entries=4)
-def _explanations(name: str, data_fingerprint: str, weights: str, _dataset: Dataset) -> ScenarioExplanations:
-    # Keyed by the dataset's fingerprint and the weights; the dataset itself is not hashed.
-    return ScenarioExplanations(scenario_named(name), _dataset, results_store())
+def _explanations(name: str, data_fingerprint: str, weights: str, _dataset: Dataset,
+                  place: Workspace) -> ScenarioExplanations:
+    # Keyed by the dataset's fingerprint, the weights and the workspace; the dataset itself is not hashed.
+    return ScenarioExplanations(scenario_named(name), _dataset, place)
 
 
 def scenario_explanations(name: str, dataset: Dataset) -> ScenarioExplanations:
     """The explain action of one scenario on one dataset, its model loaded once per weights for the whole
     app process."""
     scenario = scenario_named(name)
-    return _explanations(name, dataset.fingerprint, scenario.weights_fingerprint(), dataset)
+    return _explanations(name, dataset.fingerprint, scenario.weights_fingerprint(), dataset, workspace())
 
 
 @st.cache_resource(show_spinner=False)
@@ -182,7 +190,7 @@ def review_store() -> ReviewStore:
     """The answers store at the configured place, opened once per place for the app process. One that
     cannot be opened (a damaged file, say) raises ReviewStoreError and, being uncached, is tried again
     on the next run, once the file has been dealt with."""
-    return _review_store(default_url(work_dirs().reviews_db))
+    return _review_store(workspace().review_url)
 
 
 def show_product_name(name: str) -> None:

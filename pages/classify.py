@@ -17,7 +17,7 @@ from core.escaping import chart_text, message_markdown, plain_markdown
 from core.exports import to_csv_text
 from core.scenarios.registry import all_scenarios
 from core.wording import sentence
-from pages._shared import StreamlitProgress, best_index, category_colours, dataset_or_stop, stored_results
+from pages._shared import StreamlitProgress, best_index, category_colours, dataset_or_stop, stored_results, workspace
 
 RUN = "classify_run"  # the last run, kept so that filtering the table does not classify again
 STATUSES = {"every status": None, "ok": OK, "text only": TEXT_ONLY, "not classified": NOT_CLASSIFIED}
@@ -62,8 +62,9 @@ def classify(upload, photo_zip) -> None:
     """Run the batch with a progress bar; the run replaces the last one, or a message says why not."""
     progress = StreamlitProgress(name)
     try:
-        run = classify_upload(upload.name, upload.getvalue(), (photo_zip.name, photo_zip.getvalue()) if photo_zip
-                              else None, name, dataset, Promise(precision, confidence, scope, review_unlike), progress)
+        run = classify_upload(workspace(), upload.name, upload.getvalue(),
+                              (photo_zip.name, photo_zip.getvalue()) if photo_zip else None, name, dataset,
+                              Promise(precision, confidence, scope, review_unlike), progress)
     except VitrineError as exc:
         message = str(exc)
         if (previous := st.session_state.get(RUN)) is not None:  # its table stays: say whose it is
@@ -168,7 +169,7 @@ elif flagged and downloads[2].button("Send the flagged listings to review", type
                                      help=f"{flagged} row(s) need review; those that could not be read, or have "
                                           "nothing to show an operator, stay out"):
     try:
-        st.session_state["sent"] = run.send_to_review()
+        st.session_state["sent"] = run.send_to_review(workspace())
         st.rerun()
     except VitrineError as exc:
         st.error(message_markdown(exc))

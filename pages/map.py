@@ -27,6 +27,7 @@ from pages._shared import (
     scenario_explanations,
     show_explanation,
     show_product_name,
+    workspace,
 )
 
 THUMBNAIL_SIDE = 240
@@ -78,7 +79,7 @@ def _label_issues() -> pd.DataFrame | None:
         return None
     progress = StreamlitProgress("Finding likely label errors")
     try:
-        return find_label_issues(scenario, dataset, store, progress)[0]
+        return find_label_issues(workspace(), scenario, dataset, progress)[0]
     except VitrineError as exc:
         st.error(message_markdown(exc))
         return None

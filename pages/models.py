@@ -9,12 +9,11 @@ import streamlit as st
 
 from core.errors import VitrineError
 from core.escaping import message_markdown, plain_markdown
-from core.locations import work_dirs
 from core.models.clip import download_clip, import_clip
 from core.models.densenet import download_densenet, import_densenet
 from core.models.inventory import ModelState, model_states
 from core.scenarios.registry import all_scenarios
-from pages._shared import StreamlitProgress, dataset_or_stop, run_shown, stored_results
+from pages._shared import StreamlitProgress, dataset_or_stop, run_shown, stored_results, workspace
 
 IMPORT_HELP = {"clip": "a folder saved with save_pretrained (config.json, model.safetensors, tokenizer and "
                        "preprocessor files)",
@@ -23,8 +22,9 @@ IMPORT_HELP = {"clip": "a folder saved with save_pretrained (config.json, model.
 
 def shown_location(path: Path) -> str:
     """Where a model lives, relative to the work folder when it is there (no server paths on the page)."""
+    root = workspace().root
     try:
-        return str(Path(work_dirs().root.name) / path.relative_to(work_dirs().root))
+        return str(Path(root.name) / path.relative_to(root))
     except ValueError:
         return path.name
 

@@ -30,6 +30,7 @@ from pages._shared import (
     results_store,
     review_store,
     show_product_name,
+    workspace,
 )
 
 st.title("Operator review")
@@ -105,7 +106,8 @@ else:
     if field.locked:
         change_column.button("Change", on_click=change_name, args=(st.session_state,),
                              help="Answer under another operator name")
-queues = review_queues(dataset, results, stored_label_issues(dataset, results_store()))
+batches = workspace().batches  # the folder of the batches sent to review
+queues = review_queues(dataset, results, batches, stored_label_issues(dataset, results_store()))
 labels = list(queues)
 best = mistakes_label(best_scenario(results))
 # Bound to the address like the operator's name: a reload keeps the queue being worked through.
@@ -128,7 +130,7 @@ if review.is_batch:
                  "stay in the review store and its exports.")
         if st.button("Remove the batch", type="primary"):
             try:
-                removed = next(batch for batch in sent_batches() if batch.label() == chosen)
+                removed = next(batch for batch in sent_batches(batches) if batch.label() == chosen)
                 removed.remove()
                 st.toast(f"The batch {plain_markdown(removed.name)} left review; its answers are kept.")
                 st.rerun()
@@ -219,7 +221,8 @@ with review_tab:
                     st.toast("Nothing to undo.")
                 else:
                     restore(undone)
-                    product = product_name_of(undone.uniq_id, dataset.listings)  # maybe answered in another queue
+                    # Maybe answered in another queue.
+                    product = product_name_of(undone.uniq_id, dataset.listings, batches)
                     st.toast(plain_markdown(f"Undone: {undone.label} for {product}"))
                 st.rerun()
             if back:
@@ -273,10 +276,10 @@ with summary_tab:
         exports = st.columns(2)
         # No rerun on a download: it changes nothing here, and would drop the file prepared for the other button.
         exports[0].download_button("Download answers (CSV)", lambda: to_csv_text(
-            answers_with_context(answers, dataset.listings, results, sent_batches())), "answers.csv", "text/csv",
+            answers_with_context(answers, dataset.listings, results, sent_batches(batches))), "answers.csv", "text/csv",
             on_click="ignore")
         exports[1].download_button("Download full history (CSV)", lambda: to_csv_text(
-            answers_with_context(store.history(), dataset.listings, results, sent_batches())),
+            answers_with_context(store.history(), dataset.listings, results, sent_batches(batches))),
             "answers-history.csv", "text/csv", on_click="ignore")
 
         if not review.is_batch:

@@ -20,11 +20,11 @@ from core.dataset import load_dataset
 from core.errors import ReviewStoreError
 from core.escaping import plain_markdown
 from core.explain.base import Attributor
-from core.locations import REPO_ROOT, SAMPLE_DATA_DIR, work_dirs
-from core.results_store import ResultsStore
+from core.locations import REPO_ROOT, SAMPLE_DATA_DIR
 from core.review.answer_store import ReviewStore
 from core.runs import run_scenario
 from core.scenarios.tfidf import TfidfScenario
+from core.workspace import Workspace
 from tests.conftest import HAS_REFERENCE_DATA, listing_row, operator_field, shown, write_dataset
 
 TIMEOUT = 120
@@ -43,9 +43,10 @@ def test_results_page_shows_the_tfidf_row_equal_to_the_artefacts(reference_datas
     assert not app.exception
     table = app.dataframe[0].value
     row = table[table["Scenario"] == "tfidf"].iloc[0]
-    [artefact] = list((work_dirs().results / "tfidf").glob("*/result.json"))
+    [artefact] = list((Workspace.from_environment().results / "tfidf").glob("*/result.json"))
     stored = json.loads(artefact.read_text())
-    clustered = listing_map.stored_agreement(TfidfScenario(), reference_dataset, ResultsStore(work_dirs().results))
+    store = Workspace.from_environment().results_store()
+    clustered = listing_map.stored_agreement(TfidfScenario(), reference_dataset, store)
     assert clustered is not None and 0 < clustered < 1 and row["k-means ARI"] == f"{clustered:.2f}"
     assert any("the study's peers report 0.69 at best" in caption.value for caption in app.caption)
     assert row["Test accuracy"] == f"{stored['test_accuracy']:.1%}"
@@ -64,7 +65,7 @@ def test_results_page_shows_the_tfidf_row_equal_to_the_artefacts(reference_datas
         assert f"**{name}**: CLIP weights for openai/clip-vit-base-patch32 are not on this machine" in warnings
     assert [h.value for h in app.subheader] == ["Accepted without review", "Confusion matrix (test split)"]
     accepted = next(d.value for d in app.dataframe if "Promise" in d.value.columns).set_index("Scenario")
-    result = ResultsStore(work_dirs().results).load(TfidfScenario(), reference_dataset.fingerprint)
+    result = store.load(TfidfScenario(), reference_dataset.fingerprint)
     measured = result.test_coverage(result.review_threshold())
     assert accepted.at["tfidf", "Promise"] == "at least 99% right, with 90% confidence"
     assert accepted.at["tfidf", "Held on the test split"] == measured.verdict(0.99)
@@ -134,7 +135,7 @@ def work_with_tfidf(tmp_path_factory, reference_dataset):
     previous = os.environ.get("VITRINE_WORK_DIR")
     os.environ["VITRINE_WORK_DIR"] = str(work)
     try:
-        run_scenario(TfidfScenario(), reference_dataset, ResultsStore(work_dirs().results))
+        run_scenario(TfidfScenario(), reference_dataset, Workspace.from_environment().results_store())
     finally:
         if previous is not None:
             os.environ["VITRINE_WORK_DIR"] = previous
@@ -163,7 +164,8 @@ def test_misclassified_page_lists_cards_with_highlighted_descriptions(with_tfidf
 
 def test_misclassified_page_filters_on_the_true_and_the_predicted_category_each_its_own(with_tfidf,
                                                                                         reference_dataset):
-    mistakes = ResultsStore(work_dirs().results).latest("tfidf", reference_dataset.fingerprint).misclassified()
+    store = Workspace.from_environment().results_store()
+    mistakes = store.latest("tfidf", reference_dataset.fingerprint).misclassified()
     mistakes = mistakes[mistakes["split"] == "test"]
     # The most frequent confusion. With the two filters swapped the page would show the listings confused
     # the other way round: none (a wrong count) or cards labelled with the predicted category.
@@ -180,7 +182,7 @@ def test_misclassified_page_filters_on_the_true_and_the_predicted_category_each_
 
 
 def test_misclassified_page_explains_its_cards_in_batches_and_once(with_tfidf, monkeypatch):
-    shutil.rmtree(work_dirs().cache / "explanations", ignore_errors=True)
+    shutil.rmtree(Workspace.from_environment().cache / "explanations", ignore_errors=True)
     batches = []
     attribute = Attributor.attribute
 
@@ -476,7 +478,8 @@ def test_guide_page_shows_keywords_per_category(with_tfidf):
 
 def test_guide_page_shows_the_keywords_the_command_line_computed(with_tfidf, reference_dataset, capsys):
     assert main(["explain", "keywords", "--scenario", "tfidf", "--top", "3"]) == 0
-    table = ResultsStore(work_dirs().results).table_path(TfidfScenario(), reference_dataset.fingerprint, "keywords")
+    store = Workspace.from_environment().results_store()
+    table = store.table_path(TfidfScenario(), reference_dataset.fingerprint, "keywords")
     try:
         app = page("guide.py").run()
         assert not app.exception
@@ -575,7 +578,7 @@ def test_classify_page_classifies_an_upload_filters_it_and_sends_the_doubtful_on
     send = next(b for b in app.button if b.label == "Send the flagged listings to review")
     send.click().run()
     assert not app.exception
-    [sent] = sent_batches()
+    [sent] = sent_batches(Workspace.from_environment().batches)
     assert (sent.name, sent.scenario) == ("today.csv", "tfidf")
     assert sent.flagged == flagged - 1  # n3 has nothing to show a person
     assert app.success[0].value == (f"{sent.flagged} listing(s) sent to review as batch {sent.batch_id}; 1 left out: "
@@ -651,7 +654,7 @@ def test_compare_page_shows_every_scenario_on_the_listing_the_address_names(smal
     from core.scenarios.tfidf_specs import TfidfSpecsScenario
 
     dataset = load_dataset()
-    store = ResultsStore(work_dirs().results)
+    store = Workspace.from_environment().results_store()
     results = {s.name: run_scenario(s, dataset, store) for s in (TfidfScenario(), TfidfSpecsScenario())}
     uniq_id = dataset.listings["uniq_id"].iloc[7]
     app = page("compare.py")
@@ -682,7 +685,7 @@ def test_misclassified_cards_link_to_the_comparison_of_their_listing():
     from core.scenarios.tfidf_specs import TfidfSpecsScenario
 
     dataset = load_dataset()
-    store = ResultsStore(work_dirs().results)
+    store = Workspace.from_environment().results_store()
     for scenario in (TfidfScenario(), TfidfSpecsScenario()):
         run_scenario(scenario, dataset, store)
     # Through the app's navigation: a link names a page the app registered.

@@ -20,6 +20,7 @@ from core.classify.batch_input import open_batch
 from core.cli import EXIT_DATA, main
 from core.dataset import load_dataset
 from core.exports import read_csv, spreadsheet_safe, write_csv
+from core.workspace import Workspace
 
 BATCH = "id,description\n1,steel watch with leather strap\n2,cotton bath towel\n"
 
@@ -209,7 +210,8 @@ def test_an_uploaded_photos_zip_with_one_photo_too_large_costs_that_row_only(sma
         packed.writestr("large.jpg", large.getvalue())
     listings = b"id,description,photo\nu1,steel watch,small.jpg\nu2,bath towel,large.jpg\n"
     dataset = load_dataset()
-    run = classify_upload("new.csv", listings, ("photos.zip", photos.getvalue()), "tfidf", dataset, Promise(0.99))
+    run = classify_upload(Workspace.from_environment(), "new.csv", listings, ("photos.zip", photos.getvalue()), "tfidf",
+                          dataset, Promise(0.99))
     try:
         assert run.summary.rows == 2 and run.summary.classified == 2
         [chunk] = list(run.batch.chunks())

@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from core.escaping import WORD_JOINER
 from core.locations import REPO_ROOT
+from core.workspace import Workspace
 from tests.conftest import HAS_REFERENCE_DATA, HOSTILE, OPERATOR
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -362,7 +363,7 @@ def test_classify_a_small_uploaded_csv_download_the_result_and_send_the_doubtful
         assert frame.loc[2, "status"] == "not classified: nothing to read (no title or description)"
         page.get_by_role("button", name="Send the flagged listings to review").click()
         page.get_by_text("sent to review as batch").wait_for(timeout=60_000)
-        [sent] = sent_batches()
+        [sent] = sent_batches(Workspace.from_environment().batches)
         assert sent.name == "new listings.csv" and sent.flagged >= 1
     finally:
         process.terminate()

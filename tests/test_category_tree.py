@@ -6,17 +6,17 @@ from streamlit.testing.v1 import AppTest
 
 from core.dataset import load_dataset
 from core.labels.tree import hesitations
-from core.locations import REPO_ROOT, work_dirs
-from core.results_store import ResultsStore
+from core.locations import REPO_ROOT
 from core.review.answer_store import ReviewStore
 from core.review.summary import summarise
 from core.runs import run_scenario
 from core.scenarios.tfidf import TfidfScenario
+from core.workspace import Workspace
 
 
 def test_a_listing_in_doubt_ties_its_label_its_operators_categories_and_the_models_answer(small_data_dir):
     dataset = load_dataset()
-    result = run_scenario(TfidfScenario(), dataset, ResultsStore(work_dirs().results))
+    result = run_scenario(TfidfScenario(), dataset, Workspace.from_environment().results_store())
     a, b, c = dataset.categories
     doubtful = dataset.listings[dataset.listings["category"] == a].iloc[0]
     sure = dataset.listings[dataset.listings["category"] == b].iloc[0]
@@ -36,7 +36,7 @@ def test_a_listing_in_doubt_ties_its_label_its_operators_categories_and_the_mode
 def test_the_review_summary_draws_the_pairs_once_operators_doubt(small_data_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
     dataset = load_dataset()
-    result = run_scenario(TfidfScenario(), dataset, ResultsStore(work_dirs().results))
+    result = run_scenario(TfidfScenario(), dataset, Workspace.from_environment().results_store())
     app = AppTest.from_file(str(REPO_ROOT / "pages" / "review.py"), default_timeout=60).run()
     assert not any("owners of the category tree" in h.value for h in app.subheader)
     mistake = result.misclassified().iloc[0] if len(result.misclassified()) else result.predictions.iloc[0]

@@ -13,17 +13,17 @@ from PIL import Image
 from core.classify import job
 from core.cli import EXIT_DATA, EXIT_UNAVAILABLE, main
 from core.dataset import load_dataset
-from core.locations import REPO_ROOT, work_dirs
-from core.results_store import ResultsStore
+from core.locations import REPO_ROOT
 from core.runs import run_scenario
 from core.scenarios.tfidf import TfidfScenario
+from core.workspace import Workspace
 from tests.conftest import REFERENCE_DATA
 from tests.tiny_models import save_tiny_clip
 
 
 def test_the_reference_csv_gets_one_row_per_listing_and_the_stored_predictions(tmp_path, capsys):
     dataset = load_dataset()
-    stored = run_scenario(TfidfScenario(), dataset, ResultsStore(work_dirs().results))
+    stored = run_scenario(TfidfScenario(), dataset, Workspace.from_environment().results_store())
     out = tmp_path / "out.parquet"
     assert main(["classify", str(dataset.csv_path), "--out", str(out)]) == 0
     assert out.stat().st_mode & 0o044 == 0o044  # readable like any file, not private as a temporary one
@@ -193,7 +193,7 @@ print(int(re.search(r"VmHWM:\\s+(\\d+)", Path("/proc/self/status").read_text()).
 @pytest.mark.skipif(not REFERENCE_DATA.is_dir(), reason="needs the full reference data for a realistic text mix")
 def test_memory_stays_flat_whatever_the_files_size(tmp_path):
     dataset = load_dataset()
-    run_scenario(TfidfScenario(), dataset, ResultsStore(work_dirs().results))
+    run_scenario(TfidfScenario(), dataset, Workspace.from_environment().results_store())
     rows = pd.read_csv(dataset.csv_path, dtype=str)[["uniq_id", "product_name", "description"]]
     peaks = {}
     for size in (2_000, 20_000):

@@ -26,11 +26,11 @@ from core.embeddings.streams import ComputeStreams
 from core.errors import ModelMissingError
 from core.evaluation import evaluate
 from core.images import open_image, to_square
-from core.locations import REPO_ROOT, work_dirs
+from core.locations import REPO_ROOT
 from core.models.clip import download_clip, load_clip
-from core.results_store import ResultsStore
 from core.scenarios.clip import clip_scenarios
 from core.scenarios.registry import all_scenarios
+from core.workspace import Workspace
 from tests.conftest import split_accuracy
 from tests.tiny_models import save_tiny_clip
 
@@ -182,7 +182,7 @@ def test_cache_hits_misses_and_invalidation(tiny_clip, reference_dataset, tmp_pa
     listings = reference_dataset.listings.dropna(subset=["image_path"]).head(3)
     paths, keys = listings["image_path"].tolist(), listings["image_sha"].tolist()
     embedder = ClipEmbedder(tiny_clip)
-    cache = work_dirs().cache
+    cache = Workspace.from_environment().cache
     first = embed_photos(embedder, cache, paths, keys)
     assert (first.cache_hits, first.computed) == (0, 3)
     again = embed_photos(embedder, cache, paths, keys)
@@ -218,7 +218,7 @@ def test_three_clip_scenarios_end_to_end_on_a_slice(tiny_clip, reference_dataset
 def test_clip_run_from_the_cli_on_text_only_listings(tiny_clip, small_data_dir, capsys):
     assert main(["run", "clip_a", "--json"]) == 0
     row = json.loads(capsys.readouterr().out)
-    stored = ResultsStore(work_dirs().results).latest("clip_a", load_dataset().fingerprint)
+    stored = Workspace.from_environment().results_store().latest("clip_a", load_dataset().fingerprint)
     assert row["scenario"] == "clip_a" and row["test_accuracy"] == split_accuracy(stored.predictions)
     assert main(["run", "clip_a"]) == 0
     assert "stored result reused" in capsys.readouterr().out
@@ -229,7 +229,7 @@ def test_a_listings_caption_chart_and_explanation_come_from_the_model_that_class
     assert main(["run", "clip_a"]) == 0  # the fast int8 path classifies
     dataset = load_dataset()
     scenario = all_scenarios()["clip_a"]
-    explanations = ScenarioExplanations(scenario, dataset, ResultsStore(work_dirs().results))
+    explanations = ScenarioExplanations(scenario, dataset, Workspace.from_environment())
     result = explanations.result
     for uniq_id in dataset.listings["uniq_id"][:6]:
         stored = result.probabilities_of(uniq_id)

@@ -16,11 +16,10 @@ from core.evaluation import evaluate
 from core.explain.display import overlay, photo_heatmap
 from core.explain.gradcam import densenet_gradcam
 from core.images import open_image
-from core.locations import work_dirs
 from core.models import densenet
 from core.models.densenet import download_densenet, load_densenet
-from core.results_store import ResultsStore
 from core.scenarios.densenet import DenseNetScenario, MirrorAugmentedHead
+from core.workspace import Workspace
 from tests.conftest import split_accuracy
 from tests.tiny_models import monotonic_densenet, save_random_densenet
 
@@ -88,7 +87,7 @@ def test_head_trains_on_cached_features_and_skips_listings_without_photo(importe
 
 def test_explaining_a_listing_without_photo_says_so_and_is_no_photo_error(imported_densenet, reference_dataset):
     subset = _slice(reference_dataset)
-    explanations = ScenarioExplanations(DenseNetScenario(image_size=SMALL), subset, ResultsStore(work_dirs().results))
+    explanations = ScenarioExplanations(DenseNetScenario(image_size=SMALL), subset, Workspace.from_environment())
     without_photo = subset.missing_images["uniq_id"].iloc[0]
     with pytest.raises(NoPhotoError, match="reads only the photo") as raised:
         explanations.explain_listing(without_photo)
@@ -171,9 +170,8 @@ def test_fast_feature_path_gives_the_plain_loops_features():
 
 def test_fine_tuning_the_last_block_with_early_stopping_and_gradcam(imported_densenet, reference_dataset):
     from core.actions.explain import ScenarioExplanations
-    from core.locations import work_dirs
     from core.models.densenet_finetune import FineTunedDenseNetHead
-    from core.results_store import ResultsStore
+    from core.workspace import Workspace
 
     subset = _slice(reference_dataset, per_category=12)
     scenario = DenseNetScenario(image_size=SMALL, fine_tune=True)
@@ -183,9 +181,9 @@ def test_fine_tuning_the_last_block_with_early_stopping_and_gradcam(imported_den
     assert 1 <= result.estimator.epochs_ <= result.estimator.max_epochs
     assert "fine-tuning the last dense block" in steps
     assert len(result.predictions) == len(subset.listings) - 1 and result.cv_mean is not None
-    store = ResultsStore(work_dirs().results)
-    store.save(scenario, result)
+    workspace = Workspace.from_environment()
+    workspace.results_store().save(scenario, result)
     listing = subset.listings.dropna(subset=["image_path"]).iloc[0]
-    explanation = ScenarioExplanations(scenario, subset, store).explain_listing(listing["uniq_id"])
+    explanation = ScenarioExplanations(scenario, subset, workspace).explain_listing(listing["uniq_id"])
     photo = open_image(listing["image_path"])
     assert photo_heatmap(photo, explanation.photo_grid).shape == (photo.height, photo.width)

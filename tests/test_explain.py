@@ -212,14 +212,13 @@ def test_relevance_ordered_patch_deletion_beats_random_where_the_evidence_is_loc
 def test_keywords_per_category_from_tfidf_explanations(reference_dataset):
     from core.actions.explain import ScenarioExplanations, relevance_keywords
     from core.explain.keywords import tfidf_coefficient_keywords
-    from core.locations import work_dirs
-    from core.results_store import ResultsStore
     from core.scenarios.tfidf import TfidfScenario
+    from core.workspace import Workspace
 
     listings = reference_dataset.listings
     subset = dataclasses.replace(reference_dataset, listings=listings.groupby("category").head(25)
                                  .reset_index(drop=True))
-    explanations = ScenarioExplanations(TfidfScenario(), subset, ResultsStore(work_dirs().results))
+    explanations = ScenarioExplanations(TfidfScenario(), subset, Workspace.from_environment())
     table = relevance_keywords(explanations, top=5)
     watches = table[table["category"] == "Watches"]["word"].tolist()
     assert "watch" in watches or "watches" in watches
@@ -243,22 +242,21 @@ def test_the_guide_advises_describing_words_not_the_shops_template():
 
 def test_explanations_are_cached_per_listing_and_class(reference_dataset, monkeypatch):
     from core.actions.explain import ScenarioExplanations
-    from core.locations import work_dirs
-    from core.results_store import ResultsStore
     from core.scenarios.tfidf import TfidfScenario
+    from core.workspace import Workspace
 
     subset = dataclasses.replace(reference_dataset, listings=reference_dataset.listings.groupby("category")
                                  .head(10).reset_index(drop=True))
-    explanations = ScenarioExplanations(TfidfScenario(), subset, ResultsStore(work_dirs().results))
+    explanations = ScenarioExplanations(TfidfScenario(), subset, Workspace.from_environment())
     uniq_id = subset.listings["uniq_id"][0]
     first = explanations.explain_listing(uniq_id)
-    cached = list((work_dirs().cache / "explanations").glob("*.joblib"))
+    cached = list(explanations.cache.glob("*.joblib"))
     assert len(cached) == 1
     with monkeypatch.context() as patched:
         patched.setattr(explanations.attributor, "attribute", lambda *a, **k: pytest.fail("computed again"))
         assert explanations.explain_listing(uniq_id).probabilities == first.probabilities  # read from the cache
     other = explanations.explain_listing(uniq_id, target="Watches")
-    assert other.target == "Watches" and len(list((work_dirs().cache / "explanations").glob("*.joblib"))) == 2
+    assert other.target == "Watches" and len(list(explanations.cache.glob("*.joblib"))) == 2
     description = subset.listings["description"][0]
     for word in first.words:
         assert description[word.start:word.end] == word.word
@@ -278,13 +276,12 @@ def test_faithfulness_from_the_cli(tmp_path, monkeypatch, capsys):
 def test_one_action_explains_new_listings_beside_the_data_sets_and_keeps_only_the_data_sets(reference_dataset):
     from core.actions.explain import ScenarioExplanations
     from core.explain.base import ListingInput
-    from core.locations import work_dirs
-    from core.results_store import ResultsStore
     from core.scenarios.tfidf import TfidfScenario
+    from core.workspace import Workspace
 
     subset = dataclasses.replace(reference_dataset, listings=reference_dataset.listings.groupby("category")
                                  .head(10).reset_index(drop=True))
-    explanations = ScenarioExplanations(TfidfScenario(), subset, ResultsStore(work_dirs().results))
+    explanations = ScenarioExplanations(TfidfScenario(), subset, Workspace.from_environment())
     uniq_id = subset.listings["uniq_id"][1]
     new = ListingInput(None, "Steel watch", "analog wrist watch with a leather strap")
     outcomes = list(explanations.explain_listings([new, uniq_id], targets=[None, "Watches"]))
@@ -295,5 +292,5 @@ def test_one_action_explains_new_listings_beside_the_data_sets_and_keeps_only_th
     assert fresh.target == fresh.predicted and stored.target == "Watches"
     assert stored.probabilities == explanations.result.probabilities_of(uniq_id)
     assert [w.word for w in fresh.words] == ["analog", "wrist", "watch", "with", "leather", "strap"]  # tfidf skips "a"
-    assert len(list((work_dirs().cache / "explanations").glob("*.joblib"))) == 1  # the new listing is kept nowhere
+    assert len(list(explanations.cache.glob("*.joblib"))) == 1  # the new listing is kept nowhere
     assert explanations.explain_listing(new).words == fresh.words

@@ -51,14 +51,14 @@ def test_the_command_prints_json_lines_in_rank_order_and_stores_the_ranking(smal
 def test_the_review_page_offers_the_likely_label_errors_as_a_queue(small_data_dir, tmp_path, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
-    from core.locations import REPO_ROOT, work_dirs
-    from core.results_store import ResultsStore
+    from core.locations import REPO_ROOT
     from core.review.answer_store import ReviewStore
     from core.runs import run_scenario
+    from core.workspace import Workspace
 
     monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
     dataset = load_dataset()
-    store = ResultsStore(work_dirs().results)
+    store = Workspace.from_environment().results_store()
     run_scenario(TfidfScenario(), dataset, store)
     first, second, third, fourth = (dataset.listings.iloc[i] for i in (3, 17, 25, 0))
     ranking = pd.DataFrame({

@@ -1,6 +1,7 @@
 """The operators' corrections as a new data version, and each scenario before and after."""
 import json
 from datetime import datetime, timezone
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -16,12 +17,16 @@ from core.labels.versions import (
     version_names,
     write_version,
 )
-from core.locations import work_dirs
-from core.results_store import ResultsStore
 from core.review.answer_store import ReviewStore
 from core.runs import run_scenario
 from core.scenarios.tfidf import TfidfScenario
 from core.split import assign_split
+from core.workspace import Workspace
+
+
+def _versions() -> Path:
+    """The versions folder of the test's workspace."""
+    return Workspace.from_environment().versions
 
 
 def _answers(rows: list[tuple]) -> pd.DataFrame:
@@ -59,36 +64,36 @@ def test_a_version_changes_labels_not_the_csv_and_keeps_the_original_split(small
     new_label = next(c for c in original.categories if c != first["category"])
     corrections = pd.DataFrame([{"uniq_id": first["uniq_id"], "old_label": first["category"], "new_label": new_label,
                                  "operators": "ana", "answered_at": "2026-11-27T10:00:00+00:00"}])
-    folder = write_version(original, corrections, "fixed")
-    assert version_names() == ["fixed"] and (folder / "corrections.csv").is_file()
-    corrected = apply_version(load_dataset(), "fixed")
+    folder = write_version(_versions(), original, corrections, "fixed")
+    assert version_names(_versions()) == ["fixed"] and (folder / "corrections.csv").is_file()
+    corrected = apply_version(_versions(), load_dataset(), "fixed")
     assert original.csv_path.read_bytes() == csv_bytes
     assert corrected.fingerprint != original.fingerprint and corrected.version == "fixed"
     assert corrected.listings.iloc[0]["category"] == new_label
     assert corrected.listings.iloc[0]["original_category"] == first["category"]
     assert (assign_split(corrected.listings) == assign_split(original.listings)).all()
     with pytest.raises(DatasetError, match="are the data version fixed already: there is nothing new"):
-        write_version(original, corrections, "again")
+        write_version(_versions(), original, corrections, "again")
     third = next(c for c in original.categories if c not in {new_label, first["category"]})
     other = corrections.assign(new_label=third)
     with pytest.raises(DatasetError, match="exists already"):
-        write_version(original, other, "fixed")
-    assert version_names() == ["fixed"]
+        write_version(_versions(), original, other, "fixed")
+    assert version_names(_versions()) == ["fixed"]
 
 
 def test_corrected_test_labels_never_train_and_compare_scores_both_ways(small_data_dir, tmp_path, capsys):
     original = load_dataset()
     split = assign_split(original.listings)
     test_rows = original.listings[split == "test"].head(2)
-    store = ReviewStore(f"sqlite:///{work_dirs().reviews_db}")
+    store = ReviewStore(f"sqlite:///{Workspace.from_environment().reviews_db}")
     for _, row in test_rows.iterrows():
         store.save("ana", row["uniq_id"], next(c for c in original.categories if c != row["category"]), False)
     assert main(["labels", "apply", "--name", "test-only"]) == 0
     assert "2 correction(s) written as data version test-only" in capsys.readouterr().out
 
-    results = ResultsStore(work_dirs().results)
+    results = Workspace.from_environment().results_store()
     before = run_scenario(TfidfScenario(), original, results)
-    after = run_scenario(TfidfScenario(), apply_version(original, "test-only"), results)
+    after = run_scenario(TfidfScenario(), apply_version(_versions(), original, "test-only"), results)
     # Only test labels changed: the model learnt from the same train labels, so it answers alike.
     assert before.predictions["predicted"].tolist() == after.predictions["predicted"].tolist()
     assert after.test_accuracy != before.test_accuracy  # scored against the corrected test labels
@@ -101,20 +106,21 @@ def test_corrected_test_labels_never_train_and_compare_scores_both_ways(small_da
 
 
 def test_apply_without_a_usable_answer_writes_nothing_and_says_the_rule(small_data_dir, capsys):
-    ReviewStore(f"sqlite:///{work_dirs().reviews_db}")  # a review database, without any answer
+    ReviewStore(f"sqlite:///{Workspace.from_environment().reviews_db}")  # a review database, without any answer
     assert main(["labels", "apply"]) == EXIT_DATA
     assert "No answer meets the rule" in capsys.readouterr().err
-    assert version_names() == []
+    assert version_names(_versions()) == []
 
 
 def test_every_command_runs_on_a_version_and_an_unknown_one_is_named(small_data_dir, capsys):
     original = load_dataset()
     first = original.listings.iloc[0]
     new_label = next(c for c in original.categories if c != first["category"])
-    write_version(original, pd.DataFrame([{"uniq_id": first["uniq_id"], "old_label": first["category"],
+    write_version(_versions(), original, pd.DataFrame([{"uniq_id": first["uniq_id"], "old_label": first["category"],
                                            "new_label": new_label, "operators": "ana", "answered_at": ""}]), "v2")
     assert main(["--data-version", "v2", "run", "tfidf"]) == 0
-    assert ResultsStore(work_dirs().results).load(TfidfScenario(), apply_version(original, "v2").fingerprint)
+    store = Workspace.from_environment().results_store()
+    assert store.load(TfidfScenario(), apply_version(_versions(), original, "v2").fingerprint)
     assert main(["--data-version", "nope", "run", "tfidf"]) == EXIT_DATA
     assert "no data version named 'nope'" in capsys.readouterr().err
 
@@ -126,7 +132,7 @@ def test_the_results_page_switches_versions_and_shows_before_and_after(small_dat
 
     original = load_dataset()
     test_row = original.listings[assign_split(original.listings) == "test"].iloc[0]
-    write_version(original, pd.DataFrame([{
+    write_version(_versions(), original, pd.DataFrame([{
         "uniq_id": test_row["uniq_id"], "old_label": test_row["category"], "operators": "ana", "answered_at": "",
         "new_label": next(c for c in original.categories if c != test_row["category"])}]), "fixed")
     app = AppTest.from_file(str(REPO_ROOT / "pages" / "results.py"), default_timeout=60).run()
@@ -151,12 +157,12 @@ def test_the_corrections_file_keeps_an_operator_name_from_running_as_a_formula(s
     original = load_dataset()
     first = original.listings.iloc[0]
     new_label = next(c for c in original.categories if c != first["category"])
-    folder = write_version(original, pd.DataFrame([{
+    folder = write_version(_versions(), original, pd.DataFrame([{
         "uniq_id": first["uniq_id"], "old_label": first["category"], "new_label": new_label,
         "operators": '=HYPERLINK("http://evil.example")', "answered_at": ""}]), "safe")
     assert "'=HYPERLINK" in (folder / "corrections.csv").read_text(encoding="utf-8")
-    assert read_corrections("safe")["operators"].tolist() == ['=HYPERLINK("http://evil.example")']
-    assert apply_version(original, "safe").listings.iloc[0]["category"] == new_label
+    assert read_corrections(_versions(), "safe")["operators"].tolist() == ['=HYPERLINK("http://evil.example")']
+    assert apply_version(_versions(), original, "safe").listings.iloc[0]["category"] == new_label
 
 
 def _correction(listing, new_label: str) -> dict:
@@ -168,12 +174,12 @@ def _correction(listing, new_label: str) -> dict:
 def test_apply_refuses_an_answer_that_is_not_a_category_naming_the_listing_and_the_label(small_data_dir, capsys):
     listing = load_dataset().listings.iloc[0]
     # Saved without the categories to check against (as a script may), the store kept it.
-    ReviewStore(f"sqlite:///{work_dirs().reviews_db}").save("ana", listing["uniq_id"], "Gadgets", False)
+    ReviewStore(Workspace.from_environment().review_url).save("ana", listing["uniq_id"], "Gadgets", False)
     assert main(["labels", "apply"]) == EXIT_DATA
     err = capsys.readouterr().err
     assert f"the listing {listing['uniq_id']} the label 'Gadgets'" in err
     assert "not one of the data set's categories (Baby Care, Computers, Watches)" in err
-    assert len(err.strip().splitlines()) == 1 and version_names() == []
+    assert len(err.strip().splitlines()) == 1 and version_names(_versions()) == []
 
 
 def test_a_version_whose_label_is_not_a_category_is_refused_where_written_and_where_applied(small_data_dir, capsys):
@@ -182,11 +188,12 @@ def test_a_version_whose_label_is_not_a_category_is_refused_where_written_and_wh
     original = load_dataset()
     listing = original.listings.iloc[0]
     with pytest.raises(DatasetError, match=f"the listing {listing['uniq_id']} the label 'Gadgets', which is not"):
-        write_version(original, pd.DataFrame([_correction(listing, "Gadgets")]), "bad")
-    assert version_names() == []
+        write_version(_versions(), original, pd.DataFrame([_correction(listing, "Gadgets")]), "bad")
+    assert version_names(_versions()) == []
     # A version whose file was edited by hand, or written before labels were checked.
-    folder = write_version(original, pd.DataFrame([_correction(listing, original.categories[-1])]), "edited")
-    write_csv(read_corrections("edited").assign(new_label="Gadgets"), folder / "corrections.csv")
+    folder = write_version(_versions(), original, pd.DataFrame([_correction(listing, original.categories[-1])]),
+                           "edited")
+    write_csv(read_corrections(_versions(), "edited").assign(new_label="Gadgets"), folder / "corrections.csv")
     for command in (["--data-version", "edited", "run", "tfidf"], ["labels", "compare", "--version", "edited"]):
         assert main(command) == EXIT_DATA
         err = capsys.readouterr().err
@@ -201,7 +208,8 @@ def test_a_version_leaving_a_category_too_few_listings_says_so_in_one_line(small
     # One train and one test listing stay Watches: one listing to learn it from, too few to cross-validate.
     kept = [watches[split[watches.index] == "train"].index[0], watches[split[watches.index] == "test"].index[0]]
     moved = watches.drop(kept)
-    write_version(original, pd.DataFrame([_correction(row, "Computers") for _, row in moved.iterrows()]), "thin")
+    write_version(_versions(), original, pd.DataFrame([_correction(row, "Computers") for _, row in moved.iterrows()]),
+                  "thin")
     for command in (["--data-version", "thin", "run", "tfidf"], ["labels", "compare", "--version", "thin"]):
         assert main(command) == EXIT_DATA
         err = capsys.readouterr().err
@@ -229,14 +237,15 @@ DAMAGES = {  # how a version's folder can be found, and what the message says is
 def test_a_damaged_version_is_named_with_what_is_wrong_and_never_offered(small_data_dir, capsys, damage):
     original = load_dataset()
     listings = original.listings
-    write_version(original, pd.DataFrame([_correction(listings.iloc[0], original.categories[-1])]), "good")
-    folder = write_version(original, pd.DataFrame([_correction(listings.iloc[1], original.categories[-1])]), "broken")
+    write_version(_versions(), original, pd.DataFrame([_correction(listings.iloc[0], original.categories[-1])]), "good")
+    folder = write_version(_versions(), original,
+                           pd.DataFrame([_correction(listings.iloc[1], original.categories[-1])]), "broken")
     file, content, wrong = DAMAGES[damage]
     if content is None:
         (folder / file).unlink()
     else:
         (folder / file).write_text(content, encoding="utf-8")
-    assert version_names() == ["good"]
+    assert version_names(_versions()) == ["good"]
     for command in (["--data-version", "broken", "data", "report"], ["--data-version", "broken", "run", "tfidf"],
                     ["labels", "compare", "--version", "broken"]):
         assert main(command) == EXIT_DATA
@@ -249,14 +258,13 @@ def test_a_version_is_chosen_by_its_name_never_by_a_path(small_data_dir, tmp_pat
     import os
     import shutil
 
-    from core.labels.versions import versions_dir
 
     original = load_dataset()
-    folder = write_version(original, pd.DataFrame([_correction(original.listings.iloc[0], original.categories[-1])]),
-                           "v1")
+    correction = _correction(original.listings.iloc[0], original.categories[-1])
+    folder = write_version(_versions(), original, pd.DataFrame([correction]), "v1")
     outside = tmp_path / "elsewhere"  # a complete version's files, outside the versions folder
     shutil.copytree(folder, outside)
-    for path in (str(outside), os.path.relpath(outside, versions_dir())):
+    for path in (str(outside), os.path.relpath(outside, _versions())):
         for command in (["--data-version", path, "data", "report"], ["labels", "compare", "--version", path]):
             assert main(command) == EXIT_DATA
             err = capsys.readouterr().err
@@ -268,16 +276,16 @@ def test_a_version_is_chosen_by_its_name_never_by_a_path(small_data_dir, tmp_pat
 
 
 def test_apply_without_a_review_database_creates_none_and_says_no_answers_exist(small_data_dir, capsys):
-    database = work_dirs().reviews_db
+    database = Workspace.from_environment().reviews_db
     assert main(["labels", "apply"]) == EXIT_DATA
     err = capsys.readouterr().err
     assert err.startswith(f"error: No answers exist yet: there is no review database at {database.resolve()}")
     assert len(err.splitlines()) == 1
-    assert not database.exists() and version_names() == []
+    assert not database.exists() and version_names(_versions()) == []
 
 
 def test_apply_on_a_damaged_review_database_says_what_to_do_in_the_commands_words(small_data_dir, capsys):
-    database = work_dirs().reviews_db
+    database = Workspace.from_environment().reviews_db
     database.write_bytes(bytes(range(256)) * 16)  # not an SQLite file
     assert main(["labels", "apply"]) == EXIT_DATA
     err = capsys.readouterr().err
@@ -292,7 +300,7 @@ def test_a_version_folder_has_the_mode_the_umask_gives_like_every_other_output(s
     original = load_dataset()
     before = os.umask(umask)
     try:
-        folder = write_version(original, pd.DataFrame([_correction(original.listings.iloc[0],
+        folder = write_version(_versions(), original, pd.DataFrame([_correction(original.listings.iloc[0],
                                                                     original.categories[-1])]), "shared")
     finally:
         os.umask(before)

@@ -5,16 +5,16 @@ from streamlit.testing.v1 import AppTest
 
 from core.dataset import load_dataset
 from core.leaderboard import best_scenario, headline
-from core.locations import REPO_ROOT, work_dirs
-from core.results_store import ResultsStore
+from core.locations import REPO_ROOT
 from core.runs import run_scenario
 from core.scenarios.tfidf import TfidfScenario
 from core.scenarios.variants import variant
+from core.workspace import Workspace
 
 
 def _results(small_data_dir):
     dataset = load_dataset()
-    store = ResultsStore(work_dirs().results)
+    store = Workspace.from_environment().results_store()
     return {s.name: run_scenario(s, dataset, store) for s in (TfidfScenario(), variant(TfidfScenario(), 0.7))}
 
 

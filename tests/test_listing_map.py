@@ -14,9 +14,8 @@ from core.listing_map import (
     stored_agreement,
     stored_listing_map,
 )
-from core.locations import work_dirs
-from core.results_store import ResultsStore
 from core.scenarios.tfidf import TfidfScenario
+from core.workspace import Workspace
 from tests.conftest import WORDS, listing_row, write_dataset
 
 
@@ -49,7 +48,7 @@ def vocabularies(tmp_path):
 
 
 def test_a_map_is_computed_once_then_read_back_with_its_clusters(vocabularies, monkeypatch):
-    store = ResultsStore(work_dirs().results)
+    store = Workspace.from_environment().results_store()
     scenario = TfidfScenario()
     first = listing_map(scenario, vocabularies, store)
     points = first.points
@@ -75,7 +74,7 @@ def test_the_agreement_needs_no_map_and_is_kept(vocabularies, monkeypatch):
         raise AssertionError("t-SNE ran")
 
     monkeypatch.setattr(module, "map_coordinates", never)
-    store = ResultsStore(work_dirs().results)
+    store = Workspace.from_environment().results_store()
     scenario = TfidfScenario()
     assert stored_agreement(scenario, vocabularies, store) is None
     found = agreement(scenario, vocabularies, store)

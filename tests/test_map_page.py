@@ -18,11 +18,11 @@ from core.explain.explanation import Explanation
 from core.images import to_square
 from core.labels.issues import LABEL_ISSUES_TABLE
 from core.leaderboard import best_scenario
-from core.locations import SAMPLE_DATA_DIR, work_dirs
-from core.results_store import ResultsStore
+from core.locations import SAMPLE_DATA_DIR
 from core.runs import run_scenario
 from core.scenarios.tfidf import TfidfScenario
 from core.scenarios.tfidf_specs import TfidfSpecsScenario
+from core.workspace import Workspace
 from pages._shared import display_size
 from tests.test_app_pages import page
 
@@ -34,7 +34,7 @@ def sample_results(tmp_path_factory) -> dict:
     sample = load_dataset(SAMPLE_DATA_DIR)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("VITRINE_WORK_DIR", str(work))
-        store = ResultsStore(work_dirs().results)
+        store = Workspace.from_environment().results_store()
         results = {s.name: run_scenario(s, sample, store) for s in (TfidfScenario(), TfidfSpecsScenario())}
     return {"work": work, "results": results, "dataset": sample}
 
@@ -83,7 +83,7 @@ def test_map_page_draws_every_listing_by_category_with_the_mistakes_marked(on_sa
     [marked] = [trace for name, trace in traces.items() if name.startswith("Wrong on the test split")]
     assert marked["name"] == f"Wrong on the test split ({len(wrong)})"
     assert {point[0] for point in marked["customdata"]} == wrong
-    clustered = listing_map.stored_agreement(TfidfScenario(), dataset, ResultsStore(work_dirs().results))
+    clustered = listing_map.stored_agreement(TfidfScenario(), dataset, Workspace.from_environment().results_store())
     assert any(f"adjusted Rand index of {clustered:.2f}" in caption.value for caption in app.caption)
     assert any("Click a point" in info.value for info in app.info)
 
@@ -167,7 +167,7 @@ def test_likely_label_errors_are_marked_once_asked_and_kept(on_sample):
     assert not any(name.startswith("Likely label error") for name in _traces(app))
     next(b for b in app.button if b.label == "Mark likely label errors").click().run()
     assert not app.exception
-    issues = ResultsStore(work_dirs().results).load_table(TfidfScenario(), on_sample["dataset"].fingerprint,
+    issues = Workspace.from_environment().results_store().load_table(TfidfScenario(), on_sample["dataset"].fingerprint,
                                                           LABEL_ISSUES_TABLE)
     flagged = set(issues.loc[issues["is_issue"], "uniq_id"])
     [marked] = [t for name, t in _traces(app).items() if name.startswith("Likely label error")]

@@ -8,8 +8,8 @@ import torch
 from safetensors.torch import load_file
 
 from core.cli import EXIT_UNAVAILABLE, main
-from core.locations import work_dirs
 from core.models.weights import VITRINE_MARK
+from core.workspace import Workspace
 from tests.tiny_models import save_tiny_clip
 
 
@@ -36,11 +36,11 @@ def test_a_model_id_that_names_a_folder_elsewhere_is_refused_and_the_folder_kept
     assert "is not a model id such as openai/clip-vit-base-patch32" in said and said.count("\n") == 1
     for folder in (tmp_path / "home", tmp_path / "cwd", tmp_path / "mine"):
         assert not folder.exists() or (folder / "thesis.txt").read_text(encoding="utf-8") == "years of work"
-    assert work_dirs().root.is_dir()
+    assert Workspace.from_environment().root.is_dir()
 
 
 def test_a_folder_in_the_models_folder_that_vitrine_did_not_write_is_left_alone(tiny_folder, capsys):
-    squatted = _precious(work_dirs().models / "acme--clip")
+    squatted = _precious(Workspace.from_environment().models / "acme--clip")
     assert main(["models", "import", "clip", str(tiny_folder), "--model", "acme/clip"]) == EXIT_UNAVAILABLE
     assert "holds files Vitrine did not put there" in capsys.readouterr().err
     assert (squatted / "thesis.txt").is_file() and not (squatted / "config.json").exists()
@@ -48,7 +48,7 @@ def test_a_folder_in_the_models_folder_that_vitrine_did_not_write_is_left_alone(
 
 def test_a_model_vitrine_installed_is_replaced_by_the_next_import(tiny_folder, tmp_path, capsys):
     assert main(["models", "import", "clip", str(tiny_folder), "--model", "acme/clip"]) == 0
-    installed = work_dirs().models / "acme--clip"
+    installed = Workspace.from_environment().models / "acme--clip"
     assert (installed / VITRINE_MARK).is_file()
     other = save_tiny_clip(tmp_path / "other", seed=1)
     assert main(["models", "import", "clip", str(other), "--model", "acme/clip"]) == 0
@@ -84,4 +84,4 @@ def test_a_clip_folder_that_does_not_load_is_one_line_and_exit_4(tiny_folder, tm
     assert said.count("\n") == 1 and said.startswith("error: The CLIP copy in ")
     assert reason in said and "Nothing was imported." in said
     assert "weights_only" not in said and "Traceback" not in said and "MISMATCH" not in said
-    assert not (work_dirs().models / "acme--clip").exists()
+    assert not (Workspace.from_environment().models / "acme--clip").exists()

@@ -16,12 +16,9 @@ from core.classify.batch_input import open_batch
 from core.cli import main
 from core.dataset import load_dataset
 from core.errors import ArchiveError
-from core.locations import work_dirs
-from core.results_store import ResultsStore
 from core.review import batches
 from core.review.answer_store import MAX_ID_CHARS, ReviewStore
 from core.review.batches import (
-    batches_dir,
     product_name_of,
     review_key,
     send_to_review,
@@ -31,7 +28,13 @@ from core.review.batches import (
 from core.review.queues import batch_queue, review_queues
 from core.runs import run_scenario
 from core.scenarios.tfidf import TfidfScenario
+from core.workspace import Workspace
 from tests.conftest import listing_row, write_dataset
+
+
+def _batches() -> Path:
+    """The batches folder of the test's workspace."""
+    return Workspace.from_environment().batches
 
 
 def _batch(folder: Path) -> Path:
@@ -74,7 +77,7 @@ def test_review_keys_never_equal_a_reference_id_and_fit_the_store():
 def test_flagged_rows_with_something_to_show_are_sent_with_their_photo_copied(classified, tmp_path):
     path, out = classified
     with open_batch(path) as batch:
-        sent = send_to_review(batch, out, "tfidf", chunk_rows=2)
+        sent = send_to_review(_batches(), batch, out, "tfidf", chunk_rows=2)
     output = pd.read_csv(out, dtype={"id": str}, keep_default_na=False)
     table = sent.table()
     flagged_rows = [i for i in output.index[output["needs_review"]] if i not in (4, 5)]  # x3: empty; x4: broken
@@ -87,20 +90,21 @@ def test_flagged_rows_with_something_to_show_are_sent_with_their_photo_copied(cl
     photo = sent.photo(x2["photo"])
     assert max(photo.size) == 480 and Path(sent.folder / "photos" / x2["photo"]).is_file()
     assert json.loads((sent.folder / "manifest.json").read_text())["batch_id"] == sent.batch_id
-    assert sent_batches() == [sent] and sent_batch(sent.batch_id) == sent
-    assert [p.name for p in batches_dir().iterdir()] == [sent.batch_id]  # no staging folder left
+    assert sent_batches(_batches()) == [sent] and sent_batch(_batches(), sent.batch_id) == sent
+    assert [p.name for p in _batches().iterdir()] == [sent.batch_id]  # no staging folder left
 
 
 def test_a_review_key_is_named_by_its_product_wherever_it_was_answered(classified, reference_dataset):
     path, out = classified
     with open_batch(path) as batch:
-        sent = send_to_review(batch, out, "tfidf")
+        sent = send_to_review(_batches(), batch, out, "tfidf")
     row = sent.table().iloc[0]
-    assert product_name_of(row["key"], reference_dataset.listings) == row["product_name"]
+    assert product_name_of(row["key"], reference_dataset.listings, _batches()) == row["product_name"]
     listing = reference_dataset.listings.iloc[0]
-    assert product_name_of(listing["uniq_id"], reference_dataset.listings) == listing["product_name"]
+    assert product_name_of(listing["uniq_id"], reference_dataset.listings, _batches()) == listing["product_name"]
     sent.remove()
-    assert product_name_of(row["key"], reference_dataset.listings) == row["key"]  # the batch is gone: its key
+    # The batch is gone: its key.
+    assert product_name_of(row["key"], reference_dataset.listings, _batches()) == row["key"]
 
 
 def test_a_send_that_fails_midway_leaves_no_batch(classified, monkeypatch):
@@ -110,8 +114,8 @@ def test_a_send_that_fails_midway_leaves_no_batch(classified, monkeypatch):
 
     monkeypatch.setattr(batches, "_copy_photo", fail)
     with open_batch(path) as batch, pytest.raises(OSError):
-        send_to_review(batch, out, "tfidf")
-    assert sent_batches() == [] and list(batches_dir().iterdir()) == []
+        send_to_review(_batches(), batch, out, "tfidf")
+    assert sent_batches(_batches()) == [] and list(_batches().iterdir()) == []
 
 
 def test_classify_to_review_prints_the_batch_and_the_queue_serves_it(small_data_dir, reference_dataset, tmp_path,
@@ -119,9 +123,9 @@ def test_classify_to_review_prints_the_batch_and_the_queue_serves_it(small_data_
     path = _batch(tmp_path / "batch")
     assert main(["classify", str(path), "--out", str(tmp_path / "out.parquet"), "--precision", "1",
                  "--to-review"]) == 0
-    [sent] = sent_batches()
+    [sent] = sent_batches(_batches())
     assert f"{sent.flagged} listing(s) sent to review as batch {sent.batch_id}" in capsys.readouterr().out
-    queue = review_queues(reference_dataset, {})[sent.label()]()
+    queue = review_queues(reference_dataset, {}, _batches())[sent.label()]()
     assert queue.is_batch and queue.scenario == "tfidf" and queue.items["true"].isna().all()
     shown = queue.listing(f"batch:{sent.batch_id}:1:x1")
     assert (shown.name, shown.description) == ("Mystery", "zzz qqq vvv")
@@ -130,15 +134,15 @@ def test_classify_to_review_prints_the_batch_and_the_queue_serves_it(small_data_
 
 def test_a_batch_answer_is_kept_apart_from_reference_answers_in_both_summaries(small_data_dir, tmp_path, capsys):
     dataset = load_dataset()
-    result = run_scenario(TfidfScenario(), dataset, ResultsStore(work_dirs().results))
+    result = run_scenario(TfidfScenario(), dataset, Workspace.from_environment().results_store())
     # a batch row whose id is a reference listing's id
     folder = write_dataset(tmp_path / "copy", [listing_row("Wa0", "Watches", "zzz qqq vvv")])
     path = folder / "listings.csv"
     for csv in folder.glob("*.csv"):
         csv.rename(path)
     assert main(["classify", str(path), "--out", str(tmp_path / "o.parquet"), "--precision", "1", "--to-review"]) == 0
-    [sent] = sent_batches()
-    queues = review_queues(dataset, {"tfidf": result})
+    [sent] = sent_batches(_batches())
+    queues = review_queues(dataset, {"tfidf": result}, _batches())
     batch = queues[sent.label()]()
     [key] = batch.items["uniq_id"]
     assert key != "Wa0"
@@ -159,13 +163,13 @@ def test_a_batch_with_nothing_flagged_adds_no_queue(small_data_dir, tmp_path, ca
     path.write_text("id,description\nw1,analog wrist watch strap dial men\n", encoding="utf-8")
     assert main(["classify", str(path), "--precision", "0.5", "--to-review"]) == 0
     assert "no listing needs review: nothing was sent" in capsys.readouterr().out
-    assert sent_batches() == []
+    assert sent_batches(_batches()) == []
     unreadable = tmp_path / "unreadable.csv"  # flagged, but nothing in it can be shown to an operator
     unreadable.write_bytes(b"id,description\nw2,caf\xe9 mug\n")
     assert main(["classify", str(unreadable), "--precision", "0.5", "--to-review"]) == 0
     assert ("nothing was sent: the 1 row(s) that need review could not be read or have nothing to show an operator"
             in capsys.readouterr().out)
-    assert sent_batches() == []
+    assert sent_batches(_batches()) == []
 
 
 def test_two_batches_of_the_same_name_sent_in_the_same_minute_are_two_queues(small_data_dir, tmp_path, capsys):
@@ -173,8 +177,9 @@ def test_two_batches_of_the_same_name_sent_in_the_same_minute_are_two_queues(sma
     path.write_text("id,product_name,description\nn1,Mystery box,zzz qqq vvv\n", encoding="utf-8")
     for _ in range(2):
         assert main(["classify", str(path), "--precision", "1", "--to-review"]) == 0
-    queues = [label for label in review_queues(load_dataset(), {}) if label.startswith("Batch today.csv")]
-    assert len(queues) == 2 and {b.batch_id for b in sent_batches()} == {q.rsplit("id ", 1)[1][:-1] for q in queues}
+    queues = [label for label in review_queues(load_dataset(), {}, _batches()) if label.startswith("Batch today.csv")]
+    sent_ids = {b.batch_id for b in sent_batches(_batches())}
+    assert len(queues) == 2 and sent_ids == {q.rsplit("id ", 1)[1][:-1] for q in queues}
 
 
 def _jpeg(size=(800, 600)) -> bytes:
@@ -204,11 +209,11 @@ def test_an_upload_with_its_photos_zip_is_classified_and_its_photos_reach_the_re
         packed.writestr("photos/bad.jpg", b"\xff\xd8\xff\xe0 not really a jpeg")
     listings = (b"id,description,photo\nq1,zzz qqq vvv,photos/a.jpg\nq2,zzz qqq,photos/gone.jpg\n"
                 b"q3,zzz vvv,photos/bad.jpg\nq4,qqq vvv,\n")
-    run = classify_upload("../../new [x].csv", listings, ("photos.zip", zipped.getvalue()), "tfidf", load_dataset(),
-                          Promise(1.0))
+    run = classify_upload(Workspace.from_environment(), "../../new [x].csv", listings,
+                          ("photos.zip", zipped.getvalue()), "tfidf", load_dataset(), Promise(1.0))
     assert run.csv.parent == run.folder and run.csv.name == "new [x].csv"  # the user's name, without its folders
     assert run.summary.rows == 4 and run.output.is_file() and run.summary.unread_photos == "photo"
-    sent = run.send_to_review()
+    sent = run.send_to_review(Workspace.from_environment())
     table = sent.table()
     assert sent.name == "../../new [x].csv" and table["id"].tolist() == ["q1", "q2", "q3", "q4"]
     assert sent.photo(table.loc[0, "photo"]).size == (480, 360) and table.loc[1:, "photo"].isna().all()
@@ -223,5 +228,5 @@ def test_an_upload_with_its_photos_zip_is_classified_and_its_photos_reach_the_re
 
 def test_an_upload_whose_photos_zip_is_no_zip_is_named_as_the_user_named_it(small_data_dir):
     with pytest.raises(ArchiveError, match=r"^my photos \(june\)\.zip is not a readable zip file"):
-        classify_upload("new.csv", b"id,description\nq1,mug\n", ("my photos (june).zip", b"not a zip"), "tfidf",
-                        load_dataset(), Promise(1.0))
+        classify_upload(Workspace.from_environment(), "new.csv", b"id,description\nq1,mug\n",
+                        ("my photos (june).zip", b"not a zip"), "tfidf", load_dataset(), Promise(1.0))

@@ -1,15 +1,14 @@
 import json
 
 from core.dataset import load_dataset
-from core.locations import work_dirs
-from core.results_store import ResultsStore
 from core.runs import run_scenario
 from core.scenarios.tfidf import TfidfScenario
+from core.workspace import Workspace
 
 
 def test_results_are_stored_in_open_formats_and_reused_until_forced(small_data_dir):
     dataset = load_dataset(small_data_dir)
-    store = ResultsStore(work_dirs().results)
+    store = Workspace.from_environment().results_store()
     first = run_scenario(TfidfScenario(), dataset, store)
     assert not first.reused
     folder = store.folder(TfidfScenario(), dataset.fingerprint)
@@ -24,7 +23,7 @@ def test_results_are_stored_in_open_formats_and_reused_until_forced(small_data_d
 
 def test_a_new_scenario_version_or_dataset_is_not_served_old_results(small_data_dir):
     dataset = load_dataset(small_data_dir)
-    store = ResultsStore(work_dirs().results)
+    store = Workspace.from_environment().results_store()
     run_scenario(TfidfScenario(), dataset, store)
     newer = TfidfScenario()
     newer.version = "2"
@@ -40,7 +39,7 @@ def test_a_new_scenario_version_or_dataset_is_not_served_old_results(small_data_
 
 def test_a_damaged_artefact_is_recomputed(small_data_dir):
     dataset = load_dataset(small_data_dir)
-    store = ResultsStore(work_dirs().results)
+    store = Workspace.from_environment().results_store()
     run_scenario(TfidfScenario(), dataset, store)
     (store.folder(TfidfScenario(), dataset.fingerprint) / "result.json").write_text("{not json")
     assert store.load(TfidfScenario(), dataset.fingerprint) is None

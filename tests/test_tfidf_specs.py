@@ -6,11 +6,10 @@ from core.cli import main
 from core.dataset import load_dataset
 from core.explain.base import ListingInput
 from core.explain.tfidf_words import word_contributions
-from core.locations import work_dirs
-from core.results_store import ResultsStore
 from core.runs import run_scenario
 from core.scenarios.tfidf_specs import TfidfSpecsScenario
 from core.specifications import specification_text
+from core.workspace import Workspace
 from tests.conftest import needs_reference_data
 
 RAW = ('{"product_specification"=>[{"key"=>"Brand", "value"=>"Sonata"}, {"key"=>"Strap Material", '
@@ -25,7 +24,7 @@ def test_specification_values_are_read_in_order_without_the_leaking_brand():
 
 @needs_reference_data
 def test_it_reaches_its_target_and_every_brand_value_stays_out(reference_dataset):
-    result = run_scenario(TfidfSpecsScenario(), reference_dataset, ResultsStore(work_dirs().results))
+    result = run_scenario(TfidfSpecsScenario(), reference_dataset, Workspace.from_environment().results_store())
     assert result.cv_mean >= 0.95, f"5-fold CV {result.cv_mean:.3f}"
     raw = pd.read_csv(reference_dataset.csv_path, dtype=str, keep_default_na=False).set_index("uniq_id")
     with_brand = raw["product_specifications"].str.contains('"key"=>"Brand"')
@@ -38,7 +37,7 @@ def test_it_reaches_its_target_and_every_brand_value_stays_out(reference_dataset
 def test_its_words_add_up_to_the_logit_and_specification_words_are_read_not_shown(small_data_dir):
     dataset = load_dataset()
     scenario = TfidfSpecsScenario()
-    result = run_scenario(scenario, dataset, ResultsStore(work_dirs().results))
+    result = run_scenario(scenario, dataset, Workspace.from_environment().results_store())
     model = result.estimator
     text = scenario.text("Steel watch", "analog wrist watch with strap", "Leather Strap")
     assert text == "Steel watch. analog wrist watch with strap Leather Strap"
@@ -54,7 +53,7 @@ def test_its_words_add_up_to_the_logit_and_specification_words_are_read_not_show
 
 
 def test_a_batch_with_a_specifications_column_is_classified_on_them(small_data_dir, tmp_path):
-    run_scenario(TfidfSpecsScenario(), load_dataset(), ResultsStore(work_dirs().results))
+    run_scenario(TfidfSpecsScenario(), load_dataset(), Workspace.from_environment().results_store())
     path = tmp_path / "batch.csv"
     pd.DataFrame({"id": ["a", "b"], "description": ["item", "item"],
                   "product_specifications": ["", RAW]}).to_csv(path, index=False)

@@ -7,14 +7,14 @@ from core.cli import EXIT_UNAVAILABLE, main
 from core.dataset import load_dataset
 from core.errors import ScenarioUnavailableError
 from core.explain.base import ListingInput
-from core.locations import REPO_ROOT, work_dirs
-from core.results_store import ResultsStore
+from core.locations import REPO_ROOT
 from core.runs import run_scenario
 from core.scenarios.keyword_emphasis import KeywordEmphasis
 from core.scenarios.registry import all_scenarios, scenario_named
 from core.scenarios.tfidf import TfidfScenario
 from core.scenarios.variants import variant
 from core.split import assign_split
+from core.workspace import Workspace
 from tests.tiny_models import save_tiny_clip
 
 
@@ -35,7 +35,7 @@ def test_a_variant_is_named_by_its_options_and_found_again_by_that_name():
 
 def test_a_train_share_variant_tests_on_the_rest_and_keeps_its_own_result(small_data_dir):
     dataset = load_dataset()
-    store = ResultsStore(work_dirs().results)
+    store = Workspace.from_environment().results_store()
     study = run_scenario(TfidfScenario(), dataset, store)
     smaller = run_scenario(variant(TfidfScenario(), 0.7), dataset, store)
     assert (study.predictions["split"] == "test").sum() == 6 and (smaller.predictions["split"] == "test").sum() == 9
@@ -65,7 +65,7 @@ def test_the_keyword_variant_never_learns_its_keywords_from_test_listings(small_
     marked = test & (dataset.listings["category"] == category)
     dataset.listings.loc[marked, "description"] = dataset.listings.loc[marked, "description"] + f" {planted}"
     weighted = variant(TfidfScenario(), keywords=True)
-    result = run_scenario(weighted, dataset, ResultsStore(work_dirs().results))
+    result = run_scenario(weighted, dataset, Workspace.from_environment().results_store())
     keywords = result.estimator.named_steps["keywords"].keywords_
     assert keywords and planted not in {word for words in keywords.values() for word in words}
     train_words = set(" ".join(dataset.listings.loc[~test, "description"]).lower().split())

@@ -1,5 +1,5 @@
 """The classify actions: a file of new listings classified for the command line (local engine or Ray), and a
-batch uploaded in the app, its files kept in a folder of their own under the work folder while the page
+batch uploaded in the app, its files kept in a folder of their own in the workspace's uploads while the page
 shows the run, so that the output can be downloaded and the flagged listings sent to review. Both check
 the input and the output before the classifier loads (or trains), pick the device the same way and
 classify through the same steps, so the same file gets the same answers from either."""
@@ -23,10 +23,10 @@ from core.classify.ray_engine import RayInput, classify_on_ray, ray_missing_mess
 from core.classify.stored_classifier import StoredClassifier
 from core.dataset import Dataset
 from core.errors import BatchInputError, ScenarioUnavailableError
-from core.locations import work_dirs
 from core.progress import Progress, silent
 from core.review.batches import SentBatch, send_to_review
 from core.scenarios.registry import scenario_named
+from core.workspace import Workspace
 
 CSV_FILE = "listings.csv"  # the names kept when the uploaded ones have nothing usable as a file name
 PHOTOS_FILE = "photos.zip"
@@ -57,9 +57,9 @@ class UploadRun:
         """The uploaded listings with their photos, as the run read them."""
         return BatchFile(self.csv, self.folder, self.withheld)
 
-    def send_to_review(self) -> SentBatch:
-        """The run's flagged listings sent to the operators' queue (read again from the upload)."""
-        return send_to_review(self.batch, self.output, self.scenario, name=self.name)
+    def send_to_review(self, workspace: Workspace) -> SentBatch:
+        """The run's flagged listings sent to the operators' queue in ``workspace`` (read again from the upload)."""
+        return send_to_review(workspace.batches, self.batch, self.output, self.scenario, name=self.name)
 
     def product_names(self) -> list[str]:
         """Each input row's product name, in input order (the output's rows are the input's)."""
@@ -69,17 +69,14 @@ class UploadRun:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
-def uploads_dir() -> Path:
-    return work_dirs().root / "uploads"
-
-
-def classify_upload(name: str, listings: bytes, photos: tuple[str, bytes] | None, scenario_name: str, dataset: Dataset,
-                    promise: Promise = Promise(), progress: Progress = silent) -> UploadRun:
+def classify_upload(workspace: Workspace, name: str, listings: bytes, photos: tuple[str, bytes] | None,
+                    scenario_name: str, dataset: Dataset, promise: Promise = Promise(),
+                    progress: Progress = silent) -> UploadRun:
     """Classify an uploaded CSV (``listings``; ``photos``: an optional zip of the photos its rows name)
-    with the scenario's stored classifier. A file that cannot be read raises a VitrineError saying why;
-    its folder is removed then."""
-    _remove_old_uploads()
-    folder = uploads_dir() / uuid.uuid4().hex
+    with the scenario's classifier stored in ``workspace``, in a folder of its own in the workspace's
+    uploads. A file that cannot be read raises a VitrineError saying why; its folder is removed then."""
+    _remove_old_uploads(workspace.uploads)
+    folder = workspace.uploads / uuid.uuid4().hex
     folder.mkdir(parents=True)
     withheld: dict[Path, str] = {}
     try:
@@ -92,8 +89,9 @@ def classify_upload(name: str, listings: bytes, photos: tuple[str, bytes] | None
             zipped.write_bytes(photos[1])
             withheld = extract_photos_zip(zipped, folder)
             shutil.rmtree(zipped.parent)
-        run = _classified(BatchFile(csv, folder, withheld), scenario_name, dataset, OutputTarget(folder / OUTPUT_FILE),
-                          promise, choose_device("auto", scenario_named(scenario_name)), progress=progress)
+        run = _classified(workspace, BatchFile(csv, folder, withheld), scenario_name, dataset,
+                          OutputTarget(folder / OUTPUT_FILE), promise,
+                          choose_device("auto", scenario_named(scenario_name)), progress=progress)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -111,7 +109,7 @@ class BatchRun:
     sent: SentBatch | None = None
 
 
-def classify_file(source: Path, scenario_name: str, dataset: Dataset, out: str | None = None,
+def classify_file(workspace: Workspace, source: Path, scenario_name: str, dataset: Dataset, out: str | None = None,
                   promise: Promise = Promise(), engine: str = "local", device: str = "auto",
                   explain: bool = False, to_review: bool = False, progress: Progress = silent,
                   loaded: Announce = lambda where, review: None) -> BatchRun:
@@ -119,7 +117,8 @@ def classify_file(source: Path, scenario_name: str, dataset: Dataset, out: str |
     also a folder of Parquet files or a URL) into ``out`` (default ``INPUT.<scenario>.parquet`` beside it).
     Everything that can be checked (the device, the engine, the output, the input's columns) is checked
     before the classifier loads; ``loaded`` hears where it runs and its review cut-off in words before the
-    listings are classified. With ``to_review`` the flagged listings go to the operators' queue."""
+    listings are classified. The classifier is the one stored in ``workspace`` (trained and stored first when
+    there is none); with ``to_review`` the flagged listings go to the operators' queue there."""
     scenario = scenario_named(scenario_name)
     device = choose_device(device, scenario)
     if engine == "ray" and (missing := ray_missing_message()):
@@ -132,27 +131,29 @@ def classify_file(source: Path, scenario_name: str, dataset: Dataset, out: str |
         if batch is None and to_review:
             raise BatchInputError("--to-review needs the batch on this machine (a file, folder or zip), where the "
                                   "review page can read its listings again; not a URL.")
-        run = _classified(batch, scenario_name, dataset, target, promise, device, explain, progress, loaded,
-                          ray_input=opened if engine == "ray" else None)
+        run = _classified(workspace, batch, scenario_name, dataset, target, promise, device, explain, progress,
+                          loaded, ray_input=opened if engine == "ray" else None)
         if to_review:
-            run = replace(run, sent=send_to_review(batch, target.path, scenario_name, name=source.name))
+            run = replace(run, sent=send_to_review(workspace.batches, batch, target.path, scenario_name,
+                                                   name=source.name))
     return run
 
 
-def _classified(batch: BatchFile | None, scenario_name: str, dataset: Dataset, target: OutputTarget, promise: Promise,
-                device: str, explain: bool = False, progress: Progress = silent,
-                loaded: Announce = lambda where, review: None, ray_input: RayInput | None = None) -> BatchRun:
+def _classified(workspace: Workspace, batch: BatchFile | None, scenario_name: str, dataset: Dataset,
+                target: OutputTarget, promise: Promise, device: str, explain: bool = False,
+                progress: Progress = silent, loaded: Announce = lambda where, review: None,
+                ray_input: RayInput | None = None) -> BatchRun:
     """The steps every classify action shares on the ``device`` chosen: the input checked (a file that cannot be
-    read is said before the classifier loads, or trains), the stored classifier loaded, the batch classified
-    (on Ray when ``ray_input`` is given)."""
+    read is said before the classifier loads, or trains), the classifier stored in ``workspace`` loaded, the
+    batch classified (on Ray when ``ray_input`` is given)."""
     if batch is not None:
         batch.check()
-    classifier = StoredClassifier.load(scenario_name, dataset, promise, progress)
+    classifier = StoredClassifier.load(scenario_name, dataset, promise, workspace.results_store(), progress)
     where = describe_device(device, classifier.scenario)
     loaded(where, classifier.review)
     if ray_input is not None:
         summary = classify_on_ray(ray_input, scenario_name, dataset.fingerprint, classifier.threshold, target.path,
-                                  shards=target.shards, explain=explain, device=device,
+                                  workspace.results, shards=target.shards, explain=explain, device=device,
                                   reference=classifier.reference, review_unlike=promise.review_unlike)
     else:
         summary = classifier.classify(batch, target.path, explain=explain, device=device, progress=progress)
@@ -169,9 +170,8 @@ def safe_file_name(name: str, suffix: str = ".csv", fallback: str = CSV_FILE) ->
     return cleaned if cleaned.lower().endswith(suffix) else f"{cleaned}{suffix}"
 
 
-def _remove_old_uploads() -> None:
-    """Upload folders of runs no page shows any more (a closed browser tab leaves its folder)."""
-    root = uploads_dir()
+def _remove_old_uploads(root: Path) -> None:
+    """Upload folders (in ``root``) of runs no page shows any more (a closed browser tab leaves its folder)."""
     for folder in root.iterdir() if root.is_dir() else []:
         if time.time() - folder.stat().st_mtime > KEEP_UPLOADS_SECONDS:
             shutil.rmtree(folder, ignore_errors=True)

@@ -16,11 +16,11 @@ from core.errors import VitrineError
 from core.explain.base import ListingInput
 from core.explain.explanation import Explanation
 from core.explain.keywords import MIN_LISTINGS, aggregate_keywords
-from core.locations import work_dirs
 from core.progress import Progress, silent
-from core.results_store import ResultsStore, result_key
+from core.results_store import result_key
 from core.runs import fitted_result
 from core.scenarios.base import Scenario
+from core.workspace import Workspace
 
 # Listings explained per batch: one forward and one backward pass for CLIP, a few seconds on a laptop CPU
 # (so that a page's progress moves), far cheaper per listing than one at a time.
@@ -34,10 +34,13 @@ class ScenarioExplanations:
     command line, the pages and the keyword guide explain through ``explain_listings`` (or
     ``explain_listing`` for one), never the attributor directly."""
 
-    def __init__(self, scenario: Scenario, dataset: Dataset, store: ResultsStore):
+    def __init__(self, scenario: Scenario, dataset: Dataset, workspace: Workspace):
+        """The scenario's classifier from the workspace's results store (trained and stored first when there is
+        none); explanations of the dataset's listings are cached in the workspace's cache."""
         self.scenario = scenario
         self.dataset = dataset
-        self.result = fitted_result(scenario, dataset, store)
+        self.result = fitted_result(scenario, dataset, workspace.results_store())
+        self.cache = workspace.cache / "explanations"
         self.estimator = self.result.estimator
         self.attributor = scenario.attributor(self.estimator)
         self.key = result_key(scenario, dataset.fingerprint)
@@ -110,7 +113,7 @@ class ScenarioExplanations:
 
     def _cache_path(self, uniq_id: str, target: str | None) -> Path:
         raw = f"{EXPLANATION_VERSION}|{self.key}|{uniq_id}|{target or 'predicted'}"
-        return work_dirs().cache / "explanations" / f"{hashlib.sha256(raw.encode()).hexdigest()[:24]}.joblib"
+        return self.cache / f"{hashlib.sha256(raw.encode()).hexdigest()[:24]}.joblib"
 
 
 def relevance_keywords(explanations: ScenarioExplanations, top: int = 10, min_listings: int = MIN_LISTINGS,

@@ -44,7 +44,7 @@ from core.classify.job import (
 )
 from core.classify.photo_decoding import decode_photo
 from core.errors import BatchInputError, ScenarioUnavailableError
-from core.locations import find_csv, work_dirs
+from core.locations import find_csv
 from core.results_store import ResultsStore
 from core.scenarios.registry import scenario_named
 
@@ -95,13 +95,15 @@ class RayInput:
 
 
 def classify_on_ray(batch: RayInput, scenario_name: str, data_fingerprint: str, threshold: ReviewThreshold,
-                    output: Path, shards: bool = False, explain: bool = False, device: str = "cpu",
-                    reference: BatchReference | None = None, review_unlike: bool = False) -> ClassifySummary:
+                    output: Path, results: Path, shards: bool = False, explain: bool = False,
+                    device: str = "cpu", reference: BatchReference | None = None,
+                    review_unlike: bool = False) -> ClassifySummary:
     """Classify every row of ``batch`` on Ray Data into ``output`` with the scenario's classifier stored for
-    ``data_fingerprint`` (every worker loads it from the results store): one Parquet (or CSV) file in
-    input order, or with ``shards`` Parquet shards written by the workers into the folder ``output``. With a
-    ``reference`` the batch is checked against the calibration data as the local engine does; shards, which
-    the workers write, are checked on their confidences alone and never rewritten."""
+    ``data_fingerprint`` (every worker loads it from the results store in the folder ``results``): one
+    Parquet (or CSV) file in input order, or with ``shards`` Parquet shards written by the workers into the
+    folder ``output``. With a ``reference`` the batch is checked against the calibration data as the local
+    engine does; shards, which the workers write, are checked on their confidences alone and never
+    rewritten."""
     if shards and review_unlike:
         raise BatchInputError("Sending an unlike batch to review whole rewrites its output, which Parquet shards "
                               "written by the workers are not: write one file, or leave that option out.")
@@ -142,6 +144,7 @@ def classify_on_ray(batch: RayInput, scenario_name: str, data_fingerprint: str, 
             _Classify, fn_constructor_kwargs=dict(scenario_name=scenario_name, data_fingerprint=data_fingerprint,
                                                   threshold=threshold, explain=explain, folder=batch.folder,
                                                   withheld=_withheld(batch), device="cuda" if gpus else "cpu",
+                                                  results=results,
                                                   vocabulary=None if shards or reference is None
                                                   else reference.vocabulary),
             batch_size=PHOTO_CHUNK_ROWS if scenario.reads_photo else CHUNK_ROWS, batch_format="pandas",
@@ -272,12 +275,13 @@ class _Classify:
     """The model stage: one actor builds the scenario's model once and classifies batch after batch."""
 
     def __init__(self, scenario_name: str, data_fingerprint: str, threshold: ReviewThreshold, explain: bool,
-                 folder: Path, withheld: dict[Path, str], device: str, vocabulary: frozenset[str] | None = None):
+                 folder: Path, withheld: dict[Path, str], device: str, results: Path,
+                 vocabulary: frozenset[str] | None = None):
         scenario = scenario_named(scenario_name)
-        self.estimator = ResultsStore(work_dirs().results).load_estimator(scenario, data_fingerprint)
+        self.estimator = ResultsStore(results).load_estimator(scenario, data_fingerprint)
         if self.estimator is None:
             raise ScenarioUnavailableError(f"This worker finds no stored {scenario_name} classifier under "
-                                      f"{work_dirs().results}: every node needs the same work folder "
+                                      f"{results}: every node needs the same work folder "
                                       "($VITRINE_WORK_DIR).")
         self.attributor = scenario.attributor(self.estimator) if explain else None
         self.scenario = scenario.on_device(device) if device != "cpu" else scenario

@@ -12,7 +12,6 @@ from core.classify.job import ClassifySummary, classify_batch
 from core.dataset import Dataset
 from core.errors import ScenarioUnavailableError
 from core.evaluation import ScenarioResult
-from core.locations import work_dirs
 from core.progress import Progress, silent
 from core.results_store import ResultsStore
 from core.runs import fitted_result
@@ -31,14 +30,15 @@ class StoredClassifier:
     reference: BatchReference  # what each batch is compared with
 
     @classmethod
-    def load(cls, scenario_name: str, dataset: Dataset, promise: Promise = Promise(),
+    def load(cls, scenario_name: str, dataset: Dataset, promise: Promise, store: ResultsStore,
              progress: Progress = silent) -> StoredClassifier:
-        """The scenario's stored classifier (trained first when there is none) and the cut-off its held-out
-        predictions give for the ``promise``; ScenarioUnavailableError (with the fix) when it cannot run here."""
+        """The scenario's classifier stored in ``store`` (trained and stored first when there is none) and the
+        cut-off its held-out predictions give for the ``promise``; ScenarioUnavailableError (with the fix)
+        when it cannot run here."""
         scenario = scenario_named(scenario_name)
         if reason := scenario.unavailable_reason():
             raise ScenarioUnavailableError(reason)
-        result = fitted_result(scenario, dataset, ResultsStore(work_dirs().results), progress)
+        result = fitted_result(scenario, dataset, store, progress)
         threshold = result.review_threshold(promise.target_precision, promise.confidence_level, promise.scope)
         return cls(scenario, result, threshold, promise, batch_reference(result, dataset, scenario.reads_text))
 

@@ -1,10 +1,11 @@
 """Data versions: the operators' label corrections applied over the original listings, never an edit.
 
-A version is a folder ``workdir/versions/<name>/`` holding ``corrections.csv`` (one row per corrected
-listing: uniq_id, old and new label, the operators, when they answered, when it was applied) and
-``version.json`` (the original data's fingerprint and CSV, the rule, when). Loading it gives the
-original listings with those labels changed and a fingerprint of its own (the original's and the
-corrections'), so every scenario runs on it and the results store keeps both versions apart.
+A version is a folder ``<name>/`` in the versions folder (the workspace's ``versions``) holding
+``corrections.csv`` (one row per corrected listing: uniq_id, old and new label, the operators, when they
+answered, when it was applied) and ``version.json`` (the original data's fingerprint and CSV, the rule,
+when). Loading it gives the original listings with those labels changed and a fingerprint of its own (the
+original's and the corrections'), so every scenario runs on it and the results store keeps both versions
+apart.
 
 The split stays the original's: the listings keep their original label in ``original_category``, which
 the train/test split is stratified on, so the same listings are tested on every version and a
@@ -27,7 +28,6 @@ import pandas as pd
 from core.dataset import ORIGINAL_VERSION, Dataset
 from core.errors import DamagedVersionError, DatasetError
 from core.exports import read_csv, write_csv
-from core.locations import work_dirs
 from core.review.batches import is_batch_key
 
 VERSION_ENV = "VITRINE_DATA_VERSION"
@@ -87,14 +87,10 @@ def _utc(moment) -> pd.Timestamp:
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
-def versions_dir() -> Path:
-    return work_dirs().root / "versions"
-
-
-def version_names() -> list[str]:
-    """The corrected versions written so far that can be used, oldest first: a damaged one (a file missing
-    or unreadable) is left out, so that no list offers it; asked for by name, it says what is wrong."""
-    folder = versions_dir()
+def version_names(folder: Path) -> list[str]:
+    """The corrected versions written so far in the versions folder ``folder`` that can be used, oldest first:
+    a damaged one (a file missing or unreadable) is left out, so that no list offers it; asked for by name,
+    it says what is wrong."""
     # The name rule also leaves out the hidden folders that write_version stages its files in.
     found = [p for p in folder.iterdir() if _NAME.match(p.name) and _usable(p)] if folder.is_dir() else []
     return [p.name for p in sorted(found, key=lambda p: (p / MANIFEST_FILE).stat().st_mtime)]
@@ -148,15 +144,16 @@ def _read_corrections_file(path: Path) -> pd.DataFrame:
     return table
 
 
-def write_version(dataset: Dataset, corrections: pd.DataFrame, name: str | None = None,
+def write_version(folder: Path, dataset: Dataset, corrections: pd.DataFrame, name: str | None = None,
                   min_operators: int = 1) -> Path:
-    """Write ``corrections`` of the original ``dataset`` as a new version (atomically); its folder."""
+    """Write ``corrections`` of the original ``dataset`` as a new version in the versions folder ``folder``
+    (atomically); the version's folder."""
     if dataset.version != ORIGINAL_VERSION:
         raise DatasetError(f"Corrections apply to the original data set, not to the version {dataset.version}.")
     if corrections.empty:
         raise DatasetError("No answer meets the rule for a correction (" + correction_rule(min_operators) + ").")
     _check_new_labels(corrections, dataset.categories, "A correction", "nothing was written")
-    same = _same_corrections(corrections)
+    same = _same_corrections(folder, corrections)
     if same is not None:
         raise DatasetError(f"These {len(corrections)} correction(s) are the data version {same} already: there is "
                            "nothing new to apply.")
@@ -165,7 +162,7 @@ def write_version(dataset: Dataset, corrections: pd.DataFrame, name: str | None 
     if not _NAME.match(name) or name == ORIGINAL_VERSION:
         raise DatasetError(f"A version name is 1-60 letters, digits, '.', '_' or '-' (and not {ORIGINAL_VERSION!r}); "
                            f"got {name!r}.")
-    destination = versions_dir() / name
+    destination = folder / name
     if destination.exists():
         raise DatasetError(f"A version named {name} exists already; choose another name.")
     destination.parent.mkdir(parents=True, exist_ok=True)
@@ -186,42 +183,42 @@ def write_version(dataset: Dataset, corrections: pd.DataFrame, name: str | None 
     return destination
 
 
-def _same_corrections(corrections: pd.DataFrame) -> str | None:
+def _same_corrections(folder: Path, corrections: pd.DataFrame) -> str | None:
     """The existing version holding exactly these corrections (same listings, same new labels), if any."""
     wanted = set(zip(corrections["uniq_id"], corrections["new_label"]))
-    for name in version_names():
-        existing = read_corrections(name)
+    for name in version_names(folder):
+        existing = read_corrections(folder, name)
         if set(zip(existing["uniq_id"], existing["new_label"])) == wanted:
             return name
     return None
 
 
-def read_corrections(name: str) -> pd.DataFrame:
-    """A version's corrections table."""
-    return _read_version(name)[1]
+def read_corrections(folder: Path, name: str) -> pd.DataFrame:
+    """The corrections table of version ``name`` in the versions folder ``folder``."""
+    return _read_version(folder, name)[1]
 
 
-def _read_version(name: str) -> tuple[dict, pd.DataFrame]:
-    """Version ``name``'s manifest and corrections; a DatasetError, listing the usable versions, when there
-    is no such version or it is damaged."""
-    folder = versions_dir() / name
-    usable = ", ".join([ORIGINAL_VERSION, *version_names()])
+def _read_version(folder: Path, name: str) -> tuple[dict, pd.DataFrame]:
+    """Version ``name``'s manifest and corrections (in the versions folder ``folder``); a DatasetError, listing
+    the usable versions, when there is no such version or it is damaged."""
+    usable = ", ".join([ORIGINAL_VERSION, *version_names(folder)])
     # The name rule keeps a path ('/elsewhere', '../x') from loading corrections from outside the versions folder.
-    if not _NAME.match(name) or not folder.is_dir():
+    if not _NAME.match(name) or not (folder / name).is_dir():
         raise DatasetError(f"There is no data version named {name!r} (a version is named by its folder in "
-                           f"{versions_dir()}, not by a path); the versions are: {usable}.")
+                           f"{folder}, not by a path); the versions are: {usable}.")
     try:
-        return _read_files(folder)
+        return _read_files(folder / name)
     except DamagedVersionError as exc:
         raise DatasetError(f"The data version {name} is damaged: {exc}. It cannot be used; the usable versions "
                            f"are: {usable}.") from None
 
 
-def apply_version(original: Dataset, name: str) -> Dataset:
-    """The original data set with version ``name``'s corrections applied."""
+def apply_version(folder: Path, original: Dataset, name: str) -> Dataset:
+    """The original data set with the corrections of version ``name`` (in the versions folder ``folder``)
+    applied."""
     if name == ORIGINAL_VERSION:
         return original
-    manifest, corrections = _read_version(name)
+    manifest, corrections = _read_version(folder, name)
     if manifest["original_fingerprint"] != original.fingerprint:
         raise DatasetError(f"The data version {name} corrects another copy of the listings than the one loaded "
                            "(its fingerprint differs): the listings or photos changed since it was written.")
@@ -233,7 +230,7 @@ def apply_version(original: Dataset, name: str) -> Dataset:
     corrected = listings["uniq_id"].isin(new_labels.index)
     listings.loc[corrected, "category"] = listings.loc[corrected, "uniq_id"].map(new_labels)
     digest = hashlib.sha256(original.fingerprint.encode())
-    digest.update((versions_dir() / name / CORRECTIONS_FILE).read_bytes())
+    digest.update((folder / name / CORRECTIONS_FILE).read_bytes())
     return replace(original, listings=listings, fingerprint=digest.hexdigest()[:16], version=name)
 
 

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from core.errors import ModelMissingError
-from core.locations import work_dirs
+from core.locations import models_root, work_root
 
 # A hub id: a name, or an owner and a name, of letters, digits, '-', '_' and '.'.
 _HUB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,95}(/[A-Za-z0-9][A-Za-z0-9_.-]{0,95})?$")
@@ -28,7 +28,7 @@ def model_folder(model_id: str) -> Path:
     path = Path(model_id).expanduser()
     if path.is_dir():
         return path
-    return work_dirs().models / model_id.replace("/", "--")
+    return models_root() / model_id.replace("/", "--")
 
 
 def file_fingerprint(path: Path) -> str:
@@ -55,7 +55,7 @@ def folder_fingerprint(folder: Path) -> str:
 
 
 def _hashes_file() -> Path:
-    return work_dirs().cache / "weights-hashes.json"
+    return work_root() / "cache" / "weights-hashes.json"
 
 
 def _remembered_hashes() -> dict[str, str]:
@@ -81,9 +81,9 @@ def install_destination(model_id: str) -> Path:
     folder elsewhere (``~``, ``..``) never leads to its deletion."""
     if not _HUB_ID.match(model_id) or ".." in model_id.split("/"):
         raise ModelMissingError(f"{model_id!r} is not a model id such as {EXAMPLE_ID}: a model is filed under the "
-                                f"models folder ({work_dirs().models}) by its id, and never written into a folder "
+                                f"models folder ({models_root()}) by its id, and never written into a folder "
                                 "named by a path.")
-    destination = work_dirs().models / model_id.replace("/", "--")
+    destination = models_root() / model_id.replace("/", "--")
     if destination.exists() and not _replaceable(destination):
         raise ModelMissingError(f"{destination} holds files Vitrine did not put there, so it is left as it is and "
                                 "nothing was installed: move it aside, then try again.")
@@ -96,7 +96,7 @@ def _replaceable(folder: Path) -> bool:
     if not folder.is_dir() or folder.is_symlink():
         return False
     return (not any(folder.iterdir()) or (folder / VITRINE_MARK).is_file()
-            or (folder.parent == work_dirs().models and (folder / "config.json").is_file()))
+            or (folder.parent == models_root() and (folder / "config.json").is_file()))
 
 
 def install_folder(staging: Path, destination: Path) -> None:

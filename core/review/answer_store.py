@@ -3,14 +3,14 @@ comment). Nothing is ever updated or deleted: an undo is a row of its own that c
 answer, so the whole history stays and two operators saving at once never overwrite each other.
 
 SQLite by default (WAL journal, busy timeout, one short transaction per answer); any SQLAlchemy URL
-(PostgreSQL, say) through ``$VITRINE_REVIEW_DB``. Where a check decides a write (are the tables there? is
-this answer a double click?), the check and the write hold a lock together: SQLite's write lock, taken at
-the transaction's start, or a PostgreSQL advisory lock; so processes opening or saving at once never race.
+(PostgreSQL, say) through ``$VITRINE_REVIEW_DB`` (read into the workspace, ``core.workspace``). Where a check
+decides a write (are the tables there? is this answer a double click?), the check and the write hold a lock
+together: SQLite's write lock, taken at the transaction's start, or a PostgreSQL advisory lock; so processes
+opening or saving at once never race.
 """
 from __future__ import annotations
 
 import hashlib
-import os
 import unicodedata
 from collections.abc import Collection, Iterator
 from contextlib import contextmanager
@@ -40,7 +40,6 @@ from sqlalchemy.exc import DatabaseError
 
 from core.errors import ReviewStoreError
 
-REVIEW_DB_ENV = "VITRINE_REVIEW_DB"
 MAX_OPERATOR_CHARS = 100
 MAX_ID_CHARS = 64
 MAX_LABEL_CHARS = 200
@@ -82,10 +81,6 @@ class Answer:
     in_doubt: bool
     comment: str
     scenario: str
-
-
-def default_url(database: Path) -> str:
-    return os.environ.get(REVIEW_DB_ENV) or f"sqlite:///{database}"
 
 
 class ReviewStore:

@@ -1,6 +1,6 @@
 """Classified batches sent to the operators' review queue, kept so the queue outlives the uploaded files.
 
-A sent batch lives under ``work_dirs().root / "batches" / <batch id>/``: ``manifest.json`` (its id,
+A sent batch lives in the batches folder (the workspace's ``batches``) as ``<batch id>/``: ``manifest.json`` (its id,
 the name the user knows it by, the scenario, when it was sent, its counts), ``flagged.parquet`` (one row
 per flagged listing: its review key, row number and id, text, the model's answer, and why its photo
 could not be copied where it named one) and ``photos/`` (each flagged listing's photo, downscaled and
@@ -20,7 +20,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -34,7 +34,6 @@ from core.classify.job import TOP
 from core.errors import ImageError, ReviewStoreError
 from core.exports import original_cells
 from core.images import open_image
-from core.locations import work_dirs
 from core.review.answer_store import MAX_ID_CHARS
 from core.wording import clause
 
@@ -60,10 +59,11 @@ class SentBatch:
     created: str  # ISO time, UTC
     rows: int  # rows in the batch
     flagged: int  # rows sent to review
+    root: Path = field(compare=False)  # the batches folder it is in; not in its manifest
 
     @property
     def folder(self) -> Path:
-        return batches_dir() / self.batch_id
+        return self.root / self.batch_id
 
     def remove(self) -> None:
         """Take the batch out of review: its folder (flagged listings, photo copies) goes; the answers
@@ -102,17 +102,14 @@ class SentBatch:
         return open_image(self.folder / PHOTOS / Path(name).name)
 
 
-def batches_dir() -> Path:
-    return work_dirs().root / "batches"
-
-
-def product_name_of(key: str, listings: pd.DataFrame) -> str:
+def product_name_of(key: str, listings: pd.DataFrame, root: Path) -> str:
     """The product name operators know the listing under a review key by: a sent batch's own name for
-    it, or the data set's (``listings``); the key itself when neither has it any more."""
+    it (the batch in the batches folder ``root``), or the data set's (``listings``); the key itself when
+    neither has it any more."""
     if is_batch_key(key):
         batch_id = key[len(KEY_PREFIX):].split(":", 1)[0]
         try:
-            table = sent_batch(batch_id).table()
+            table = sent_batch(root, batch_id).table()
         except ReviewStoreError:  # the batch was removed from review
             return key
         names = table.loc[table["key"] == key, "product_name"]
@@ -135,13 +132,12 @@ def is_batch_key(key: str) -> bool:
     return isinstance(key, str) and key.startswith(KEY_PREFIX)
 
 
-def send_to_review(batch: BatchFile, output: Path, scenario: str, name: str | None = None,
+def send_to_review(root: Path, batch: BatchFile, output: Path, scenario: str, name: str | None = None,
                    chunk_rows: int = CHUNK_ROWS) -> SentBatch:
     """Send the rows ``classify_batch`` flagged in ``output`` (its Parquet or CSV file for ``batch``) to
-    the review queue; returns the sent batch (not stored when nothing was flagged). Reads the batch
-    and its output side by side, a chunk at a time, so memory stays flat."""
+    the review queue in the batches folder ``root``; returns the sent batch (not stored when nothing was
+    flagged). Reads the batch and its output side by side, a chunk at a time, so memory stays flat."""
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
-    root = batches_dir()
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=root, prefix=".staging-"))
     try:
@@ -161,11 +157,13 @@ def send_to_review(batch: BatchFile, output: Path, scenario: str, name: str | No
             _write(writer, frames)
         finally:
             writer.close()
-        sent = SentBatch(batch_id, name or batch.path.name, scenario, created, rows, flagged)
+        sent = SentBatch(batch_id, name or batch.path.name, scenario, created, rows, flagged, root)
         if not flagged:  # an empty queue would only clutter the review page's list
             shutil.rmtree(staging)
             return sent
-        (staging / MANIFEST).write_text(json.dumps(asdict(sent), indent=2), encoding="utf-8")
+        # Without its folder: the batches folder may be moved, or seen from another machine under another path.
+        manifest = {key: value for key, value in asdict(sent).items() if key != "root"}
+        (staging / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
         os.rename(staging, root / batch_id)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -173,23 +171,23 @@ def send_to_review(batch: BatchFile, output: Path, scenario: str, name: str | No
     return sent
 
 
-def sent_batches() -> list[SentBatch]:
-    """The batches in the review queue, newest first (a folder without a readable manifest is skipped)."""
+def sent_batches(root: Path) -> list[SentBatch]:
+    """The batches in the review queue (the batches folder ``root``), newest first (a folder without a
+    readable manifest is skipped)."""
     found = []
-    root = batches_dir()
     for manifest in root.glob(f"*/{MANIFEST}") if root.is_dir() else []:
         if manifest.parent.name.startswith("."):
             continue
         try:
-            found.append(SentBatch(**json.loads(manifest.read_text(encoding="utf-8"))))
+            found.append(SentBatch(**json.loads(manifest.read_text(encoding="utf-8")), root=root))
         except (OSError, ValueError, TypeError):
             continue
     return sorted(found, key=lambda b: b.created, reverse=True)
 
 
-def sent_batch(batch_id: str) -> SentBatch:
-    """One sent batch by id; a ReviewStoreError when it is not there."""
-    for batch in sent_batches():
+def sent_batch(root: Path, batch_id: str) -> SentBatch:
+    """One sent batch by id, in the batches folder ``root``; a ReviewStoreError when it is not there."""
+    for batch in sent_batches(root):
         if batch.batch_id == batch_id:
             return batch
     raise ReviewStoreError(f"No batch {batch_id!r} is in the review queue.")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 from PIL import Image
@@ -104,10 +105,11 @@ def batch_queue(batch: SentBatch) -> ReviewQueue:
                        lambda answers: summarise_batch(answers, table), is_batch=True)
 
 
-def review_queues(dataset: Dataset, results: dict[str, ScenarioResult],
+def review_queues(dataset: Dataset, results: dict[str, ScenarioResult], batches: Path,
                   label_issues: dict[str, pd.DataFrame] | None = None) -> dict[str, Callable[[], ReviewQueue]]:
     """Every queue there is, by its label, built when chosen: each stored result's mistakes, each stored
-    ranking of likely label errors (``label_issues`` by scenario), then each sent batch, newest first."""
+    ranking of likely label errors (``label_issues`` by scenario), then each batch sent to the batches
+    folder ``batches``, newest first."""
     queues: dict[str, Callable[[], ReviewQueue]] = {
         mistakes_label(name): (lambda name=name, result=result: mistakes_queue(name, result, dataset))
         for name, result in results.items()}
@@ -115,7 +117,7 @@ def review_queues(dataset: Dataset, results: dict[str, ScenarioResult],
         if name in results:
             queues[label_errors_label(name)] = (lambda name=name, issues=issues:
                                                 label_errors_queue(name, issues, dataset))
-    for batch in sent_batches():
+    for batch in sent_batches(batches):
         queues[batch.label()] = lambda batch=batch: batch_queue(batch)
     return queues
 

@@ -18,7 +18,7 @@ from core.dataset import optional_strings
 from core.embeddings.clip_embedder import ClipEmbedder, TokenisedText, embed_text_list
 from core.embeddings.photo_embeddings import embed_photos, in_grey
 from core.explain.clip_relevance import ClipAttributor
-from core.locations import work_dirs
+from core.locations import work_root
 from core.models.clip import (
     clip_available,
     configured_clip_id,
@@ -91,7 +91,7 @@ class ClipScenario(Scenario):
     def featurize(self, listings: pd.DataFrame, progress: Progress = silent) -> Features:
         start = time.perf_counter()
         embedder = self.embedder()
-        cache_root = work_dirs().cache / "clip"
+        cache_root = work_root() / "cache" / "clip"
         photos = embed_photos(in_grey(embedder) if self.greyscale else embedder, cache_root,
                               optional_strings(listings["image_path"]), optional_strings(listings["image_sha"]),
                               progress)
@@ -165,7 +165,7 @@ class ClipZeroShotScenario(ClipScenario):
 
     def estimator(self, classes: list[str]) -> ZeroShotClassifier:
         embedder = self.embedder()
-        cache_root = work_dirs().cache / "clip"
+        cache_root = work_root() / "cache" / "clip"
         class_embeddings = []
         for category in classes:
             mean = embed_text_list(embedder, cache_root, prompts_for(category)).vectors.mean(axis=0)

@@ -19,7 +19,7 @@ from core.dataset import optional_strings
 from core.embeddings.photo_embeddings import TransformedEncoder, embed_photos, in_grey
 from core.errors import NoPhotoError
 from core.explain.gradcam import GradCamAttributor
-from core.locations import work_dirs
+from core.locations import work_root
 from core.models.densenet import (
     DENSENET_ID,
     IMAGE_SIZE,
@@ -149,7 +149,7 @@ class DenseNetScenario(Scenario):
     def featurize(self, listings: pd.DataFrame, progress: Progress = silent) -> Features:
         start = time.perf_counter()
         paths, keys = optional_strings(listings["image_path"]), optional_strings(listings["image_sha"])
-        cache = work_dirs().cache / "densenet"
+        cache = work_root() / "cache" / "densenet"
         self._progress = progress
         encoder = self._photo_encoder()
         photos = embed_photos(encoder, cache, paths, keys, progress)
