@@ -1,70 +1,111 @@
 """Classify a batch: upload a CSV of new listings (and a zip of their photos), classify every row with
-a scenario, filter and download the result, and send the doubtful listings to the operators."""
+a scenario, filter and download the result, and send the doubtful listings to the operators. ``main`` at
+the bottom shows the page's flow."""
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from streamlit.runtime.uploaded_file_manager import UploadedFile
 
 from core.actions.classify import UploadRun, classify_upload
 from core.calibration import DEFAULT_CONFIDENCE, DEFAULT_PRECISION, SCOPES, Promise
 from core.classify.job import NOT_CLASSIFIED, OK, TEXT_ONLY
+from core.dataset import Dataset
 from core.errors import VitrineError
 from core.escaping import chart_text, message_markdown, plain_markdown
 from core.exports import to_csv_text
+from core.scenarios.base import Scenario
 from core.scenarios.registry import all_scenarios
 from core.wording import sentence
-from pages._shared import StreamlitProgress, best_index, category_colours, dataset_or_stop, stored_results, workspace
+from pages._shared import (
+    StreamlitProgress,
+    best_index,
+    category_colours,
+    dataset_or_stop,
+    stored_results,
+    workspace,
+)
 
 RUN = "classify_run"  # the last run, kept so that filtering the table does not classify again
 STATUSES = {"every status": None, "ok": OK, "text only": TEXT_ONLY, "not classified": NOT_CLASSIFIED}
 SORTS = {"input order": None, "confidence, lowest first": True, "confidence, highest first": False}
-
-st.title("Classify a batch")
-st.caption("One row out per row in: the predicted category, its confidence, the top 3, whether it needs review "
-           "and a status. The CSV needs an id column (uniq_id or id) and a description or product_name; an "
-           "optional photo column names each photo by its path in the zip.")
-dataset = dataset_or_stop()
-scenarios = all_scenarios()
-runnable = [name for name, s in scenarios.items() if s.unavailable_reason() is None]
-limit = st.get_option("server.maxUploadSize")
-
-with st.form("classify"):
-    listings = st.file_uploader("Listings (CSV)", type=["csv"], help=f"Up to {limit} MB")
-    photos = st.file_uploader("Their photos (optional zip)", type=["zip"],
-                              help=f"Up to {limit} MB; the CSV's photo column gives each photo's path in the zip")
-    name = st.selectbox("Scenario", runnable, index=best_index(runnable, stored_results(dataset)),
-                        format_func=lambda n: f"{n}: {scenarios[n].description}")
-    columns = st.columns(3)
-    precision = columns[0].number_input(
-        "Target precision", min_value=0.5, max_value=1.0, value=DEFAULT_PRECISION, step=0.005, format="%.3f",
-        help="Of the listings accepted without review, at least this share must be right")
-    confidence = columns[1].number_input(
-        "Confidence of the guarantee", min_value=0.5, max_value=0.999, value=DEFAULT_CONFIDENCE, step=0.01,
-        format="%.3f", help="How sure the cut-off must be to keep the target on new listings: 0.9 allows a miss "
-                            "1 time in 10")
-    scope = columns[2].selectbox("Cut-off", SCOPES, help="One for all listings, one per predicted category, or "
-                                 "(auto) whichever accepts more with the same guarantee")
-    review_unlike = st.checkbox("Send the whole batch to review if it is unlike the calibration data",
-                                help="Its guarantee holds only for listings like those it was calibrated on")
-    submitted = st.form_submit_button("Classify", type="primary")
-missing = [name for name in scenarios if name not in runnable]
-if missing:
-    # Said here, not left to guess: the scenarios whose model weights this machine lacks.
-    st.caption(f"Not offered, their models are not on this machine: {', '.join(missing)}. The Models page "
-               "(Data and models) downloads or imports them.")
+# The status right after the product: why a row has no prediction is seen without scrolling sideways.
+FRONT = ["id", "product", "status", "predicted", "confidence", "needs_review"]
 
 
-def classify(upload, photo_zip) -> None:
+@dataclass(frozen=True)
+class Request:
+    """What the form asked for: the files, the scenario and the promise's parts (made a Promise only when
+    the batch runs)."""
+
+    listings: UploadedFile | None
+    photos: UploadedFile | None
+    scenario: str
+    precision: float
+    confidence: float
+    scope: str
+    review_unlike: bool
+
+
+@dataclass(frozen=True)
+class Filters:
+    """How the operator filters and sorts the output table."""
+
+    categories: list[str]
+    status: str | None  # the start of the status kept; None keeps every row
+    ascending: bool | None  # confidence order; None keeps the input order
+    doubtful: bool  # the rows that need review only
+
+
+def request_form(scenarios: dict[str, Scenario], runnable: list[str], dataset: Dataset) -> Request | None:
+    """The upload form; what it asked for once submitted, else None."""
+    limit = st.get_option("server.maxUploadSize")
+    with st.form("classify"):
+        listings = st.file_uploader("Listings (CSV)", type=["csv"], help=f"Up to {limit} MB")
+        photos = st.file_uploader("Their photos (optional zip)", type=["zip"],
+                                  help=f"Up to {limit} MB; the CSV's photo column gives each photo's path in the zip")
+        name = st.selectbox("Scenario", runnable, index=best_index(runnable, stored_results(dataset)),
+                            format_func=lambda n: f"{n}: {scenarios[n].description}")
+        columns = st.columns(3)
+        precision = columns[0].number_input(
+            "Target precision", min_value=0.5, max_value=1.0, value=DEFAULT_PRECISION, step=0.005, format="%.3f",
+            help="Of the listings accepted without review, at least this share must be right")
+        confidence = columns[1].number_input(
+            "Confidence of the guarantee", min_value=0.5, max_value=0.999, value=DEFAULT_CONFIDENCE, step=0.01,
+            format="%.3f", help="How sure the cut-off must be to keep the target on new listings: 0.9 allows a "
+                                "miss 1 time in 10")
+        scope = columns[2].selectbox("Cut-off", SCOPES, help="One for all listings, one per predicted category, or "
+                                     "(auto) whichever accepts more with the same guarantee")
+        review_unlike = st.checkbox("Send the whole batch to review if it is unlike the calibration data",
+                                    help="Its guarantee holds only for listings like those it was calibrated on")
+        submitted = st.form_submit_button("Classify", type="primary")
+    return Request(listings, photos, name, precision, confidence, scope, review_unlike) if submitted else None
+
+
+def show_missing(scenarios: dict[str, Scenario], runnable: list[str]) -> None:
+    """The scenarios not offered because this machine lacks their model weights."""
+    missing = [name for name in scenarios if name not in runnable]
+    if missing:
+        # Said here, not left to guess: the scenarios whose model weights this machine lacks.
+        st.caption(f"Not offered, their models are not on this machine: {', '.join(missing)}. The Models page "
+                   "(Data and models) downloads or imports them.")
+
+
+def classify(request: Request, dataset: Dataset) -> None:
     """Run the batch with a progress bar; the run replaces the last one, or a message says why not."""
-    progress = StreamlitProgress(name)
+    upload, photo_zip = request.listings, request.photos
+    progress = StreamlitProgress(request.scenario)
     try:
         run = classify_upload(workspace(), upload.name, upload.getvalue(),
-                              (photo_zip.name, photo_zip.getvalue()) if photo_zip else None, name, dataset,
-                              Promise(precision, confidence, scope, review_unlike), progress)
+                              (photo_zip.name, photo_zip.getvalue()) if photo_zip
+                              else None, request.scenario, dataset,
+                              Promise(request.precision, request.confidence, request.scope, request.review_unlike),
+                              progress)
     except VitrineError as exc:
         message = str(exc)
         if (previous := st.session_state.get(RUN)) is not None:  # its table stays: say whose it is
@@ -79,17 +120,6 @@ def classify(upload, photo_zip) -> None:
     st.session_state.pop("sent", None)
 
 
-if submitted:
-    if listings is None:
-        st.warning("Choose a CSV file of listings first.")
-    else:
-        classify(listings, photos)
-
-run: UploadRun | None = st.session_state.get(RUN)
-if run is None:
-    st.stop()
-
-
 @st.cache_data(max_entries=2, show_spinner=False)
 def output_table(path: str, _run) -> pd.DataFrame:
     """The run's output with each row's product name beside its id (read again from the upload)."""
@@ -100,49 +130,63 @@ def output_table(path: str, _run) -> pd.DataFrame:
     return table
 
 
-st.subheader(f"{plain_markdown(run.name)}, classified by {run.scenario}")
-summary = run.summary
-for line in summary.lines()[:2] + [f"{summary.listings_per_second:,.0f} listings per second",
-                                   f"Review cut-off: {run.review}"]:
-    st.caption(plain_markdown(line))
-if summary.repeated_ids:
-    st.warning(plain_markdown(sentence(summary.repeats_line())))
-if summary.unread_photos:
-    st.info(plain_markdown(sentence(summary.photos_line())))
-if summary.check is not None:  # whether the cut-off's guarantee applies to this batch
-    (st.warning if summary.check.unlike else st.caption)(plain_markdown(sentence(summary.check.line())))
-table = output_table(str(run.output), run)
+def show_summary(run: UploadRun) -> None:
+    """The run's summary: its counts and speed, its cut-off, repeated ids, unread photos, and whether the
+    cut-off's guarantee applies to this batch."""
+    st.subheader(f"{plain_markdown(run.name)}, classified by {run.scenario}")
+    summary = run.summary
+    for line in summary.lines()[:2] + [f"{summary.listings_per_second:,.0f} listings per second",
+                                       f"Review cut-off: {run.review}"]:
+        st.caption(plain_markdown(line))
+    if summary.repeated_ids:
+        st.warning(plain_markdown(sentence(summary.repeats_line())))
+    if summary.unread_photos:
+        st.info(plain_markdown(sentence(summary.photos_line())))
+    if summary.check is not None:  # whether the cut-off's guarantee applies to this batch
+        (st.warning if summary.check.unlike else st.caption)(plain_markdown(sentence(summary.check.line())))
 
-filters = st.columns([3, 2, 2, 2], vertical_alignment="bottom")
-categories = sorted(table["predicted"].dropna().unique())
-chosen = filters[0].multiselect("Predicted category", categories, placeholder="every category")
-status = STATUSES[filters[1].selectbox("Status", list(STATUSES))]
-order = SORTS[filters[2].selectbox("Sort", list(SORTS))]
-doubtful = filters[3].toggle("Needs review only")
-shown = table
-if chosen:
-    shown = shown[shown["predicted"].isin(chosen)]
-if status is not None:
-    shown = shown[shown["status"].str.startswith(status)]
-if doubtful:
-    shown = shown[shown["needs_review"]]
-if order is not None:
-    shown = shown.sort_values("confidence", ascending=order, na_position="first", kind="stable")
-st.caption(f"{len(shown):,} of {len(table):,} row(s)")
-# The status right after the product: why a row has no prediction is seen without scrolling sideways.
-FRONT = ["id", "product", "status", "predicted", "confidence", "needs_review"]
-in_front = [c for c in FRONT if c in shown]  # a file without product names has no product column
-st.dataframe(shown, hide_index=True, width="stretch", column_order=in_front + [c for c in shown if c not in FRONT],
-             column_config={
-    "id": st.column_config.TextColumn("Id"), "product": "Product", "predicted": "Predicted",
-    "confidence": st.column_config.NumberColumn("Confidence", format="percent"),
-    **{f"top_{k}_probability": st.column_config.NumberColumn(f"top_{k} probability", format="percent")
-       for k in range(1, 4)},
-    "needs_review": "Needs review", "status": st.column_config.TextColumn("Status", width="large")})
 
-classified = shown.dropna(subset=["confidence"])  # the chart follows the filters, as the table does
-if not classified.empty:
-    colours = category_colours(dataset.categories)  # the map's colours
+def filters_ui(table: pd.DataFrame) -> Filters:
+    """The filters and the sort the operator picks for the output table."""
+    filters = st.columns([3, 2, 2, 2], vertical_alignment="bottom")
+    categories = sorted(table["predicted"].dropna().unique())
+    chosen = filters[0].multiselect("Predicted category", categories, placeholder="every category")
+    status = STATUSES[filters[1].selectbox("Status", list(STATUSES))]
+    order = SORTS[filters[2].selectbox("Sort", list(SORTS))]
+    doubtful = filters[3].toggle("Needs review only")
+    return Filters(chosen, status, order, doubtful)
+
+
+def filtered(table: pd.DataFrame, filters: Filters) -> pd.DataFrame:
+    """The rows of ``table`` the filters keep, in their order."""
+    shown = table
+    if filters.categories:
+        shown = shown[shown["predicted"].isin(filters.categories)]
+    if filters.status is not None:
+        shown = shown[shown["status"].str.startswith(filters.status)]
+    if filters.doubtful:
+        shown = shown[shown["needs_review"]]
+    if filters.ascending is not None:
+        shown = shown.sort_values("confidence", ascending=filters.ascending, na_position="first", kind="stable")
+    return shown
+
+
+def show_table(shown: pd.DataFrame, total: int) -> None:
+    """The rows shown, out of ``total``, the status right after the product."""
+    st.caption(f"{len(shown):,} of {total:,} row(s)")
+    in_front = [c for c in FRONT if c in shown]  # a file without product names has no product column
+    st.dataframe(shown, hide_index=True, width="stretch",
+                 column_order=in_front + [c for c in shown if c not in FRONT], column_config={
+        "id": st.column_config.TextColumn("Id"), "product": "Product", "predicted": "Predicted",
+        "confidence": st.column_config.NumberColumn("Confidence", format="percent"),
+        **{f"top_{k}_probability": st.column_config.NumberColumn(f"top_{k} probability", format="percent")
+           for k in range(1, 4)},
+        "needs_review": "Needs review", "status": st.column_config.TextColumn("Status", width="large")})
+
+
+def confidence_chart(classified: pd.DataFrame, categories: list[str]) -> go.Figure:
+    """The confidences of the classified rows, stacked per predicted category in the map's colours."""
+    colours = category_colours(categories)  # the map's colours
     # Stacked, not overlaid: every category keeps its own colour, and a bar's height is all its listings.
     figure = go.Figure([go.Histogram(x=rows["confidence"], name=chart_text(category),
                                      marker_color=colours.get(category), xbins=dict(start=0, end=1, size=0.05))
@@ -152,24 +196,61 @@ if not classified.empty:
                          title="Confidence per predicted category, of the rows shown",
                          xaxis=dict(range=[0, 1], tickformat=".0%"),
                          yaxis=dict(title="listings", dtick=max(1, math.ceil(tallest / 5))))  # whole listings
-    st.plotly_chart(figure, width="stretch")
+    return figure
 
-stem = run.name.rsplit(".", 1)[0] or "batch"
-downloads = st.columns(3)
-# A download changes nothing on the page: no rerun, which would also drop a file prepared for a second click.
-downloads[0].download_button("Download (CSV)", to_csv_text(table), f"{stem}.{run.scenario}.csv", "text/csv",
-                             on_click="ignore")
-downloads[1].download_button("Download (Parquet)", lambda: table.to_parquet(index=False),
-                             f"{stem}.{run.scenario}.parquet", "application/vnd.apache.parquet", on_click="ignore")
-flagged = int(table["needs_review"].sum())
-sent = st.session_state.get("sent")
-if sent is not None:
-    (downloads[2].success if sent.flagged else downloads[2].info)(sentence(sent.outcome(flagged)))
-elif flagged and downloads[2].button("Send the flagged listings to review", type="primary",
-                                     help=f"{flagged} row(s) need review; those that could not be read, or have "
-                                          "nothing to show an operator, stay out"):
-    try:
-        st.session_state["sent"] = run.send_to_review(workspace())
-        st.rerun()
-    except VitrineError as exc:
-        st.error(message_markdown(exc))
+
+def downloads_ui(run: UploadRun, table: pd.DataFrame) -> None:
+    """The whole output as CSV or Parquet, and a button that sends the flagged listings to review (or
+    what sending them did)."""
+    stem = run.name.rsplit(".", 1)[0] or "batch"
+    downloads = st.columns(3)
+    # A download changes nothing on the page: no rerun, which would also drop a file prepared for a second click.
+    downloads[0].download_button("Download (CSV)", to_csv_text(table), f"{stem}.{run.scenario}.csv", "text/csv",
+                                 on_click="ignore")
+    downloads[1].download_button("Download (Parquet)", lambda: table.to_parquet(index=False),
+                                 f"{stem}.{run.scenario}.parquet", "application/vnd.apache.parquet",
+                                 on_click="ignore")
+    flagged = int(table["needs_review"].sum())
+    sent = st.session_state.get("sent")
+    if sent is not None:
+        (downloads[2].success if sent.flagged else downloads[2].info)(sentence(sent.outcome(flagged)))
+    elif flagged and downloads[2].button("Send the flagged listings to review", type="primary",
+                                         help=f"{flagged} row(s) need review; those that could not be read, or "
+                                              "have nothing to show an operator, stay out"):
+        try:
+            st.session_state["sent"] = run.send_to_review(workspace())
+            st.rerun()
+        except VitrineError as exc:
+            st.error(message_markdown(exc))
+
+
+def main() -> None:
+    """The page: the upload form, then the last run's summary, its filtered table, chart and downloads."""
+    st.title("Classify a batch")
+    st.caption("One row out per row in: the predicted category, its confidence, the top 3, whether it needs "
+               "review and a status. The CSV needs an id column (uniq_id or id) and a description or "
+               "product_name; an optional photo column names each photo by its path in the zip.")
+    dataset = dataset_or_stop()
+    scenarios = all_scenarios()
+    runnable = [name for name, s in scenarios.items() if s.unavailable_reason() is None]
+    request = request_form(scenarios, runnable, dataset)
+    show_missing(scenarios, runnable)
+    if request is not None:
+        if request.listings is None:
+            st.warning("Choose a CSV file of listings first.")
+        else:
+            classify(request, dataset)
+    run: UploadRun | None = st.session_state.get(RUN)
+    if run is None:
+        return
+    show_summary(run)
+    table = output_table(str(run.output), run)
+    shown = filtered(table, filters_ui(table))
+    show_table(shown, len(table))
+    classified = shown.dropna(subset=["confidence"])  # the chart follows the filters, as the table does
+    if not classified.empty:
+        st.plotly_chart(confidence_chart(classified, dataset.categories), width="stretch")
+    downloads_ui(run, table)
+
+
+main()

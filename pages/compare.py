@@ -1,13 +1,15 @@
-"""Compare scenarios on one listing: every scenario that ran, side by side, with what drove each answer."""
+"""Compare scenarios on one listing: every scenario that ran, side by side, with what drove each answer.
+``main`` at the bottom shows the page's flow."""
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 from PIL import Image
 
-from core.dataset import listing_photo
+from core.dataset import Dataset, listing_photo
 from core.errors import VitrineError
 from core.escaping import message_markdown, plain_markdown
+from core.evaluation import ScenarioResult
 from core.explain.display import highlighted_html, photo_with_heatmap
 from core.explain.explanation import Explanation
 from core.scenarios.registry import scenario_named
@@ -44,52 +46,78 @@ def show_side(name: str, explanation: Explanation, photo: Image.Image | None, de
                     key=f"compare-probabilities-{name}")
 
 
-st.title("Compare scenarios on one listing")
-dataset = dataset_or_stop()
-results = results_or_stop(dataset)
-listings = dataset.listings.set_index("uniq_id")
-ids = listings.index.tolist()
-# The listing can come in the address (the misclassified cards link here with it).
-asked = st.query_params.get("listing")
-if asked and asked not in listings.index:
-    st.warning(f"No listing of this data set has the id {plain_markdown(asked)}; showing the first one instead.")
-uniq_id = st.selectbox("Listing", ids, index=ids.index(asked) if asked in ids else 0,
-                       format_func=lambda u: f"{listings.at[u, 'product_name'][:90]} ({listings.at[u, 'category']})")
-st.query_params["listing"] = uniq_id
-listing = dataset.listing(uniq_id)
-show_product_name(listing["product_name"])
-st.caption(f"Data set label: **{plain_markdown(listing['category'])}** · id {plain_markdown(uniq_id)}")
-photo = None
-try:
-    photo = listing_photo(listing)
-except VitrineError as exc:
-    st.warning(message_markdown(exc))
+def listing_ui(dataset: Dataset) -> str:
+    """The listing compared: the one the address names (the misclassified cards link here with it), else
+    the first; the choice goes back in the address."""
+    listings = dataset.listings.set_index("uniq_id")
+    ids = listings.index.tolist()
+    asked = st.query_params.get("listing")
+    if asked and asked not in listings.index:
+        st.warning(f"No listing of this data set has the id {plain_markdown(asked)}; showing the first one instead.")
+    uniq_id = st.selectbox("Listing", ids, index=ids.index(asked) if asked in ids else 0,
+                           format_func=lambda u: f"{listings.at[u, 'product_name'][:90]} "
+                                                 f"({listings.at[u, 'category']})")
+    st.query_params["listing"] = uniq_id
+    return uniq_id
 
-runnable = [name for name in results if scenario_named(name).unavailable_reason() is None]
-if skipped := [name for name in results if name not in runnable]:
-    st.caption(f"Not compared (they cannot run here; see the Results page): {plain_markdown(', '.join(skipped))}")
-explanations: dict[str, Explanation] = {}
-progress = StreamlitProgress("Explaining the listing")
-for done, name in enumerate(runnable):
-    progress(done, len(runnable), name)
+
+def listing_header(listing: pd.Series, uniq_id: str) -> Image.Image | None:
+    """The listing's name and label; its photo returned for the heatmaps (None, with why, when unread)."""
+    show_product_name(listing["product_name"])
+    st.caption(f"Data set label: **{plain_markdown(listing['category'])}** · id {plain_markdown(uniq_id)}")
     try:
-        explanations[name] = scenario_explanations(name, dataset).explain_listing(uniq_id)
+        return listing_photo(listing)
     except VitrineError as exc:
-        st.warning(f"{plain_markdown(name)}: {message_markdown(exc)}")
-progress.close()
-if not explanations:
-    st.stop()
+        st.warning(message_markdown(exc))
+        return None
 
-label = listing["category"]
-answers = pd.DataFrame([{"scenario": name, "prediction": e.predicted, "confidence": e.probabilities[e.predicted],
-                         "label's probability": e.probabilities.get(label), "right": e.predicted == label}
-                        for name, e in explanations.items()])
-st.dataframe(answers, hide_index=True, width="stretch", column_config={
-                 "confidence": st.column_config.NumberColumn(format="percent"),
-                 "label's probability": st.column_config.NumberColumn(
-                     format="percent", help="What the scenario gives the data set's label")})
-names = list(explanations)
-for start in range(0, len(names), PER_ROW):
-    for column, name in zip(st.columns(PER_ROW), names[start:start + PER_ROW]):
-        with column.container(border=True):  # a border round each scenario, none round an empty place
-            show_side(name, explanations[name], photo, listing["description"], label)
+
+def explain_all(results: dict[str, ScenarioResult], uniq_id: str, dataset: Dataset) -> dict[str, Explanation]:
+    """Each scenario that can run here explains the listing, under a progress bar; those that cannot or
+    fail are named."""
+    runnable = [name for name in results if scenario_named(name).unavailable_reason() is None]
+    if skipped := [name for name in results if name not in runnable]:
+        st.caption(f"Not compared (they cannot run here; see the Results page): {plain_markdown(', '.join(skipped))}")
+    explanations: dict[str, Explanation] = {}
+    progress = StreamlitProgress("Explaining the listing")
+    for done, name in enumerate(runnable):
+        progress(done, len(runnable), name)
+        try:
+            explanations[name] = scenario_explanations(name, dataset).explain_listing(uniq_id)
+        except VitrineError as exc:
+            st.warning(f"{plain_markdown(name)}: {message_markdown(exc)}")
+    progress.close()
+    return explanations
+
+
+def answers_table(explanations: dict[str, Explanation], label: str) -> pd.DataFrame:
+    """Each scenario's prediction, its confidence, what it gives the data set's label, and whether it is right."""
+    return pd.DataFrame([{"scenario": name, "prediction": e.predicted, "confidence": e.probabilities[e.predicted],
+                          "label's probability": e.probabilities.get(label), "right": e.predicted == label}
+                         for name, e in explanations.items()])
+
+
+def main() -> None:
+    """The page: the listing, then every scenario's answer in a table and side by side."""
+    st.title("Compare scenarios on one listing")
+    dataset = dataset_or_stop()
+    results = results_or_stop(dataset)
+    uniq_id = listing_ui(dataset)
+    listing = dataset.listing(uniq_id)
+    photo = listing_header(listing, uniq_id)
+    explanations = explain_all(results, uniq_id, dataset)
+    if not explanations:
+        return
+    label = listing["category"]
+    st.dataframe(answers_table(explanations, label), hide_index=True, width="stretch", column_config={
+                     "confidence": st.column_config.NumberColumn(format="percent"),
+                     "label's probability": st.column_config.NumberColumn(
+                         format="percent", help="What the scenario gives the data set's label")})
+    names = list(explanations)
+    for start in range(0, len(names), PER_ROW):
+        for column, name in zip(st.columns(PER_ROW), names[start:start + PER_ROW]):
+            with column.container(border=True):  # a border round each scenario, none round an empty place
+                show_side(name, explanations[name], photo, listing["description"], label)
+
+
+main()

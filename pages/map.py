@@ -1,5 +1,6 @@
 """Map of the listings: every listing placed by a scenario's features, coloured by category, its mistakes
-and likely label errors marked; a click shows the listing's photo and its explanation."""
+and likely label errors marked; a click shows the listing's photo and its explanation. ``main``
+at the bottom shows the page's flow."""
 from __future__ import annotations
 
 import logging
@@ -7,13 +8,17 @@ import logging
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
+from PIL import Image
 
 from core.actions.labels import find_label_issues
-from core.dataset import listing_photo
+from core.dataset import Dataset, listing_photo
 from core.errors import VitrineError
 from core.escaping import chart_text, message_markdown, plain_markdown
+from core.evaluation import ScenarioResult
 from core.labels.issues import LABEL_ISSUES_TABLE
 from core.listing_map import IDS, MAP_METHOD, ListingMap, listing_map, marked_points, stored_listing_map
+from core.results_store import ResultsStore
+from core.scenarios.base import Scenario
 from core.scenarios.registry import scenario_named
 from core.study_figures import PEER_BEST_ARI
 from pages._shared import (
@@ -35,18 +40,16 @@ THUMBNAIL_SIDE = 240
 MARKS = (("wrong", "Wrong on the test split", "x-thin-open", 11),
          ("label_issue", "Likely label error (cleanlab)", "diamond-open", 15))
 
-st.title("Map of the listings")
-dataset = dataset_or_stop()
-results = results_or_stop(dataset)
-store = results_store()
-names = list(results)
-name = st.selectbox("Scenario", names, index=best_index(names, results))
-scenario = scenario_named(name)
+def scenario_ui(results: dict[str, ScenarioResult]) -> str:
+    """The scenario whose features place the listings (the best one by default)."""
+    names = list(results)
+    return st.selectbox("Scenario", names, index=best_index(names, results))
 
 
-def _computed_map() -> ListingMap:
+def _computed_map(scenario: Scenario, dataset: Dataset, store: ResultsStore) -> ListingMap:
     """The scenario's map: kept beside its result, else computed once (with a progress bar), or the page stops
     with the reason."""
+    name = scenario.name
     found = stored_listing_map(scenario, dataset, store)
     if found is not None:
         return found
@@ -67,7 +70,7 @@ def _computed_map() -> ListingMap:
     st.stop()
 
 
-def _label_issues() -> pd.DataFrame | None:
+def _label_issues(scenario: Scenario, dataset: Dataset, store: ResultsStore) -> pd.DataFrame | None:
     """cleanlab's ranking of likely label errors for this scenario: kept (``labels issues``, or computed
     here when asked), else None."""
     issues = store.load_table(scenario, dataset.fingerprint, LABEL_ISSUES_TABLE, IDS)
@@ -95,11 +98,11 @@ def _hover(row: pd.Series) -> str:
     return "<br>".join(lines)
 
 
-def _figure(points: pd.DataFrame, marks: tuple) -> go.Figure:
+def _figure(points: pd.DataFrame, marks: tuple, categories: list[str]) -> go.Figure:
     """One colour per category, the ``marks`` drawn over them; every point carries its listing's id (what a
     click returns) and its hover text."""
     figure = go.Figure()
-    for category, colour in category_colours(dataset.categories).items():
+    for category, colour in category_colours(categories).items():
         _add(figure, points[points["category"] == category], chart_text(category),
              dict(color=colour, size=7, opacity=0.8))
     for column, label, symbol, size in marks:
@@ -118,29 +121,34 @@ def _add(figure: go.Figure, rows: pd.DataFrame, legend: str, marker: dict) -> No
                                 hovertemplate="%{customdata[1]}<extra></extra>"))
 
 
-found = _computed_map()
-issues = _label_issues()
-points = marked_points(found, results[name], issues)
-# Likely label errors are marked once they are known (none found is then worth its "(0)" in the legend).
-marks = MARKS if issues is not None else MARKS[:1]
-points = points.merge(dataset.listings[["uniq_id", "product_name"]], on="uniq_id")
-points["hover"] = points.apply(_hover, axis=1)
-st.caption(f"Each point is a listing, placed by {MAP_METHOD} so that listings whose features {plain_markdown(name)} "
-           "finds alike lie close together; the axes have no meaning of their own. k-means with one cluster per "
-           f"category on the same features agrees with the labels at an adjusted Rand index of {found.agreement:.2f} "
-           f"(1: the clusters are the categories; 0: chance; the study's peers report {PEER_BEST_ARI:.2f} at best).")
+def map_points(found: ListingMap, result: ScenarioResult, issues: pd.DataFrame | None,
+               dataset: Dataset) -> pd.DataFrame:
+    """The map's points, each marked, named and with its hover text."""
+    points = marked_points(found, result, issues)
+    points = points.merge(dataset.listings[["uniq_id", "product_name"]], on="uniq_id")
+    points["hover"] = points.apply(_hover, axis=1)
+    return points
 
-chart, side = st.columns([3, 1])
-with chart:
-    event = st.plotly_chart(_figure(points, marks), key=f"listing-map-{name}", on_select="rerun",
+
+def show_map_caption(found: ListingMap, name: str) -> None:
+    """What a point's place means, and how well k-means on the same features finds the categories."""
+    st.caption(f"Each point is a listing, placed by {MAP_METHOD} so that listings whose features "
+               f"{plain_markdown(name)} finds alike lie close together; the axes have no meaning of their own. "
+               "k-means with one cluster per category on the same features agrees with the labels at an adjusted "
+               f"Rand index of {found.agreement:.2f} (1: the clusters are the categories; 0: chance; the study's "
+               f"peers report {PEER_BEST_ARI:.2f} at best).")
+
+
+def map_ui(points: pd.DataFrame, marks: tuple, name: str, categories: list[str]) -> str | None:
+    """The map, and the id of the listing clicked on it (None until one is)."""
+    event = st.plotly_chart(_figure(points, marks, categories), key=f"listing-map-{name}", on_select="rerun",
                             selection_mode="points", width="stretch")
-picked = [point["customdata"][0] for point in event.selection.points if point.get("customdata")]
-with side:
-    if not picked:
-        st.info("Click a point to see its photo here and its explanation below (a chart's hover cannot show "
-                "photos).")
-        st.stop()
-    uniq_id = picked[0]
+    picked = [point["customdata"][0] for point in event.selection.points if point.get("customdata")]
+    return picked[0] if picked else None
+
+
+def listing_panel(uniq_id: str, points: pd.DataFrame, dataset: Dataset) -> Image.Image | None:
+    """The listing clicked: its photo (returned, for its explanation), name, labels and marks."""
     listing = dataset.listing(uniq_id)
     row = points.set_index("uniq_id").loc[uniq_id]
     photo = None
@@ -156,11 +164,46 @@ with side:
     for column, label, _, _ in MARKS:
         if row[column]:
             st.caption(label)
+    return photo
 
-st.subheader(f"Why {plain_markdown(name)} predicts what it does for this listing")
-try:
-    explanation = scenario_explanations(name, dataset).explain_listing(uniq_id)
-except VitrineError as exc:
-    st.caption(f"No explanation: {message_markdown(exc)}")
-    st.stop()
-show_explanation(explanation, photo, listing["description"], key=f"map-{uniq_id}", title=listing["product_name"])
+
+def explanation_section(name: str, uniq_id: str, photo: Image.Image | None, dataset: Dataset) -> None:
+    """Why the scenario predicts what it does for the listing clicked."""
+    st.subheader(f"Why {plain_markdown(name)} predicts what it does for this listing")
+    listing = dataset.listing(uniq_id)
+    try:
+        explanation = scenario_explanations(name, dataset).explain_listing(uniq_id)
+    except VitrineError as exc:
+        st.caption(f"No explanation: {message_markdown(exc)}")
+        return
+    show_explanation(explanation, photo, listing["description"], key=f"map-{uniq_id}",
+                     title=listing["product_name"])
+
+
+def main() -> None:
+    """The page: the scenario, its map with the marks, then the listing clicked and its explanation."""
+    st.title("Map of the listings")
+    dataset = dataset_or_stop()
+    results = results_or_stop(dataset)
+    store = results_store()
+    name = scenario_ui(results)
+    scenario = scenario_named(name)
+    found = _computed_map(scenario, dataset, store)
+    issues = _label_issues(scenario, dataset, store)
+    points = map_points(found, results[name], issues, dataset)
+    # Likely label errors are marked once they are known (none found is then worth its "(0)" in the legend).
+    marks = MARKS if issues is not None else MARKS[:1]
+    show_map_caption(found, name)
+    chart, side = st.columns([3, 1])
+    with chart:
+        uniq_id = map_ui(points, marks, name, dataset.categories)
+    with side:
+        if uniq_id is None:
+            st.info("Click a point to see its photo here and its explanation below (a chart's hover cannot show "
+                    "photos).")
+            return
+        photo = listing_panel(uniq_id, points, dataset)
+    explanation_section(name, uniq_id, photo, dataset)
+
+
+main()

@@ -1,21 +1,21 @@
-"""Results: the scenario table, confusion matrices and per-class scores."""
+"""Results: the scenario table, confusion matrices and per-class scores. ``main`` at the bottom shows the
+page's flow."""
 from __future__ import annotations
-
-import logging
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.actions.study import feature_agreements
 from core.calibration import DEFAULT_CONFIDENCE, DEFAULT_PRECISION, SCOPES, Promise
-from core.dataset import ORIGINAL_VERSION
+from core.dataset import ORIGINAL_VERSION, Dataset
 from core.errors import VitrineError
 from core.escaping import chart_text, message_markdown, plain_markdown
 from core.evaluation import ScenarioResult
 from core.labels.compare import COLUMNS, before_after, compare_table
 from core.leaderboard import headline, score
-from core.listing_map import agreement, stored_agreement
+from core.results_store import ResultsStore
 from core.scenarios.base import Scenario
 from core.scenarios.registry import all_scenarios, scenario_named, variants_named
 from core.scenarios.variants import TRAIN_SHARES, VARIANTS_NOTE, variant
@@ -24,58 +24,51 @@ from core.study_figures import PEER_BEST_ARI, PEER_TEST_ACCURACY, STUDY_NOTE, st
 from core.wording import category_cells, promise_words, review_columns, sentence
 from pages._shared import dataset_or_stop, original_dataset, results_store, run_shown
 
-st.title("Scenario results")
-dataset = dataset_or_stop()
-split_sizes = assign_split(dataset.listings).value_counts()
-st.caption(f"Every scenario uses the same stratified 80/20 split ({split_sizes.get('train', 0)} train / "
-           f"{split_sizes.get('test', 0)} test) and 5-fold cross-validation inside the train split; a train-share "
-           "variant (+train70, +train90) splits at its own share, so its test split is smaller or larger.")
-store = results_store()
-scenarios = all_scenarios()
+
+def show_split(dataset: Dataset) -> None:
+    """The split every scenario shares, with its sizes."""
+    split_sizes = assign_split(dataset.listings).value_counts()
+    st.caption(f"Every scenario uses the same stratified 80/20 split ({split_sizes.get('train', 0)} train / "
+               f"{split_sizes.get('test', 0)} test) and 5-fold cross-validation inside the train split; a "
+               "train-share variant (+train70, +train90) splits at its own share, so its test split is smaller or "
+               "larger.")
 
 
-results: dict[str, ScenarioResult] = {}
-unavailable: dict[str, str] = {}
-not_run: list[Scenario] = []
-for name, scenario in scenarios.items():
-    result = store.load(scenario, dataset.fingerprint)
-    if result is None and scenario.runs_in_seconds:
-        result = run_shown(scenario, dataset)
-    if result is not None:
-        results[name] = result
-    elif reason := scenario.unavailable_reason():
-        unavailable[name] = reason
-    else:
-        not_run.append(scenario)
-for scenario in variants_named(store.scenario_names()):  # the retraining variants run so far, each its own row
-    if (result := store.load(scenario, dataset.fingerprint)) is not None:
-        results[scenario.name] = result
+def scenario_results(scenarios: dict[str, Scenario], dataset: Dataset, store: ResultsStore
+                     ) -> tuple[dict[str, ScenarioResult], dict[str, str], list[Scenario]]:
+    """Each scenario's result (a stored one, else run here when it runs in seconds) and those of the
+    retraining variants run so far; the scenarios that cannot run here, with why; those not run yet."""
+    results: dict[str, ScenarioResult] = {}
+    unavailable: dict[str, str] = {}
+    not_run: list[Scenario] = []
+    for name, scenario in scenarios.items():
+        result = store.load(scenario, dataset.fingerprint)
+        if result is None and scenario.runs_in_seconds:
+            result = run_shown(scenario, dataset)
+        if result is not None:
+            results[name] = result
+        elif reason := scenario.unavailable_reason():
+            unavailable[name] = reason
+        else:
+            not_run.append(scenario)
+    for scenario in variants_named(store.scenario_names()):  # the retraining variants run so far, each its own row
+        if (result := store.load(scenario, dataset.fingerprint)) is not None:
+            results[scenario.name] = result
+    return results, unavailable, not_run
 
 
 def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
 
-def _agreements(rows: dict[str, ScenarioResult]) -> dict[str, float | None]:
-    """Each scenario's k-means ARI (``core.listing_map``): the one kept beside its result, else computed
-    once where its features can be read here (k-means only: the map's t-SNE waits for the map page);
-    None where they cannot (its weights are absent)."""
-    found: dict[str, float | None] = {}
-    for name in rows:
-        scenario = scenario_named(name)
-        found[name] = stored_agreement(scenario, dataset, store)
-        if found[name] is None and scenario.unavailable_reason() is None:
-            try:
-                with st.spinner(f"Clustering the features of {name} (once)…"):
-                    found[name] = agreement(scenario, dataset, store)
-            except Exception:  # one column of the table: the rest of the page stands, the terminal has the details
-                logging.getLogger(__name__).exception("clustering the features of %s failed", name)
-    return found
+def _agreements(rows: dict[str, ScenarioResult], dataset: Dataset, store: ResultsStore) -> dict[str, float | None]:
+    """Each scenario's k-means ARI (the study action), under a spinner while one is computed."""
+    return feature_agreements(rows, dataset, store,
+                              lambda name: st.spinner(f"Clustering the features of {name} (once)…"))
 
 
-def _table(rows: dict[str, ScenarioResult]) -> pd.DataFrame:
+def _table(rows: dict[str, ScenarioResult], agreements: dict[str, float | None]) -> pd.DataFrame:
     """The results table: what decides between scenarios, best first."""
-    agreements = _agreements(rows)
     return pd.DataFrame([{
         "Scenario": r.scenario,
         "5-fold CV": "n/a (no training)" if r.cv_mean is None else f"{r.cv_mean:.1%} ± {r.cv_std:.1%}",
@@ -152,12 +145,15 @@ def _cv_chart(rows: dict[str, ScenarioResult]) -> go.Figure:
     return figure
 
 
-if results:
+def scores_section(results: dict[str, ScenarioResult], dataset: Dataset, store: ResultsStore) -> None:
+    """The scores: the leader, the CV chart, the results table and its details, what is accepted without
+    review, the study's figures and each scenario's notes."""
     if (lead := headline(results)) is not None:
         st.success(lead.text, icon=":material/emoji_events:")
     if any(r.cv_mean is not None for r in results.values()):
         st.plotly_chart(_cv_chart(results), width="stretch", key="cv-chart")
-    st.dataframe(_table(results), hide_index=True, width="stretch", column_config={
+    st.dataframe(_table(results, _agreements(results, dataset, store)), hide_index=True, width="stretch",
+                 column_config={
         "Scenario": st.column_config.TextColumn(pinned=True),  # stays in view while the table scrolls
         "k-means ARI": st.column_config.TextColumn(
             help="How well the scenario's features group the listings by category without being told the labels; "
@@ -180,34 +176,44 @@ if results:
         for note in result.notes:
             st.caption(f"{plain_markdown(result.scenario)}: {message_markdown(note)}")
 
-for scenario in not_run:
-    if st.button(f"Run {scenario.name}", help=scenario.description):
-        if run_shown(scenario, dataset) is not None:
-            st.rerun()
 
-with st.expander("Retraining variants: train share, greyscale photos, keyword weighting"):
-    st.caption("Each variant is a scenario of its own, with its own row above and 5-fold CV inside its train split "
-               "(one split moves accuracy by about 3 points). " + VARIANTS_NOTE)
-    with st.form("variant"):
-        columns = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
-        base_name = columns[0].selectbox("Scenario", [n for n, s in scenarios.items() if not s.unavailable_reason()])
-        share = columns[1].radio("Train share", TRAIN_SHARES, index=TRAIN_SHARES.index(TRAIN_SHARE),
-                                 format_func=lambda v: f"{v:.0%}", horizontal=True)
-        grey = columns[2].checkbox("Greyscale", help="Greyscale photos (the scenarios that read photos)")
-        keywords = columns[3].checkbox("Keywords", help="Keyword weighting (tfidf and tfidf_specs)")
-        asked = st.form_submit_button("Run the variant")
-    if asked:
+def run_buttons(not_run: list[Scenario], dataset: Dataset) -> None:
+    """A button per scenario not run yet; the page reruns once one has."""
+    for scenario in not_run:
+        if st.button(f"Run {scenario.name}", help=scenario.description):
+            if run_shown(scenario, dataset) is not None:
+                st.rerun()
+
+
+def variant_ui(scenarios: dict[str, Scenario], results: dict[str, ScenarioResult], dataset: Dataset) -> None:
+    """A form that runs a retraining variant of a scenario (train share, greyscale photos, keywords)."""
+    with st.expander("Retraining variants: train share, greyscale photos, keyword weighting"):
+        st.caption("Each variant is a scenario of its own, with its own row above and 5-fold CV inside its train "
+                   "split (one split moves accuracy by about 3 points). " + VARIANTS_NOTE)
+        with st.form("variant"):
+            columns = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
+            base_name = columns[0].selectbox("Scenario",
+                                             [n for n, s in scenarios.items() if not s.unavailable_reason()])
+            share = columns[1].radio("Train share", TRAIN_SHARES, index=TRAIN_SHARES.index(TRAIN_SHARE),
+                                     format_func=lambda v: f"{v:.0%}", horizontal=True)
+            grey = columns[2].checkbox("Greyscale", help="Greyscale photos (the scenarios that read photos)")
+            keywords = columns[3].checkbox("Keywords", help="Keyword weighting (tfidf and tfidf_specs)")
+            asked = st.form_submit_button("Run the variant")
+        if not asked:
+            return
         try:
             chosen = variant(scenarios[base_name], share, grey, keywords)
         except VitrineError as exc:
             st.warning(message_markdown(exc))
-        else:
-            if chosen.name in results:
-                st.info(f"{plain_markdown(chosen.name)} has run already: its row is in the table above.")
-            elif run_shown(chosen, dataset) is not None:
-                st.rerun()
+            return
+        if chosen.name in results:
+            st.info(f"{plain_markdown(chosen.name)} has run already: its row is in the table above.")
+        elif run_shown(chosen, dataset) is not None:
+            st.rerun()
 
-if results and dataset.version != ORIGINAL_VERSION:
+
+def before_after_section(results: dict[str, ScenarioResult], dataset: Dataset, store: ResultsStore) -> None:
+    """Each scenario's test accuracy before and after the corrections of the data version shown."""
     st.subheader(f"Before and after the corrections of {plain_markdown(dataset.version)}")
     original = original_dataset()
     pairs = {name: store.load(scenario_named(name), original.fingerprint) for name in results}
@@ -234,14 +240,18 @@ if results and dataset.version != ORIGINAL_VERSION:
         st.caption(f"Not yet run on the original data: {plain_markdown(', '.join(missing))} (switch the data "
                    "version under the page title, or `python -m core labels compare --scenario NAME`).")
 
-if unavailable:
+
+def show_unavailable(unavailable: dict[str, str]) -> None:
+    """The scenarios that cannot run here, each with why, folded."""
     # Folded: on a machine without the models, four long notes would stand between the table and the matrix.
     with st.expander(f"{len(unavailable)} scenario(s) cannot run here: {plain_markdown(', '.join(unavailable))}. "
                      "Why, and how to get their models", icon=":material/warning:"):
         for name, reason in unavailable.items():
             st.warning(f"**{plain_markdown(name)}**: {message_markdown(reason)}")
 
-if results:
+
+def confusion_ui(results: dict[str, ScenarioResult]) -> None:
+    """The confusion matrix of the scenario picked, in counts or row shares."""
     st.subheader("Confusion matrix (test split)")
     picked = st.columns([2, 2], vertical_alignment="bottom")
     names = [r.scenario for r in _ranked(results)]
@@ -263,9 +273,36 @@ if results:
                          margin=dict(l=10, r=10, t=10, b=10))
     st.plotly_chart(figure, width="stretch", key="confusion")
 
+
+def show_per_class(results: dict[str, ScenarioResult]) -> None:
+    """Each scenario's precision, recall and F1 per category, folded."""
     with st.expander("Per-class precision, recall and F1 (test split)"):
         for result in results.values():
             frame = pd.DataFrame(result.per_class).T[["precision", "recall", "f1-score", "support"]]
             st.markdown(f"**{plain_markdown(result.scenario)}**")
             st.dataframe(frame.style.format({"precision": "{:.1%}", "recall": "{:.1%}", "f1-score": "{:.3f}",
                                              "support": "{:.0f}"}), width="stretch")
+
+
+def main() -> None:
+    """The page: the scores of every scenario run, ways to run more, then their confusion matrices."""
+    st.title("Scenario results")
+    dataset = dataset_or_stop()
+    show_split(dataset)
+    store = results_store()
+    scenarios = all_scenarios()
+    results, unavailable, not_run = scenario_results(scenarios, dataset, store)
+    if results:
+        scores_section(results, dataset, store)
+    run_buttons(not_run, dataset)
+    variant_ui(scenarios, results, dataset)
+    if results and dataset.version != ORIGINAL_VERSION:
+        before_after_section(results, dataset, store)
+    if unavailable:
+        show_unavailable(unavailable)
+    if results:
+        confusion_ui(results)
+        show_per_class(results)
+
+
+main()

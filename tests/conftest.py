@@ -197,3 +197,16 @@ def hostile_app(tmp_path_factory) -> dict:
     store.save(OPERATOR, result.misclassified()["uniq_id"].iloc[-1], HOSTILE[1], True, comment=HOSTILE[2])
     return {"VITRINE_DATA_DIR": str(data), "VITRINE_WORK_DIR": str(root / "work"), "VITRINE_REVIEW_DB": store.url,
             "categories": dataset.categories}
+
+
+@pytest.fixture
+def vocabularies(tmp_path):
+    """30 listings of 3 categories with distinct vocabularies; the Watches have ids of digits only."""
+    rows = []
+    for category, words in WORDS.items():
+        vocabulary = words.split()
+        for i in range(10):
+            text = " ".join(vocabulary[(i + j) % len(vocabulary)] for j in range(5))
+            uniq_id = f"00{i}" if category == "Watches" else f"{category[:2]}{i}"
+            rows.append(listing_row(uniq_id, category, description=text))
+    return load_dataset(write_dataset(tmp_path / "data", rows))

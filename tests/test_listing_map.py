@@ -5,7 +5,6 @@ import pytest
 from sklearn.datasets import make_blobs
 
 from core import listing_map as module
-from core.dataset import load_dataset
 from core.listing_map import (
     agreement,
     cluster_agreement,
@@ -16,7 +15,6 @@ from core.listing_map import (
 )
 from core.scenarios.tfidf import TfidfScenario
 from core.workspace import Workspace
-from tests.conftest import WORDS, listing_row, write_dataset
 
 
 def test_kmeans_agreement_is_one_for_separated_clusters_and_about_zero_for_random_labels():
@@ -32,19 +30,6 @@ def test_map_coordinates_are_two_per_listing_and_the_same_for_the_same_features(
     first = map_coordinates(features)
     assert first.shape == (90, 2)
     assert np.array_equal(first, map_coordinates(features.copy()))
-
-
-@pytest.fixture
-def vocabularies(tmp_path):
-    """30 listings of 3 categories with distinct vocabularies; the Watches have ids of digits only."""
-    rows = []
-    for category, words in WORDS.items():
-        vocabulary = words.split()
-        for i in range(10):
-            text = " ".join(vocabulary[(i + j) % len(vocabulary)] for j in range(5))
-            uniq_id = f"00{i}" if category == "Watches" else f"{category[:2]}{i}"
-            rows.append(listing_row(uniq_id, category, description=text))
-    return load_dataset(write_dataset(tmp_path / "data", rows))
 
 
 def test_a_map_is_computed_once_then_read_back_with_its_clusters(vocabularies, monkeypatch):
