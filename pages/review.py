@@ -21,6 +21,7 @@ from core.labels.tree import hesitations
 from core.leaderboard import best_scenario
 from core.review.answer_store import MAX_COMMENT_CHARS, MAX_OPERATOR_CHARS, ReviewStore
 from core.review.batches import product_name_of, sent_batches
+from core.review.cutoff_feedback import CutoffFeedback, cutoff_feedback
 from core.review.export import answers_with_context
 from core.review.identity import signed_in_operator
 from core.review.name_field import change_name, field_key, name_field, name_refusal, take_name
@@ -366,8 +367,22 @@ def summary_tab(store: ReviewStore, answers: pd.DataFrame, review, dataset: Data
     show_operator_agreement(summary)
     show_decisions(summary, review.is_batch)
     export_ui(store, answers, dataset, results)
-    if not review.is_batch:
+    if review.is_batch:
+        show_cutoff_feedback(cutoff_feedback(answers, review.items))
+    else:
         show_tree_hesitations(summary, answers, results[review.scenario], review.scenario)
+
+
+def show_cutoff_feedback(feedback: CutoffFeedback) -> None:
+    """What the answers on the flagged listings say of the review cut-off that flagged them."""
+    st.subheader("What the answers say of the review cut-off")
+    st.caption(plain_markdown(feedback.sentence()))
+    number = st.column_config.NumberColumn
+    st.dataframe(feedback.bands, hide_index=True, width="stretch", column_config={
+        "band": "Confidence", "answered": "Answered without doubt",
+        "model_right": number("Model right", format="percent", help="Share of them the model had right"),
+        "right_down_to_here": number("Right, from the top down to here", format="percent",
+                                     help="What accepting the flagged listings down to this band would have given")})
 
 
 def main() -> None:

@@ -514,7 +514,13 @@ def test_review_page_serves_a_sent_batch_and_saves_answers_with_its_keys(small_d
     [answer] = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}").active_answers()
     assert (answer.uniq_id, answer.label, answer.scenario) == (f"batch:{batch_id}:0:n1", "Computers", "tfidf")
     assert any("Nothing left in your queue" in s.value for s in app.success)
-    assert app.dataframe[-1].value["product"].tolist() == ["Mystery box"]
+    decisions = next(d.value for d in app.dataframe if "product" in d.value.columns)
+    assert decisions["product"].tolist() == ["Mystery box"]
+    # The one sure answer feeds back on the cut-off: one flagged listing judged, the model right or not.
+    assert "What the answers say of the review cut-off" in [h.value for h in app.subheader]
+    assert app.dataframe[-1].value["answered"].sum() == 1
+    assert any(shown(c.value).startswith("Of the 1 flagged listing(s) operators answered without doubt")
+               for c in app.caption)
     reloaded = page("review.py")  # the address the page keeps: a reload comes back to the same queue
     reloaded.query_params["operator"], reloaded.query_params["queue"] = "ana", queue.options[1]
     assert reloaded.run().selectbox[0].value == queue.options[1]
