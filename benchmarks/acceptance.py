@@ -183,11 +183,11 @@ def main_benchmark() -> None:
         for key, value in saved.items():
             os.environ.pop(key, None) if value is None else os.environ.__setitem__(key, value)
     for name, t in tallies.items():
-        precision = t.right / t.accepted if t.accepted else float("nan")
-        old = t.old_right / t.old_accepted if t.old_accepted else float("nan")
-        print(f"{name}: pooled precision {precision:.4f} ({t.right} of {t.accepted}), accepted "
+        precision = f"{t.right / t.accepted:.4f}" if t.accepted else "n/a (nothing accepted)"
+        old = f"{t.old_right / t.old_accepted:.4f}" if t.old_accepted else "n/a"
+        print(f"{name}: pooled precision {precision} ({t.right} of {t.accepted}), accepted "
               f"{t.accepted / t.listings:.1%} of {t.listings}, {t.below} of {t.folds} folds below target; the rule it "
-              f"replaced: {old:.4f} at {t.old_accepted / t.listings:.1%} accepted")
+              f"replaced: {old} at {t.old_accepted / t.listings:.1%} accepted")
         print(f"{name}: batch check flags {_rate(t.alarms['held-out'])} held-out batches (false alarms), "
               f"{_rate(t.alarms['shuffled'])} shuffled and {_rate(t.alarms['foreign'])} foreign ones")
     first = tallies[args.scenarios[0]]

@@ -115,18 +115,21 @@ def acceptance_summary(result, threshold: ReviewThreshold) -> dict:
             "promise_on_test": measured.verdict(threshold.target_precision)}
 
 
-def listing_fate(scenario: str, threshold: ReviewThreshold, confidence: float, predicted: str | None = None) -> str:
+def listing_fate(scenario: str, threshold: ReviewThreshold, confidence: float, predicted: str | None = None,
+                 accepted_share: float | None = None) -> str:
     """What the daily job would do with one listing of this confidence (and predicted category): accept it,
-    or send it to an operator."""
+    or send it to an operator; with ``accepted_share``, the share of the test split the cut-off accepts."""
     cutoff = threshold.cutoff_for(predicted)
     where = f"{scenario}'s review cut-off" + (f" for {predicted}" if threshold.per_category is not None else "")
+    share = "" if accepted_share is None else f"; it accepts {accepted_share:.0%} of the test split"
     if cutoff is None:
         return (f"In a batch, {scenario} sends {'every' if not threshold.accepts_any() else 'such a'} listing to an "
                 f"operator: no cut-off could be shown to keep {promise_words(threshold)}.")
     if threshold.needs_review(np.array([confidence]), np.array([predicted], dtype=object))[0]:
-        return f"Below {where} ({cutoff:.1%}): in a batch this listing would go to an operator."
-    return (f"At or above {where} ({cutoff:.1%}, chosen to keep {promise_words(threshold)}): in a batch this listing "
-            "would be accepted without review.")
+        return (f"Below {where} ({cutoff:.1%}, chosen to keep {promise_words(threshold)}{share}): in a batch this "
+                "listing would go to an operator.")
+    return (f"At or above {where} ({cutoff:.1%}, chosen to keep {promise_words(threshold)}{share}): in a batch "
+            "this listing would be accepted without review.")
 
 
 def progress_text(standing, pace) -> str:

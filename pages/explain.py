@@ -117,8 +117,10 @@ def show_prediction(explanation: Explanation, name: str, results: dict[str, Scen
     predicted = explanation.predicted
     st.subheader(f"Prediction: {plain_markdown(predicted)} ({explanation.probabilities[predicted]:.0%})")
     if name in results:  # what the daily job would do with it: the scenario's own review cut-off
-        st.caption(plain_markdown(listing_fate(name, results[name].review_threshold(),
-                                               explanation.probabilities[predicted], predicted)))
+        threshold = results[name].review_threshold()
+        share = results[name].test_coverage(threshold).share
+        st.caption(plain_markdown(listing_fate(name, threshold, explanation.probabilities[predicted], predicted,
+                                               share)))
     if target is not None and target != predicted:
         st.caption(f"Explaining “{plain_markdown(target)}”, not the predicted class.")
 
