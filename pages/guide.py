@@ -6,6 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from core.actions.explain import relevance_keywords
+from core.dataset import Dataset
 from core.errors import VitrineError
 from core.escaping import chart_text, message_markdown, plain_markdown
 from core.explain.keywords import KEYWORDS_TABLE, tfidf_coefficient_keywords
@@ -18,20 +19,6 @@ from pages._shared import (
     results_store,
     scenario_explanations,
 )
-
-st.title("Seller keyword guide")
-st.caption("Words that push a listing towards its category: use them in titles and descriptions.")
-dataset = dataset_or_stop()
-results = results_or_stop(dataset)
-scenarios = all_scenarios()
-with_words = [n for n, s in scenarios.items() if s.explains_words]
-choices = [n for n in with_words if n in results]
-if not choices:
-    st.info(f"The guide needs a scenario that explains words ({', '.join(with_words)}): run one on the Results "
-            "page first.")
-    st.stop()
-name = st.selectbox("From scenario", choices, index=best_index(choices, results))
-store = results_store()
 
 
 @st.cache_data(show_spinner=False)
@@ -50,36 +37,72 @@ def keyword_bars(words: pd.DataFrame) -> go.Figure:
     return figure
 
 
-table = store.load_table(scenarios[name], dataset.fingerprint, KEYWORDS_TABLE)
-if table is not None:
-    st.caption("From the relevance of every listing's words for its own category.")
-elif name == "tfidf":
-    table = _coefficient_keywords(str(store.folder(scenarios[name], dataset.fingerprint)),
-                                  scenario_explanations("tfidf", dataset).estimator, dataset.listings)
-    st.caption("From the tfidf model's coefficients (computing word relevance over every listing gives the "
-               "same kind of list from the explanations).")
-if st.button("Compute from the explanations of every listing" if table is None else "Recompute from explanations"):
-    progress = StreamlitProgress("Explaining every listing")
-    try:
-        table = relevance_keywords(scenario_explanations(name, dataset), progress=progress)
-        store.save_table(scenarios[name], dataset.fingerprint, KEYWORDS_TABLE, table)
-    except VitrineError as exc:
-        st.error(message_markdown(exc))
-    finally:
-        progress.close()
-if table is None:
-    st.info("Not computed yet for this scenario: it explains each listing once (cached), which takes a while "
-            "with CLIP on a laptop. It can also run in a terminal, and this page then shows its result: "
-            f"`python -m core explain keywords --scenario {name}`")
-    st.stop()
+def scenario_ui(scenarios: dict, results: dict) -> str | None:
+    """The scenario whose words make the guide; None (said) when no scenario that explains words has run."""
+    with_words = [n for n, s in scenarios.items() if s.explains_words]
+    choices = [n for n in with_words if n in results]
+    if not choices:
+        st.info(f"The guide needs a scenario that explains words ({', '.join(with_words)}): run one on the Results "
+                "page first.")
+        return None
+    return st.selectbox("From scenario", choices, index=best_index(choices, results))
 
-for category in dataset.categories:
-    words = table[table["category"] == category]
+
+def keywords_table(name: str, scenario, dataset: Dataset) -> pd.DataFrame | None:
+    """The stored guide of the scenario, the tfidf one from its coefficients, or one computed on request
+    from the explanations of every listing (stored then); None when there is none yet."""
+    store = results_store()
+    table = store.load_table(scenario, dataset.fingerprint, KEYWORDS_TABLE)
+    if table is not None:
+        st.caption("From the relevance of every listing's words for its own category.")
+    elif name == "tfidf":
+        table = _coefficient_keywords(str(store.folder(scenario, dataset.fingerprint)),
+                                      scenario_explanations("tfidf", dataset).estimator, dataset.listings)
+        st.caption("From the tfidf model's coefficients (computing word relevance over every listing gives the "
+                   "same kind of list from the explanations).")
+    if st.button("Compute from the explanations of every listing" if table is None else
+                 "Recompute from explanations"):
+        progress = StreamlitProgress("Explaining every listing")
+        try:
+            table = relevance_keywords(scenario_explanations(name, dataset), progress=progress)
+            store.save_table(scenario, dataset.fingerprint, KEYWORDS_TABLE, table)
+        except VitrineError as exc:
+            st.error(message_markdown(exc))
+        finally:
+            progress.close()
+    return table
+
+
+def show_category(category: str, words: pd.DataFrame, listings: pd.DataFrame) -> None:
+    """One category's words as bars, and listings that use its strongest word."""
     with st.expander(plain_markdown(f"{category}: {', '.join(words['word'].head(5))}"), expanded=False):
         st.plotly_chart(keyword_bars(words), width="stretch", key=f"keywords-{category}")
-        listings = dataset.listings[dataset.listings["category"] == category]
         top = words["word"].iloc[0] if len(words) else ""
         examples = listings[listings["description"].str.lower().str.contains(top, regex=False)].head(3)
         st.caption(f"Example listings using “{plain_markdown(top)}”:")
         for product in examples["product_name"]:
             st.text(f"• {product}")
+
+
+def main() -> None:
+    """The page: a scenario that explains words, then each category's words."""
+    st.title("Seller keyword guide")
+    st.caption("Words that push a listing towards its category: use them in titles and descriptions.")
+    dataset = dataset_or_stop()
+    results = results_or_stop(dataset)
+    scenarios = all_scenarios()
+    name = scenario_ui(scenarios, results)
+    if name is None:
+        return
+    table = keywords_table(name, scenarios[name], dataset)
+    if table is None:
+        st.info("Not computed yet for this scenario: it explains each listing once (cached), which takes a while "
+                "with CLIP on a laptop. It can also run in a terminal, and this page then shows its result: "
+                f"`python -m core explain keywords --scenario {name}`")
+        return
+    for category in dataset.categories:
+        show_category(category, table[table["category"] == category],
+                      dataset.listings[dataset.listings["category"] == category])
+
+
+main()
