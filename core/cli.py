@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -41,6 +42,7 @@ from core.review.queues import disputed
 from core.runs import run_scenario
 from core.scenarios.registry import SCENARIO_NAMES, all_scenarios, scenario_named
 from core.scenarios.variants import TRAIN_SHARES, variant
+from core.service.keys import RIGHTS, KeyStore
 from core.split import TRAIN_SHARE
 from core.wording import acceptance_summary, review_line
 from core.workspace import Workspace
@@ -220,6 +222,32 @@ def build_parser() -> argparse.ArgumentParser:
     keywords.add_argument("--scenario", default="clip_a", choices=scenarios,
                           help="a scenario that explains words")
     keywords.add_argument("--top", type=int, default=10, help="words per category (default 10)")
+    serve = commands.add_parser(
+        "serve", help="the HTTP service for the marketplace's listing form",
+        description="Serve classify, explain and advice over HTTP (FastAPI on uvicorn), with the OpenAPI document "
+        "at /openapi.json and interactive docs at /docs. Requests need an API key (see 'keys').")
+    serve.add_argument("--scenario", default="tfidf", choices=scenarios, help="which classifier (default tfidf)")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine)")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument("--cors", action="append", default=[], metavar="ORIGIN",
+                       help="a browser origin allowed to call the service (repeat for several); none by default")
+    serve.add_argument("--max-batch", type=int, default=32, help="most listings in one model call (default 32)")
+    serve.add_argument("--max-wait-ms", type=float, default=5.0,
+                       help="longest a listing waits for others to share its model call (default 5 ms)")
+    serve.add_argument("--rate", type=float, default=200.0, help="requests per second per key (default 200)")
+    serve.add_argument("--timeout", type=float, default=30.0, help="seconds before a request is answered 504")
+
+    keys = commands.add_parser("keys", help="the service's API keys", description="Create, list or revoke the "
+                               "API keys the service accepts; a key is shown once, and stored only as its hash.")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True, metavar="ACTION")
+    creating = key_commands.add_parser("create", help="a new key; printed once, on the last line")
+    creating.add_argument("name", help="who the key is for (letters, digits, '-', '_')")
+    creating.add_argument("--rights", default=",".join(RIGHTS),
+                          help=f"comma-separated, some of {', '.join(RIGHTS)} (default: all)")
+    key_commands.add_parser("list", help="every key's name, rights and creation time")
+    revoking = key_commands.add_parser("revoke", help="refuse a key from now on")
+    revoking.add_argument("name")
     return parser
 
 
@@ -239,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"warning: {reason}", file=sys.stderr)
             return 0
         workspace = Workspace.from_environment()
+        if args.command == "keys":
+            return _keys(args, workspace)
         original = load_dataset()
         dataset = apply_version(workspace.versions, original, args.data_version or selected_version())
         if args.command == "data":
@@ -252,6 +282,8 @@ def main(argv: list[str] | None = None) -> int:
             raise DatasetError(reason)
         if args.command == "explain":
             return _explain(args, workspace, dataset)
+        if args.command == "serve":
+            return _serve(args, workspace, dataset)
         if args.command == "classify":
             return _classify(args, workspace, dataset)
         if args.command == "labels" and args.labels_command == "issues":
@@ -270,6 +302,39 @@ def main(argv: list[str] | None = None) -> int:
     except VitrineError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_DATA
+
+
+def _keys(args: argparse.Namespace, workspace: Workspace) -> int:
+    store = KeyStore(workspace.root / "service-keys.json")
+    if args.keys_command == "create":
+        secret = store.create(args.name, tuple(r.strip() for r in args.rights.split(",") if r.strip()))
+        print(f"key {args.name!r} created; it is shown only now, keep it secret:", file=sys.stderr)
+        print(secret)
+    elif args.keys_command == "list":
+        for key in store.list():
+            print(f"{key.name}\t{','.join(key.rights)}\tcreated {key.created}")
+    else:
+        store.revoke(args.name)
+        print(f"key {args.name!r} revoked")
+    return 0
+
+
+def _serve(args: argparse.Namespace, workspace: Workspace, dataset: Dataset) -> int:
+    import uvicorn
+
+    scenario = scenario_named(args.scenario)
+    if reason := scenario.unavailable_reason():
+        raise ScenarioUnavailableError(reason)
+    if not KeyStore(workspace.root / "service-keys.json").list():
+        print("note: no API key yet, so every request is refused: python -m core keys create NAME", file=sys.stderr)
+    # The workers build the application from the environment (uvicorn starts each on its own).
+    os.environ.update({"VITRINE_SERVICE_SCENARIO": args.scenario, "VITRINE_SERVICE_CORS": ",".join(args.cors),
+                       "VITRINE_SERVICE_MAX_BATCH": str(args.max_batch),
+                       "VITRINE_SERVICE_MAX_WAIT_MS": str(args.max_wait_ms), "VITRINE_SERVICE_RATE": str(args.rate),
+                       "VITRINE_SERVICE_TIMEOUT": str(args.timeout), VERSION_ENV: dataset.version})
+    uvicorn.run("core.service.app:app_from_environment", factory=True, host=args.host, port=args.port,
+                workers=args.workers, log_level="warning")
+    return 0
 
 
 def _download(replace: bool) -> Dataset:

@@ -1,0 +1,368 @@
+"""The HTTP service: FastAPI routes over the listing actions, with API keys, limits and metrics.
+
+Every answer is JSON; every error is ``{"error": {"kind": …, "message": …}}`` with a 4xx status for bad
+input (never a stack trace, never a 500 for what a client sent).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException
+
+from core.actions.listing_service import Listing, ListingService, decoded_photo
+from core.calibration import Promise
+from core.dataset import Dataset, load_dataset
+from core.errors import VitrineError
+from core.labels.versions import apply_version, selected_version
+from core.service.batching import MicroBatcher
+from core.service.keys import ApiKey, KeyStore
+from core.service.limits import RateLimiter
+from core.workspace import Workspace
+
+log = logging.getLogger(__name__)
+MAX_TEXT_CHARS = 50_000  # a description longer than this is refused, not cut
+MAX_PHOTO_BYTES = 20 * 2**20
+
+
+@dataclass(frozen=True)
+class ServiceSettings:
+    """How the service runs: which scenario, its limits, who may call it from a browser."""
+
+    scenario: str = "tfidf"
+    max_body_bytes: int = 32 * 2**20
+    max_listings: int = 256  # per request
+    requests_per_second: float = 200.0  # per key, with a burst of twice that
+    cors_origins: tuple[str, ...] = ()
+    timeout_s: float = 30.0
+    max_batch: int = 32
+    max_wait_ms: float = 5.0
+    promise: Promise = field(default_factory=Promise)
+
+    @classmethod
+    def from_environment(cls) -> ServiceSettings:
+        """The settings ``serve`` hands its workers through the environment (``VITRINE_SERVICE_*``)."""
+        env = os.environ
+        origins = tuple(o.strip() for o in env.get("VITRINE_SERVICE_CORS", "").split(",") if o.strip())
+        return cls(scenario=env.get("VITRINE_SERVICE_SCENARIO", "tfidf"),
+                   max_body_bytes=int(env.get("VITRINE_SERVICE_MAX_BODY", cls.max_body_bytes)),
+                   requests_per_second=float(env.get("VITRINE_SERVICE_RATE", cls.requests_per_second)),
+                   cors_origins=origins, timeout_s=float(env.get("VITRINE_SERVICE_TIMEOUT", cls.timeout_s)),
+                   max_batch=int(env.get("VITRINE_SERVICE_MAX_BATCH", cls.max_batch)),
+                   max_wait_ms=float(env.get("VITRINE_SERVICE_MAX_WAIT_MS", cls.max_wait_ms)))
+
+
+class ListingIn(BaseModel):
+    """A listing as the marketplace's form sends it."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(min_length=1, max_length=200)
+    name: str = Field("", max_length=2_000)
+    description: str = Field("", max_length=MAX_TEXT_CHARS)
+    specifications: str = Field("", max_length=MAX_TEXT_CHARS,
+                                description="As the marketplace exports them, e.g. {\"product_specification\"=>…}")
+    photo: str | None = Field(None, max_length=MAX_PHOTO_BYTES * 4 // 3 + 4, description="The photo's bytes, base64")
+
+    def listing(self) -> Listing:
+        return Listing(self.id, self.name, self.description, self.specifications,
+                       None if self.photo is None else decoded_photo(self.photo))
+
+
+class ClassifyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    listings: list[ListingIn] = Field(min_length=1)
+
+
+class TopClass(BaseModel):
+    category: str
+    probability: float
+
+
+class ClassifiedOut(BaseModel):
+    id: str
+    predicted: str | None
+    confidence: float | None
+    top: list[TopClass]
+    needs_review: bool
+    status: str
+
+
+class ClassifyOut(BaseModel):
+    scenario: str
+    promise: str
+    results: list[ClassifiedOut]
+
+
+class ExplainIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    listing: ListingIn
+    target: str | None = None
+
+
+class WordOut(BaseModel):
+    word: str
+    relevance: float
+    start: int
+    end: int
+    seen: bool
+
+
+class ExplainOut(BaseModel):
+    target: str
+    predicted: str
+    probabilities: dict[str, float]
+    words: list[WordOut]
+    notes: list[str]
+    heatmap: list[list[float]] | None
+    overlay_png: str | None = Field(None, description="The photo with its heatmap, PNG, base64")
+
+
+class AdviceIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    listing: ListingIn
+    category: str | None = Field(None, description="The category the seller chose, if any")
+
+
+class AdviceOut(BaseModel):
+    predicted: str | None
+    confidence: float | None
+    chosen: str | None
+    agrees: bool | None
+    missing_words: list[str]
+    pulling_words: list[str]
+    photo_says: str | None
+    text_says: str | None
+    sentences: list[str]
+
+
+class ErrorOut(BaseModel):
+    error: dict[str, str]
+
+
+def error(status: int, kind: str, message: str, headers: dict | None = None) -> JSONResponse:
+    """The one shape of every error."""
+    return JSONResponse({"error": {"kind": kind, "message": message}}, status_code=status, headers=headers)
+
+
+class _Metrics:
+    def __init__(self):
+        self.registry = CollectorRegistry()
+        self.requests = Counter("vitrine_requests", "Requests by endpoint and status", ["endpoint", "status"],
+                                registry=self.registry)
+        self.latency = Histogram("vitrine_request_seconds", "Request latency by endpoint", ["endpoint"],
+                                 buckets=(.002, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30),
+                                 registry=self.registry)
+        self.batch = Histogram("vitrine_model_batch_listings", "Listings per model call",
+                               buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256), registry=self.registry)
+        self.listings = Counter("vitrine_listings", "Listings classified, by whether they need review",
+                                ["needs_review"], registry=self.registry)
+        self.errors = Counter("vitrine_errors", "Errors by kind", ["kind"], registry=self.registry)
+
+
+class _BodyLimit:
+    """Refuses a body over ``limit`` bytes (413) before it is read whole: by its Content-Length, or as it
+    streams in."""
+
+    def __init__(self, app, limit: int):
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        too_large = error(413, "too_large", f"The request body is over {self.limit // 2**20} MB.")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            return await too_large(scope, receive, send)
+        seen = 0
+
+        async def counted():
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _TooLarge
+            return message
+        try:
+            await self.app(scope, counted, send)
+        except _TooLarge:
+            await too_large(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
+
+
+def create_app(workspace: Workspace, dataset: Dataset, settings: ServiceSettings = ServiceSettings(),
+               service: ListingService | None = None) -> FastAPI:
+    """The service's application. The scenario's classifier loads at start-up (``/readyz`` says when);
+    ``service`` gives one already loaded."""
+    metrics = _Metrics()
+    keys = KeyStore(workspace.root / "service-keys.json")
+    limiter = RateLimiter(settings.requests_per_second, 2 * settings.requests_per_second)
+    state: dict = {"service": service}
+
+    def run_classify(listings):
+        results = state["service"].classify(listings)
+        for result in results:
+            metrics.listings.labels(needs_review=str(result.needs_review).lower()).inc()
+        return results
+
+    batcher = MicroBatcher(run_classify, settings.max_batch, settings.max_wait_ms / 1000,
+                           on_batch=metrics.batch.observe)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        if state["service"] is None:
+            state["service"] = await asyncio.to_thread(ListingService, workspace, dataset, settings.scenario,
+                                                       settings.promise)
+        yield
+        await batcher.close()
+
+    app = FastAPI(title="Vitrine", version="1", lifespan=lifespan,
+                  description="Classify marketplace listings, explain the category and advise sellers.",
+                  responses={400: {"model": ErrorOut}, 401: {"model": ErrorOut}, 403: {"model": ErrorOut},
+                             413: {"model": ErrorOut}, 422: {"model": ErrorOut}, 429: {"model": ErrorOut},
+                             503: {"model": ErrorOut}, 504: {"model": ErrorOut}})
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins), allow_methods=["GET", "POST"],
+                           allow_headers=["Authorization", "Content-Type"])
+    app.add_middleware(_BodyLimit, limit=settings.max_body_bytes)
+
+    @app.middleware("http")
+    async def measured(request: Request, call_next):
+        started = time.perf_counter()
+        response = await call_next(request)
+        endpoint = request.scope.get("route").path if request.scope.get("route") else "unknown"
+        metrics.requests.labels(endpoint, str(response.status_code)).inc()
+        metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+        if response.status_code >= 400:
+            metrics.errors.labels(str(response.status_code)).inc()
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        problems = ["The request body is not valid JSON." if e["type"] == "json_invalid" else
+                    f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors()]
+        return error(422, "invalid_request", "; ".join(dict.fromkeys(problems))[:2000] or "The request is not valid.")
+
+    @app.exception_handler(HTTPException)
+    async def refused(request: Request, exc: HTTPException):
+        kind = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
+                429: "rate_limited"}.get(exc.status_code, "http_error")
+        return error(exc.status_code, kind, str(exc.detail), getattr(exc, "headers", None))
+
+    @app.exception_handler(VitrineError)
+    async def bad_input(request: Request, exc: VitrineError):
+        return error(400, "bad_input", str(exc))
+
+    @app.exception_handler(Exception)
+    async def failed(request: Request, exc: Exception):
+        log.exception("the service failed on %s", request.url.path)
+        return error(500, "internal", "The service failed on this request; it is logged on the server.")
+
+    def allowed(right: str) -> Callable[[Request], Awaitable[ApiKey]]:
+        async def check(request: Request) -> ApiKey:
+            scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+            key = keys.verify(secret.strip()) if scheme.lower() == "bearer" and secret.strip() else None
+            if key is None:
+                raise HTTPException(401, "Send a valid API key as 'Authorization: Bearer KEY' (python -m core "
+                                         "keys create NAME makes one).", headers={"WWW-Authenticate": "Bearer"})
+            if right not in key.rights:
+                raise HTTPException(403, f"The key {key.name!r} has no {right!r} right.")
+            wait = limiter.take(key.name)
+            if wait > 0:
+                raise HTTPException(429, f"Too many requests for the key {key.name!r}: retry in {wait:.1f} s.",
+                                    headers={"Retry-After": str(max(1, round(wait)))})
+            return key
+        return check
+
+    async def in_time(work: Awaitable):
+        try:
+            return await asyncio.wait_for(work, settings.timeout_s)
+        except asyncio.TimeoutError:
+            raise HTTPException(504, f"The request took over {settings.timeout_s:g} s.") from None
+
+    def ready() -> ListingService:
+        if state["service"] is None:
+            raise HTTPException(503, "The service is still loading its classifier.")
+        return state["service"]
+
+    @app.get("/healthz")
+    async def healthz() -> dict:
+        """The process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    async def readyz() -> dict:
+        """The classifier is loaded and its stored result found."""
+        service = ready()
+        return {"status": "ready", "scenario": service.scenario.name, "promise": service.promise}
+
+    @app.get("/metrics")
+    async def prometheus() -> Response:
+        """Prometheus metrics: requests, latency, model batch sizes, listings needing review, errors."""
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    async def classified(listings: list[Listing]) -> ClassifyOut:
+        if len(listings) > settings.max_listings:
+            raise HTTPException(413, f"At most {settings.max_listings} listings per request; send the rest in "
+                                     "another.")
+        service = ready()
+        results = await in_time(batcher.submit(listings))
+        return ClassifyOut(scenario=service.scenario.name, promise=service.promise,
+                           results=[ClassifiedOut(**r.as_dict()) for r in results])
+
+    @app.post("/v1/classify")
+    async def classify(body: ClassifyIn, key: ApiKey = Depends(allowed("classify"))) -> ClassifyOut:
+        """Classify one listing or several, as ``classify`` does: the category, its confidence, the top 3,
+        whether it needs review under the scenario's cut-off, and a status."""
+        return await classified([listing.listing() for listing in body.listings])
+
+    @app.post("/v1/classify/upload")
+    async def classify_upload(id: str = Form(min_length=1, max_length=200), name: str = Form("", max_length=2_000),
+                              description: str = Form("", max_length=MAX_TEXT_CHARS),
+                              specifications: str = Form("", max_length=MAX_TEXT_CHARS),
+                              photo: UploadFile | None = File(None),
+                              key: ApiKey = Depends(allowed("classify"))) -> ClassifyOut:
+        """One listing with its photo as a multipart file."""
+        data = None if photo is None else await photo.read(MAX_PHOTO_BYTES + 1)
+        if data is not None and len(data) > MAX_PHOTO_BYTES:
+            raise HTTPException(413, f"The photo is over {MAX_PHOTO_BYTES // 2**20} MB.")
+        return await classified([Listing(id, name, description, specifications, data)])
+
+    @app.post("/v1/explain")
+    async def explain(body: ExplainIn, key: ApiKey = Depends(allowed("explain"))) -> ExplainOut:
+        """The words with their relevance and, for photo scenarios, the heatmap as a small grid and a PNG."""
+        service = ready()
+        if body.target is not None and body.target not in service.classes:
+            raise VitrineError(f"There is no category {body.target!r}; the categories are: "
+                               f"{', '.join(service.classes)}.")
+        return ExplainOut(**await in_time(asyncio.to_thread(service.explain, body.listing.listing(), body.target)))
+
+    @app.post("/v1/advice")
+    async def advice(body: AdviceIn, key: ApiKey = Depends(allowed("advice"))) -> AdviceOut:
+        """Advice on a seller's draft, as structured fields and plain sentences."""
+        service = ready()
+        found = await in_time(asyncio.to_thread(service.advise, body.listing.listing(), body.category))
+        return AdviceOut(**found.as_dict())
+
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    """The application as ``serve`` runs it in each worker: the workspace, the data version and the settings
+    from the environment."""
+    workspace = Workspace.from_environment()
+    dataset = apply_version(workspace.versions, load_dataset(), selected_version())
+    return create_app(workspace, dataset, ServiceSettings.from_environment())

@@ -1,0 +1,198 @@
+"""The HTTP service: the same answers as classify, keys, limits, hostile requests, metrics."""
+import asyncio
+import base64
+import io
+import json
+import time
+
+import pandas as pd
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from core.actions.listing_service import ListingService
+from core.cli import main
+from core.dataset import load_dataset
+from core.service.app import ServiceSettings, create_app
+from core.service.batching import MicroBatcher
+from core.service.keys import KeyStore
+from core.service.limits import RateLimiter
+from core.workspace import Workspace
+
+WATCH = {"id": "w1", "name": "Analog watch", "description": "men analog wrist watch with a leather strap"}
+
+
+@pytest.fixture
+def service(small_data_dir):
+    workspace = Workspace.from_environment()
+    return workspace, ListingService(workspace, load_dataset(), "tfidf")
+
+
+def _client(service, **settings) -> tuple[TestClient, str]:
+    workspace, loaded = service
+    key = KeyStore(workspace.root / "service-keys.json").create("form")
+    app = create_app(workspace, loaded.dataset, ServiceSettings(**settings), loaded)
+    return TestClient(app, raise_server_exceptions=False), key
+
+
+def _auth(key: str) -> dict:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def test_a_listing_gets_the_numbers_classify_writes_for_it(service, tmp_path):
+    client, key = _client(service)
+    listings = load_dataset().listings.head(12)
+    batch = tmp_path / "batch.csv"
+    listings[["uniq_id", "product_name", "description"]].to_csv(batch, index=False)
+    assert main(["classify", str(batch), "--out", str(tmp_path / "out.csv")]) == 0
+    written = pd.read_csv(tmp_path / "out.csv", dtype={"id": str})
+    body = {"listings": [{"id": r.uniq_id, "name": r.product_name, "description": r.description}
+                         for r in listings.itertuples()]}
+    with client:
+        answer = client.post("/v1/classify", json=body, headers=_auth(key))
+    assert answer.status_code == 200
+    results = answer.json()["results"]
+    assert [r["id"] for r in results] == written["id"].tolist()
+    assert [r["confidence"] for r in results] == written["confidence"].tolist()  # the same floats, bit for bit
+    assert [r["predicted"] for r in results] == written["predicted"].tolist()
+    assert [r["needs_review"] for r in results] == written["needs_review"].tolist()
+    assert [r["top"][1]["probability"] for r in results] == written["top_2_probability"].tolist()
+
+
+def test_keys_are_needed_and_rights_are_checked(service):
+    workspace, _ = service
+    client, key = _client(service)
+    store = KeyStore(workspace.root / "service-keys.json")
+    classify_only = store.create("classifier", ("classify",))
+    with client:
+        assert client.post("/v1/classify", json={"listings": [WATCH]}).status_code == 401
+        wrong = client.post("/v1/classify", json={"listings": [WATCH]}, headers=_auth("vk_not-a-key"))
+        assert wrong.status_code == 401 and wrong.json()["error"]["kind"] == "unauthorized"
+        assert client.post("/v1/classify", json={"listings": [WATCH]}, headers=_auth(classify_only)).status_code == 200
+        refused = client.post("/v1/explain", json={"listing": WATCH}, headers=_auth(classify_only))
+        assert refused.status_code == 403 and "no 'explain' right" in refused.json()["error"]["message"]
+        store.revoke("classifier")
+        assert client.post("/v1/classify", json={"listings": [WATCH]}, headers=_auth(classify_only)).status_code == 401
+    assert key not in (workspace.root / "service-keys.json").read_text()  # only its hash is stored
+
+
+def test_hostile_requests_get_a_4xx_json_error_and_the_server_goes_on(service):
+    client, key = _client(service, max_body_bytes=2**20)
+    bomb = io.BytesIO()
+    Image.new("L", (20_000, 20_000)).save(bomb, format="PNG")  # 400 megapixels in a few hundred KB
+    cases = {
+        "malformed JSON": dict(content=b"{not json", headers={"Content-Type": "application/json"}),
+        "wrong types": dict(json={"listings": [{"id": 3, "description": ["a"]}]}),
+        "unknown field": dict(json={"listings": [WATCH | {"price": 3}]}),
+        "no listing": dict(json={"listings": []}),
+        "a description of 10 MB": dict(json={"listings": [WATCH | {"description": "x" * 10_000_000}]}),
+        "a body over the cap": dict(content=b"{" + b" " * (2 * 2**20) + b"}",
+                                    headers={"Content-Type": "application/json"}),
+        "photo not base64": dict(json={"listings": [WATCH | {"photo": "%%%"}]}),
+    }
+    with client:
+        for case, request in cases.items():
+            request.setdefault("headers", {}).update(_auth(key))
+            answer = client.post("/v1/classify", **request)
+            assert 400 <= answer.status_code < 500, case
+            assert set(answer.json()["error"]) == {"kind", "message"} and "Traceback" not in answer.text, case
+        # A photo bomb or a zip sent as a photo costs the photo, not the listing: tfidf reads the text.
+        for photo in (bomb.getvalue(), b"PK\x03\x04 a zip, not a photo"):
+            answer = client.post("/v1/classify", json={"listings": [WATCH | {
+                "photo": base64.b64encode(photo).decode()}]}, headers=_auth(key))
+            assert answer.status_code == 200 and answer.json()["results"][0]["predicted"] == "Watches"
+        assert client.post("/v1/classify", json={"listings": [WATCH]}, headers=_auth(key)).status_code == 200
+
+
+def test_a_key_over_its_rate_is_told_when_to_come_back(service):
+    client, key = _client(service, requests_per_second=1.0)
+    with client:
+        codes = [client.post("/v1/classify", json={"listings": [WATCH]}, headers=_auth(key)) for _ in range(4)]
+    assert [c.status_code for c in codes[:2]] == [200, 200]  # a burst of 2 passes
+    assert codes[-1].status_code == 429 and int(codes[-1].headers["Retry-After"]) >= 1
+
+
+def test_explain_and_advice_answer_in_words_and_fields(service):
+    client, key = _client(service)
+    with client:
+        explained = client.post("/v1/explain", json={"listing": WATCH}, headers=_auth(key)).json()
+        advice = client.post("/v1/advice", json={"listing": WATCH, "category": "Baby Care"}, headers=_auth(key))
+        unknown = client.post("/v1/advice", json={"listing": WATCH, "category": "Spaceships"}, headers=_auth(key))
+    assert explained["predicted"] == "Watches" and explained["heatmap"] is None  # tfidf reads no photo
+    assert {w["word"] for w in explained["words"]} >= {"analog", "watch"}
+    found = advice.json()
+    assert found["agrees"] is False and found["predicted"] == "Watches"
+    assert "You chose Baby Care, but Vitrine would file it under Watches." in found["sentences"]
+    assert "watch" in found["pulling_words"] or "analog" in found["pulling_words"]
+    assert unknown.status_code == 400 and "There is no category 'Spaceships'" in unknown.json()["error"]["message"]
+
+
+def test_health_readiness_metrics_and_the_openapi_document(service):
+    client, key = _client(service)
+    with client:
+        assert client.get("/healthz").json() == {"status": "ok"}
+        assert client.get("/readyz").json()["scenario"] == "tfidf"
+        client.post("/v1/classify", json={"listings": [WATCH, WATCH | {"id": "w2"}]}, headers=_auth(key))
+        metrics = client.get("/metrics").text
+        document = client.get("/openapi.json").json()
+    assert 'vitrine_requests_total{endpoint="/v1/classify",status="200"} 1.0' in metrics
+    assert "vitrine_model_batch_listings_count 1.0" in metrics and "vitrine_listings_total" in metrics
+    assert {"/v1/classify", "/v1/explain", "/v1/advice", "/healthz", "/readyz"} <= set(document["paths"])
+
+
+def test_cors_only_for_the_configured_origins(service):
+    client, _ = _client(service, cors_origins=("https://sell.example",))
+    with client:
+        allowed = client.options("/v1/classify", headers={"Origin": "https://sell.example",
+                                                          "Access-Control-Request-Method": "POST"})
+        other = client.options("/v1/classify", headers={"Origin": "https://evil.example",
+                                                        "Access-Control-Request-Method": "POST"})
+    assert allowed.headers.get("access-control-allow-origin") == "https://sell.example"
+    assert "access-control-allow-origin" not in other.headers
+
+
+def test_a_request_past_its_timeout_gets_504(service, monkeypatch):
+    workspace, loaded = service
+    monkeypatch.setattr(loaded, "classify", lambda listings: time.sleep(1.0) or [])
+    client, key = _client(service, timeout_s=0.2)
+    with client:
+        answer = client.post("/v1/classify", json={"listings": [WATCH]}, headers=_auth(key))
+    assert answer.status_code == 504 and answer.json()["error"]["message"] == "The request took over 0.2 s."
+
+
+def test_concurrent_listings_share_model_calls():
+    calls = []
+
+    def run(items):
+        calls.append(len(items))
+        time.sleep(0.01)
+        return [item * 2 for item in items]
+
+    async def clients():
+        batcher = MicroBatcher(run, max_batch=8, max_wait=0.02)
+        answers = await asyncio.gather(*(batcher.submit([i]) for i in range(16)))
+        await batcher.close()
+        return answers
+
+    assert asyncio.run(clients()) == [[i * 2] for i in range(16)]
+    assert sum(calls) == 16 and len(calls) <= 4 and max(calls) <= 8
+
+
+def test_the_rate_limiter_refills_at_its_rate():
+    now = [0.0]
+    limiter = RateLimiter(rate=2.0, burst=2.0, clock=lambda: now[0])
+    assert [limiter.take("k") for _ in range(2)] == [0.0, 0.0]
+    assert limiter.take("k") == pytest.approx(0.5)
+    now[0] = 0.5
+    assert limiter.take("k") == 0.0 and limiter.take("other") == 0.0
+
+
+def test_keys_from_the_command_line(small_data_dir, capsys):
+    assert main(["keys", "create", "shop-1", "--rights", "classify,advice"]) == 0
+    secret = capsys.readouterr().out.strip().splitlines()[-1]
+    assert secret.startswith("vk_") and len(secret) > 40
+    assert main(["keys", "list"]) == 0 and capsys.readouterr().out.startswith("shop-1\tclassify,advice\tcreated ")
+    assert main(["keys", "create", "shop-1"]) == 3 and "exists already" in capsys.readouterr().err
+    assert main(["keys", "create", "shop 1; rm"]) == 3
+    assert main(["keys", "revoke", "shop-1"]) == 0 and main(["keys", "list"]) == 0
+    assert json.dumps(capsys.readouterr().out).count("shop-1") == 1  # only the revoke line names it
