@@ -3,7 +3,15 @@ import asyncio
 import base64
 import io
 import json
+import os
+import re
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
 import time
+import urllib.request
 
 import pandas as pd
 import pytest
@@ -13,6 +21,7 @@ from PIL import Image
 from core.actions.listing_service import ListingService
 from core.cli import main
 from core.dataset import load_dataset
+from core.locations import REPO_ROOT, SAMPLE_DATA_DIR
 from core.service.app import ServiceSettings, create_app
 from core.service.batching import MicroBatcher
 from core.service.keys import KeyStore
@@ -196,3 +205,49 @@ def test_keys_from_the_command_line(small_data_dir, capsys):
     assert main(["keys", "create", "shop 1; rm"]) == 3
     assert main(["keys", "revoke", "shop-1"]) == 0 and main(["keys", "list"]) == 0
     assert json.dumps(capsys.readouterr().out).count("shop-1") == 1  # only the revoke line names it
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _sh_blocks(text: str) -> list[list[str]]:
+    """The lines of each ```sh block of a docs page."""
+    return [[line for line in block.splitlines() if line.strip()]
+            for block in re.findall(r"^```sh\n(.*?)^```", text, flags=re.S | re.M)]
+
+
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl (make test installs it)")
+def test_the_service_page_serves_and_answers_its_own_examples():
+    """docs/service.md as a reader of a fresh clone follows it (the shipped sample): a key, the service
+    started as shown, each curl example."""
+    [serve], examples = _sh_blocks((REPO_ROOT / "docs" / "service.md").read_text(encoding="utf-8"))
+    port = str(_free_port())
+    env = os.environ | {"VITRINE_DATA_DIR": str(SAMPLE_DATA_DIR)}
+    key = subprocess.run([sys.executable, "-m", "core", "keys", "create", "docs"], capture_output=True, text=True,
+                         env=env, cwd=REPO_ROOT, check=True).stdout.strip().splitlines()[-1]
+    command = shlex.split(serve.replace("--port 8000", f"--port {port}"))
+    server = subprocess.Popen([sys.executable, *command[1:]], cwd=REPO_ROOT, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for _ in range(120):
+            try:
+                if urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=1).status == 200:
+                    break
+            except OSError:
+                time.sleep(0.5)
+        else:
+            pytest.fail("the service never became ready")
+        for line in examples:
+            line = line.replace("localhost:8000", f"127.0.0.1:{port}")
+            done = subprocess.run(["bash", "-c", line + " -w '\\n%{http_code}'"], capture_output=True, text=True,
+                                  env=env | {"KEY": key}, cwd=REPO_ROOT, timeout=60)
+            body, _, status = done.stdout.rpartition("\n")
+            assert status == "200", (line, done.stdout)
+            if "/metrics" not in line:
+                assert "error" not in json.loads(body), line
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
