@@ -28,7 +28,7 @@ st.caption("One row out per row in: the predicted category, its confidence, the 
            "and a status. The CSV needs an id column (uniq_id or id) and a description or product_name; an "
            "optional photo column names each photo by its path in the zip.")
 dataset = dataset_or_stop()
-scenarios = all_scenarios()
+scenarios = all_scenarios(workspace())
 runnable = [name for name, s in scenarios.items() if s.unavailable_reason() is None]
 limit = st.get_option("server.maxUploadSize")
 

@@ -19,6 +19,7 @@ from pages._shared import (
     results_or_stop,
     scenario_explanations,
     show_product_name,
+    workspace,
 )
 
 PER_ROW = 2  # scenarios side by side: in a third of an 800 px window the chart lost its category names
@@ -65,7 +66,7 @@ try:
 except VitrineError as exc:
     st.warning(message_markdown(exc))
 
-runnable = [name for name in results if scenario_named(name).unavailable_reason() is None]
+runnable = [name for name in results if scenario_named(name, workspace()).unavailable_reason() is None]
 if skipped := [name for name in results if name not in runnable]:
     st.caption(f"Not compared (they cannot run here; see the Results page): {plain_markdown(', '.join(skipped))}")
 explanations: dict[str, Explanation] = {}

@@ -17,13 +17,14 @@ from pages._shared import (
     results_or_stop,
     results_store,
     scenario_explanations,
+    workspace,
 )
 
 st.title("Seller keyword guide")
 st.caption("Words that push a listing towards its category: use them in titles and descriptions.")
 dataset = dataset_or_stop()
 results = results_or_stop(dataset)
-scenarios = all_scenarios()
+scenarios = all_scenarios(workspace())
 with_words = [n for n, s in scenarios.items() if s.explains_words]
 choices = [n for n in with_words if n in results]
 if not choices:

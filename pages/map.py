@@ -41,7 +41,7 @@ results = results_or_stop(dataset)
 store = results_store()
 names = list(results)
 name = st.selectbox("Scenario", names, index=best_index(names, results))
-scenario = scenario_named(name)
+scenario = scenario_named(name, workspace())
 
 
 def _computed_map() -> ListingMap:

@@ -22,7 +22,7 @@ from core.scenarios.variants import TRAIN_SHARES, VARIANTS_NOTE, variant
 from core.split import TRAIN_SHARE, assign_split
 from core.study_figures import PEER_BEST_ARI, PEER_TEST_ACCURACY, STUDY_NOTE, study_comparison
 from core.wording import category_cells, promise_words, review_columns, sentence
-from pages._shared import dataset_or_stop, original_dataset, results_store, run_shown
+from pages._shared import dataset_or_stop, original_dataset, results_store, run_shown, workspace
 
 st.title("Scenario results")
 dataset = dataset_or_stop()
@@ -31,7 +31,7 @@ st.caption(f"Every scenario uses the same stratified 80/20 split ({split_sizes.g
            f"{split_sizes.get('test', 0)} test) and 5-fold cross-validation inside the train split; a train-share "
            "variant (+train70, +train90) splits at its own share, so its test split is smaller or larger.")
 store = results_store()
-scenarios = all_scenarios()
+scenarios = all_scenarios(workspace())
 
 
 results: dict[str, ScenarioResult] = {}
@@ -47,7 +47,8 @@ for name, scenario in scenarios.items():
         unavailable[name] = reason
     else:
         not_run.append(scenario)
-for scenario in variants_named(store.scenario_names()):  # the retraining variants run so far, each its own row
+# the retraining variants run so far, each its own row
+for scenario in variants_named(store.scenario_names(), workspace()):
     if (result := store.load(scenario, dataset.fingerprint)) is not None:
         results[scenario.name] = result
 
@@ -62,7 +63,7 @@ def _agreements(rows: dict[str, ScenarioResult]) -> dict[str, float | None]:
     None where they cannot (its weights are absent)."""
     found: dict[str, float | None] = {}
     for name in rows:
-        scenario = scenario_named(name)
+        scenario = scenario_named(name, workspace())
         found[name] = stored_agreement(scenario, dataset, store)
         if found[name] is None and scenario.unavailable_reason() is None:
             try:
@@ -210,7 +211,7 @@ with st.expander("Retraining variants: train share, greyscale photos, keyword we
 if results and dataset.version != ORIGINAL_VERSION:
     st.subheader(f"Before and after the corrections of {plain_markdown(dataset.version)}")
     original = original_dataset()
-    pairs = {name: store.load(scenario_named(name), original.fingerprint) for name in results}
+    pairs = {name: store.load(scenario_named(name, workspace()), original.fingerprint) for name in results}
     rows = [before_after(before, results[name]) for name, before in pairs.items() if before is not None]
     if rows:
         # Short headers, the long names (the CLI's) in their help: the table fits beside a 1280 px window.

@@ -27,7 +27,6 @@ from pages._shared import (
     dataset_or_stop,
     display_size,
     results_or_stop,
-    results_store,
     review_store,
     show_product_name,
     workspace,
@@ -107,7 +106,7 @@ else:
         change_column.button("Change", on_click=change_name, args=(st.session_state,),
                              help="Answer under another operator name")
 batches = workspace().batches  # the folder of the batches sent to review
-queues = review_queues(dataset, results, batches, stored_label_issues(dataset, results_store()))
+queues = review_queues(dataset, results, batches, stored_label_issues(dataset, workspace()))
 labels = list(queues)
 best = mistakes_label(best_scenario(results))
 # Bound to the address like the operator's name: a reload keeps the queue being worked through.
