@@ -44,8 +44,8 @@ from core.classify.job import UNLIKE  # noqa: E402
 from core.cli import main  # noqa: E402
 from core.dataset import load_dataset, read_csv  # noqa: E402
 from core.evaluation import ScenarioResult  # noqa: E402
-from core.results_store import ResultsStore  # noqa: E402
 from core.scenarios.registry import scenario_named  # noqa: E402
+from core.workspace import Workspace  # noqa: E402
 
 BATCHES_PER_FOLD = 3
 
@@ -115,6 +115,7 @@ def run_fold(raw: pd.DataFrame, train: np.ndarray, test: np.ndarray, data: Path,
     (fold_data / "images").symlink_to((data / "images").resolve())
     os.environ["VITRINE_DATA_DIR"] = str(fold_data)
     os.environ["VITRINE_WORK_DIR"] = str(folder / "work")
+    workspace = Workspace.from_environment()  # the fold's, as the command line sees it
     dataset = load_dataset(fold_data)
     held_out = raw.iloc[test].sample(frac=1.0, random_state=rng.randrange(2**31))
     batches = np.array_split(np.arange(len(held_out)), BATCHES_PER_FOLD)
@@ -136,7 +137,7 @@ def run_fold(raw: pd.DataFrame, train: np.ndarray, test: np.ndarray, data: Path,
         tally.right += int(right[accepted].sum())
         tally.folds += 1
         tally.below += bool(accepted.any() and right[accepted].mean() < args.precision)
-        stored = ResultsStore(folder / "work" / "results").load(scenario_named(name), dataset.fingerprint)
+        stored = workspace.results_store().load(scenario_named(name, workspace), dataset.fingerprint)
         old = _old_accepted(stored, output, args.precision)
         tally.old_accepted += int(old.sum())
         tally.old_right += int(right[old].sum())

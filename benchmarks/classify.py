@@ -81,9 +81,10 @@ def clip_run(listings: pd.DataFrame, n: int, folder: Path, rounds: int, device: 
     from core.scenarios.registry import all_scenarios
     from core.workspace import Workspace
 
-    scenario = all_scenarios()["clip_a"]
+    workspace = Workspace.from_environment()
+    scenario = all_scenarios(workspace)["clip_a"]
     trained_on = load_dataset(REPO_ROOT / "assets" / "sample")  # a small train split: the head is not the point
-    estimator = fitted_result(scenario, trained_on, Workspace.from_environment().results_store()).estimator
+    estimator = fitted_result(scenario, trained_on, workspace.results_store()).estimator
     rows = synthetic_rows(listings.dropna(subset=["image_path"]), n)
     (folder / "images").mkdir(parents=True)
     for source in set(rows["image_path"]):

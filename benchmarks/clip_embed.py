@@ -33,13 +33,15 @@ from core.dataset import load_dataset  # noqa: E402
 from core.embeddings.clip_embedder import ClipEmbedder  # noqa: E402
 from core.images import open_image, to_square  # noqa: E402
 from core.models.clip import DEFAULT_CLIP, LoadedClip, clip_available, load_clip  # noqa: E402
+from core.workspace import Workspace  # noqa: E402
 
 
 def full_size_clip() -> LoadedClip:
     """The real ViT-B/32 when present, else the same architecture with random weights."""
-    if clip_available(DEFAULT_CLIP):
+    workspace = Workspace.from_environment()
+    if clip_available(DEFAULT_CLIP, workspace.models):
         print(f"weights: {DEFAULT_CLIP} (real)")
-        return load_clip(DEFAULT_CLIP)
+        return load_clip(DEFAULT_CLIP, workspace.models, workspace.cache)
     print("weights: random (the real ones are not in the models folder); ViT-B/32 architecture")
     torch.manual_seed(0)
     processor = CLIPProcessor(image_processor=CLIPImageProcessor(), tokenizer=clip_tokenizer())

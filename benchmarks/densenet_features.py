@@ -33,15 +33,17 @@ from core.models.densenet import (  # noqa: E402
     load_densenet,
     pooled_features,
 )
+from core.workspace import Workspace  # noqa: E402
 
 # A notebook's usual batch; the project picks its own (FastFeatureExtractor.batch_size).
 BATCH = 32
 
 
 def full_size_densenet() -> torch.nn.Module:
-    if densenet_available():
+    workspace = Workspace.from_environment()
+    if densenet_available(workspace.models):
         print("weights: DenseNet121 ImageNet (real)")
-        return load_densenet().model
+        return load_densenet(workspace.models, workspace.cache).model
     from torchvision.models import densenet121
 
     print("weights: random (the real ones are not in the models folder); DenseNet121 architecture")

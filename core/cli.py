@@ -256,7 +256,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "models":
-            return _models(args)
+            return _models(args, Workspace.from_environment())
         if args.command == "data" and args.data_command in ("import", "download"):
             if args.data_command == "import":
                 dataset = import_dataset(args.source, project_data_dir(), replace=args.replace)
@@ -322,7 +322,7 @@ def _keys(args: argparse.Namespace, workspace: Workspace) -> int:
 def _serve(args: argparse.Namespace, workspace: Workspace, dataset: Dataset) -> int:
     import uvicorn
 
-    scenario = scenario_named(args.scenario)
+    scenario = scenario_named(args.scenario, workspace)
     if reason := scenario.unavailable_reason():
         raise ScenarioUnavailableError(reason)
     if not KeyStore(workspace.root / "service-keys.json").list():
@@ -353,32 +353,34 @@ def _download(replace: bool) -> Dataset:
             bar.close()
 
 
-def _models(args: argparse.Namespace) -> int:
+def _models(args: argparse.Namespace, workspace: Workspace) -> int:
     # torchvision: imported for this command alone, so that the others start fast.
     from core.models.densenet import DENSENET_ID, densenet_available, download_densenet, import_densenet, weights_path
 
+    models, cache = workspace.models, workspace.cache
     if args.models_command == "list":
         model_id = configured_clip_id()
         for kind, name, present, where in (
-            ("clip", model_id, clip_available(model_id), model_folder(model_id)),
-            ("densenet", DENSENET_ID, densenet_available(), weights_path()),
+            ("clip", model_id, clip_available(model_id, models), model_folder(model_id, models)),
+            ("densenet", DENSENET_ID, densenet_available(models), weights_path(models)),
         ):
             print(f"{kind:9} {name}  {'present' if present else 'missing'}  ({where})")
         return 0
     if args.models_command == "download":
-        folder = download_clip(args.model) if args.kind == "clip" else download_densenet()
+        folder = download_clip(args.model, models) if args.kind == "clip" else download_densenet(models, cache)
         print(f"Downloaded {args.kind} into {folder}")
     else:
-        folder = import_clip(args.source, args.model) if args.kind == "clip" else import_densenet(args.source)
+        folder = (import_clip(args.source, args.model, models) if args.kind == "clip"
+                  else import_densenet(args.source, models, cache))
         print(f"Imported {args.source} into {folder}")
     return 0
 
 
 def _explain(args: argparse.Namespace, workspace: Workspace, dataset) -> int:
-    scenario = scenario_named(args.scenario)
+    scenario = scenario_named(args.scenario, workspace)
     able = "compares_explanations" if args.explain_command == "faithfulness" else "explains_words"
     if not getattr(scenario, able):
-        fits = ", ".join(name for name, s in all_scenarios().items() if getattr(s, able))
+        fits = ", ".join(name for name, s in all_scenarios(workspace).items() if getattr(s, able))
         print(f"explain {args.explain_command} does not apply to {args.scenario}; it does to: {fits}", file=sys.stderr)
         return EXIT_USAGE
     reason = scenario.unavailable_reason()
@@ -406,7 +408,7 @@ def _explain(args: argparse.Namespace, workspace: Workspace, dataset) -> int:
 
 
 def _run(args: argparse.Namespace, workspace: Workspace, dataset) -> int:
-    scenarios = all_scenarios(fast=not args.exact, augment=args.augment, fine_tune=args.fine_tune)
+    scenarios = all_scenarios(workspace, fast=not args.exact, augment=args.augment, fine_tune=args.fine_tune)
     names = list(scenarios) if args.scenario == "all" else [args.scenario]
     store = workspace.results_store()
     started = time.perf_counter()
@@ -505,7 +507,7 @@ def _compare_versions(args: argparse.Namespace, workspace: Workspace, original: 
     corrected = apply_version(workspace.versions, original, version)
     if reason := corrected.unusable_reason():
         raise DatasetError(reason)
-    scenarios = all_scenarios()
+    scenarios = all_scenarios(workspace)
     wanted = [n for n, s in scenarios.items() if not s.unavailable_reason()] if args.scenario == "all" \
         else [args.scenario]
     if skipped := [n for n in scenarios if n not in wanted and args.scenario == "all"]:
@@ -528,7 +530,7 @@ def _compare_versions(args: argparse.Namespace, workspace: Workspace, original: 
 def _label_issues(args: argparse.Namespace, workspace: Workspace, dataset) -> int:
     progress = TqdmProgress(args.scenario)
     try:
-        table, path = find_label_issues(workspace, scenario_named(args.scenario), dataset, progress)
+        table, path = find_label_issues(workspace, scenario_named(args.scenario, workspace), dataset, progress)
     finally:
         progress.close()
     shown = table.head(args.top)

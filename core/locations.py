@@ -13,8 +13,6 @@ from core.errors import DataNotFoundError
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 DATA_DIR_ENV = "VITRINE_DATA_DIR"
-WORK_DIR_ENV = "VITRINE_WORK_DIR"
-MODELS_DIR_ENV = "VITRINE_MODELS_DIR"
 
 CSV_NAME = "flipkart_com-ecommerce_sample_1050.csv"
 IMAGES_DIR_NAME = "images"
@@ -100,18 +98,3 @@ def project_data_dir() -> Path:
         return Path(os.environ[DATA_DIR_ENV]).expanduser()
     return REPO_ROOT / "data" / "flipkart"
 
-
-def work_root() -> Path:
-    """The work folder named by the environment: ``$VITRINE_WORK_DIR``, else ``workdir/`` in the repository.
-
-    Read by ``Workspace.from_environment()`` at the edge; below the adapters only the scenarios' embedding
-    caches and the models folder still read it, until they are handed their folders (tests/test_workspace.py
-    lists them, so that no other module starts to)."""
-    return Path(os.environ.get(WORK_DIR_ENV) or REPO_ROOT / "workdir").expanduser()
-
-
-def models_root() -> Path:
-    """The models folder named by the environment: ``$VITRINE_MODELS_DIR``, else ``models/`` in the work
-    folder (see ``work_root``)."""
-    models = os.environ.get(MODELS_DIR_ENV)
-    return Path(models).expanduser() if models else work_root() / "models"

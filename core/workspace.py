@@ -5,9 +5,9 @@ It is read from the environment once, at the edge (the command line, the app's p
 ``Workspace.from_environment()``, and handed down: the actions take the workspace, and the modules below
 them take the one folder or store they need, so a test or a second workspace in the same process needs no
 patching, and a Ray worker on another node gets the driver's folders with its arguments (the workspace is a
-frozen dataclass of paths and a URL: it pickles). Only the scenarios' embedding caches and the models
-folder are still found from the environment below the adapters (``core.locations.work_root``); the check in
-tests/test_workspace.py keeps any other module from doing so.
+frozen dataclass of paths and a URL: it pickles). The scenarios are built for a workspace
+(``core.scenarios.registry``): those that read a model get its models and cache folders. No module below the
+adapters reads these folders from the environment; the check in tests/test_workspace.py keeps it so.
 """
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.locations import models_root, work_root
+from core.locations import REPO_ROOT
 from core.results_store import ResultsStore
 
+WORK_DIR_ENV = "VITRINE_WORK_DIR"
+MODELS_DIR_ENV = "VITRINE_MODELS_DIR"
 REVIEW_DB_ENV = "VITRINE_REVIEW_DB"
 
 
@@ -41,7 +43,9 @@ class Workspace:
         """The workspace this process was started with: ``$VITRINE_WORK_DIR`` (else ``workdir/`` in the
         repository), ``$VITRINE_MODELS_DIR`` and ``$VITRINE_REVIEW_DB`` moving the models and the answers.
         Read when called, never at import, so a test's environment is the one seen."""
-        return cls.at(work_root(), models_root(), os.environ.get(REVIEW_DB_ENV))
+        root = Path(os.environ.get(WORK_DIR_ENV) or REPO_ROOT / "workdir").expanduser()
+        models = os.environ.get(MODELS_DIR_ENV)
+        return cls.at(root, Path(models).expanduser() if models else None, os.environ.get(REVIEW_DB_ENV))
 
     @property
     def results(self) -> Path:

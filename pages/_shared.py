@@ -145,7 +145,7 @@ def stored_results(dataset: Dataset) -> dict[str, ScenarioResult]:
     """The scenarios with a stored result on this dataset (current code and weights), by name."""
     store = results_store()
     found = {}
-    for scenario in [*all_scenarios().values(), *variants_named(store.scenario_names())]:
+    for scenario in [*all_scenarios(workspace()).values(), *variants_named(store.scenario_names(), workspace())]:
         if (result := store.load(scenario, dataset.fingerprint)) is not None:
             found[scenario.name] = result
     return found
@@ -171,13 +171,13 @@ def results_or_stop(dataset: Dataset) -> dict[str, ScenarioResult]:
 def _explanations(name: str, data_fingerprint: str, weights: str, _dataset: Dataset,
                   place: Workspace) -> ScenarioExplanations:
     # Keyed by the dataset's fingerprint, the weights and the workspace; the dataset itself is not hashed.
-    return ScenarioExplanations(scenario_named(name), _dataset, place)
+    return ScenarioExplanations(scenario_named(name, place), _dataset, place)
 
 
 def scenario_explanations(name: str, dataset: Dataset) -> ScenarioExplanations:
     """The explain action of one scenario on one dataset, its model loaded once per weights for the whole
     app process."""
-    scenario = scenario_named(name)
+    scenario = scenario_named(name, workspace())
     return _explanations(name, dataset.fingerprint, scenario.weights_fingerprint(), dataset, workspace())
 
 

@@ -231,7 +231,7 @@ def main() -> None:
                "review and a status. The CSV needs an id column (uniq_id or id) and a description or "
                "product_name; an optional photo column names each photo by its path in the zip.")
     dataset = dataset_or_stop()
-    scenarios = all_scenarios()
+    scenarios = all_scenarios(workspace())
     runnable = [name for name, s in scenarios.items() if s.unavailable_reason() is None]
     request = request_form(scenarios, runnable, dataset)
     show_missing(scenarios, runnable)

@@ -21,6 +21,7 @@ from pages._shared import (
     results_or_stop,
     scenario_explanations,
     show_product_name,
+    workspace,
 )
 
 PER_ROW = 2  # scenarios side by side: in a third of an 800 px window the chart lost its category names
@@ -75,7 +76,7 @@ def listing_header(listing: pd.Series, uniq_id: str) -> Image.Image | None:
 def explain_all(results: dict[str, ScenarioResult], uniq_id: str, dataset: Dataset) -> dict[str, Explanation]:
     """Each scenario that can run here explains the listing, under a progress bar; those that cannot or
     fail are named."""
-    runnable = [name for name in results if scenario_named(name).unavailable_reason() is None]
+    runnable = [name for name in results if scenario_named(name, workspace()).unavailable_reason() is None]
     if skipped := [name for name in results if name not in runnable]:
         st.caption(f"Not compared (they cannot run here; see the Results page): {plain_markdown(', '.join(skipped))}")
     explanations: dict[str, Explanation] = {}

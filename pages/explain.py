@@ -19,7 +19,14 @@ from core.images import PHOTO_FORMATS, PHOTO_SUFFIXES, open_image
 from core.scenarios.base import Scenario
 from core.scenarios.registry import all_scenarios
 from core.wording import listing_fate
-from pages._shared import best_index, dataset_or_stop, scenario_explanations, show_explanation, stored_results
+from pages._shared import (
+    best_index,
+    dataset_or_stop,
+    scenario_explanations,
+    show_explanation,
+    stored_results,
+    workspace,
+)
 
 
 @dataclass(frozen=True)
@@ -130,7 +137,7 @@ def main() -> None:
     st.title("Explain a new listing")
     st.caption("Nothing you enter here is stored.")
     dataset = dataset_or_stop()
-    scenarios = all_scenarios()
+    scenarios = all_scenarios(workspace())
     runnable = [name for name, s in scenarios.items() if s.unavailable_reason() is None]
     if not runnable:
         st.error("No scenario can run on this machine; see the Results page for what is missing.")

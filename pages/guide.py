@@ -18,6 +18,7 @@ from pages._shared import (
     results_or_stop,
     results_store,
     scenario_explanations,
+    workspace,
 )
 
 
@@ -90,7 +91,7 @@ def main() -> None:
     st.caption("Words that push a listing towards its category: use them in titles and descriptions.")
     dataset = dataset_or_stop()
     results = results_or_stop(dataset)
-    scenarios = all_scenarios()
+    scenarios = all_scenarios(workspace())
     name = scenario_ui(scenarios, results)
     if name is None:
         return

@@ -187,7 +187,7 @@ def main() -> None:
     results = results_or_stop(dataset)
     store = results_store()
     name = scenario_ui(results)
-    scenario = scenario_named(name)
+    scenario = scenario_named(name, workspace())
     found = _computed_map(scenario, dataset, store)
     issues = _label_issues(scenario, dataset, store)
     points = map_points(found, results[name], issues, dataset)

@@ -48,7 +48,7 @@ st.title("Models")
 st.caption("The weights the scenarios read. Nothing is downloaded unless you ask; without internet a download "
            "says so within seconds, and a copy can be imported from a folder instead.")
 dataset = dataset_or_stop()
-states = model_states()
+states = model_states(workspace().models, workspace().cache)
 st.dataframe(pd.DataFrame([{"model": s.model_id, "kind": s.kind, "state": s.state,
                             "size": f"{s.size_bytes / 1e6:,.0f} MB" if s.size_bytes else "",
                             "fingerprint": s.fingerprint, "where": shown_location(s.location)} for s in states]),
@@ -66,16 +66,18 @@ for state in states:
         st.caption(message_markdown(state.detail))
         download = download_clip if state.kind == "clip" else download_densenet
         if st.button("Download", key=f"download-{state.kind}", help="Needs internet"):
-            get_model(state, lambda progress: download(state.model_id, progress) if state.kind == "clip"
-                      else download(progress))
+            get_model(state, lambda progress: download(state.model_id, workspace().models, progress)
+                      if state.kind == "clip" else download(workspace().models, workspace().cache, progress))
         source = st.text_input("Or import from this machine", key=f"import-{state.kind}",
                                placeholder=IMPORT_HELP[state.kind], help=f"The path of {IMPORT_HELP[state.kind]}")
         if st.button("Import", key=f"import-button-{state.kind}", disabled=not source.strip()):
-            get_model(state, lambda progress: import_clip(Path(source.strip()).expanduser(), state.model_id)
-                      if state.kind == "clip" else import_densenet(Path(source.strip()).expanduser()))
+            get_model(state, lambda progress: import_clip(Path(source.strip()).expanduser(), state.model_id,
+                                                          workspace().models)
+                      if state.kind == "clip" else import_densenet(Path(source.strip()).expanduser(),
+                                                                   workspace().models, workspace().cache))
 
 results = stored_results(dataset)
-ready = [s for s in all_scenarios().values() if s.name not in results and s.unavailable_reason() is None]
+ready = [s for s in all_scenarios(workspace()).values() if s.name not in results and s.unavailable_reason() is None]
 if ready:
     st.subheader("Scenarios that can run now", anchor=False)
     st.caption(f"{plain_markdown(', '.join(s.name for s in ready))}: their models are here and they have no "

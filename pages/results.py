@@ -22,7 +22,7 @@ from core.scenarios.variants import TRAIN_SHARES, VARIANTS_NOTE, variant
 from core.split import TRAIN_SHARE, assign_split
 from core.study_figures import PEER_BEST_ARI, PEER_TEST_ACCURACY, STUDY_NOTE, study_comparison
 from core.wording import category_cells, promise_words, review_columns, sentence
-from pages._shared import dataset_or_stop, original_dataset, results_store, run_shown
+from pages._shared import dataset_or_stop, original_dataset, results_store, run_shown, workspace
 
 
 def show_split(dataset: Dataset) -> None:
@@ -51,7 +51,8 @@ def scenario_results(scenarios: dict[str, Scenario], dataset: Dataset, store: Re
             unavailable[name] = reason
         else:
             not_run.append(scenario)
-    for scenario in variants_named(store.scenario_names()):  # the retraining variants run so far, each its own row
+    # The retraining variants run so far, each its own row.
+    for scenario in variants_named(store.scenario_names(), workspace()):
         if (result := store.load(scenario, dataset.fingerprint)) is not None:
             results[scenario.name] = result
     return results, unavailable, not_run
@@ -61,9 +62,9 @@ def _percent(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.1%}"
 
 
-def _agreements(rows: dict[str, ScenarioResult], dataset: Dataset, store: ResultsStore) -> dict[str, float | None]:
+def _agreements(rows: dict[str, ScenarioResult], dataset: Dataset) -> dict[str, float | None]:
     """Each scenario's k-means ARI (the study action), under a spinner while one is computed."""
-    return feature_agreements(rows, dataset, store,
+    return feature_agreements(rows, dataset, workspace(),
                               lambda name: st.spinner(f"Clustering the features of {name} (once)…"))
 
 
@@ -145,14 +146,14 @@ def _cv_chart(rows: dict[str, ScenarioResult]) -> go.Figure:
     return figure
 
 
-def scores_section(results: dict[str, ScenarioResult], dataset: Dataset, store: ResultsStore) -> None:
+def scores_section(results: dict[str, ScenarioResult], dataset: Dataset) -> None:
     """The scores: the leader, the CV chart, the results table and its details, what is accepted without
     review, the study's figures and each scenario's notes."""
     if (lead := headline(results)) is not None:
         st.success(lead.text, icon=":material/emoji_events:")
     if any(r.cv_mean is not None for r in results.values()):
         st.plotly_chart(_cv_chart(results), width="stretch", key="cv-chart")
-    st.dataframe(_table(results, _agreements(results, dataset, store)), hide_index=True, width="stretch",
+    st.dataframe(_table(results, _agreements(results, dataset)), hide_index=True, width="stretch",
                  column_config={
         "Scenario": st.column_config.TextColumn(pinned=True),  # stays in view while the table scrolls
         "k-means ARI": st.column_config.TextColumn(
@@ -216,7 +217,7 @@ def before_after_section(results: dict[str, ScenarioResult], dataset: Dataset, s
     """Each scenario's test accuracy before and after the corrections of the data version shown."""
     st.subheader(f"Before and after the corrections of {plain_markdown(dataset.version)}")
     original = original_dataset()
-    pairs = {name: store.load(scenario_named(name), original.fingerprint) for name in results}
+    pairs = {name: store.load(scenario_named(name, workspace()), original.fingerprint) for name in results}
     rows = [before_after(before, results[name]) for name, before in pairs.items() if before is not None]
     if rows:
         # Short headers, the long names (the CLI's) in their help: the table fits beside a 1280 px window.
@@ -290,10 +291,10 @@ def main() -> None:
     dataset = dataset_or_stop()
     show_split(dataset)
     store = results_store()
-    scenarios = all_scenarios()
+    scenarios = all_scenarios(workspace())
     results, unavailable, not_run = scenario_results(scenarios, dataset, store)
     if results:
-        scores_section(results, dataset, store)
+        scores_section(results, dataset)
     run_buttons(not_run, dataset)
     variant_ui(scenarios, results, dataset)
     if results and dataset.version != ORIGINAL_VERSION:

@@ -33,7 +33,6 @@ from pages._shared import (
     dataset_or_stop,
     display_size,
     results_or_stop,
-    results_store,
     review_store,
     show_product_name,
     workspace,
@@ -393,7 +392,7 @@ def main() -> None:
     store, answers = open_answers()
     settings = st.columns([2, 2, 1.4], vertical_alignment="bottom")
     operator = operator_ui(settings[0])
-    queues = review_queues(dataset, results, workspace().batches, stored_label_issues(dataset, results_store()))
+    queues = review_queues(dataset, results, workspace().batches, stored_label_issues(dataset, workspace()))
     chosen, show_model = queue_ui(settings[1], settings[2], list(queues), results)
     try:
         review = queues[chosen]()

@@ -63,16 +63,16 @@ def app_env_with_tiny_clip(private_work_dir, reference_dataset, tmp_path, monkey
     """A work folder where a tiny CLIP is imported and clip_a has run (a test stand-in for the real
     weights: its numbers mean nothing), so that photo explanations can be seen in the browser."""
     from core.cli import main
-    from core.results_store import ResultsStore
     from core.runs import run_scenario
     from core.scenarios.registry import all_scenarios
+    from core.workspace import Workspace
     from tests.tiny_models import save_tiny_clip
 
     monkeypatch.setenv("VITRINE_CLIP_MODEL", "tiny-clip-e2e")
     assert main(["models", "import", "clip", str(save_tiny_clip(tmp_path / "clip")), "--model", "tiny-clip-e2e"]) == 0
-    store = ResultsStore(private_work_dir / "results")
+    workspace = Workspace.from_environment()  # the private work folder
     for name in ("clip_a", "tfidf"):
-        run_scenario(all_scenarios()[name], reference_dataset, store)
+        run_scenario(all_scenarios(workspace)[name], reference_dataset, workspace.results_store())
     return {**os.environ, "VITRINE_WORK_DIR": str(private_work_dir), "VITRINE_CLIP_MODEL": "tiny-clip-e2e"}
 
 

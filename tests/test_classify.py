@@ -241,8 +241,8 @@ def test_on_a_gpu_clip_embeds_what_the_cpu_embeds(tmp_path):
     for i, size in enumerate([(64, 40), (40, 64), (50, 50)]):
         Image.new("RGB", size, (40 * i, 200, 90)).save(tmp_path / f"{i}.jpg")
         photos.append(tmp_path / f"{i}.jpg")
-    cpu = ClipEmbedder(load_clip(str(tmp_path / "tiny")), fast=False)
-    gpu = ClipEmbedder(load_clip(str(tmp_path / "tiny")), device="cuda")
+    cpu = ClipEmbedder(load_clip(str(tmp_path / "tiny"), tmp_path / "models", tmp_path / "cache"), fast=False)
+    gpu = ClipEmbedder(load_clip(str(tmp_path / "tiny"), tmp_path / "models", tmp_path / "cache"), device="cuda")
     pillow = decode_photos(photos)
     on_gpu = decode_on_device([read_for_gpu(path) for path in photos], "cuda")
     assert all(photo.is_cuda for photo in on_gpu)

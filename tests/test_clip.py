@@ -48,13 +48,14 @@ def tiny_clip(tiny_clip_folder, monkeypatch, capsys):
     assert main(["models", "import", "clip", str(tiny_clip_folder), "--model", TINY]) == 0
     capsys.readouterr()
     monkeypatch.setenv("VITRINE_CLIP_MODEL", TINY)
-    return load_clip(TINY)
+    workspace = Workspace.from_environment()
+    return load_clip(TINY, workspace.models, workspace.cache)
 
 
-def test_missing_weights_fail_fast_with_the_commands_that_fix_it(monkeypatch):
+def test_missing_weights_fail_fast_with_the_commands_that_fix_it(tmp_path):
     start = time.perf_counter()
     with pytest.raises(ModelMissingError) as error:
-        load_clip("openai/clip-vit-base-patch32")
+        load_clip("openai/clip-vit-base-patch32", tmp_path / "models", tmp_path / "cache")
     assert time.perf_counter() - start < 5
     assert "python -m core models download clip" in str(error.value)
     assert "python -m core models import clip DIR" in str(error.value)
@@ -66,12 +67,12 @@ def test_cli_says_why_a_clip_scenario_cannot_run(capsys):
         capsys.readouterr().err)
 
 
-def test_download_without_network_says_so(monkeypatch):
+def test_download_without_network_says_so(monkeypatch, tmp_path):
     from huggingface_hub import constants
 
     monkeypatch.setattr(constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(ModelMissingError, match="Could not download"):
-        download_clip("openai/clip-vit-base-patch32")
+        download_clip("openai/clip-vit-base-patch32", tmp_path / "models")
 
 
 def test_import_refuses_a_folder_without_a_model(tmp_path, capsys):
@@ -195,7 +196,7 @@ def test_cache_hits_misses_and_invalidation(tiny_clip, reference_dataset, tmp_pa
     monkeypatch.setattr(clip_embedder, "PREPROCESSING_VERSION", "changed")
     assert embed_photos(embedder, cache, paths, keys).computed == 3
     # other weights: recomputed
-    other = load_clip(str(save_tiny_clip(tmp_path / "other", seed=1)))
+    other = load_clip(str(save_tiny_clip(tmp_path / "other", seed=1)), tmp_path / "models", cache)
     assert embed_photos(ClipEmbedder(other), cache, paths, keys).computed == 3
 
 
@@ -203,7 +204,8 @@ def test_three_clip_scenarios_end_to_end_on_a_slice(tiny_clip, reference_dataset
     listings = reference_dataset.listings.groupby("category").head(12).reset_index(drop=True)
     listings.loc[0, ["image_path", "image_sha"]] = None  # a listing without a photo, as the loader leaves it
     subset = dataclasses.replace(reference_dataset, listings=listings)
-    by_name = {s.name: s for s in clip_scenarios()}
+    workspace = Workspace.from_environment()
+    by_name = {s.name: s for s in clip_scenarios(workspace.models, workspace.cache)}
     for name in ("clip_a", "clip_b", "clip_zero_shot"):
         result = evaluate(by_name[name], subset)
         assert len(result.predictions) == len(subset.listings) and result.skipped == 0
@@ -228,8 +230,8 @@ def test_a_listings_caption_chart_and_explanation_come_from_the_model_that_class
                                                                                      capsys):
     assert main(["run", "clip_a"]) == 0  # the fast int8 path classifies
     dataset = load_dataset()
-    scenario = all_scenarios()["clip_a"]
-    explanations = ScenarioExplanations(scenario, dataset, Workspace.from_environment())
+    workspace = Workspace.from_environment()
+    explanations = ScenarioExplanations(all_scenarios(workspace)["clip_a"], dataset, workspace)
     result = explanations.result
     for uniq_id in dataset.listings["uniq_id"][:6]:
         stored = result.probabilities_of(uniq_id)

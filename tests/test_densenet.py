@@ -38,18 +38,19 @@ def imported_densenet(random_densenet_file, capsys):
 
 
 def test_missing_weights_fail_fast_and_say_how_to_get_them(capsys):
+    workspace = Workspace.from_environment()
     start = time.perf_counter()
     with pytest.raises(ModelMissingError, match="models download densenet"):
-        load_densenet()
+        load_densenet(workspace.models, workspace.cache)
     assert time.perf_counter() - start < 2
     assert main(["run", "densenet121"]) == EXIT_UNAVAILABLE
     assert "densenet121 cannot run: DenseNet121 ImageNet weights are not on this machine" in capsys.readouterr().err
 
 
-def test_download_failure_is_a_clear_message(monkeypatch):
+def test_download_failure_is_a_clear_message(monkeypatch, tmp_path):
     monkeypatch.setattr(densenet, "WEIGHTS_URL", "http://127.0.0.1:9/densenet121-a639ec97.pth")
     with pytest.raises(ModelMissingError, match="Could not download the DenseNet121 weights"):
-        download_densenet()
+        download_densenet(tmp_path / "models", tmp_path / "cache")
 
 
 def test_import_refuses_a_file_that_is_not_densenet(tmp_path, capsys):
@@ -63,6 +64,12 @@ def test_import_refuses_a_file_that_is_not_densenet(tmp_path, capsys):
     assert "nowhere.pth does not exist" in capsys.readouterr().err
 
 
+def _scenario(**options) -> DenseNetScenario:
+    """The scenario in this test's workspace (a private work folder, ``tests.conftest``)."""
+    workspace = Workspace.from_environment()
+    return DenseNetScenario(workspace.models, workspace.cache, **options)
+
+
 def _slice(reference_dataset, per_category=8):
     """The first listings of each category, the first of all without a photo (as the loader leaves a
     missing file; the shipped sample has a photo for every listing)."""
@@ -73,7 +80,7 @@ def _slice(reference_dataset, per_category=8):
 
 def test_head_trains_on_cached_features_and_skips_listings_without_photo(imported_densenet, reference_dataset):
     subset = _slice(reference_dataset)
-    scenario = DenseNetScenario(image_size=SMALL)
+    scenario = _scenario(image_size=SMALL)
     first = evaluate(scenario, subset)
     assert first.skipped == 1 and len(first.predictions) == len(subset.listings) - 1
     assert "1 listing(s) have no usable photo: left out" in first.notes[0]
@@ -87,7 +94,7 @@ def test_head_trains_on_cached_features_and_skips_listings_without_photo(importe
 
 def test_explaining_a_listing_without_photo_says_so_and_is_no_photo_error(imported_densenet, reference_dataset):
     subset = _slice(reference_dataset)
-    explanations = ScenarioExplanations(DenseNetScenario(image_size=SMALL), subset, Workspace.from_environment())
+    explanations = ScenarioExplanations(_scenario(image_size=SMALL), subset, Workspace.from_environment())
     without_photo = subset.missing_images["uniq_id"].iloc[0]
     with pytest.raises(NoPhotoError, match="reads only the photo") as raised:
         explanations.explain_listing(without_photo)
@@ -137,14 +144,14 @@ def test_gradcam_explains_the_predicted_class_by_default_and_overlays():
 
 def test_mirror_augmentation_trains_on_twice_the_photos(imported_densenet, reference_dataset):
     subset = _slice(reference_dataset, per_category=6)
-    result = evaluate(DenseNetScenario(image_size=SMALL, augment=True), subset)
+    result = evaluate(_scenario(image_size=SMALL, augment=True), subset)
     with_photo = len(subset.listings) - 1
     assert result.computed == 2 * with_photo  # each photo and its mirror image
     assert isinstance(result.estimator, MirrorAugmentedHead)
     train = (result.predictions["split"] == "train").sum()
     assert result.estimator.estimator_[0].n_samples_seen_ == 2 * train
     assert len(result.predictions) == with_photo
-    assert DenseNetScenario(augment=True).weights_fingerprint() != DenseNetScenario().weights_fingerprint()
+    assert _scenario(augment=True).weights_fingerprint() != _scenario().weights_fingerprint()
 
 
 def test_fast_feature_path_gives_the_plain_loops_features():
@@ -174,7 +181,7 @@ def test_fine_tuning_the_last_block_with_early_stopping_and_gradcam(imported_den
     from core.workspace import Workspace
 
     subset = _slice(reference_dataset, per_category=12)
-    scenario = DenseNetScenario(image_size=SMALL, fine_tune=True)
+    scenario = _scenario(image_size=SMALL, fine_tune=True)
     steps = []
     result = evaluate(scenario, subset, progress=lambda done, total, message: steps.append(message))
     assert isinstance(result.estimator, FineTunedDenseNetHead)

@@ -16,13 +16,15 @@ from core.images import open_image
 from core.models.clip import load_clip
 from core.split import assign_split
 from core.text import model_a_text, model_b_text
+from core.workspace import Workspace
 from tests.conftest import needs_reference_data
 from tests.tiny_models import save_tiny_clip
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    return load_clip(str(save_tiny_clip(tmp_path_factory.mktemp("clip"))))
+    work = tmp_path_factory.mktemp("work")
+    return load_clip(str(save_tiny_clip(tmp_path_factory.mktemp("clip"))), work / "models", work / "cache")
 
 
 def random_relevance(tiny, prepare=model_a_text, classes=("a", "b", "c")):
@@ -151,7 +153,9 @@ def _train_tiny_classifier(tiny, dataset, per_category=40, epochs=4):
 def test_relevance_ordered_word_deletion_beats_random_on_a_model_trained_on_the_reference_data(
         tmp_path, reference_dataset):
     torch.manual_seed(0)
-    clip = _train_tiny_classifier(load_clip(str(save_tiny_clip(tmp_path, seed=3))), reference_dataset)
+    workspace = Workspace.from_environment()
+    tiny = load_clip(str(save_tiny_clip(tmp_path, seed=3)), workspace.models, workspace.cache)
+    clip = _train_tiny_classifier(tiny, reference_dataset)
     test = reference_dataset.listings[assign_split(reference_dataset.listings) == "test"]
     test = test[test["image_path"].notna()].groupby("category").head(3)
     rng = np.random.default_rng(0)
@@ -177,7 +181,8 @@ def test_relevance_ordered_patch_deletion_beats_random_where_the_evidence_is_loc
     chance), so the photo side is measured on a task it learns in seconds: the class is the colour
     of a square placed anywhere on a non-square photo."""
     torch.manual_seed(0)
-    tiny = load_clip(str(save_tiny_clip(tmp_path, seed=3)))
+    workspace = Workspace.from_environment()
+    tiny = load_clip(str(save_tiny_clip(tmp_path, seed=3)), workspace.models, workspace.cache)
     classes = list(COLOURS)
     clip = ClipRelevance(tiny.model, tiny.processor,
                               ClassHead(np.zeros((3, 16)), np.zeros((3, 16)), np.zeros(3), classes), model_a_text)

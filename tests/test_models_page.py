@@ -6,6 +6,7 @@ from core.errors import ModelMissingError
 from core.locations import REPO_ROOT
 from core.models import clip
 from core.models.inventory import model_states
+from core.workspace import Workspace
 from tests.conftest import shown
 from tests.tiny_models import save_tiny_clip
 
@@ -21,7 +22,7 @@ def tiny_clip_id(monkeypatch):
 
 
 def test_missing_models_are_listed_and_a_failed_download_says_why(small_data_dir, tiny_clip_id, monkeypatch):
-    def offline(model_id, progress):
+    def offline(model_id, models, progress):
         raise ModelMissingError(f"Could not download {model_id} from the Hugging Face hub (no network).")
 
     monkeypatch.setattr(clip, "download_clip", offline)
@@ -44,7 +45,8 @@ def test_an_imported_model_is_present_and_its_scenarios_run_from_the_page(small_
     next(b for b in app.button if b.key == "import-button-clip").click().run()
     assert not app.exception
     assert shown(app.success[0].value) == "tiny-models-page is in place."
-    [state] = [s for s in model_states() if s.kind == "clip"]
+    workspace = Workspace.from_environment()
+    [state] = [s for s in model_states(workspace.models, workspace.cache) if s.kind == "clip"]
     assert state.state == "present" and len(state.fingerprint) == 16
     assert app.dataframe[0].value.set_index("kind").at["clip", "fingerprint"] == state.fingerprint
     run = next(b for b in app.button if b.label == "Run it" or b.label.startswith("Run these "))
@@ -55,7 +57,8 @@ def test_an_imported_model_is_present_and_its_scenarios_run_from_the_page(small_
 
 
 def test_a_damaged_checkpoint_is_named_damaged_without_loading_it(tiny_clip_id, tmp_path):
-    folder = clip.import_clip(save_tiny_clip(tmp_path / "tiny"), tiny_clip_id)
+    workspace = Workspace.from_environment()
+    folder = clip.import_clip(save_tiny_clip(tmp_path / "tiny"), tiny_clip_id, workspace.models)
     (folder / "model.safetensors").write_bytes(b"\x08\x00\x00\x00\x00\x00\x00\x00{broken")
-    [state] = [s for s in model_states() if s.kind == "clip"]
+    [state] = [s for s in model_states(workspace.models, workspace.cache) if s.kind == "clip"]
     assert state.state == "damaged" and "model.safetensors is damaged" in state.detail

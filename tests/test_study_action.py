@@ -25,7 +25,7 @@ class Spinner:
 
 
 def test_the_agreement_is_computed_once_under_the_callback_then_read_back(vocabularies):
-    store = Workspace.from_environment().results_store()
+    store = Workspace.from_environment()
     spinner = Spinner()
     first = feature_agreements(["tfidf"], vocabularies, store, spinner)
     assert first == {"tfidf": pytest.approx(1.0)} and spinner.names == ["tfidf"]
@@ -34,7 +34,7 @@ def test_the_agreement_is_computed_once_under_the_callback_then_read_back(vocabu
 
 
 def test_a_scenario_that_cannot_run_here_or_fails_to_cluster_has_none(vocabularies, monkeypatch):
-    store = Workspace.from_environment().results_store()
+    store = Workspace.from_environment()
 
     def fails(*args, **kwargs):
         raise RuntimeError("out of memory")

@@ -23,12 +23,13 @@ def test_a_variant_is_named_by_its_options_and_found_again_by_that_name():
     assert variant(tfidf) is tfidf
     named = variant(tfidf, 0.7, keywords=True)
     assert named.name == "tfidf+train70+keywords" and "70%" in named.description and tfidf.name == "tfidf"
-    again = scenario_named("tfidf+train70+keywords")
+    workspace = Workspace.from_environment()
+    again = scenario_named("tfidf+train70+keywords", workspace)
     assert (again.train_share, again.keywords, again.greyscale) == (0.7, True, False)
-    assert scenario_named("clip_a+greyscale").greyscale
+    assert scenario_named("clip_a+greyscale", workspace).greyscale
     for wrong in ("tfidf+greyscale", "clip_a+keywords", "tfidf+train55", "tfidf+shiny", "nothing"):
         with pytest.raises(KeyError):
-            scenario_named(wrong)
+            scenario_named(wrong, workspace)
     with pytest.raises(ScenarioUnavailableError, match="reads no photo"):
         variant(tfidf, greyscale=True)
 
@@ -80,7 +81,7 @@ def test_the_greyscale_variant_reads_a_colour_photo_as_its_grey_copy(tmp_path, m
     monkeypatch.setenv("VITRINE_CLIP_MODEL", str(save_tiny_clip(tmp_path / "tiny")))
     colour = Image.new("RGB", (64, 48), (200, 30, 90))
     grey = colour.convert("L").convert("RGB")
-    plain = all_scenarios()["clip_a"]
+    plain = all_scenarios(Workspace.from_environment())["clip_a"]
     in_grey = variant(plain, greyscale=True)
     assert np.allclose(in_grey.features_of([colour], ["x"], ["a towel"]), plain.features_of([grey], ["x"], ["a towel"]))
     assert not np.allclose(in_grey.features_of([colour], ["x"], ["a towel"]),

@@ -91,7 +91,7 @@ def classify_upload(workspace: Workspace, name: str, listings: bytes, photos: tu
             shutil.rmtree(zipped.parent)
         run = _classified(workspace, BatchFile(csv, folder, withheld), scenario_name, dataset,
                           OutputTarget(folder / OUTPUT_FILE), promise,
-                          choose_device("auto", scenario_named(scenario_name)), progress=progress)
+                          choose_device("auto", scenario_named(scenario_name, workspace)), progress=progress)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
@@ -119,7 +119,7 @@ def classify_file(workspace: Workspace, source: Path, scenario_name: str, datase
     before the classifier loads; ``loaded`` hears where it runs and its review cut-off in words before the
     listings are classified. The classifier is the one stored in ``workspace`` (trained and stored first when
     there is none); with ``to_review`` the flagged listings go to the operators' queue there."""
-    scenario = scenario_named(scenario_name)
+    scenario = scenario_named(scenario_name, workspace)
     device = choose_device(device, scenario)
     if engine == "ray" and (missing := ray_missing_message()):
         raise ScenarioUnavailableError(missing)
@@ -148,12 +148,13 @@ def _classified(workspace: Workspace, batch: BatchFile | None, scenario_name: st
     batch classified (on Ray when ``ray_input`` is given)."""
     if batch is not None:
         batch.check()
-    classifier = StoredClassifier.load(scenario_name, dataset, promise, workspace.results_store(), progress)
+    classifier = StoredClassifier.load(scenario_named(scenario_name, workspace), dataset, promise,
+                                       workspace.results_store(), progress)
     where = describe_device(device, classifier.scenario)
     loaded(where, classifier.review)
     if ray_input is not None:
         summary = classify_on_ray(ray_input, scenario_name, dataset.fingerprint, classifier.threshold, target.path,
-                                  workspace.results, shards=target.shards, explain=explain, device=device,
+                                  workspace, shards=target.shards, explain=explain, device=device,
                                   reference=classifier.reference, review_unlike=promise.review_unlike)
     else:
         summary = classifier.classify(batch, target.path, explain=explain, device=device, progress=progress)

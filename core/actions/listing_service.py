@@ -26,6 +26,7 @@ from core.explain.base import ListingInput
 from core.explain.display import photo_with_heatmap, scale_to_unit
 from core.explain.keywords import KEYWORDS_TABLE, tfidf_coefficient_keywords
 from core.images import open_image
+from core.scenarios.registry import scenario_named
 from core.specifications import specification_text
 from core.wording import promise_words
 from core.workspace import Workspace
@@ -86,7 +87,8 @@ class ListingService:
     requests."""
 
     def __init__(self, workspace: Workspace, dataset: Dataset, scenario_name: str, promise: Promise = Promise()):
-        self.classifier = StoredClassifier.load(scenario_name, dataset, promise, workspace.results_store())
+        self.classifier = StoredClassifier.load(scenario_named(scenario_name, workspace), dataset, promise,
+                                                workspace.results_store())
         self.scenario = self.classifier.scenario
         self.estimator = self.classifier.result.estimator
         self.classes = [str(c) for c in self.estimator.classes_]

@@ -45,8 +45,8 @@ from core.classify.job import (
 from core.classify.photo_decoding import decode_photo
 from core.errors import BatchInputError, ScenarioUnavailableError
 from core.locations import find_csv
-from core.results_store import ResultsStore
 from core.scenarios.registry import scenario_named
+from core.workspace import Workspace
 
 INSTALL_HINT = "pip install -r requirements-scale.txt"
 # Each worker that dies is started again this many times, and each failed batch retried as often.
@@ -54,8 +54,9 @@ RETRIES = 3
 PHOTO_BATCH_ROWS = 64  # photos decoded per task
 CONNECT_SECONDS = 10.0  # a cluster address that answers nothing in this time is said to be unreachable
 _PHOTO, _PHOTO_NOTE = "__photo", "__photo_note"
-# What every worker needs of the driver's environment to find the same data, models and results.
-_SHARED_ENV = ("VITRINE_WORK_DIR", "VITRINE_MODELS_DIR", "VITRINE_CLIP_MODEL", "VITRINE_DATA_DIR")
+# What every worker needs of the driver's environment beyond the workspace, which it is handed: the same CLIP
+# checkpoint and data.
+_SHARED_ENV = ("VITRINE_CLIP_MODEL", "VITRINE_DATA_DIR")
 
 
 def ray_missing_message() -> str | None:
@@ -95,15 +96,15 @@ class RayInput:
 
 
 def classify_on_ray(batch: RayInput, scenario_name: str, data_fingerprint: str, threshold: ReviewThreshold,
-                    output: Path, results: Path, shards: bool = False, explain: bool = False,
+                    output: Path, workspace: Workspace, shards: bool = False, explain: bool = False,
                     device: str = "cpu", reference: BatchReference | None = None,
                     review_unlike: bool = False) -> ClassifySummary:
     """Classify every row of ``batch`` on Ray Data into ``output`` with the scenario's classifier stored for
-    ``data_fingerprint`` (every worker loads it from the results store in the folder ``results``): one
-    Parquet (or CSV) file in input order, or with ``shards`` Parquet shards written by the workers into the
-    folder ``output``. With a ``reference`` the batch is checked against the calibration data as the local
-    engine does; shards, which the workers write, are checked on their confidences alone and never
-    rewritten."""
+    ``data_fingerprint`` in ``workspace`` (handed to every worker, which loads the classifier from its results
+    store and the model from its models folder): one Parquet (or CSV) file in input order, or with ``shards``
+    Parquet shards written by the workers into the folder ``output``. With a ``reference`` the batch is
+    checked against the calibration data as the local engine does; shards, which the workers write, are
+    checked on their confidences alone and never rewritten."""
     if shards and review_unlike:
         raise BatchInputError("Sending an unlike batch to review whole rewrites its output, which Parquet shards "
                               "written by the workers are not: write one file, or leave that option out.")
@@ -111,7 +112,7 @@ def classify_on_ray(batch: RayInput, scenario_name: str, data_fingerprint: str, 
     from ray.util.annotations import RayDeprecationWarning
 
     started = time.perf_counter()
-    scenario = scenario_named(scenario_name)
+    scenario = scenario_named(scenario_name, workspace)
     # Each stage's workers get the driver's Vitrine settings, also on a Ray started before this job.
     runtime_env = {"env_vars": {name: os.environ[name] for name in _SHARED_ENV if name in os.environ}}
     if not ray.is_initialized():
@@ -144,7 +145,7 @@ def classify_on_ray(batch: RayInput, scenario_name: str, data_fingerprint: str, 
             _Classify, fn_constructor_kwargs=dict(scenario_name=scenario_name, data_fingerprint=data_fingerprint,
                                                   threshold=threshold, explain=explain, folder=batch.folder,
                                                   withheld=_withheld(batch), device="cuda" if gpus else "cpu",
-                                                  results=results,
+                                                  workspace=workspace,
                                                   vocabulary=None if shards or reference is None
                                                   else reference.vocabulary),
             batch_size=PHOTO_CHUNK_ROWS if scenario.reads_photo else CHUNK_ROWS, batch_format="pandas",
@@ -275,13 +276,13 @@ class _Classify:
     """The model stage: one actor builds the scenario's model once and classifies batch after batch."""
 
     def __init__(self, scenario_name: str, data_fingerprint: str, threshold: ReviewThreshold, explain: bool,
-                 folder: Path, withheld: dict[Path, str], device: str, results: Path,
+                 folder: Path, withheld: dict[Path, str], device: str, workspace: Workspace,
                  vocabulary: frozenset[str] | None = None):
-        scenario = scenario_named(scenario_name)
-        self.estimator = ResultsStore(results).load_estimator(scenario, data_fingerprint)
+        scenario = scenario_named(scenario_name, workspace)
+        self.estimator = workspace.results_store().load_estimator(scenario, data_fingerprint)
         if self.estimator is None:
             raise ScenarioUnavailableError(f"This worker finds no stored {scenario_name} classifier under "
-                                      f"{results}: every node needs the same work folder "
+                                      f"{workspace.results}: every node needs the same work folder "
                                       "($VITRINE_WORK_DIR).")
         self.attributor = scenario.attributor(self.estimator) if explain else None
         self.scenario = scenario.on_device(device) if device != "cpu" else scenario

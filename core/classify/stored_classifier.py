@@ -16,7 +16,6 @@ from core.progress import Progress, silent
 from core.results_store import ResultsStore
 from core.runs import fitted_result
 from core.scenarios.base import Scenario
-from core.scenarios.registry import scenario_named
 from core.text import listing_text
 from core.wording import review_line
 
@@ -30,12 +29,11 @@ class StoredClassifier:
     reference: BatchReference  # what each batch is compared with
 
     @classmethod
-    def load(cls, scenario_name: str, dataset: Dataset, promise: Promise, store: ResultsStore,
+    def load(cls, scenario: Scenario, dataset: Dataset, promise: Promise, store: ResultsStore,
              progress: Progress = silent) -> StoredClassifier:
         """The scenario's classifier stored in ``store`` (trained and stored first when there is none) and the
         cut-off its held-out predictions give for the ``promise``; ScenarioUnavailableError (with the fix)
         when it cannot run here."""
-        scenario = scenario_named(scenario_name)
         if reason := scenario.unavailable_reason():
             raise ScenarioUnavailableError(reason)
         result = fitted_result(scenario, dataset, store, progress)

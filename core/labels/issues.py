@@ -16,10 +16,10 @@ from sklearn.model_selection import cross_val_predict
 
 from core.dataset import Dataset
 from core.progress import Progress, silent
-from core.results_store import ResultsStore
 from core.scenarios.base import Scenario
 from core.scenarios.registry import all_scenarios
 from core.split import cv_folds
+from core.workspace import Workspace
 
 LABEL_ISSUES_TABLE = "label-issues"  # the name its ranking is stored under, beside the scenario's result
 COLUMNS = ["uniq_id", "given", "suggested", "quality", "is_issue", "suggested_probability"]
@@ -65,10 +65,12 @@ def label_issues(scenario: Scenario, dataset: Dataset, progress: Progress = sile
     return table.sort_values("quality", kind="stable").reset_index(drop=True)[COLUMNS]
 
 
-def stored_label_issues(dataset: Dataset, store: ResultsStore) -> dict[str, pd.DataFrame]:
-    """Each scenario's stored ranking of likely label errors on this data set (``labels issues``), by name."""
+def stored_label_issues(dataset: Dataset, workspace: Workspace) -> dict[str, pd.DataFrame]:
+    """Each scenario's stored ranking of likely label errors on this data set (``labels issues``) in
+    ``workspace``, by name."""
+    store = workspace.results_store()
     found = {}
-    for name, scenario in all_scenarios().items():
+    for name, scenario in all_scenarios(workspace).items():
         table = store.load_table(scenario, dataset.fingerprint, LABEL_ISSUES_TABLE)
         if table is not None:
             found[name] = table

@@ -1,5 +1,7 @@
 """Loading CLIP (``transformers`` CLIPModel + CLIPProcessor) from the local models folder,
-downloading it from the hub on a machine with internet, or importing a saved copy."""
+downloading it from the hub on a machine with internet, or importing a saved copy. The models folder
+(``models``) and the cache folder (``cache``, where the weights' hashes are remembered) are the
+workspace's, handed down by the caller."""
 from __future__ import annotations
 
 import os
@@ -40,8 +42,9 @@ class LoadedClip:
     fingerprint: str
 
 
-def missing_clip_message(model_id: str) -> str:
-    folder = model_folder(model_id)
+def missing_clip_message(model_id: str, models: Path) -> str:
+    """Why the scenarios cannot run without ``model_id`` in the models folder ``models``, and how to get it."""
+    folder = model_folder(model_id, models)
     return (
         f"CLIP weights for {model_id} are not on this machine (looked in {folder}). "
         f"With internet: `python -m core models download clip --model {model_id}`. "
@@ -50,23 +53,24 @@ def missing_clip_message(model_id: str) -> str:
     )
 
 
-def clip_available(model_id: str | None = None) -> bool:
-    """Whether the weights are on disk (cheap: no loading)."""
-    return (model_folder(model_id or configured_clip_id()) / "config.json").is_file()
+def clip_available(model_id: str, models: Path) -> bool:
+    """Whether the weights are on disk, in the models folder ``models`` or the folder the id names (cheap: no
+    loading)."""
+    return (model_folder(model_id, models) / "config.json").is_file()
 
 
-def load_clip(model_id: str | None = None) -> LoadedClip:
-    """The model and processor from the local folder only; ModelMissingError (at once) when absent, and
-    when present but unusable (damaged, unsafe, another model's weights)."""
-    model_id = model_id or configured_clip_id()
-    folder = model_folder(model_id)
+def load_clip(model_id: str, models: Path, cache: Path) -> LoadedClip:
+    """The model and processor from the local folder only (in the models folder ``models``, or the folder the
+    id names; its fingerprint remembered in ``cache``); ModelMissingError (at once) when absent, and when
+    present but unusable (damaged, unsafe, another model's weights)."""
+    folder = model_folder(model_id, models)
     if not (folder / "config.json").is_file():
-        raise ModelMissingError(missing_clip_message(model_id))
+        raise ModelMissingError(missing_clip_message(model_id, models))
     model, processor = _load_pretrained(folder, "Replace it: with internet, `python -m core models download clip "
                                         f"--model {model_id}`; without, `python -m core models import clip DIR "
                                         f"--model {model_id}`.")
     return LoadedClip(model_id=model_id, model=model.eval(), processor=processor,
-                      fingerprint=folder_fingerprint(folder))
+                      fingerprint=folder_fingerprint(folder, cache))
 
 
 def _load_pretrained(folder: Path, fix: str) -> tuple[object, object]:
@@ -113,9 +117,9 @@ def _load_failure(exc: Exception) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-def download_clip(model_id: str = DEFAULT_CLIP, progress: Progress = silent) -> Path:
-    """Fetch a CLIP checkpoint from the Hugging Face hub into the models folder (needs internet), telling
-    ``progress`` how many of its files have arrived."""
+def download_clip(model_id: str, models: Path, progress: Progress = silent) -> Path:
+    """Fetch a CLIP checkpoint from the Hugging Face hub into the models folder ``models`` (needs internet),
+    telling ``progress`` how many of its files have arrived."""
     from huggingface_hub import snapshot_download
     from tqdm.auto import tqdm
 
@@ -127,7 +131,7 @@ def download_clip(model_id: str = DEFAULT_CLIP, progress: Progress = silent) -> 
             progress(int(self.n), int(self.total or 0), f"{model_id}: files downloaded")
             return shown
 
-    destination = install_destination(model_id)
+    destination = install_destination(model_id, models)
     staging = destination.with_name(destination.name + ".download")
     try:
         snapshot_download(model_id, local_dir=staging, etag_timeout=10, tqdm_class=Reporting,
@@ -139,18 +143,18 @@ def download_clip(model_id: str = DEFAULT_CLIP, progress: Progress = silent) -> 
             f"`python -m core models import clip DIR --model {model_id}`."
         ) from exc
     _load_pretrained(staging, "The download was not installed.")  # refuse a download that does not load
-    install_folder(staging, destination)
+    install_folder(staging, destination, models)
     return destination
 
 
-def import_clip(source: Path, model_id: str = DEFAULT_CLIP) -> Path:
-    """Check that ``source`` holds a loadable CLIP checkpoint, then copy it into the models folder."""
+def import_clip(source: Path, model_id: str, models: Path) -> Path:
+    """Check that ``source`` holds a loadable CLIP checkpoint, then copy it into the models folder ``models``."""
     if not source.is_dir():
         raise ModelMissingError(f"{source} {'is a file' if source.exists() else 'does not exist'}: give the folder "
                                 "a CLIP model was saved in (save_pretrained).")
     if not (source / "config.json").is_file():
         raise ModelMissingError(f"{source} does not hold a saved CLIP model (no config.json).")
     _load_pretrained(source, "Nothing was imported.")  # refuse a copy that does not load
-    destination = install_destination(model_id)
-    copy_model_folder(source, destination)
+    destination = install_destination(model_id, models)
+    copy_model_folder(source, destination, models)
     return destination

@@ -1,5 +1,7 @@
 """DenseNet121 with torchvision's ImageNet weights: loading from the local models folder,
-downloading on a machine with internet, importing a saved state dict, and the fast feature path."""
+downloading on a machine with internet, importing a saved state dict, and the fast feature path. The models
+folder (``models``) and the cache folder (``cache``, where the weights' hash is remembered) are the
+workspace's, handed down by the caller."""
 from __future__ import annotations
 
 import copy
@@ -27,17 +29,20 @@ IMAGE_SIZE = 224
 WEIGHTS_URL = "https://download.pytorch.org/models/densenet121-a639ec97.pth"
 
 
-def weights_path() -> Path:
-    return model_folder(DENSENET_ID) / WEIGHTS_FILE
+def weights_path(models: Path) -> Path:
+    """Where the ImageNet weights are kept in the models folder ``models``."""
+    return model_folder(DENSENET_ID, models) / WEIGHTS_FILE
 
 
-def densenet_available() -> bool:
-    return weights_path().is_file()
+def densenet_available(models: Path) -> bool:
+    """Whether the weights are in the models folder ``models`` (cheap: no loading)."""
+    return weights_path(models).is_file()
 
 
-def missing_densenet_message() -> str:
+def missing_densenet_message(models: Path) -> str:
+    """Why the scenario cannot run without the weights in the models folder ``models``, and how to get them."""
     return (
-        f"DenseNet121 ImageNet weights are not on this machine (looked for {weights_path()}). "
+        f"DenseNet121 ImageNet weights are not on this machine (looked for {weights_path(models)}). "
         "With internet: `python -m core models download densenet`. Without: copy torchvision's "
         "densenet121-a639ec97.pth here and run `python -m core models import densenet FILE`."
     )
@@ -57,11 +62,12 @@ class LoadedDenseNet:
     fingerprint: str
 
 
-def load_densenet(path: Path | None = None) -> LoadedDenseNet:
-    """The network from a local state dict only; ModelMissingError (at once) when absent or unusable."""
-    path = path or weights_path()
+def load_densenet(models: Path, cache: Path, path: Path | None = None) -> LoadedDenseNet:
+    """The network from a local state dict only: ``path``, else the one in the models folder ``models`` (its
+    hash remembered in ``cache``); ModelMissingError (at once) when absent or unusable."""
+    path = path or weights_path(models)
     if not path.is_file():
-        raise ModelMissingError(missing_densenet_message())
+        raise ModelMissingError(missing_densenet_message(models))
     model = _architecture()
     try:
         model.load_state_dict(torch.load(path, map_location="cpu", weights_only=True))
@@ -70,14 +76,14 @@ def load_densenet(path: Path | None = None) -> LoadedDenseNet:
         reason = "not a PyTorch weights file" if isinstance(exc, pickle.UnpicklingError) else \
             str(exc).splitlines()[0]
         raise ModelMissingError(f"{path} is not a DenseNet121 state dict ({reason}). "
-                                + missing_densenet_message()) from exc
-    return LoadedDenseNet(model.eval(), file_fingerprint(path))
+                                + missing_densenet_message(models)) from exc
+    return LoadedDenseNet(model.eval(), file_fingerprint(path, cache))
 
 
-def download_densenet(progress: Progress = silent) -> Path:
-    """Fetch torchvision's ImageNet weights (hash-checked) into the models folder (needs internet); one
-    file, so ``progress`` hears of its start and its end."""
-    staging = weights_path().parent / "download"
+def download_densenet(models: Path, cache: Path, progress: Progress = silent) -> Path:
+    """Fetch torchvision's ImageNet weights (hash-checked) into the models folder ``models`` (needs internet;
+    their hash remembered in ``cache``); one file, so ``progress`` hears of its start and its end."""
+    staging = weights_path(models).parent / "download"
     progress(0, 1, "downloading the DenseNet121 weights")
     try:
         torch.hub.load_state_dict_from_url(WEIGHTS_URL, model_dir=str(staging),
@@ -87,18 +93,19 @@ def download_densenet(progress: Progress = silent) -> Path:
                                 "Check the internet connection, or import a copy with "
                                 "`python -m core models import densenet FILE`.") from exc
     downloaded = next(staging.glob("*.pth"))
-    installed = import_densenet(downloaded, move=True)
+    installed = import_densenet(downloaded, models, cache, move=True)
     progress(1, 1, "downloaded the DenseNet121 weights")
     return installed
 
 
-def import_densenet(source: Path, move: bool = False) -> Path:
-    """Check that ``source`` is a loadable DenseNet121 state dict, then file it in the models folder."""
+def import_densenet(source: Path, models: Path, cache: Path, move: bool = False) -> Path:
+    """Check that ``source`` is a loadable DenseNet121 state dict (its hash remembered in ``cache``), then
+    file it in the models folder ``models``."""
     if not source.is_file():
         raise ModelMissingError(f"{source} {'is a folder' if source.is_dir() else 'does not exist'}: give the "
                                 "path of the DenseNet121 weights file (densenet121-a639ec97.pth).")
-    load_densenet(source)
-    destination = weights_path()
+    load_densenet(models, cache, source)
+    destination = weights_path(models)
     destination.parent.mkdir(parents=True, exist_ok=True)
     temporary = destination.with_suffix(".importing")
     (shutil.move if move else shutil.copyfile)(source, temporary)

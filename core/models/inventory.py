@@ -29,35 +29,36 @@ class ModelState:
     detail: str = ""  # why it is damaged, or how to get it when missing (no server path: pages show it)
 
 
-def model_states() -> list[ModelState]:
-    """The state of every model the scenarios read: CLIP (the configured checkpoint) and DenseNet121."""
-    return [clip_state(configured_clip_id()), densenet_state()]
+def model_states(models: Path, cache: Path) -> list[ModelState]:
+    """The state of every model the scenarios read in the models folder ``models``: CLIP (the configured
+    checkpoint) and DenseNet121 (fingerprints remembered in the cache folder ``cache``)."""
+    return [clip_state(configured_clip_id(), models, cache), densenet_state(models, cache)]
 
 
-def clip_state(model_id: str) -> ModelState:
+def clip_state(model_id: str, models: Path, cache: Path) -> ModelState:
     """A CLIP checkpoint's folder: present when its config reads and its weights' header does."""
-    folder = model_folder(model_id)
-    if not clip_available(model_id):
+    folder = model_folder(model_id, models)
+    if not clip_available(model_id, models):
         return ModelState("clip", model_id, "missing", folder, detail=MISSING)
     problem = _clip_problem(folder)
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
     if problem:
         return ModelState("clip", model_id, "damaged", folder, size, detail=problem)
-    return ModelState("clip", model_id, "present", folder, size, folder_fingerprint(folder))
+    return ModelState("clip", model_id, "present", folder, size, folder_fingerprint(folder, cache))
 
 
-def densenet_state() -> ModelState:
+def densenet_state(models: Path, cache: Path) -> ModelState:
     """DenseNet121's state dict: present when it is a readable torch archive."""
     from core.models.densenet import DENSENET_ID, weights_path  # torch: imported when asked for only
 
-    path = weights_path()
+    path = weights_path(models)
     if not path.is_file():
         return ModelState("densenet", DENSENET_ID, "missing", path, detail=MISSING)
     size = path.stat().st_size
     if not zipfile.is_zipfile(path):  # torch.save writes a zip archive; a cut download is not one
         return ModelState("densenet", DENSENET_ID, "damaged", path, size,
                           detail=f"{path.name} is not a complete torch state dict (a download cut short?).")
-    return ModelState("densenet", DENSENET_ID, "present", path, size, file_fingerprint(path))
+    return ModelState("densenet", DENSENET_ID, "present", path, size, file_fingerprint(path, cache))
 
 
 def _clip_problem(folder: Path) -> str:

@@ -1,11 +1,14 @@
 """The CLIP scenarios: `clip_a` (description as written), `clip_b` (pre-tokenised with NLTK) and
-`clip_zero_shot` (no training: similarity to prompts naming the categories)."""
+`clip_zero_shot` (no training: similarity to prompts naming the categories). Each reads its model from the
+workspace's models folder and caches its embeddings in the workspace's cache folder, both given at
+construction."""
 from __future__ import annotations
 
 import copy
 import time
 from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -18,7 +21,6 @@ from core.dataset import optional_strings
 from core.embeddings.clip_embedder import ClipEmbedder, TokenisedText, embed_text_list
 from core.embeddings.photo_embeddings import embed_photos, in_grey
 from core.explain.clip_relevance import ClipAttributor
-from core.locations import work_root
 from core.models.clip import (
     clip_available,
     configured_clip_id,
@@ -41,26 +43,31 @@ C_GRID = np.logspace(-1, 3, 5)
 
 
 @lru_cache(maxsize=2)
-def shared_embedder(model_id: str, weights: str, fast: bool = True, device: str = "cpu") -> ClipEmbedder:
-    """One embedder per model, weights, precision and device for the whole process (loading takes seconds).
+def shared_embedder(model_id: str, weights: str, models: Path, cache: Path, fast: bool = True,
+                    device: str = "cpu") -> ClipEmbedder:
+    """One embedder per model, weights, models folder, precision and device for the whole process (loading
+    takes seconds); ``cache``: where the weights' hashes are remembered (``load_clip``).
 
     ``weights`` (the folder fingerprint) is only part of the key: new weights under the same id load anew.
     """
-    return ClipEmbedder(load_clip(model_id), fast=fast, device=device)
+    return ClipEmbedder(load_clip(model_id, models, cache), fast=fast, device=device)
 
 
 class ClipScenario(Scenario):
-    """Image + text CLIP embeddings, each L2-normalised, concatenated, multinomial logistic regression."""
+    """Image + text CLIP embeddings, each L2-normalised, concatenated, multinomial logistic regression; the
+    model read from the models folder ``models``, the embeddings cached in the cache folder ``cache``."""
 
     version = "2"  # 2: the 5-fold CV reports accuracy (it reported log loss)
     compares_explanations = True
     uses_gpu = True
     device = "cpu"
 
-    def __init__(self, name: str, description: str, prepare_text, fast: bool = True):
+    def __init__(self, name: str, description: str, prepare_text, models: Path, cache: Path, fast: bool = True):
         self.name = name
         self.description = description
         self.prepare_text = prepare_text
+        self.models = models
+        self.cache = cache
         self.fast = fast
 
     @property
@@ -69,15 +76,17 @@ class ClipScenario(Scenario):
 
     def weights_fingerprint(self) -> str:
         precision = "int8" if self.fast else "fp32"
-        if not clip_available(self.model_id):
+        if not clip_available(self.model_id, self.models):
             return precision
-        return f"{folder_fingerprint(model_folder(self.model_id))}|{precision}"
+        return f"{folder_fingerprint(model_folder(self.model_id, self.models), self.cache)}|{precision}"
 
     def unavailable_reason(self) -> str | None:
-        return None if clip_available(self.model_id) else missing_clip_message(self.model_id)
+        return None if clip_available(self.model_id, self.models) else missing_clip_message(self.model_id,
+                                                                                           self.models)
 
     def embedder(self) -> ClipEmbedder:
-        return shared_embedder(self.model_id, self.weights_fingerprint(), self.fast, self.device)
+        return shared_embedder(self.model_id, self.weights_fingerprint(), self.models, self.cache, self.fast,
+                               self.device)
 
     def photo_finisher(self) -> Callable | None:
         # The grey variant turns photos grey before they are resized, as on the CPU.
@@ -91,7 +100,7 @@ class ClipScenario(Scenario):
     def featurize(self, listings: pd.DataFrame, progress: Progress = silent) -> Features:
         start = time.perf_counter()
         embedder = self.embedder()
-        cache_root = work_root() / "cache" / "clip"
+        cache_root = self.cache / "clip"
         photos = embed_photos(in_grey(embedder) if self.greyscale else embedder, cache_root,
                               optional_strings(listings["image_path"]), optional_strings(listings["image_sha"]),
                               progress)
@@ -165,7 +174,7 @@ class ClipZeroShotScenario(ClipScenario):
 
     def estimator(self, classes: list[str]) -> ZeroShotClassifier:
         embedder = self.embedder()
-        cache_root = work_root() / "cache" / "clip"
+        cache_root = self.cache / "clip"
         class_embeddings = []
         for category in classes:
             mean = embed_text_list(embedder, cache_root, prompts_for(category)).vectors.mean(axis=0)
@@ -174,12 +183,14 @@ class ClipZeroShotScenario(ClipScenario):
         return ZeroShotClassifier(np.stack(class_embeddings), classes, logit_scale)
 
 
-def clip_scenarios(fast: bool = True) -> list[ClipScenario]:
-    """The three CLIP scenarios of the study."""
+def clip_scenarios(models: Path, cache: Path, fast: bool = True) -> list[ClipScenario]:
+    """The three CLIP scenarios of the study, reading the model from the models folder ``models`` and caching
+    their embeddings in the cache folder ``cache``."""
     return [
-        ClipScenario("clip_a", "CLIP image + description as written, logistic regression", model_a_text, fast),
+        ClipScenario("clip_a", "CLIP image + description as written, logistic regression", model_a_text,
+                     models, cache, fast),
         ClipScenario("clip_b", "CLIP image + description pre-tokenised (NLTK), logistic regression", model_b_text,
-                     fast),
+                     models, cache, fast),
         ClipZeroShotScenario("clip_zero_shot", "CLIP zero-shot: photo and description against category prompts",
-                             model_a_text, fast),
+                             model_a_text, models, cache, fast),
     ]

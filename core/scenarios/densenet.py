@@ -1,11 +1,13 @@
 """The `densenet121` scenario, the study's baseline: frozen ImageNet DenseNet121 features of the
 photo (extracted once, cached on disk), a 7-way logistic-regression head trained on the train split.
 No augmentation by default (the study's baseline); mirrored photos, or fine-tuning the last dense
-block, as options."""
+block, as options. The weights are read from the workspace's models folder and the features cached in its
+cache folder, both given at construction."""
 from __future__ import annotations
 
 import time
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -19,7 +21,6 @@ from core.dataset import optional_strings
 from core.embeddings.photo_embeddings import TransformedEncoder, embed_photos, in_grey
 from core.errors import NoPhotoError
 from core.explain.gradcam import GradCamAttributor
-from core.locations import work_root
 from core.models.densenet import (
     DENSENET_ID,
     IMAGE_SIZE,
@@ -104,21 +105,28 @@ class BlockInputEncoder:
 
 
 @lru_cache(maxsize=2)
-def shared_encoder(weights: str, image_size: int) -> DenseNetEncoder:
-    """One encoder per weights file version and resolution for the whole process."""
-    return DenseNetEncoder(load_densenet(), image_size=image_size)
+def shared_encoder(weights: str, image_size: int, models: Path, cache: Path) -> DenseNetEncoder:
+    """One encoder per weights file version, resolution and models folder for the whole process (``cache``:
+    where the weights' hash is remembered)."""
+    return DenseNetEncoder(load_densenet(models, cache), image_size=image_size)
 
 
 class DenseNetScenario(Scenario):
+    """The baseline (see the module), its weights read from the models folder ``models`` and the photos'
+    features cached in the cache folder ``cache``."""
+
     name = "densenet121"
     description = "DenseNet121 (ImageNet) features of the photo, 7-way logistic-regression head (baseline)"
     version = "2"  # 2: the 5-fold CV reports accuracy (it reported log loss)
     reads_text = False
     explains_words = False
 
-    def __init__(self, image_size: int = IMAGE_SIZE, augment: bool = False, fine_tune: bool = False):
+    def __init__(self, models: Path, cache: Path, image_size: int = IMAGE_SIZE, augment: bool = False,
+                 fine_tune: bool = False):
         if augment and fine_tune:
             raise ValueError("augmentation and fine-tuning are separate options; pick one")
+        self.models = models
+        self.cache = cache
         self.image_size = image_size
         self.augment = augment
         self.fine_tune = fine_tune
@@ -136,20 +144,20 @@ class DenseNetScenario(Scenario):
     def weights_fingerprint(self) -> str:
         mode = "mirror-augmented" if self.augment else "fine-tuned" if self.fine_tune else "plain"
         options = f"{self.image_size}|{mode}"
-        if not densenet_available():
+        if not densenet_available(self.models):
             return options
-        return f"{file_fingerprint(weights_path())}|{options}"
+        return f"{file_fingerprint(weights_path(self.models), self.cache)}|{options}"
 
     def unavailable_reason(self) -> str | None:
-        return None if densenet_available() else missing_densenet_message()
+        return None if densenet_available(self.models) else missing_densenet_message(self.models)
 
     def encoder(self) -> DenseNetEncoder:
-        return shared_encoder(self.weights_fingerprint(), self.image_size)
+        return shared_encoder(self.weights_fingerprint(), self.image_size, self.models, self.cache)
 
     def featurize(self, listings: pd.DataFrame, progress: Progress = silent) -> Features:
         start = time.perf_counter()
         paths, keys = optional_strings(listings["image_path"]), optional_strings(listings["image_sha"])
-        cache = work_root() / "cache" / "densenet"
+        cache = self.cache / "densenet"
         self._progress = progress
         encoder = self._photo_encoder()
         photos = embed_photos(encoder, cache, paths, keys, progress)
