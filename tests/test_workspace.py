@@ -7,9 +7,10 @@ from core.locations import REPO_ROOT
 from core.scenarios.registry import all_scenarios, scenario_named
 from core.workspace import Workspace
 
-# Where the environment may be read for the workspace's folders: the command line (the adapter in core/) and
-# the module that defines the reader. Pages and benchmarks are adapters outside core/.
-READS_ENVIRONMENT = {"core/cli.py", "core/workspace.py"}
+# Where the environment may be read for the workspace's folders: the adapters in core/ (the command line, and the
+# service's workers, which uvicorn starts on their own) and the module that defines the reader. Pages and
+# benchmarks are adapters outside core/.
+READS_ENVIRONMENT = {"core/cli.py", "core/service/app.py", "core/workspace.py"}
 # The reader, and any direct read of the variables that place the workspace.
 READERS = re.compile(r"\bfrom_environment\(|\b(?:WORK_DIR|MODELS_DIR|REVIEW_DB)_ENV\b"
                      r"|(?:environ\.get\(|environ\[|getenv\()\s*[\"']VITRINE_(?:WORK_DIR|MODELS_DIR|REVIEW_DB)")
