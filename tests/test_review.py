@@ -275,7 +275,7 @@ def test_queue_puts_the_most_confident_mistakes_first(small_data_dir):
     from core.evaluation import evaluate
     from core.scenarios.tfidf import TfidfScenario
 
-    result = evaluate(TfidfScenario(), load_dataset(small_data_dir))
+    result = evaluate(TfidfScenario(), load_dataset(small_data_dir)).result
     frame = result.predictions
     frame.loc[0, "predicted"] = "Watches" if frame.loc[0, "true"] != "Watches" else "Computers"
     queue = result.misclassified()
@@ -290,7 +290,7 @@ def test_the_mistakes_queue_holds_the_test_splits_mistakes_only(small_data_dir):
     from core.scenarios.tfidf import TfidfScenario
 
     dataset = load_dataset(small_data_dir)
-    result = evaluate(TfidfScenario(), dataset)
+    result = evaluate(TfidfScenario(), dataset).result
     frame = result.predictions
     for split in ("train", "test"):  # one wrong answer planted in each split
         row = frame.index[frame["split"] == split][0]
