@@ -77,14 +77,14 @@ def clip_run(listings: pd.DataFrame, n: int, folder: Path, rounds: int, device: 
     from core.classify.job import GPU_PHOTO_GROUP, GPU_PHOTO_WORKERS, classify_batch
     from core.dataset import load_dataset
     from core.images import open_image, to_square
-    from core.runs import fitted_result
+    from core.runs import fitted_scenario
     from core.scenarios.registry import all_scenarios
     from core.workspace import Workspace
 
     workspace = Workspace.from_environment()
     scenario = all_scenarios(workspace)["clip_a"]
     trained_on = load_dataset(REPO_ROOT / "assets" / "sample")  # a small train split: the head is not the point
-    estimator = fitted_result(scenario, trained_on, workspace.results_store()).estimator
+    estimator = fitted_scenario(scenario, trained_on, workspace.results_store()).estimator
     rows = synthetic_rows(listings.dropna(subset=["image_path"]), n)
     (folder / "images").mkdir(parents=True)
     for source in set(rows["image_path"]):

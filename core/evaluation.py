@@ -62,8 +62,6 @@ class ScenarioResult:
     notes: list[str] = field(default_factory=list)
     created_at: str = ""
     reused: bool = False
-    # The classifier fitted on the train split (what explanations use); None when not loaded.
-    estimator: object = field(default=None, repr=False)
 
     def summary(self) -> dict:
         """The scenario's row of the results table, as plain JSON-ready values."""
@@ -78,8 +76,8 @@ class ScenarioResult:
         }
 
     def metadata(self) -> dict:
-        """Everything but the predictions, the estimator and the reuse flag, for the JSON artefact."""
-        skipped = {"predictions", "estimator", "reused"}
+        """Everything but the predictions and the reuse flag, for the JSON artefact."""
+        skipped = {"predictions", "reused"}
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name not in skipped}
 
     def misclassified(self) -> pd.DataFrame:
@@ -119,8 +117,17 @@ class ScenarioResult:
         return self.predictions[[PROBA_PREFIX + c for c in self.classes]].to_numpy()
 
 
-def evaluate(scenario: Scenario, dataset: Dataset, progress: Progress = silent) -> ScenarioResult:
-    """Run the whole protocol for one scenario on the dataset."""
+@dataclass(frozen=True)
+class FittedScenario:
+    """A scenario's stored record with the classifier it fitted on the train split: what classifies new
+    listings and what explanations take apart."""
+
+    result: ScenarioResult
+    estimator: object = field(repr=False)
+
+
+def evaluate(scenario: Scenario, dataset: Dataset, progress: Progress = silent) -> FittedScenario:
+    """Run the whole protocol for one scenario on the dataset: its result and the classifier it fitted."""
     listings = dataset.listings
     classes = dataset.categories
     split = assign_split(listings, test_share=round(1 - scenario.train_share, 4)).to_numpy()
@@ -186,7 +193,7 @@ def evaluate(scenario: Scenario, dataset: Dataset, progress: Progress = silent) 
         "cross_validation": cross_validation,
     }
     seconds["total"] = sum(seconds.values())
-    return ScenarioResult(
+    result = ScenarioResult(
         scenario=scenario.name,
         description=scenario.description,
         model_id=scenario.model_id,
@@ -209,5 +216,5 @@ def evaluate(scenario: Scenario, dataset: Dataset, progress: Progress = silent) 
         skipped=len(listings) - len(rows),
         notes=features.notes,
         created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        estimator=model,
     )
+    return FittedScenario(result, model)

@@ -28,7 +28,7 @@ from core.dataset import Dataset
 from core.evaluation import ScenarioResult
 from core.progress import Progress, silent
 from core.results_store import ResultsStore
-from core.runs import fitted_result
+from core.runs import fitted_scenario
 from core.scenarios.base import Scenario
 from core.split import SEED
 
@@ -87,7 +87,7 @@ def scenario_features(scenario: Scenario, dataset: Dataset, store: ResultsStore,
     features = scenario.featurize(dataset.listings, progress)
     values = features.values
     if values.dtype == object:  # texts: the classifier's own fitted vectoriser (its pipeline's first steps)
-        values = fitted_result(scenario, dataset, store, progress).estimator[:-1].transform(values)
+        values = fitted_scenario(scenario, dataset, store, progress).estimator[:-1].transform(values)
     progress(0, 1, "reducing the features")
     return dataset.listings["uniq_id"].to_numpy()[features.rows], reduced_features(values)
 

@@ -57,13 +57,14 @@ class ResultsStore:
                  and r.data_fingerprint == data_fingerprint]
         return max(found, key=lambda r: r.created_at, default=None)
 
-    def save(self, scenario: Scenario, result: ScenarioResult) -> Path:
-        """Write a result atomically (a reader never sees half a result)."""
+    def save(self, scenario: Scenario, result: ScenarioResult, estimator: object | None = None) -> Path:
+        """Write a result, and the classifier fitted for it when given, atomically (a reader never sees half
+        a result)."""
         folder = self.folder(scenario, result.data_fingerprint)
         folder.mkdir(parents=True, exist_ok=True)
         _atomic_write(folder / PREDICTIONS_FILE, lambda p: result.predictions.to_parquet(p, index=False))
-        if result.estimator is not None:
-            _atomic_write(folder / ESTIMATOR_FILE, lambda p: joblib.dump(result.estimator, p))
+        if estimator is not None:
+            _atomic_write(folder / ESTIMATOR_FILE, lambda p: joblib.dump(estimator, p))
         _atomic_write(folder / METADATA_FILE,
                       lambda p: Path(p).write_text(json.dumps(result.metadata(), indent=2), encoding="utf-8"))
         return folder

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from core.dataset import Dataset
 from core.errors import ScenarioUnavailableError
-from core.evaluation import ScenarioResult, evaluate
+from core.evaluation import FittedScenario, ScenarioResult, evaluate
 from core.progress import Progress, silent
 from core.results_store import ResultsStore
 from core.scenarios.base import Scenario
@@ -19,21 +19,28 @@ def run_scenario(scenario: Scenario, dataset: Dataset, store: ResultsStore, forc
         stored = store.load(scenario, dataset.fingerprint)
         if stored is not None:
             return stored
-    reason = scenario.unavailable_reason()
-    if reason:
-        raise ScenarioUnavailableError(reason)
-    result = evaluate(scenario, dataset, progress)
-    store.save(scenario, result)
-    return result
+    return _evaluate_and_save(scenario, dataset, store, progress).result
 
 
-def fitted_result(scenario: Scenario, dataset: Dataset, store: ResultsStore,
-                  progress: Progress = silent) -> ScenarioResult:
+def fitted_scenario(scenario: Scenario, dataset: Dataset, store: ResultsStore,
+                  progress: Progress = silent) -> FittedScenario:
     """The scenario's stored result with the classifier it fitted on the train split (runs the
-    scenario if it never ran or its classifier is gone)."""
+    scenario if it never ran or its classifier is gone).
+
+    Raises ScenarioUnavailableError (with the fix in its message) when it has to run and cannot run here.
+    """
     result = store.load(scenario, dataset.fingerprint)
     estimator = store.load_estimator(scenario, dataset.fingerprint)
     if result is None or estimator is None:
-        return run_scenario(scenario, dataset, store, force=True, progress=progress)
-    result.estimator = estimator
-    return result
+        return _evaluate_and_save(scenario, dataset, store, progress)
+    return FittedScenario(result, estimator)
+
+
+def _evaluate_and_save(scenario: Scenario, dataset: Dataset, store: ResultsStore,
+                       progress: Progress) -> FittedScenario:
+    reason = scenario.unavailable_reason()
+    if reason:
+        raise ScenarioUnavailableError(reason)
+    fitted = evaluate(scenario, dataset, progress)
+    store.save(scenario, fitted.result, fitted.estimator)
+    return fitted

@@ -25,7 +25,7 @@ from core.review.cutoff_feedback import CutoffFeedback, cutoff_feedback
 from core.review.export import answers_with_context
 from core.review.identity import signed_in_operator
 from core.review.name_field import change_name, field_key, name_field, name_refusal, take_name
-from core.review.queues import mistakes_label, review_queues
+from core.review.queues import mistakes_title, review_queues
 from core.review.standing import operator_pace, operator_queue
 from core.review.summary import REVISE_SHARE, decision_rule
 from core.wording import progress_text
@@ -69,7 +69,7 @@ def answer_keys(uniq_id: str) -> tuple[str, str, str]:
 
 def restore(answer) -> None:
     """An undone answer back in its product's category, doubt and comment, to correct and save again."""
-    for key, value in zip(answer_keys(answer.uniq_id), (answer.label, answer.in_doubt, answer.comment)):
+    for key, value in zip(answer_keys(answer.uniq_id), (answer.category, answer.in_doubt, answer.comment)):
         st.session_state[key] = value
 
 
@@ -118,12 +118,12 @@ def operator_ui(column: DeltaGenerator) -> str:
     return field.operator
 
 
-def queue_ui(queue_column: DeltaGenerator, model_column: DeltaGenerator, labels: list[str],
+def queue_ui(queue_column: DeltaGenerator, model_column: DeltaGenerator, titles: list[str],
              results: dict[str, ScenarioResult]) -> tuple[str, bool]:
     """The queue chosen (the best scenario's mistakes by default) and whether to show the model's answer."""
-    best = mistakes_label(best_scenario(results))
+    best = mistakes_title(best_scenario(results))
     # Bound to the address like the operator's name: a reload keeps the queue being worked through.
-    chosen = queue_column.selectbox("Queue", labels, index=labels.index(best) if best in labels else 0, key="queue",
+    chosen = queue_column.selectbox("Queue", titles, index=titles.index(best) if best in titles else 0, key="queue",
                                     bind="query-params", help="A scenario's mistakes on the data set, the likely "
                                     "label errors that `python -m core labels issues` found, or the listings a "
                                     "classified batch flagged")
@@ -140,7 +140,7 @@ def remove_batch_ui(chosen: str) -> None:
                  "stay in the review store and its exports.")
         if st.button("Remove the batch", type="primary"):
             try:
-                removed = next(batch for batch in sent_batches(workspace().batches) if batch.label() == chosen)
+                removed = next(batch for batch in sent_batches(workspace().batches) if batch.title() == chosen)
                 removed.remove()
                 st.toast(f"The batch {plain_markdown(removed.name)} left review; its answers are kept.")
                 st.rerun()
@@ -218,7 +218,7 @@ def undo_ui(store: ReviewStore, operator: str, skipped_here: set[str], dataset: 
                 restore(undone)
                 # Maybe answered in another queue.
                 product = product_name_of(undone.uniq_id, dataset.listings, workspace().batches)
-                st.toast(plain_markdown(f"Undone: {undone.label} for {product}"))
+                st.toast(plain_markdown(f"Undone: {undone.category} for {product}"))
             st.rerun()
         if back:
             store.bring_back(operator, skipped_here)

@@ -66,7 +66,7 @@ def tfidf_result(reference_dataset):
     from core.evaluation import evaluate
     from core.scenarios.tfidf import TfidfScenario
 
-    return evaluate(TfidfScenario(), reference_dataset)
+    return evaluate(TfidfScenario(), reference_dataset).result
 
 
 @pytest.fixture(scope="session")

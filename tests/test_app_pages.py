@@ -286,7 +286,7 @@ def test_review_page_saves_an_answer_and_undo_keeps_history(with_tfidf, referenc
     assert not app.exception
     store = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}")
     [answer] = store.active_answers()
-    assert (answer.operator, answer.label, answer.in_doubt, answer.scenario) == ("ana", "Watches", True, "tfidf")
+    assert (answer.operator, answer.category, answer.in_doubt, answer.scenario) == ("ana", "Watches", True, "tfidf")
     decisions = next(d.value for d in app.dataframe if "decision" in d.value.columns)  # the summary, by product
     assert decisions["product"].tolist() == [reference_dataset.listing(answer.uniq_id)["product_name"]]
     assert list(decisions.columns[:2]) == ["product", "decision"]  # the decision in sight, beside its product
@@ -355,7 +355,7 @@ def test_review_page_keeps_the_chosen_category_when_a_save_fails(with_tfidf, tmp
     _button(app, "Save answer").click().run()  # trying again, as the message says
     assert not app.exception and not app.warning and not app.error
     [answer] = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}").active_answers()
-    assert (answer.label, answer.in_doubt) == ("Watches", True)
+    assert (answer.category, answer.in_doubt) == ("Watches", True)
 
 
 def test_review_page_locks_the_operator_name_once_given_until_change_is_clicked(with_tfidf, tmp_path, monkeypatch):
@@ -512,7 +512,7 @@ def test_review_page_serves_a_sent_batch_and_saves_answers_with_its_keys(small_d
     _answer(app, "Computers")
     assert not app.exception
     [answer] = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}").active_answers()
-    assert (answer.uniq_id, answer.label, answer.scenario) == (f"batch:{batch_id}:0:n1", "Computers", "tfidf")
+    assert (answer.uniq_id, answer.category, answer.scenario) == (f"batch:{batch_id}:0:n1", "Computers", "tfidf")
     assert any("Nothing left in your queue" in s.value for s in app.success)
     decisions = next(d.value for d in app.dataframe if "product" in d.value.columns)
     assert decisions["product"].tolist() == ["Mystery box"]

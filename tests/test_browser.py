@@ -242,7 +242,7 @@ def test_every_page_explain_an_upload_and_a_review_that_survives_a_restart(app_e
         process.terminate()
         process.wait(timeout=20)
     answers = ReviewStore(f"sqlite:///{private_work_dir / 'reviews.sqlite'}").active_answers()
-    assert [(a.operator, a.label, a.in_doubt, a.comment) for a in answers] == [
+    assert [(a.operator, a.category, a.in_doubt, a.comment) for a in answers] == [
         ("ana", "Watches", True, ""), ("ana", "Watches", False, "strap only")]
 
 

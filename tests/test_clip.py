@@ -207,7 +207,7 @@ def test_three_clip_scenarios_end_to_end_on_a_slice(tiny_clip, reference_dataset
     workspace = Workspace.from_environment()
     by_name = {s.name: s for s in clip_scenarios(workspace.models, workspace.cache)}
     for name in ("clip_a", "clip_b", "clip_zero_shot"):
-        result = evaluate(by_name[name], subset)
+        result = evaluate(by_name[name], subset).result
         assert len(result.predictions) == len(subset.listings) and result.skipped == 0
         assert result.test_accuracy == pytest.approx(split_accuracy(result.predictions))
         np.testing.assert_allclose(result.probabilities().sum(axis=1), 1.0, rtol=1e-6)

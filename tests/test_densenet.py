@@ -81,13 +81,13 @@ def _slice(reference_dataset, per_category=8):
 def test_head_trains_on_cached_features_and_skips_listings_without_photo(imported_densenet, reference_dataset):
     subset = _slice(reference_dataset)
     scenario = _scenario(image_size=SMALL)
-    first = evaluate(scenario, subset)
+    first = evaluate(scenario, subset).result
     assert first.skipped == 1 and len(first.predictions) == len(subset.listings) - 1
     assert "1 listing(s) have no usable photo: left out" in first.notes[0]
     assert first.computed == len(subset.listings) - 1 and first.cache_hits == 0
     assert first.test_accuracy == pytest.approx(split_accuracy(first.predictions))
     assert 0.0 <= first.cv_mean <= 1.0  # CV accuracy, not log loss (which was negative)
-    again = evaluate(scenario, subset)
+    again = evaluate(scenario, subset).result
     assert again.cache_hits == first.computed and again.computed == 0
     assert again.predictions.equals(first.predictions)
 
@@ -144,12 +144,13 @@ def test_gradcam_explains_the_predicted_class_by_default_and_overlays():
 
 def test_mirror_augmentation_trains_on_twice_the_photos(imported_densenet, reference_dataset):
     subset = _slice(reference_dataset, per_category=6)
-    result = evaluate(_scenario(image_size=SMALL, augment=True), subset)
+    fitted = evaluate(_scenario(image_size=SMALL, augment=True), subset)
+    result = fitted.result
     with_photo = len(subset.listings) - 1
     assert result.computed == 2 * with_photo  # each photo and its mirror image
-    assert isinstance(result.estimator, MirrorAugmentedHead)
+    assert isinstance(fitted.estimator, MirrorAugmentedHead)
     train = (result.predictions["split"] == "train").sum()
-    assert result.estimator.estimator_[0].n_samples_seen_ == 2 * train
+    assert fitted.estimator.estimator_[0].n_samples_seen_ == 2 * train
     assert len(result.predictions) == with_photo
     assert _scenario(augment=True).weights_fingerprint() != _scenario().weights_fingerprint()
 
@@ -183,13 +184,14 @@ def test_fine_tuning_the_last_block_with_early_stopping_and_gradcam(imported_den
     subset = _slice(reference_dataset, per_category=12)
     scenario = _scenario(image_size=SMALL, fine_tune=True)
     steps = []
-    result = evaluate(scenario, subset, progress=lambda done, total, message: steps.append(message))
-    assert isinstance(result.estimator, FineTunedDenseNetHead)
-    assert 1 <= result.estimator.epochs_ <= result.estimator.max_epochs
+    fitted = evaluate(scenario, subset, progress=lambda done, total, message: steps.append(message))
+    result = fitted.result
+    assert isinstance(fitted.estimator, FineTunedDenseNetHead)
+    assert 1 <= fitted.estimator.epochs_ <= fitted.estimator.max_epochs
     assert "fine-tuning the last dense block" in steps
     assert len(result.predictions) == len(subset.listings) - 1 and result.cv_mean is not None
     workspace = Workspace.from_environment()
-    workspace.results_store().save(scenario, result)
+    workspace.results_store().save(scenario, result, fitted.estimator)
     listing = subset.listings.dropna(subset=["image_path"]).iloc[0]
     explanation = ScenarioExplanations(scenario, subset, workspace).explain_listing(listing["uniq_id"])
     photo = open_image(listing["image_path"])

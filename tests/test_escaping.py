@@ -182,7 +182,7 @@ def test_review_page_shows_hostile_names_as_text_and_saves_the_category_as_named
     assert not app.exception and live_text(app) == []
     assert shown(app.toast[0].value) == f"Saved: {HOSTILE[0]}"
     latest = ReviewStore(hostile["VITRINE_REVIEW_DB"]).active_answers()[-1]
-    assert (latest.operator, latest.label, latest.comment) == (OPERATOR, HOSTILE[0], HOSTILE[3])
+    assert (latest.operator, latest.category, latest.comment) == (OPERATOR, HOSTILE[0], HOSTILE[3])
 
 
 def test_map_page_shows_hostile_names_as_text(hostile):

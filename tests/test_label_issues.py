@@ -82,4 +82,4 @@ def test_the_review_page_offers_the_likely_label_errors_as_a_queue(small_data_di
     next(b for b in app.button if b.label == first["category"]).click().run()
     next(b for b in app.button if b.label == "Save answer").click().run()
     [answer] = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}").active_answers()
-    assert (answer.uniq_id, answer.label) == (second["uniq_id"], first["category"])
+    assert (answer.uniq_id, answer.category) == (second["uniq_id"], first["category"])

@@ -42,7 +42,7 @@ def test_answers_are_saved_at_once_and_survive_a_new_connection(store):
     store.save("ana", "item1", "Watches", in_doubt=False, comment="clear", scenario="tfidf")
     again = ReviewStore(store.url)
     [answer] = again.active_answers()
-    assert (answer.operator, answer.uniq_id, answer.label, answer.in_doubt, answer.comment) == (
+    assert (answer.operator, answer.uniq_id, answer.category, answer.in_doubt, answer.comment) == (
         "ana", "item1", "Watches", False, "clear")
 
 
@@ -275,7 +275,7 @@ def test_queue_puts_the_most_confident_mistakes_first(small_data_dir):
     from core.evaluation import evaluate
     from core.scenarios.tfidf import TfidfScenario
 
-    result = evaluate(TfidfScenario(), load_dataset(small_data_dir))
+    result = evaluate(TfidfScenario(), load_dataset(small_data_dir)).result
     frame = result.predictions
     frame.loc[0, "predicted"] = "Watches" if frame.loc[0, "true"] != "Watches" else "Computers"
     queue = result.misclassified()
@@ -290,14 +290,14 @@ def test_the_mistakes_queue_holds_the_test_splits_mistakes_only(small_data_dir):
     from core.scenarios.tfidf import TfidfScenario
 
     dataset = load_dataset(small_data_dir)
-    result = evaluate(TfidfScenario(), dataset)
+    result = evaluate(TfidfScenario(), dataset).result
     frame = result.predictions
     for split in ("train", "test"):  # one wrong answer planted in each split
         row = frame.index[frame["split"] == split][0]
         frame.loc[row, "predicted"] = "Watches" if frame.loc[row, "true"] != "Watches" else "Computers"
     wrong = frame[frame["true"] != frame["predicted"]]
     queue = mistakes_queue("tfidf", result, dataset)
-    assert queue.label == "Test-split mistakes of tfidf"
+    assert queue.title == "Test-split mistakes of tfidf"
     assert set(queue.items["uniq_id"]) == set(wrong.loc[wrong["split"] == "test", "uniq_id"])
     assert set(wrong.loc[wrong["split"] == "train", "uniq_id"]).isdisjoint(queue.items["uniq_id"])
 

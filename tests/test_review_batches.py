@@ -125,7 +125,7 @@ def test_classify_to_review_prints_the_batch_and_the_queue_serves_it(small_data_
                  "--to-review"]) == 0
     [sent] = sent_batches(_batches())
     assert f"{sent.flagged} listing(s) sent to review as batch {sent.batch_id}" in capsys.readouterr().out
-    queue = review_queues(reference_dataset, {}, _batches())[sent.label()]()
+    queue = review_queues(reference_dataset, {}, _batches())[sent.title()]()
     assert queue.is_batch and queue.scenario == "tfidf" and queue.items["true"].isna().all()
     shown = queue.listing(f"batch:{sent.batch_id}:1:x1")
     assert (shown.name, shown.description) == ("Mystery", "zzz qqq vvv")
@@ -143,7 +143,7 @@ def test_a_batch_answer_is_kept_apart_from_reference_answers_in_both_summaries(s
     assert main(["classify", str(path), "--out", str(tmp_path / "o.parquet"), "--precision", "1", "--to-review"]) == 0
     [sent] = sent_batches(_batches())
     queues = review_queues(dataset, {"tfidf": result}, _batches())
-    batch = queues[sent.label()]()
+    batch = queues[sent.title()]()
     [key] = batch.items["uniq_id"]
     assert key != "Wa0"
     store = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}")

@@ -6,7 +6,7 @@ from core.cli import main
 from core.dataset import load_dataset
 from core.explain.base import ListingInput
 from core.explain.tfidf_words import word_contributions
-from core.runs import run_scenario
+from core.runs import fitted_scenario, run_scenario
 from core.scenarios.tfidf_specs import TfidfSpecsScenario
 from core.specifications import specification_text
 from core.workspace import Workspace
@@ -37,8 +37,7 @@ def test_it_reaches_its_target_and_every_brand_value_stays_out(reference_dataset
 def test_its_words_add_up_to_the_logit_and_specification_words_are_read_not_shown(small_data_dir):
     dataset = load_dataset()
     scenario = TfidfSpecsScenario()
-    result = run_scenario(scenario, dataset, Workspace.from_environment().results_store())
-    model = result.estimator
+    model = fitted_scenario(scenario, dataset, Workspace.from_environment().results_store()).estimator
     text = scenario.text("Steel watch", "analog wrist watch with strap", "Leather Strap")
     assert text == "Steel watch. analog wrist watch with strap Leather Strap"
     for index in range(len(model.classes_)):

@@ -8,7 +8,7 @@ from core.dataset import load_dataset
 from core.errors import ScenarioUnavailableError
 from core.explain.base import ListingInput
 from core.locations import REPO_ROOT
-from core.runs import run_scenario
+from core.runs import fitted_scenario, run_scenario
 from core.scenarios.keyword_emphasis import KeywordEmphasis
 from core.scenarios.registry import all_scenarios, scenario_named
 from core.scenarios.tfidf import TfidfScenario
@@ -66,13 +66,13 @@ def test_the_keyword_variant_never_learns_its_keywords_from_test_listings(small_
     marked = test & (dataset.listings["category"] == category)
     dataset.listings.loc[marked, "description"] = dataset.listings.loc[marked, "description"] + f" {planted}"
     weighted = variant(TfidfScenario(), keywords=True)
-    result = run_scenario(weighted, dataset, Workspace.from_environment().results_store())
-    keywords = result.estimator.named_steps["keywords"].keywords_
+    estimator = fitted_scenario(weighted, dataset, Workspace.from_environment().results_store()).estimator
+    keywords = estimator.named_steps["keywords"].keywords_
     assert keywords and planted not in {word for words in keywords.values() for word in words}
     train_words = set(" ".join(dataset.listings.loc[~test, "description"]).lower().split())
     assert {word for words in keywords.values() for word in words} <= train_words
     keyword = keywords[category][0]
-    [explanation] = weighted.attributor(result.estimator).attribute([ListingInput(None, "", f"plain {keyword} words")])
+    [explanation] = weighted.attributor(estimator).attribute([ListingInput(None, "", f"plain {keyword} words")])
     [scored] = [w for w in explanation.words if w.word == keyword]
     assert explanation.target == category and scored.score > 0  # the weighted keyword speaks for its category
 

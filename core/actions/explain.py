@@ -18,7 +18,7 @@ from core.explain.explanation import Explanation
 from core.explain.keywords import MIN_LISTINGS, aggregate_keywords
 from core.progress import Progress, silent
 from core.results_store import result_key
-from core.runs import fitted_result
+from core.runs import fitted_scenario
 from core.scenarios.base import Scenario
 from core.workspace import Workspace
 
@@ -39,9 +39,10 @@ class ScenarioExplanations:
         none); explanations of the dataset's listings are cached in the workspace's cache."""
         self.scenario = scenario
         self.dataset = dataset
-        self.result = fitted_result(scenario, dataset, workspace.results_store())
+        fitted = fitted_scenario(scenario, dataset, workspace.results_store())
+        self.result = fitted.result
         self.cache = workspace.cache / "explanations"
-        self.estimator = self.result.estimator
+        self.estimator = fitted.estimator
         self.attributor = scenario.attributor(self.estimator)
         self.key = result_key(scenario, dataset.fingerprint)
 

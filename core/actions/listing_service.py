@@ -90,7 +90,7 @@ class ListingService:
         self.classifier = StoredClassifier.load(scenario_named(scenario_name, workspace), dataset, promise,
                                                 workspace.results_store())
         self.scenario = self.classifier.scenario
-        self.estimator = self.classifier.result.estimator
+        self.estimator = self.classifier.fitted.estimator
         self.classes = [str(c) for c in self.estimator.classes_]
         self.dataset = dataset
         self.workspace = workspace

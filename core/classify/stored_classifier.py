@@ -11,10 +11,10 @@ from core.classify.batch_input import BatchFile
 from core.classify.job import ClassifySummary, classify_batch
 from core.dataset import Dataset
 from core.errors import ScenarioUnavailableError
-from core.evaluation import ScenarioResult
+from core.evaluation import FittedScenario, ScenarioResult
 from core.progress import Progress, silent
 from core.results_store import ResultsStore
-from core.runs import fitted_result
+from core.runs import fitted_scenario
 from core.scenarios.base import Scenario
 from core.text import listing_text
 from core.wording import review_line
@@ -23,7 +23,7 @@ from core.wording import review_line
 @dataclass(frozen=True)
 class StoredClassifier:
     scenario: Scenario
-    result: ScenarioResult  # with the fitted estimator
+    fitted: FittedScenario
     threshold: ReviewThreshold
     promise: Promise
     reference: BatchReference  # what each batch is compared with
@@ -36,19 +36,20 @@ class StoredClassifier:
         when it cannot run here."""
         if reason := scenario.unavailable_reason():
             raise ScenarioUnavailableError(reason)
-        result = fitted_result(scenario, dataset, store, progress)
+        fitted = fitted_scenario(scenario, dataset, store, progress)
+        result = fitted.result
         threshold = result.review_threshold(promise.target_precision, promise.confidence_level, promise.scope)
-        return cls(scenario, result, threshold, promise, batch_reference(result, dataset, scenario.reads_text))
+        return cls(scenario, fitted, threshold, promise, batch_reference(result, dataset, scenario.reads_text))
 
     @property
     def review(self) -> str:
         """The review cut-off and what it does on the test split, in words."""
-        return review_line(self.result, self.threshold)
+        return review_line(self.fitted.result, self.threshold)
 
     def classify(self, batch: BatchFile, output: Path, explain: bool = False, device: str = "cpu",
                  progress: Progress = silent) -> ClassifySummary:
         """Classify every row of ``batch`` into ``output`` on ``device`` (see ``classify_batch``)."""
-        return classify_batch(batch, self.scenario, self.result.estimator, self.threshold, output, explain=explain,
+        return classify_batch(batch, self.scenario, self.fitted.estimator, self.threshold, output, explain=explain,
                               device=device, progress=progress, reference=self.reference, promise=self.promise)
 
 

@@ -1,6 +1,6 @@
-"""Operator answers, stored durably: one row per answer (operator, time, item, label, doubt,
-comment). Nothing is ever updated or deleted: an undo is a row of its own that cancels an earlier
-answer, so the whole history stays and two operators saving at once never overwrite each other.
+"""Operator answers, stored durably: one row per answer (operator, time, item, category (in the column
+``label``), doubt, comment). Nothing is ever updated or deleted: an undo is a row of its own that cancels an
+earlier answer, so the whole history stays and two operators saving at once never overwrite each other.
 
 SQLite by default (WAL journal, busy timeout, one short transaction per answer); any SQLAlchemy URL
 (PostgreSQL, say) through ``$VITRINE_REVIEW_DB`` (read into the workspace, ``core.workspace``). Where a check
@@ -42,7 +42,7 @@ from core.errors import ReviewStoreError
 
 MAX_OPERATOR_CHARS = 100
 MAX_ID_CHARS = 64
-MAX_LABEL_CHARS = 200
+MAX_CATEGORY_CHARS = 200
 MAX_COMMENT_CHARS = 1000
 # The same answer saved again this soon by the same operator is a double click on Save, not a new answer.
 REPEAT_WINDOW = timedelta(seconds=10)
@@ -54,7 +54,7 @@ answers = Table(
     Column("operator", String(MAX_OPERATOR_CHARS), nullable=False, index=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("uniq_id", String(MAX_ID_CHARS), nullable=False, index=True),
-    Column("label", String(MAX_LABEL_CHARS)),  # None on an undo row
+    Column("label", String(MAX_CATEGORY_CHARS)),  # the operator's category; None on an undo row
     Column("in_doubt", Boolean, nullable=False, default=False),
     Column("comment", Text, nullable=False, default=""),
     Column("scenario", String(64), nullable=False, default=""),
@@ -73,11 +73,13 @@ skips = Table(
 
 @dataclass(frozen=True)
 class Answer:
+    """One operator's answer in force: the category they chose for a listing, whether they were in doubt."""
+
     id: int
     operator: str
     created_at: datetime
     uniq_id: str
-    label: str
+    category: str  # the operator's, stored in the column "label"
     in_doubt: bool
     comment: str
     scenario: str
@@ -107,16 +109,16 @@ class ReviewStore:
         except DatabaseError as exc:
             raise self._error("The review database cannot be opened", exc) from exc
 
-    def save(self, operator: str, uniq_id: str, label: str, in_doubt: bool, comment: str = "",
+    def save(self, operator: str, uniq_id: str, category: str, in_doubt: bool, comment: str = "",
              scenario: str = "", categories: Collection[str] | None = None) -> int:
         """Record one answer at once; returns its id. Refused with a ReviewStoreError saying why when the
-        operator name is missing or too long, the label is empty (or, given ``categories``, not one of
+        operator name is missing or too long, the category is empty (or, given ``categories``, not one of
         them) or the comment is longer than ``MAX_COMMENT_CHARS``. The operator's latest answer saved
         again within ``REPEAT_WINDOW`` is stored once: its id is returned."""
         operator = checked_operator(operator)
         comment = comment or ""
-        _check_answer(uniq_id, label, comment, categories)
-        return self._insert(dict(operator=operator, uniq_id=uniq_id, label=label, in_doubt=bool(in_doubt),
+        _check_answer(uniq_id, category, comment, categories)
+        return self._insert(dict(operator=operator, uniq_id=uniq_id, label=category, in_doubt=bool(in_doubt),
                                  comment=comment, scenario=scenario), skip_repeat=True)
 
     def undo_last(self, operator: str) -> Answer | None:
@@ -229,8 +231,9 @@ class ReviewStore:
 
     def active_frame(self) -> pd.DataFrame:
         """The answers in force as a table (the CSV export)."""
-        columns = ["id", "operator", "created_at", "uniq_id", "label", "in_doubt", "comment", "scenario"]
-        return pd.DataFrame([vars(a) for a in self.active_answers()], columns=columns)
+        columns = ["id", "operator", "created_at", "uniq_id", "category", "in_doubt", "comment", "scenario"]
+        frame = pd.DataFrame([vars(a) for a in self.active_answers()], columns=columns)
+        return frame.rename(columns={"category": "label"})  # the column's name in the database and the exports
 
     @property
     def location(self) -> str:
@@ -291,20 +294,20 @@ def checked_operator(operator: str) -> str:
     return operator
 
 
-def _check_answer(uniq_id: str, label: str, comment: str, categories: Collection[str] | None) -> None:
+def _check_answer(uniq_id: str, category: str, comment: str, categories: Collection[str] | None) -> None:
     """A ReviewStoreError for an answer its columns cannot hold or the summary cannot count."""
     if not isinstance(uniq_id, str) or not uniq_id or len(uniq_id) > MAX_ID_CHARS:
         raise ReviewStoreError(f"The product id {uniq_id!r} cannot be stored: an id has 1 to {MAX_ID_CHARS} "
                                "characters.")
     _check_no_nul("The product id", uniq_id)
-    if not isinstance(label, str) or not label.strip():
+    if not isinstance(category, str) or not category.strip():
         raise ReviewStoreError("Pick a category before saving the answer.")
-    if categories is not None and label not in categories:
-        raise ReviewStoreError(f"{label!r} is not one of this data set's categories; pick one of them.")
-    if len(label) > MAX_LABEL_CHARS:
-        raise ReviewStoreError(f"A category name has at most {MAX_LABEL_CHARS} characters; this one has "
-                               f"{len(label)}.")
-    _check_no_nul("The category", label)
+    if categories is not None and category not in categories:
+        raise ReviewStoreError(f"{category!r} is not one of this data set's categories; pick one of them.")
+    if len(category) > MAX_CATEGORY_CHARS:
+        raise ReviewStoreError(f"A category name has at most {MAX_CATEGORY_CHARS} characters; this one has "
+                               f"{len(category)}.")
+    _check_no_nul("The category", category)
     if len(comment) > MAX_COMMENT_CHARS:
         raise ReviewStoreError(f"The comment has {len(comment)} characters; at most {MAX_COMMENT_CHARS} are kept. "
                                "Please shorten it.")

@@ -86,7 +86,7 @@ class SentBatch:
         return f"{self.flagged} listing(s) sent to review as batch {self.batch_id}" + (
             f"; {left_out} left out: they could not be read or have nothing to show an operator" if left_out else "")
 
-    def label(self) -> str:
+    def title(self) -> str:
         """How the review page names this queue."""
         when = self.created[:16].replace("T", " ")
         return f"Batch {self.name} ({when} UTC, {self.flagged} flagged, id {self.batch_id})"  # the id: names repeat

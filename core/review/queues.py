@@ -32,11 +32,11 @@ class QueueListing:
 
 @dataclass
 class ReviewQueue:
-    """One queue: its label in the picker, the scenario its answers are saved under, its items (one row
+    """One queue: its title in the picker, the scenario its answers are saved under, its items (one row
     per listing: uniq_id, the key answers are saved with; true, the data set's label or None;
     predicted; confidence) and how to show one of them."""
 
-    label: str
+    title: str
     scenario: str
     items: pd.DataFrame
     listing: Callable[[str], QueueListing]
@@ -44,15 +44,17 @@ class ReviewQueue:
     is_batch: bool = False
 
 
-def mistakes_label(scenario: str) -> str:
+def mistakes_title(scenario: str) -> str:
+    """The title of the queue of ``scenario``'s test-split mistakes."""
     return f"Test-split mistakes of {scenario}"
 
 
-def label_errors_label(scenario: str) -> str:
+def label_errors_title(scenario: str) -> str:
+    """The title of the queue of the likely label errors ranked under ``scenario``."""
     return f"Likely label errors ({scenario})"
 
 
-def _reference_queue(label: str, name: str, items: pd.DataFrame, predictions: pd.DataFrame,
+def _reference_queue(title: str, name: str, items: pd.DataFrame, predictions: pd.DataFrame,
                      dataset: Dataset) -> ReviewQueue:
     """A queue of reference listings, shown from the data set, summarised against ``predictions`` (uniq_id,
     predicted): the model answers the queue shows."""
@@ -64,14 +66,14 @@ def _reference_queue(label: str, name: str, items: pd.DataFrame, predictions: pd
         reference = answers[~answers["uniq_id"].map(is_batch_key)]  # batch answers have their own queues
         return summarise(reference, dataset.listings, predictions)
 
-    return ReviewQueue(label, name, items[ITEM_COLUMNS].reset_index(drop=True), listing, summary)
+    return ReviewQueue(title, name, items[ITEM_COLUMNS].reset_index(drop=True), listing, summary)
 
 
 def mistakes_queue(name: str, result: ScenarioResult, dataset: Dataset) -> ReviewQueue:
     """The scenario's wrong answers on the test split, most confident first: listings it never learnt from
     (its train-split mistakes are in-sample; the likely label errors queue reviews the whole data set)."""
     wrong = result.misclassified()
-    return _reference_queue(mistakes_label(name), name, wrong[wrong["split"] == "test"], result.predictions, dataset)
+    return _reference_queue(mistakes_title(name), name, wrong[wrong["split"] == "test"], result.predictions, dataset)
 
 
 def label_errors_queue(name: str, issues: pd.DataFrame, dataset: Dataset) -> ReviewQueue:
@@ -84,7 +86,7 @@ def label_errors_queue(name: str, issues: pd.DataFrame, dataset: Dataset) -> Rev
     items = pd.DataFrame({"uniq_id": flagged["uniq_id"], "true": flagged["given"], "predicted": flagged["suggested"],
                           "confidence": confidence})
     held_out = issues[["uniq_id", "suggested"]].rename(columns={"suggested": "predicted"})
-    return _reference_queue(label_errors_label(name), name, items, held_out, dataset)
+    return _reference_queue(label_errors_title(name), name, items, held_out, dataset)
 
 
 def batch_queue(batch: SentBatch) -> ReviewQueue:
@@ -101,24 +103,24 @@ def batch_queue(batch: SentBatch) -> ReviewQueue:
 
     items = pd.DataFrame({"uniq_id": table["key"], "true": None, "predicted": table["predicted"],
                           "confidence": table["confidence"]})
-    return ReviewQueue(batch.label(), batch.scenario, items, listing,
+    return ReviewQueue(batch.title(), batch.scenario, items, listing,
                        lambda answers: summarise_batch(answers, table), is_batch=True)
 
 
 def review_queues(dataset: Dataset, results: dict[str, ScenarioResult], batches: Path,
                   label_issues: dict[str, pd.DataFrame] | None = None) -> dict[str, Callable[[], ReviewQueue]]:
-    """Every queue there is, by its label, built when chosen: each stored result's mistakes, each stored
+    """Every queue there is, by its title, built when chosen: each stored result's mistakes, each stored
     ranking of likely label errors (``label_issues`` by scenario), then each batch sent to the batches
     folder ``batches``, newest first."""
     queues: dict[str, Callable[[], ReviewQueue]] = {
-        mistakes_label(name): (lambda name=name, result=result: mistakes_queue(name, result, dataset))
+        mistakes_title(name): (lambda name=name, result=result: mistakes_queue(name, result, dataset))
         for name, result in results.items()}
     for name, issues in (label_issues or {}).items():
         if name in results:
-            queues[label_errors_label(name)] = (lambda name=name, issues=issues:
+            queues[label_errors_title(name)] = (lambda name=name, issues=issues:
                                                 label_errors_queue(name, issues, dataset))
     for batch in sent_batches(batches):
-        queues[batch.label()] = lambda batch=batch: batch_queue(batch)
+        queues[batch.title()] = lambda batch=batch: batch_queue(batch)
     return queues
 
 
