@@ -233,8 +233,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--cors", action="append", default=[], metavar="ORIGIN",
                        help="a browser origin allowed to call the service (repeat for several); none by default")
     serve.add_argument("--max-batch", type=int, default=32, help="most listings in one model call (default 32)")
-    serve.add_argument("--max-wait-ms", type=float, default=5.0,
-                       help="longest a listing waits for others to share its model call (default 5 ms)")
+    serve.add_argument("--max-wait-ms", type=float, default=0.0,
+                       help="how long a model call waits for more listings than those already waiting (default 0: "
+                       "under load, the listings that arrive during one call make the next)")
     serve.add_argument("--rate", type=float, default=200.0, help="requests per second per key (default 200)")
     serve.add_argument("--timeout", type=float, default=30.0, help="seconds before a request is answered 504")
 

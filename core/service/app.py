@@ -47,7 +47,7 @@ class ServiceSettings:
     cors_origins: tuple[str, ...] = ()
     timeout_s: float = 30.0
     max_batch: int = 32
-    max_wait_ms: float = 5.0
+    max_wait_ms: float = 0.0
     promise: Promise = field(default_factory=Promise)
 
     @classmethod
@@ -203,6 +203,33 @@ class _TooLarge(Exception):
     pass
 
 
+class _Measured:
+    """Counts each request by endpoint and status and times it (a plain ASGI middleware: Starlette's
+    ``BaseHTTPMiddleware`` costs a task per request)."""
+
+    def __init__(self, app, metrics: _Metrics):
+        self.app, self.metrics = app, metrics
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        started, status = time.perf_counter(), [500]
+
+        async def sending(message):
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+            await send(message)
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            route = scope.get("route")
+            endpoint = route.path if route is not None else "unknown"
+            self.metrics.requests.labels(endpoint, str(status[0])).inc()
+            self.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+            if status[0] >= 400:
+                self.metrics.errors.labels(str(status[0])).inc()
+
+
 def create_app(workspace: Workspace, dataset: Dataset, settings: ServiceSettings = ServiceSettings(),
                service: ListingService | None = None) -> FastAPI:
     """The service's application. The scenario's classifier loads at start-up (``/readyz`` says when);
@@ -239,16 +266,7 @@ def create_app(workspace: Workspace, dataset: Dataset, settings: ServiceSettings
                            allow_headers=["Authorization", "Content-Type"])
     app.add_middleware(_BodyLimit, limit=settings.max_body_bytes)
 
-    @app.middleware("http")
-    async def measured(request: Request, call_next):
-        started = time.perf_counter()
-        response = await call_next(request)
-        endpoint = request.scope.get("route").path if request.scope.get("route") else "unknown"
-        metrics.requests.labels(endpoint, str(response.status_code)).inc()
-        metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
-        if response.status_code >= 400:
-            metrics.errors.labels(str(response.status_code)).inc()
-        return response
+    app.add_middleware(_Measured, metrics=metrics)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):

@@ -1,9 +1,10 @@
 """Dynamic micro-batching: listings from concurrent requests gathered into one model call.
 
 One listing per call leaves most of a model's speed unused (a CLIP forward pass on 16 photos costs far
-less than 16 passes on one). Each request's listings wait at most ``max_wait`` seconds for others, and a
-call takes at most ``max_batch`` listings; the model runs in a worker thread, so the event loop keeps
-accepting requests meanwhile.
+less than 16 passes on one). A call takes whatever is waiting, up to ``max_batch`` listings: while the
+model runs (in a worker thread, so the event loop keeps accepting requests), the next requests gather, so
+batches grow with the load and a lone request waits for nobody. ``max_wait`` (0 by default) can hold a
+call back a little longer for more.
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Any
 class MicroBatcher:
     """Gathers items submitted concurrently and runs ``run(items) -> results`` on groups of them."""
 
-    def __init__(self, run: Callable[[Sequence[Any]], list[Any]], max_batch: int = 32, max_wait: float = 0.005,
+    def __init__(self, run: Callable[[Sequence[Any]], list[Any]], max_batch: int = 32, max_wait: float = 0.0,
                  on_batch: Callable[[int], None] = lambda size: None):
         self.run, self.max_batch, self.max_wait, self.on_batch = run, max_batch, max_wait, on_batch
         self.queue: asyncio.Queue | None = None
@@ -38,8 +39,13 @@ class MicroBatcher:
             batch = [await self.queue.get()]
             deadline = loop.time() + self.max_wait
             while len(batch) < self.max_batch:
+                if not self.queue.empty():
+                    batch.append(self.queue.get_nowait())
+                    continue
+                if loop.time() >= deadline:
+                    break
                 try:
-                    batch.append(await asyncio.wait_for(self.queue.get(), max(0.0, deadline - loop.time())))
+                    batch.append(await asyncio.wait_for(self.queue.get(), deadline - loop.time()))
                 except asyncio.TimeoutError:
                     break
             live = [(item, future) for item, future in batch if not future.done()]  # a timed-out caller left

@@ -37,15 +37,26 @@ class KeyStore:
 
     def __init__(self, path: Path):
         self.path = path
+        self._seen: tuple[tuple[int, int], dict] | None = None  # (the file's mtime and size, its keys)
 
     def _read(self) -> dict:
-        if not self.path.is_file():
-            return {}
+        """The keys, read again only when the file changed (a request checks its key without reading it)."""
         try:
-            return json.loads(self.path.read_text(encoding="utf-8"))
+            stat = self.path.stat()
+        except FileNotFoundError:
+            return {}
+        except OSError as exc:
+            raise VitrineError(f"The key file {self.path} cannot be read ({exc}).") from exc
+        version = (stat.st_mtime_ns, stat.st_size)
+        if self._seen is not None and self._seen[0] == version:
+            return self._seen[1]
+        try:
+            keys = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise VitrineError(f"The key file {self.path} cannot be read ({exc}); restore it or remove it and "
                                "create the keys again.") from exc
+        self._seen = (version, keys)
+        return keys
 
     def _write(self, keys: dict) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -61,7 +72,7 @@ class KeyStore:
         unknown = set(rights) - set(RIGHTS)
         if unknown or not rights:
             raise VitrineError(f"Rights are some of: {', '.join(RIGHTS)}; got {', '.join(rights) or 'none'}.")
-        keys = self._read()
+        keys = dict(self._read())
         if name in keys:
             raise VitrineError(f"A key named {name!r} exists already: revoke it first, or choose another name.")
         secret = KEY_PREFIX + secrets.token_urlsafe(32)
@@ -77,7 +88,7 @@ class KeyStore:
 
     def revoke(self, name: str) -> None:
         """Remove a key: requests with it are refused from then on."""
-        keys = self._read()
+        keys = dict(self._read())
         if name not in keys:
             raise VitrineError(f"There is no key named {name!r}.")
         del keys[name]
