@@ -18,7 +18,7 @@ app: $(STAMP)
 
 test: $(STAMP)
 	bash scripts/ensure_chromium.sh
-	bash scripts/ensure_curl.sh
+	bash scripts/ensure_http_tools.sh
 	bash scripts/ensure_postgresql.sh
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports

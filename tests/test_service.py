@@ -213,17 +213,18 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _sh_blocks(text: str) -> list[list[str]]:
-    """The lines of each ```sh block of a docs page."""
+def _console_blocks(text: str) -> list[list[str]]:
+    """The lines of each ```console block of a docs page: commands that need a running service, which
+    tests/test_docs.py does not run (it runs the ```bash ones)."""
     return [[line for line in block.splitlines() if line.strip()]
-            for block in re.findall(r"^```sh\n(.*?)^```", text, flags=re.S | re.M)]
+            for block in re.findall(r"^```console\n(.*?)^```", text, flags=re.S | re.M)]
 
 
 @pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl (make test installs it)")
 def test_the_service_page_serves_and_answers_its_own_examples():
     """docs/service.md as a reader of a fresh clone follows it (the shipped sample): a key, the service
     started as shown, each curl example."""
-    [serve], examples = _sh_blocks((REPO_ROOT / "docs" / "service.md").read_text(encoding="utf-8"))
+    [serve], examples = _console_blocks((REPO_ROOT / "docs" / "service.md").read_text(encoding="utf-8"))
     port = str(_free_port())
     env = os.environ | {"VITRINE_DATA_DIR": str(SAMPLE_DATA_DIR)}
     key = subprocess.run([sys.executable, "-m", "core", "keys", "create", "docs"], capture_output=True, text=True,
