@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
@@ -34,6 +34,7 @@ from core.workspace import Workspace
 log = logging.getLogger(__name__)
 MAX_TEXT_CHARS = 50_000  # a description longer than this is refused, not cut
 MAX_PHOTO_BYTES = 20 * 2**20
+BASE64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,8 @@ class ListingIn(BaseModel):
     description: str = Field("", max_length=MAX_TEXT_CHARS)
     specifications: str = Field("", max_length=MAX_TEXT_CHARS,
                                 description="As the marketplace exports them, e.g. {\"product_specification\"=>…}")
-    photo: str | None = Field(None, max_length=MAX_PHOTO_BYTES * 4 // 3 + 4, description="The photo's bytes, base64")
+    photo: str | None = Field(None, max_length=MAX_PHOTO_BYTES * 4 // 3 + 4, pattern=BASE64,
+                              description="The photo's bytes, base64")
 
     def listing(self) -> Listing:
         return Listing(self.id, self.name, self.description, self.specifications,
@@ -327,7 +329,7 @@ def create_app(workspace: Workspace, dataset: Dataset, settings: ServiceSettings
         service = ready()
         return {"status": "ready", "scenario": service.scenario.name, "promise": service.promise}
 
-    @app.get("/metrics")
+    @app.get("/metrics", response_class=PlainTextResponse)
     async def prometheus() -> Response:
         """Prometheus metrics: requests, latency, model batch sizes, listings needing review, errors."""
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
