@@ -79,9 +79,9 @@ def draft_ui(categories: list[str], scenario: Scenario) -> Draft:
     title = st.text_input("Title", key="list_title")
     description = st.text_area("Description", height=180, key="list_description")
     upload = st.file_uploader("Photo (optional)", type=[suffix.lstrip(".") for suffix in PHOTO_SUFFIXES],
-                              key="list_photo", help=f"{PHOTO_FORMATS}, up to "
-                              f"{MAX_PHOTO_BYTES // 2**20} MB" +
-                              ("" if scenario.reads_photo else f"; {scenario.name} reads the text only"))
+                              key="list_photo", max_upload_size=MAX_PHOTO_BYTES // 2**20,
+                              help=PHOTO_FORMATS + ("" if scenario.reads_photo else
+                                                    f"; {scenario.name} reads the text only"))
     chosen = st.selectbox("Your category", [LET_VITRINE_CHOOSE, *categories], key="list_chosen",
                           help="The category you would file it under; Vitrine says whether it agrees")
     return Draft(title, description, upload, None if chosen == LET_VITRINE_CHOOSE else chosen)
@@ -105,7 +105,7 @@ def read_photo(draft: Draft, scenario: Scenario) -> tuple[bytes | None, Image.Im
         return None, None
     data = draft.upload.getvalue()
     try:
-        if len(data) > MAX_PHOTO_BYTES:
+        if len(data) > MAX_PHOTO_BYTES:  # the uploader refuses one in the browser; this, one sent past it
             raise VitrineError(f"The photo is over {MAX_PHOTO_BYTES // 2**20} MB; the service takes no larger one.")
         return data, open_image(data)
     except VitrineError as exc:
