@@ -103,7 +103,7 @@ def test_pages_on_data_left_without_two_categories_say_why_and_the_data_page_lis
 
 
 @pytest.mark.parametrize("name", ["results.py", "misclassified.py", "map.py", "explain.py", "review.py", "guide.py",
-                                  "data.py", "classify.py"])
+                                  "data.py", "classify.py", "list_product.py"])
 def test_every_page_says_when_it_shows_the_shipped_sample(name, monkeypatch):
     monkeypatch.setenv("VITRINE_DATA_DIR", str(SAMPLE_DATA_DIR))
     app = page(name).run()

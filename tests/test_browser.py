@@ -109,8 +109,8 @@ def test_results_page_shows_the_scenario_table_in_a_real_browser(app_env, browse
 # The menu of the top navigation each page is in (streamlit_app.py).
 MENUS = {"Results": "Study", "Misclassified products": "Study", "Map of the listings": "Study",
          "Explain a new listing": "Study", "Compare scenarios": "Study", "Classify a batch": "Daily work",
-         "Operator review": "Daily work", "Seller keyword guide": "Daily work", "Data quality": "Data and models",
-         "Models": "Data and models"}
+         "Operator review": "Daily work", "List a product": "Daily work", "Seller keyword guide": "Daily work",
+         "Data quality": "Data and models", "Models": "Data and models"}
 
 
 def _go_to(page, title: str) -> None:

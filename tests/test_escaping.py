@@ -133,7 +133,7 @@ def run_page(name: str) -> AppTest:
 def test_every_page_is_covered_here():
     pages = {path.name for path in (REPO_ROOT / "pages").glob("*.py") if not path.name.startswith("_")}
     assert pages == {"results.py", "misclassified.py", "explain.py", "review.py", "guide.py", "data.py",
-                     "classify.py", "map.py", "compare.py", "models.py"}
+                     "classify.py", "map.py", "compare.py", "models.py", "list_product.py"}
 
 
 def test_results_page_shows_hostile_category_names_as_text(hostile):
@@ -245,3 +245,20 @@ def test_classify_page_shows_a_hostile_upload_and_categories_as_text(hostile):
     next(b for b in app.button if b.label == "Classify").click().run()
     assert not app.exception and live_text(app) == []
     assert "has no id column" in shown(app.error[0].value)
+
+
+def test_list_product_page_shows_hostile_categories_text_and_file_name_as_text(hostile):
+    app = run_page("list_product.py")
+    app.selectbox[0].select("tfidf").run()
+    app.file_uploader(key="list_photo").set_value((f"{HOSTILE[1]}.png", b"not a photo", "image/png"))
+    app.text_input(key="list_title").input(HOSTILE[0]).run()
+    app.text_area(key="list_description").input(" ".join(HOSTILE) + " steel signal3").run()
+    predicted = shown(app.subheader[0].value).removeprefix("Vitrine: ").rsplit(" (", 1)[0]
+    assert predicted in hostile["categories"]
+    chosen = next(c for c in hostile["categories"] if c != predicted)
+    app.selectbox(key="list_chosen").select(chosen).run()  # its options are the categories as written
+    assert not app.exception and live_text(app) == []
+    assert shown(app.error[0].value).startswith(f"{HOSTILE[1]}.png: ")
+    text = page_text(app)
+    assert f"You chose {chosen}, but Vitrine would file it under {predicted}." in text
+    assert HOSTILE[0] in page_text(e for e in app.get("html") if 'class="vitrine-product"' in e.proto.body)
