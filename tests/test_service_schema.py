@@ -2,10 +2,10 @@
 that the document describes, the service answers without a 5xx, and every answer matches its declared
 schema. A request the document allows may still be refused with a documented 4xx (a category the data set
 does not have, say): the check that would call that a failure is left out."""
-from hypothesis import HealthCheck, given, settings
-
 import schemathesis
+from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
+
 from core.actions.listing_service import ListingService
 from core.dataset import load_dataset
 from core.service.app import ServiceSettings, create_app
