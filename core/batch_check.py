@@ -76,6 +76,7 @@ class BatchCheck:
     confidence_p: float | None = None
     words_p: float | None = None
     unlike: bool = False
+    reference: int = 0  # the test-split predictions it was compared with
 
     @property
     def checked(self) -> bool:
@@ -83,6 +84,9 @@ class BatchCheck:
 
     def line(self) -> str:
         """The verdict in words, for the summary and the page."""
+        if not self.checked and self.reference < MIN_LISTINGS:
+            return (f"whether the batch is like the calibration data is not checked: the data set's test split has "
+                    f"{self.reference} classified listings to compare it with, and it takes {MIN_LISTINGS}")
         if not self.checked:
             return (f"too few classified listings ({self.listings}) to check whether the batch is like the "
                     f"calibration data (it takes {MIN_LISTINGS})")
@@ -93,7 +97,7 @@ class BatchCheck:
             why.append("the model is less sure of them than usual")
         if self.words_p is not None and self.words_p < ALPHA / self.tests:
             why.append("their texts use more words the model never learnt than usual")
-        return ("this batch's listings are less like the training data than usual (" + " and ".join(why) +
+        return ("this batch is unlike the calibration data (" + " and ".join(why) +
                 "): its accepted share and precision are not guaranteed")
 
     @property
@@ -108,7 +112,7 @@ def check_batch(reference: BatchReference, confidences: np.ndarray,
     confidences = np.asarray(confidences, dtype=float)
     confidences = confidences[~np.isnan(confidences)]
     if len(confidences) < MIN_LISTINGS or len(reference.confidences) < MIN_LISTINGS:
-        return BatchCheck(len(confidences))
+        return BatchCheck(len(confidences), reference=len(reference.confidences))
     # "greater": the batch's distribution function lies above the reference's, i.e. lower confidences.
     confidence_p = float(ks_2samp(confidences, reference.confidences, alternative="greater").pvalue)
     words_p = None
@@ -119,4 +123,4 @@ def check_batch(reference: BatchReference, confidences: np.ndarray,
             words_p = float(ks_2samp(shares, reference.unknown_shares, alternative="less").pvalue)
     tests = 1 + (words_p is not None)
     unlike = confidence_p < ALPHA / tests or (words_p is not None and words_p < ALPHA / tests)
-    return BatchCheck(len(confidences), confidence_p, words_p, unlike)
+    return BatchCheck(len(confidences), confidence_p, words_p, unlike, len(reference.confidences))

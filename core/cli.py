@@ -456,14 +456,22 @@ def _promise_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _precision(text: str) -> float:
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a precision is a number between 0 and 1 (0.99 is 99 %); got {text}") \
+            from None
     if not 0 < value <= 1:
         raise argparse.ArgumentTypeError(f"a precision is a share between 0 and 1 (0.99 is 99 %); got {text}")
     return value
 
 
 def _confidence(text: str) -> float:
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a confidence is a number between 0 and 1 (0.9 is 90 %); got {text}") \
+            from None
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"a confidence is a share strictly between 0 and 1 (0.9 is 90 %); got {text}")
     return value

@@ -6,8 +6,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 
-from core.calibration import ReviewThreshold
+from core.calibration import ReviewThreshold, min_accepted
 
 
 def clause(message: str) -> str:
@@ -37,7 +38,7 @@ def cutoff_words(threshold: ReviewThreshold) -> str:
     if threshold.per_category is None:
         return f"review below {threshold.cutoff:.1%} confidence"
     cut = [f"{c} {v:.1%}" for c, v in sorted(threshold.per_category.items()) if v is not None]
-    return "review below each category's cut-off (" + "; ".join(cut) + "; every other category: all)"
+    return "review below each category's cut-off (" + "; ".join(cut) + "; every other category: all reviewed)"
 
 
 def review_line(result, threshold: ReviewThreshold) -> str:
@@ -89,11 +90,13 @@ def category_cells(result, threshold: ReviewThreshold) -> list[dict[str, str]]:
     predicted = test["predicted"].to_numpy(dtype=object)
     accepted = ~threshold.needs_review(confidence, predicted)
     right = (test["true"] == test["predicted"]).to_numpy()
+    train = result.predictions[result.predictions["split"] == "train"]
+    held = train["oof_predicted"].value_counts() if "oof_predicted" in train else pd.Series(dtype=int)
     rows = []
     for category in result.classes:
         mine = predicted == category
         cutoff = threshold.cutoff_for(category)
-        held_out = threshold.held_out_per_category.get(category)
+        held_out = threshold.held_out_per_category.get(category, held.get(category))
         taken = accepted[mine]
         rows.append({"Predicted category": category,
                      "Review below": "all" if cutoff is None else f"{cutoff:.1%}",
@@ -101,6 +104,17 @@ def category_cells(result, threshold: ReviewThreshold) -> list[dict[str, str]]:
                      "Accepted (test)": f"{taken.mean():.0%} of {mine.sum()}" if mine.any() else "none predicted",
                      "Right when accepted (test)": f"{right[mine][taken].mean():.1%}" if taken.any() else ""})
     return rows
+
+
+def no_cutoff_reason(terms) -> str:
+    """Why a promise (a ``Promise`` or a ``ReviewThreshold``) may have no cut-off: what it takes to show it."""
+    fewest = min_accepted(terms.target_precision, terms.confidence_level)
+    if fewest is None:
+        return "A promise of 100% can never be shown from a sample: every listing needs review."
+    return (f"Where a scenario reviews all, its held-out predictions cannot show the promise: showing "
+            f"{promise_words(terms)} takes at least {fewest:,} held-out predictions accepted without an error "
+            "(a lower confidence or target takes fewer), and a cut-off per category takes as many in each "
+            "category.")
 
 
 def acceptance_summary(result, threshold: ReviewThreshold) -> dict:

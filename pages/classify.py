@@ -142,6 +142,8 @@ def show_summary(run: UploadRun) -> None:
         st.warning(plain_markdown(sentence(summary.repeats_line())))
     if summary.unread_photos:
         st.info(plain_markdown(sentence(summary.photos_line())))
+    if summary.without_specifications:
+        st.info(plain_markdown(sentence(summary.specifications_line())))
     if summary.check is not None:  # whether the cut-off's guarantee applies to this batch
         (st.warning if summary.check.unlike else st.caption)(plain_markdown(sentence(summary.check.line())))
 

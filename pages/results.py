@@ -21,7 +21,7 @@ from core.scenarios.registry import all_scenarios, scenario_named, variants_name
 from core.scenarios.variants import TRAIN_SHARES, VARIANTS_NOTE, variant
 from core.split import TRAIN_SHARE, assign_split
 from core.study_figures import PEER_BEST_ARI, PEER_TEST_ACCURACY, STUDY_NOTE, study_comparison
-from core.wording import category_cells, promise_words, review_columns, sentence
+from core.wording import category_cells, no_cutoff_reason, promise_words, review_columns, sentence
 from pages._shared import dataset_or_stop, original_dataset, results_store, run_shown, workspace
 
 
@@ -103,6 +103,8 @@ def acceptance_section(rows: dict[str, ScenarioResult]) -> None:
                f"Learn-then-Test, so that what it accepts is {plain_markdown(promise_words(promise))} on new listings "
                "like them; the test split, which neither the model nor the cut-off saw, checks it. The interval "
                "is the exact 95% binomial interval of the precision measured there.")
+    if not all(t.accepts_any() for t in thresholds.values()):
+        st.caption(plain_markdown(no_cutoff_reason(promise)))
     if broken:
         st.error(f"The promise did not hold on the test split for {plain_markdown(', '.join(broken))}: its whole "
                  "interval is below the target.")

@@ -376,12 +376,17 @@ def show_cutoff_feedback(feedback: CutoffFeedback) -> None:
     """What the answers on the flagged listings say of the review cut-off that flagged them."""
     st.subheader("What the answers say of the review cut-off")
     st.caption(plain_markdown(feedback.sentence()))
-    number = st.column_config.NumberColumn
-    st.dataframe(feedback.bands, hide_index=True, width="stretch", column_config={
+
+    def share(value: float) -> str:
+        return "" if pd.isna(value) else f"{value:.0%}"
+    shown = feedback.bands.assign(model_right=feedback.bands["model_right"].map(share),
+                                  right_down_to_here=feedback.bands["right_down_to_here"].map(share))
+    text = st.column_config.TextColumn
+    st.dataframe(shown, hide_index=True, width="stretch", column_config={
         "band": "Confidence", "answered": "Answered without doubt",
-        "model_right": number("Model right", format="percent", help="Share of them the model had right"),
-        "right_down_to_here": number("Right, from the top down to here", format="percent",
-                                     help="What accepting the flagged listings down to this band would have given")})
+        "model_right": text("Model right", help="Share of them the model had right"),
+        "right_down_to_here": text("Right, from the top down to here",
+                                   help="What accepting the flagged listings down to this band would have given")})
 
 
 def main() -> None:

@@ -21,8 +21,8 @@ def test_a_batch_like_the_reference_passes_and_a_less_sure_one_is_flagged():
     assert like.checked and not like.unlike and "its guarantee applies" in like.line()
     unsure = check_batch(reference, rng.beta(3, 2, 300))
     assert unsure.unlike and unsure.line() == (
-        "this batch's listings are less like the training data than usual (the model is less sure of them than "
-        "usual): its accepted share and precision are not guaranteed")
+        "this batch is unlike the calibration data (the model is less sure of them than usual): its accepted "
+        "share and precision are not guaranteed")
 
 
 def test_a_surer_batch_is_no_alarm_and_a_small_batch_is_not_judged():
@@ -31,6 +31,10 @@ def test_a_surer_batch_is_no_alarm_and_a_small_batch_is_not_judged():
     assert not check_batch(reference, rng.beta(20, 1, 300)).unlike  # only less sure counts
     small = check_batch(reference, np.full(MIN_LISTINGS - 1, 0.1))
     assert not small.checked and not small.unlike and "too few classified listings" in small.line()
+    thin = check_batch(BatchReference(np.full(28, 0.9)), np.full(100, 0.1))  # the sample's test split: 28
+    assert not thin.checked and thin.line() == ("whether the batch is like the calibration data is not checked: the "
+                                                "data set's test split has 28 classified listings to compare it "
+                                                "with, and it takes 30")
 
 
 def test_unknown_words_flag_a_batch_whose_confidence_looks_usual():
@@ -72,4 +76,14 @@ def test_held_out_batches_pass_and_shuffled_texts_are_sent_to_review_whole(refer
         pytest.skip("needs the full reference data: the sample's test split is too small for batches of 60")
     alarms, detections = _false_alarms_and_detections(reference_dataset, tmp_path)
     assert alarms <= 1 and detections == 10
-    assert "less like the training data than usual" in capsys.readouterr().out
+    assert "this batch is unlike the calibration data" in capsys.readouterr().out
+
+
+def test_a_batch_without_the_specifications_the_scenario_reads_is_told_so(small_data_dir, tmp_path, capsys):
+    batch = tmp_path / "batch.csv"
+    batch.write_text("id,product_name,description\nn1,Wrist watch,analog wrist watch strap\n", encoding="utf-8")
+    assert main(["classify", str(batch), "--scenario", "tfidf_specs", "--out", str(tmp_path / "a.csv")]) == 0
+    assert "tfidf_specs reads the specifications sellers filled in, and this batch has no column of them" in \
+        capsys.readouterr().out
+    assert main(["classify", str(batch), "--scenario", "tfidf", "--out", str(tmp_path / "b.csv")]) == 0
+    assert "specifications" not in capsys.readouterr().out  # tfidf reads none

@@ -252,3 +252,14 @@ def test_the_service_page_serves_and_answers_its_own_examples():
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_the_interactive_docs_need_nothing_from_outside(service):
+    client, _ = _client(service)
+    with client:
+        page = client.get("/docs").text
+        assets = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", page)
+        fetched = [client.get(asset) for asset in assets if asset]
+    assert "/docs-assets/swagger-ui-bundle.js" in assets and "/openapi.json" in page
+    assert not [a for a in assets if a.startswith(("http:", "https:", "//"))]
+    assert all(answer.status_code == 200 for answer in fetched)

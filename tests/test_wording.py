@@ -8,6 +8,7 @@ from core.wording import (
     clause,
     cutoff_words,
     listing_fate,
+    no_cutoff_reason,
     progress_text,
     review_columns,
     review_line,
@@ -61,4 +62,14 @@ def test_per_category_cutoffs_are_said_per_category():
     assert listing_fate("tfidf", threshold, 0.85, "Watches").startswith("At or above tfidf's review cut-off for "
                                                                         "Watches (80.0%")
     assert listing_fate("tfidf", threshold, 0.99, "Baby Care").startswith("In a batch, tfidf sends such a listing")
-    assert cutoff_words(threshold) == "review below each category's cut-off (Watches 80.0%; every other category: all)"
+    assert cutoff_words(threshold) == ("review below each category's cut-off (Watches 80.0%; every other category: "
+                                       "all reviewed)")
+
+
+def test_why_a_promise_may_have_no_cutoff_says_what_it_takes():
+    from core.calibration import Promise
+
+    assert no_cutoff_reason(Promise(0.99, 0.9)).startswith(
+        "Where a scenario reviews all, its held-out predictions cannot show the promise: showing at least 99% right, "
+        "with 90% confidence takes at least 230 held-out predictions accepted without an error")
+    assert "100%" in no_cutoff_reason(Promise(1.0, 0.9))

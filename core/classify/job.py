@@ -80,6 +80,8 @@ class ClassifySummary:
     first_repeat: tuple[str, int | None] | None = None
     unread_photos: str | None = None  # the batch's photo column, where the scenario reads no photo
     check: BatchCheck | None = None  # whether the batch looks like the calibration data
+    # The scenario's name where it reads specifications and the batch has no column of them.
+    without_specifications: str | None = None
 
     @property
     def listings_per_second(self) -> float:
@@ -96,12 +98,20 @@ class ClassifySummary:
                 f"{self.needs_review} need review ({share:.1%})",
                 f"{speed:,.{0 if speed >= 10 else 1}f} listings per second{start}; written to {self.output}"] + \
             ([self.repeats_line()] if self.repeated_ids else []) + \
-            ([self.photos_line()] if self.unread_photos else []) + ([self.check.line()] if self.check else [])
+            ([self.photos_line()] if self.unread_photos else []) + \
+            ([self.specifications_line()] if self.without_specifications else []) + \
+            ([self.check.line()] if self.check else [])
 
     def photos_line(self) -> str:
         """That the photos were not looked at, where the scenario reads none: no status speaks of them."""
         return (f"this scenario reads no photos: the batch's {self.unread_photos!r} column was not read, so no status "
                 "says whether its photos can be used (the review page does, for the listings sent there)")
+
+    def specifications_line(self) -> str:
+        """That the batch lacks what the scenario learnt from: it is then less sure, and the check may say so."""
+        return (f"{self.without_specifications} reads the specifications sellers filled in, and this batch has no "
+                "column of them (product_specifications or specifications): it is classified on its names and "
+                "descriptions alone, so the model is less sure of it than of the listings it learnt from")
 
     def repeats_line(self) -> str:
         """Rows that share an id with an earlier row, in words: often a file exported twice or joined badly."""
@@ -145,7 +155,10 @@ def classify_batch(batch: BatchFile, scenario: Scenario, estimator, threshold: R
 
     counts = write_output(frames(), output, explain, progress, reference, promise.review_unlike)
     unread = batch.columns.photo if batch.columns and not scenario.reads_photo else None
-    return ClassifySummary(seconds=time.perf_counter() - started, output=output, unread_photos=unread, **counts)
+    lacking = scenario.name if scenario.reads_specifications and batch.columns and \
+        not batch.columns.specifications else None
+    return ClassifySummary(seconds=time.perf_counter() - started, output=output, unread_photos=unread,
+                           without_specifications=lacking, **counts)
 
 
 def _with_texts(chunks: Iterable[tuple[BatchRows, list]], scenario: Scenario) -> Iterator[tuple[BatchRows, list, list]]:

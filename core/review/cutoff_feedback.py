@@ -35,14 +35,17 @@ class CutoffFeedback:
         if not answered:
             return "No flagged listing has an answer given without doubt yet."
         right = float((self.bands["model_right"] * self.bands["answered"]).sum()) / answered
-        said = (f"Of the {answered} flagged listing(s) operators answered without doubt, the model was right on "
-                f"{right:.0%}.")
+        said = (f"Of the {answered} flagged listing(s) operators answered without doubt (where several answered, "
+                f"only those they agreed on), the model was right on {right:.0%}.")
         if self.lowest_kept is None:
             return (f"{said} Accepting even the most confident of them would not have kept {percent(self.target)}: "
                     "the cut-off was right to send them.")
+        kept = int(self.bands.loc[self.bands["band"].str.startswith(self.lowest_kept), "answered"].index[0]) + 1
+        counted = int(self.bands["answered"].head(kept).sum())
         return (f"{said} Accepting the flagged listings from the top down to {self.lowest_kept} confidence would "
-                f"still have been right {percent(self.target)} of the time on this batch: evidence that the "
-                "cut-off could be lower, to be confirmed by recalibrating on a corrected data version.")
+                f"still have been right {percent(self.target)} of the time on this batch ({counted} answered): "
+                "evidence, not a guarantee, that the cut-off could be lower; recalibrating on a corrected data "
+                "version would tell.")
 
 
 def cutoff_feedback(answers: pd.DataFrame, flagged: pd.DataFrame,

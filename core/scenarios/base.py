@@ -46,6 +46,7 @@ class Scenario(ABC):
     # What of a listing the scenario reads: the photo, the text (product name and description), or both.
     reads_photo: bool = True
     reads_text: bool = True
+    reads_specifications: bool = False  # the values sellers filled in (core.specifications), besides the text
     # Cheap enough for the app to run it unasked when no stored result exists.
     runs_in_seconds: bool = False
     # What its explanations offer: scored words (the keyword guide reads them), and the alternative

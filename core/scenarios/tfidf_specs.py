@@ -19,6 +19,7 @@ class TfidfSpecsScenario(TfidfScenario):
     description = ("TF-IDF word 1-2 grams + character 2-5 grams on product name + description + specifications, "
                    "logistic regression")
     version = "1"
+    reads_specifications = True
     runs_in_seconds = False  # about 15 s on the reference data: run when asked
 
     @property

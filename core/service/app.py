@@ -16,10 +16,13 @@ from dataclasses import dataclass, field
 from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
+from swagger_ui_bundle import swagger_ui_path
 
 from core.actions.listing_service import Listing, ListingService, decoded_photo
 from core.calibration import Promise
@@ -258,7 +261,9 @@ def create_app(workspace: Workspace, dataset: Dataset, settings: ServiceSettings
         yield
         await batcher.close()
 
-    app = FastAPI(title="Vitrine", version="1", lifespan=lifespan,
+    # The interactive docs from files shipped with the package (swagger-ui-bundle), not a CDN: the service
+    # may run where nothing outside answers.
+    app = FastAPI(title="Vitrine", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Classify marketplace listings, explain the category and advise sellers.",
                   responses={400: {"model": ErrorOut}, 401: {"model": ErrorOut}, 403: {"model": ErrorOut},
                              413: {"model": ErrorOut}, 422: {"model": ErrorOut}, 429: {"model": ErrorOut},
@@ -279,7 +284,8 @@ def create_app(workspace: Workspace, dataset: Dataset, settings: ServiceSettings
     @app.exception_handler(HTTPException)
     async def refused(request: Request, exc: HTTPException):
         kind = {401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
-                429: "rate_limited"}.get(exc.status_code, "http_error")
+                413: "too_large", 429: "rate_limited", 503: "not_ready", 504: "timeout"}.get(exc.status_code,
+                                                                                       "http_error")
         return error(exc.status_code, kind, str(exc.detail), getattr(exc, "headers", None))
 
     @app.exception_handler(VitrineError)
@@ -317,6 +323,15 @@ def create_app(workspace: Workspace, dataset: Dataset, settings: ServiceSettings
         if state["service"] is None:
             raise HTTPException(503, "The service is still loading its classifier.")
         return state["service"]
+
+    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        """The interactive docs (Swagger UI) of the OpenAPI document."""
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Vitrine: interactive docs",
+                                   swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+                                   swagger_css_url="/docs-assets/swagger-ui.css", swagger_favicon_url="")
 
     @app.get("/healthz")
     async def healthz() -> dict:
