@@ -263,3 +263,45 @@ def test_the_interactive_docs_need_nothing_from_outside(service):
     assert "/docs-assets/swagger-ui-bundle.js" in assets and "/openapi.json" in page
     assert not [a for a in assets if a.startswith(("http:", "https:", "//"))]
     assert all(answer.status_code == 200 for answer in fetched)
+
+
+@pytest.mark.skipif(shutil.which("ps") is None, reason="needs ps to find the workers")
+def test_a_worker_killed_under_load_is_replaced_and_the_service_answers_again(small_data_dir):
+    env = os.environ.copy()
+    key = subprocess.run([sys.executable, "-m", "core", "keys", "create", "load"], capture_output=True, text=True,
+                         env=env, cwd=REPO_ROOT, check=True).stdout.strip().splitlines()[-1]
+    port = _free_port()
+    server = subprocess.Popen([sys.executable, "-m", "core", "serve", "--port", str(port), "--workers", "2"],
+                              cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    address = f"http://127.0.0.1:{port}"
+    request = urllib.request.Request(address + "/v1/classify", data=json.dumps({"listings": [WATCH]}).encode(),
+                                     headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json"})
+
+    def workers() -> set[int]:
+        """The worker processes uvicorn started (not multiprocessing's resource tracker beside them)."""
+        listed = subprocess.run(["ps", "-ww", "-o", "pid=,args=", "--ppid", str(server.pid)], capture_output=True,
+                                text=True)
+        return {int(line.split()[0]) for line in listed.stdout.splitlines() if "spawn_main" in line}
+
+    def answered() -> bool:
+        try:
+            return urllib.request.urlopen(request, timeout=5).status == 200
+        except OSError:
+            return False
+    try:
+        deadline = time.monotonic() + 90
+        while not (len(workers()) == 2 and answered()) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        first = workers()
+        assert len(first) == 2 and answered()
+        victim = min(first)
+        os.kill(victim, 9)  # mid-load: requests keep coming while it dies
+        outcomes = [answered() for _ in range(20)]
+        while (len(workers()) < 2 or victim in workers()) and time.monotonic() < deadline + 60:
+            time.sleep(0.5)
+        assert victim not in workers() and len(workers()) == 2  # a new worker took its place
+        assert sum(outcomes) >= 10  # the other worker kept answering meanwhile
+        assert all(answered() for _ in range(10))
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
