@@ -8,9 +8,10 @@ package; installed here when missing and the script may, else it says so).
 - D: clip_a ``/v1/classify`` with a photo per request, at saturation, 16 connections (full-size
   ViT-B/32, random weights where the real ones are absent: the same work, no accuracy claim);
 - E: D over the same with micro-batching off (``--max-batch 1``): the gain of gathering requests;
-- F: ``classify``'s clip_a listings per second on the same photos, in the same run.
+- F: ``classify``'s clip_a listings per second on the same photos, in the same run;
+- with ``--soak S``: tfidf held at half of B's rate for S seconds, the server's memory before and after.
 
-    .venv/bin/python benchmarks/serve.py [--seconds 10] [--clip-n 128] [--skip-clip]
+    .venv/bin/python benchmarks/serve.py [--seconds 10] [--clip-n 128] [--skip-clip] [--soak 600]
 
 Last line: ``bare_rps A tfidf_rps B tfidf_p99_ms C clip_rps D clip_batch_gain E clip_classify_per_s F``.
 Targets (issue 24): B >= 0.5 A, C <= 50 ms, D >= 0.8 F, E >= 1.5 on the CPU.
@@ -60,9 +61,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def resident_mb(pid: int) -> float:
+    """The memory a process and its children hold (resident set), in MB."""
+    listed = subprocess.run(["ps", "-o", "rss=", "--pid", str(pid), "--ppid", str(pid)], capture_output=True,
+                            text=True).stdout
+    return sum(int(kb) for kb in listed.split()) / 1024
+
+
 @contextmanager
 def served(env: dict, scenario: str, max_batch: int = 32):
-    """``python -m core serve`` on a free port, until the block ends; its address."""
+    """``python -m core serve`` on a free port, until the block ends; its address and process id."""
     port = free_port()
     server = subprocess.Popen([sys.executable, "-m", "core", "serve", "--scenario", scenario, "--port", str(port),
                                "--rate", "1000000", "--timeout", "120", "--max-batch", str(max_batch)],
@@ -77,7 +85,7 @@ def served(env: dict, scenario: str, max_batch: int = 32):
                 if server.poll() is not None:
                     raise SystemExit(f"the service stopped: {server.stderr.read()[-2000:]}") from None
                 time.sleep(0.5)
-        yield address
+        yield address, server.pid
     finally:
         server.terminate()
         server.wait(timeout=60)
@@ -137,9 +145,9 @@ def clip_part(binary: str, env: dict, key: str, args, folder: Path) -> tuple[flo
     env = env | {"VITRINE_CLIP_MODEL": str(model), "VITRINE_DATA_DIR": str(SAMPLE_DATA_DIR)}
     photos = sorted((SAMPLE_DATA_DIR / "images").glob("*.jpg"))
     body = {"listings": [LISTING | {"photo": base64.b64encode(photos[0].read_bytes()).decode()}]}
-    with served(env, "clip_a") as address:
+    with served(env, "clip_a") as (address, _):
         batched = wrk(binary, address + "/v1/classify", max(args.seconds, 10), 16, body, key)["rps"]
-    with served(env, "clip_a", max_batch=1) as address:
+    with served(env, "clip_a", max_batch=1) as (address, _):
         single = wrk(binary, address + "/v1/classify", max(args.seconds, 10), 16, body, key)["rps"]
     (folder / "images").mkdir()
     rows = []
@@ -158,6 +166,9 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=10, help="each load's duration (default 10)")
     parser.add_argument("--clip-n", type=int, default=128, help="listings classify runs for F (default 128)")
     parser.add_argument("--skip-clip", action="store_true", help="tfidf only (A, B, C)")
+    parser.add_argument("--soak", type=int, default=0,
+                        help="also hold tfidf at half its saturation rate for this many seconds and compare the "
+                        "server's memory before and after (600 for the issue's 10-minute soak)")
     args = parser.parse_args()
     print(cpu_line())
     binary = ensure_wrk()
@@ -165,12 +176,19 @@ def main() -> None:
         folder = Path(scratch)
         env = os.environ | {"VITRINE_WORK_DIR": str(folder / "work")}
         key = create_key(env)
-        with served(env, "tfidf") as address:
+        with served(env, "tfidf") as (address, pid):
             bare = wrk(binary, address + "/healthz", args.seconds, 32)
             tfidf = wrk(binary, address + "/v1/classify", args.seconds, 32, {"listings": [LISTING]}, key)
             # Half of B's rate: 8 connections, each pausing between requests (the pause is not in the latency).
             p99 = wrk(binary, address + "/v1/classify", args.seconds, 8, {"listings": [LISTING]}, key,
                       rate=tfidf["rps"] / 2)["p99_ms"]
+            if args.soak:
+                before = resident_mb(pid)  # after the loads above: a warm server
+                soaked = wrk(binary, address + "/v1/classify", args.soak, 8, {"listings": [LISTING]}, key,
+                             rate=tfidf["rps"] / 2)
+                after = resident_mb(pid)
+                print(f"soak: {args.soak} s at {tfidf['rps'] / 2:,.0f} requests/s (p99 {soaked['p99_ms']:.1f} ms): "
+                      f"{before:,.0f} MB before, {after:,.0f} MB after ({after / before - 1:+.1%}; target < +10%)")
         print(f"constant JSON {bare['rps']:,.0f} requests/s; tfidf classify {tfidf['rps']:,.0f}/s at saturation "
               f"(ratio {tfidf['rps'] / bare['rps']:.2f}), p99 {p99:.1f} ms at {tfidf['rps'] / 2:,.0f}/s")
         last = f"bare_rps {bare['rps']:.0f} tfidf_rps {tfidf['rps']:.0f} tfidf_p99_ms {p99:.1f}"

@@ -158,6 +158,15 @@ def best_index(options: list[str], results: dict[str, ScenarioResult]) -> int:
     return options.index(best) if best is not None else 0
 
 
+def runnable_scenarios(scenarios: dict) -> list[str]:
+    """The names of the scenarios that can run on this machine; when none can, the page says so (and the
+    caller returns)."""
+    runnable = [name for name, s in scenarios.items() if s.unavailable_reason() is None]
+    if not runnable:
+        st.error("No scenario can run on this machine; see the Results page for what is missing.")
+    return runnable
+
+
 def results_or_stop(dataset: Dataset) -> dict[str, ScenarioResult]:
     """The stored results, or a pointer to the Results page and the page stops."""
     results = stored_results(dataset)

@@ -22,6 +22,7 @@ from core.wording import listing_fate
 from pages._shared import (
     best_index,
     dataset_or_stop,
+    runnable_scenarios,
     scenario_explanations,
     show_explanation,
     stored_results,
@@ -138,9 +139,8 @@ def main() -> None:
     st.caption("Nothing you enter here is stored.")
     dataset = dataset_or_stop()
     scenarios = all_scenarios(workspace())
-    runnable = [name for name, s in scenarios.items() if s.unavailable_reason() is None]
+    runnable = runnable_scenarios(scenarios)
     if not runnable:
-        st.error("No scenario can run on this machine; see the Results page for what is missing.")
         return
     results = stored_results(dataset)
     name = scenario_ui(scenarios, runnable, results)

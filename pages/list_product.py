@@ -20,7 +20,15 @@ from core.images import PHOTO_FORMATS, PHOTO_SUFFIXES, open_image
 from core.scenarios.base import Scenario
 from core.scenarios.registry import all_scenarios, scenario_named
 from core.workspace import Workspace
-from pages._shared import best_index, dataset_or_stop, display_size, show_product_name, stored_results, workspace
+from pages._shared import (
+    best_index,
+    dataset_or_stop,
+    display_size,
+    runnable_scenarios,
+    show_product_name,
+    stored_results,
+    workspace,
+)
 
 LET_VITRINE_CHOOSE = "let Vitrine choose"
 # The service's limits (core/service/app.py), so that what the page advises on the service would take too.
@@ -234,9 +242,8 @@ def main() -> None:
                "here is stored.")
     dataset = dataset_or_stop()
     scenarios = all_scenarios(workspace())
-    runnable = [name for name, s in scenarios.items() if s.unavailable_reason() is None]
+    runnable = runnable_scenarios(scenarios)
     if not runnable:
-        st.error("No scenario can run on this machine; see the Results page for what is missing.")
         return
     name = scenario_ui(scenarios, runnable, stored_results(dataset))
     service = listing_service(name, dataset)
