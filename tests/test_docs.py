@@ -277,8 +277,8 @@ def test_make_command(command: Command):
         if target == "app":  # the README: creates .venv, installs everything, runs the app
             assert "$(STAMP)" in recipe.group(0) and "streamlit run streamlit_app.py" in steps
         if target == "test":  # the README: the same setup, chromium and postgresql, the linter, the layers, pytest
-            for step in ("$(STAMP)", "ensure_chromium.sh", "ensure_postgresql.sh", "ruff check", "lint-imports",
-                         "-m pytest"):
+            for step in ("$(STAMP)", "ensure_chromium.sh", "ensure_http_tools.sh", "ensure_postgresql.sh", "ruff check",
+                         "lint-imports", "-m pytest"):
                 assert step in recipe.group(0), f"make test no longer runs {step}, as the README says"
     assert "make test" in (REPO_ROOT / ".ci" / "run").read_text(encoding="utf-8")
     code = "\n".join(p.read_text(encoding="utf-8") for folder in ("core", "tests", "pages")
