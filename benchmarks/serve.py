@@ -62,19 +62,20 @@ def free_port() -> int:
 
 
 def resident_mb(pid: int) -> float:
-    """The memory a process and its children hold (resident set), in MB."""
-    listed = subprocess.run(["ps", "-o", "rss=", "--pid", str(pid), "--ppid", str(pid)], capture_output=True,
-                            text=True).stdout
-    return sum(int(kb) for kb in listed.split()) / 1024
+    """The memory the serving process holds (resident set), in MB; not the joblib workers its first start
+    trained with, which leave on their own."""
+    listed = subprocess.run(["ps", "-o", "rss=", "--pid", str(pid)], capture_output=True, text=True).stdout
+    return int(listed.split()[0]) / 1024
 
 
 @contextmanager
 def served(env: dict, scenario: str, max_batch: int = 32):
     """``python -m core serve`` on a free port, until the block ends; its address and process id."""
     port = free_port()
+    log = tempfile.TemporaryFile("w+")  # not a pipe: a pipe nobody reads would stop the server once full
     server = subprocess.Popen([sys.executable, "-m", "core", "serve", "--scenario", scenario, "--port", str(port),
                                "--rate", "1000000", "--timeout", "120", "--max-batch", str(max_batch)],
-                              cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                              cwd=REPO_ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log, text=True)
     address = f"http://127.0.0.1:{port}"
     try:
         for _ in range(1200):  # a first start trains the scenario (clip_a embeds the data set's photos)
@@ -83,12 +84,18 @@ def served(env: dict, scenario: str, max_batch: int = 32):
                     break
             except OSError:
                 if server.poll() is not None:
-                    raise SystemExit(f"the service stopped: {server.stderr.read()[-2000:]}") from None
+                    log.seek(0)
+                    raise SystemExit(f"the service stopped: {log.read()[-2000:]}") from None
                 time.sleep(0.5)
         yield address, server.pid
     finally:
         server.terminate()
-        server.wait(timeout=60)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+        log.close()
 
 
 def wrk(binary: str, url: str, seconds: int, connections: int, body: dict | None = None,
