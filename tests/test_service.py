@@ -305,3 +305,18 @@ def test_a_worker_killed_under_load_is_replaced_and_the_service_answers_again(sm
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_a_body_streamed_past_the_cap_without_a_length_is_refused(service):
+    client, key = _client(service, max_body_bytes=2**20)
+
+    def chunks():
+        yield b'{"listings": [{"id": "a", "description": "'
+        for _ in range(40):
+            yield b"x" * 65536
+        yield b'"}]}'
+    with client:
+        answer = client.post("/v1/classify", content=chunks(), headers=_auth(key) | {
+            "Content-Type": "application/json"})
+        assert answer.status_code == 413 and answer.json()["error"]["kind"] == "too_large"
+        assert client.get("/healthz").status_code == 200

@@ -176,8 +176,8 @@ class _Metrics:
 
 
 class _BodyLimit:
-    """Refuses a body over ``limit`` bytes (413) before it is read whole: by its Content-Length, or as it
-    streams in."""
+    """Refuses a body over ``limit`` bytes (413): by its Content-Length before reading any, or as it streams
+    in, never holding more than the cap."""
 
     def __init__(self, app, limit: int):
         self.app, self.limit = app, limit
@@ -189,23 +189,27 @@ class _BodyLimit:
         too_large = error(413, "too_large", f"The request body is over {self.limit // 2**20} MB.")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
             return await too_large(scope, receive, send)
-        seen = 0
-
-        async def counted():
-            nonlocal seen
+        # Without a length (a chunked body), read it here up to the cap, then hand it on: the app reads it
+        # whole anyway, and refusing midway inside the app would read as a parse error (400).
+        chunks, seen, more = [], 0, True
+        while more:
             message = await receive()
-            seen += len(message.get("body", b""))
+            if message["type"] != "http.request":
+                return
+            chunks.append(message.get("body", b""))
+            seen += len(chunks[-1])
             if seen > self.limit:
-                raise _TooLarge
+                return await too_large(scope, receive, send)
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+
+        async def replayed():
+            nonlocal body
+            if body is None:
+                return await receive()
+            message, body = {"type": "http.request", "body": body, "more_body": False}, None
             return message
-        try:
-            await self.app(scope, counted, send)
-        except _TooLarge:
-            await too_large(scope, receive, send)
-
-
-class _TooLarge(Exception):
-    pass
+        await self.app(scope, replayed, send)
 
 
 class _Measured:
