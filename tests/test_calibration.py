@@ -103,6 +103,8 @@ def test_auto_takes_the_per_category_cutoffs_when_they_accept_more_at_half_the_r
     chosen = review_threshold(confidence, ~wrong, 0.99, 0.9, predicted)
     assert chosen.scope == "per-category" and "a cut-off per category" in chosen.scope_reason
     assert chosen.confidence_level == 0.9
+    overall = review_threshold(confidence, ~wrong, 0.99, 0.95, predicted, scope="global")
+    assert f"against {(~overall.needs_review(confidence)).mean():.0%}" in chosen.scope_reason
     halved = review_threshold(confidence, ~wrong, 0.99, 0.95, predicted, scope="per-category")
     assert dict(chosen.per_category) == dict(halved.per_category)
 
@@ -139,3 +141,62 @@ def test_a_target_precision_outside_0_to_1_is_refused(target):
 def test_a_confidence_level_outside_0_to_1_is_refused(level):
     with pytest.raises(ValueError, match="the confidence level must be in"):
         Promise(0.99, level)
+
+
+def test_an_unknown_scope_is_refused_with_the_scopes_it_may_be():
+    assert Promise(scope="per-category").scope == "per-category"
+    with pytest.raises(ValueError, match=r"^the scope must be one of auto, global, per-category; got 'everywhere'$"):
+        Promise(scope="everywhere")
+
+
+def test_per_category_cutoffs_need_the_predicted_categories_and_accept_when_one_category_can():
+    threshold = ReviewThreshold(0.99, None, 600, per_category={"A": None, "B": 0.8})
+    assert threshold.accepts_any()
+    assert not ReviewThreshold(0.99, None, 600, per_category={"A": None}).accepts_any()
+    with pytest.raises(ValueError, match="^per-category cut-offs need the predicted categories$"):
+        threshold.needs_review(np.array([0.9]))
+    # A confidence column with a missing value (object dtype, as pandas gives it) is read as numbers.
+    assert ReviewThreshold(0.99, 0.7, 300).needs_review([0.7, None]).tolist() == [False, True]
+    # Coverage on the test split uses each prediction's category.
+    measured = coverage(threshold, np.array([0.9, 0.9]), np.array([True, False]), np.array(["B", "A"]))
+    assert (measured.accepted, measured.right) == (1, 1)
+
+
+def test_the_verdict_holds_at_the_target_and_is_within_chance_when_the_interval_just_reaches_it():
+    assert Coverage(100, 100, 0.99, 99).verdict(0.99) == "held"
+    below = Coverage(100, 100, 0.9, 90)
+    high = below.interval()[1]
+    assert below.verdict(high) == "below, within chance"
+    assert below.interval(0.8)[1] < high and below.verdict(high, level=0.8) == "not held"
+
+
+def test_a_chosen_threshold_keeps_its_level_target_and_held_out_count():
+    rng = np.random.default_rng(3)
+    confidence, correct = _scores(rng, 3000, lambda c: 0.05 * (1 - c) ** 2)
+    confidence[0] = np.nan  # nothing classified: not a held-out prediction
+    predicted = np.where(np.arange(3000) % 2 == 0, "A", "B")
+    overall = review_threshold(confidence, correct, 0.99, 0.8, predicted, scope="global")
+    assert overall.cutoff == guaranteed_cutoff(confidence, correct, 0.99, 0.8)
+    assert overall.cutoff != guaranteed_cutoff(confidence, correct, 0.99, 0.9)
+    assert (overall.target_precision, overall.confidence_level, overall.held_out) == (0.99, 0.8, 2999)
+    assert overall.scope_reason == ""
+    each = review_threshold(confidence, correct, 0.99, 0.8, predicted, scope="per-category")
+    assert (each.target_precision, each.confidence_level, each.held_out) == (0.99, 0.8, 2999)
+    for category in ("A", "B"):
+        mine = predicted == category
+        assert each.cutoff_for(category) == guaranteed_cutoff(confidence[mine], correct[mine], 0.99, 0.8)
+
+
+def test_auto_says_what_each_scope_accepts_whichever_it_chooses():
+    # A: 400 right predictions, enough for its own cut-off; B: 250, too few at half the risk (299 needed).
+    rng = np.random.default_rng(4)
+    predicted = np.array(["A"] * 400 + ["B"] * 250)
+    confidence, correct = rng.uniform(0.5, 1.0, 650), np.ones(650, bool)
+    chosen = review_threshold(confidence, correct, 0.99, 0.9, predicted)
+    assert chosen.scope == "global"
+    each = review_threshold(confidence, correct, 0.99, 0.95, predicted, scope="per-category")
+    other = (~each.needs_review(confidence, predicted)).mean()
+    share = (~chosen.needs_review(confidence)).mean()
+    assert share > other
+    assert chosen.scope_reason.startswith(f"one cut-off for all: it accepts {share:.0%} of the held-out "
+                                          f"predictions, against {other:.0%}")

@@ -34,3 +34,18 @@ def test_a_written_table_reads_back_as_it_was(tmp_path):
     assert not [cell for row in cells(path.read_text()) for cell in row if cell.startswith(FORMULA_STARTS)]
     pd.testing.assert_frame_equal(read_csv(path, dtype={"category": str, "word": str}, keep_default_na=False),
                                   frame, check_dtype=False)
+
+
+def test_rows_appended_to_a_written_table_read_back_after_it_under_one_header(tmp_path):
+    path = tmp_path / "classified.csv"
+    write_csv(pd.DataFrame({"id": ["a1"], "category": ["=Watches"]}), path)
+    write_csv(pd.DataFrame({"id": ["b2"], "category": ["Baby Care"]}), path, append=True)
+    assert path.read_text(encoding="utf-8").count('"id"') == 1
+    assert read_csv(path)[["id", "category"]].values.tolist() == [["a1", "=Watches"], ["b2", "Baby Care"]]
+
+
+def test_reading_back_passes_its_options_to_pandas(tmp_path):
+    path = tmp_path / "words.csv"
+    write_csv(pd.DataFrame({"word": ["NA", "strap"]}), path)
+    assert read_csv(path, keep_default_na=False)["word"].tolist() == ["NA", "strap"]  # a word, not a gap
+
