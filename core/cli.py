@@ -455,23 +455,23 @@ def _promise_options(parser: argparse.ArgumentParser) -> None:
                         "or whichever accepts more while keeping the guarantee (auto, the default)")
 
 
-def _precision(text: str) -> float:
+def _number(text: str, what: str, example: str) -> float:
+    """An option's value as a number, or a refusal naming the option (``what``) with an ``example``."""
     try:
-        value = float(text)
+        return float(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"a precision is a number between 0 and 1 (0.99 is 99 %); got {text}") \
-            from None
+        raise argparse.ArgumentTypeError(f"{what} is a number between 0 and 1 ({example}); got {text}") from None
+
+
+def _precision(text: str) -> float:
+    value = _number(text, "a precision", "0.99 is 99 %")
     if not 0 < value <= 1:
         raise argparse.ArgumentTypeError(f"a precision is a share between 0 and 1 (0.99 is 99 %); got {text}")
     return value
 
 
 def _confidence(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"a confidence is a number between 0 and 1 (0.9 is 90 %); got {text}") \
-            from None
+    value = _number(text, "a confidence", "0.9 is 90 %")
     if not 0 < value < 1:
         raise argparse.ArgumentTypeError(f"a confidence is a share strictly between 0 and 1 (0.9 is 90 %); got {text}")
     return value
