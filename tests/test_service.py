@@ -98,6 +98,7 @@ def test_hostile_requests_get_a_4xx_json_error_and_the_server_goes_on(service):
         "a body over the cap": dict(content=b"{" + b" " * (2 * 2**20) + b"}",
                                     headers={"Content-Type": "application/json"}),
         "photo not base64": dict(json={"listings": [WATCH | {"photo": "%%%"}]}),
+        "more listings than a request takes": dict(json={"listings": [WATCH] * 257}),
     }
     with client:
         for case, request in cases.items():

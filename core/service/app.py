@@ -354,9 +354,6 @@ def create_app(workspace: Workspace, dataset: Dataset, settings: ServiceSettings
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     async def classified(listings: list[Listing]) -> ClassifyOut:
-        if len(listings) > settings.max_listings:
-            raise HTTPException(413, f"At most {settings.max_listings} listings per request; send the rest in "
-                                     "another.")
         service = ready()
         results = await in_time(batcher.submit(listings))
         return ClassifyOut(scenario=service.scenario.name, promise=service.promise,
@@ -366,6 +363,9 @@ def create_app(workspace: Workspace, dataset: Dataset, settings: ServiceSettings
     async def classify(body: ClassifyIn, key: ApiKey = Depends(allowed("classify"))) -> ClassifyOut:
         """Classify one listing or several, as ``classify`` does: the category, its confidence, the top 3,
         whether it needs review under the scenario's cut-off, and a status."""
+        if len(body.listings) > settings.max_listings:  # before any photo is decoded
+            raise HTTPException(413, f"At most {settings.max_listings} listings per request; send the rest in "
+                                     "another.")
         return await classified([listing.listing() for listing in body.listings])
 
     @app.post("/v1/classify/upload")
