@@ -22,6 +22,7 @@ from core.actions.listing_service import ListingService
 from core.cli import main
 from core.dataset import load_dataset
 from core.locations import REPO_ROOT, SAMPLE_DATA_DIR
+from core.review.batches import sent_batches
 from core.service.app import ServiceSettings, create_app
 from core.service.batching import MicroBatcher
 from core.service.keys import KeyStore
@@ -83,6 +84,35 @@ def test_keys_are_needed_and_rights_are_checked(service):
         store.revoke("classifier")
         assert client.post("/v1/classify", json={"listings": [WATCH]}, headers=_auth(classify_only)).status_code == 401
     assert key not in (workspace.root / "service-keys.json").read_text()  # only its hash is stored
+
+
+def test_to_review_sends_the_flagged_listings_with_their_photos_to_the_operators_queue(service):
+    workspace, _ = service
+    client, key = _client(service)
+    no_review = KeyStore(workspace.root / "service-keys.json").create("shop", ("classify",))
+    png = io.BytesIO()
+    Image.new("RGB", (64, 48), "red").save(png, format="PNG")
+    vague = {"id": "v1", "name": "Thing", "description": "a nice thing",
+             "photo": base64.b64encode(png.getvalue()).decode()}
+    with client:
+        sent = client.post("/v1/classify", json={"listings": [WATCH, vague], "to_review": True}, headers=_auth(key))
+        refused = client.post("/v1/classify", json={"listings": [vague], "to_review": True}, headers=_auth(no_review))
+        kept = client.post("/v1/classify", json={"listings": [vague]}, headers=_auth(key))
+        upload = client.post("/v1/classify/upload", headers=_auth(key),
+                             data={"id": "v2", "description": "a nice thing", "to_review": "true"},
+                             files={"photo": ("p.png", png.getvalue(), "image/png")})
+    answer = sent.json()
+    flagged = [r["id"] for r in answer["results"] if r["needs_review"]]
+    assert "v1" in flagged and answer["sent_to_review"] == len(flagged) and answer["review_batch"]
+    [batch] = [b for b in sent_batches(workspace.batches) if b.batch_id == answer["review_batch"]]
+    table = batch.table().set_index("id")
+    assert table.index.tolist() == flagged and table.at["v1", "description"] == "a nice thing"
+    assert batch.photo(table.at["v1", "photo"]).size == (64, 48)  # the operator sees the photo the request sent
+    assert batch.scenario == "tfidf" and "form" in batch.name
+    assert refused.status_code == 403 and "'review' right" in refused.json()["error"]["message"]
+    assert kept.json()["review_batch"] is None and kept.json()["results"][0]["needs_review"]  # not asked: not sent
+    assert upload.json()["sent_to_review"] == 1
+    assert len(sent_batches(workspace.batches)) == 2
 
 
 def test_hostile_requests_get_a_4xx_json_error_and_the_server_goes_on(service):

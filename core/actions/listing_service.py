@@ -26,11 +26,13 @@ from core.explain.base import ListingInput
 from core.explain.display import photo_with_heatmap, scale_to_unit
 from core.explain.keywords import KEYWORDS_TABLE, tfidf_coefficient_keywords
 from core.images import open_image
+from core.review.batches import SentBatch, send_rows_to_review
 from core.scenarios.registry import scenario_named
 from core.specifications import specification_text
 from core.wording import promise_words
 from core.workspace import Workspace
 
+ANSWER_COLUMNS = ["predicted", "confidence", "needs_review", "status", *(f"top_{k}" for k in range(1, TOP + 1))]
 GUIDE_WORDS = 10  # the guide's words per category the advice looks for
 PULLING_WORDS = 5
 HEATMAP_SIDE = 256  # the PNG overlay's longer side
@@ -106,17 +108,22 @@ class ListingService:
         """Each listing classified as ``classify`` would classify it in a batch: the same model, the same
         cut-off, the same statuses."""
         photos = [self._photo(listing) for listing in listings]
-        rows = BatchRows(
-            positions=list(range(len(listings))), ids=[listing.id.strip() for listing in listings],
-            names=[listing.name or "" for listing in listings],
-            descriptions=[listing.description or "" for listing in listings],
-            specifications=[specification_text(listing.specifications or "") for listing in listings],
-            photos=[None] * len(listings), photo_problems=[None] * len(listings),
-            row_problems=[None if listing.id.strip() else "the listing has no id" for listing in listings])
+        rows = _rows(listings)
         texts = self.scenario.texts_ahead(rows.descriptions)
         frame = classify_chunk(rows, photos, self.scenario, self.estimator, self.classes, self.classifier.threshold,
                                None, texts)
         return [_classified(row) for row in frame.to_dict("records")]
+
+    def send_to_review(self, listings: Sequence[Listing], results: Sequence[Classified], name: str) -> SentBatch:
+        """The flagged ones of ``listings`` (classified as ``results``) sent to the operators' review queue as
+        one batch called ``name``, as ``classify --to-review`` sends a file's."""
+        answers = pd.DataFrame([{"predicted": r.predicted,
+                                 "confidence": np.nan if r.confidence is None else r.confidence,
+                                 "needs_review": r.needs_review, "status": r.status,
+                                 **{f"top_{k}": top["category"] for k, top in enumerate(r.top, start=1)}}
+                                for r in results], columns=ANSWER_COLUMNS)
+        return send_rows_to_review(self.workspace.batches, _rows(listings, photos=True), answers,
+                                   self.scenario.name, name)
 
     def _photo(self, listing: Listing):
         """The decoded photo, a sentence saying why it cannot be used, or None without one (the batch job's
@@ -211,6 +218,17 @@ class ListingService:
         if result.needs_review:
             advice.sentences.append("An operator will check the category before the listing goes online.")
         return advice
+
+
+def _rows(listings: Sequence[Listing], photos: bool = False) -> BatchRows:
+    """The listings as one chunk of a batch (with their photos' bytes when ``photos``)."""
+    return BatchRows(
+        positions=list(range(len(listings))), ids=[listing.id.strip() for listing in listings],
+        names=[listing.name or "" for listing in listings],
+        descriptions=[listing.description or "" for listing in listings],
+        specifications=[specification_text(listing.specifications or "") for listing in listings],
+        photos=[listing.photo if photos else None for listing in listings], photo_problems=[None] * len(listings),
+        row_problems=[None if listing.id.strip() else "the listing has no id" for listing in listings])
 
 
 def _classified(row: dict) -> Classified:

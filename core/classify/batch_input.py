@@ -55,7 +55,7 @@ class BatchRows:
     names: list[str]
     descriptions: list[str]
     specifications: list[str]  # the values sellers filled in (core.specifications), or empty
-    photos: list[Path | None]  # a photo file inside the batch's folder, or None
+    photos: list[Path | bytes | None]  # a photo file inside the batch's folder (the service's: bytes), or None
     photo_problems: list[str | None]  # why a named photo cannot be used (its path leaves the folder...)
     row_problems: list[str | None]  # why the row cannot be read at all
 

@@ -19,7 +19,7 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -137,17 +137,30 @@ def send_to_review(root: Path, batch: BatchFile, output: Path, scenario: str, na
     """Send the rows ``classify_batch`` flagged in ``output`` (its Parquet or CSV file for ``batch``) to
     the review queue in the batches folder ``root``; returns the sent batch (not stored when nothing was
     flagged). Reads the batch and its output side by side, a chunk at a time, so memory stays flat."""
+    return _send(root, zip(batch.chunks(chunk_rows), _output_chunks(output, chunk_rows)), scenario,
+                 name or batch.path.name, chunk_rows)
+
+
+def send_rows_to_review(root: Path, rows: BatchRows, answers: pd.DataFrame, scenario: str, name: str) -> SentBatch:
+    """Send the flagged ones of ``rows``, classified as ``answers`` (``classify``'s columns, one row each), to
+    the review queue in the batches folder ``root`` as one batch called ``name``: the service's listings,
+    whose photos are the bytes a request sent rather than files."""
+    return _send(root, [(rows, answers)], scenario, name, CHUNK_ROWS)
+
+
+def _send(root: Path, chunks: Iterable[tuple[BatchRows, pd.DataFrame]], scenario: str, name: str,
+          chunk_rows: int) -> SentBatch:
     created = datetime.now(timezone.utc).isoformat(timespec="seconds")
     root.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=root, prefix=".staging-"))
     try:
         (staging / PHOTOS).mkdir()
-        batch_id = _new_batch_id(name or batch.path.name, output, created)
+        batch_id = _new_batch_id(name, created)
         writer = pq.ParquetWriter(staging / TABLE, TABLE_SCHEMA)
         rows = flagged = 0
         frames: list[pd.DataFrame] = []
         try:
-            for chunk, answers in zip(batch.chunks(chunk_rows), _output_chunks(output, chunk_rows)):
+            for chunk, answers in chunks:
                 frame = _flagged(chunk, answers.reset_index(drop=True), staging / PHOTOS, batch_id)
                 rows += len(chunk.ids)
                 flagged += len(frame)
@@ -157,7 +170,7 @@ def send_to_review(root: Path, batch: BatchFile, output: Path, scenario: str, na
             _write(writer, frames)
         finally:
             writer.close()
-        sent = SentBatch(batch_id, name or batch.path.name, scenario, created, rows, flagged, root)
+        sent = SentBatch(batch_id, name, scenario, created, rows, flagged, root)
         if not flagged:  # an empty queue would only clutter the review page's list
             shutil.rmtree(staging)
             return sent
@@ -193,11 +206,10 @@ def sent_batch(root: Path, batch_id: str) -> SentBatch:
     raise ReviewStoreError(f"No batch {batch_id!r} is in the review queue.")
 
 
-def _new_batch_id(name: str, output: Path, created: str) -> str:
-    """8 hex digits of a hash of the batch's output and the time it was sent (and a random salt, so
-    the same file sent twice in a second still gets two batches)."""
-    stat = output.stat()
-    seed = f"{name}\0{stat.st_size}\0{stat.st_mtime_ns}\0{created}\0".encode() + os.urandom(8)
+def _new_batch_id(name: str, created: str) -> str:
+    """8 hex digits of a hash of the batch's name, the time it was sent and a random salt (the same file
+    sent twice in a second still gets two batches)."""
+    seed = f"{name}\0{created}\0".encode() + os.urandom(8)
     return hashlib.sha256(seed).hexdigest()[:8]
 
 
@@ -237,16 +249,16 @@ def _text(value) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _copy_photo(source: Path | None, photos: Path, position: int) -> tuple[str | None, str | None]:
-    """The photo decoded as every photo is, downscaled and saved as JPEG under ``photos``: its name there,
-    or None and why it cannot be read (the listing is still reviewed on its text). None, None when the
-    row names no photo."""
+def _copy_photo(source: Path | bytes | None, photos: Path, position: int) -> tuple[str | None, str | None]:
+    """The photo (a file, or the bytes a service request sent) decoded as every photo is, downscaled and saved
+    as JPEG under ``photos``: its name there, or None and why it cannot be read (the listing is still reviewed
+    on its text). None, None when the row has no photo."""
     if source is None:
         return None, None
     try:
         photo = open_image(source)
     except ImageError as exc:  # its message speaks of "this photo": the operator is told which one
-        return None, f"{clause(str(exc))} ({source.name})"
+        return None, clause(str(exc)) + (f" ({source.name})" if isinstance(source, Path) else "")
     photo.thumbnail((PHOTO_SIDE, PHOTO_SIDE))
     name = f"{position}.jpg"
     photo.save(photos / name, format="JPEG", quality=90)

@@ -87,6 +87,8 @@ class ListingIn(BaseModel):
 class ClassifyIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     listings: list[ListingIn] = Field(min_length=1)
+    to_review: bool = Field(False, description="Send the listings that need review to the operators' queue (the "
+                                               "key needs the 'review' right)")
 
 
 class TopClass(BaseModel):
@@ -107,6 +109,9 @@ class ClassifyOut(BaseModel):
     scenario: str
     promise: str
     results: list[ClassifiedOut]
+    review_batch: str | None = Field(None, description="With to_review: the review queue's batch id, when any "
+                                                       "listing was sent")
+    sent_to_review: int = 0
 
 
 class ExplainIn(BaseModel):
@@ -353,11 +358,19 @@ def create_app(workspace: Workspace, dataset: Dataset, settings: ServiceSettings
         """Prometheus metrics: requests, latency, model batch sizes, listings needing review, errors."""
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    async def classified(listings: list[Listing]) -> ClassifyOut:
+    async def classified(listings: list[Listing], to_review: bool, key: ApiKey) -> ClassifyOut:
         service = ready()
+        if to_review and "review" not in key.rights:
+            raise HTTPException(403, f"The key {key.name!r} has no 'review' right, which sending to review needs.")
         results = await in_time(batcher.submit(listings))
-        return ClassifyOut(scenario=service.scenario.name, promise=service.promise,
-                           results=[ClassifiedOut(**r.as_dict()) for r in results])
+        out = ClassifyOut(scenario=service.scenario.name, promise=service.promise,
+                          results=[ClassifiedOut(**r.as_dict()) for r in results])
+        if to_review and any(r.needs_review for r in results):
+            sent = await asyncio.to_thread(service.send_to_review, listings, results,
+                                           f"service request of {key.name} ({listings[0].id})")
+            out.sent_to_review = sent.flagged
+            out.review_batch = sent.batch_id if sent.flagged else None
+        return out
 
     @app.post("/v1/classify")
     async def classify(body: ClassifyIn, key: ApiKey = Depends(allowed("classify"))) -> ClassifyOut:
@@ -366,19 +379,19 @@ def create_app(workspace: Workspace, dataset: Dataset, settings: ServiceSettings
         if len(body.listings) > settings.max_listings:  # before any photo is decoded
             raise HTTPException(413, f"At most {settings.max_listings} listings per request; send the rest in "
                                      "another.")
-        return await classified([listing.listing() for listing in body.listings])
+        return await classified([listing.listing() for listing in body.listings], body.to_review, key)
 
     @app.post("/v1/classify/upload")
     async def classify_upload(id: str = Form(min_length=1, max_length=200), name: str = Form("", max_length=2_000),
                               description: str = Form("", max_length=MAX_TEXT_CHARS),
                               specifications: str = Form("", max_length=MAX_TEXT_CHARS),
-                              photo: UploadFile | None = File(None),
+                              photo: UploadFile | None = File(None), to_review: bool = Form(False),
                               key: ApiKey = Depends(allowed("classify"))) -> ClassifyOut:
         """One listing with its photo as a multipart file."""
         data = None if photo is None else await photo.read(MAX_PHOTO_BYTES + 1)
         if data is not None and len(data) > MAX_PHOTO_BYTES:
             raise HTTPException(413, f"The photo is over {MAX_PHOTO_BYTES // 2**20} MB.")
-        return await classified([Listing(id, name, description, specifications, data)])
+        return await classified([Listing(id, name, description, specifications, data)], to_review, key)
 
     @app.post("/v1/explain")
     async def explain(body: ExplainIn, key: ApiKey = Depends(allowed("explain"))) -> ExplainOut:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from core.errors import VitrineError
 
-RIGHTS = ("classify", "explain", "advice")
+RIGHTS = ("classify", "explain", "advice", "review")  # review: send listings to the operators' queue
 KEY_PREFIX = "vk_"
 MAX_NAME_CHARS = 64
 
