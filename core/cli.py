@@ -7,6 +7,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
@@ -14,6 +15,7 @@ from core.actions.classify import classify_file
 from core.actions.explain import ScenarioExplanations, relevance_keywords
 from core.actions.labels import apply_corrections, find_label_issues
 from core.calibration import DEFAULT_CONFIDENCE, DEFAULT_PRECISION, SCOPES, Promise
+from core.classify.ray_engine import check_reachable
 from core.dataset import ORIGINAL_VERSION, Dataset, load_dataset
 from core.download import DATASET_URL_ENV, dataset_url, download_dataset
 from core.errors import DatasetError, ModelMissingError, ScenarioUnavailableError, VitrineError
@@ -46,6 +48,9 @@ from core.service.keys import RIGHTS, KeyStore
 from core.split import TRAIN_SHARE
 from core.wording import acceptance_summary, review_line
 from core.workspace import Workspace
+
+if TYPE_CHECKING:
+    from core.service.app import ServiceSettings
 
 EXIT_USAGE, EXIT_DATA, EXIT_UNAVAILABLE, EXIT_INTERRUPTED = 2, 3, 4, 130
 
@@ -229,7 +234,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--scenario", default="tfidf", choices=scenarios, help="which classifier (default tfidf)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1; --engine local)")
+    serve.add_argument("--engine", choices=["local", "ray"], default="local",
+                       help="local (default): uvicorn worker processes on this machine; ray: Ray Serve replicas, "
+                       "autoscaled, on a local Ray or the cluster at $RAY_ADDRESS")
+    serve.add_argument("--replicas", type=int, default=max(1, os.cpu_count() or 1),
+                       help="--engine ray: most replicas the autoscaler may start (default: this machine's cores)")
     serve.add_argument("--cors", action="append", default=[], metavar="ORIGIN",
                        help="a browser origin allowed to call the service (repeat for several); none by default")
     serve.add_argument("--max-batch", type=int, default=32, help="most listings in one model call (default 32)")
@@ -298,7 +308,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_UNAVAILABLE
     except KeyboardInterrupt:
-        print("stopped: nothing was written under the output's name", file=sys.stderr)
+        print("stopped" if args.command == "serve" else "stopped: nothing was written under the output's name",
+              file=sys.stderr)
         return EXIT_INTERRUPTED
     except VitrineError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -321,20 +332,38 @@ def _keys(args: argparse.Namespace, workspace: Workspace) -> int:
 
 
 def _serve(args: argparse.Namespace, workspace: Workspace, dataset: Dataset) -> int:
-    import uvicorn
-
     scenario = scenario_named(args.scenario, workspace)
     if reason := scenario.unavailable_reason():
         raise ScenarioUnavailableError(reason)
     if not KeyStore(workspace.root / "service-keys.json").list():
         print("note: no API key yet, so every request is refused: python -m core keys create NAME", file=sys.stderr)
+    from core.service.app import ServiceSettings  # FastAPI: loaded for this command alone
+
+    settings = ServiceSettings(scenario=args.scenario, cors_origins=tuple(args.cors), requests_per_second=args.rate,
+                               timeout_s=args.timeout, max_batch=args.max_batch, max_wait_ms=args.max_wait_ms)
+    if args.engine == "ray":
+        return _serve_on_ray(args, workspace, dataset, settings, scenario.uses_gpu)
+    import uvicorn
+
     # The workers build the application from the environment (uvicorn starts each on its own).
-    os.environ.update({"VITRINE_SERVICE_SCENARIO": args.scenario, "VITRINE_SERVICE_CORS": ",".join(args.cors),
-                       "VITRINE_SERVICE_MAX_BATCH": str(args.max_batch),
-                       "VITRINE_SERVICE_MAX_WAIT_MS": str(args.max_wait_ms), "VITRINE_SERVICE_RATE": str(args.rate),
-                       "VITRINE_SERVICE_TIMEOUT": str(args.timeout), VERSION_ENV: dataset.version})
+    os.environ.update({**settings.environment(), VERSION_ENV: dataset.version})
     uvicorn.run("core.service.app:app_from_environment", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level="warning")
+    return 0
+
+
+def _serve_on_ray(args: argparse.Namespace, workspace: Workspace, dataset: Dataset, settings: ServiceSettings,
+                  uses_gpu: bool) -> int:
+    try:
+        from core.service.ray_serve import run_on_ray
+    except ImportError as exc:
+        raise ScenarioUnavailableError("Serving on Ray needs Ray Serve, which is not installed: `pip install -r "
+                                       "requirements-scale.txt` (or leave out --engine ray).") from exc
+    address = os.environ.get("RAY_ADDRESS") or None
+    check_reachable(address)
+    print(f"Serving {args.scenario} on http://{args.host}:{args.port} with Ray Serve, 1 to {args.replicas} "
+          f"replica(s), on {address or 'a local Ray'}; Ctrl-C stops it.", file=sys.stderr)
+    run_on_ray(workspace, dataset, settings, args.host, args.port, args.replicas, address, uses_gpu)
     return 0
 
 

@@ -88,10 +88,11 @@ class ListingService:
     """One scenario's stored classifier, its review cut-off and its explanations, loaded once for many
     requests."""
 
-    def __init__(self, workspace: Workspace, dataset: Dataset, scenario_name: str, promise: Promise = Promise()):
+    def __init__(self, workspace: Workspace, dataset: Dataset, scenario_name: str, promise: Promise = Promise(),
+                 device: str = "cpu"):
         self.classifier = StoredClassifier.load(scenario_named(scenario_name, workspace), dataset, promise,
                                                 workspace.results_store())
-        self.scenario = self.classifier.scenario
+        self.scenario = self.classifier.scenario.on_device(device)
         self.estimator = self.classifier.fitted.estimator
         self.classes = [str(c) for c in self.estimator.classes_]
         self.dataset = dataset

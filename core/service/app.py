@@ -54,6 +54,15 @@ class ServiceSettings:
     max_wait_ms: float = 0.0
     promise: Promise = field(default_factory=Promise)
 
+    def environment(self) -> dict[str, str]:
+        """These settings as the variables ``from_environment`` reads (how ``serve`` hands them to uvicorn's
+        workers)."""
+        return {"VITRINE_SERVICE_SCENARIO": self.scenario, "VITRINE_SERVICE_CORS": ",".join(self.cors_origins),
+                "VITRINE_SERVICE_MAX_BODY": str(self.max_body_bytes),
+                "VITRINE_SERVICE_RATE": str(self.requests_per_second),
+                "VITRINE_SERVICE_TIMEOUT": str(self.timeout_s), "VITRINE_SERVICE_MAX_BATCH": str(self.max_batch),
+                "VITRINE_SERVICE_MAX_WAIT_MS": str(self.max_wait_ms)}
+
     @classmethod
     def from_environment(cls) -> ServiceSettings:
         """The settings ``serve`` hands its workers through the environment (``VITRINE_SERVICE_*``)."""
@@ -245,9 +254,10 @@ class _Measured:
 
 
 def create_app(workspace: Workspace, dataset: Dataset, settings: ServiceSettings = ServiceSettings(),
-               service: ListingService | None = None) -> FastAPI:
+               service: ListingService | None = None, batcher: type = MicroBatcher) -> FastAPI:
     """The service's application. The scenario's classifier loads at start-up (``/readyz`` says when);
-    ``service`` gives one already loaded."""
+    ``service`` gives one already loaded. ``batcher`` gathers concurrent requests' listings into model calls
+    (``MicroBatcher``'s interface; Ray Serve's replicas give their own)."""
     metrics = _Metrics()
     keys = KeyStore(workspace.root / "service-keys.json")
     limiter = RateLimiter(settings.requests_per_second, 2 * settings.requests_per_second)
@@ -259,8 +269,7 @@ def create_app(workspace: Workspace, dataset: Dataset, settings: ServiceSettings
             metrics.listings.labels(needs_review=str(result.needs_review).lower()).inc()
         return results
 
-    batcher = MicroBatcher(run_classify, settings.max_batch, settings.max_wait_ms / 1000,
-                           on_batch=metrics.batch.observe)
+    batcher = batcher(run_classify, settings.max_batch, settings.max_wait_ms / 1000, on_batch=metrics.batch.observe)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
