@@ -20,6 +20,7 @@ from core.dataset import ORIGINAL_VERSION, Dataset, load_dataset
 from core.download import DATASET_URL_ENV, dataset_url, download_dataset
 from core.errors import DatasetError, ModelMissingError, ScenarioUnavailableError, VitrineError
 from core.explain.keywords import KEYWORDS_TABLE
+from core.hierarchy import MAX_LEVEL, level_report
 from core.importer import import_dataset
 from core.labels.compare import before_after, compare_table
 from core.labels.issues import COLUMNS, JSON_KEYS
@@ -46,7 +47,7 @@ from core.scenarios.registry import SCENARIO_NAMES, all_scenarios, scenario_name
 from core.scenarios.variants import TRAIN_SHARES, variant
 from core.service.keys import RIGHTS, KeyStore
 from core.split import TRAIN_SHARE
-from core.wording import acceptance_summary, review_line
+from core.wording import acceptance_summary, level_words, review_line
 from core.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -115,6 +116,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--train-share", type=float, default=TRAIN_SHARE, choices=TRAIN_SHARES,
                      help="variant: the share of listings trained on, the rest tested (default 0.8, the study's)")
     run.add_argument("--greyscale", action="store_true", help="variant: scenarios that read photos read them in grey")
+    run.add_argument("--level", type=int, default=1, choices=range(1, MAX_LEVEL + 1),
+                     help="the level of the category tree (default 1); below the first, a flat and a top-down "
+                     "classifier are both run, and the better by 5-fold CV is named")
     run.add_argument("--keywords", action="store_true",
                      help="variant: tfidf gives the seller guide's top words per category (found on the train "
                      "split) three times the weight")
@@ -444,25 +448,40 @@ def _run(args: argparse.Namespace, workspace: Workspace, dataset) -> int:
     started = time.perf_counter()
     code = 0
     for name in names:
-        progress = TqdmProgress(name)
-        try:
-            scenario = variant(scenarios[name], args.train_share, args.greyscale, args.keywords)
-            result = run_scenario(scenario, dataset, store, force=args.force, progress=progress)
-        except ScenarioUnavailableError as exc:
-            print(f"{name} cannot run: {exc}", file=sys.stderr)
-            if args.scenario != "all":
-                code = EXIT_UNAVAILABLE
-            continue
-        finally:
-            progress.close()
-        threshold = result.review_threshold(args.precision, args.confidence, args.cutoff)
-        if args.json:
-            print(json.dumps(result.summary() | acceptance_summary(result, threshold)))
-        else:
-            print(_row(result))
-            print(f"  acceptance: {review_line(result, threshold)}")
+        ran = []
+        for top_down in (False, True) if args.level > 1 else (False,):
+            progress = TqdmProgress(name)
+            try:
+                scenario = variant(scenarios[name], args.train_share, args.greyscale, args.keywords, args.level,
+                                   top_down)
+                result = run_scenario(scenario, dataset, store, force=args.force, progress=progress)
+            except ScenarioUnavailableError as exc:
+                print(f"{name} cannot run: {exc}", file=sys.stderr)
+                if args.scenario != "all":
+                    code = EXIT_UNAVAILABLE
+                break
+            finally:
+                progress.close()
+            ran.append(result)
+            threshold = result.review_threshold(args.precision, args.confidence, args.cutoff)
+            paths = level_report(*_test_paths(result)) if args.level > 1 else {}
+            if args.json:
+                print(json.dumps(result.summary() | acceptance_summary(result, threshold) | paths))
+            else:
+                print(_row(result))
+                if paths:
+                    print(f"  {level_words(paths)}")
+                print(f"  acceptance: {review_line(result, threshold)}")
+        if len(ran) == 2 and not args.json:
+            best = max(ran, key=lambda r: r.cv_mean or 0.0)
+            print(f"  kept at level {args.level}: {best.scenario} (the better 5-fold CV)")
     print(f"total wall time {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return code
+
+
+def _test_paths(result) -> tuple[list[str], list[str]]:
+    test = result.predictions[result.predictions["split"] == "test"]
+    return test["true"].tolist(), test["predicted"].tolist()
 
 
 def _row(result) -> str:

@@ -43,8 +43,8 @@ class Dataset:
 
     ``listings`` has one row per product: uniq_id, product_name, description, category, image
     (the name in the CSV), image_path (absolute path as a string, or None when there is no
-    usable photo file), image_sha (the photo's content hash, or None) and specifications (the values
-    sellers filled in, as text; empty when the CSV has none). A corrected version
+    usable photo file), image_sha (the photo's content hash, or None), specifications (the values
+    sellers filled in, as text; empty when the CSV has none) and category_tree (as in the CSV). A corrected version
     (``version`` other than the original) also has original_category, the label before correction.
     """
 
@@ -151,7 +151,7 @@ def load_dataset(folder: Path | None = None) -> Dataset:
     raw = read_csv(csv_path)
     rows, problems = _validate_rows(raw, images_dir)
     listings = pd.DataFrame(rows, columns=["uniq_id", "product_name", "description", "category", "image", "image_path",
-                                           "image_sha", "specifications"])
+                                           "image_sha", "specifications", "category_tree"])
     counts = listings["category"].value_counts()
     too_small = counts[counts < MIN_LISTINGS_PER_CATEGORY]
     for category, count in too_small.items():
@@ -208,6 +208,7 @@ def _validate_rows(raw: pd.DataFrame, images_dir: Path) -> tuple[list[dict], lis
             "image_path": image_path,
             "image_sha": image_sha,
             "specifications": specification_text(record.get("product_specifications", "")),
+            "category_tree": record["product_category_tree"],  # the levels below the first: core.hierarchy
         })
     return rows, problems
 

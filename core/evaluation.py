@@ -27,6 +27,7 @@ from core.calibration import (
     review_threshold,
 )
 from core.dataset import Dataset
+from core.hierarchy import TopDownClassifier, at_level
 from core.progress import Progress, silent
 from core.scenarios.base import Scenario
 from core.split import assign_split, cv_folds
@@ -130,7 +131,12 @@ def evaluate(scenario: Scenario, dataset: Dataset, progress: Progress = silent) 
     """Run the whole protocol for one scenario on the dataset: its result and the classifier it fitted."""
     listings = dataset.listings
     classes = dataset.categories
-    split = assign_split(listings, test_share=round(1 - scenario.train_share, 4)).to_numpy()
+    split = assign_split(listings, test_share=round(1 - scenario.train_share, 4))
+    if scenario.level > 1:  # the split is drawn on every listing first, so each level tests the same ones
+        listings, _ = at_level(listings, scenario.level)
+        split, listings = split.loc[listings.index], listings.reset_index(drop=True)
+        classes = sorted(listings["category"].unique())
+    split = split.to_numpy()
     labels = listings["category"].to_numpy()
 
     features = scenario.featurize(listings, progress)
@@ -138,7 +144,8 @@ def evaluate(scenario: Scenario, dataset: Dataset, progress: Progress = silent) 
     is_train = split[rows] == "train"
     X, y = features.values, labels[rows]
 
-    model = scenario.estimator(classes)
+    model = TopDownClassifier(scenario.estimator(classes), classes) if scenario.top_down else \
+        scenario.estimator(classes)
     start = time.perf_counter()
     model.fit(X[is_train], y[is_train])  # an untrained scenario's fit only records the classes
     training = time.perf_counter() - start

@@ -1,12 +1,13 @@
 """The data-quality report: what the listings look like before any model sees them."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from core.clip_tokenizer import CONTEXT_LENGTH, token_counts
 from core.dataset import Dataset, RowProblem
+from core.hierarchy import MAX_LEVEL, MIN_LISTINGS_AT_LEVEL, LevelCategories, at_level
 from core.text import model_a_text, model_b_text
 
 
@@ -18,6 +19,21 @@ class DataReport:
     missing_images: list[str]
     problems: list[RowProblem]
     total: int
+    levels: list[LevelCategories] = field(default_factory=list)  # the tree's levels below the first
+
+    def merges(self) -> pd.DataFrame:
+        """What the merge rule did at each level below the first: one row per merged ``other`` category (the
+        sub-categories in it), per category left out as too small, and per parent not split."""
+        rows = []
+        for found in self.levels:
+            rows += [{"level": found.level, "category": path, "listings": sum(parts.values()), "what": "merged: " +
+                      ", ".join(f"{name} ({n})" for name, n in sorted(parts.items(), key=lambda kv: -kv[1]))}
+                     for path, parts in found.merged.items()]
+            rows += [{"level": found.level, "category": path, "listings": n, "what": "left out: fewer than "
+                      f"{MIN_LISTINGS_AT_LEVEL} listings"} for path, n in found.left_out.items()]
+            rows += [{"level": found.level, "category": path, "listings": found.paths.count(path),
+                      "what": "not split: no sub-category has enough listings"} for path in found.unsplit]
+        return pd.DataFrame(rows, columns=["level", "category", "listings", "what"])
 
     def to_text(self) -> str:
         """The report as plain text for the terminal."""
@@ -29,6 +45,12 @@ class DataReport:
         lines += [f"  - {name}" for name in self.missing_images]
         lines.append(f"{len(self.problems)} row problem(s)")
         lines += [f"  - row {p.row} ({p.uniq_id or 'no id'}): {p.problem}" for p in self.problems]
+        for found in self.levels:
+            named = {path for path in found.paths if path is not None}
+            lines += ["", f"level {found.level}: {len(named)} categories; a sub-category with fewer than "
+                      f"{MIN_LISTINGS_AT_LEVEL} listings is merged into 'other <parent>'"]
+            lines += [f"  - {row.category} ({row.listings}): {row.what}"
+                      for row in self.merges().query(f"level == {found.level}").itertuples()]
         return "\n".join(lines)
 
 
@@ -62,4 +84,5 @@ def data_report(dataset: Dataset) -> DataReport:
         missing_images=dataset.missing_images["image"].tolist(),
         problems=dataset.problems,
         total=len(listings),
+        levels=[at_level(listings, level)[1] for level in range(2, MAX_LEVEL + 1)],
     )

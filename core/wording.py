@@ -153,3 +153,13 @@ def progress_text(standing, pace) -> str:
         text += f" · your pace {pace.per_minute:.1f} a minute"
         text += f", about {math.ceil(pace.minutes_left)} min to go" if standing.left else ""
     return text
+
+
+def level_words(report: dict) -> str:
+    """A level report (``core.hierarchy.level_report``) on one line: accuracy and macro-F1 per level, then
+    hierarchical F1."""
+    levels = sorted({int(key[5]) for key in report if key.startswith("level")})
+    parts = [f"level {n}: accuracy {report[f'level{n}_accuracy']:.1%}, macro-F1 {report[f'level{n}_macro_f1']:.3f}"
+             for n in levels]
+    return (f"test split by level: {'; '.join(parts)}; hierarchical precision {report['hierarchical_precision']:.3f}, "
+            f"recall {report['hierarchical_recall']:.3f}, F1 {report['hierarchical_f1']:.3f}")

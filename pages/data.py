@@ -6,6 +6,7 @@ import streamlit as st
 
 from core.dataset import Dataset
 from core.escaping import plain_markdown
+from core.hierarchy import MIN_LISTINGS_AT_LEVEL
 from core.quality import DataReport, data_report
 from pages._shared import dataset_or_stop
 
@@ -60,6 +61,23 @@ def show_row_problems(report: DataReport) -> None:
                                 "uniq_id": "Id", "problem": "Problem"})
 
 
+def show_tree_levels(report: DataReport) -> None:
+    """The levels of the category tree below the first: how many categories each has, and what was merged."""
+    if not report.levels:
+        return
+    st.subheader("The category tree below the first level")
+    counts = ", ".join(f"level {found.level}: {len({p for p in found.paths if p is not None})} categories"
+                       for found in report.levels)
+    st.write(f"{counts}. A sub-category with fewer than {MIN_LISTINGS_AT_LEVEL} listings (too few to split and "
+             "cross-validate) is merged into \"other\" under its parent; an \"other\" still too small is left out "
+             "at that level.")
+    merges = report.merges()
+    if not merges.empty:
+        st.dataframe(merges, hide_index=True, width="stretch",
+                     column_config={"level": st.column_config.NumberColumn("Level"), "category": "Category",
+                                    "listings": st.column_config.NumberColumn("Listings"), "what": "What"})
+
+
 def main() -> None:
     """The page: the data set's listings per category, then what is missing or was left out."""
     st.title("Data quality")
@@ -70,6 +88,7 @@ def main() -> None:
     show_per_category(report)
     show_missing_photos(report)
     show_row_problems(report)
+    show_tree_levels(report)
 
 
 main()

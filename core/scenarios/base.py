@@ -62,6 +62,10 @@ class Scenario(ABC):
     greyscale: bool = False
     keywords: bool = False
     supports_keywords: bool = False
+    # The level of the category tree it classifies (core.hierarchy), and whether top-down (the first level,
+    # then one classifier per parent: ``top_down_estimator``) rather than one classifier over every path.
+    level: int = 1
+    top_down: bool = False
 
     @property
     @abstractmethod

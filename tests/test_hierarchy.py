@@ -1,0 +1,151 @@
+"""The category tree below the first level: the merge rule, path answers consistent with the tree, the
+hierarchical scores, and level results stored apart from the first level's."""
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import cross_val_predict
+
+from core.cli import main
+from core.dataset import load_dataset
+from core.errors import ScenarioUnavailableError
+from core.hierarchy import (
+    TopDownClassifier,
+    at_level,
+    categories_at_level,
+    hierarchical_scores,
+    level_report,
+    tree_path,
+)
+from core.scenarios.registry import all_scenarios
+from core.scenarios.variants import parse_variant, variant
+from core.workspace import Workspace
+from tests.conftest import listing_row, write_dataset
+
+
+def _level(level: int, trees: list[list[str]], minimum: int = 3):
+    return categories_at_level([tree[0] for tree in trees], trees, level, minimum)
+
+
+def test_small_sub_categories_and_listings_filed_at_the_parent_merge_into_other_parent():
+    trees = [["A", "B"]] * 4 + [["A", "C"]] * 2 + [["A"]] + [["D", "E"], ["D", "F"]] + [["G", "H"]] * 3 + [["G", "I"]]
+    found = _level(2, trees)
+    assert found.paths == ["A > B"] * 4 + ["A > other A"] * 3 + ["D", "D"] + ["G > H"] * 3 + [None]
+    assert found.merged == {"A > other A": {"C": 2, "(filed here)": 1}}
+    assert found.left_out == {"G > other G": 1}  # too small to learn: left out at this level, named
+    assert found.unsplit == ["D"]  # no sub-category large enough: not split
+
+
+def test_a_merged_or_unsplit_category_is_a_leaf_at_the_levels_below():
+    trees = [["A", "B", "X"]] * 3 + [["A", "B", "Y"]] * 3 + [["A", "C", "Z"]] * 2 + [["A", "D"]] + [["E", "F"]]
+    found = _level(3, trees)
+    assert found.paths[:6] == ["A > B > X"] * 3 + ["A > B > Y"] * 3
+    assert found.paths[6:9] == ["A > other A"] * 3  # merged at level 2, not split again
+    assert found.paths[9] == "E"
+
+
+def test_the_tree_is_read_as_the_data_set_writes_it():
+    assert tree_path('["Home Furnishing >> Bed Linen >> Bedsheets"]') == ["Home Furnishing", "Bed Linen", "Bedsheets"]
+    assert tree_path('["Tools >> A > B"]') == ["Tools", "A - B"]  # a '>' of its own would read as a step
+    assert tree_path("no tree") == []
+
+
+def test_a_corrected_first_level_files_the_listing_at_its_new_category():
+    listings = pd.DataFrame({"category": ["A"] * 4 + ["B"] * 4,
+                             "category_tree": ['["A >> X"]'] * 4 + ['["A >> X"]'] + ['["B >> Y"]'] * 3})
+    kept, found = at_level(listings, 2, minimum=3)
+    assert kept["category"].tolist() == ["A > X"] * 4 + ["B > Y"] * 3 and 4 not in kept.index
+    assert found.left_out == {"B > other B": 1}
+    assert kept["main_category"].tolist() == ["A"] * 4 + ["B"] * 3
+
+
+def _paths_data(seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    paths = ["A > B", "A > C", "D > E", "D > F", "G"]
+    centres = rng.normal(0, 3, (len(paths), 4))
+    y = np.repeat(paths, 30)
+    X = centres[np.repeat(np.arange(len(paths)), 30)] + rng.normal(0, 1, (len(y), 4))
+    return X, y
+
+
+def test_top_down_answers_are_paths_of_the_tree_and_a_parent_shares_out_its_probability():
+    X, y = _paths_data()
+    model = TopDownClassifier(LogisticRegression(max_iter=1000)).fit(X, y)
+    proba = model.predict_proba(X)
+    assert list(model.classes_) == ["A > B", "A > C", "D > E", "D > F", "G"]
+    assert np.allclose(proba.sum(axis=1), 1)
+    first = model.root_["model"].predict_proba(X)  # the first level's classifier: A, D, G
+    assert np.allclose(proba[:, 0] + proba[:, 1], first[:, 0]) and np.allclose(proba[:, 4], first[:, 2])
+    assert set(model.predict(X)) <= set(y) and (model.predict(X) == y).mean() > 0.9
+
+
+def test_top_down_cross_validates_as_scikit_learn_encodes_the_labels():
+    X, y = _paths_data()
+    paths = sorted(set(y))
+    held_out = cross_val_predict(TopDownClassifier(LogisticRegression(max_iter=1000), paths), X, y, cv=3,
+                                 method="predict_proba")
+    assert held_out.shape == (len(y), 5) and (np.array(paths)[held_out.argmax(axis=1)] == y).mean() > 0.9
+
+
+def test_hierarchical_scores_credit_the_right_ancestors():
+    assert hierarchical_scores(["A > B"], ["A > C"]) == (0.5, 0.5, 0.5)
+    assert hierarchical_scores(["A > B"], ["D > E"]) == (0.0, 0.0, 0.0)
+    precision, recall, _ = hierarchical_scores(["A > B > C"], ["A"])  # stopped short: precise, not complete
+    assert precision == 1.0 and recall == pytest.approx(1 / 3)
+    report = level_report(["A > B", "A > C", "D > E"], ["A > C", "A > C", "D > E"])
+    assert report["level1_accuracy"] == 1.0 and report["level2_accuracy"] == pytest.approx(2 / 3)
+
+
+def test_levels_are_variants_with_their_own_names():
+    scenarios = all_scenarios(Workspace.at(Workspace.from_environment().root))
+    assert variant(scenarios["tfidf"], level=2).name == "tfidf+level2"
+    assert parse_variant("tfidf+level2+topdown", scenarios).top_down
+    with pytest.raises(ScenarioUnavailableError, match="level is 1 to 3"):
+        variant(scenarios["tfidf"], level=4)
+    with pytest.raises(ScenarioUnavailableError, match="below the first"):
+        variant(scenarios["tfidf"], top_down=True)
+
+
+@pytest.fixture
+def two_level_data(tmp_path, monkeypatch):
+    """3 first-level categories of 2 sub-categories with 12 listings each, each sub-category its own words."""
+    rows = []
+    for parent, children in {"Watches": ("Analog", "Smart"), "Computers": ("Mice", "Routers"),
+                             "Baby Care": ("Diapers", "Rompers")}.items():
+        for child in children:
+            for i in range(12):
+                row = listing_row(f"{child[:3]}{i}", parent,
+                                  description=f"{parent.lower()} {child.lower()} item {i} {child.lower()}s")
+                row["product_category_tree"] = f'["{parent} >> {child} >> Leaf"]'
+                rows.append(row)
+    for i in range(3):  # too few to learn at level 2
+        rows.append(listing_row(f"Ban{i}", "Watches", description="watches band strap"))
+        rows[-1]["product_category_tree"] = '["Watches >> Bands"]'
+    monkeypatch.setenv("VITRINE_DATA_DIR", str(write_dataset(tmp_path / "data", rows)))
+
+
+def test_a_level_two_result_survives_a_first_level_rerun_and_both_hierarchies_run(two_level_data, capsys):
+    assert main(["run", "tfidf", "--level", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "tfidf+level2:" in out and "tfidf+level2+topdown:" in out and "kept at level 2: tfidf+level2" in out
+    assert "hierarchical precision" in out
+    store = Workspace.from_environment().results_store()
+    scenarios = all_scenarios(Workspace.from_environment())
+    before = store.load(variant(scenarios["tfidf"], level=2), load_dataset().fingerprint)
+    assert main(["run", "tfidf", "--force"]) == 0
+    after = store.load(variant(scenarios["tfidf"], level=2), load_dataset().fingerprint)
+    first = store.load(scenarios["tfidf"], load_dataset().fingerprint)
+    assert after.created_at == before.created_at and after.classes == before.classes
+    assert sorted(after.classes) == ["Baby Care > Diapers", "Baby Care > Rompers", "Computers > Mice",
+                                     "Computers > Routers", "Watches > Analog", "Watches > Smart"]
+    assert first.classes == ["Baby Care", "Computers", "Watches"]
+    # every level tests the same listings, but for those left out at level 2
+    tested = set(first.predictions.query("split == 'test'")["uniq_id"])
+    assert set(after.predictions.query("split == 'test'")["uniq_id"]) == tested - {"Ban0", "Ban1", "Ban2"}
+
+
+def test_the_data_report_names_what_each_level_merged_or_left_out(two_level_data, capsys):
+    assert main(["data", "report"]) == 0
+    out = capsys.readouterr().out
+    assert "level 2: 6 categories; a sub-category with fewer than 10 listings is merged" in out
+    assert "  - Watches > other Watches (3): left out: fewer than 10 listings" in out
