@@ -7,7 +7,7 @@ import pandas as pd
 
 from core.clip_tokenizer import CONTEXT_LENGTH, token_counts
 from core.dataset import Dataset, RowProblem
-from core.hierarchy import MAX_LEVEL, MIN_LISTINGS_AT_LEVEL, LevelCategories, at_level
+from core.hierarchy import MAX_LEVEL, MIN_LISTINGS_AT_LEVEL, SEPARATOR, LevelCategories, at_level
 from core.text import model_a_text, model_b_text
 
 
@@ -84,5 +84,11 @@ def data_report(dataset: Dataset) -> DataReport:
         missing_images=dataset.missing_images["image"].tolist(),
         problems=dataset.problems,
         total=len(listings),
-        levels=[at_level(listings, level)[1] for level in range(2, MAX_LEVEL + 1)],
+        levels=_levels(listings),
     )
+
+
+def _levels(listings: pd.DataFrame) -> list[LevelCategories]:
+    """The levels below the first that split any category (none for a data set without deeper levels)."""
+    found = [at_level(listings, level)[1] for level in range(2, MAX_LEVEL + 1)] if len(listings) else []
+    return [level for level in found if any(p is not None and SEPARATOR in p for p in level.paths)]

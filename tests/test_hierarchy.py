@@ -5,6 +5,7 @@ import pandas as pd
 import pytest
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_predict
+from streamlit.testing.v1 import AppTest
 
 from core.cli import main
 from core.dataset import load_dataset
@@ -17,6 +18,7 @@ from core.hierarchy import (
     level_report,
     tree_path,
 )
+from core.locations import REPO_ROOT
 from core.scenarios.registry import all_scenarios
 from core.scenarios.variants import parse_variant, variant
 from core.workspace import Workspace
@@ -149,3 +151,13 @@ def test_the_data_report_names_what_each_level_merged_or_left_out(two_level_data
     out = capsys.readouterr().out
     assert "level 2: 6 categories; a sub-category with fewer than 10 listings is merged" in out
     assert "  - Watches > other Watches (3): left out: fewer than 10 listings" in out
+
+
+def test_the_data_quality_page_shows_the_levels_and_what_was_left_out(two_level_data):
+    app = AppTest.from_file(str(REPO_ROOT / "pages" / "data.py"), default_timeout=60).run()
+    assert not app.exception
+    assert "The category tree below the first level" in [s.value for s in app.subheader]
+    assert any("level 2: 6 categories" in m.value for m in app.markdown)
+    merges = app.dataframe[-1].value
+    assert merges.to_dict("records") == [{"level": level, "category": "Watches > other Watches", "listings": 3,
+                                          "what": "left out: fewer than 10 listings"} for level in (2, 3)]
