@@ -275,15 +275,15 @@ def create_app(workspace: Workspace, dataset: Dataset, settings: ServiceSettings
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        if state["service"] is None:
+        if state["service"] is None:  # a served process (a test hands its own classifier and keeps its GC)
             state["service"] = await asyncio.to_thread(ListingService, workspace, dataset, settings.scenario,
                                                        settings.promise)
-        # Each request leaves many short-lived objects: with the collector's default thresholds its passes
-        # took a seventh of a loaded server's time (profiled). What is loaded by now lives as long as the
-        # server, so it is frozen out of the passes, and they come less often.
-        gc.collect()
-        gc.freeze()
-        gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
+            # Each request leaves many short-lived objects: with the collector's default thresholds its passes
+            # took a seventh of a loaded server's time (profiled). What is loaded by now lives as long as the
+            # server, so it is frozen out of the passes, and they come less often.
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
         yield
         await batcher.close()
 
