@@ -47,7 +47,7 @@ from core.scenarios.registry import SCENARIO_NAMES, all_scenarios, scenario_name
 from core.scenarios.variants import TRAIN_SHARES, variant
 from core.service.keys import RIGHTS, KeyStore
 from core.split import TRAIN_SHARE
-from core.wording import acceptance_summary, level_words, review_line
+from core.wording import acceptance_summary, back_off_words, level_words, review_line
 from core.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -465,13 +465,18 @@ def _run(args: argparse.Namespace, workspace: Workspace, dataset) -> int:
             ran.append(result)
             threshold = result.review_threshold(args.precision, args.confidence, args.cutoff)
             paths = level_report(*_test_paths(result)) if args.level > 1 else {}
+            back_off = result.back_off(args.precision, args.confidence, args.cutoff)
+            filed = result.test_back_off(back_off) if back_off is not None else None
             if args.json:
-                print(json.dumps(result.summary() | acceptance_summary(result, threshold) | paths))
+                print(json.dumps(result.summary() | acceptance_summary(result, threshold) | paths |
+                                 ({"back_off": filed} if filed else {})))
             else:
                 print(_row(result))
                 if paths:
                     print(f"  {level_words(paths)}")
                 print(f"  acceptance: {review_line(result, threshold)}")
+                if filed:
+                    print(f"  {back_off_words(filed)}")
         if len(ran) == 2 and not args.json:
             best = max(ran, key=lambda r: r.cv_mean or 0.0)
             print(f"  kept at level {args.level}: {best.scenario} (the better 5-fold CV)")

@@ -27,7 +27,7 @@ from core.calibration import (
     review_threshold,
 )
 from core.dataset import Dataset
-from core.hierarchy import TopDownClassifier, at_level
+from core.hierarchy import BackOff, TopDownClassifier, at_level, cut_path, level_confidences
 from core.progress import Progress, silent
 from core.scenarios.base import Scenario
 from core.split import assign_split, cv_folds
@@ -104,6 +104,43 @@ class ScenarioResult:
         predicted = train["oof_predicted"].to_numpy(dtype=object) if "oof_predicted" in train else None
         return review_threshold(train["oof_confidence"].to_numpy(), train["oof_correct"].to_numpy(dtype=bool),
                                 target_precision, confidence_level, predicted, scope)
+
+    @property
+    def level(self) -> int:
+        """The level of the category tree it classifies: 1, or one more than the levels above it it keeps."""
+        return 1 + sum(1 for column in self.predictions.columns
+                       if column.startswith("level") and column.endswith("_confidence"))
+
+    def back_off(self, target_precision: float = DEFAULT_PRECISION, confidence_level: float = DEFAULT_CONFIDENCE,
+                 scope: str = "auto") -> BackOff | None:
+        """For a deeper level: one review cut-off per level, each chosen on the out-of-fold predictions at that
+        level as ``review_threshold`` chooses the deepest; None at the first level."""
+        if self.level == 1:
+            return None
+        train = self.predictions[self.predictions["split"] == "train"]
+        above = [review_threshold(train[f"oof_level{k}_confidence"].to_numpy(),
+                                  train[f"oof_level{k}_correct"].to_numpy(dtype=bool), target_precision,
+                                  confidence_level, train[f"oof_level{k}_predicted"].to_numpy(dtype=object), scope)
+                 for k in range(1, self.level)]
+        return BackOff(above + [self.review_threshold(target_precision, confidence_level, scope)])
+
+    def test_back_off(self, back_off: BackOff) -> dict:
+        """What ``back_off`` does on the test split: how many listings it files at each level, how many go to
+        review, and how many of those filed are right at the level they are filed at."""
+        test = self.predictions[self.predictions["split"] == "test"]
+        depth = self.level
+        predicted = [test[f"level{k}_predicted"].to_numpy(dtype=object) for k in range(1, depth)] + \
+            [test["predicted"].to_numpy(dtype=object)]
+        sure = [test[f"level{k}_confidence"].to_numpy() for k in range(1, depth)] + \
+            [test[[PROBA_PREFIX + c for c in self.classes]].max(axis=1).to_numpy()]
+        filed = back_off.file(predicted, sure)
+        right = np.zeros(len(test), dtype=bool)
+        for k in range(1, depth + 1):
+            truth = np.array([cut_path(t, k) for t in test["true"]], dtype=object)
+            right |= (filed == k) & (truth == predicted[k - 1])
+        return {"listings": len(test), "to_review": int((filed == 0).sum()),
+                "filed": {k: int((filed == k).sum()) for k in range(1, depth + 1)},
+                "accepted": int((filed > 0).sum()), "right": int(right.sum())}
 
     def test_coverage(self, threshold: ReviewThreshold) -> Coverage:
         """What ``threshold`` accepts of the test split without review, and how often that was right: listings
@@ -191,6 +228,17 @@ def evaluate(scenario: Scenario, dataset: Dataset, progress: Progress = silent) 
     predictions.loc[is_train, "oof_confidence"] = held_out.max(axis=1)
     predictions["oof_correct"] = np.nan
     predictions.loc[is_train, "oof_correct"] = (held_out_predicted == y[is_train]).astype(float)
+    for level in range(1, scenario.level):  # the levels above a deeper scenario's, for its back-off
+        predicted_there, sure = level_confidences(proba, classes, level)
+        predictions[f"level{level}_predicted"], predictions[f"level{level}_confidence"] = predicted_there, sure
+        held_there, held_sure = level_confidences(held_out, np.unique(y[is_train]), level)
+        predictions[f"oof_level{level}_confidence"] = np.nan
+        predictions.loc[is_train, f"oof_level{level}_confidence"] = held_sure
+        predictions[f"oof_level{level}_correct"] = np.nan
+        predictions.loc[is_train, f"oof_level{level}_correct"] = \
+            (held_there == np.array([cut_path(t, level) for t in y[is_train]], dtype=object)).astype(float)
+        predictions[f"oof_level{level}_predicted"] = pd.Series(np.full(len(rows), None, dtype=object), dtype="str")
+        predictions.loc[is_train, f"oof_level{level}_predicted"] = held_there
 
     test = ~is_train
     seconds = {

@@ -146,7 +146,7 @@ def hierarchical_scores(true: Sequence[str], predicted: Sequence[str]) -> tuple[
 def level_accuracy(true: Sequence[str], predicted: Sequence[str], level: int) -> float:
     """The share of listings whose category is right down to ``level`` (a shorter path counts as far as it
     goes)."""
-    return float(np.mean([_cut(t, level) == _cut(p, level) for t, p in zip(true, predicted)])) if len(true) \
+    return float(np.mean([cut_path(t, level) == cut_path(p, level) for t, p in zip(true, predicted)])) if len(true) \
         else float("nan")
 
 
@@ -172,7 +172,7 @@ class TopDownClassifier(ClassifierMixin, BaseEstimator):
         return self
 
     def _fit_node(self, X, y: np.ndarray, depth: int) -> dict:
-        steps = np.array([_cut(path, depth) for path in y], dtype=object)
+        steps = np.array([cut_path(path, depth) for path in y], dtype=object)
         choices = sorted(set(steps))
         model = clone(self.estimator).fit(X, steps) if len(choices) > 1 else None
         below = {}
@@ -203,8 +203,8 @@ class TopDownClassifier(ClassifierMixin, BaseEstimator):
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
 
-def _cut(path: str, depth: int) -> str:
-    """The path down to ``depth`` levels."""
+def cut_path(path: str, depth: int) -> str:
+    """The path down to ``depth`` levels (the path itself when it is shorter)."""
     return SEPARATOR.join(path.split(SEPARATOR)[:depth])
 
 
@@ -226,10 +226,40 @@ def level_report(true: Sequence[str], predicted: Sequence[str]) -> dict:
     depth = max((path.count(SEPARATOR) + 1 for path in true), default=1)
     report: dict = {}
     for level in range(1, depth + 1):
-        cut_true = [_cut(path, level) for path in true]
-        cut_predicted = [_cut(path, level) for path in predicted]
+        cut_true = [cut_path(path, level) for path in true]
+        cut_predicted = [cut_path(path, level) for path in predicted]
         report[f"level{level}_accuracy"] = level_accuracy(true, predicted, level)
         report[f"level{level}_macro_f1"] = float(f1_score(cut_true, cut_predicted, average="macro", zero_division=0))
     report["hierarchical_precision"], report["hierarchical_recall"], report["hierarchical_f1"] = \
         hierarchical_scores(true, predicted)
     return report
+
+
+def level_confidences(proba: np.ndarray, classes: Sequence[str], level: int) -> tuple[np.ndarray, np.ndarray]:
+    """For each row of path probabilities: the best path's category at ``level`` (its ancestor there) and how
+    sure the model is of it, the summed probability of every path under that ancestor."""
+    proba = np.asarray(proba, dtype=float)
+    cut = np.array([cut_path(c, level) for c in classes], dtype=object)
+    best = np.nan_to_num(proba, nan=-1.0).argmax(axis=1)
+    predicted = cut[best]
+    confidence = np.array([proba[i, cut == predicted[i]].sum() for i in range(len(proba))]) if len(proba) else \
+        np.zeros(0)
+    return predicted, confidence
+
+
+@dataclass(frozen=True)
+class BackOff:
+    """Filing at the deepest level whose cut-off a listing passes: one review cut-off per level (``cutoffs[0]``
+    for the first level), each from the held-out predictions at that level."""
+
+    cutoffs: list  # one ReviewThreshold per level, the first level first
+
+    def file(self, predicted: Sequence[Sequence[str]], confidences: Sequence[Sequence[float]]) -> np.ndarray:
+        """The level each listing is filed at (0: none, it goes to review), from its category and confidence at
+        each level (one sequence per level, the first level first)."""
+        filed = np.zeros(len(predicted[0]), dtype=int)
+        for level, (threshold, categories, sure) in enumerate(zip(self.cutoffs, predicted, confidences), start=1):
+            passes = ~threshold.needs_review(np.asarray(sure, dtype=float), np.asarray(categories, dtype=object))
+            # deeper only where every level above passed: a listing is never filed below a level it failed
+            filed = np.where(passes & (filed == level - 1), level, filed)
+        return filed

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import pandas as pd
+from scipy.stats import binomtest
 
 from core.calibration import ReviewThreshold, min_accepted
 
@@ -163,3 +164,15 @@ def level_words(report: dict) -> str:
              for n in levels]
     return (f"test split by level: {'; '.join(parts)}; hierarchical precision {report['hierarchical_precision']:.3f}, "
             f"recall {report['hierarchical_recall']:.3f}, F1 {report['hierarchical_f1']:.3f}")
+
+
+def back_off_words(found: dict) -> str:
+    """What the back-off did on the test split (``ScenarioResult.test_back_off``), on one line."""
+    levels = sorted(found["filed"], reverse=True)
+    filed = ", ".join(f"{found['filed'][k]} filed at level {k}" for k in levels)
+    line = f"back-off on the test split ({found['listings']} listings): {filed}, {found['to_review']} to review"
+    if not found["accepted"]:
+        return line
+    low, high = binomtest(found["right"], found["accepted"]).proportion_ci(0.95, method="exact")
+    return (f"{line}; of the {found['accepted']} filed, {found['right'] / found['accepted']:.1%} right at the level "
+            f"they were filed at (95% interval {low:.1%}–{high:.1%})")

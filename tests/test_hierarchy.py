@@ -1,5 +1,7 @@
 """The category tree below the first level: the merge rule, path answers consistent with the tree, the
 hierarchical scores, and level results stored apart from the first level's."""
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,14 +9,17 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_predict
 from streamlit.testing.v1 import AppTest
 
+from core.calibration import ReviewThreshold
 from core.cli import main
 from core.dataset import load_dataset
 from core.errors import ScenarioUnavailableError
 from core.hierarchy import (
+    BackOff,
     TopDownClassifier,
     at_level,
     categories_at_level,
     hierarchical_scores,
+    level_confidences,
     level_report,
     tree_path,
 )
@@ -161,3 +166,28 @@ def test_the_data_quality_page_shows_the_levels_and_what_was_left_out(two_level_
     merges = app.dataframe[-1].value
     assert merges.to_dict("records") == [{"level": level, "category": "Watches > other Watches", "listings": 3,
                                           "what": "left out: fewer than 10 listings"} for level in (2, 3)]
+
+
+def test_a_listing_is_filed_at_the_deepest_level_whose_cut_off_it_passes():
+    sure_level_1, sure_level_2 = ReviewThreshold(0.99, 0.8, 500), ReviewThreshold(0.99, 0.6, 500)
+    back_off = BackOff([sure_level_1, sure_level_2])
+    predicted = [["A", "A", "A", "A"], ["A > B", "A > B", "A > C", "A > C"]]
+    confidences = [[0.95, 0.85, 0.5, 0.9], [0.7, 0.4, 0.7, None]]
+    # deep enough; only level 1; level 1 unsure: review, however sure level 2 is; level 2 unknown: level 1
+    assert back_off.file(predicted, confidences).tolist() == [2, 1, 0, 1]
+    nothing_proven = BackOff([sure_level_1, ReviewThreshold(0.99, None, 500)])
+    assert nothing_proven.file(predicted, confidences).tolist() == [1, 1, 0, 1]
+
+
+def test_a_levels_confidence_sums_the_paths_under_the_best_paths_ancestor():
+    classes = ["A > B", "A > C", "D > E"]
+    predicted, sure = level_confidences(np.array([[0.4, 0.3, 0.3], [0.1, 0.2, 0.7]]), classes, 1)
+    assert predicted.tolist() == ["A", "D"] and np.allclose(sure, [0.7, 0.7])
+
+
+def test_a_level_run_says_where_the_back_off_files_the_test_split(two_level_data, capsys):
+    assert main(["run", "tfidf", "--level", "2", "--json"]) == 0
+    flat, _ = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    filed = flat["back_off"]
+    assert filed["to_review"] + sum(filed["filed"].values()) == filed["listings"] > 0
+    assert filed["accepted"] == sum(filed["filed"].values()) and 0 <= filed["right"] <= filed["accepted"]
