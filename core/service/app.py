@@ -304,6 +304,9 @@ def create_app(workspace: Workspace, dataset: Dataset, settings: ServiceSettings
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
         problems = ["The request body is not valid JSON." if e["type"] == "json_invalid" else
+                    "The request body must be a JSON object sent as Content-Type: application/json, e.g. "
+                    '{"listings": [{"id": "1", "name": "…", "description": "…"}]}.'
+                    if e["type"] == "model_attributes_type" and tuple(e["loc"]) == ("body",) else
                     f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors()]
         return error(422, "invalid_request", "; ".join(dict.fromkeys(problems))[:2000] or "The request is not valid.")
 
