@@ -169,12 +169,12 @@ def scores_section(results: dict[str, ScenarioResult], dataset: Dataset) -> None
                "adjusted Rand index of k-means (one cluster per category) on the scenario's features against the "
                f"labels, 1 when the clusters are the categories, 0 when no better than chance (the study's peers "
                f"report {PEER_BEST_ARI:.2f} at best); the Map of the listings page shows those features.")
-    with st.expander("Details: description, model, where the time went, cache"):
-        st.dataframe(_details(results), hide_index=True, width="stretch")
-    acceptance_section(results)
     peers = "; ".join(f"{approach} {accuracy:.1%}" for approach, accuracy in PEER_TEST_ACCURACY)
     st.caption(f"Study (test): the published figure of the original study on this data set ({STUDY_NOTE}). "
                f"Public results of other approaches, test accuracy: {peers}.")
+    with st.expander("Details: description, model, where the time went, cache"):
+        st.dataframe(_details(results), hide_index=True, width="stretch")
+    acceptance_section(results)
     for result in results.values():
         for note in result.notes:
             st.caption(f"{plain_markdown(result.scenario)}: {message_markdown(note)}")
