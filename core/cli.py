@@ -40,9 +40,10 @@ from core.models.clip import (
     import_clip,
 )
 from core.models.weights import model_folder
+from core.progress import Progress, silent
 from core.quality import data_report
 from core.review.queues import disputed
-from core.runs import run_scenario
+from core.runs import kept_at_level, run_scenario
 from core.scenarios.registry import SCENARIO_NAMES, all_scenarios, scenario_named
 from core.scenarios.variants import TRAIN_SHARES, variant
 from core.service.keys import RIGHTS, KeyStore
@@ -164,6 +165,10 @@ def build_parser() -> argparse.ArgumentParser:
     classify.add_argument("input", help="CSV or Parquet file, or a folder or zip holding a CSV and images/; with "
                           "--engine ray also a folder of Parquet files or any path Ray's readers take")
     classify.add_argument("--scenario", default="tfidf", choices=scenarios, help="which classifier (default tfidf)")
+    classify.add_argument("--level", type=int, default=1, choices=range(1, MAX_LEVEL + 1),
+                          help="the level of the category tree to file listings at (default 1); below the first, "
+                          "each listing is filed as deep as the cut-offs allow (the flat or top-down classifier, "
+                          "whichever cross-validates better)")
     classify.add_argument("--out", default=None,
                           help="output file: Parquet, or CSV when it ends in .csv (default: beside the input, "
                           "INPUT.<scenario>.parquet); with --engine ray, a folder (ending in /) gets Parquet shards")
@@ -236,6 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Serve classify, explain and advice over HTTP (FastAPI on uvicorn), with the OpenAPI document "
         "at /openapi.json and interactive docs at /docs. Requests need an API key (see 'keys').")
     serve.add_argument("--scenario", default="tfidf", choices=scenarios, help="which classifier (default tfidf)")
+    serve.add_argument("--level", type=int, default=1, choices=range(1, MAX_LEVEL + 1),
+                       help="the level of the category tree its answers go down to (default 1), as for classify")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine)")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1; --engine local)")
@@ -343,7 +350,8 @@ def _serve(args: argparse.Namespace, workspace: Workspace, dataset: Dataset) -> 
         print("note: no API key yet, so every request is refused: python -m core keys create NAME", file=sys.stderr)
     from core.service.app import ServiceSettings  # FastAPI: loaded for this command alone
 
-    settings = ServiceSettings(scenario=args.scenario, cors_origins=tuple(args.cors), requests_per_second=args.rate,
+    settings = ServiceSettings(scenario=_at_level(args, workspace, dataset), cors_origins=tuple(args.cors),
+                               requests_per_second=args.rate,
                                timeout_s=args.timeout, max_batch=args.max_batch, max_wait_ms=args.max_wait_ms)
     if args.engine == "ray":
         return _serve_on_ray(args, workspace, dataset, settings, scenario.uses_gpu)
@@ -536,12 +544,13 @@ def _promise(args: argparse.Namespace) -> Promise:
 
 def _classify(args: argparse.Namespace, workspace: Workspace, dataset) -> int:
     progress = TqdmProgress(args.scenario)
+    name = _at_level(args, workspace, dataset, progress)
 
     def loaded(where: str, review: str) -> None:
-        print(f"{args.scenario} on {where}; {review}", file=sys.stderr)
+        print(f"{name} on {where}; {review}", file=sys.stderr)
 
     try:
-        run = classify_file(workspace, Path(args.input), args.scenario, dataset, args.out, _promise(args),
+        run = classify_file(workspace, Path(args.input), name, dataset, args.out, _promise(args),
                             args.engine, args.device, args.explain, args.to_review, progress, loaded)
     finally:
         progress.close()
@@ -550,6 +559,15 @@ def _classify(args: argparse.Namespace, workspace: Workspace, dataset) -> int:
     if run.sent is not None:
         print(run.sent.outcome(run.summary.needs_review))
     return 0
+
+
+def _at_level(args: argparse.Namespace, workspace: Workspace, dataset: Dataset,
+              progress: Progress = silent) -> str:
+    """The scenario's name at the level asked for (``--level``): its own, or its level variant kept by CV."""
+    if args.level == 1:
+        return args.scenario
+    return kept_at_level(scenario_named(args.scenario, workspace), args.level, dataset, workspace.results_store(),
+                         progress).name
 
 
 def _apply_corrections(args: argparse.Namespace, workspace: Workspace, original: Dataset) -> int:

@@ -249,8 +249,9 @@ def level_confidences(proba: np.ndarray, classes: Sequence[str], level: int) -> 
 
 @dataclass(frozen=True)
 class BackOff:
-    """Filing at the deepest level whose cut-off a listing passes: one review cut-off per level (``cutoffs[0]``
-    for the first level), each from the held-out predictions at that level."""
+    """Filing at the deepest level whose cut-off a listing passes, and to review when none does: one review
+    cut-off per level (``cutoffs[0]`` for the first level), each from the held-out predictions at that level,
+    each with its own guarantee over the listings it passes."""
 
     cutoffs: list  # one ReviewThreshold per level, the first level first
 
@@ -259,7 +260,20 @@ class BackOff:
         each level (one sequence per level, the first level first)."""
         filed = np.zeros(len(predicted[0]), dtype=int)
         for level, (threshold, categories, sure) in enumerate(zip(self.cutoffs, predicted, confidences), start=1):
+            # Each level's guarantee covers every listing its cut-off passes, whatever the levels above say.
             passes = ~threshold.needs_review(np.asarray(sure, dtype=float), np.asarray(categories, dtype=object))
-            # deeper only where every level above passed: a listing is never filed below a level it failed
-            filed = np.where(passes & (filed == level - 1), level, filed)
+            filed = np.where(passes, level, filed)
         return filed
+
+    def columns(self, proba: np.ndarray, classes: Sequence[str]) -> dict[str, np.ndarray]:
+        """A batch's back-off columns from its path probabilities (NaN rows: not classified): the best path
+        (``predicted_path``), the level it is filed at (``accepted_level``, 0: review) and the confidence at
+        each level (``confidence_level1``, ...)."""
+        levels = range(1, len(self.cutoffs) + 1)
+        found = [level_confidences(proba, classes, level) for level in levels]
+        classified = ~np.isnan(np.asarray(proba, dtype=float)).any(axis=1)
+        columns = {"predicted_path": np.where(classified, found[-1][0], None),
+                   "accepted_level": self.file([f[0] for f in found], [f[1] for f in found])}
+        for level, (_, sure) in zip(levels, found):
+            columns[f"confidence_level{level}"] = sure
+        return columns

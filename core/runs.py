@@ -7,6 +7,7 @@ from core.evaluation import FittedScenario, ScenarioResult, evaluate
 from core.progress import Progress, silent
 from core.results_store import ResultsStore
 from core.scenarios.base import Scenario
+from core.scenarios.variants import variant
 
 
 def run_scenario(scenario: Scenario, dataset: Dataset, store: ResultsStore, force: bool = False,
@@ -44,3 +45,14 @@ def _evaluate_and_save(scenario: Scenario, dataset: Dataset, store: ResultsStore
     fitted = evaluate(scenario, dataset, progress)
     store.save(scenario, fitted.result, fitted.estimator)
     return fitted
+
+
+def kept_at_level(base: Scenario, level: int, dataset: Dataset, store: ResultsStore,
+                  progress: Progress = silent) -> Scenario:
+    """``base`` at a level of the category tree: its flat or its top-down variant, whichever has the better
+    5-fold CV (each run and stored first when it was not); ``base`` itself at the first level."""
+    if level == 1:
+        return base
+    candidates = [variant(base, level=level, top_down=top_down) for top_down in (False, True)]
+    scores = [run_scenario(candidate, dataset, store, progress=progress).cv_mean or 0.0 for candidate in candidates]
+    return candidates[int(scores[1] > scores[0])]

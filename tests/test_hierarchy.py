@@ -9,6 +9,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import cross_val_predict
 from streamlit.testing.v1 import AppTest
 
+from core.actions.listing_service import Listing, ListingService
 from core.calibration import ReviewThreshold
 from core.cli import main
 from core.dataset import load_dataset
@@ -173,10 +174,11 @@ def test_a_listing_is_filed_at_the_deepest_level_whose_cut_off_it_passes():
     back_off = BackOff([sure_level_1, sure_level_2])
     predicted = [["A", "A", "A", "A"], ["A > B", "A > B", "A > C", "A > C"]]
     confidences = [[0.95, 0.85, 0.5, 0.9], [0.7, 0.4, 0.7, None]]
-    # deep enough; only level 1; level 1 unsure: review, however sure level 2 is; level 2 unknown: level 1
-    assert back_off.file(predicted, confidences).tolist() == [2, 1, 0, 1]
+    # deep enough; only level 1; level 2 passes its own cut-off (its guarantee covers it) while level 1 does
+    # not; level 2 unknown: level 1
+    assert back_off.file(predicted, confidences).tolist() == [2, 1, 2, 1]
     nothing_proven = BackOff([sure_level_1, ReviewThreshold(0.99, None, 500)])
-    assert nothing_proven.file(predicted, confidences).tolist() == [1, 1, 0, 1]
+    assert nothing_proven.file(predicted, confidences).tolist() == [1, 1, 0, 1]  # review: no level passes
 
 
 def test_a_levels_confidence_sums_the_paths_under_the_best_paths_ancestor():
@@ -191,3 +193,30 @@ def test_a_level_run_says_where_the_back_off_files_the_test_split(two_level_data
     filed = flat["back_off"]
     assert filed["to_review"] + sum(filed["filed"].values()) == filed["listings"] > 0
     assert filed["accepted"] == sum(filed["filed"].values()) and 0 <= filed["right"] <= filed["accepted"]
+
+
+def test_classify_at_level_two_files_each_listing_and_says_how_deep(two_level_data, tmp_path, capsys):
+    listings = load_dataset().listings
+    batch = tmp_path / "new.csv"
+    listings[["uniq_id", "product_name", "description"]].to_csv(batch, index=False)
+    assert main(["classify", str(batch), "--level", "2", "--out", str(tmp_path / "out.csv")]) == 0
+    out = capsys.readouterr().out
+    written = pd.read_csv(tmp_path / "out.csv")
+    assert {"predicted_path", "accepted_level", "confidence_level1", "confidence_level2"} <= set(written.columns)
+    assert (written["needs_review"] == (written["accepted_level"] == 0)).all()
+    assert set(written["predicted_path"]) <= {f"{p} > {c}" for p, cs in
+                                              {"Watches": ("Analog", "Smart"), "Computers": ("Mice", "Routers"),
+                                               "Baby Care": ("Diapers", "Rompers")}.items() for c in cs}
+    # a path's first level is never less sure than the path itself
+    assert (written["confidence_level1"] >= written["confidence_level2"] - 1e-12).all()
+    filed = written["accepted_level"].value_counts()
+    assert f"{filed.get(2, 0)} filed at level 2, {filed.get(1, 0)} filed at level 1" in out
+
+
+def test_the_service_answers_at_level_two_with_the_level_each_listing_is_filed_at(two_level_data):
+    workspace = Workspace.from_environment()
+    service = ListingService(workspace, load_dataset(), "tfidf+level2")
+    [result] = service.classify([Listing("n1", "Smart watch", "watches smart item 1 smarts")])
+    assert result.predicted == "Watches > Smart" and result.accepted_level in (0, 1, 2)
+    assert len(result.level_confidences) == 2 and result.level_confidences[0] >= result.level_confidences[1]
+    assert result.needs_review == (result.accepted_level == 0)

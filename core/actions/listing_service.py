@@ -60,10 +60,14 @@ class Classified:
     top: list[dict]  # [{"category": …, "probability": …}, …], best first
     needs_review: bool
     status: str
+    # Below the first level of the tree: the level it is filed at (0: review) and its confidence at each level.
+    accepted_level: int | None = None
+    level_confidences: list[float] | None = None
 
     def as_dict(self) -> dict:
         return {"id": self.id, "predicted": self.predicted, "confidence": self.confidence, "top": self.top,
-                "needs_review": self.needs_review, "status": self.status}
+                "needs_review": self.needs_review, "status": self.status, "accepted_level": self.accepted_level,
+                "level_confidences": self.level_confidences}
 
 
 @dataclass
@@ -237,8 +241,11 @@ def _classified(row: dict) -> Classified:
     known = confidence is not None and not (isinstance(confidence, float) and np.isnan(confidence))
     top = [{"category": row[f"top_{k}"], "probability": float(row[f"top_{k}_probability"])}
            for k in range(1, TOP + 1) if isinstance(row.get(f"top_{k}"), str)]
+    levels = sorted(key for key in row if key.startswith("confidence_level"))
     return Classified(row["id"], row["predicted"] if known else None, float(confidence) if known else None, top,
-                      bool(row["needs_review"]), str(row["status"]))
+                      bool(row["needs_review"]), str(row["status"]),
+                      int(row["accepted_level"]) if "accepted_level" in row else None,
+                      [float(row[key]) for key in levels] if levels and known else None)
 
 
 def decoded_photo(data: str) -> bytes:

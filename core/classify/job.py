@@ -14,9 +14,10 @@ import itertools
 import os
 import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,7 @@ from core.classify.read_ahead import read_ahead
 from core.errors import BatchInputError
 from core.explain.base import Attributor, ListingInput
 from core.exports import original_cells, write_csv
+from core.hierarchy import BackOff
 from core.progress import Progress, silent
 from core.scenarios.base import Scenario
 from core.wording import clause
@@ -58,6 +60,12 @@ OUTPUT_SCHEMA = pa.schema(
     + [("needs_review", pa.bool_()), ("status", pa.string())]
 )
 WORDS_FIELD = pa.field("words", pa.string())
+
+
+def level_fields(levels: int) -> list[pa.Field]:
+    """The output's columns for a level below the first (``BackOff.columns``)."""
+    return [pa.field("predicted_path", pa.string()), pa.field("accepted_level", pa.int64())] + \
+        [pa.field(f"confidence_level{k}", pa.float64()) for k in range(1, levels + 1)]
 # Each classified row's share of words the model never learnt, for the batch check; not written out.
 UNKNOWN_WORDS = "unknown_words"
 UNLIKE = "batch unlike the calibration data"
@@ -78,6 +86,7 @@ class ClassifySummary:
     repeated_ids: int = 0  # rows whose id an earlier row already had
     # The first such row's id and its position (0-based; None where the rows' order is not known).
     first_repeat: tuple[str, int | None] | None = None
+    filed: Mapping[int, int] = field(default_factory=dict)  # below the first level: listings filed per level
     unread_photos: str | None = None  # the batch's photo column, where the scenario reads no photo
     check: BatchCheck | None = None  # whether the batch looks like the calibration data
     # The scenario's name where it reads specifications and the batch has no column of them.
@@ -94,8 +103,9 @@ class ClassifySummary:
         start = f" ({self.engine_start_seconds:.0f} s of the run's {self.seconds:.0f} s went to starting Ray)" \
             if self.engine_start_seconds >= 1 else ""
         text_only = f" ({self.text_only} on their text only, the photo being unusable)" if self.text_only else ""
+        filed = "".join(f", {self.filed[k]} filed at level {k}" for k in sorted(self.filed, reverse=True))
         return [f"{self.rows} row(s): {self.classified} classified{text_only}, {self.not_classified} not classified",
-                f"{self.needs_review} need review ({share:.1%})",
+                f"{self.needs_review} need review ({share:.1%}){filed}",
                 f"{speed:,.{0 if speed >= 10 else 1}f} listings per second{start}; written to {self.output}"] + \
             ([self.repeats_line()] if self.repeated_ids else []) + \
             ([self.photos_line()] if self.unread_photos else []) + \
@@ -189,7 +199,10 @@ def write_output(frames: Iterable[pd.DataFrame], output: Path, explain: bool,
                 writer.write(frame)
             repeats.add(frame["id"], counts["rows"])
             for key, value in output_counts(frame).items():
-                counts[key] += value
+                if isinstance(value, Counter):  # listings filed per level; update keeps a level with none
+                    counts.setdefault(key, Counter()).update(value)
+                else:
+                    counts[key] += value
             confidences.append(frame["confidence"].to_numpy(dtype=float))
             if UNKNOWN_WORDS in frame:
                 unknown.append(frame[UNKNOWN_WORDS].to_numpy(dtype=float))
@@ -251,12 +264,16 @@ class RepeatedIds:
 
 
 def output_counts(frame: pd.DataFrame) -> dict[str, int]:
-    """How many output rows there are, were classified (on their text only), were not, and need review."""
+    """How many output rows there are, were classified (on their text only), were not, and need review; below
+    the first level, how many are filed at each level (``filed``)."""
     status = frame["status"].astype(str)
     return {"rows": len(frame), "classified": int(status.str.startswith((OK, TEXT_ONLY)).sum()),
             "text_only": int(status.str.startswith(TEXT_ONLY).sum()),
             "not_classified": int(status.str.startswith(NOT_CLASSIFIED).sum()),
-            "needs_review": int(frame["needs_review"].sum())}
+            "needs_review": int(frame["needs_review"].sum()),
+            **({"filed": Counter({k: int((frame["accepted_level"] == k).sum()) for k in range(
+                1, 1 + sum(1 for c in frame.columns if c.startswith("confidence_level")))})}
+               if "accepted_level" in frame else {})}
 
 
 def classify_chunk(chunk: BatchRows, photos: list, scenario: Scenario, estimator, classes: list[str],
@@ -290,7 +307,12 @@ def classify_chunk(chunk: BatchRows, photos: list, scenario: Scenario, estimator
                                         [chunk.specifications[i] for i in usable])
         proba[usable] = estimator.predict_proba(features)
     frame = _output_frame(chunk.ids, proba, classes, statuses)
-    frame["needs_review"] = threshold.needs_review(frame["confidence"].to_numpy(), frame["predicted"].to_numpy())
+    if isinstance(threshold, BackOff):  # a level below the first: filed as deep as its cut-offs allow
+        for name, values in threshold.columns(proba, classes).items():
+            frame[name] = values
+        frame["needs_review"] = frame["accepted_level"] == 0
+    else:
+        frame["needs_review"] = threshold.needs_review(frame["confidence"].to_numpy(), frame["predicted"].to_numpy())
     if vocabulary is not None and scenario.reads_text:
         shares = np.full(len(statuses), np.nan)
         for i in usable:
@@ -383,6 +405,9 @@ class OutputWriter:
         self.started = False
 
     def write(self, frame: pd.DataFrame) -> None:
+        if not self.started and "accepted_level" in frame:  # a level below the first: its back-off's columns
+            levels = sum(1 for name in frame.columns if name.startswith("confidence_level"))
+            self.schema = pa.schema(list(self.schema) + level_fields(levels))
         frame = frame[self.schema.names]
         if self.csv:  # a person opens it in a spreadsheet: no cell may run as a formula
             write_csv(frame, self.path, append=self.started)

@@ -12,19 +12,20 @@ from core.classify.job import ClassifySummary, classify_batch
 from core.dataset import Dataset
 from core.errors import ScenarioUnavailableError
 from core.evaluation import FittedScenario, ScenarioResult
+from core.hierarchy import BackOff
 from core.progress import Progress, silent
 from core.results_store import ResultsStore
 from core.runs import fitted_scenario
 from core.scenarios.base import Scenario
 from core.text import listing_text
-from core.wording import review_line
+from core.wording import back_off_words, review_line
 
 
 @dataclass(frozen=True)
 class StoredClassifier:
     scenario: Scenario
     fitted: FittedScenario
-    threshold: ReviewThreshold
+    threshold: ReviewThreshold | BackOff  # a back-off down the tree for a level below the first
     promise: Promise
     reference: BatchReference  # what each batch is compared with
 
@@ -38,12 +39,17 @@ class StoredClassifier:
             raise ScenarioUnavailableError(reason)
         fitted = fitted_scenario(scenario, dataset, store, progress)
         result = fitted.result
-        threshold = result.review_threshold(promise.target_precision, promise.confidence_level, promise.scope)
+        threshold = result.back_off(promise.target_precision, promise.confidence_level, promise.scope) or \
+            result.review_threshold(promise.target_precision, promise.confidence_level, promise.scope)
         return cls(scenario, fitted, threshold, promise, batch_reference(result, dataset, scenario.reads_text))
 
     @property
     def review(self) -> str:
-        """The review cut-off and what it does on the test split, in words."""
+        """The review cut-off and what it does on the test split, in words (below the first level: the deepest
+        level's, then where the back-off files the test split)."""
+        if isinstance(self.threshold, BackOff):
+            return (f"{review_line(self.fitted.result, self.threshold.cutoffs[-1])}; "
+                    f"{back_off_words(self.fitted.result.test_back_off(self.threshold))}")
         return review_line(self.fitted.result, self.threshold)
 
     def classify(self, batch: BatchFile, output: Path, explain: bool = False, device: str = "cpu",

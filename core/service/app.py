@@ -114,6 +114,10 @@ class ClassifiedOut(BaseModel):
     top: list[TopClass]
     needs_review: bool
     status: str
+    accepted_level: int | None = Field(None, description="With a level below the first (serve --level): the "
+                                                         "deepest level it is filed at, 0 when it goes to review")
+    level_confidences: list[float] | None = Field(None, description="Its confidence at each level, the first "
+                                                                    "first")
 
 
 class ClassifyOut(BaseModel):
