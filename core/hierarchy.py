@@ -277,3 +277,16 @@ class BackOff:
         for level, (_, sure) in zip(levels, found):
             columns[f"confidence_level{level}"] = sure
         return columns
+
+
+def parent_confusion(true: Sequence[str], predicted: Sequence[str], parent: str) -> pd.DataFrame:
+    """The confusion among one parent's sub-categories (rows: the true ones, columns: the predicted ones), with a
+    last column for the listings put under another parent: a matrix that stays readable on a narrow screen."""
+    depth = parent.count(SEPARATOR) + 1
+    under = [(t, p) for t, p in zip(true, predicted) if cut_path(t, depth) == parent]
+    children = sorted({t for t, _ in under} | {p for _, p in under if cut_path(p, depth) == parent})
+    other = "under another parent"
+    frame = pd.DataFrame(0, index=children, columns=[*children, other], dtype=int)
+    for t, p in under:
+        frame.at[t, p if cut_path(p, depth) == parent else other] += 1
+    return frame

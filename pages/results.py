@@ -13,6 +13,7 @@ from core.dataset import ORIGINAL_VERSION, Dataset
 from core.errors import VitrineError
 from core.escaping import chart_text, message_markdown, plain_markdown
 from core.evaluation import ScenarioResult
+from core.hierarchy import MAX_LEVEL, MIN_LISTINGS_AT_LEVEL, SEPARATOR, level_report, parent_confusion, parent_of
 from core.labels.compare import COLUMNS, before_after, compare_table
 from core.leaderboard import headline, score
 from core.results_store import ResultsStore
@@ -287,14 +288,106 @@ def show_per_class(results: dict[str, ScenarioResult]) -> None:
                                              "support": "{:.0f}"}), width="stretch")
 
 
+def level_of(name: str) -> int:
+    """The level of the category tree a stored result's scenario classifies."""
+    try:
+        return scenario_named(name, workspace()).level
+    except KeyError:
+        return 1
+
+
+def level_table(results: list[ScenarioResult]) -> pd.DataFrame:
+    """A level's results: the scores, per level above it, and where the back-off files the test split."""
+    rows = []
+    for r in results:
+        test = r.predictions[r.predictions["split"] == "test"]
+        report = level_report(test["true"].tolist(), test["predicted"].tolist())
+        filed = r.test_back_off(r.back_off()) if r.level > 1 else None
+        rows.append({"Scenario": r.scenario,
+                     "5-fold CV": "n/a" if r.cv_mean is None else f"{r.cv_mean:.1%} ± {r.cv_std:.1%}",
+                     "Test accuracy": _percent(r.test_accuracy), "Macro-F1": f"{r.macro_f1:.3f}",
+                     "Level 1 right": _percent(report["level1_accuracy"]),
+                     "Hierarchical F1": f"{report['hierarchical_f1']:.3f}",
+                     "Filed, deepest first": " / ".join(str(filed["filed"][k]) for k in sorted(filed["filed"],
+                                                                                               reverse=True))
+                     if filed else "n/a",
+                     "To review": filed["to_review"] if filed else None,
+                     "Filed and right": f"{filed['right']} of {filed['accepted']}" if filed else "n/a"})
+    return pd.DataFrame(rows)
+
+
+def level_section(level: int, results: dict[str, ScenarioResult], scenarios: dict[str, Scenario],
+                  dataset: Dataset) -> None:
+    """A level below the first: its results, a way to run a text scenario there, and the confusion within
+    a parent."""
+    st.caption(f"At level {level} a category is a path of the tree (Home Furnishing > Bed Linen); sub-categories "
+               f"with fewer than {MIN_LISTINGS_AT_LEVEL} listings are merged into \"other\" under their parent (the "
+               "Data quality page lists them). Flat: one classifier over every path; top-down: the first level's, "
+               "then one per parent. Each listing is filed at the deepest level whose review cut-off it passes.")
+    runnable = [n for n, s in scenarios.items() if s.trained and not s.unavailable_reason() and s.runs_in_seconds]
+    with st.form(f"level-{level}"):
+        columns = st.columns([3, 1], vertical_alignment="bottom")
+        base = columns[0].selectbox("Scenario", runnable, key=f"level-{level}-scenario")
+        asked = columns[1].form_submit_button(f"Run at level {level}")
+    if asked and base:
+        for top_down in (False, True):
+            if variant(scenarios[base], level=level, top_down=top_down).name not in results:
+                run_shown(variant(scenarios[base], level=level, top_down=top_down), dataset)
+        st.rerun()
+    if not results:
+        st.info(f"Nothing has run at level {level} yet: pick a scenario above.")
+        return
+    st.dataframe(level_table(_ranked(results)), hide_index=True, width="stretch",
+                 column_config={"Scenario": st.column_config.TextColumn(pinned=True),
+                                "Filed, deepest first": st.column_config.TextColumn(
+                                    help=f"Test listings filed at level {level}, then at each level above"),
+                                "Filed and right": st.column_config.TextColumn(
+                                    help="Of the test listings filed, those right at the level they were filed at")})
+    st.caption("Level 1 right: the share of test listings whose first-level category is right. Hierarchical F1: "
+               "credit for every right ancestor of the answer (Kiritchenko et al.).")
+    parent_confusion_ui(level, results)
+
+
+def parent_confusion_ui(level: int, results: dict[str, ScenarioResult]) -> None:
+    """The confusion among one parent's sub-categories, with a column for those put under another parent."""
+    st.subheader("Confusion within a parent (test split)")
+    picked = st.columns(2)
+    result = results[picked[0].selectbox("Scenario", [r.scenario for r in _ranked(results)],
+                                         key=f"level-{level}-confusion")]
+    parents = sorted({parent_of(c) for c in result.classes if parent_of(c)})
+    if not parents:
+        st.caption("No category is split at this level.")
+        return
+    parent = picked[1].selectbox("Parent", parents, key=f"level-{level}-parent")
+    test = result.predictions[result.predictions["split"] == "test"]
+    frame = parent_confusion(test["true"].tolist(), test["predicted"].tolist(), parent)
+    frame.index = [chart_text(c.rpartition(SEPARATOR)[2]) for c in frame.index]
+    frame.columns = [chart_text(c.rpartition(SEPARATOR)[2]) for c in frame.columns]
+    figure = go.Figure(go.Heatmap(z=frame.to_numpy(), x=list(frame.columns), y=list(frame.index), colorscale="Teal",
+                                  showscale=False, text=frame.to_numpy(), texttemplate="%{text}",
+                                  hovertemplate="true %{y}<br>predicted %{x}<br>%{text}<extra></extra>"))
+    figure.update_layout(xaxis_title="predicted", yaxis_title="true", yaxis_autorange="reversed",
+                         height=140 + 40 * len(frame), margin=dict(l=10, r=10, t=10, b=10),
+                         xaxis=dict(tickangle=-30, automargin=True), yaxis=dict(automargin=True))
+    st.plotly_chart(figure, width="stretch", key=f"level-{level}-confusion-chart")
+
+
 def main() -> None:
-    """The page: the scores of every scenario run, ways to run more, then their confusion matrices."""
+    """The page: the scores of every scenario run, ways to run more, then their confusion matrices; a level of
+    the category tree below the first shows its own."""
     st.title("Scenario results")
     dataset = dataset_or_stop()
     show_split(dataset)
     store = results_store()
     scenarios = all_scenarios(workspace())
     results, unavailable, not_run = scenario_results(scenarios, dataset, store)
+    level = st.radio("Level of the category tree", range(1, MAX_LEVEL + 1), horizontal=True,
+                     format_func=lambda n: f"first ({len(dataset.categories)} categories)" if n == 1 else f"level {n}",
+                     help="The study classifies the first level; a marketplace files listings deeper.")
+    if level > 1:
+        level_section(level, {n: r for n, r in results.items() if level_of(n) == level}, scenarios, dataset)
+        return
+    results = {n: r for n, r in results.items() if level_of(n) == 1}
     if results:
         scores_section(results, dataset)
     run_buttons(not_run, dataset)

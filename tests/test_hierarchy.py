@@ -22,6 +22,7 @@ from core.hierarchy import (
     hierarchical_scores,
     level_confidences,
     level_report,
+    parent_confusion,
     tree_path,
 )
 from core.locations import REPO_ROOT
@@ -220,3 +221,33 @@ def test_the_service_answers_at_level_two_with_the_level_each_listing_is_filed_a
     assert result.predicted == "Watches > Smart" and result.accepted_level in (0, 1, 2)
     assert len(result.level_confidences) == 2 and result.level_confidences[0] >= result.level_confidences[1]
     assert result.needs_review == (result.accepted_level == 0)
+
+
+def test_a_parents_confusion_keeps_its_sub_categories_and_counts_the_strays_apart():
+    true = ["A > B", "A > B", "A > C", "A > C", "D > E"]
+    predicted = ["A > B", "A > C", "D > E", "A > C", "A > B"]
+    frame = parent_confusion(true, predicted, "A")
+    assert frame.index.tolist() == ["A > B", "A > C"]
+    assert frame.loc["A > B"].tolist() == [1, 1, 0] and frame.loc["A > C"].tolist() == [0, 1, 1]
+    assert frame.columns[-1] == "under another parent"
+
+
+def test_the_results_page_runs_a_level_and_shows_it_apart_from_the_first(two_level_data):
+    app = AppTest.from_file(str(REPO_ROOT / "pages" / "results.py"), default_timeout=120).run()
+    assert not app.exception
+    first_level = app.dataframe[0].value["Scenario"].tolist()
+    assert not any("+level" in name for name in first_level)
+    [level_radio] = [r for r in app.radio if r.label == "Level of the category tree"]
+    level_radio.set_value(2).run()
+    assert "Nothing has run at level 2 yet" in app.info[0].value
+    app.selectbox(key="level-2-scenario").set_value("tfidf")
+    app.button[0].click().run()
+    assert not app.exception
+    table = app.dataframe[0].value
+    assert sorted(table["Scenario"]) == ["tfidf+level2", "tfidf+level2+topdown"]
+    assert {"Hierarchical F1", "Filed, deepest first", "Filed and right"} <= set(table.columns)
+    assert app.selectbox(key="level-2-parent").options == ["Baby Care", "Computers", "Watches"]
+    # first-level results stay as they were
+    level_radio = [r for r in app.radio if r.label == "Level of the category tree"][0]
+    level_radio.set_value(1).run()
+    assert app.dataframe[0].value["Scenario"].tolist() == first_level
