@@ -11,7 +11,8 @@ from core.dataset import Dataset, listing_photo
 from core.errors import VitrineError
 from core.escaping import message_markdown, plain_markdown
 from core.evaluation import ScenarioResult
-from core.mistakes import MistakeFilter
+from core.hierarchy import SEPARATOR
+from core.mistakes import ANY, RIGHT_PARENT, WRONG_PARENT, MistakeFilter
 from pages._shared import (
     MAX_DESCRIPTION_SHOWN,
     StreamlitProgress,
@@ -28,15 +29,24 @@ PAGE_SIZE = 8
 
 def mistakes_ui(dataset: Dataset, results: dict[str, ScenarioResult]) -> tuple[str, pd.DataFrame]:
     """The scenario picked and its mistakes that the filters keep, in the order asked."""
-    name = st.selectbox("Scenario", list(results), index=best_index(list(results), results))
+    first_level = {n: r for n, r in results.items() if not any(SEPARATOR in c for c in r.classes)}
+    name = st.selectbox("Scenario", list(results), index=best_index(list(results), first_level or results),
+                        help="Scenarios run at a level of the category tree below the first (+level2) answer paths")
+    categories = results[name].classes  # a level's paths, or the first level's categories
     filters = st.columns(4)
     split = filters[0].radio("Listings", ["test split", "all"], horizontal=True)
-    true_categories = filters[1].multiselect("True category", dataset.categories)
-    predicted_categories = filters[2].multiselect("Predicted category", dataset.categories)
+    true_categories = filters[1].multiselect("True category", categories)
+    predicted_categories = filters[2].multiselect("Predicted category", categories)
     confidence = filters[3].slider("Confidence in the wrong answer", 0.0, 1.0, (0.0, 1.0), 0.05)
-    order = st.radio("Order", ["most confident first", "least confident first"], horizontal=True)
+    columns = st.columns(2)
+    order = columns[0].radio("Order", ["most confident first", "least confident first"], horizontal=True)
+    kind = ANY
+    if any(SEPARATOR in c for c in categories):
+        kind = columns[1].radio("Mistake", [ANY, RIGHT_PARENT, WRONG_PARENT], horizontal=True,
+                                format_func={ANY: "any", RIGHT_PARENT: "wrong sub-category, right parent",
+                                             WRONG_PARENT: "wrong parent"}.get)
     return name, MistakeFilter(split == "test split", tuple(true_categories), tuple(predicted_categories),
-                               confidence, order == "most confident first").apply(results[name].misclassified())
+                               confidence, order == "most confident first", kind).apply(results[name].misclassified())
 
 
 def page_ui(count: int) -> int:
@@ -113,7 +123,8 @@ def main() -> None:
     if frame.empty:
         return
     page = page_ui(len(frame))
-    others = {other: r.predictions.set_index("uniq_id")["predicted"] for other, r in results.items() if other != name}
+    others = {other: r.predictions.set_index("uniq_id")["predicted"] for other, r in results.items()
+              if other != name and r.classes == results[name].classes}  # the same categories: the same level
     # Every card at once with its text; the explanations fill in as they are ready (cached ones at once).
     progress_slot = st.empty()
     cards = {}

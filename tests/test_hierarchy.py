@@ -26,6 +26,7 @@ from core.hierarchy import (
     tree_path,
 )
 from core.locations import REPO_ROOT
+from core.mistakes import RIGHT_PARENT, WRONG_PARENT, MistakeFilter
 from core.scenarios.registry import all_scenarios
 from core.scenarios.variants import parse_variant, variant
 from core.workspace import Workspace
@@ -251,3 +252,23 @@ def test_the_results_page_runs_a_level_and_shows_it_apart_from_the_first(two_lev
     level_radio = [r for r in app.radio if r.label == "Level of the category tree"][0]
     level_radio.set_value(1).run()
     assert app.dataframe[0].value["Scenario"].tolist() == first_level
+
+
+def test_mistakes_below_the_first_level_split_into_right_and_wrong_parent():
+    mistakes = pd.DataFrame({"true": ["A > B", "A > B", "D > E"], "predicted": ["A > C", "D > E", "A > B"],
+                             "confidence": [0.9, 0.8, 0.7], "split": ["test"] * 3})
+    assert MistakeFilter(kind=RIGHT_PARENT).apply(mistakes)["predicted"].tolist() == ["A > C"]
+    assert MistakeFilter(kind=WRONG_PARENT).apply(mistakes)["predicted"].tolist() == ["D > E", "A > B"]
+    assert len(MistakeFilter().apply(mistakes)) == 3
+
+
+def test_the_misclassified_page_filters_a_levels_paths_and_its_kind_of_mistake(two_level_data):
+    assert main(["run", "tfidf", "--level", "2"]) == 0 and main(["run", "tfidf"]) == 0
+    app = AppTest.from_file(str(REPO_ROOT / "pages" / "misclassified.py"), default_timeout=120).run()
+    assert not any(r.label == "Mistake" for r in app.radio)  # the first level has no parents
+    app.selectbox[0].set_value("tfidf+level2").run()
+    assert not app.exception
+    assert "Watches > Smart" in app.multiselect[0].options
+    [kind] = [r for r in app.radio if r.label == "Mistake"]
+    kind.set_value(WRONG_PARENT).run()
+    assert not app.exception and "misclassified listing(s) match" in app.caption[0].value
