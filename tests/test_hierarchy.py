@@ -272,3 +272,11 @@ def test_the_misclassified_page_filters_a_levels_paths_and_its_kind_of_mistake(t
     [kind] = [r for r in app.radio if r.label == "Mistake"]
     kind.set_value(WRONG_PARENT).run()
     assert not app.exception and "misclassified listing(s) match" in app.caption[0].value
+
+
+@pytest.mark.parametrize("name", ["results.py", "misclassified.py", "explain.py", "guide.py", "map.py", "review.py",
+                                  "classify.py", "compare.py", "list_product.py", "data.py"])
+def test_every_page_opens_with_level_results_stored(two_level_data, name):
+    assert main(["run", "tfidf", "--level", "2"]) == 0 and main(["run", "tfidf"]) == 0
+    app = AppTest.from_file(str(REPO_ROOT / "pages" / name), default_timeout=120).run()
+    assert not app.exception, app.exception

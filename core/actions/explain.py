@@ -12,7 +12,7 @@ import joblib
 import pandas as pd
 
 from core.dataset import Dataset, listing_photo
-from core.errors import VitrineError
+from core.errors import ScenarioUnavailableError, VitrineError
 from core.explain.base import ListingInput
 from core.explain.explanation import Explanation
 from core.explain.keywords import MIN_LISTINGS, aggregate_keywords
@@ -36,7 +36,12 @@ class ScenarioExplanations:
 
     def __init__(self, scenario: Scenario, dataset: Dataset, workspace: Workspace):
         """The scenario's classifier from the workspace's results store (trained and stored first when there is
-        none); explanations of the dataset's listings are cached in the workspace's cache."""
+        none); explanations of the dataset's listings are cached in the workspace's cache. A top-down scenario
+        (one classifier per parent) is not explained: ScenarioUnavailableError says so."""
+        if scenario.top_down:
+            raise ScenarioUnavailableError(f"{scenario.name} is a top-down classifier (one per parent of the tree), "
+                                           "which is not explained yet: explain its flat twin "
+                                           f"{scenario.name.replace('+topdown', '')} instead.")
         self.scenario = scenario
         self.dataset = dataset
         fitted = fitted_scenario(scenario, dataset, workspace.results_store())
