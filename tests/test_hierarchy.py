@@ -280,3 +280,17 @@ def test_every_page_opens_with_level_results_stored(two_level_data, name):
     assert main(["run", "tfidf", "--level", "2"]) == 0 and main(["run", "tfidf"]) == 0
     app = AppTest.from_file(str(REPO_ROOT / "pages" / name), default_timeout=120).run()
     assert not app.exception, app.exception
+
+
+def test_a_sub_category_is_explained_against_its_siblings(two_level_data):
+    from core.actions.explain import ScenarioExplanations
+    from core.explain.base import ListingInput
+
+    workspace = Workspace.from_environment()
+    scenario = variant(all_scenarios(workspace)["tfidf"], level=2)
+    explanations = ScenarioExplanations(scenario, load_dataset(), workspace)
+    explanation = explanations.explain_listing(ListingInput(None, "", "smart watches", ""), "Watches > Smart")
+    score = {w.word: w.score for w in explanation.words}
+    # "watches" is in every listing of both sub-categories of Watches: it says nothing for Smart against Analog
+    assert score["smart"] > 0.5 and abs(score["watches"]) < 0.1 * score["smart"]
+    assert any("against the other sub-categories of Watches: Analog" in note for note in explanation.notes)

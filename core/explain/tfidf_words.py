@@ -12,6 +12,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 
 from core.explain.base import Attributor, ListingInput
 from core.explain.explanation import Explanation, WordRelevance
+from core.hierarchy import SEPARATOR, parent_of
 from core.text import TFIDF_TOKEN_PATTERN, listing_text
 
 
@@ -98,11 +99,21 @@ class TfidfAttributor(Attributor):
         offset = len(listing_text(name, description)) - len(description)
         shown = offset + len(description)  # what follows (specifications) is read but not shown
         scored = word_contributions(model, text, self.classes.index(target))
+        notes = ()
+        parent = parent_of(target)
+        if siblings := [c for c in self.classes if c != target and parent and parent_of(c) == parent]:
+            # Below the first level the question is why this sub-category and not its siblings: a word's
+            # contribution to the log-odds of the target against the siblings' mean (contributions are linear in
+            # the coefficients, so this is the target's minus the siblings' average).
+            others = np.array([[w.score for w in word_contributions(model, text, self.classes.index(c))]
+                               for c in siblings])
+            scored = [replace(w, score=w.score - float(others[:, i].mean())) for i, w in enumerate(scored)]
+            notes = (f"Each word's relevance is for {target.rpartition(SEPARATOR)[2]} against the other "
+                     f"sub-categories of {parent}: {', '.join(c.rpartition(SEPARATOR)[2] for c in siblings)}.",)
         words = [replace(w, start=w.start - offset, end=w.end - offset) for w in scored if offset <= w.start < shown]
         title_words = [w for w in scored if w.end <= len(name)] if name else []  # the title comes first
-        notes = ()
         if model.named_steps["tfidf"].transform([text]).nnz == 0:
-            notes = ("None of these words occurs in the listings tfidf learnt from, so its answer says nothing "
+            notes += ("None of these words occurs in the listings tfidf learnt from, so its answer says nothing "
                      "about this text: it only reflects how common each category was.",)
         return Explanation(target, probabilities, None, words, notes=notes, signed_scores=True,
                            title_words=title_words)
