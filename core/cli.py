@@ -408,13 +408,15 @@ def _models(args: argparse.Namespace, workspace: Workspace) -> int:
         ):
             print(f"{kind:9} {name}  {'present' if present else 'missing'}  ({where})")
         return 0
+    target = model_folder(args.model, models) if args.kind == "clip" else weights_path(models)
+    replacing = " (replacing the copy Vitrine had installed there)" if target.exists() else ""
     if args.models_command == "download":
         folder = download_clip(args.model, models) if args.kind == "clip" else download_densenet(models, cache)
-        print(f"Downloaded {args.kind} into {folder}")
+        print(f"Downloaded {args.kind} into {folder}{replacing}")
     else:
         folder = (import_clip(args.source, args.model, models) if args.kind == "clip"
                   else import_densenet(args.source, models, cache))
-        print(f"Imported {args.source} into {folder}")
+        print(f"Imported {args.source} into {folder}{replacing}")
     return 0
 
 

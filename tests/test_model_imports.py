@@ -51,8 +51,22 @@ def test_a_model_vitrine_installed_is_replaced_by_the_next_import(tiny_folder, t
     installed = Workspace.from_environment().models / "acme--clip"
     assert (installed / VITRINE_MARK).is_file()
     other = save_tiny_clip(tmp_path / "other", seed=1)
+    capsys.readouterr()
     assert main(["models", "import", "clip", str(other), "--model", "acme/clip"]) == 0
+    assert "(replacing the copy Vitrine had installed there)" in capsys.readouterr().out
     assert (installed / "model.safetensors").read_bytes() == (other / "model.safetensors").read_bytes()
+
+
+def test_a_file_put_into_an_installed_model_is_never_removed_by_the_next_import(tiny_folder, tmp_path, capsys):
+    assert main(["models", "import", "clip", str(tiny_folder), "--model", "acme/clip"]) == 0
+    installed = Workspace.from_environment().models / "acme--clip"
+    (installed / "notes.txt").write_text("my notes on this model", encoding="utf-8")
+    capsys.readouterr()
+    other = save_tiny_clip(tmp_path / "other", seed=1)
+    assert main(["models", "import", "clip", str(other), "--model", "acme/clip"]) == EXIT_UNAVAILABLE
+    assert "holds files Vitrine did not put there (notes.txt)" in capsys.readouterr().err
+    assert (installed / "notes.txt").read_text(encoding="utf-8") == "my notes on this model"
+    assert (installed / "model.safetensors").read_bytes() == (tiny_folder / "model.safetensors").read_bytes()
 
 
 def _damaged(tiny_folder, tmp_path, how):

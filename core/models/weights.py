@@ -88,29 +88,47 @@ def install_destination(model_id: str, models: Path) -> Path:
                                 f"models folder ({models}) by its id, and never written into a folder "
                                 "named by a path.")
     destination = models / model_id.replace("/", "--")
-    if destination.exists() and not _replaceable(destination, models):
-        raise ModelMissingError(f"{destination} holds files Vitrine did not put there, so it is left as it is and "
-                                "nothing was installed: move it aside, then try again.")
+    _check_replaceable(destination, models)
     return destination
 
 
-def _replaceable(folder: Path, models: Path) -> bool:
-    """Whether ``folder`` is one Vitrine may replace: an empty folder, one carrying Vitrine's mark, or a model
-    folder an earlier Vitrine wrote (a config.json directly inside, in the models folder ``models``)."""
+def _check_replaceable(destination: Path, models: Path) -> None:
+    """ModelMissingError, naming the files, when ``destination`` exists and Vitrine may not replace it."""
+    if not destination.exists():
+        return
+    replaceable, foreign = _replaceable(destination, models)
+    if not replaceable:
+        found = f" ({', '.join(foreign[:5])}{', …' if len(foreign) > 5 else ''})" if foreign else ""
+        raise ModelMissingError(f"{destination} holds files Vitrine did not put there{found}, so it is left as it is "
+                                "and nothing was installed: move them aside, then try again.")
+
+
+def _replaceable(folder: Path, models: Path) -> tuple[bool, list[str]]:
+    """Whether ``folder`` is one Vitrine may replace, and the files in it that Vitrine did not write: an empty
+    folder; one carrying Vitrine's mark whose every file the mark lists (a mark without a list, from an
+    earlier Vitrine, stands for the whole folder); or a model folder an earlier Vitrine wrote without a mark
+    (a config.json directly inside, in the models folder ``models``)."""
     if not folder.is_dir() or folder.is_symlink():
-        return False
-    return (not any(folder.iterdir()) or (folder / VITRINE_MARK).is_file()
-            or (folder.parent == models and (folder / "config.json").is_file()))
+        return False, []
+    mark = folder / VITRINE_MARK
+    if mark.is_file():
+        written = set(mark.read_text(encoding="utf-8").splitlines()[1:])
+        foreign = sorted(str(p.relative_to(folder)) for p in folder.rglob("*")
+                         if (p.is_file() or p.is_symlink()) and p != mark and str(p.relative_to(folder)) not in written)
+        return not written or not foreign, foreign if written else []
+    return not any(folder.iterdir()) or (folder.parent == models and (folder / "config.json").is_file()), []
 
 
 def install_folder(staging: Path, destination: Path, models: Path) -> None:
     """Put a complete model folder in place of ``destination`` (an older copy is replaced only now), with
-    Vitrine's mark in it, so that a later install knows the folder is Vitrine's to replace (``models``: the
-    models folder ``destination`` is in, see ``install_destination``)."""
-    (staging / VITRINE_MARK).write_text("Written by Vitrine: replaced by the next download or import of this "
-                                        "model.\n", encoding="utf-8")
-    if destination.exists() and not _replaceable(destination, models):
-        raise ModelMissingError(f"{destination} holds files Vitrine did not put there; nothing was installed.")
+    Vitrine's mark in it listing the files it wrote, so that a later install knows the folder is Vitrine's to
+    replace and never removes a file someone else put there (``models``: the models folder ``destination`` is
+    in, see ``install_destination``)."""
+    written = sorted(str(p.relative_to(staging)) for p in staging.rglob("*") if p.is_file())
+    (staging / VITRINE_MARK).write_text("Written by Vitrine: replaced by the next download or import of this model, "
+                                        "with the files listed below.\n" + "".join(f"{name}\n" for name in written),
+                                        encoding="utf-8")
+    _check_replaceable(destination, models)  # again: files may have been put there since the first check
     shutil.rmtree(destination, ignore_errors=True)
     destination.parent.mkdir(parents=True, exist_ok=True)
     staging.rename(destination)
