@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import socket
 import sys
 import time
 from pathlib import Path
@@ -244,7 +245,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--level", type=int, default=1, choices=range(1, MAX_LEVEL + 1),
                        help="the level of the category tree its answers go down to (default 1), as for classify")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine)")
-    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
     serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1; --engine local)")
     serve.add_argument("--engine", choices=["local", "ray"], default="local",
                        help="local (default): uvicorn worker processes on this machine; ray: Ray Serve replicas, "
@@ -357,11 +358,31 @@ def _serve(args: argparse.Namespace, workspace: Workspace, dataset: Dataset) -> 
         return _serve_on_ray(args, workspace, dataset, settings, scenario.uses_gpu)
     import uvicorn
 
+    _check_free(args.host, args.port)
     # The workers build the application from the environment (uvicorn starts each on its own).
     os.environ.update({**settings.environment(), VERSION_ENV: dataset.version})
+    print(f"Serving {settings.scenario} on http://{args.host}:{args.port} ({args.workers} worker(s)); its docs at "
+          f"/docs; Ctrl-C stops it.", file=sys.stderr)
     uvicorn.run("core.service.app:app_from_environment", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level="warning")
     return 0
+
+
+def _port(text: str) -> int:
+    """A TCP port number from the command line (argparse's ``type``)."""
+    if not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise argparse.ArgumentTypeError(f"a port is a number from 1 to 65535, not {text!r}")
+    return int(text)
+
+
+def _check_free(host: str, port: int) -> None:
+    """A port another program holds is said in one line before anything starts."""
+    try:
+        with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+            probe.bind((host, port))
+    except OSError as exc:
+        raise VitrineError(f"Cannot listen on {host}:{port} ({exc.strerror or exc}): another program may hold the "
+                           "port; pick another with --port.") from exc
 
 
 def _serve_on_ray(args: argparse.Namespace, workspace: Workspace, dataset: Dataset, settings: ServiceSettings,

@@ -257,7 +257,9 @@ def evaluate(scenario: Scenario, dataset: Dataset, progress: Progress = silent) 
         predictions=predictions,
         train_accuracy=float(accuracy_score(y[is_train], predicted[is_train])),
         test_accuracy=float(accuracy_score(y[test], predicted[test])),
-        macro_f1=float(f1_score(y[test], predicted[test], labels=classes, average="macro", zero_division=0)),
+        # Over the categories the test split holds or the model answered: below the first level a small
+        # sub-category may have no test listing, and would count as a zero.
+        macro_f1=float(f1_score(y[test], predicted[test], average="macro", zero_division=0)),
         cv_mean=cv_mean,
         cv_std=cv_std,
         confusion=confusion_matrix(y[test], predicted[test], labels=classes).tolist(),

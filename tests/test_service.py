@@ -174,7 +174,11 @@ def test_health_readiness_metrics_and_the_openapi_document(service):
     client, key = _client(service)
     with client:
         assert client.get("/healthz").json() == {"status": "ok"}
-        assert client.get("/readyz").json()["scenario"] == "tfidf"
+        ready = client.get("/readyz").json()
+        assert ready["scenario"] == "tfidf"
+        # 30 listings cannot show a 99 % promise: the service says every listing goes to review, as classify does
+        assert ready["promise"].endswith("no cut-off could be shown to keep it on this data, so every listing "
+                                         "needs review")
         client.post("/v1/classify", json={"listings": [WATCH, WATCH | {"id": "w2"}]}, headers=_auth(key))
         metrics = client.get("/metrics").text
         document = client.get("/openapi.json").json()
@@ -354,3 +358,15 @@ def test_a_body_streamed_past_the_cap_without_a_length_is_refused(service):
             "Content-Type": "application/json"})
         assert answer.status_code == 413 and answer.json()["error"]["kind"] == "too_large"
         assert client.get("/healthz").status_code == 200
+
+
+def test_serve_refuses_a_port_out_of_range_or_taken_in_one_line(small_data_dir, capsys):
+    with pytest.raises(SystemExit) as refused:
+        main(["serve", "--port", "99999"])
+    assert refused.value.code == 2 and "a port is a number from 1 to 65535, not '99999'" in capsys.readouterr().err
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        assert main(["serve", "--port", str(taken.getsockname()[1])]) == 3
+    said = capsys.readouterr().err
+    assert said.count("error:") == 1 and "another program may hold the port; pick another with --port" in said

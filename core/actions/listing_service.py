@@ -25,6 +25,7 @@ from core.errors import VitrineError
 from core.explain.base import ListingInput
 from core.explain.display import photo_with_heatmap, scale_to_unit
 from core.explain.keywords import KEYWORDS_TABLE, tfidf_coefficient_keywords
+from core.hierarchy import BackOff
 from core.images import open_image
 from core.review.batches import SentBatch, send_rows_to_review
 from core.scenarios.registry import scenario_named
@@ -106,8 +107,14 @@ class ListingService:
 
     @property
     def promise(self) -> str:
-        """The review cut-off's promise in words."""
-        return promise_words(self.classifier.threshold)
+        """The review cut-off's promise in words, or that no cut-off could be shown to keep it (then every
+        listing needs review)."""
+        threshold = self.classifier.threshold
+        levels = threshold.cutoffs if isinstance(threshold, BackOff) else [threshold]
+        if any(level.accepts_any() for level in levels):
+            return promise_words(levels[-1])
+        return (f"{promise_words(levels[-1])}: no cut-off could be shown to keep it on this data, so every listing "
+                "needs review")
 
     def classify(self, listings: Sequence[Listing]) -> list[Classified]:
         """Each listing classified as ``classify`` would classify it in a batch: the same model, the same
