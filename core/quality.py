@@ -25,14 +25,17 @@ class DataReport:
         """What the merge rule did at each level below the first: one row per merged ``other`` category (the
         sub-categories in it), per category left out as too small, and per parent not split."""
         rows = []
-        for found in self.levels:
-            rows += [{"level": found.level, "category": path, "listings": sum(parts.values()), "what": "merged: " +
-                      ", ".join(f"{name} ({n})" for name, n in sorted(parts.items(), key=lambda kv: -kv[1]))}
-                     for path, parts in found.merged.items()]
+        for found in self.levels:  # what each level adds: a level's categories above it are the level above's
+            new = found.level - 1  # separators in a path of this level
+            rows += [{"level": found.level, "category": path, "listings": sum(parts.values()),
+                      "what": f"merged: {_largest(parts)}"}
+                     for path, parts in found.merged.items() if path.count(SEPARATOR) == new]
             rows += [{"level": found.level, "category": path, "listings": n, "what": "left out: fewer than "
-                      f"{MIN_LISTINGS_AT_LEVEL} listings"} for path, n in found.left_out.items()]
+                      f"{MIN_LISTINGS_AT_LEVEL} listings"} for path, n in found.left_out.items()
+                     if path.count(SEPARATOR) == new]
             rows += [{"level": found.level, "category": path, "listings": found.paths.count(path),
-                      "what": "not split: no sub-category has enough listings"} for path in found.unsplit]
+                      "what": "not split: no sub-category has enough listings"} for path in found.unsplit
+                     if path.count(SEPARATOR) == new - 1]
         return pd.DataFrame(rows, columns=["level", "category", "listings", "what"])
 
     def to_text(self) -> str:
@@ -47,11 +50,20 @@ class DataReport:
         lines += [f"  - row {p.row} ({p.uniq_id or 'no id'}): {p.problem}" for p in self.problems]
         for found in self.levels:
             named = {path for path in found.paths if path is not None}
-            lines += ["", f"level {found.level}: {len(named)} categories; a sub-category with fewer than "
-                      f"{MIN_LISTINGS_AT_LEVEL} listings is merged into 'other <parent>'"]
+            left = sum(path is None for path in found.paths)
+            lines += ["", f"level {found.level}: {len(named)} categories, {left} listing(s) left out; a sub-category "
+                      f"with fewer than {MIN_LISTINGS_AT_LEVEL} listings is merged into 'other <parent>' (below: what "
+                      "this level merged, left out or did not split)"]
             lines += [f"  - {row.category} ({row.listings}): {row.what}"
                       for row in self.merges().query(f"level == {found.level}").itertuples()]
         return "\n".join(lines)
+
+
+def _largest(parts: dict[str, int], shown: int = 8) -> str:
+    """The largest merged sub-categories with their listings, and how many more there are."""
+    ranked = sorted(parts.items(), key=lambda kv: -kv[1])
+    more = f" and {len(ranked) - shown} more" if len(ranked) > shown else ""
+    return ", ".join(f"{name} ({n})" for name, n in ranked[:shown]) + more
 
 
 def data_report(dataset: Dataset) -> DataReport:

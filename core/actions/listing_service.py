@@ -217,7 +217,7 @@ class ListingService:
         elif advice.agrees:
             advice.sentences.append(f"Vitrine agrees with your category, {chosen}.")
         if advice.missing_words:
-            advice.sentences.append(f"Buyers of {wanted} often search for words your text lacks: "
+            advice.sentences.append(f"Listings in {wanted} often use words your text lacks (if they fit your product): "
                                     f"{', '.join(advice.missing_words[:5])}.")
         if self.scenario.reads_photo and self.scenario.reads_text and listing.photo is not None:
             photo_only = self.classify([Listing(listing.id, photo=listing.photo)])[0]
