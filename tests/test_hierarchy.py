@@ -272,6 +272,8 @@ def test_the_misclassified_page_filters_a_levels_paths_and_its_kind_of_mistake(t
     [kind] = [r for r in app.radio if r.label == "Mistake"]
     kind.set_value(WRONG_PARENT).run()
     assert not app.exception and "misclassified listing(s) match" in app.caption[0].value
+    app.selectbox[0].set_value("tfidf+level2+topdown").run()
+    assert not app.exception
 
 
 @pytest.mark.parametrize("name", ["results.py", "misclassified.py", "explain.py", "guide.py", "map.py", "review.py",

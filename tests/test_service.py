@@ -141,6 +141,9 @@ def test_hostile_requests_get_a_4xx_json_error_and_the_server_goes_on(service):
             answer = client.post("/v1/classify", json={"listings": [WATCH | {
                 "photo": base64.b64encode(photo).decode()}]}, headers=_auth(key))
             assert answer.status_code == 200 and answer.json()["results"][0]["predicted"] == "Watches"
+        not_base64 = client.post("/v1/classify", json={"listings": [WATCH | {"photo": "%%%"}]}, headers=_auth(key))
+        assert not_base64.json()["error"]["message"] == \
+            "listings.0.photo: the photo must be its file's bytes encoded as base64"
         plain = client.post("/v1/classify", content=b"classify my watch", headers=_auth(key))
         assert plain.status_code == 422 and "must be a JSON object sent as Content-Type: application/json" in \
             plain.json()["error"]["message"]

@@ -311,6 +311,8 @@ def create_app(workspace: Workspace, dataset: Dataset, settings: ServiceSettings
                     "The request body must be a JSON object sent as Content-Type: application/json, e.g. "
                     '{"listings": [{"id": "1", "name": "…", "description": "…"}]}.'
                     if e["type"] == "model_attributes_type" and tuple(e["loc"]) == ("body",) else
+                    f"{'.'.join(str(p) for p in e['loc'][1:])}: the photo must be its file's bytes encoded as base64"
+                    if e["type"] == "string_pattern_mismatch" and e["loc"][-1] == "photo" else
                     f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors()]
         return error(422, "invalid_request", "; ".join(dict.fromkeys(problems))[:2000] or "The request is not valid.")
 
