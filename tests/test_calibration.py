@@ -56,6 +56,8 @@ def test_too_few_held_out_predictions_give_no_cutoff_even_without_a_mistake():
     assert min_accepted(0.99, 0.9) == 230 and min_accepted(1.0, 0.9) is None
     assert guaranteed_cutoff(np.linspace(0.5, 1, 229), np.ones(229, bool)) is None
     assert guaranteed_cutoff(np.linspace(0.5, 1, 230), np.ones(230, bool)) == pytest.approx(0.5)
+    # One more, and the lowest of the two candidates is tested too: all 231 are accepted.
+    assert guaranteed_cutoff(np.linspace(0.5, 1, 231), np.ones(231, bool)) == 0.5
 
 
 def test_a_surer_guarantee_or_a_higher_target_accepts_less():
@@ -101,8 +103,11 @@ def test_auto_takes_the_per_category_cutoffs_when_they_accept_more_at_half_the_r
     confidence = rng.uniform(0.5, 1.0, n)
     wrong = (predicted == "Baby Care") & (confidence < 0.8) & (rng.random(n) < 0.1)
     chosen = review_threshold(confidence, ~wrong, 0.99, 0.9, predicted)
-    assert chosen.scope == "per-category" and "a cut-off per category" in chosen.scope_reason
-    assert chosen.confidence_level == 0.9
+    assert chosen.scope == "per-category" and chosen.scope_reason.startswith("a cut-off per category: it accepts ")
+    assert chosen.scope_reason.endswith("; each was chosen at half the chance of a miss, so the choice keeps the "
+                                        "guarantee")
+    assert (chosen.target_precision, chosen.confidence_level, chosen.held_out) == (0.99, 0.9, 3000)
+    assert chosen.held_out_per_category == {"Baby Care": 1500, "Watches": 1500}
     overall = review_threshold(confidence, ~wrong, 0.99, 0.95, predicted, scope="global")
     assert f"against {(~overall.needs_review(confidence)).mean():.0%}" in chosen.scope_reason
     halved = review_threshold(confidence, ~wrong, 0.99, 0.95, predicted, scope="per-category")
@@ -200,3 +205,63 @@ def test_auto_says_what_each_scope_accepts_whichever_it_chooses():
     assert share > other
     assert chosen.scope_reason.startswith(f"one cut-off for all: it accepts {share:.0%} of the held-out "
                                           f"predictions, against {other:.0%}")
+
+
+def test_review_threshold_refuses_an_unknown_scope_and_per_category_without_the_categories():
+    confidence, correct = np.linspace(0.5, 1, 300), np.ones(300, bool)
+    with pytest.raises(ValueError, match=r"^the scope must be one of auto, global, per-category; got 'everywhere'$"):
+        review_threshold(confidence, correct, scope="everywhere")
+    with pytest.raises(ValueError, match="^per-category cut-offs need the held-out predicted categories$"):
+        review_threshold(confidence, correct, scope="per-category")
+    assert review_threshold(confidence, correct).scope == "global"  # auto without categories: one cut-off
+
+
+def test_a_held_out_confidence_that_is_missing_is_left_out_whatever_the_columns_type():
+    rng = np.random.default_rng(6)
+    confidence, correct = _scores(rng, 600, lambda c: np.full_like(c, 0.002))
+    predicted = np.where(np.arange(600) % 2 == 0, "A", "B")
+    gappy = [*confidence.tolist(), None]  # a listing the scenario skipped, as an object column gives it
+    for scope in ("auto", "global", "per-category"):
+        kept = review_threshold(confidence, correct, 0.99, 0.9, predicted, scope)
+        threshold = review_threshold(gappy, [*correct, True], 0.99, 0.9, [*predicted, "A"], scope)
+        assert (threshold.cutoff, threshold.per_category, threshold.held_out) == \
+            (kept.cutoff, kept.per_category, 600)
+
+
+def test_auto_compares_both_scopes_when_one_category_has_exactly_the_predictions_it_needs():
+    # A: exactly the 230 held-out predictions a cut-off at 90% needs; B, last by name, far fewer.
+    rng = np.random.default_rng(8)
+    predicted = np.array(["A"] * 230 + ["B"] * 100)
+    confidence, correct = rng.uniform(0.5, 1.0, 330), np.ones(330, bool)
+    chosen = review_threshold(confidence, correct, 0.99, 0.9, predicted)
+    assert chosen.scope_reason.startswith("one cut-off for all: it accepts ")
+    assert "against 0%" in chosen.scope_reason  # at half the risk each category needs 299: none has a cut-off
+
+
+@pytest.mark.parametrize(("target", "level", "needed"), [(0.99, 0.9, "230"), (0.5, 0.5, "1"), (1.0, 0.9, "needed")])
+def test_auto_with_nothing_classified_gives_no_cutoff_and_says_why(target, level, needed):
+    # min_accepted is 230 at 99% / 90%, 1 at 50% / 50%, and no number at 100%.
+    chosen = review_threshold(np.full(5, np.nan), np.ones(5, bool), target, level, np.array(["A"] * 5))
+    assert chosen.scope == "global" and chosen.cutoff is None and chosen.held_out == 0
+    assert chosen.scope_reason == (f"one cut-off for all: no category has the {needed} held-out predictions its own "
+                                   "cut-off would need")
+
+
+def test_auto_keeps_one_cutoff_for_all_when_both_accept_as_much():
+    rng = np.random.default_rng(9)
+    predicted = np.array(["A", "B"] * 400)
+    confidence, correct = rng.uniform(0.5, 1.0, 800), np.ones(800, bool)  # never wrong: both accept everything
+    chosen = review_threshold(confidence, correct, 0.99, 0.9, predicted)
+    assert chosen.scope == "global" and chosen.scope_reason.startswith(
+        "one cut-off for all: it accepts 100% of the held-out predictions, against 100%")
+
+
+def test_beyond_the_most_candidates_the_cutoff_is_still_as_fine_as_the_data_allow(monkeypatch):
+    # 2600 distinct confidences (over MAX_CANDIDATES = 2000 candidate cut-offs), one in ten wrong below 0.75.
+    confidence = np.linspace(0.5, 1, 2600)
+    correct = ~((confidence < 0.75) & (np.arange(2600) % 10 == 0))
+    accepted = (confidence >= guaranteed_cutoff(confidence, correct)).sum()
+    assert guaranteed_cutoff(np.linspace(0.5, 1, 2300), np.ones(2300, bool)) == 0.5  # the lowest is still tested
+    monkeypatch.setattr("core.calibration.MAX_CANDIDATES", 10**6)  # every distinct confidence a candidate
+    every = (confidence >= guaranteed_cutoff(confidence, correct)).sum()
+    assert every - 3 <= accepted <= every  # 2000 of the 2371 candidates cost at most 3 listings of 2600

@@ -78,6 +78,9 @@ def test_the_shown_photo_is_downsized_with_the_map_laid_on_the_full_photo():
     tint = np.abs(rgb - 128).sum(axis=2)
     assert tint[:, :20].mean() > 100 and tint[:, 100:].mean() < 5
     assert photo_with_heatmap(photo, grid, side=600).size == (300, 100)  # never enlarged
+    half = np.asarray(photo_with_heatmap(photo, grid, side=150), dtype=float)  # half the colour unless asked
+    assert (half == np.asarray(photo_with_heatmap(photo, grid, side=150, opacity=0.5), dtype=float)).all()
+    assert np.abs(half - 128).sum(axis=2)[:, :20].mean() < tint[:, :20].mean() * 0.6
 
 
 def test_words_are_highlighted_by_their_score_and_the_text_escaped():
@@ -95,3 +98,17 @@ def test_words_are_highlighted_by_their_score_and_the_text_escaped():
     table = top_words(words, count=2)
     assert table.to_dict("list") == {"word": ["steel", "watch"], "score": [0.5, pytest.approx(0.3)]}
     assert top_words([]).empty and list(top_words([]).columns) == ["word", "score"]
+
+
+def test_a_description_is_shown_in_plain_weight_and_without_scored_words_as_written():
+    shown = highlighted_html("<i>cotton</i> towel", [WordRelevance("towel", 14, 19, 0.3)])
+    assert shown.startswith('<div class="vitrine-description" style="line-height:1.9">')  # not bold, as a title is
+    assert highlighted_html("a & b", []) == '<div class="vitrine-description" style="line-height:1.9">a &amp; b</div>'
+
+
+def test_top_words_add_up_a_word_whatever_its_case_and_keep_ten_unless_asked():
+    words = [WordRelevance("Watch", 0, 5, 0.2), WordRelevance("watch", 6, 11, 0.1), WordRelevance("WATCH", 12, 17, 0.1),
+             WordRelevance("strap", 18, 23, 0.3)]
+    assert top_words(words).to_dict("list") == {"word": ["watch", "strap"], "score": [pytest.approx(0.4), 0.3]}
+    many = [WordRelevance(f"word{i}", 0, 1, i / 100) for i in range(12)]
+    assert top_words(many)["word"].tolist() == [f"word{i}" for i in range(11, 1, -1)]  # the ten highest

@@ -2,6 +2,7 @@
 import csv
 import io
 
+import numpy as np
 import pandas as pd
 
 from core.exports import FORMULA_STARTS, read_csv, to_csv_text, write_csv
@@ -49,3 +50,11 @@ def test_reading_back_passes_its_options_to_pandas(tmp_path):
     write_csv(pd.DataFrame({"word": ["NA", "strap"]}), path)
     assert read_csv(path, keep_default_na=False)["word"].tolist() == ["NA", "strap"]  # a word, not a gap
 
+
+
+def test_single_precision_numbers_are_written_as_they_show_not_widened():
+    # Parquet batches and model outputs hold float32 columns: 0.1 stays "0.1", not 0.10000000149011612.
+    frame = pd.DataFrame({"price": np.array([0.1, 19.99], dtype=np.float32),
+                          "stock": np.array([3, 250], dtype=np.uint8), "name": ["=cheap", "plain"]})
+    [_, *rows] = cells(to_csv_text(frame))
+    assert rows == [["0.1", "3", "'=cheap"], ["19.99", "250", "plain"]]

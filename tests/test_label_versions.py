@@ -1,5 +1,6 @@
 """The operators' corrections as a new data version, and each scenario before and after."""
 import json
+import re
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from core.errors import DatasetError
 from core.labels.versions import (
     CORRECTION_COLUMNS,
     apply_version,
+    correction_rule,
     corrections_from_answers,
     read_corrections,
     version_names,
@@ -55,6 +57,24 @@ def test_only_sure_and_unanimous_answers_that_change_a_label_become_corrections(
     assert corrections.iloc[0][["old_label", "new_label", "operators"]].tolist() == [label[ids[0]], other[ids[0]],
                                                                                       "ana, bo"]
     assert corrections_from_answers(answers, dataset, min_operators=2)["uniq_id"].tolist() == [ids[0]]
+
+
+def test_a_correction_says_when_its_latest_answer_was_given_in_utc_and_answers_on_gone_listings_count_for_nothing(
+        small_data_dir):
+    dataset = load_dataset()
+    ids = dataset.listings["uniq_id"].tolist()
+    label = dict(zip(ids, dataset.listings["category"]))
+    other = {uid: next(c for c in dataset.categories if c != label[uid]) for uid in ids[:2]}
+    answers = _answers([("ana", ids[0], other[ids[0]], False), ("bo", ids[0], other[ids[0]], False),
+                        ("ana", ids[1], other[ids[1]], False),
+                        ("ana", "gone1", dataset.categories[0], False)])  # a listing no longer in the data set
+    # SQLite gives a time back without its zone (it is UTC); another database may give it in another zone.
+    answers["created_at"] = [pd.Timestamp("2026-11-27 10:00:00"), pd.Timestamp("2026-11-27 09:30:00"),
+                             pd.Timestamp("2026-11-27 12:00:00+01:00"), pd.Timestamp("2026-11-27 08:00:00")]
+    corrections = corrections_from_answers(answers, dataset)
+    assert list(corrections.columns) == CORRECTION_COLUMNS[:-1]  # all but applied_at, which writing adds
+    assert corrections["uniq_id"].tolist() == ids[:2]
+    assert corrections["answered_at"].tolist() == ["2026-11-27T10:00:00+00:00", "2026-11-27T11:00:00+00:00"]
 
 
 def test_a_version_changes_labels_not_the_csv_and_keeps_the_original_split(small_data_dir):
@@ -177,8 +197,9 @@ def test_apply_refuses_an_answer_that_is_not_a_category_naming_the_listing_and_t
     ReviewStore(Workspace.from_environment().review_url).save("ana", listing["uniq_id"], "Gadgets", False)
     assert main(["labels", "apply"]) == EXIT_DATA
     err = capsys.readouterr().err
-    assert f"the listing {listing['uniq_id']} the label 'Gadgets'" in err
+    assert err.startswith(f"error: The operators' answer gives the listing {listing['uniq_id']} the label 'Gadgets'")
     assert "not one of the data set's categories (Baby Care, Computers, Watches)" in err
+    assert err.endswith("; answer it again with one of them on the review page.\n")
     assert len(err.strip().splitlines()) == 1 and version_names(_versions()) == []
 
 
@@ -198,6 +219,7 @@ def test_a_version_whose_label_is_not_a_category_is_refused_where_written_and_wh
         assert main(command) == EXIT_DATA
         err = capsys.readouterr().err
         assert f"The data version edited gives the listing {listing['uniq_id']} the label 'Gadgets'" in err
+        assert err.endswith("; it cannot be used: write a new version with `python -m core labels apply`.\n")
         assert len(err.strip().splitlines()) == 1
 
 
@@ -306,3 +328,150 @@ def test_a_version_folder_has_the_mode_the_umask_gives_like_every_other_output(s
         os.umask(before)
     assert folder.stat().st_mode & 0o777 == folder_mode  # others of the team read it, as they read the results
     assert {path.stat().st_mode & 0o777 for path in folder.iterdir()} == {0o666 & ~umask}
+
+
+def test_a_version_file_that_cannot_be_read_says_why(small_data_dir):
+    original = load_dataset()
+    folder = write_version(_versions(), original, pd.DataFrame([_correction(original.listings.iloc[0],
+                                                                            original.categories[-1])]), "broken")
+    (folder / "version.json").unlink()
+    (folder / "version.json").mkdir()
+    with pytest.raises(DatasetError, match=r"^The data version broken is damaged: its version\.json cannot be read "
+                                           r"\(Is a directory\)\. It cannot be used"):
+        read_corrections(_versions(), "broken")
+    (folder / "version.json").rmdir()
+    (folder / "version.json").write_bytes(b'{"original_fingerprint": "\xff"}')  # not UTF-8
+    with pytest.raises(DatasetError, match=r"its version\.json cannot be read \('utf-8' codec can't decode byte 0xff"):
+        read_corrections(_versions(), "broken")
+    assert version_names(_versions()) == []
+
+
+def test_corrections_read_back_as_text_whatever_they_look_like(small_data_dir):
+    from core.exports import write_csv
+
+    original = load_dataset()
+    folder = write_version(_versions(), original, pd.DataFrame([_correction(original.listings.iloc[0],
+                                                                            original.categories[-1])]), "v")
+    # Another data set's identifiers may be digits; an operator may be named like a number.
+    write_csv(read_corrections(_versions(), "v").assign(uniq_id="007", operators="NA", answered_at=""),
+              folder / "corrections.csv")
+    assert read_corrections(_versions(), "v")[["uniq_id", "operators", "answered_at"]].values.tolist() == \
+        [["007", "NA", ""]]  # an operator named NA is a name, and a missing time no NaN
+
+
+@pytest.mark.parametrize(("content", "reason"), [
+    (b"uniq_id,old_label,new_label\nBa0,Baby Care,Watches\nBa1,Baby Care,Watches,more,fields\n",
+     "Error tokenizing data. C error: Expected 3 fields in line 3, saw 5)"),
+    (b"uniq_id,old_label,new_label\nBa0,Baby Care,\xff\n", "'utf-8' codec can't decode byte 0xff"),
+])
+def test_a_corrections_file_that_cannot_be_read_says_why_in_one_line(small_data_dir, content, reason):
+    original = load_dataset()
+    folder = write_version(_versions(), original, pd.DataFrame([_correction(original.listings.iloc[0],
+                                                                            original.categories[-1])]), "broken")
+    (folder / "corrections.csv").write_bytes(content)
+    with pytest.raises(DatasetError) as raised:
+        read_corrections(_versions(), "broken")
+    assert str(raised.value).startswith(f"The data version broken is damaged: its corrections.csv cannot be read "
+                                        f"({reason}")
+    assert len(str(raised.value).splitlines()) == 1
+
+
+def test_a_corrections_file_the_system_refuses_to_read_says_so_plainly(small_data_dir, monkeypatch):
+    original = load_dataset()
+    write_version(_versions(), original, pd.DataFrame([_correction(original.listings.iloc[0],
+                                                                   original.categories[-1])]), "locked")
+
+    def refused(path, **options):  # as a file of another user's, unreadable to this one, answers
+        raise PermissionError(13, "Permission denied", str(path))
+    monkeypatch.setattr("core.labels.versions.read_csv", refused)
+    with pytest.raises(DatasetError, match=r"^The data version locked is damaged: its corrections\.csv cannot be read "
+                                           r"\(Permission denied\)\. It cannot be used"):
+        read_corrections(_versions(), "locked")
+
+
+def test_a_written_version_states_its_rule_times_and_origin(small_data_dir):
+    original = load_dataset()
+    folder = write_version(_versions(), original, pd.DataFrame([_correction(original.listings.iloc[0],
+                                                                            original.categories[-1])]))
+    assert re.fullmatch(r"corrected-\d{8}-\d{6}", folder.name)  # named by when it was written, unless named
+    manifest = json.loads((folder / "version.json").read_text(encoding="utf-8"))
+    assert manifest["name"] == folder.name and manifest["corrections"] == 1
+    assert manifest["rule"] == correction_rule(1) and "at least 1 operator(s)" in manifest["rule"]
+    assert manifest["original_fingerprint"] == original.fingerprint
+    assert manifest["original_csv"] == str(original.csv_path)
+    assert manifest["created_at"].endswith("+00:00")
+    assert read_corrections(_versions(), folder.name)["applied_at"].tolist() == [manifest["created_at"]]
+
+
+def test_writing_a_version_refuses_what_it_cannot_write_and_says_why(small_data_dir):
+    original = load_dataset()
+    listing = original.listings.iloc[0]
+    empty = pd.DataFrame(columns=CORRECTION_COLUMNS[:-1])
+    with pytest.raises(DatasetError, match=r"^No answer meets the rule for a correction \(a listing's label .* at "
+                                           r"least 2 operator\(s\) answered, and that category differs from the data "
+                                           r"set's label\)\.$"):
+        write_version(_versions(), original, empty, min_operators=2)
+    with pytest.raises(DatasetError, match=rf"^A correction gives the listing {listing['uniq_id']} the label "
+                                           r"'Gadgets', which is not one of the data set's categories \(Baby Care, "
+                                           r"Computers, Watches\); nothing was written\.$"):
+        write_version(_versions(), original, pd.DataFrame([_correction(listing, "Gadgets")]), "bad")
+    good = pd.DataFrame([_correction(listing, original.categories[-1])])
+    for name in ("../outside", "original", ".hidden", "a" * 61):
+        with pytest.raises(DatasetError, match=r"^A version name is 1-60 letters, digits"):
+            write_version(_versions(), original, good, name)
+    write_version(_versions(), original, good, "v1")
+    with pytest.raises(DatasetError, match=r"^Corrections apply to the original data set, not to the version v1\.$"):
+        write_version(_versions(), apply_version(_versions(), original, "v1"), good, "v2")
+    assert version_names(_versions()) == ["v1"] and not (_versions().parent / "outside").exists()
+
+
+def test_a_version_is_written_into_a_versions_folder_not_made_yet_and_a_failed_write_leaves_nothing(
+        small_data_dir, monkeypatch):
+    original = load_dataset()
+    good = pd.DataFrame([_correction(original.listings.iloc[0], original.categories[-1])])
+    fresh = small_data_dir.parent / "new-workspace" / "versions"  # neither folder exists yet
+    assert write_version(fresh, original, good, "v1").is_dir() and version_names(fresh) == ["v1"]
+
+    def full_disk(frame, path, append=False):
+        raise OSError(28, "No space left on device")
+    monkeypatch.setattr("core.labels.versions.write_csv", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        write_version(fresh, original, good.assign(new_label=original.categories[0]), "v2")
+    assert sorted(p.name for p in fresh.iterdir()) == ["v1"]  # no half-written folder, hidden or not
+
+
+def test_a_version_of_another_copy_of_the_listings_is_refused(small_data_dir):
+    from dataclasses import replace
+
+    original = load_dataset()
+    write_version(_versions(), original, pd.DataFrame([_correction(original.listings.iloc[0],
+                                                                   original.categories[-1])]), "v1")
+    with pytest.raises(DatasetError, match=r"^The data version v1 corrects another copy of the listings than the one "
+                                           r"loaded \(its fingerprint differs\): the listings or photos changed since "
+                                           r"it was written\.$"):
+        apply_version(_versions(), replace(original, fingerprint="0123456789abcdef"), "v1")
+    # Each version has a fingerprint of its own, so the results store keeps their results apart.
+    write_version(_versions(), original, pd.DataFrame([_correction(original.listings.iloc[1],
+                                                                   original.categories[-1])]), "v2")
+    fingerprints = {name: apply_version(_versions(), original, name).fingerprint for name in ("v1", "v2")}
+    assert len({original.fingerprint, *fingerprints.values()}) == 3
+    assert fingerprints["v1"] == apply_version(_versions(), load_dataset(), "v1").fingerprint  # and the same each time
+
+
+def test_versions_are_listed_oldest_first_whatever_their_names(small_data_dir):
+    import os
+
+    original = load_dataset()
+    for i, name in enumerate(("zeta", "alpha", "mid")):
+        folder = write_version(_versions(), original, pd.DataFrame([_correction(original.listings.iloc[i],
+                                                                                original.categories[-1])]), name)
+        os.utime(folder / "version.json", (1_800_000_000 + i * 60,) * 2)  # a minute apart, in this order
+    assert version_names(_versions()) == ["zeta", "alpha", "mid"]
+
+
+def test_the_apply_commands_help_states_the_rule_it_applies_by_default(capsys):
+    with pytest.raises(SystemExit) as exited:
+        main(["labels", "apply", "--help"])
+    assert exited.value.code == 0
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert "at least 1 operator(s) answered" in help_text
