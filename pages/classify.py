@@ -35,7 +35,8 @@ RUN = "classify_run"  # the last run, kept so that filtering the table does not 
 STATUSES = {"every status": None, "ok": OK, "text only": TEXT_ONLY, "not classified": NOT_CLASSIFIED}
 SORTS = {"input order": None, "confidence, lowest first": True, "confidence, highest first": False}
 # The status right after the product: why a row has no prediction is seen without scrolling sideways.
-FRONT = ["id", "product", "status", "predicted", "confidence", "needs_review"]
+# The answer first (what the model said, how sure, whether a person checks it, why not), then the product.
+FRONT = ["predicted", "confidence", "needs_review", "status", "product", "id"]
 
 
 @dataclass(frozen=True)
@@ -174,16 +175,19 @@ def filtered(table: pd.DataFrame, filters: Filters) -> pd.DataFrame:
 
 
 def show_table(shown: pd.DataFrame, total: int) -> None:
-    """The rows shown, out of ``total``, the status right after the product."""
+    """The rows shown, out of ``total``: the answer first, the product after."""
     st.caption(f"{len(shown):,} of {total:,} row(s)")
     in_front = [c for c in FRONT if c in shown]  # a file without product names has no product column
     st.dataframe(shown, hide_index=True, width="stretch",
                  column_order=in_front + [c for c in shown if c not in FRONT], column_config={
-        "id": st.column_config.TextColumn("Id"), "product": "Product", "predicted": "Predicted",
-        "confidence": st.column_config.NumberColumn("Confidence", format="percent"),
+        "predicted": st.column_config.TextColumn("Predicted", width="medium", pinned=True),
+        "confidence": st.column_config.NumberColumn("Confidence", format="percent", width="small"),
+        "needs_review": st.column_config.CheckboxColumn("Needs review", width="small"),
+        "status": st.column_config.TextColumn("Status", width="small"),
+        "product": st.column_config.TextColumn("Product", width="medium"),
+        "id": st.column_config.TextColumn("Id", width="small"),
         **{f"top_{k}_probability": st.column_config.NumberColumn(f"top_{k} probability", format="percent")
-           for k in range(1, 4)},
-        "needs_review": "Needs review", "status": st.column_config.TextColumn("Status", width="large")})
+           for k in range(1, 4)}})
 
 
 def confidence_chart(classified: pd.DataFrame, categories: list[str]) -> go.Figure:
@@ -201,22 +205,31 @@ def confidence_chart(classified: pd.DataFrame, categories: list[str]) -> go.Figu
     return figure
 
 
-def downloads_ui(run: UploadRun, table: pd.DataFrame) -> None:
-    """The whole output as CSV or Parquet, and a button that sends the flagged listings to review (or
-    what sending them did)."""
+def downloads_ui(run: UploadRun, table: pd.DataFrame, shown: pd.DataFrame) -> None:
+    """The output as CSV or Parquet (all its rows, or the rows the filters show), and a button that sends
+    the flagged listings to review (or what sending them did, with a link to the review page)."""
     stem = run.name.rsplit(".", 1)[0] or "batch"
-    downloads = st.columns(3)
+    downloads = st.columns(4 if len(shown) < len(table) else 3)
+    every = f"all {len(table):,} rows" if len(table) != 1 else "the 1 row"
     # A download changes nothing on the page: no rerun, which would also drop a file prepared for a second click.
-    downloads[0].download_button("Download (CSV)", to_csv_text(table), f"{stem}.{run.scenario}.csv", "text/csv",
-                                 on_click="ignore")
-    downloads[1].download_button("Download (Parquet)", lambda: table.to_parquet(index=False),
+    downloads[0].download_button(f"Download {every} (CSV)", to_csv_text(table),
+                                 f"{stem}.{run.scenario}.csv", "text/csv", on_click="ignore")
+    downloads[1].download_button(f"Download {every} (Parquet)", lambda: table.to_parquet(index=False),
                                  f"{stem}.{run.scenario}.parquet", "application/vnd.apache.parquet",
                                  on_click="ignore")
+    if len(shown) < len(table):
+        some = f"the {len(shown):,} rows shown" if len(shown) != 1 else "the 1 row shown"
+        downloads[2].download_button(f"Download {some} (CSV)", to_csv_text(shown), f"{stem}.{run.scenario}.shown.csv",
+                                     "text/csv", on_click="ignore", help="The rows the filters above keep, in their "
+                                     "order")
     flagged = int(table["needs_review"].sum())
     sent = st.session_state.get("sent")
     if sent is not None:
-        (downloads[2].success if sent.flagged else downloads[2].info)(sentence(sent.outcome(flagged)))
-    elif flagged and downloads[2].button("Send the flagged listings to review", type="primary",
+        (downloads[-1].success if sent.flagged else downloads[-1].info)(sentence(sent.outcome(flagged)))
+        if sent.flagged:
+            downloads[-1].page_link("pages/review.py", label="Answer them on the review page",
+                                    icon=":material/rate_review:")
+    elif flagged and downloads[-1].button("Send the flagged listings to review", type="primary",
                                          help=f"{flagged} row(s) need review; those that could not be read, or "
                                               "have nothing to show an operator, stay out"):
         try:
@@ -252,7 +265,7 @@ def main() -> None:
     classified = shown.dropna(subset=["confidence"])  # the chart follows the filters, as the table does
     if not classified.empty:
         st.plotly_chart(confidence_chart(classified, dataset.categories), width="stretch")
-    downloads_ui(run, table)
+    downloads_ui(run, table, shown)
 
 
 main()

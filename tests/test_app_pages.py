@@ -561,19 +561,23 @@ def test_classify_page_classifies_an_upload_filters_it_and_sends_the_doubtful_on
     assert table["id"].tolist() == ["n1", "n2", "n3", "n4"]
     assert table["product"].tolist() == ["Wrist watch", "Mystery box", "", "Laptop bag"]
     assert table.loc[2, "status"] == "not classified: nothing to read (no title or description)"
-    assert list(app.dataframe[0].proto.column_order)[:3] == ["id", "product", "status"]  # the reason in sight
+    # the answer first (predicted, confidence, needs review, status), then the product
+    assert list(app.dataframe[0].proto.column_order)[:6] == ["predicted", "confidence", "needs_review", "status",
+                                                             "product", "id"]
     from pages._shared import category_colours
 
     colours = category_colours(load_dataset().categories)
     bars = plotly.io.from_json(app.get("plotly_chart")[0].proto.spec).data
     assert bars and all(bar.marker.color == colours[shown(bar.name)] for bar in bars)  # the map's colours
     assert app.get("plotly_chart") and [b.label for b in app.get("download_button")] == [
-        "Download (CSV)", "Download (Parquet)"]
+        "Download all 4 rows (CSV)", "Download all 4 rows (Parquet)"]
     # A download does not rerun the page: a rerun dropped the file prepared for a click on the other button.
     assert all(b.proto.ignore_rerun for b in app.get("download_button"))
     flagged = int(table["needs_review"].sum())
     app.toggle[0].set_value(True).run()  # needs review only: the table is filtered, the model does not run again
     assert len(app.dataframe[0].value) == flagged and app.dataframe[0].value["needs_review"].all()
+    assert [b.label for b in app.get("download_button")] == [  # the filtered rows too, saying which
+        "Download all 4 rows (CSV)", "Download all 4 rows (Parquet)", f"Download the {flagged} rows shown (CSV)"]
     chart = plotly.io.from_json(app.get("plotly_chart")[0].proto.spec)
     assert chart.layout.barmode == "stack"  # each category in its own colour, none drawn over another
     filtered = app.dataframe[0].value.dropna(subset=["confidence"])
@@ -587,14 +591,20 @@ def test_classify_page_classifies_an_upload_filters_it_and_sends_the_doubtful_on
     [sent] = sent_batches(Workspace.from_environment().batches)
     assert (sent.name, sent.scenario) == ("today.csv", "tfidf")
     assert sent.flagged == flagged - 1  # n3 has nothing to show a person
+    assert [link.label for link in app.get("page_link")] == ["Answer them on the review page"]
     assert app.success[0].value == (f"{sent.flagged} listing(s) sent to review as batch {sent.batch_id}; 1 left out: "
                                     "they could not be read or have nothing to show an operator.")
 
 
 def test_classify_page_downloads_the_same_table_as_csv_and_parquet(small_data_dir, downloads):
-    _classify_upload(page("classify.py").run(), BATCH_CSV.encode())
-    as_csv = pd.read_csv(io.StringIO(downloads["Download (CSV)"]), dtype={"id": str}, keep_default_na=False)
-    as_parquet = pd.read_parquet(io.BytesIO(downloads["Download (Parquet)"]))
+    app = _classify_upload(page("classify.py").run(), BATCH_CSV.encode())
+    next(s for s in app.selectbox if s.label == "Status").select("not classified").run()
+    these = pd.read_csv(io.StringIO(downloads["Download the 1 row shown (CSV)"]), dtype={"id": str},
+                        keep_default_na=False)
+    assert these["id"].tolist() == ["n3"]  # the filtered rows, as the table shows them
+    as_csv = pd.read_csv(io.StringIO(downloads["Download all 4 rows (CSV)"]), dtype={"id": str},
+                         keep_default_na=False)
+    as_parquet = pd.read_parquet(io.BytesIO(downloads["Download all 4 rows (Parquet)"]))
     assert list(as_parquet.columns) == list(as_csv.columns) and "product" in as_parquet
     assert as_parquet["product"].tolist() == ["Wrist watch", "Mystery box", "", "Laptop bag"]
 

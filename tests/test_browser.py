@@ -354,7 +354,7 @@ def test_classify_a_small_uploaded_csv_download_the_result_and_send_the_doubtful
             page.screenshot(path=str(tmp_path / "classify.png"), full_page=True)
         assert "Traceback" not in page.content()
         with page.expect_download(timeout=30_000) as download:
-            page.get_by_role("button", name="Download (CSV)").click()
+            page.get_by_role("button", name="Download all 3 rows (CSV)").click()
         assert download.value.suggested_filename == "new listings.tfidf.csv"
         saved = tmp_path / "downloaded.csv"
         download.value.save_as(saved)
