@@ -7,10 +7,16 @@ calibrating predictive algorithms to achieve risk control", 2022), as MAPIE's
 ``BinaryClassificationController`` implements it for a precision target: each candidate cut-off is a
 hypothesis "the precision above it is below the target", tested on the scenario's held-out (out-of-fold)
 predictions with the binomial (Bentkus) p-value, and the candidates are tested in a fixed sequence,
-from the most demanding cut-off down, stopping at the first that cannot be rejected (fixed-sequence
-testing keeps the family-wise error at ``1 - confidence_level`` without dividing it among the
-candidates). With probability at least ``confidence_level`` over the held-out predictions, the
-precision of what the cut-off accepts on new listings like them is at least the target.
+stopping at the first that cannot be rejected (fixed-sequence testing keeps the family-wise error at
+``1 - confidence_level`` without dividing it among the candidates). With probability at least
+``confidence_level`` over the held-out predictions, the precision of what the cut-off accepts on new
+listings like them is at least the target.
+
+The sequence's direction is MAPIE's choice, made from the observed risk: most demanding cut-off first
+when the observed error falls steadily as the cut-off rises (the usual case), otherwise by its average
+trend (MAPIE then warns; the warning is not shown). An order read from the same data is outside the
+fixed-sequence proof; the 300-draw test in tests/test_calibration.py measures that the promise is still
+missed at most ``1 - confidence_level`` of the time.
 
 Candidates that accept too few held-out predictions to ever pass the test (``min_accepted``: even with
 no error among them the p-value stays above ``1 - confidence_level``) are left out of the sequence.
@@ -150,8 +156,9 @@ def min_accepted(target_precision: float, confidence_level: float) -> int | None
 
 def guaranteed_cutoff(confidence: np.ndarray, correct: np.ndarray, target_precision: float = DEFAULT_PRECISION,
                       confidence_level: float = DEFAULT_CONFIDENCE) -> float | None:
-    """The lowest cut-off that Learn-then-Test (fixed-sequence testing over the held-out confidences,
-    most demanding first) shows keeps precision >= ``target_precision`` with probability at least
+    """The lowest cut-off that Learn-then-Test (fixed-sequence testing over the held-out confidences, in the
+    order MAPIE reads from the observed risk: see the module's docstring) shows keeps precision >=
+    ``target_precision`` with probability at least
     ``confidence_level``; None when none can be shown."""
     _check_levels(target_precision, confidence_level)
     confidence = np.asarray(confidence, dtype=float)
