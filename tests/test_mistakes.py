@@ -1,6 +1,6 @@
 import pandas as pd
 
-from core.mistakes import MistakeFilter
+from core.mistakes import RIGHT_PARENT, WRONG_PARENT, MistakeFilter
 
 MISTAKES = pd.DataFrame({
     "uniq_id": ["a", "b", "c", "d"],
@@ -39,3 +39,15 @@ def test_equally_confident_mistakes_keep_their_order_either_way():
         chosen = MistakeFilter(most_confident_first=most_confident_first).apply(many)
         expected = sorted(range(64), key=lambda i: ((-1 if most_confident_first else 1) * many["confidence"][i], i))
         assert chosen["uniq_id"].tolist() == [f"u{i:02d}" for i in expected]
+
+
+def test_a_levels_kind_of_mistake_narrows_the_other_filters_on_any_index():
+    mistakes = pd.DataFrame({"true": ["A > B", "A > B", "D > E", "D > E"],
+                             "predicted": ["A > C", "D > E", "A > B", "D > F"],
+                             "confidence": [0.9, 0.8, 0.3, 0.6], "split": ["test", "test", "test", "train"]},
+                            index=[5, 7, 9, 11])  # rows kept from a larger frame
+    wrong_parent = MistakeFilter(kind=WRONG_PARENT, confidence=(0.5, 1.0)).apply(mistakes)
+    assert wrong_parent["predicted"].tolist() == ["D > E"]  # the confidence and the split still apply
+    assert MistakeFilter(kind=RIGHT_PARENT, test_split_only=False).apply(mistakes)["predicted"].tolist() == \
+        ["A > C", "D > F"]
+    assert MistakeFilter(kind=WRONG_PARENT).apply(mistakes.iloc[:0]).empty
