@@ -545,7 +545,9 @@ def _classify_upload(app: AppTest, data: bytes, name: str = "today.csv") -> AppT
 def test_classify_page_classifies_an_upload_filters_it_and_sends_the_doubtful_ones_to_review(small_data_dir):
     from core.review.batches import sent_batches
 
-    app = page("classify.py").run()
+    # Through the app's navigation: once sent, the page links to the review page, which only the navigation knows.
+    app = AppTest.from_file(str(REPO_ROOT / "streamlit_app.py"), default_timeout=TIMEOUT).run()
+    app.switch_page("pages/classify.py").run()
     assert not app.exception and not app.dataframe  # nothing runs before a file is given
     offered = app.selectbox[0].options
     unavailable = next(c.value for c in app.caption if c.value.startswith("Not offered, their models are not on"))
