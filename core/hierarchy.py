@@ -83,18 +83,16 @@ def categories_at_level(firsts: Sequence[str], trees: Sequence[Sequence[str]], l
     left_out: dict[str, int] = {}
     unsplit: list[str] = []
     for depth in range(1, level):
-        children: list[str | None] = [
-            tree[depth] if path is not None and not is_other(path) and path.count(SEPARATOR) == depth - 1
-            and len(tree) > depth else None for path, tree in zip(paths, trees)]
+        def growing(path: str | None) -> bool:  # a category this step may split: not left out, not a leaf yet
+            return path is not None and not is_other(path) and path.count(SEPARATOR) == depth - 1
+
+        children = [tree[depth] if growing(path) and len(tree) > depth else None for path, tree in zip(paths, trees)]
         counts = Counter((path, child) for path, child in zip(paths, children) if child is not None)
+        split = {path for (path, _), n in counts.items() if n >= minimum}  # parents with a large enough child
         grown: list[str | None] = []
         for path, child in zip(paths, children):
-            if path is None or is_other(path) or path.count(SEPARATOR) != depth - 1:
-                grown.append(path)  # left out above, or a leaf already
-                continue
-            kept = [c for (p, c), n in counts.items() if p == path and n >= minimum]
-            if not kept:
-                grown.append(path)
+            if not growing(path) or path not in split:
+                grown.append(path)  # left out above, a leaf already, or not split
             elif child is not None and counts[(path, child)] >= minimum:
                 grown.append(f"{path}{SEPARATOR}{child}")
             else:
@@ -103,8 +101,7 @@ def categories_at_level(firsts: Sequence[str], trees: Sequence[Sequence[str]], l
                 merged.setdefault(other, {})
                 name = child if child is not None else "(filed here)"
                 merged[other][name] = merged[other].get(name, 0) + 1
-        unsplit += sorted({p for p in paths if p is not None and not is_other(p) and p.count(SEPARATOR) == depth - 1
-                           and not any(q == p and n >= minimum for (q, _), n in counts.items())})
+        unsplit += sorted({path for path in paths if growing(path) and path not in split})
         sizes = Counter(p for p in grown if p is not None)
         for path, size in sizes.items():
             if is_other(path) and size < minimum:
@@ -241,10 +238,10 @@ def level_confidences(proba: np.ndarray, classes: Sequence[str], level: int) -> 
     proba = np.asarray(proba, dtype=float)
     cut = np.array([cut_path(c, level) for c in classes], dtype=object)
     best = np.nan_to_num(proba, nan=-1.0).argmax(axis=1)
-    predicted = cut[best]
-    confidence = np.array([proba[i, cut == predicted[i]].sum() for i in range(len(proba))]) if len(proba) else \
-        np.zeros(0)
-    return predicted, confidence
+    # Each ancestor's probability at once, summed over its paths (a row not classified stays NaN).
+    ancestors_found, ancestor_of = np.unique(cut, return_inverse=True)
+    summed = proba @ (ancestor_of[:, None] == np.arange(len(ancestors_found)))
+    return cut[best], summed[np.arange(len(proba)), ancestor_of[best]]
 
 
 @dataclass(frozen=True)
