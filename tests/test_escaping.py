@@ -125,7 +125,9 @@ def hostile(hostile_app, monkeypatch):
 
 
 def run_page(name: str) -> AppTest:
-    app = AppTest.from_file(str(REPO_ROOT / "pages" / name), default_timeout=120).run()
+    """The page as the app shows it, through its navigation (the links between pages exist only there)."""
+    app = AppTest.from_file(str(REPO_ROOT / "streamlit_app.py"), default_timeout=120).run()
+    app.switch_page(f"pages/{name}").run()
     assert not app.exception
     return app
 
@@ -212,6 +214,7 @@ def test_models_page_shows_a_hostile_model_id_as_text(hostile, monkeypatch):
 
 def test_guide_page_shows_hostile_category_names_as_text(hostile):
     app = run_page("guide.py")
+    next(s for s in app.selectbox if s.label == "From scenario").select("tfidf").run()  # computed in seconds
     assert live_text(app) == []
     assert sorted(shown(e.label).split(": ")[0] for e in app.expander) == sorted(hostile["categories"])
 
@@ -235,6 +238,7 @@ def test_classify_page_shows_a_hostile_upload_and_categories_as_text(hostile):
     rows = ["id,product_name,description"] + [
         f'"{text}","{HOSTILE[(i + 1) % 7]}","{HOSTILE[(i + 2) % 7]} steel signal{i}"' for i, text in enumerate(HOSTILE)]
     app = run_page("classify.py")
+    next(s for s in app.selectbox if s.label == "Scenario").select("tfidf")  # in the form: sent with it
     app.file_uploader[0].set_value((f"{HOSTILE[0]}.csv", "\n".join(rows).encode(), "text/csv"))
     next(b for b in app.button if b.label == "Classify").click().run()
     assert not app.exception and not app.error and live_text(app) == []

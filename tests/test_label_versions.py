@@ -161,7 +161,7 @@ def test_the_results_page_switches_versions_and_shows_before_and_after(small_dat
     picker = app.selectbox(key="data_version_picker")
     assert picker.label == "Data version" and picker.options == ["original", "fixed"]
     assert not any("Before and after" in h.value for h in app.subheader)
-    picker.select("fixed").run()  # tfidf runs by itself on the corrected version
+    picker.select("fixed").run()  # the text scenarios run by themselves on the corrected version
     assert not app.exception
     assert any("1 label(s) corrected by operators" in c.value for c in app.caption)
     assert any("Data version: fixed" in block.proto.popover.label for block in app.get("popover"))
@@ -170,7 +170,7 @@ def test_the_results_page_switches_versions_and_shows_before_and_after(small_dat
     table = shown.value
     headers = {name: config.get("label") for name, config in json.loads(shown.proto.columns).items()}
     assert headers["corrected data: test accuracy (corrected labels)"] == "After, corrected labels"  # short: it fits
-    assert table["scenario"].tolist() == ["tfidf"] and table["test labels changed"].tolist() == [1]
+    assert table["scenario"].tolist() == ["tfidf", "tfidf_specs"] and table["test labels changed"].tolist() == [1, 1]
 
 
 def test_the_corrections_file_keeps_an_operator_name_from_running_as_a_formula(small_data_dir):

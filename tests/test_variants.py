@@ -99,10 +99,10 @@ def test_the_results_page_runs_a_variant_into_a_row_of_its_own(small_data_dir):
     from streamlit.testing.v1 import AppTest
 
     app = AppTest.from_file(str(REPO_ROOT / "pages" / "results.py"), default_timeout=60).run()
-    assert app.dataframe[0].value["Scenario"].tolist() == ["tfidf"]
+    assert sorted(app.dataframe[0].value["Scenario"]) == ["tfidf", "tfidf_specs"]  # both run unasked
     form_radio = next(r for r in app.radio if r.label == "Train share")
     form_radio.set_value(0.9)
     next(c for c in app.checkbox if c.label == "Keywords").check()
     next(b for b in app.button if b.label == "Run the variant").click().run()
     assert not app.exception
-    assert sorted(app.dataframe[0].value["Scenario"]) == ["tfidf", "tfidf+train90+keywords"]
+    assert sorted(app.dataframe[0].value["Scenario"]) == ["tfidf", "tfidf+train90+keywords", "tfidf_specs"]
