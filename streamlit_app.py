@@ -17,6 +17,9 @@ if not all(name in sys.modules for name in MODEL_STACK):
         for name in MODEL_STACK:
             importlib.import_module(name)
 
+# The page starts just below the top menu: Streamlit's default leaves about 100 px empty above every title.
+st.html("<style>[data-testid='stMainBlockContainer'] {padding-top: 4.5rem}</style>")
+
 # Along the top, in three menus: the pages get the whole width, down to 800 px and below (a sidebar
 # would take 300 px of it).
 results = st.Page("pages/results.py", title="Results", icon=":material/leaderboard:", default=True)

@@ -15,7 +15,14 @@ from core.dataset import ORIGINAL_VERSION, Dataset, load_dataset
 from core.errors import VitrineError
 from core.escaping import chart_text, html_text, message_markdown, plain_markdown
 from core.evaluation import ScenarioResult
-from core.explain.display import highlighted_html, photo_with_heatmap, top_words
+from core.explain.display import (
+    highlighted_html,
+    photo_with_heatmap,
+    shown_part,
+    top_words,
+    words_against,
+    words_for,
+)
 from core.explain.explanation import Explanation
 from core.labels.versions import apply_version, selected_version, version_names
 from core.leaderboard import best_scenario
@@ -256,17 +263,31 @@ def show_explanation(explanation: Explanation, photo: Image.Image | None, descri
         if title and explanation.title_words:
             st.html(highlighted_html(title, explanation.title_words, explanation.signed_scores, kind="title"))
         # Escaped HTML even with no word scores (DenseNet): seller text is never read as Markdown.
-        shown_text = description[:MAX_DESCRIPTION_SHOWN]
+        shown_text = shown_part(description, MAX_DESCRIPTION_SHOWN)
         st.html(highlighted_html(shown_text, [w for w in explanation.words if w.end <= len(shown_text)],
                                  explanation.signed_scores))
-        if len(description) > MAX_DESCRIPTION_SHOWN:
-            st.caption(f"Showing the first {MAX_DESCRIPTION_SHOWN:,} of {len(description):,} characters.")
+        if len(shown_text) < len(description):
+            st.caption(f"Showing the first {len(shown_text):,} of {len(description):,} characters.")
         if explanation.words:
             legend = WORD_LEGEND_SIGNED if explanation.signed_scores else WORD_LEGEND
             st.caption(legend.format(target=f"“{plain_markdown(explanation.target)}”"))
         if explanation.words:
-            signed = explanation.signed_scores  # tfidf: contributions for and against; CLIP: shares of relevance
-            column = st.column_config.NumberColumn("contribution" if signed else "relevance",
-                                                   format="%+.3f" if signed else "percent")
-            st.dataframe(top_words(explanation.words, 8), hide_index=True, width="stretch",
-                         column_config={"score": column})
+            word_tables(explanation)
+
+
+def word_tables(explanation: Explanation) -> None:
+    """The words that counted most: with signed scores (tfidf), those for the explained class and those
+    against it side by side; otherwise (CLIP's shares of relevance) one table."""
+    target = f"“{plain_markdown(explanation.target)}”"
+    if not explanation.signed_scores:
+        st.dataframe(top_words(explanation.words, 8), hide_index=True, width="stretch",
+                     column_config={"score": st.column_config.NumberColumn("relevance", format="percent")})
+        return
+    score = st.column_config.NumberColumn("contribution", format="%+.3f")
+    for column, (heading, words) in zip(st.columns(2), ((f"For {target}", words_for(explanation.words, 8)),
+                                                        (f"Against {target}", words_against(explanation.words, 8)))):
+        column.caption(heading)
+        if words.empty:
+            column.caption("No word of the text.")
+        else:
+            column.dataframe(words, hide_index=True, width="stretch", column_config={"score": score})

@@ -10,13 +10,14 @@ from core.dataset import Dataset, listing_photo
 from core.errors import VitrineError
 from core.escaping import message_markdown, plain_markdown
 from core.evaluation import ScenarioResult
-from core.explain.display import highlighted_html, photo_with_heatmap
+from core.explain.display import highlighted_html, photo_with_heatmap, shown_part
 from core.explain.explanation import Explanation
 from core.scenarios.registry import scenario_named
 from pages._shared import (
     DISPLAY_SIDE,
     StreamlitProgress,
     dataset_or_stop,
+    display_size,
     probability_chart,
     results_or_stop,
     scenario_explanations,
@@ -25,6 +26,7 @@ from pages._shared import (
 )
 
 PER_ROW = 2  # scenarios side by side: in a third of an 800 px window the chart lost its category names
+HEADER_PHOTO_SIDE = 160  # the listing's photo beside its name: enough to recognise it
 DESCRIPTION_SHOWN = 600  # characters of the description under each scenario: the words that count come first
 
 
@@ -38,11 +40,11 @@ def show_side(name: str, explanation: Explanation, photo: Image.Image | None, de
     if photo is not None and explanation.photo_grid is not None:
         st.image(photo_with_heatmap(photo, explanation.photo_grid, DISPLAY_SIDE))
     if explanation.words:
-        text = description[:DESCRIPTION_SHOWN]
+        text = shown_part(description, DESCRIPTION_SHOWN)
         st.html(highlighted_html(text, [w for w in explanation.words if w.end <= len(text)],
                                  explanation.signed_scores))
-        if len(description) > DESCRIPTION_SHOWN:
-            st.caption(f"The first {DESCRIPTION_SHOWN} of {len(description):,} characters.")
+        if len(text) < len(description):
+            st.caption(f"The first {len(text):,} of {len(description):,} characters.")
     st.plotly_chart(probability_chart(explanation.probabilities, predicted), width="stretch",
                     key=f"compare-probabilities-{name}")
 
@@ -63,14 +65,21 @@ def listing_ui(dataset: Dataset) -> str:
 
 
 def listing_header(listing: pd.Series, uniq_id: str) -> Image.Image | None:
-    """The listing's name and label; its photo returned for the heatmaps (None, with why, when unread)."""
-    show_product_name(listing["product_name"])
-    st.caption(f"Data set label: **{plain_markdown(listing['category'])}** · id {plain_markdown(uniq_id)}")
+    """The listing's photo, name and label, as its card shows them elsewhere (the text scenarios draw no
+    heatmap, so the photo is here for every scenario); the photo returned for the heatmaps (None, with why,
+    when unread)."""
+    left, right = st.columns([1, 3])
+    with right:
+        show_product_name(listing["product_name"])
+        st.caption(f"Data set label: **{plain_markdown(listing['category'])}** · id {plain_markdown(uniq_id)}")
     try:
-        return listing_photo(listing)
+        photo = listing_photo(listing)
     except VitrineError as exc:
-        st.warning(message_markdown(exc))
+        right.warning(message_markdown(exc))
         return None
+    if photo is not None:
+        left.image(display_size(photo, HEADER_PHOTO_SIDE))
+    return photo
 
 
 def explain_all(results: dict[str, ScenarioResult], uniq_id: str, dataset: Dataset) -> dict[str, Explanation]:
@@ -98,6 +107,15 @@ def answers_table(explanations: dict[str, Explanation], label: str) -> pd.DataFr
                          for name, e in explanations.items()])
 
 
+def show_answers(answers: pd.DataFrame) -> None:
+    """The answers table, its percentages whole as in the captions and charts below it (85 %, not 85.93 %)."""
+    shown = answers.assign(**{column: answers[column] * 100 for column in ("confidence", "label's probability")})
+    st.dataframe(shown, hide_index=True, width="stretch", column_config={
+                     "confidence": st.column_config.NumberColumn(format="%.0f%%"),
+                     "label's probability": st.column_config.NumberColumn(
+                         format="%.0f%%", help="What the scenario gives the data set's label")})
+
+
 def main() -> None:
     """The page: the listing, then every scenario's answer in a table and side by side."""
     st.title("Compare scenarios on one listing")
@@ -110,10 +128,7 @@ def main() -> None:
     if not explanations:
         return
     label = listing["category"]
-    st.dataframe(answers_table(explanations, label), hide_index=True, width="stretch", column_config={
-                     "confidence": st.column_config.NumberColumn(format="percent"),
-                     "label's probability": st.column_config.NumberColumn(
-                         format="percent", help="What the scenario gives the data set's label")})
+    show_answers(answers_table(explanations, label))
     names = list(explanations)
     for start in range(0, len(names), PER_ROW):
         for column, name in zip(st.columns(PER_ROW), names[start:start + PER_ROW]):

@@ -11,6 +11,7 @@ from core.dataset import Dataset, listing_photo
 from core.errors import VitrineError
 from core.escaping import message_markdown, plain_markdown
 from core.evaluation import ScenarioResult
+from core.explain.display import shown_part
 from core.hierarchy import SEPARATOR
 from core.mistakes import ANY, RIGHT_PARENT, WRONG_PARENT, MistakeFilter
 from pages._shared import (
@@ -61,7 +62,7 @@ def show_unexplained(photo, description: str, note: str) -> None:
     if photo is not None:
         left.image(display_size(photo))
     right.caption(note)
-    right.text(description[:MAX_DESCRIPTION_SHOWN])
+    right.text(shown_part(description, MAX_DESCRIPTION_SHOWN))
 
 
 def card(row: pd.Series, dataset: Dataset, others: dict[str, pd.Series]

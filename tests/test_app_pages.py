@@ -10,6 +10,7 @@ import shutil
 import pandas as pd
 import plotly.io
 import pytest
+from PIL import Image
 from streamlit.elements.widgets.button import ButtonMixin
 from streamlit.testing.v1 import AppTest
 
@@ -19,6 +20,7 @@ from core.cli import main
 from core.dataset import load_dataset
 from core.errors import ReviewStoreError
 from core.escaping import plain_markdown
+from core.evaluation import PROBA_PREFIX
 from core.explain.base import Attributor
 from core.locations import REPO_ROOT, SAMPLE_DATA_DIR
 from core.review.answer_store import ReviewStore
@@ -219,6 +221,12 @@ def test_explain_page_predicts_and_escapes_the_description(with_tfidf):
     assert app.subheader[0].value.startswith("Prediction: Watches")
     assert not app.slider  # tfidf reads no photo: no heatmap to fade
     assert not app.warning  # its words are known to the model
+    headings = [c.value for c in app.caption]
+    assert "For “Watches”" in headings and "Against “Watches”" in headings  # both sides of the contributions
+    tables = [d.value for d in app.dataframe]
+    assert len(tables[0]) and (tables[0]["score"] > 0).all()  # the words for it: "watch" leads
+    assert tables[0]["word"].iloc[0] in description.lower()
+    assert (len(tables) == 2 and (tables[1]["score"] < 0).all()) or "No word of the text." in headings
     body = app.get("html")[0].proto.body
     assert "<script>" not in body
     assert re.sub(r"</?(span|div)[^>]*>", "", body) == html.escape(description)
@@ -244,7 +252,7 @@ def test_explain_page_survives_a_hundred_thousand_characters(with_tfidf):
     _explain(app)
     assert not app.exception
     assert app.subheader[0].value.startswith("Prediction:")
-    assert any("Showing the first 5,000 of 100,000 characters" in c.value for c in app.caption)
+    assert any("Showing the first 4,997 of 100,000 characters" in c.value for c in app.caption)  # whole words
 
 
 def test_explain_page_tries_a_sample_listing_and_says_what_the_colours_mean(with_tfidf, reference_dataset):
@@ -671,10 +679,11 @@ def test_data_page_names_the_file_not_the_servers_folders(reference_dataset):
 def test_compare_page_shows_every_scenario_on_the_listing_the_address_names(small_data_dir, tmp_path):
     from core.scenarios.tfidf_specs import TfidfSpecsScenario
 
+    uniq_id = load_dataset().listings["uniq_id"].iloc[7]
+    Image.new("RGB", (64, 64), "navy").save(small_data_dir / "images" / f"{uniq_id}.jpg")
     dataset = load_dataset()
     store = Workspace.from_environment().results_store()
     results = {s.name: run_scenario(s, dataset, store) for s in (TfidfScenario(), TfidfSpecsScenario())}
-    uniq_id = dataset.listings["uniq_id"].iloc[7]
     app = page("compare.py")
     app.query_params["listing"] = uniq_id
     app.run()
@@ -683,9 +692,13 @@ def test_compare_page_shows_every_scenario_on_the_listing_the_address_names(smal
     answers = app.dataframe[0].value
     assert answers["scenario"].tolist() == ["tfidf", "tfidf_specs"]
     for name, result in results.items():
-        stored = result.predictions.set_index("uniq_id").at[uniq_id, "predicted"]
-        assert answers.set_index("scenario").at[name, "prediction"] == stored
+        stored = result.predictions.set_index("uniq_id").loc[uniq_id]
+        assert answers.set_index("scenario").at[name, "prediction"] == stored["predicted"]
+        # whole percents, as the captions write them: 86 %, not 0.8593 shown as 85.93 %
+        confidence = stored[PROBA_PREFIX + stored["predicted"]]
+        assert answers.set_index("scenario").at[name, "confidence"] == pytest.approx(100 * confidence)
     assert [shown(h.value) for h in app.subheader] == ["tfidf", "tfidf_specs"]
+    assert len(app.image) == 1, [w.value for w in app.warning]  # the photo, though no heatmap is drawn on it
     assert len([h for h in app.get("html") if "vitrine-description" in h.proto.body]) == 2  # each one's words
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -30,13 +31,15 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_app(env: dict[str, str], port: int | None = None) -> tuple[subprocess.Popen, str]:
+def start_app(env: dict[str, str], port: int | None = None, address: str | None = "127.0.0.1"
+              ) -> tuple[subprocess.Popen, str]:
     """Start ``streamlit run streamlit_app.py`` on ``port`` (a free loopback one by default) and wait until
-    it answers."""
+    it answers; ``address`` None listens as ``make run`` does, on every interface."""
     port = port or _free_port()
+    listen = ["--server.address", address] if address else []
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true"],
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.port", str(port), *listen,
+         "--server.headless", "true"],
         cwd=REPO_ROOT, env=env, stdout=open(Path(env["VITRINE_WORK_DIR"]) / "app.log", "ab"), stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
@@ -51,6 +54,21 @@ def start_app(env: dict[str, str], port: int | None = None) -> tuple[subprocess.
     process.kill()
     log = (Path(env["VITRINE_WORK_DIR"]) / "app.log").read_text(errors="replace")
     raise RuntimeError(f"the app did not start: {log[-2000:]}")
+
+
+def test_the_app_starts_without_looking_up_its_address_outside(private_work_dir):
+    process, _ = start_app({**os.environ, "VITRINE_WORK_DIR": str(private_work_dir)}, address=None)
+    log_file = private_work_dir / "app.log"
+    try:
+        deadline = time.monotonic() + 30
+        while "URL:" not in log_file.read_text(errors="replace") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        log = log_file.read_text(errors="replace")
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+    assert re.search(r"^\s+URL: http://localhost:\d+$", log, flags=re.MULTILINE), log
+    assert "External URL" not in log and "external IP" not in log
 
 
 @pytest.fixture

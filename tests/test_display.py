@@ -14,7 +14,10 @@ from core.explain.display import (
     photo_heatmap,
     photo_with_heatmap,
     scale_to_unit,
+    shown_part,
     top_words,
+    words_against,
+    words_for,
 )
 from core.explain.explanation import WordRelevance
 
@@ -112,3 +115,22 @@ def test_top_words_add_up_a_word_whatever_its_case_and_keep_ten_unless_asked():
     assert top_words(words).to_dict("list") == {"word": ["watch", "strap"], "score": [pytest.approx(0.4), 0.3]}
     many = [WordRelevance(f"word{i}", 0, 1, i / 100) for i in range(12)]
     assert top_words(many)["word"].tolist() == [f"word{i}" for i in range(11, 1, -1)]  # the ten highest
+
+
+def test_the_words_for_and_against_a_class_are_those_summed_above_and_below_zero_strongest_first():
+    words = [WordRelevance("Plastic", 0, 7, -0.1), WordRelevance("plastic", 8, 15, -0.3),
+             WordRelevance("steel", 16, 21, 0.5), WordRelevance("box", 22, 25, -0.2),
+             WordRelevance("lid", 26, 29, 0.1), WordRelevance("lid", 30, 33, -0.15)]
+    assert words_against(words).to_dict("list") == {"word": ["plastic", "box", "lid"],
+                                                    "score": [pytest.approx(-0.4), -0.2, pytest.approx(-0.05)]}
+    assert words_against(words, count=1)["word"].tolist() == ["plastic"]
+    assert words_for(words).to_dict("list") == {"word": ["steel"], "score": [0.5]}  # lid sums below zero
+    assert words_against([WordRelevance("steel", 0, 5, 0.5)]).empty and words_against([]).empty
+
+
+def test_a_long_text_is_shown_up_to_its_last_whole_word():
+    assert shown_part("steel watch strap", 14) == "steel watch"  # "strap" would be cut: left out whole
+    assert shown_part("steel watch strap", 11) == "steel watch"  # the limit falls on a space
+    assert shown_part("steel watch\nstrap", 13) == "steel watch"
+    assert shown_part("stainless", 5) == "stain"  # one word longer than the limit
+    assert shown_part("steel", 5) == shown_part("steel", 50) == "steel"

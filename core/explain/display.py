@@ -79,11 +79,39 @@ def highlighted_html(description: str, words: list[WordRelevance], signed_scores
     return f'<div class="vitrine-{kind}" style="{weight}line-height:1.9">{"".join(parts)}</div>'
 
 
+def shown_part(text: str, limit: int) -> str:
+    """The start of ``text`` shown on screen: at most ``limit`` characters, cut after the last whole word
+    (a single word longer than the limit is cut at it)."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    if not text[limit].isspace() and (space := max(cut.rfind(" "), cut.rfind("\n"))) > 0:
+        cut = cut[:space]
+    return cut.rstrip()
+
+
 def top_words(words: list[WordRelevance], count: int = 10) -> pd.DataFrame:
     """The most relevant words (their scores added up over repeats), highest first."""
-    frame = pd.DataFrame({"word": [w.word for w in words], "score": [w.score for w in words]})
+    return _summed(words).sort_values("score", ascending=False).head(count).reset_index(drop=True)
+
+
+def words_for(words: list[WordRelevance], count: int = 10) -> pd.DataFrame:
+    """The words that counted most for the explained class (signed scores added up over repeats, above
+    zero), most for first; empty when none did."""
+    summed = _summed(words)
+    return summed[summed["score"] > 0].sort_values("score", ascending=False).head(count).reset_index(drop=True)
+
+
+def words_against(words: list[WordRelevance], count: int = 10) -> pd.DataFrame:
+    """The words that counted most against the explained class (signed scores added up over repeats, below
+    zero), most against first; empty when none did."""
+    summed = _summed(words)
+    return summed[summed["score"] < 0].sort_values("score").head(count).reset_index(drop=True)
+
+
+def _summed(words: list[WordRelevance]) -> pd.DataFrame:
+    """One row per word, whatever its case, its scores added up."""
+    frame = pd.DataFrame({"word": [w.word.lower() for w in words], "score": [w.score for w in words]})
     if frame.empty:
-        return pd.DataFrame(columns=["word", "score"])
-    frame["word"] = frame["word"].str.lower()
-    return (frame.groupby("word", as_index=False)["score"].sum().sort_values("score", ascending=False)
-            .head(count).reset_index(drop=True))
+        return pd.DataFrame({"word": pd.Series(dtype=object), "score": pd.Series(dtype=float)})
+    return frame.groupby("word", as_index=False)["score"].sum()
