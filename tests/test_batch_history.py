@@ -1,0 +1,118 @@
+"""The history of classified batches: records kept per batch, agreement computed from the answers, the
+service's listings counted per hour."""
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from core.batch_check import BatchReference
+from core.review.answer_store import ReviewStore
+from core.review.batch_history import BatchHistory, BatchRecord, PeriodTally, agreements, batch_history
+
+WHEN = datetime(2024, 5, 6, 9, 30, tzinfo=timezone.utc)
+
+
+def _record(name: str, when: datetime = WHEN, **counts) -> BatchRecord:
+    values = dict(rows=10, accepted=7, needs_review=3, ok=8, text_only=1, not_classified=1, unlike=False)
+    return BatchRecord(when, "cli", name, "tfidf", review="review below 80 %", **{**values, **counts})
+
+
+def test_records_are_kept_newest_first_and_read_by_another_process(tmp_path):
+    url = f"sqlite:///{tmp_path / 'reviews.sqlite'}"
+    history = BatchHistory(url)
+    first = history.record(_record("monday.csv", WHEN))
+    history.record(_record("tuesday.csv", WHEN + timedelta(days=1), unlike=None, rows=0, accepted=0, needs_review=0))
+    history.attach_review(first, "ab12cd34", pd.DataFrame({"key": ["batch:ab12cd34:0:x"], "predicted": ["Watches"]}))
+    records = BatchHistory(url, create=False).records()  # as a second process reads it
+    assert [r.name for r in records] == ["tuesday.csv", "monday.csv"]
+    assert records[1].when == WHEN and records[1].review_batch == "ab12cd34" and records[0].review_batch is None
+    assert records[0].unlike is None and records[1].unlike is False
+    view = batch_history(url)
+    assert view.table["accepted_share"].tolist()[1] == pytest.approx(0.7)
+    assert np.isnan(view.table["accepted_share"].tolist()[0])  # an empty batch has no share, not a division error
+
+
+def test_reading_a_history_never_recorded_is_empty_and_creates_nothing(tmp_path):
+    url = f"sqlite:///{tmp_path / 'none' / 'reviews.sqlite'}"
+    assert batch_history(url).table.empty
+    assert not (tmp_path / "none").exists()
+
+
+def test_agreement_counts_each_operators_latest_answer_per_listing_overall_and_per_category(tmp_path):
+    url = f"sqlite:///{tmp_path / 'reviews.sqlite'}"
+    history = BatchHistory(url)
+    answered, untouched = history.record(_record("a.csv")), history.record(_record("b.csv"))
+    keys = ["batch:aaaa:0:x", "batch:aaaa:1:y", "batch:aaaa:2:z"]
+    history.attach_review(answered, "aaaa", pd.DataFrame({"key": keys, "predicted": ["Watches", "Watches", None]}))
+    history.attach_review(untouched, "bbbb", pd.DataFrame({"key": ["batch:bbbb:0:q"], "predicted": ["Watches"]}))
+    store = ReviewStore(url)
+    store.save("ann", keys[0], "Computers", False)
+    store.save("ann", keys[0], "Watches", False, comment="changed my mind")  # her latest answer counts
+    store.save("bob", keys[0], "Watches", True)
+    store.save("bob", keys[1], "Computers", False)
+    store.save("bob", keys[2], "Computers", False)  # the model gave no category: not an agreement
+    store.save("bob", "some-reference-listing", "Watches", False)  # not a batch's: counts nowhere
+    view = batch_history(url)
+    assert set(view.agreements) == {answered}  # nobody answered b.csv's listing
+    found = view.agreements[answered]
+    assert found.answers == 4 and found.share == pytest.approx(2 / 4)
+    per_category = found.per_category.set_index("category")
+    assert per_category.loc["Watches", "agreement_with_model"] == 1.0
+    assert per_category.loc["Computers", "agreement_with_model"] == 0.0
+    assert per_category.loc["Computers", "answers"] == 2
+    row = view.table.set_index("name").loc["a.csv"]
+    assert row["agreement"] == pytest.approx(0.5) and row["answers"] == 4
+    assert np.isnan(view.table.set_index("name").loc["b.csv", "agreement"])
+
+
+def test_agreement_outlives_the_batch_leaving_review():
+    predictions = pd.DataFrame({"record": [1], "key": ["batch:aaaa:0:x"], "predicted": ["Watches"]})
+    answers = pd.DataFrame({"id": [1], "operator": ["ann"], "uniq_id": ["batch:aaaa:0:x"], "label": ["Watches"],
+                            "in_doubt": [False]})
+    assert agreements(predictions, answers)[1].share == 1.0  # no batch folder needed
+
+
+@dataclass
+class _Listing:
+    status: str
+    needs_review: bool
+    confidence: float | None
+
+
+class _Clock:
+    def __init__(self, now: datetime):
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_the_service_tally_writes_one_record_per_hour_not_per_request():
+    written: list[BatchRecord] = []
+    clock = _Clock(WHEN)
+    reference = BatchReference.build(np.linspace(0.8, 1.0, 200))
+    tally = PeriodTally("tfidf", "review below 80 %", reference, written.append, clock=clock)
+    for confidence in np.linspace(0.8, 1.0, 50):  # 50 requests of 2 listings within 9:30 and 9:59
+        tally.add([_Listing("ok", False, confidence), _Listing("not classified: nothing to read", True, None)])
+        clock.now += timedelta(seconds=30)
+    assert not written  # nothing written while the hour runs
+    clock.now = WHEN + timedelta(hours=1)
+    tally.add([_Listing("text only: photo unusable (damaged)", True, 0.5)])
+    [hour] = written
+    assert (hour.when, hour.source, hour.rows) == (datetime(2024, 5, 6, 9, tzinfo=timezone.utc), "service", 100)
+    assert (hour.ok, hour.not_classified, hour.text_only, hour.accepted, hour.needs_review) == (50, 50, 0, 50, 50)
+    assert hour.name == "service, 2024-05-06 09:00–10:00 UTC" and hour.unlike is False  # as sure as the reference
+    tally.close()  # at shutdown: the hour under way
+    assert [r.rows for r in written] == [100, 1] and written[1].when == datetime(2024, 5, 6, 10, tzinfo=timezone.utc)
+    tally.close()
+    assert len(written) == 2  # nothing more to write
+
+
+def test_the_service_tally_flags_an_hour_the_model_is_less_sure_of():
+    written: list[BatchRecord] = []
+    tally = PeriodTally("tfidf", "", BatchReference.build(np.linspace(0.8, 1.0, 200)), written.append)
+    tally.add([_Listing("ok", True, c) for c in np.linspace(0.3, 0.6, 100)])
+    tally.close()
+    assert written[0].unlike is True
