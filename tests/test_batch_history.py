@@ -7,9 +7,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from core.actions.classify import classify_upload
 from core.batch_check import BatchReference
+from core.cli import main
+from core.dataset import load_dataset
 from core.review.answer_store import ReviewStore
 from core.review.batch_history import BatchHistory, BatchRecord, PeriodTally, agreements, batch_history
+from core.review.batches import sent_batches
+from core.workspace import Workspace
 
 WHEN = datetime(2024, 5, 6, 9, 30, tzinfo=timezone.utc)
 
@@ -116,3 +121,69 @@ def test_the_service_tally_flags_an_hour_the_model_is_less_sure_of():
     tally.add([_Listing("ok", True, c) for c in np.linspace(0.3, 0.6, 100)])
     tally.close()
     assert written[0].unlike is True
+
+
+BATCH_CSV = ("id,product_name,description\n"
+             "n1,Wrist watch,analog wrist watch strap dial men\n"
+             "n2,Mystery box,zzz qqq vvv\n"
+             "n3,,\n"
+             "n4,Laptop bag,usb laptop keyboard mouse router\n")
+
+
+def test_the_command_line_records_each_batch_it_classifies_with_the_review_batch_answers_are_joined_to(
+        small_data_dir, tmp_path, capsys):
+    batch = tmp_path / "monday.csv"
+    batch.write_text(BATCH_CSV, encoding="utf-8")
+    assert main(["classify", str(batch), "--out", str(tmp_path / "out.csv"), "--to-review"]) == 0
+    assert "warning" not in capsys.readouterr().err
+    workspace = Workspace.from_environment()
+    [sent] = sent_batches(workspace.batches)
+    view = batch_history(workspace.review_url)
+    [row] = view.table.to_dict("records")
+    output = pd.read_csv(tmp_path / "out.csv", dtype={"id": str})
+    assert (row["source"], row["name"], row["scenario"], row["rows"]) == ("cli", "monday.csv", "tfidf", 4)
+    assert row["needs_review"] == output["needs_review"].sum() and row["not_classified"] == 1
+    assert row["review_batch"] == sent.batch_id and np.isnan(row["agreement"])  # nobody answered yet
+    table = sent.table()
+    store = ReviewStore(workspace.review_url)
+    for key, predicted in zip(table["key"], table["predicted"]):
+        store.save("ann", key, predicted, False)
+    sent.remove()  # the operators are done with it: its agreement stays in the history
+    assert batch_history(workspace.review_url).table.loc[0, "agreement"] == 1.0
+    assert main(["classify", str(batch), "--out", str(tmp_path / "again.csv")]) == 0
+    again, first = batch_history(workspace.review_url).table["review_batch"]
+    assert pd.isna(again) and first == sent.batch_id  # the newest first; sent to review only when asked
+    capsys.readouterr()
+    assert main(["batches"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["when", "(UTC)", "source", "rows", "accepted", "to", "review", "drift", "agreement",
+                                "scenario", "batch"]
+    assert lines[1].split()[2:] == ["cli", "4", "0.0%", "100.0%", "not", "checked", "-", "tfidf", "monday.csv"]
+    assert lines[2].split()[2:] == ["cli", "4", "0.0%", "100.0%", "not", "checked", "100.0%", "of", "3", "tfidf",
+                                    "monday.csv"]
+
+
+def test_the_command_line_says_how_batches_appear_before_any(capsys):
+    assert main(["batches"]) == 0
+    assert capsys.readouterr().out.startswith("No batch classified yet: `python -m core classify FILE`")
+
+
+def test_an_upload_in_the_app_is_recorded_and_sending_it_to_review_links_its_record(small_data_dir):
+    workspace = Workspace.from_environment()
+    run = classify_upload(workspace, "tuesday.csv", BATCH_CSV.encode(), None, "tfidf", load_dataset())
+    [record] = BatchHistory(workspace.review_url).records()
+    assert (record.source, record.name, record.rows, record.id) == ("app", "tuesday.csv", 4, run.record_id)
+    assert record.review == run.review and record.review_batch is None
+    sent = run.send_to_review(workspace)
+    assert BatchHistory(workspace.review_url).records()[0].review_batch == sent.batch_id
+
+
+def test_a_history_that_cannot_be_written_costs_the_record_not_the_batch(small_data_dir, tmp_path, monkeypatch,
+                                                                         capsys):
+    (tmp_path / "not-a-database.sqlite").write_text("these are not the droids")
+    monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'not-a-database.sqlite'}")
+    batch = tmp_path / "monday.csv"
+    batch.write_text(BATCH_CSV, encoding="utf-8")
+    assert main(["classify", str(batch), "--out", str(tmp_path / "out.csv")]) == 0
+    assert len(pd.read_csv(tmp_path / "out.csv")) == 4
+    assert "warning: The batch history cannot be opened (file is not a database)" in capsys.readouterr().err

@@ -220,7 +220,8 @@ def agreements(predictions: pd.DataFrame, answers: pd.DataFrame) -> dict[int, Ag
 
 
 HISTORY_COLUMNS = ["id", "when", "source", "name", "scenario", "rows", "accepted_share", "review_share", "unlike",
-                   "agreement", "answers", "ok", "text_only", "not_classified", "review", "review_batch"]
+                   "agreement", "answers", "accepted", "needs_review", "ok", "text_only", "not_classified", "review",
+                   "review_batch"]
 
 
 @dataclass(frozen=True)
