@@ -1,16 +1,20 @@
 """The history of classified batches: records kept per batch, agreement computed from the answers, the
 service's listings counted per hour."""
+import base64
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
 import pandas as pd
+import plotly.io
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from core.actions.classify import classify_upload
 from core.batch_check import BatchReference
 from core.cli import main
 from core.dataset import load_dataset
+from core.locations import REPO_ROOT
 from core.review.answer_store import ReviewStore
 from core.review.batch_history import BatchHistory, BatchRecord, PeriodTally, agreements, batch_history
 from core.review.batches import sent_batches
@@ -187,3 +191,46 @@ def test_a_history_that_cannot_be_written_costs_the_record_not_the_batch(small_d
     assert main(["classify", str(batch), "--out", str(tmp_path / "out.csv")]) == 0
     assert len(pd.read_csv(tmp_path / "out.csv")) == 4
     assert "warning: The batch history cannot be opened (file is not a database)" in capsys.readouterr().err
+
+
+def _values(array) -> list:
+    """A chart's numbers, as plotly stores them in its JSON (base64) or not."""
+    if isinstance(array, dict):
+        return np.frombuffer(base64.b64decode(array["bdata"]), dtype=array["dtype"]).tolist()
+    return list(array)
+
+
+def test_the_page_says_how_batches_appear_before_any():
+    app = AppTest.from_file(str(REPO_ROOT / "pages" / "batches.py"), default_timeout=60).run()
+    assert not app.exception and not app.dataframe and not app.get("plotly_chart")
+    assert "python -m core classify FILE" in app.info[0].value and "Classify a batch" in app.info[0].value
+
+
+def test_the_page_shows_each_batch_newest_first_its_trend_and_a_batchs_agreement_per_category(tmp_path):
+    workspace = Workspace.from_environment()
+    history = BatchHistory(workspace.review_url)
+    older = history.record(_record("[monday](http://evil.example).csv", WHEN, unlike=True))
+    history.record(_record("tuesday.csv", WHEN + timedelta(days=1), accepted=9, needs_review=1))
+    history.attach_review(older, "aaaa", pd.DataFrame({"key": ["batch:aaaa:0:x", "batch:aaaa:1:y"],
+                                                       "predicted": ["Watches", "Watches"]}))
+    store = ReviewStore(workspace.review_url)
+    store.save("ann", "batch:aaaa:0:x", "Watches", False)
+    store.save("ann", "batch:aaaa:1:y", "Computers", True)
+    # Through the app's navigation: the page is one of the daily work's.
+    app = AppTest.from_file(str(REPO_ROOT / "streamlit_app.py"), default_timeout=120).run()
+    app.switch_page("pages/batches.py").run()
+    assert not app.exception and not app.error
+    table = app.dataframe[0]
+    assert table.value["name"].tolist() == ["tuesday.csv", "[monday](http://evil.example).csv"]
+    assert list(table.proto.column_order)[:7] == ["when", "source", "rows", "accepted_share", "review_share", "drift",
+                                                  "agreement"]
+    assert table.value["drift"].tolist() == ["like", "unlike"]
+    assert table.value["accepted_share"].tolist() == [0.9, 0.7] and table.value["agreement"].tolist()[1] == 0.5
+    chart = plotly.io.from_json(app.get("plotly_chart")[0].proto.spec)
+    accepted, agreement, unlike = chart.data
+    assert _values(accepted.y) == [0.7, 0.9] and _values(agreement.y) == [0.5]  # oldest first
+    assert _values(unlike.y) == [0.7] and unlike.text == ("[monday](http://evil.example).csv (cli)",)
+    assert app.selectbox[0].options == ["2024-05-06 09:30 UTC · [monday](http://evil.example).csv (cli)"]
+    per_category = app.dataframe[1].value.set_index("category")
+    assert per_category.loc["Watches", "agreement_with_model"] == 1.0
+    assert per_category.loc["Computers", "agreement_with_model"] == 0.0
