@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core.actions.classify import classify_upload
+from core.actions.listing_service import Listing, ListingService, ServiceHistory
 from core.batch_check import BatchReference
 from core.cli import main
 from core.dataset import load_dataset
@@ -234,3 +235,16 @@ def test_the_page_shows_each_batch_newest_first_its_trend_and_a_batchs_agreement
     per_category = app.dataframe[1].value.set_index("category")
     assert per_category.loc["Watches", "agreement_with_model"] == 1.0
     assert per_category.loc["Computers", "agreement_with_model"] == 0.0
+
+
+def test_the_service_history_records_its_listings_once_for_the_hour_at_shutdown(small_data_dir):
+    workspace = Workspace.from_environment()
+    service = ListingService(workspace, load_dataset(), "tfidf")
+    recorded = ServiceHistory(service)
+    for i in range(20):  # 20 model calls
+        recorded.add(service.classify([Listing(f"w{i}", "Analog watch", "men analog wrist watch"), Listing(f"e{i}")]))
+    assert BatchHistory(workspace.review_url).records() == []  # not a record per request
+    recorded.close()
+    [hour] = BatchHistory(workspace.review_url).records()
+    assert (hour.source, hour.scenario, hour.rows, hour.not_classified) == ("service", "tfidf", 40, 20)
+    assert hour.review == service.classifier.review and hour.name.startswith("service, ")
