@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 import plotly.io
 import pytest
+from fastapi.testclient import TestClient
 from streamlit.testing.v1 import AppTest
 
 from core.actions.classify import classify_upload
@@ -19,6 +20,8 @@ from core.locations import REPO_ROOT
 from core.review.answer_store import ReviewStore
 from core.review.batch_history import BatchHistory, BatchRecord, PeriodTally, agreements, batch_history
 from core.review.batches import sent_batches
+from core.service.app import ServiceSettings, create_app
+from core.service.keys import KeyStore
 from core.workspace import Workspace
 
 WHEN = datetime(2024, 5, 6, 9, 30, tzinfo=timezone.utc)
@@ -248,3 +251,18 @@ def test_the_service_history_records_its_listings_once_for_the_hour_at_shutdown(
     [hour] = BatchHistory(workspace.review_url).records()
     assert (hour.source, hour.scenario, hour.rows, hour.not_classified) == ("service", "tfidf", 40, 20)
     assert hour.review == service.classifier.review and hour.name.startswith("service, ")
+
+
+def test_the_service_records_an_hour_of_requests_as_one_batch_not_one_per_request(small_data_dir):
+    workspace = Workspace.from_environment()
+    key = KeyStore(workspace.root / "service-keys.json").create("form")
+    loaded = ListingService(workspace, load_dataset(), "tfidf")
+    listing = {"id": "w1", "name": "Analog watch", "description": "men analog wrist watch with a leather strap"}
+    with TestClient(create_app(workspace, loaded.dataset, ServiceSettings(), loaded)) as client:
+        for _ in range(10):
+            answer = client.post("/v1/classify", json={"listings": [listing, listing]},
+                                 headers={"Authorization": f"Bearer {key}"})
+            assert answer.status_code == 200
+        assert BatchHistory(workspace.review_url).records() == []  # nothing written while the hour runs
+    [hour] = BatchHistory(workspace.review_url).records()  # written as the service stopped
+    assert (hour.source, hour.rows, hour.ok) == ("service", 20, 20)
