@@ -37,6 +37,7 @@ navigation = st.navigation({
     "Daily work": [
         classify,
         review,
+        st.Page("pages/batches.py", title="Batches over time", icon=":material/timeline:"),
         st.Page("pages/list_product.py", title="List a product", icon=":material/add_shopping_cart:"),
         st.Page("pages/guide.py", title="Seller keyword guide", icon=":material/sell:"),
     ],

@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pandas as pd
 from tqdm import tqdm
 
 from core.actions.classify import classify_file
@@ -43,6 +44,7 @@ from core.models.clip import (
 from core.models.weights import model_folder
 from core.progress import Progress, silent
 from core.quality import data_report
+from core.review.batch_history import batch_history
 from core.review.queues import disputed
 from core.runs import kept_at_level, run_scenario
 from core.scenarios.registry import SCENARIO_NAMES, all_scenarios, scenario_named
@@ -271,6 +273,11 @@ def build_parser() -> argparse.ArgumentParser:
     key_commands.add_parser("list", help="every key's name, rights and creation time")
     revoking = key_commands.add_parser("revoke", help="refuse a key from now on")
     revoking.add_argument("name")
+    commands.add_parser("batches", help="the history of classified batches, newest first",
+                        description="Every batch classified (by classify, the app's Classify page or the service, "
+                        "one per hour), newest first: its rows, the share accepted without review and sent to review, "
+                        "whether it was unlike the calibration data, and how often operators agreed with the model on "
+                        "its flagged listings.")
     return parser
 
 
@@ -292,6 +299,8 @@ def main(argv: list[str] | None = None) -> int:
         workspace = Workspace.from_environment()
         if args.command == "keys":
             return _keys(args, workspace)
+        if args.command == "batches":
+            return _batches(workspace)
         original = load_dataset()
         dataset = apply_version(workspace.versions, original, args.data_version or selected_version())
         if args.command == "data":
@@ -341,6 +350,27 @@ def _keys(args: argparse.Namespace, workspace: Workspace) -> int:
         store.revoke(args.name)
         print(f"key {args.name!r} revoked")
     return 0
+
+
+def _batches(workspace: Workspace) -> int:
+    table = batch_history(workspace.review_url).table
+    if table.empty:
+        print("No batch classified yet: `python -m core classify FILE`, the app's Classify page and the service "
+              "each record the batches they classify.")
+        return 0
+    shown = pd.DataFrame({
+        "when (UTC)": table["when"].map(lambda t: f"{t:%Y-%m-%d %H:%M}"), "source": table["source"],
+        "rows": table["rows"], "accepted": table["accepted_share"].map(_share),
+        "to review": table["review_share"].map(_share),
+        "drift": table["unlike"].map({True: "unlike", False: "like"}).fillna("not checked"),
+        "agreement": [f"{_share(a)} of {n}" if n else "-" for a, n in zip(table["agreement"], table["answers"])],
+        "scenario": table["scenario"], "batch": table["name"]})
+    print(shown.to_string(index=False))
+    return 0
+
+
+def _share(value: float) -> str:
+    return "-" if pd.isna(value) else f"{value:.1%}"
 
 
 def _serve(args: argparse.Namespace, workspace: Workspace, dataset: Dataset) -> int:
@@ -581,6 +611,8 @@ def _classify(args: argparse.Namespace, workspace: Workspace, dataset) -> int:
         print(line)
     if run.sent is not None:
         print(run.sent.outcome(run.summary.needs_review))
+    if run.unrecorded:
+        print(f"warning: {run.unrecorded}", file=sys.stderr)
     return 0
 
 

@@ -147,6 +147,8 @@ def show_summary(run: UploadRun) -> None:
         st.info(plain_markdown(sentence(summary.specifications_line())))
     if summary.check is not None:  # whether the cut-off's guarantee applies to this batch
         (st.warning if summary.check.unlike else st.caption)(plain_markdown(sentence(summary.check.line())))
+    if run.unrecorded:
+        st.warning(message_markdown(run.unrecorded))
 
 
 def filters_ui(table: pd.DataFrame) -> Filters:

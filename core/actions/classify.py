@@ -5,6 +5,7 @@ the input and the output before the classifier loads (or trains), pick the devic
 classify through the same steps, so the same file gets the same answers from either."""
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 import time
@@ -22,8 +23,9 @@ from core.classify.output import OutputTarget, output_target
 from core.classify.ray_engine import RayInput, classify_on_ray, ray_missing_message
 from core.classify.stored_classifier import StoredClassifier
 from core.dataset import Dataset
-from core.errors import BatchInputError, ScenarioUnavailableError
+from core.errors import BatchInputError, ScenarioUnavailableError, VitrineError
 from core.progress import Progress, silent
+from core.review.batch_history import BatchHistory, BatchRecord
 from core.review.batches import SentBatch, send_to_review
 from core.scenarios.registry import scenario_named
 from core.workspace import Workspace
@@ -33,6 +35,7 @@ PHOTOS_FILE = "photos.zip"
 OUTPUT_FILE = "classified.parquet"
 KEEP_UPLOADS_SECONDS = 24 * 3600  # a run the page no longer shows is removed after a day
 Announce = Callable[[str, str], None]  # hears where the classifier runs and its review cut-off, in words
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,8 @@ class UploadRun:
     review: str  # the review cut-off in words
     # Photos the uploaded zip held but that could not be unpacked, each with why (``BatchFile.withheld``).
     withheld: dict[Path, str] = field(default_factory=dict)
+    record_id: int | None = None  # its record in the batch history
+    unrecorded: str | None = None  # why the batch history could not record it
 
     @property
     def output(self) -> Path:
@@ -58,8 +63,15 @@ class UploadRun:
         return BatchFile(self.csv, self.folder, self.withheld)
 
     def send_to_review(self, workspace: Workspace) -> SentBatch:
-        """The run's flagged listings sent to the operators' queue in ``workspace`` (read again from the upload)."""
-        return send_to_review(workspace.batches, self.batch, self.output, self.scenario, name=self.name)
+        """The run's flagged listings sent to the operators' queue in ``workspace`` (read again from the upload),
+        and the run's record in the batch history told where they went."""
+        sent = send_to_review(workspace.batches, self.batch, self.output, self.scenario, name=self.name)
+        if self.record_id is not None and sent.flagged:
+            try:
+                BatchHistory(workspace.review_url).attach_review(self.record_id, sent.batch_id, sent.table())
+            except VitrineError as exc:  # the listings are in review all the same: the history only lacks the link
+                log.warning("%s", exc)
+        return sent
 
     def product_names(self) -> list[str]:
         """Each input row's product name, in input order (the output's rows are the input's)."""
@@ -95,18 +107,20 @@ def classify_upload(workspace: Workspace, name: str, listings: bytes, photos: tu
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    return UploadRun(folder, csv, name, scenario_name, run.summary, run.review, withheld)
+    record_id, unrecorded = _record(workspace, BatchRecord.of_run("app", name, scenario_name, run.summary, run.review))
+    return UploadRun(folder, csv, name, scenario_name, run.summary, run.review, withheld, record_id, unrecorded)
 
 
 @dataclass(frozen=True)
 class BatchRun:
-    """What classifying a file did: the summary, the review cut-off in words, where it ran, and the listings
-    sent to review (None when not asked)."""
+    """What classifying a file did: the summary, the review cut-off in words, where it ran, the listings
+    sent to review (None when not asked), and why the batch history could not record it (None when it did)."""
 
     summary: ClassifySummary
     review: str
     device: str
     sent: SentBatch | None = None
+    unrecorded: str | None = None
 
 
 def classify_file(workspace: Workspace, source: Path, scenario_name: str, dataset: Dataset, out: str | None = None,
@@ -136,7 +150,8 @@ def classify_file(workspace: Workspace, source: Path, scenario_name: str, datase
         if to_review:
             run = replace(run, sent=send_to_review(workspace.batches, batch, target.path, scenario_name,
                                                    name=source.name))
-    return run
+    record = BatchRecord.of_run("cli", source.name or str(source), scenario_name, run.summary, run.review)
+    return replace(run, unrecorded=_record(workspace, record, run.sent)[1])
 
 
 def _classified(workspace: Workspace, batch: BatchFile | None, scenario_name: str, dataset: Dataset,
@@ -159,6 +174,19 @@ def _classified(workspace: Workspace, batch: BatchFile | None, scenario_name: st
     else:
         summary = classifier.classify(batch, target.path, explain=explain, device=device, progress=progress)
     return BatchRun(summary, classifier.review, where)
+
+
+def _record(workspace: Workspace, record: BatchRecord, sent: SentBatch | None = None) -> tuple[int | None, str | None]:
+    """The batch's record kept in the workspace's batch history, with the review batch its flagged listings went
+    to: its id, or None and why it could not be written (which costs the record, never the classified batch)."""
+    try:
+        history = BatchHistory(workspace.review_url)
+        record_id = history.record(record)
+        if sent is not None and sent.flagged:
+            history.attach_review(record_id, sent.batch_id, sent.table())
+    except VitrineError as exc:
+        return None, str(exc)
+    return record_id, None
 
 
 def safe_file_name(name: str, suffix: str = ".csv", fallback: str = CSV_FILE) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import base64
 import io
+import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -27,6 +29,7 @@ from core.explain.display import photo_with_heatmap, scale_to_unit
 from core.explain.keywords import KEYWORDS_TABLE, tfidf_coefficient_keywords
 from core.hierarchy import BackOff
 from core.images import open_image
+from core.review.batch_history import BatchHistory, BatchRecord, PeriodTally
 from core.review.batches import SentBatch, send_rows_to_review
 from core.scenarios.registry import scenario_named
 from core.specifications import specification_text
@@ -37,6 +40,7 @@ ANSWER_COLUMNS = ["predicted", "confidence", "needs_review", "status", *(f"top_{
 GUIDE_WORDS = 10  # the guide's words per category the advice looks for
 PULLING_WORDS = 5
 HEATMAP_SIDE = 256  # the PNG overlay's longer side
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -230,6 +234,40 @@ class ListingService:
         if result.needs_review:
             advice.sentences.append("An operator will check the category before the listing goes online.")
         return advice
+
+
+class ServiceHistory:
+    """The listings a service classifies, recorded in the workspace's batch history as one batch per UTC hour
+    (``PeriodTally``), never one per request: counting a request's listings is a few additions, and an hour's
+    record is written on a thread of its own, so no request waits for the database."""
+
+    def __init__(self, service: ListingService):
+        self.url = service.workspace.review_url
+        self.tally = PeriodTally(service.scenario.name, service.classifier.review, service.classifier.reference,
+                                 self._write_later)
+        self._writers: list[threading.Thread] = []
+
+    def add(self, results: Sequence[Classified]) -> None:
+        """Count the listings of a model call."""
+        self.tally.add(results)
+
+    def close(self) -> None:
+        """Record the hour under way and wait for the records still being written (at shutdown)."""
+        self.tally.close()
+        for writer in self._writers:
+            writer.join()
+
+    def _write_later(self, record: BatchRecord) -> None:
+        self._writers = [w for w in self._writers if w.is_alive()]
+        writer = threading.Thread(target=self._write, args=(record,), name="batch-history", daemon=True)
+        self._writers.append(writer)
+        writer.start()
+
+    def _write(self, record: BatchRecord) -> None:
+        try:
+            BatchHistory(self.url).record(record)
+        except VitrineError as exc:  # the service goes on: only the hour's record is lost
+            log.warning("%s", exc)
 
 
 def _rows(listings: Sequence[Listing], photos: bool = False) -> BatchRows:

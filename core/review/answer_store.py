@@ -92,14 +92,7 @@ class ReviewStore:
         """The store at ``url``, made there when it is new; with ``create`` False (to read answers only), a
         database not made yet is left so, and a ReviewStoreError says that no answers exist yet, and where."""
         self.url = url
-        if url.startswith("sqlite:///"):
-            path = url.removeprefix("sqlite:///").split("?")[0]
-            if create and not path.startswith("file:"):  # a plain path (not a URI such as file:...?mode=ro)
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self.engine: Engine = create_engine(url, connect_args={"timeout": 30})
-            event.listen(self.engine, "connect", _sqlite_pragmas)
-        else:
-            self.engine = create_engine(url, pool_pre_ping=True)
+        self.engine: Engine = open_engine(url, create)
         try:
             if create:
                 self._create_tables()
@@ -167,7 +160,7 @@ class ReviewStore:
         (unlocked, a second one found no table, then failed on the first one's: 'already exists')."""
         if self._holds_tables():
             return  # the usual case: no lock to wait for, and a read-only database opens too
-        with self._locked_transaction("create the tables") as connection:
+        with locked_transaction(self.engine, "create the tables") as connection:
             metadata.create_all(connection)  # checks again, under the lock, what is there
 
     def _holds_tables(self) -> bool:
@@ -179,18 +172,6 @@ class ReviewStore:
             return False
         return set(metadata.tables) <= set(inspect(self.engine).get_table_names())
 
-    @contextmanager
-    def _locked_transaction(self, lock: str) -> Iterator[Connection]:
-        """A transaction that holds ``lock`` from its start to its end, so that what it reads and what it
-        writes are one step for every process: SQLite's write lock on the whole file (BEGIN IMMEDIATE), or
-        on PostgreSQL an advisory lock named after ``lock``, which other processes wait for."""
-        with self.engine.begin() as connection:
-            if self.engine.dialect.name == "sqlite":
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
-            elif self.engine.dialect.name == "postgresql":
-                connection.execute(select(func.pg_advisory_xact_lock(_lock_key(lock))))
-            yield connection
-
     @staticmethod
     def _skipped(connection, operator: str) -> set[str]:
         return set(connection.execute(select(skips.c.uniq_id).where(skips.c.operator == operator)).scalars())
@@ -200,7 +181,7 @@ class ReviewStore:
             # Locked per operator: two processes saving the same answer at once (a double click reaching
             # two app processes) would each find no repeat, then both insert it. The time is taken once
             # the lock is held, so that answers saved in turn are timed in the order they are stored.
-            with self._locked_transaction(f"answers of {values['operator']}") as connection:
+            with locked_transaction(self.engine, f"answers of {values['operator']}") as connection:
                 values = {**values, "created_at": datetime.now(timezone.utc)}
                 if skip_repeat and (repeated := _repeated_answer(connection, values)) is not None:
                     return repeated
@@ -256,8 +237,35 @@ class ReviewStore:
                 f"{what}: the review database {self.location} is damaged ({text.splitlines()[0]}). It was left "
                 "untouched. Move it aside (or restore it from a backup), then try again: the review page starts "
                 "a new, empty review database where none is there.")
-        reason = _reason(text, self.engine.dialect.name)
+        reason = failure_reason(text, self.engine.dialect.name)
         return ReviewStoreError(f"{what} ({reason}){'; please try again' if retry else ''}.")
+
+
+@contextmanager
+def locked_transaction(engine: Engine, lock: str) -> Iterator[Connection]:
+    """A transaction that holds ``lock`` from its start to its end, so that what it reads and what it writes
+    are one step for every process: SQLite's write lock on the whole file (BEGIN IMMEDIATE), or on PostgreSQL
+    an advisory lock named after ``lock``, which other processes wait for."""
+    with engine.begin() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        elif engine.dialect.name == "postgresql":
+            connection.execute(select(func.pg_advisory_xact_lock(_lock_key(lock))))
+        yield connection
+
+
+def open_engine(url: str, create: bool = True) -> Engine:
+    """The SQLAlchemy engine of the database at ``url`` as every store of the review database opens it: SQLite
+    in WAL mode, waiting for a concurrent writer rather than failing (its folder made when ``create``), any
+    other database with its connections checked before use."""
+    if not url.startswith("sqlite:///"):
+        return create_engine(url, pool_pre_ping=True)
+    path = url.removeprefix("sqlite:///").split("?")[0]
+    if create and not path.startswith("file:"):  # a plain path (not a URI such as file:...?mode=ro)
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": 30})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
 
 
 def _repeated_answer(connection, values: dict) -> int | None:
@@ -334,7 +342,8 @@ def _sqlite_pragmas(connection, _record) -> None:
     cursor.close()
 
 
-def _reason(text: str, backend: str) -> str:
+def failure_reason(text: str, backend: str) -> str:
+    """Why a database refused, in words (its first line where it is none of the usual reasons)."""
     if "readonly" in text or "read-only" in text:
         return "the database file is read-only" if backend == "sqlite" else "the database is read-only"
     if "locked" in text:

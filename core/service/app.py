@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException
 from swagger_ui_bundle import swagger_ui_path
 
-from core.actions.listing_service import Listing, ListingService, decoded_photo
+from core.actions.listing_service import Listing, ListingService, ServiceHistory, decoded_photo
 from core.calibration import Promise
 from core.dataset import Dataset, load_dataset
 from core.errors import VitrineError
@@ -273,6 +273,8 @@ def create_app(workspace: Workspace, dataset: Dataset, settings: ServiceSettings
         results = state["service"].classify(listings)
         for result in results:
             metrics.listings.labels(needs_review=str(result.needs_review).lower()).inc()
+        if (history := state.get("history")) is not None:
+            history.add(results)
         return results
 
     batcher = batcher(run_classify, settings.max_batch, settings.max_wait_ms / 1000, on_batch=metrics.batch.observe)
@@ -288,8 +290,10 @@ def create_app(workspace: Workspace, dataset: Dataset, settings: ServiceSettings
             gc.collect()
             gc.freeze()
             gc.set_threshold(GC_THRESHOLD, *gc.get_threshold()[1:])
+        state["history"] = ServiceHistory(state["service"])  # the batch history's record, one per hour
         yield
         await batcher.close()
+        await asyncio.to_thread(state["history"].close)
 
     # The interactive docs from files shipped with the package (swagger-ui-bundle), not a CDN: the service
     # may run where nothing outside answers.
