@@ -128,6 +128,7 @@ def test_results_page_shows_the_scenario_table_in_a_real_browser(app_env, browse
 MENUS = {"Results": "Study", "Misclassified products": "Study", "Map of the listings": "Study",
          "Explain a new listing": "Study", "Compare scenarios": "Study", "Classify a batch": "Daily work",
          "Operator review": "Daily work", "List a product": "Daily work", "Seller keyword guide": "Daily work",
+         "Batches over time": "Daily work",
          "Data quality": "Data and models", "Models": "Data and models"}
 
 

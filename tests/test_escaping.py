@@ -135,7 +135,7 @@ def run_page(name: str) -> AppTest:
 def test_every_page_is_covered_here():
     pages = {path.name for path in (REPO_ROOT / "pages").glob("*.py") if not path.name.startswith("_")}
     assert pages == {"results.py", "misclassified.py", "explain.py", "review.py", "guide.py", "data.py",
-                     "classify.py", "map.py", "compare.py", "models.py", "list_product.py"}
+                     "classify.py", "map.py", "compare.py", "models.py", "list_product.py", "batches.py"}
 
 
 def test_results_page_shows_hostile_category_names_as_text(hostile):
@@ -266,3 +266,17 @@ def test_list_product_page_shows_hostile_categories_text_and_file_name_as_text(h
     text = page_text(app)
     assert f"You chose {chosen}, but Vitrine would file it under {predicted}." in text
     assert HOSTILE[0] in page_text(e for e in app.get("html") if 'class="vitrine-product"' in e.proto.body)
+
+
+def test_batches_page_shows_a_hostile_batch_name_as_text(hostile, tmp_path):
+    from core.cli import main
+
+    batch = tmp_path / f"{HOSTILE[5]}.csv"  # Markdown a file name may hold
+    batch.write_text("id,product_name,description\n" + "".join(
+        f'"{text}","{HOSTILE[i]}","{HOSTILE[(i + 1) % 7]} steel signal{i}"\n' for i, text in enumerate(HOSTILE)),
+        encoding="utf-8")
+    assert main(["classify", str(batch), "--scenario", "tfidf", "--out", str(tmp_path / "out.csv")]) == 0
+    app = run_page("batches.py")
+    assert not app.exception and live_text(app) == []
+    assert f"{HOSTILE[5]}.csv" in app.dataframe[0].value["name"].tolist()  # as written, in a table cell
+    assert app.get("plotly_chart")
