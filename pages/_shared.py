@@ -1,7 +1,6 @@
 """What every page shares: the workspace, the dataset and results store, loaded once, and progress display."""
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 
 import plotly.colors
@@ -24,6 +23,7 @@ from core.explain.display import (
     words_for,
 )
 from core.explain.explanation import Explanation
+from core.jobs import CANCELLED, DONE, WAITING, Job, JobBoard
 from core.labels.versions import apply_version, selected_version, version_names
 from core.leaderboard import best_scenario
 from core.locations import SAMPLE_NOTICE, data_dir, find_csv
@@ -131,21 +131,72 @@ class StreamlitProgress:
         self.bar.empty()
 
 
-def run_shown(scenario: Scenario, dataset: Dataset) -> ScenarioResult | None:
-    """Run ``scenario`` (its result stored) under a progress bar; None, with the reason shown, when it fails."""
-    progress = StreamlitProgress(f"Running {scenario.name}")
-    try:
-        return run_scenario(scenario, dataset, results_store(), progress=progress)
-    except VitrineError as exc:
-        st.warning(f"{scenario.name} cannot run: {message_markdown(exc)}")
-        return None
-    except Exception as exc:  # the page's edge: a message for the user, the details for whoever runs the app
-        logging.getLogger(__name__).exception("running %s failed", scenario.name)
-        st.error(f"{scenario.name} failed: {plain_markdown(exc)}. The other scenarios are not affected; the terminal "
-                 "that runs the app has the details.")
-        return None
-    finally:
-        progress.close()
+@st.cache_resource
+def job_board() -> JobBoard:
+    """The app server's jobs, shared by every session."""
+    return JobBoard()
+
+
+def _job_text(job: Job) -> str:
+    if job.state == WAITING:
+        ahead = [j.label for j in job_board().unfinished() if j.asked_at < job.asked_at]
+        return f"{job.label}: waiting for {ahead[0] if ahead else 'the job before it'} to finish"
+    if job.total > 0:
+        return f"{job.label}: {job.message} ({job.done}/{job.total})"
+    return f"{job.label}: {job.message or 'starting'}" + (f" ({job.done:,} done)" if job.done else "")
+
+
+def follow(job: Job) -> Job:
+    """The job's progress, with a button to cancel it, until it has finished; the finished job. Leaving the
+    page stops this script, not the job: coming back follows the same job."""
+    if not job.finished:
+        slot = st.empty()
+        with slot.container():
+            bar = st.progress(job.share, text=_job_text(job))
+            if st.button("Cancel", key=f"cancel {job.key}", help="Stop this run; nothing of it is kept"):
+                job.cancel()
+        while not job.wait(0.25):
+            bar.progress(job.share, text=_job_text(job))  # also where a rerun or a page change stops the script
+        slot.empty()
+    return job
+
+
+def _run_key(scenario: Scenario, dataset: Dataset) -> str:
+    return f"run {scenario.name} on {dataset.fingerprint}"
+
+
+def queue_run(scenario: Scenario, dataset: Dataset) -> Job:
+    """The job running ``scenario`` on ``dataset`` (its result stored): the one under way, else a new one
+    queued; a run cancelled stays cancelled until ``run_shown`` is asked again."""
+    board, key = job_board(), _run_key(scenario, dataset)
+    if (previous := board.get(key)) is not None and previous.state == CANCELLED:
+        return previous
+    store = results_store()
+    return board.start(key, f"Running {scenario.name}",
+                       lambda progress: run_scenario(scenario, dataset, store, progress=progress))
+
+
+def run_shown(scenario: Scenario, dataset: Dataset, asked: bool = True) -> ScenarioResult | None:
+    """Run ``scenario`` (its result stored) as a job, showing its progress; None, with the reason shown, when
+    it fails or is cancelled. A run someone else started (or this visitor, before leaving the page) is
+    followed, not started twice; one cancelled is started again only when ``asked`` (a button, not a page
+    opening)."""
+    board = job_board()
+    previous = board.get(_run_key(scenario, dataset))
+    if previous is not None and previous.finished:
+        if previous.state == CANCELLED and not asked:
+            st.info(f"The run of {scenario.name} was cancelled; its button on this page runs it.")
+            return None
+        board.forget(previous)
+    job = follow(queue_run(scenario, dataset))
+    if job.state == CANCELLED:
+        st.info(f"The run of {scenario.name} was cancelled.")
+    elif isinstance(job.error, VitrineError):
+        st.warning(f"{scenario.name} cannot run: {message_markdown(job.error)}")
+    elif job.error is not None:  # the page's edge: a message for the user; the job logged the details
+        st.error(f"{scenario.name} failed: {plain_markdown(job.error)}. The other scenarios are not affected; the "
+                 "terminal that runs the app has the details.")
+    return job.result if job.state == DONE else None
 
 
 def stored_results(dataset: Dataset) -> dict[str, ScenarioResult]:

@@ -23,7 +23,7 @@ from core.scenarios.variants import TRAIN_SHARES, VARIANTS_NOTE, variant
 from core.split import TRAIN_SHARE, assign_split
 from core.study_figures import PEER_BEST_ARI, PEER_TEST_ACCURACY, STUDY_NOTE, study_comparison
 from core.wording import category_cells, no_cutoff_reason, promise_words, review_columns, sentence
-from pages._shared import dataset_or_stop, original_dataset, results_store, run_shown, workspace
+from pages._shared import dataset_or_stop, original_dataset, queue_run, results_store, run_shown, workspace
 
 
 def show_split(dataset: Dataset) -> None:
@@ -42,10 +42,15 @@ def scenario_results(scenarios: dict[str, Scenario], dataset: Dataset, store: Re
     results: dict[str, ScenarioResult] = {}
     unavailable: dict[str, str] = {}
     not_run: list[Scenario] = []
+    stored = {name: store.load(scenario, dataset.fingerprint) for name, scenario in scenarios.items()}
+    # Every quick run queued at once: leaving the page during the first does not hold up the next.
     for name, scenario in scenarios.items():
-        result = store.load(scenario, dataset.fingerprint)
+        if stored[name] is None and scenario.runs_in_seconds:
+            queue_run(scenario, dataset)
+    for name, scenario in scenarios.items():
+        result = stored[name]
         if result is None and scenario.runs_in_seconds:
-            result = run_shown(scenario, dataset)
+            result = run_shown(scenario, dataset, asked=False)
         if result is not None:
             results[name] = result
         elif reason := scenario.unavailable_reason():
