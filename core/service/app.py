@@ -194,6 +194,16 @@ class _Metrics:
         self.listings = Counter("vitrine_listings", "Listings classified, by whether they need review",
                                 ["needs_review"], registry=self.registry)
         self.errors = Counter("vitrine_errors", "Errors by kind", ["kind"], registry=self.registry)
+        self._children: dict[tuple, Counter | Histogram] = {}
+
+    def child(self, metric: Counter | Histogram, *labels: str) -> Counter | Histogram:
+        """``metric.labels(*labels)``, kept: prometheus_client checks the labels and takes a lock on each call,
+        three times a request. Made on first use, as ``labels`` does, so a series appears once it counts."""
+        key = (metric, *labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        return found
 
 
 class _BodyLimit:
@@ -254,10 +264,10 @@ class _Measured:
         finally:
             route = scope.get("route")
             endpoint = route.path if route is not None else "unknown"
-            self.metrics.requests.labels(endpoint, str(status[0])).inc()
-            self.metrics.latency.labels(endpoint).observe(time.perf_counter() - started)
+            self.metrics.child(self.metrics.requests, endpoint, str(status[0])).inc()
+            self.metrics.child(self.metrics.latency, endpoint).observe(time.perf_counter() - started)
             if status[0] >= 400:
-                self.metrics.errors.labels(str(status[0])).inc()
+                self.metrics.child(self.metrics.errors, str(status[0])).inc()
 
 
 def create_app(workspace: Workspace, dataset: Dataset, settings: ServiceSettings = ServiceSettings(),
@@ -273,7 +283,7 @@ def create_app(workspace: Workspace, dataset: Dataset, settings: ServiceSettings
     def run_classify(listings):
         results = state["service"].classify(listings)
         for result in results:
-            metrics.listings.labels(needs_review=str(result.needs_review).lower()).inc()
+            metrics.child(metrics.listings, str(result.needs_review).lower()).inc()
         return results
 
     batcher = batcher(run_classify, settings.max_batch, settings.max_wait_ms / 1000, on_batch=metrics.batch.observe)
