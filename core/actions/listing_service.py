@@ -1,7 +1,7 @@
 """The actions behind the HTTP service and the "List a product" page: classify listings as they are put
 online, explain one, and advise the seller on a draft.
 
-Classifying goes through the batch job's own ``classify_chunk`` with the scenario's stored classifier and
+Classifying goes through the batch job's own ``chunk_columns`` with the scenario's stored classifier and
 review cut-off, so a listing gets here exactly the numbers ``classify`` writes for it.
 """
 from __future__ import annotations
@@ -20,7 +20,7 @@ from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 from core.actions.explain import ScenarioExplanations
 from core.calibration import Promise
 from core.classify.batch_input import BatchRows
-from core.classify.job import TOP, classify_chunk
+from core.classify.job import TOP, chunk_columns
 from core.classify.stored_classifier import StoredClassifier
 from core.dataset import Dataset
 from core.errors import VitrineError
@@ -126,9 +126,11 @@ class ListingService:
         photos = [self._photo(listing) for listing in listings]
         rows = _rows(listings)
         texts = self.scenario.texts_ahead(rows.descriptions)
-        frame = classify_chunk(rows, photos, self.scenario, self.estimator, self.classes, self.classifier.threshold,
-                               None, texts)
-        return [_classified(row) for row in frame.to_dict("records")]
+        columns = chunk_columns(rows, photos, self.scenario, self.estimator, self.classes,
+                                self.classifier.threshold, None, texts)
+        # The rows straight from the columns, as Python values (``tolist``), as a frame's records would give them.
+        values = [column.tolist() if isinstance(column, np.ndarray) else column for column in columns.values()]
+        return [_classified(dict(zip(columns, row))) for row in zip(*values)]
 
     def send_to_review(self, listings: Sequence[Listing], results: Sequence[Classified], name: str) -> SentBatch:
         """The flagged ones of ``listings`` (classified as ``results``) sent to the operators' review queue as

@@ -15,7 +15,7 @@ import os
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -283,6 +283,15 @@ def classify_chunk(chunk: BatchRows, photos: list, scenario: Scenario, estimator
     with an ``attributor`` (``--explain``) the words that drove each. ``texts``: the descriptions as
     ``scenario.texts_ahead`` prepared them, when it did. With the training ``vocabulary``, each classified
     row's share of unknown words too (``UNKNOWN_WORDS``, not written out)."""
+    return pd.DataFrame(chunk_columns(chunk, photos, scenario, estimator, classes, threshold, attributor, texts,
+                                      vocabulary))
+
+
+def chunk_columns(chunk: BatchRows, photos: list, scenario: Scenario, estimator, classes: list[str],
+                  threshold: ReviewThreshold, attributor: Attributor | None,
+                  texts: list | None = None, vocabulary: frozenset[str] | None = None) -> dict[str, Sequence]:
+    """``classify_chunk``'s columns, in order, before they make a frame: the service reads a few listings'
+    answers from them directly (a frame and its records cost it as much as the model)."""
     statuses, usable = [], []
     for i, problem in enumerate(chunk.row_problems):
         photo, text = photos[i], f"{chunk.names[i]} {chunk.descriptions[i]}".strip()
@@ -306,18 +315,17 @@ def classify_chunk(chunk: BatchRows, photos: list, scenario: Scenario, estimator
                                         [texts[i] for i in usable],
                                         [chunk.specifications[i] for i in usable])
         proba[usable] = estimator.predict_proba(features)
-    frame = _output_frame(chunk.ids, proba, classes, statuses)
+    columns = _output_columns(chunk.ids, proba, classes, statuses)
     if isinstance(threshold, BackOff):  # a level below the first: filed as deep as its cut-offs allow
-        for name, values in threshold.columns(proba, classes).items():
-            frame[name] = values
-        frame["needs_review"] = frame["accepted_level"] == 0
+        columns.update(threshold.columns(proba, classes))
+        columns["needs_review"] = columns["accepted_level"] == 0
     else:
-        frame["needs_review"] = threshold.needs_review(frame["confidence"].to_numpy(), frame["predicted"].to_numpy())
+        columns["needs_review"] = threshold.needs_review(columns["confidence"], columns["predicted"])
     if vocabulary is not None and scenario.reads_text:
         shares = np.full(len(statuses), np.nan)
         for i in usable:
             shares[i] = unknown_share(f"{chunk.names[i]} {chunk.descriptions[i]}", vocabulary)
-        frame[UNKNOWN_WORDS] = shares
+        columns[UNKNOWN_WORDS] = shares
     if attributor is not None:
         words = [None] * len(statuses)
         for i in usable:  # one listing at a time: a chunk in one CLIP backward pass would hold all its attentions
@@ -326,8 +334,8 @@ def classify_chunk(chunk: BatchRows, photos: list, scenario: Scenario, estimator
             ranked = sorted((w for w in explanation.words if w.seen), key=lambda w: -w.score)
             distinct = dict.fromkeys(w.word.lower() for w in ranked)  # a word said once, at its best rank
             words[i] = ", ".join(list(distinct)[:EXPLAINED_WORDS])
-        frame["words"] = words
-    return frame
+        columns["words"] = words
+    return columns
 
 
 def _nothing_to_read(scenario: Scenario, photo_problem: str | None) -> str:
@@ -340,9 +348,11 @@ def _nothing_to_read(scenario: Scenario, photo_problem: str | None) -> str:
         "this scenario reads the photo, and the row names none"
 
 
-def _output_frame(ids: list[str], proba: np.ndarray, classes: list[str], statuses: list[str]) -> pd.DataFrame:
+def _output_columns(ids: list[str], proba: np.ndarray, classes: list[str],
+                    statuses: list[str]) -> dict[str, Sequence]:
     """id, prediction, confidence and the top classes with their probabilities (empty where not classified).
-    Built in one go from its columns: adding them one by one cost the service most of a listing's time."""
+    Columns that make a frame in one go: adding them to a frame one by one cost the service most of a
+    listing's time."""
     classified = ~np.isnan(proba).any(axis=1)
     order = np.argsort(-np.nan_to_num(proba, nan=-1.0), axis=1, kind="stable")
     names = np.array(classes, dtype=object)
@@ -355,7 +365,7 @@ def _output_frame(ids: list[str], proba: np.ndarray, classes: list[str], statuse
         else:  # fewer classes than the top asked for: the columns stay, empty
             columns[f"top_{k + 1}"], columns[f"top_{k + 1}_probability"] = [None] * len(ids), np.full(len(ids), np.nan)
     columns["status"] = statuses
-    return pd.DataFrame(columns)
+    return columns
 
 
 def _image(photo):

@@ -22,8 +22,9 @@ class MicroBatcher:
         self.queue: asyncio.Queue | None = None
         self.task: asyncio.Task | None = None
 
-    async def submit(self, items: Sequence[Any]) -> list[Any]:
-        """The results of ``items``, in order, computed with whatever else arrived meanwhile."""
+    def submit(self, items: Sequence[Any]) -> asyncio.Future:
+        """The results of ``items``, in order, computed with whatever else arrived meanwhile: a future, not a
+        coroutine, so that awaiting it under a timeout (``asyncio.wait_for``) costs no task per request."""
         if self.task is None or self.task.done():
             self.queue = asyncio.Queue()
             self.task = asyncio.create_task(self._serve())
@@ -31,7 +32,7 @@ class MicroBatcher:
         futures = [loop.create_future() for _ in items]
         for item, future in zip(items, futures):
             self.queue.put_nowait((item, future))
-        return list(await asyncio.gather(*futures))
+        return asyncio.gather(*futures)
 
     async def _serve(self) -> None:
         loop = asyncio.get_running_loop()
