@@ -42,12 +42,18 @@ class Job:
     result: Any = None
     error: BaseException | None = None
     asked_at: float = field(default_factory=time.time)
+    started_at: float | None = None
     _cancelled: threading.Event = field(default_factory=threading.Event, repr=False)
     _finished: threading.Event = field(default_factory=threading.Event, repr=False)
 
     @property
     def finished(self) -> bool:
         return self.state in FINISHED
+
+    @property
+    def seconds(self) -> float:
+        """How long it has been running (0 while it waits)."""
+        return time.time() - self.started_at if self.started_at is not None else 0.0
 
     @property
     def share(self) -> float:
@@ -73,7 +79,7 @@ class Job:
         if self._cancelled.is_set():
             self._end(CANCELLED)
             return
-        self.state = RUNNING
+        self.started_at, self.state = time.time(), RUNNING
         try:
             self.result = self.work(self.report)
         except JobCancelled:

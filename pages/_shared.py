@@ -1,7 +1,9 @@
 """What every page shares: the workspace, the dataset and results store, loaded once, and progress display."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import plotly.colors
 import plotly.graph_objects as go
@@ -27,6 +29,7 @@ from core.jobs import CANCELLED, DONE, WAITING, Job, JobBoard
 from core.labels.versions import apply_version, selected_version, version_names
 from core.leaderboard import best_scenario
 from core.locations import SAMPLE_NOTICE, data_dir, find_csv
+from core.progress import Progress
 from core.results_store import ResultsStore
 from core.review.answer_store import ReviewStore
 from core.runs import run_scenario
@@ -138,12 +141,12 @@ def job_board() -> JobBoard:
 
 
 def _job_text(job: Job) -> str:
+    """Where the job stands, in words; the seconds it has run keep it moving where a step takes long."""
     if job.state == WAITING:
         ahead = [j.label for j in job_board().unfinished() if j.asked_at < job.asked_at]
         return f"{job.label}: waiting for {ahead[0] if ahead else 'the job before it'} to finish"
-    if job.total > 0:
-        return f"{job.label}: {job.message} ({job.done}/{job.total})"
-    return f"{job.label}: {job.message or 'starting'}" + (f" ({job.done:,} done)" if job.done else "")
+    step = f"{job.message}, step {min(job.done + 1, job.total)} of {job.total}" if job.total > 1 else job.message
+    return f"{job.label}: {step or 'starting'} ({job.seconds:.0f} s)"
 
 
 def follow(job: Job) -> Job:
@@ -161,8 +164,47 @@ def follow(job: Job) -> Job:
     return job
 
 
+def under_way(key: str) -> bool:
+    """Whether the job ``key`` is waiting or running (started from another visit, or before a reload)."""
+    job = job_board().get(key)
+    return job is not None and not job.finished
+
+
+def follow_under_way(prefix: str) -> None:
+    """Every job under way whose key starts with ``prefix``, followed until it has finished: a page opened
+    during a run it asked for shows that run, then its result."""
+    for job in job_board().unfinished():
+        if job.key.startswith(prefix):
+            follow(job)
+
+
+def as_job(key: str, label: str, work: Callable[[Progress], Any], what: str, asked: bool = True) -> Any | None:
+    """``work`` (given a progress callback) run as the job ``key``, its progress shown until it has finished:
+    its result, or None with why (``what`` names the work in the message). A job someone else started (or
+    this visitor, before leaving the page) is followed, not started twice; one cancelled is started again
+    only when ``asked`` (a button, not a page opening)."""
+    board = job_board()
+    previous = board.get(key)
+    if previous is not None and previous.finished:
+        if previous.state == CANCELLED and not asked:
+            st.info(f"{what} was cancelled; its button on this page starts it again.")
+            return None
+        board.forget(previous)
+    job = follow(board.start(key, label, work))
+    if job.state == CANCELLED:
+        st.info(f"{what} was cancelled.")
+    elif isinstance(job.error, VitrineError):
+        st.warning(f"{what} cannot be done: {message_markdown(job.error)}")
+    elif job.error is not None:  # the page's edge: a message for the user; the job logged the details
+        st.error(f"{what} failed: {plain_markdown(job.error)}. The terminal that runs the app has the details.")
+    return job.result if job.state == DONE else None
+
+
+RUN_PREFIX = "run "
+
+
 def _run_key(scenario: Scenario, dataset: Dataset) -> str:
-    return f"run {scenario.name} on {dataset.fingerprint}"
+    return f"{RUN_PREFIX}{scenario.name} on {dataset.fingerprint}"
 
 
 def queue_run(scenario: Scenario, dataset: Dataset) -> Job:
@@ -171,32 +213,19 @@ def queue_run(scenario: Scenario, dataset: Dataset) -> Job:
     board, key = job_board(), _run_key(scenario, dataset)
     if (previous := board.get(key)) is not None and previous.state == CANCELLED:
         return previous
+    return board.start(key, f"Running {scenario.name}", _run_work(scenario, dataset))
+
+
+def _run_work(scenario: Scenario, dataset: Dataset) -> Callable[[Progress], ScenarioResult]:
     store = results_store()
-    return board.start(key, f"Running {scenario.name}",
-                       lambda progress: run_scenario(scenario, dataset, store, progress=progress))
+    return lambda progress: run_scenario(scenario, dataset, store, progress=progress)
 
 
 def run_shown(scenario: Scenario, dataset: Dataset, asked: bool = True) -> ScenarioResult | None:
-    """Run ``scenario`` (its result stored) as a job, showing its progress; None, with the reason shown, when
-    it fails or is cancelled. A run someone else started (or this visitor, before leaving the page) is
-    followed, not started twice; one cancelled is started again only when ``asked`` (a button, not a page
-    opening)."""
-    board = job_board()
-    previous = board.get(_run_key(scenario, dataset))
-    if previous is not None and previous.finished:
-        if previous.state == CANCELLED and not asked:
-            st.info(f"The run of {scenario.name} was cancelled; its button on this page runs it.")
-            return None
-        board.forget(previous)
-    job = follow(queue_run(scenario, dataset))
-    if job.state == CANCELLED:
-        st.info(f"The run of {scenario.name} was cancelled.")
-    elif isinstance(job.error, VitrineError):
-        st.warning(f"{scenario.name} cannot run: {message_markdown(job.error)}")
-    elif job.error is not None:  # the page's edge: a message for the user; the job logged the details
-        st.error(f"{scenario.name} failed: {plain_markdown(job.error)}. The other scenarios are not affected; the "
-                 "terminal that runs the app has the details.")
-    return job.result if job.state == DONE else None
+    """Run ``scenario`` (its result stored) as a job, showing its progress (``as_job``); None, with the reason
+    shown, when it fails or is cancelled."""
+    return as_job(_run_key(scenario, dataset), f"Running {scenario.name}", _run_work(scenario, dataset),
+                  f"The run of {plain_markdown(scenario.name)}", asked)
 
 
 def stored_results(dataset: Dataset) -> dict[str, ScenarioResult]:

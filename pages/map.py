@@ -3,8 +3,6 @@ and likely label errors marked; a click shows the listing's photo and its explan
 at the bottom shows the page's flow."""
 from __future__ import annotations
 
-import logging
-
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -22,7 +20,7 @@ from core.scenarios.base import Scenario
 from core.scenarios.registry import scenario_named
 from core.study_figures import PEER_BEST_ARI
 from pages._shared import (
-    StreamlitProgress,
+    as_job,
     best_index,
     category_colours,
     dataset_or_stop,
@@ -32,6 +30,7 @@ from pages._shared import (
     scenario_explanations,
     show_explanation,
     show_product_name,
+    under_way,
     workspace,
 )
 
@@ -56,18 +55,13 @@ def _computed_map(scenario: Scenario, dataset: Dataset, store: ResultsStore) -> 
     if reason := scenario.unavailable_reason():
         st.warning(f"The map of {plain_markdown(name)} needs its features: {message_markdown(reason)}")
         st.stop()
-    progress = StreamlitProgress(f"Drawing the map of {name} (once: {MAP_METHOD} takes seconds to a minute)")
-    try:
-        return listing_map(scenario, dataset, store, progress)
-    except VitrineError as exc:
-        st.error(message_markdown(exc))
-    except Exception as exc:  # the page's edge: a message for the user, the details for whoever runs the app
-        logging.getLogger(__name__).exception("the map of %s failed", name)
-        st.error(f"The map of {plain_markdown(name)} failed: {plain_markdown(exc)}. The terminal that runs the app "
-                 "has the details.")
-    finally:
-        progress.close()
-    st.stop()
+    drawn = as_job(f"map of {name} on {dataset.fingerprint}",
+                   f"Drawing the map of {name} (once: {MAP_METHOD} takes seconds to a minute)",
+                   lambda progress: listing_map(scenario, dataset, store, progress),
+                   f"The map of {plain_markdown(name)}")
+    if drawn is None:
+        st.stop()
+    return drawn
 
 
 def _label_issues(scenario: Scenario, dataset: Dataset, store: ResultsStore) -> pd.DataFrame | None:
@@ -76,18 +70,15 @@ def _label_issues(scenario: Scenario, dataset: Dataset, store: ResultsStore) -> 
     issues = store.load_table(scenario, dataset.fingerprint, LABEL_ISSUES_TABLE, IDS)
     if issues is not None or scenario.unavailable_reason():
         return issues
+    key = f"label issues of {scenario.name} on {dataset.fingerprint}"
     if not st.button("Mark likely label errors", help="cleanlab on probabilities from 5 models, each for the "
                      "listings it did not learn from: seconds for a text scenario, longer for CLIP. Kept, and "
-                     "offered on the Operator review page too."):
+                     "offered on the Operator review page too.") and not under_way(key):
         return None
-    progress = StreamlitProgress("Finding likely label errors")
-    try:
-        return find_label_issues(workspace(), scenario, dataset, progress)[0]
-    except VitrineError as exc:
-        st.error(message_markdown(exc))
-        return None
-    finally:
-        progress.close()
+    found = as_job(key, "Finding likely label errors",
+                   lambda progress: find_label_issues(workspace(), scenario, dataset, progress),
+                   "Finding likely label errors")
+    return None if found is None else found[0]
 
 
 def _hover(row: pd.Series) -> str:

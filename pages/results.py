@@ -23,7 +23,16 @@ from core.scenarios.variants import TRAIN_SHARES, VARIANTS_NOTE, variant
 from core.split import TRAIN_SHARE, assign_split
 from core.study_figures import PEER_BEST_ARI, PEER_TEST_ACCURACY, STUDY_NOTE, study_comparison
 from core.wording import category_cells, no_cutoff_reason, promise_words, review_columns, sentence
-from pages._shared import dataset_or_stop, original_dataset, queue_run, results_store, run_shown, workspace
+from pages._shared import (
+    RUN_PREFIX,
+    dataset_or_stop,
+    follow_under_way,
+    original_dataset,
+    queue_run,
+    results_store,
+    run_shown,
+    workspace,
+)
 
 
 def show_split(dataset: Dataset) -> None:
@@ -42,6 +51,7 @@ def scenario_results(scenarios: dict[str, Scenario], dataset: Dataset, store: Re
     results: dict[str, ScenarioResult] = {}
     unavailable: dict[str, str] = {}
     not_run: list[Scenario] = []
+    follow_under_way(RUN_PREFIX)  # a run asked for before a reload or from another visit: shown, then its result
     stored = {name: store.load(scenario, dataset.fingerprint) for name, scenario in scenarios.items()}
     # Every quick run queued at once: leaving the page during the first does not hold up the next.
     for name, scenario in scenarios.items():

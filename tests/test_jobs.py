@@ -9,6 +9,7 @@ from core.dataset import load_dataset
 from core.errors import VitrineError
 from core.jobs import CANCELLED, DONE, FAILED, JobBoard
 from core.locations import REPO_ROOT
+from tests.conftest import shown
 
 
 def gated(gate: threading.Event, calls: list, answer="done", steps: int = 3):
@@ -122,5 +123,28 @@ def test_a_run_cancelled_on_the_results_page_is_not_started_again_by_opening_it(
     app = AppTest.from_file(str(REPO_ROOT / "pages" / "results.py"), default_timeout=120).run()
     assert not app.exception
     assert app.dataframe[0].value["Scenario"].tolist() == ["tfidf"]
-    assert any("The run of tfidf_specs was cancelled" in info.value for info in app.info)
+    assert any("The run of tfidf_specs was cancelled" in shown(info.value) for info in app.info)
     assert board.get(f"run tfidf_specs on {dataset.fingerprint}") is cancelled  # still cancelled, not re-run
+
+
+def test_a_run_asked_for_before_a_reload_is_shown_on_the_results_page_then_its_row(results_page_board, monkeypatch):
+    import pages._shared as shared
+    from core.scenarios.tfidf import TfidfScenario
+    from core.scenarios.tfidf_specs import TfidfSpecsScenario
+    from core.scenarios.variants import variant
+
+    board, dataset = results_page_board
+    gate, real_run = threading.Event(), shared.run_scenario
+    for quick in (TfidfScenario(), TfidfSpecsScenario()):  # stored: the page has nothing of its own to run
+        real_run(quick, dataset, shared.results_store())
+
+    def gated_run(scenario, *args, **kwargs):
+        assert gate.wait(10)
+        return real_run(scenario, *args, **kwargs)
+
+    monkeypatch.setattr(shared, "run_scenario", gated_run)
+    asked = shared.queue_run(variant(TfidfScenario(), train_share=0.9), dataset)  # its button, before the reload
+    threading.Timer(4.0, gate.set).start()  # still under way once the page has read what is stored
+    app = AppTest.from_file(str(REPO_ROOT / "pages" / "results.py"), default_timeout=120).run()
+    assert not app.exception and asked.state == DONE
+    assert "tfidf+train90" in app.dataframe[0].value["Scenario"].tolist()  # no second press needed
