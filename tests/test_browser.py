@@ -124,6 +124,37 @@ def test_results_page_shows_the_scenario_table_in_a_real_browser(app_env, browse
         process.wait(timeout=20)
 
 
+def test_leaving_results_during_its_first_run_and_coming_back_shows_that_run_then_its_result(
+        app_env, private_work_dir, browser, tmp_path):
+    from core.dataset import load_dataset
+    from core.results_store import ResultsStore
+    from core.scenarios.tfidf import TfidfScenario
+
+    stored = ResultsStore(private_work_dir / "results")
+    fingerprint = load_dataset().fingerprint
+    process, url = start_app(app_env)
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url, wait_until="domcontentloaded")
+        page.get_by_text("Running tfidf").first.wait_for(timeout=90_000)
+        assert page.get_by_role("button", name="Cancel").count() >= 1
+        _go_to(page, "Data quality")  # away while tfidf runs: before jobs, this threw the run away
+        page.get_by_role("heading", name="Data quality").wait_for(timeout=60_000)
+        deadline = time.monotonic() + 120
+        while (result := stored.load(TfidfScenario(), fingerprint)) is None and time.monotonic() < deadline:
+            page.wait_for_timeout(500)
+        assert result is not None, "the run stopped when its page was left"
+        _go_to(page, "Results")
+        page.locator('[data-testid="stDataFrame"]').first.wait_for(timeout=120_000)
+        assert not _missing_text(page, ["tfidf_specs"], seconds=30)  # the second quick run followed, then its row
+        page.screenshot(path=str(tmp_path / "results-after-leaving.png"), full_page=True)
+        assert stored.load(TfidfScenario(), fingerprint).created_at == result.created_at  # not run a second time
+        assert "Traceback" not in page.content()
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+
 # The menu of the top navigation each page is in (streamlit_app.py).
 MENUS = {"Results": "Study", "Misclassified products": "Study", "Map of the listings": "Study",
          "Explain a new listing": "Study", "Compare scenarios": "Study", "Classify a batch": "Daily work",
