@@ -3,6 +3,7 @@ a scenario, filter and download the result, and send the doubtful listings to th
 the bottom shows the page's flow."""
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 
@@ -19,19 +20,22 @@ from core.dataset import Dataset
 from core.errors import VitrineError
 from core.escaping import chart_text, message_markdown, plain_markdown
 from core.exports import to_csv_text
+from core.jobs import CANCELLED, DONE
 from core.scenarios.base import Scenario
 from core.scenarios.registry import all_scenarios
 from core.wording import sentence
 from pages._shared import (
-    StreamlitProgress,
     best_index,
     category_colours,
     dataset_or_stop,
+    follow,
+    job_board,
     stored_results,
     workspace,
 )
 
 RUN = "classify_run"  # the last run, kept so that filtering the table does not classify again
+JOB = "batch"  # the address's parameter naming the run's job: a reload finds it
 STATUSES = {"every status": None, "ok": OK, "text only": TEXT_ONLY, "not classified": NOT_CLASSIFIED}
 SORTS = {"input order": None, "confidence, lowest first": True, "confidence, highest first": False}
 # The status right after the product: why a row has no prediction is seen without scrolling sideways.
@@ -98,27 +102,50 @@ def show_missing(scenarios: dict[str, Scenario], runnable: list[str]) -> None:
 
 
 def classify(request: Request, dataset: Dataset) -> None:
-    """Run the batch with a progress bar; the run replaces the last one, or a message says why not."""
+    """Start the batch as a job (the same files asked again follow the job under way); its key goes in the
+    address, so that leaving the page or reloading it finds the run again."""
     upload, photo_zip = request.listings, request.photos
-    progress = StreamlitProgress(request.scenario)
-    try:
-        run = classify_upload(workspace(), upload.name, upload.getvalue(),
-                              (photo_zip.name, photo_zip.getvalue()) if photo_zip
-                              else None, request.scenario, dataset,
-                              Promise(request.precision, request.confidence, request.scope, request.review_unlike),
-                              progress)
-    except VitrineError as exc:
-        message = str(exc)
-        if (previous := st.session_state.get(RUN)) is not None:  # its table stays: say whose it is
-            message += f" The results below are still those of {previous.name}."
-        st.error(message_markdown(message))
+    listings = upload.getvalue()
+    photos = (photo_zip.name, photo_zip.getvalue()) if photo_zip else None
+    promise = Promise(request.precision, request.confidence, request.scope, request.review_unlike)
+    asked = hashlib.sha256(listings + (photos[1] if photos else b"")
+                           + repr((upload.name, photos and photos[0], request.scenario, promise)).encode())
+    key = f"classify {asked.hexdigest()[:20]}"
+    board = job_board()
+    if (previous := board.get(key)) is not None and previous.finished:
+        board.forget(previous)  # asked again: classified again
+    board.start(key, f"Classifying {plain_markdown(upload.name)} with {request.scenario}",
+                lambda progress: classify_upload(workspace(), upload.name, listings, photos, request.scenario,
+                                                 dataset, promise, progress))
+    st.query_params[JOB] = key
+
+
+def collect_run() -> None:
+    """The run the address names, followed until it has finished: once done it replaces the page's last
+    run; a failure or a cancel is said once, the last run's table staying."""
+    key = st.query_params.get(JOB)
+    job = job_board().get(key) if key else None
+    if job is None:
         return
-    finally:
-        progress.close()
-    if (previous := st.session_state.get(RUN)) is not None:
-        previous.discard()
-    st.session_state[RUN] = run
-    st.session_state.pop("sent", None)
+    follow(job)
+    if job.state == DONE:
+        if (previous := st.session_state.get(RUN)) is not job.result:
+            if previous is not None:
+                previous.discard()
+            st.session_state[RUN] = job.result
+            st.session_state.pop("sent", None)
+        return
+    if job.state == CANCELLED:
+        message = "The batch was cancelled."
+    elif isinstance(job.error, VitrineError):
+        message = str(job.error)
+    else:  # the page's edge: a message for the user; the job logged the details
+        message = f"The batch failed: {job.error}. The terminal that runs the app has the details."
+    if (previous := st.session_state.get(RUN)) is not None:  # its table stays: say whose it is
+        message += f" The results below are still those of {previous.name}."
+    (st.info if job.state == CANCELLED else st.error)(message_markdown(message))
+    job_board().forget(job)
+    del st.query_params[JOB]
 
 
 @st.cache_data(max_entries=2, show_spinner=False)
@@ -257,8 +284,13 @@ def main() -> None:
             st.warning("Choose a CSV file of listings first.")
         else:
             classify(request, dataset)
+    collect_run()
     run: UploadRun | None = st.session_state.get(RUN)
     if run is None:
+        return
+    if not run.output.exists():  # uploads are kept a day
+        st.info(f"The files of {plain_markdown(run.name)} are no longer kept (a day after its run): classify it "
+                "again to see its results.")
         return
     show_summary(run)
     table = output_table(str(run.output), run)

@@ -656,6 +656,24 @@ def test_a_bad_file_after_a_good_one_says_whose_results_stay_on_the_page(small_d
     assert app.dataframe[0].value["id"].tolist() == ["n1", "n2", "n3", "n4"]
 
 
+def test_a_reload_or_another_visit_during_or_after_a_batch_finds_the_same_run(small_data_dir):
+    from core.jobs import DONE
+    from pages._shared import job_board
+
+    app = _classify_upload(page("classify.py").run(), BATCH_CSV.encode())
+    key = app.query_params["batch"]  # the address names the run's job
+    job = job_board().get(key)
+    assert job.state == DONE
+    reloaded = page("classify.py")  # a new session, as a reload is, with the same address
+    reloaded.query_params["batch"] = key
+    reloaded.run()
+    assert not reloaded.exception
+    assert reloaded.dataframe[0].value["id"].tolist() == ["n1", "n2", "n3", "n4"]
+    assert any(shown(h.value) == "today.csv, classified by tfidf" for h in reloaded.subheader)
+    assert _classify_upload(reloaded, BATCH_CSV.encode()).query_params["batch"] == key  # same files: same job
+    assert job_board().get(key) is not job  # asked again: classified again, as before
+
+
 def _progress_without_a_total():
     from pages._shared import StreamlitProgress
 
