@@ -10,12 +10,13 @@ import streamlit as st
 from core.dataset import Dataset
 from core.errors import VitrineError
 from core.escaping import message_markdown, plain_markdown
+from core.jobs import CANCELLED, DONE
 from core.models.clip import download_clip, import_clip
 from core.models.densenet import download_densenet, import_densenet
 from core.models.inventory import ModelState, model_states
 from core.scenarios.registry import all_scenarios
 from core.workspace import Workspace
-from pages._shared import StreamlitProgress, dataset_or_stop, run_shown, stored_results, workspace
+from pages._shared import dataset_or_stop, follow, job_board, run_shown, stored_results, under_way, workspace
 
 IMPORT_HELP = {"clip": "a folder saved with save_pretrained (config.json, model.safetensors, tokenizer and "
                        "preprocessor files)",
@@ -31,19 +32,29 @@ def shown_location(path: Path) -> str:
         return path.name
 
 
+def _model_key(state: ModelState) -> str:
+    return f"get the {state.kind} model"
+
+
 def get_model(state: ModelState, fetch) -> None:
-    """Download or import ``state``'s model with ``fetch`` (given a progress callback), then show the page
-    anew; the reason, in words, when it fails."""
-    progress = StreamlitProgress(f"Getting {state.model_id}")
-    try:
-        fetch(progress)
-    except VitrineError as exc:
-        st.error(message_markdown(exc))
-        return
-    finally:
-        progress.close()
-    st.session_state["model_added"] = state.model_id
-    st.rerun()
+    """Download or import ``state``'s model with ``fetch`` (given a progress callback) as a job, or follow the
+    one under way (leaving the page does not stop it), then show the page anew; the reason, in words, when
+    it fails."""
+    board = job_board()
+    if (previous := board.get(_model_key(state))) is not None and previous.finished:
+        board.forget(previous)
+    job = follow(board.start(_model_key(state), f"Getting {plain_markdown(state.model_id)}", fetch))
+    board.forget(job)
+    if job.state == DONE:
+        st.session_state["model_added"] = state.model_id
+        st.rerun()
+    elif job.state == CANCELLED:
+        st.info(f"Getting {plain_markdown(state.model_id)} was cancelled.")
+    elif isinstance(job.error, VitrineError):
+        st.error(message_markdown(job.error))
+    else:  # the page's edge: a message for the user; the job logged the details
+        st.error(f"Getting {plain_markdown(state.model_id)} failed: {plain_markdown(job.error)}. The terminal that "
+                 "runs the app has the details.")
 
 
 def fetch_download(state: ModelState, place: Workspace):
@@ -78,7 +89,8 @@ def missing_model_ui(state: ModelState, place: Workspace) -> None:
     with st.container(border=True):
         st.subheader(f"{plain_markdown(state.model_id)}: {state.state}", anchor=False)
         st.caption(message_markdown(state.detail))
-        if st.button("Download", key=f"download-{state.kind}", help="Needs internet"):
+        # A download under way (asked before leaving the page or by another visitor) is followed, not repeated.
+        if st.button("Download", key=f"download-{state.kind}", help="Needs internet") or under_way(_model_key(state)):
             get_model(state, fetch_download(state, place))
         source = st.text_input("Or import from this machine", key=f"import-{state.kind}",
                                placeholder=IMPORT_HELP[state.kind], help=f"The path of {IMPORT_HELP[state.kind]}")
