@@ -28,6 +28,7 @@ from pages._shared import (
     best_index,
     category_colours,
     dataset_or_stop,
+    fitting_width,
     follow,
     job_board,
     stored_results,
@@ -209,10 +210,10 @@ def show_table(shown: pd.DataFrame, total: int) -> None:
     in_front = [c for c in FRONT if c in shown]  # a file without product names has no product column
     st.dataframe(shown, hide_index=True, width="stretch",
                  column_order=in_front + [c for c in shown if c not in FRONT], column_config={
-        "predicted": st.column_config.TextColumn("Predicted", width="medium", pinned=True),
+        "predicted": st.column_config.TextColumn("Predicted", width=fitting_width(shown["predicted"]), pinned=True),
         "confidence": st.column_config.NumberColumn("Confidence", format="percent", width="small"),
-        "needs_review": st.column_config.CheckboxColumn("Needs review", width="small"),
-        "status": st.column_config.TextColumn("Status", width="small"),
+        "needs_review": st.column_config.CheckboxColumn("Needs review", width=110),
+        "status": st.column_config.TextColumn("Status", width="medium"),
         "product": st.column_config.TextColumn("Product", width="medium"),
         "id": st.column_config.TextColumn("Id", width="small"),
         **{f"top_{k}_probability": st.column_config.NumberColumn(f"top_{k} probability", format="percent")
@@ -238,29 +239,28 @@ def downloads_ui(run: UploadRun, table: pd.DataFrame, shown: pd.DataFrame) -> No
     """The output as CSV or Parquet (all its rows, or the rows the filters show), and a button that sends
     the flagged listings to review (or what sending them did, with a link to the review page)."""
     stem = run.name.rsplit(".", 1)[0] or "batch"
-    downloads = st.columns(4 if len(shown) < len(table) else 3)
+    row = st.container(horizontal=True)  # the buttons wrap onto a second line at 800 px, none cut short
     every = f"all {len(table):,} rows" if len(table) != 1 else "the 1 row"
     # A download changes nothing on the page: no rerun, which would also drop a file prepared for a second click.
-    downloads[0].download_button(f"Download {every} (CSV)", to_csv_text(table),
-                                 f"{stem}.{run.scenario}.csv", "text/csv", on_click="ignore")
-    downloads[1].download_button(f"Download {every} (Parquet)", lambda: table.to_parquet(index=False),
-                                 f"{stem}.{run.scenario}.parquet", "application/vnd.apache.parquet",
-                                 on_click="ignore")
+    row.download_button(f"Download {every} (CSV)", to_csv_text(table), f"{stem}.{run.scenario}.csv", "text/csv",
+                        on_click="ignore", width="content")
+    row.download_button(f"Download {every} (Parquet)", lambda: table.to_parquet(index=False),
+                        f"{stem}.{run.scenario}.parquet", "application/vnd.apache.parquet", on_click="ignore",
+                        width="content")
     if len(shown) < len(table):
         some = f"the {len(shown):,} rows shown" if len(shown) != 1 else "the 1 row shown"
-        downloads[2].download_button(f"Download {some} (CSV)", to_csv_text(shown), f"{stem}.{run.scenario}.shown.csv",
-                                     "text/csv", on_click="ignore", help="The rows the filters above keep, in their "
-                                     "order")
+        row.download_button(f"Download {some} (CSV)", to_csv_text(shown), f"{stem}.{run.scenario}.shown.csv",
+                            "text/csv", on_click="ignore", width="content",
+                            help="The rows the filters above keep, in their order")
     flagged = int(table["needs_review"].sum())
     sent = st.session_state.get("sent")
     if sent is not None:
-        (downloads[-1].success if sent.flagged else downloads[-1].info)(sentence(sent.outcome(flagged)))
+        (st.success if sent.flagged else st.info)(sentence(sent.outcome(flagged)))
         if sent.flagged:
-            downloads[-1].page_link("pages/review.py", label="Answer them on the review page",
-                                    icon=":material/rate_review:")
-    elif flagged and downloads[-1].button("Send the flagged listings to review", type="primary",
-                                         help=f"{flagged} row(s) need review; those that could not be read, or "
-                                              "have nothing to show an operator, stay out"):
+            st.page_link("pages/review.py", label="Answer them on the review page", icon=":material/rate_review:")
+    elif flagged and row.button("Send the flagged listings to review", type="primary", width="content",
+                                help=f"{flagged} row(s) need review; those that could not be read, or have nothing "
+                                     "to show an operator, stay out"):
         try:
             st.session_state["sent"] = run.send_to_review(workspace())
             st.rerun()

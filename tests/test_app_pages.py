@@ -574,6 +574,9 @@ def test_classify_page_classifies_an_upload_filters_it_and_sends_the_doubtful_on
     # the answer first (predicted, confidence, needs review, status), then the product
     assert list(app.dataframe[0].proto.column_order)[:6] == ["predicted", "confidence", "needs_review", "status",
                                                              "product", "id"]
+    longest = max(table["predicted"].dropna(), key=len)
+    width = json.loads(app.dataframe[0].proto.columns)["predicted"]["width"]
+    assert width >= 7 * len(longest) + 16  # the longest category shown whole, not cut to "Home Decor & I"
     from pages._shared import category_colours
 
     colours = category_colours(load_dataset().categories)

@@ -411,6 +411,20 @@ def test_classify_a_small_uploaded_csv_download_the_result_and_send_the_doubtful
         frame = read_csv(saved, dtype={"id": str}, keep_default_na=False)
         assert frame["id"].tolist() == ["n1", "n2", "n3"]
         assert frame.loc[2, "status"] == "not classified: nothing to read (no title or description)"
+        # Filtered to the row not classified: the other download holds that row only.
+        page.locator('[data-testid="stSelectbox"]').filter(has_text="Status").click()
+        page.get_by_role("option", name="not classified").click()
+        these = page.get_by_role("button", name="Download the 1 row shown (CSV)")
+        these.wait_for(timeout=30_000)
+        with page.expect_download(timeout=30_000) as download:
+            these.click()
+        download.value.save_as(tmp_path / "filtered.csv")
+        assert read_csv(tmp_path / "filtered.csv", dtype={"id": str}, keep_default_na=False)["id"].tolist() == ["n3"]
+        for width in (1400, 800):  # the answer first, at both widths (kept with the test's files)
+            page.set_viewport_size({"width": width, "height": 1100})
+            page.wait_for_timeout(500)
+            page.screenshot(path=str(tmp_path / f"classify-filtered-{width}.png"), full_page=True)
+        page.set_viewport_size({"width": 1400, "height": 1100})
         page.get_by_role("button", name="Send the flagged listings to review").click()
         page.get_by_text("sent to review as batch").wait_for(timeout=60_000)
         [sent] = sent_batches(Workspace.from_environment().batches)
