@@ -1,6 +1,8 @@
 """Seller keyword guide: the words that drive each category, with example listings."""
 from __future__ import annotations
 
+from itertools import groupby
+
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
@@ -10,7 +12,8 @@ from core.dataset import Dataset
 from core.errors import VitrineError
 from core.escaping import chart_text, message_markdown, plain_markdown
 from core.explain.keywords import KEYWORDS_TABLE, tfidf_coefficient_keywords
-from core.scenarios.registry import all_scenarios
+from core.hierarchy import SEPARATOR, at_level, parent_of
+from core.scenarios.registry import all_scenarios, scenario_named
 from pages._shared import (
     StreamlitProgress,
     best_index,
@@ -39,9 +42,12 @@ def keyword_bars(words: pd.DataFrame) -> go.Figure:
 
 
 def scenario_ui(scenarios: dict, results: dict) -> str | None:
-    """The scenario whose words make the guide; None (said) when no scenario that explains words has run."""
+    """The scenario whose words make the guide (a level of the tree too: its sub-categories' words); None
+    (said) when no scenario that explains words has run."""
     with_words = [n for n, s in scenarios.items() if s.explains_words]
-    choices = [n for n in with_words if n in results]
+    # Below the first level, the guide reads tfidf's coefficients (a sub-category against its siblings).
+    choices = [n for n in results if n.split("+")[0] in with_words and ("+level" not in n or n.startswith("tfidf+"))
+               and "+topdown" not in n]
     if not choices:
         st.info(f"The guide needs a scenario that explains words ({', '.join(with_words)}): run one on the Results "
                 "page first.")
@@ -56,13 +62,14 @@ def keywords_table(name: str, scenario, dataset: Dataset) -> pd.DataFrame | None
     table = store.load_table(scenario, dataset.fingerprint, KEYWORDS_TABLE)
     if table is not None:
         st.caption("From the relevance of every listing's words for its own category.")
-    elif name == "tfidf":
+    elif name.split("+")[0] == "tfidf":
         table = _coefficient_keywords(str(store.folder(scenario, dataset.fingerprint)),
-                                      scenario_explanations("tfidf", dataset).estimator, dataset.listings)
+                                      scenario_explanations(name, dataset).estimator, dataset.listings)
         st.caption("From the tfidf model's coefficients (computing word relevance over every listing gives the "
-                   "same kind of list from the explanations).")
-    if st.button("Compute from the explanations of every listing" if table is None else
-                 "Recompute from explanations"):
+                   "same kind of list from the explanations)" + (", each sub-category's against those of its "
+                   "siblings: the words that tell it apart." if scenario.level > 1 else "."))
+    if scenario.level == 1 and st.button("Compute from the explanations of every listing" if table is None else
+                                         "Recompute from explanations"):
         progress = StreamlitProgress("Explaining every listing")
         try:
             table = relevance_keywords(scenario_explanations(name, dataset), progress=progress)
@@ -74,10 +81,10 @@ def keywords_table(name: str, scenario, dataset: Dataset) -> pd.DataFrame | None
     return table
 
 
-def show_category(category: str, words: pd.DataFrame, listings: pd.DataFrame) -> None:
+def show_category(category: str, words: pd.DataFrame, listings: pd.DataFrame, key: str = "") -> None:
     """One category's words as bars, and listings that use its strongest word."""
     with st.expander(plain_markdown(f"{category}: {', '.join(words['word'].head(5))}"), expanded=False):
-        st.plotly_chart(keyword_bars(words), width="stretch", key=f"keywords-{category}")
+        st.plotly_chart(keyword_bars(words), width="stretch", key=f"keywords-{key or category}")
         top = words["word"].iloc[0] if len(words) else ""
         examples = listings[listings["description"].str.lower().str.contains(top, regex=False)].head(3)
         st.caption(f"Example listings using “{plain_markdown(top)}”:")
@@ -95,15 +102,24 @@ def main() -> None:
     name = scenario_ui(scenarios, results)
     if name is None:
         return
-    table = keywords_table(name, scenarios[name], dataset)
+    scenario = scenario_named(name, workspace())
+    table = keywords_table(name, scenario, dataset)
     if table is None:
         st.info("Not computed yet for this scenario: it explains each listing once (cached), which takes a while "
                 "with CLIP on a laptop. It can also run in a terminal, and this page then shows its result: "
                 f"`python -m core explain keywords --scenario {name}`")
         return
-    for category in dataset.categories:
-        show_category(category, table[table["category"] == category],
-                      dataset.listings[dataset.listings["category"] == category])
+    if scenario.level == 1:
+        for category in dataset.categories:
+            show_category(category, table[table["category"] == category],
+                          dataset.listings[dataset.listings["category"] == category])
+        return
+    listings = at_level(dataset.listings, scenario.level)[0]
+    for parent, paths in groupby(sorted(table["category"].unique(), key=parent_of), key=parent_of):
+        st.subheader(plain_markdown(parent), anchor=False)
+        for path in paths:
+            show_category(path.rpartition(SEPARATOR)[2], table[table["category"] == path],
+                          listings[listings["category"] == path], key=path)
 
 
 main()

@@ -299,3 +299,18 @@ def test_one_action_explains_new_listings_beside_the_data_sets_and_keeps_only_th
     assert [w.word for w in fresh.words] == ["analog", "wrist", "watch", "with", "leather", "strap"]  # tfidf skips "a"
     assert len(list(explanations.cache.glob("*.joblib"))) == 1  # the new listing is kept nowhere
     assert explanations.explain_listing(new).words == fresh.words
+
+
+def test_a_sub_categorys_keywords_are_what_separates_it_from_its_siblings():
+    from core.explain.keywords import contrasted_coefficients
+
+    classes = ["Home > Bed Linen", "Home > Curtains", "Home > Cushions", "Watches > Wrist"]
+    # columns: "home" (every Home sub-category has it), "bedsheet", "curtain", "dial"
+    coefficients = np.array([[2.0, 1.5, -0.5, 0.0], [2.0, -0.5, 1.5, 0.0], [2.0, 0.0, 0.0, 0.0],
+                             [0.0, 0.0, 0.0, 3.0]])
+    found = contrasted_coefficients(classes, coefficients)
+    assert found["Home > Bed Linen"].tolist() == [0.0, 1.75, -1.25, 0.0]  # "home" separates nothing
+    assert np.argmax(found["Home > Curtains"]) == 2
+    assert found["Watches > Wrist"].tolist() == [0.0, 0.0, 0.0, 3.0]  # no sibling: its own coefficients
+    first_level = contrasted_coefficients(["Home", "Watches"], coefficients[[0, 3]])
+    assert first_level["Home"].tolist() == [2.0, 1.5, -0.5, 0.0]  # the first level: no parent, no contrast

@@ -30,7 +30,7 @@ from core.mistakes import RIGHT_PARENT, WRONG_PARENT, MistakeFilter
 from core.scenarios.registry import all_scenarios
 from core.scenarios.variants import parse_variant, variant
 from core.workspace import Workspace
-from tests.conftest import listing_row, write_dataset
+from tests.conftest import listing_row, shown, write_dataset
 
 
 def _level(level: int, trees: list[list[str]], minimum: int = 3):
@@ -297,3 +297,17 @@ def test_a_sub_category_is_explained_against_its_siblings(two_level_data):
     # "watches" is in every listing of both sub-categories of Watches: it says nothing for Smart against Analog
     assert score["smart"] > 0.5 and abs(score["watches"]) < 0.1 * score["smart"]
     assert any("against the other sub-categories of Watches: Analog" in note for note in explanation.notes)
+
+
+def test_the_keyword_guide_gives_each_sub_category_the_words_that_tell_it_from_its_siblings(two_level_data):
+    assert main(["run", "tfidf", "--level", "2"]) == 0
+    app = AppTest.from_file(str(REPO_ROOT / "pages" / "guide.py"), default_timeout=120).run()
+    next(s for s in app.selectbox if s.label == "From scenario").select("tfidf+level2").run()
+    assert not app.exception
+    assert [h.value for h in app.subheader] == ["Baby Care", "Computers", "Watches"]  # grouped by parent
+    labels = [shown(e.label) for e in app.expander]  # "Smart: smart, smarts, ..."
+    words = {label.split(": ")[0]: label.split(": ")[1].split(", ") for label in labels}
+    assert set(words) == {"Diapers", "Rompers", "Mice", "Routers", "Analog", "Smart"}
+    assert words["Smart"][0] in ("smart", "smarts")  # what sets it apart from Analog
+    assert "watches" not in words["Smart"][:2]  # shared by both sub-categories of Watches: no advice between them
+    assert any("against those of its siblings" in c.value for c in app.caption)

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from core.hierarchy import parent_of
 from core.text import listing_text
 
 KEYWORDS_TABLE = "keywords"  # the name its table is stored under, beside the scenario's result
@@ -59,8 +60,9 @@ def aggregate_keywords(rows: pd.DataFrame, listings_per_category: pd.Series, top
 
 
 def tfidf_coefficient_keywords(model, listings: pd.DataFrame, top: int = 10) -> pd.DataFrame:
-    """The tfidf scenario's strongest positive terms per category, from its coefficients; terms that
-    are no advice (``is_advice``, boilerplate judged on ``listings``) are passed over."""
+    """The tfidf scenario's strongest positive terms per category, from its coefficients (a sub-category's
+    against its siblings', ``contrasted_coefficients``); terms that are no advice (``is_advice``, boilerplate
+    judged on ``listings``) are passed over."""
     vectorizer = model.named_steps["tfidf"]
     analyse = vectorizer.build_analyzer()
     texts = [listing_text(n, d) for n, d in zip(listings["product_name"], listings["description"])]
@@ -69,7 +71,20 @@ def tfidf_coefficient_keywords(model, listings: pd.DataFrame, top: int = 10) -> 
     vocabulary = vectorizer.get_feature_names_out()
     advice = np.array([is_advice(term, boilerplate) for term in vocabulary])
     rows = []
-    for category, weights in zip(model.classes_, model.named_steps["logreg"].coef_):
+    for category, weights in contrasted_coefficients(list(model.classes_), model.named_steps["logreg"].coef_).items():
         ranked = [i for i in np.argsort(-weights) if advice[i]][:top]
-        rows += [{"category": str(category), "word": vocabulary[i], "score": float(weights[i])} for i in ranked]
+        rows += [{"category": category, "word": vocabulary[i], "score": float(weights[i])} for i in ranked]
     return pd.DataFrame(rows)
+
+
+def contrasted_coefficients(classes: list[str], coefficients: np.ndarray) -> dict[str, np.ndarray]:
+    """Each category's coefficients; below the first level, against its siblings' mean: the words that
+    separate Bed Linen from Curtains, not those that make both Home Furnishing (a sub-category with no
+    sibling among ``classes`` keeps its own)."""
+    names = [str(c) for c in classes]
+    contrasted = {}
+    for name, weights in zip(names, coefficients):
+        siblings = [k for k, other in enumerate(names)
+                    if other != name and parent_of(name) is not None and parent_of(other) == parent_of(name)]
+        contrasted[name] = weights - coefficients[siblings].mean(axis=0) if siblings else weights
+    return contrasted
