@@ -13,6 +13,7 @@ from core.dataset import Dataset, listing_photo
 from core.errors import VitrineError
 from core.escaping import chart_text, message_markdown, plain_markdown
 from core.evaluation import ScenarioResult
+from core.hierarchy import SEPARATOR, at_level, parent_of
 from core.labels.issues import LABEL_ISSUES_TABLE
 from core.listing_map import IDS, MAP_METHOD, ListingMap, listing_map, marked_points, stored_listing_map
 from core.results_store import ResultsStore
@@ -89,13 +90,13 @@ def _hover(row: pd.Series) -> str:
     return "<br>".join(lines)
 
 
-def _figure(points: pd.DataFrame, marks: tuple, categories: list[str]) -> go.Figure:
-    """One colour per category, the ``marks`` drawn over them; every point carries its listing's id (what a
-    click returns) and its hover text."""
+def _figure(points: pd.DataFrame, marks: tuple, colours: dict[str, str]) -> go.Figure:
+    """One colour per group (``points["group"]``: a category, or a sub-category of one parent), the
+    ``marks`` drawn over them; every point carries its listing's id (what a click returns) and its hover
+    text."""
     figure = go.Figure()
-    for category, colour in category_colours(categories).items():
-        _add(figure, points[points["category"] == category], chart_text(category),
-             dict(color=colour, size=7, opacity=0.8))
+    for group, colour in colours.items():
+        _add(figure, points[points["group"] == group], chart_text(group), dict(color=colour, size=7, opacity=0.8))
     for column, label, symbol, size in marks:
         _add(figure, points[points[column]], f"{label} ({int(points[column].sum())})",
              dict(symbol=symbol, size=size, color="#111827", line=dict(width=1.5, color="#111827")))
@@ -130,9 +131,38 @@ def show_map_caption(found: ListingMap, name: str) -> None:
                f"peers report {PEER_BEST_ARI:.2f} at best).")
 
 
-def map_ui(points: pd.DataFrame, marks: tuple, name: str, categories: list[str]) -> str | None:
+OTHERS, OTHERS_COLOUR = "under the other parents", "#d1d5db"
+
+
+def colour_ui(dataset: Dataset) -> str | None:
+    """What colours the points: the first-level category, or (the parent returned) the sub-categories of one
+    parent, the rest in grey (62 sub-categories in one palette could not be told apart)."""
+    columns = st.columns([1, 2], vertical_alignment="bottom")
+    by_level = columns[0].radio("Colour by", ["first level", "level 2, one parent"], horizontal=True)
+    if by_level == "first level":
+        return None
+    return columns[1].selectbox("Parent", dataset.categories)
+
+
+def coloured(points: pd.DataFrame, dataset: Dataset, parent: str | None) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The points with the group that colours each, and each group's colour: the first-level category, or
+    the sub-category under ``parent`` (the tree's merge rule applied, as at level 2 everywhere)."""
+    if parent is None:
+        return points.assign(group=points["category"]), category_colours(dataset.categories)
+    paths = at_level(dataset.listings, 2)[0].set_index("uniq_id")["category"]
+    path = points["uniq_id"].map(paths)
+    split = path.map(parent_of, na_action="ignore") == parent
+    unsplit = path == parent  # too few listings below it to split: filed at the parent
+    group = pd.Series(OTHERS, index=points.index)
+    group[split] = path[split].map(lambda p: p.rpartition(SEPARATOR)[2])
+    group[unsplit] = f"{parent} (not split)"
+    return points.assign(group=group), {**category_colours(sorted(set(group[split | unsplit]))),
+                                        OTHERS: OTHERS_COLOUR}
+
+
+def map_ui(points: pd.DataFrame, marks: tuple, name: str, colours: dict[str, str]) -> str | None:
     """The map, and the id of the listing clicked on it (None until one is)."""
-    event = st.plotly_chart(_figure(points, marks, categories), key=f"listing-map-{name}", on_select="rerun",
+    event = st.plotly_chart(_figure(points, marks, colours), key=f"listing-map-{name}", on_select="rerun",
                             selection_mode="points", width="stretch")
     picked = [point["customdata"][0] for point in event.selection.points if point.get("customdata")]
     return picked[0] if picked else None
@@ -185,9 +215,10 @@ def main() -> None:
     # Likely label errors are marked once they are known (none found is then worth its "(0)" in the legend).
     marks = MARKS if issues is not None else MARKS[:1]
     show_map_caption(found, name)
+    points, colours = coloured(points, dataset, colour_ui(dataset))
     chart, side = st.columns([3, 1])
     with chart:
-        uniq_id = map_ui(points, marks, name, dataset.categories)
+        uniq_id = map_ui(points, marks, name, colours)
     with side:
         if uniq_id is None:
             st.info("Click a point to see its photo here and its explanation below (a chart's hover cannot show "

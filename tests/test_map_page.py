@@ -186,3 +186,29 @@ def test_map_page_shows_seller_names_as_text(hostile_app, monkeypatch):
     hovers = [point[1] for trace in _figure(app)["data"] for point in trace["customdata"]]
     assert any("&lt;img src=http://evil.example/z&gt;" in hover for hover in hovers)
     assert not any("<img" in hover for hover in hovers)
+
+
+def test_map_page_colours_the_sub_categories_of_one_parent_and_greys_the_rest(on_sample):
+    from core.hierarchy import SEPARATOR, at_level
+
+    dataset = on_sample["dataset"]
+    paths = at_level(dataset.listings, 2)[0].set_index("uniq_id")["category"]
+    parent = next(p.split(SEPARATOR)[0] for p in paths if SEPARATOR in p)  # one split at level 2
+    app = page("map.py").run()
+    next(r for r in app.radio if r.label == "Colour by").set_value("level 2, one parent").run()
+    next(s for s in app.selectbox if s.label == "Parent").select(parent).run()
+    assert not app.exception
+    traces = _traces(app)
+    children = {p.rpartition(SEPARATOR)[2] for p in paths if p.startswith(parent + SEPARATOR)}
+    assert set(traces) >= children | {"under the other parents"}
+    for child in children:
+        under = set(paths[paths == f"{parent}{SEPARATOR}{child}"].index)
+        assert {point[0] for point in traces[child]["customdata"]} == under
+    grey = traces["under the other parents"]
+    assert grey["marker"]["color"] == "#d1d5db"
+    assert not {point[0] for point in grey["customdata"]} & set(paths[paths.str.startswith(parent)].index)
+    shown_points = sum(len(t["customdata"]) for name, t in traces.items() if not name.startswith("Wrong"))
+    assert shown_points == len(dataset.listings)  # every listing once, those left out at level 2 in grey
+    unsplit = next(p for p in paths if SEPARATOR not in p)  # too few below it: filed at the parent, not grey
+    next(s for s in app.selectbox if s.label == "Parent").select(unsplit).run()
+    assert len(_traces(app)[f"{unsplit} (not split)"]["customdata"]) == int((paths == unsplit).sum())
