@@ -200,6 +200,9 @@ def build_parser() -> argparse.ArgumentParser:
         "ranked by cleanlab's label quality score, lowest (most doubtful) first; is_issue marks the listings "
         "cleanlab's find_label_issues counts as label errors. The ranking is stored beside the scenario's result.")
     issues.add_argument("--scenario", default="tfidf", choices=scenarios, help="which classifier (default tfidf)")
+    issues.add_argument("--level", type=int, default=1, choices=range(1, MAX_LEVEL + 1),
+                        help="the level of the category tree (default 1): below the first, the labels are paths and "
+                        "a listing's sub-category is judged against the others")
     issues.add_argument("--top", type=int, default=20, help="rows to print (default 20; all are stored)")
     issues.add_argument("--json", action="store_true", help="one JSON object per line, in rank order")
     applying = label_commands.add_parser(
@@ -663,9 +666,10 @@ def _compare_versions(args: argparse.Namespace, workspace: Workspace, original: 
 
 
 def _label_issues(args: argparse.Namespace, workspace: Workspace, dataset) -> int:
-    progress = TqdmProgress(args.scenario)
+    scenario = variant(scenario_named(args.scenario, workspace), level=args.level)
+    progress = TqdmProgress(scenario.name)
     try:
-        table, path = find_label_issues(workspace, scenario_named(args.scenario, workspace), dataset, progress)
+        table, path = find_label_issues(workspace, scenario, dataset, progress)
     finally:
         progress.close()
     shown = table.head(args.top)
@@ -677,7 +681,11 @@ def _label_issues(args: argparse.Namespace, workspace: Workspace, dataset) -> in
         names = dataset.listings.set_index("uniq_id")["product_name"].astype(str)
         product = shown["uniq_id"].map(names).fillna("").map(lambda name: name if len(name) <= 40 else name[:39] + "…")
         print(shown.assign(product=product)[["uniq_id", "product", *COLUMNS[1:]]].to_string(index=False))
-    print(f"{int(table['is_issue'].sum())} of {len(table)} listing(s) counted as label issues by cleanlab; "
-          f"{int(disputed(table).sum())} (those, and those whose held-out model prefers another label) make the "
-          f"review queue 'Likely label errors ({args.scenario})'; written to {path}", file=sys.stderr)
+    counted = f"{int(table['is_issue'].sum())} of {len(table)} listing(s) counted as label issues by cleanlab; "
+    if args.level > 1:  # the review queues hold first-level answers
+        print(f"{counted}at level {args.level}, written to {path} (the Map of the listings marks them for "
+              f"{scenario.name})", file=sys.stderr)
+        return 0
+    print(f"{counted}{int(disputed(table).sum())} (those, and those whose held-out model prefers another label) make "
+          f"the review queue 'Likely label errors ({args.scenario})'; written to {path}", file=sys.stderr)
     return 0

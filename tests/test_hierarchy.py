@@ -1,6 +1,8 @@
 """The category tree below the first level: the merge rule, path answers consistent with the tree, the
 hierarchical scores, and level results stored apart from the first level's."""
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -25,7 +27,7 @@ from core.hierarchy import (
     parent_confusion,
     tree_path,
 )
-from core.locations import REPO_ROOT
+from core.locations import CSV_NAME, REPO_ROOT
 from core.mistakes import RIGHT_PARENT, WRONG_PARENT, MistakeFilter
 from core.scenarios.registry import all_scenarios
 from core.scenarios.variants import parse_variant, variant
@@ -311,3 +313,26 @@ def test_the_keyword_guide_gives_each_sub_category_the_words_that_tell_it_from_i
     assert words["Smart"][0] in ("smart", "smarts")  # what sets it apart from Analog
     assert "watches" not in words["Smart"][:2]  # shared by both sub-categories of Watches: no advice between them
     assert any("against those of its siblings" in c.value for c in app.caption)
+
+
+def test_label_issues_at_level_two_judge_a_sub_category_against_the_others(two_level_data, tmp_path, capsys):
+    from core.labels.issues import LABEL_ISSUES_TABLE
+
+    # Two Smart watches labelled Analog: at level 2 their first-level label is right, their sub-category is not.
+    csv = Path(os.environ["VITRINE_DATA_DIR"]) / CSV_NAME
+    listings = pd.read_csv(csv, dtype=str, keep_default_na=False)
+    wrong = listings["uniq_id"].isin(["Sma0", "Sma1"])
+    listings.loc[wrong, "product_category_tree"] = '["Watches >> Analog >> Leaf"]'
+    listings.to_csv(csv, index=False)
+    assert main(["labels", "issues", "--scenario", "tfidf", "--level", "2", "--json", "--top", "5"]) == 0
+    out, err = capsys.readouterr()
+    rows = [json.loads(line) for line in out.splitlines()]
+    assert {r["uniq_id"] for r in rows[:2]} == {"Sma0", "Sma1"}  # ranked first
+    assert all(r["given"] == "Watches > Analog" and r["suggested"] == "Watches > Smart" for r in rows[:2])
+    assert "at level 2, written to" in err
+    workspace = Workspace.from_environment()
+    scenario = variant(all_scenarios(workspace)["tfidf"], level=2)
+    stored = workspace.results_store().load_table(scenario, load_dataset().fingerprint, LABEL_ISSUES_TABLE)
+    assert set(stored["given"]) <= {"Baby Care > Diapers", "Baby Care > Rompers", "Computers > Mice",
+                                    "Computers > Routers", "Watches > Analog", "Watches > Smart"}
+    assert "Ban0" not in set(stored["uniq_id"])  # left out at level 2 (too few Bands): not judged there

@@ -15,6 +15,7 @@ from sklearn.base import clone
 from sklearn.model_selection import cross_val_predict
 
 from core.dataset import Dataset
+from core.hierarchy import at_level
 from core.progress import Progress, silent
 from core.scenarios.base import Scenario
 from core.scenarios.registry import all_scenarios
@@ -26,14 +27,22 @@ COLUMNS = ["uniq_id", "given", "suggested", "quality", "is_issue", "suggested_pr
 JSON_KEYS = COLUMNS[:5]  # what `labels issues --json` prints per listing
 
 
-def out_of_fold_probabilities(scenario: Scenario, dataset: Dataset,
-                              progress: Progress = silent) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The listings the scenario reads (positions in ``dataset.listings``), their given labels, and for
-    each its class probabilities from a fold that did not train on it (``dataset.categories`` order)."""
-    classes = dataset.categories
+def out_of_fold_probabilities(scenario: Scenario, dataset: Dataset, progress: Progress = silent
+                              ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[str]]:
+    """The listings the scenario reads (positions in ``dataset.listings``), their given labels at the
+    scenario's level of the tree (paths below the first, the tree's merge rule applied; the listings it
+    leaves out at that level are passed over), for each its class probabilities from a fold that did not
+    train on it, and those classes, in order."""
     features = scenario.featurize(dataset.listings, progress)
     rows, X = features.rows, features.values
-    labels = dataset.listings["category"].to_numpy()[rows]
+    if scenario.level > 1:
+        kept = at_level(dataset.listings, scenario.level)[0]
+        keep = np.isin(rows, dataset.listings.index.get_indexer(kept.index))
+        rows, X = rows[keep], X[keep]
+        labels = kept["category"].reindex(dataset.listings.index).to_numpy()[rows]
+    else:
+        labels = dataset.listings["category"].to_numpy()[rows]
+    classes = sorted(set(labels)) if scenario.level > 1 else dataset.categories
     model = scenario.estimator(classes)
     progress(0, 1, "out-of-fold probabilities over every listing")
     if scenario.trained:
@@ -43,16 +52,16 @@ def out_of_fold_probabilities(scenario: Scenario, dataset: Dataset,
         model.fit(X, labels)
         proba, fitted = model.predict_proba(X), np.asarray(model.classes_)
     proba = proba[:, [list(fitted).index(c) for c in classes]]
-    return rows, labels, proba
+    return rows, labels, proba, classes
 
 
 def label_issues(scenario: Scenario, dataset: Dataset, progress: Progress = silent) -> pd.DataFrame:
-    """Every listing the scenario reads, most likely mislabelled first: its id, the given label, the
-    label the held-out model prefers, cleanlab's label quality score (0 to 1, low is doubtful) and
-    whether cleanlab's ``find_label_issues`` counts it as an issue, and the held-out probability of the
-    suggested label."""
-    rows, labels, proba = out_of_fold_probabilities(scenario, dataset, progress)
-    classes = np.array(dataset.categories)
+    """Every listing the scenario reads, most likely mislabelled first: its id, the given label (a path, at
+    a level below the first), the label the held-out model prefers, cleanlab's label quality score (0 to 1,
+    low is doubtful) and whether cleanlab's ``find_label_issues`` counts it as an issue, and the held-out
+    probability of the suggested label."""
+    rows, labels, proba, classes = out_of_fold_probabilities(scenario, dataset, progress)
+    classes = np.array(classes)
     given = np.searchsorted(classes, labels)
     table = pd.DataFrame({
         "uniq_id": dataset.listings["uniq_id"].to_numpy()[rows],
