@@ -32,6 +32,7 @@ from core.locations import SAMPLE_NOTICE, data_dir, find_csv
 from core.progress import Progress
 from core.results_store import ResultsStore
 from core.review.answer_store import ReviewStore
+from core.review.leads import LeadStore
 from core.runs import run_scenario
 from core.scenarios.base import Scenario
 from core.scenarios.registry import all_scenarios, scenario_named, variants_named
@@ -287,6 +288,17 @@ def review_store() -> ReviewStore:
     cannot be opened (a damaged file, say) raises ReviewStoreError and, being uncached, is tried again
     on the next run, once the file has been dealt with."""
     return _review_store(workspace().review_url)
+
+
+@st.cache_resource(show_spinner=False)
+def _lead_store(url: str) -> LeadStore:
+    return LeadStore(url)
+
+
+def lead_store() -> LeadStore:
+    """The queues' assignments and guidelines, in the review database, opened once per place for the app
+    process (tried again on the next run when it cannot be opened, like ``review_store``)."""
+    return _lead_store(workspace().review_url)
 
 
 def show_product_name(name: str) -> None:

@@ -3,7 +3,10 @@ at once, and the study's summary is computed from all operators' answers. ``main
 the page's flow."""
 from __future__ import annotations
 
+import hashlib
 import math
+import os
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 import pandas as pd
@@ -17,21 +20,24 @@ from core.escaping import chart_text, html_text, message_markdown, plain_markdow
 from core.evaluation import ScenarioResult
 from core.exports import to_csv_text
 from core.labels.issues import stored_label_issues
-from core.labels.tree import hesitations
+from core.labels.tree import guidelines_seed, hesitations
 from core.leaderboard import best_scenario
 from core.review.answer_store import MAX_COMMENT_CHARS, MAX_OPERATOR_CHARS, ReviewStore
 from core.review.batches import product_name_of, sent_batches
 from core.review.cutoff_feedback import CutoffFeedback, cutoff_feedback
 from core.review.export import answers_with_context
 from core.review.identity import signed_in_operator
+from core.review.leads import FIRST_COUNT, LEADS_ENV, MAX_GUIDELINES_CHARS, SHARES, LeadStore, is_lead, share_of
 from core.review.name_field import change_name, field_key, name_field, name_refusal, take_name
-from core.review.queues import mistakes_title, review_queues
+from core.review.queue_table import SORTS, QueueFilter, answer_history, queue_table, shown_queue
+from core.review.queues import ReviewQueue, mistakes_title, review_queues
 from core.review.standing import operator_pace, operator_queue
 from core.review.summary import REVISE_SHARE, decision_rule
 from core.wording import progress_text
 from pages._shared import (
     dataset_or_stop,
     display_size,
+    lead_store,
     results_or_stop,
     review_store,
     show_product_name,
@@ -40,6 +46,14 @@ from pages._shared import (
 
 # The decision first, beside the product it is about: visible without scrolling sideways.
 DECISION_ORDER = ["product", "decision", "labels", "doubt_share", "answers", "category", "predicted", "uniq_id"]
+# The queue list: the answers first (the operators', then the model's), then the product.
+LIST_ORDER = ["answered", "latest", "in_doubt", "predicted", "confidence", "true", "product_name", "answered_by",
+              "assigned_to", "answers", "uniq_id"]
+VIEWS = ["Review", "Queue list", "Summary and export"]
+VIEW_KEY = "view"  # the tab shown, kept in the address
+OPENED = "product"  # the address's key of the product opened from the list, shown before the queue's order
+SHOW_REVIEW = "show_review_tab"  # set when a product was picked in the list: the next run opens the Review tab
+TABLE_DRAWN = "queue_table_drawn"  # how many times the list's table was drawn anew, its selection emptied
 
 
 def model_answer(item, scenario: str) -> str:
@@ -79,6 +93,15 @@ def team_sign_in() -> bool:
         return "auth" in st.secrets
     except FileNotFoundError:  # no secrets file: a laptop, where operators type their name
         return False
+
+
+def lead_store_or_stop() -> LeadStore:
+    """The queues' assignments and guidelines; the page stops with the reason when they cannot be opened."""
+    try:
+        return lead_store()
+    except VitrineError as exc:
+        st.error(message_markdown(exc))
+        st.stop()
 
 
 def open_answers() -> tuple[ReviewStore, pd.DataFrame]:
@@ -148,8 +171,20 @@ def remove_batch_ui(chosen: str) -> None:
                 st.error(message_markdown(exc))
 
 
-def listing_ui(listing, item, scenario: str, show_model: bool) -> None:
-    """The product under review: its photo beside its name, description and, when asked, the model's answer."""
+def close_opened() -> None:
+    """The product opened from the list is left: the Review tab shows the queue's next product again."""
+    st.query_params.pop(OPENED, None)
+
+
+def opened_item(queue: pd.DataFrame) -> pd.Series | None:
+    """The product opened from the queue list, when it is one of ``queue``'s."""
+    rows = queue[queue["uniq_id"] == st.query_params.get(OPENED)]
+    return None if rows.empty else rows.iloc[0]
+
+
+def listing_ui(listing, item, scenario: str, show_model: bool, guidelines: Callable[[], None]) -> None:
+    """The product under review: its photo beside its name, description, when asked the model's answer, and
+    the queue's guidelines."""
     photo_column, text_column = st.columns([2, 3])
     with photo_column:
         try:
@@ -165,6 +200,7 @@ def listing_ui(listing, item, scenario: str, show_model: bool) -> None:
         st.html(f'<div style="max-height:320px;overflow:auto">{html_text(listing.description)}</div>')
         if show_model:
             st.caption(model_answer(item, scenario))
+        guidelines()
 
 
 def answer_ui(store: ReviewStore, operator: str, uniq_id: str, scenario: str, categories: list[str]) -> None:
@@ -196,9 +232,11 @@ def answer_ui(store: ReviewStore, operator: str, uniq_id: str, scenario: str, ca
         elif save:
             store.save(operator, uniq_id, picked, in_doubt, comment, scenario=scenario, categories=categories)
             st.toast(f"Saved: {plain_markdown(picked)}" + (" (in doubt)" if in_doubt else ""))
+            close_opened()  # answered: back to the queue's order
             st.rerun()
         elif skip:
             store.skip(operator, uniq_id)
+            close_opened()
             st.rerun()
     except VitrineError as exc:
         st.error(message_markdown(exc))
@@ -227,9 +265,74 @@ def undo_ui(store: ReviewStore, operator: str, skipped_here: set[str], dataset: 
         st.error(message_markdown(exc))
 
 
+def guidelines_draft(review: ReviewQueue, answers: pd.DataFrame, dataset: Dataset,
+                     results: dict[str, ScenarioResult]) -> str:
+    """The first guidelines of a queue no lead wrote any for: what each category covers, and the tricky pairs
+    (the model's confusions, and the pairs operators hesitated between on this queue's products)."""
+    result = results.get(review.scenario)
+    revision = None
+    answered = answers[answers["uniq_id"].isin(set(review.items["uniq_id"]))]
+    if result is not None and not review.is_batch and not answered.empty:
+        revision = hesitations(review.summary(answers), answers, result)
+    return guidelines_seed(dataset.listings, dataset.categories, result, revision)
+
+
+def guidelines_ui(leads: LeadStore, title: str, draft: Callable[[], str], editor: str) -> None:
+    """The queue's guidelines in an expander: as text, or in a text area to edit and save when ``editor``
+    (a lead's name) is given."""
+    with st.expander("Guidelines for this queue", icon=":material/menu_book:"):
+        try:
+            stored = leads.guidelines(title)
+        except VitrineError as exc:
+            st.error(message_markdown(exc))
+            return
+        if stored is None:
+            st.caption("A first draft from the data set and the model's confusions: no lead saved guidelines for "
+                       "this queue yet.")
+        else:
+            st.caption(f"Written by {plain_markdown(stored.written_by)}, "
+                       f"{stored.created_at:%Y-%m-%d %H:%M} UTC.")
+        text = stored.text if stored is not None else draft()
+        if not editor:
+            st.markdown(plain_markdown(text))  # a lead's text, which quotes categories: shown as written
+            return
+        with st.form(f"guidelines-{short_key(title)}", border=False):
+            edited = st.text_area("Guidelines (every operator of this queue sees them)", value=text, height=260,
+                                  max_chars=MAX_GUIDELINES_CHARS)
+            if st.form_submit_button("Save the guidelines"):
+                try:
+                    leads.save_guidelines(title, edited, editor)
+                    st.toast("Guidelines saved.")
+                    st.rerun()
+                except VitrineError as exc:
+                    st.error(message_markdown(exc))
+
+
+def history_ui(store: ReviewStore, uniq_id: str) -> None:
+    """Every answer ever saved for the product, newest first, undone ones included."""
+    try:
+        history = answer_history(store.history(), uniq_id)
+    except VitrineError as exc:
+        st.error(message_markdown(exc))
+        return
+    with st.expander(f"Answer history of this product ({len(history)})", icon=":material/history:"):
+        if history.empty:
+            st.caption("No answer saved for this product yet.")
+            return
+        st.dataframe(history, hide_index=True, width="stretch", column_config={
+            "created_at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm", width="small"),
+            "operator": st.column_config.TextColumn("Operator", width="small"),
+            "category": st.column_config.TextColumn("Category", width="medium"),
+            "in_doubt": st.column_config.CheckboxColumn("In doubt", width="small"),
+            "comment": st.column_config.TextColumn("Comment", width="medium"),
+            "undone": st.column_config.CheckboxColumn("Undone", width="small",
+                                                      help="Cancelled since by its operator's undo")})
+
+
 def review_tab(store: ReviewStore, answers: pd.DataFrame, operator: str, review, show_model: bool,
-               dataset: Dataset) -> None:
-    """The Review tab: the operator's progress, their next product and its answer, undo and skipped ones."""
+               dataset: Dataset, assigned: dict[str, str], guidelines: Callable[[], None]) -> None:
+    """The Review tab: the operator's progress, their next product (or the one opened from the list) and
+    its answer and history, undo and skipped ones."""
     if not operator:
         typed = st.session_state.get(field_key(st.session_state), "")
         st.info("A name of spaces alone is no name: enter your operator name to start reviewing." if typed else
@@ -244,15 +347,24 @@ def review_tab(store: ReviewStore, answers: pd.DataFrame, operator: str, review,
         st.error(message_markdown(exc))
         st.stop()
     queue = review.items  # mistakes most confident first; label errors least trustworthy first; a batch in order
-    standing = operator_queue(queue, answers, operator, skipped)
+    standing = operator_queue(queue, answers, operator, skipped, assigned)
     pace = operator_pace(answers, operator, standing.left, datetime.now(timezone.utc))
     st.progress(standing.answered / max(standing.total, 1), text=progress_text(standing, pace))
-    item = standing.next_item
+    if standing.share_left:
+        st.caption(f"{standing.share_left} product(s) assigned to you are left: they come first.")
+    item = opened_item(queue)
+    if item is not None:
+        with st.container(horizontal=True, vertical_alignment="center"):
+            st.caption("Opened from the queue list.")
+            st.button("Back to the queue's order", on_click=close_opened)
+    else:
+        item = standing.next_item
     if item is None:
         st.success("Nothing left in your queue.")
     else:
-        listing_ui(review.listing(item["uniq_id"]), item, review.scenario, show_model)
+        listing_ui(review.listing(item["uniq_id"]), item, review.scenario, show_model, guidelines)
         answer_ui(store, operator, item["uniq_id"], review.scenario, dataset.categories)
+        history_ui(store, item["uniq_id"])
     undo_ui(store, operator, skipped & set(queue["uniq_id"]), dataset)
 
 
@@ -389,6 +501,97 @@ def show_cutoff_feedback(feedback: CutoffFeedback) -> None:
                                    help="What accepting the flagged listings down to this band would have given")})
 
 
+def short_key(title: str) -> str:
+    """A widget key's part for a queue: its widgets are new ones on another queue, with no stale choice."""
+    return hashlib.sha256(title.encode()).hexdigest()[:10]
+
+
+def list_filters(table: pd.DataFrame, key: str, is_batch: bool) -> QueueFilter:
+    """The list's filters and sort, as chosen above it."""
+    first, second = st.columns(3), st.columns(3)
+    categories = [] if is_batch else first[0].multiselect(
+        "Data set category", sorted(table["true"].dropna().unique()), key=f"list-category-{key}")
+    model = first[1].multiselect("Model's answer", sorted(table["predicted"].dropna().unique()),
+                                 key=f"list-model-{key}")
+    answered = first[2].selectbox("Answered", ["all", "answered", "not answered"], key=f"list-answered-{key}")
+    names = sorted({n for names in table["answered_by"] for n in names.split(", ") if n} | set(table["assigned_to"])
+                   - {""})
+    operator = second[0].selectbox("Operator (answered or assigned)", ["anyone", *names], key=f"list-operator-{key}")
+    doubt = second[1].selectbox("In doubt", ["all", "in doubt", "not in doubt"], key=f"list-doubt-{key}")
+    sort = second[2].selectbox("Sort by", list(SORTS), key=f"list-sort-{key}")
+    return QueueFilter(categories, model, None if answered == "all" else answered == "answered",
+                       None if doubt == "all" else doubt == "in doubt", "" if operator == "anyone" else operator, sort)
+
+
+def list_tab(answers: pd.DataFrame, review: ReviewQueue, title: str, leads: LeadStore, assigned: dict[str, str],
+             operator: str) -> None:
+    """The Queue list tab: every product of the queue in a table to filter and sort; a row picked opens it in
+    the Review tab; a lead hands the products listed, or a part of them, to an operator."""
+    key = short_key(title)
+    table = queue_table(review.items, answers, assigned)
+    shown = shown_queue(table, list_filters(table, key, review.is_batch))
+    st.caption(f"{len(shown)} of {len(table)} product(s) listed. Pick a row to open its product in the Review "
+               "tab.")
+    text, number, check = st.column_config.TextColumn, st.column_config.NumberColumn, st.column_config.CheckboxColumn
+    picked = st.dataframe(
+        shown, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
+        key=f"queue-table-{key}-{st.session_state.get(TABLE_DRAWN, 0)}",
+        column_order=[c for c in LIST_ORDER if c != "true" or not review.is_batch], column_config={
+            "answered": check("Answered", width="small"),
+            "latest": text("Latest answer", width="small", help="The category of the latest answer in force"),
+            "in_doubt": check("In doubt", width="small", help="At least one answer in force was given in doubt"),
+            "predicted": text("Model's answer", width="small"),
+            "confidence": number("Confidence", format="percent", width="small"),
+            "true": text("Data set category", width="small"),
+            "product_name": text("Product", width="medium"),
+            "answered_by": text("Answered by", width="small"),
+            "assigned_to": text("Assigned to", width="small"),
+            "answers": number("Answers", width="small"), "uniq_id": text("Id", width="small")})
+    if picked.selection.rows:
+        st.query_params[OPENED] = shown["uniq_id"].iloc[picked.selection.rows[0]]
+        # A new table next time, its selection empty: a picked row is a jump, not a state the list keeps.
+        st.session_state[TABLE_DRAWN] = st.session_state.get(TABLE_DRAWN, 0) + 1
+        st.session_state[SHOW_REVIEW] = True
+        st.rerun()
+    assign_ui(leads, title, list(shown["uniq_id"]), operator)
+
+
+def assign_ui(leads: LeadStore, title: str, listed: list[str], operator: str) -> None:
+    """A lead gives the products listed (all, a half, or the first few) to an operator, or takes them back."""
+    with st.expander("Assign products to an operator", icon=":material/group:"):
+        if not operator:
+            st.caption("Enter your operator name to assign products.")
+            return
+        if not is_lead(operator, os.environ.get(LEADS_ENV)):
+            st.caption(f"Only the leads named in `{LEADS_ENV}` assign products and edit the guidelines.")
+            return
+        st.caption("Each operator sees the products assigned to them first, then those assigned to nobody, then "
+                   "the others'. A product assigned again goes to its new operator.")
+        name = st.text_input("Operator to assign to", max_chars=MAX_OPERATOR_CHARS, key=f"assign-to-{short_key(title)}")
+        part = st.radio(f"Which of the {len(listed)} product(s) listed", SHARES, horizontal=True,
+                        key=f"assign-part-{short_key(title)}")
+        count = st.number_input("How many (the first ...)", min_value=1, max_value=max(len(listed), 1),
+                                value=min(10, max(len(listed), 1)), disabled=part != FIRST_COUNT,
+                                key=f"assign-count-{short_key(title)}")
+        chosen = share_of(listed, part, int(count))
+        with st.container(horizontal=True):
+            give = st.button("Assign", type="primary", disabled=not chosen)
+            take = st.button("Take them off their operator", disabled=not chosen)
+        try:
+            if give and not name.strip():
+                st.warning("Name the operator to assign them to.")
+            elif give:
+                done = leads.assign(title, chosen, name, operator)
+                st.toast(f"{done} product(s) assigned to {plain_markdown(name.strip())}.")
+                st.rerun()
+            elif take:
+                done = leads.assign(title, chosen, "", operator)
+                st.toast(f"{done} product(s) assigned to nobody now.")
+                st.rerun()
+        except VitrineError as exc:
+            st.error(message_markdown(exc))
+
+
 def main() -> None:
     """The page: the operator and the queue, then the review of its next product and the summary."""
     st.title("Operator review")
@@ -406,9 +609,23 @@ def main() -> None:
         st.stop()
     if review.is_batch:
         remove_batch_ui(chosen)
-    reviewing, summarising = st.tabs(["Review", "Summary and export"])
+    leads = lead_store_or_stop()
+    try:
+        assigned = leads.assigned(chosen)
+    except VitrineError as exc:
+        st.error(message_markdown(exc))
+        st.stop()
+    if st.session_state.pop(SHOW_REVIEW, False):  # a product was picked in the list
+        st.session_state[VIEW_KEY] = VIEWS[0]
+    reviewing, listing, summarising = st.tabs(VIEWS, key=VIEW_KEY, bind="query-params")
+    with listing:  # before the Review tab's content: a row picked there is the product shown
+        list_tab(answers, review, chosen, leads, assigned, operator)
+    editor = operator if operator and is_lead(operator, os.environ.get(LEADS_ENV)) else ""
+
+    def guidelines() -> None:
+        guidelines_ui(leads, chosen, lambda: guidelines_draft(review, answers, dataset, results), editor)
     with reviewing:
-        review_tab(store, answers, operator, review, show_model, dataset)
+        review_tab(store, answers, operator, review, show_model, dataset, assigned, guidelines)
     with summarising:
         summary_tab(store, answers, review, dataset, results)
 

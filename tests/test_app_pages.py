@@ -472,6 +472,114 @@ def test_review_page_names_a_damaged_database_and_works_once_it_is_moved_aside(w
     assert any("Enter your operator name" in info.value for info in app.info)
 
 
+def _queue_list(app: AppTest):
+    """The review page's queue list (its table; the answers first)."""
+    return next(d for d in app.dataframe if "latest" in d.value.columns)
+
+
+def _shown_product(app: AppTest) -> str:
+    return html.unescape(re.sub(r"<[^>]*>", "", next(
+        h.proto.body for h in app.get("html") if "vitrine-product" in h.proto.body)))
+
+
+def _pick_row(app: AppTest, row: int) -> AppTest:
+    """A click on a row of the queue list (AppTest sets a table's selection through the session)."""
+    app.session_state[_queue_list(app).key] = {"selection": {"rows": [row], "columns": []}}
+    return app.run()
+
+
+def test_review_page_lists_the_queue_and_a_picked_row_opens_its_product_with_its_history(with_tfidf, tmp_path,
+                                                                                         monkeypatch):
+    monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
+    app = page("review.py").run()
+    operator_field(app).input("ana").run()
+    first = _shown_product(app)
+    _answer(app, "Watches", in_doubt=True)
+    table = _queue_list(app)
+    listed = table.value
+    mistakes = Workspace.from_environment().results_store().load(TfidfScenario(), load_dataset().fingerprint)
+    assert len(listed) == int((mistakes.misclassified()["split"] == "test").sum())  # every product of the queue
+    assert list(table.proto.column_order[:4]) == ["answered", "latest", "in_doubt", "predicted"]  # answers first
+    [answered] = listed[listed["answered"]].itertuples()
+    assert (answered.product_name, answered.answered_by, answered.latest, answered.in_doubt) == (
+        first, "ana", "Watches", True)
+    next(s for s in app.selectbox if s.label == "Answered").select("not answered").run()
+    assert len(_queue_list(app).value) == len(listed) - 1 and not _queue_list(app).value["answered"].any()
+    next(s for s in app.selectbox if s.label == "Answered").select("answered").run()
+    app.session_state["view"] = "Queue list"
+    _pick_row(app, 0)  # the answered product: opened again, with its history
+    assert not app.exception and app.session_state["view"] == "Review"
+    assert _shown_product(app) == first and any(c.value == "Opened from the queue list." for c in app.caption)
+    history = next(e for e in app.expander if e.label.startswith("Answer history"))
+    assert history.label == "Answer history of this product (1)"
+    [given] = history.dataframe[0].value.itertuples()
+    assert (given.operator, given.category, given.in_doubt, given.undone) == ("ana", "Watches", True, False)
+    _answer(app, "Computers")  # a second answer to it, and the Review tab goes back to the queue's order
+    assert _shown_product(app) != first and not any(c.value == "Opened from the queue list." for c in app.caption)
+    next(s for s in app.selectbox if s.label == "Answered").select("not answered").run()
+    next(s for s in app.selectbox if s.label == "Sort by").select("confidence, lowest first").run()
+    lowest = _queue_list(app).value["product_name"].iloc[0]
+    _pick_row(app, 0)
+    assert _shown_product(app) == lowest
+    assert next(e for e in app.expander if e.label.startswith("Answer history")).label.endswith("(0)")
+    _button(app, "Back to the queue's order").click().run()
+    assert _shown_product(app) != lowest
+
+
+def test_review_page_assignment_puts_the_operators_share_first(with_tfidf, tmp_path, monkeypatch):
+    monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
+    monkeypatch.setenv("VITRINE_REVIEW_LEADS", "lea, max")
+    lead = page("review.py")
+    lead.query_params["operator"] = "Lea"
+    lead.run()
+    queue_order = _queue_list(lead).value["product_name"].tolist()
+    next(s for s in lead.selectbox if s.label == "Sort by").select("confidence, lowest first").run()
+    lowest = _queue_list(lead).value["product_name"].tolist()[:2]
+    assert lowest != queue_order[:2]  # else the test could not tell the share from the queue's order
+    next(t for t in lead.text_input if t.label == "Operator to assign to").input("bo")
+    next(r for r in lead.radio if r.label.startswith("Which of the")).set_value("the first ...").run()
+    next(n for n in lead.number_input if n.label.startswith("How many")).set_value(2)
+    _button(lead, "Assign").click().run()
+    assert not lead.exception
+    assert _queue_list(lead).value.set_index("product_name").loc[lowest, "assigned_to"].tolist() == ["bo", "bo"]
+    operator = page("review.py")
+    operator.query_params["operator"] = "bo"
+    operator.run()
+    share = [product for product in queue_order if product in lowest]  # in the queue's order
+    assert _shown_product(operator) == share[0]  # his share first, before the rest of the queue
+    assert any(c.value == "2 product(s) assigned to you are left: they come first." for c in operator.caption)
+    _answer(operator, "Watches")
+    assert _shown_product(operator) == share[1]
+    _answer(operator, "Watches")
+    assert _shown_product(operator) == next(p for p in queue_order if p not in lowest)  # then the rest
+    assert any("Only the leads named in" in c.value for c in operator.caption)  # bo is no lead: he cannot assign
+    assert not any(b.label == "Assign" for b in operator.button)
+
+
+def test_review_page_guidelines_are_drafted_saved_by_a_lead_and_shown_to_operators(with_tfidf, tmp_path,
+                                                                                    monkeypatch):
+    monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
+    monkeypatch.setenv("VITRINE_REVIEW_LEADS", "lea")
+    lead = page("review.py")
+    lead.query_params["operator"] = "lea"
+    lead.run()
+    guidelines = next(e for e in lead.expander if e.label == "Guidelines for this queue")
+    draft = guidelines.text_area[0].value
+    assert draft.startswith("What each category covers") and "- Watches: Wrist Watches" in draft
+    assert re.search(r"^- .+ / .+: [1-9]\d* model confusion\(s\)", draft, re.MULTILINE)  # the model's tricky pairs
+    guidelines.text_area[0].input("Baby Care vs Home Furnishing: a cot sheet is bedding, so Baby Care.")
+    _button(lead, "Save the guidelines").click().run()
+    assert not lead.exception
+    operator = page("review.py")
+    operator.query_params["operator"] = "bo"
+    operator.run()
+    shown_to_him = next(e for e in operator.expander if e.label == "Guidelines for this queue")
+    assert not shown_to_him.text_area  # read, not edited
+    assert [shown(m.value) for m in shown_to_him.markdown] == [
+        "Baby Care vs Home Furnishing: a cot sheet is bedding, so Baby Care."]
+    assert shown_to_him.caption[0].value.startswith("Written by lea, ")
+
+
 def test_guide_page_shows_keywords_per_category(with_tfidf):
     app = page("guide.py").run()
     assert not app.exception

@@ -187,6 +187,20 @@ def test_review_page_shows_hostile_names_as_text_and_saves_the_category_as_named
     assert (latest.operator, latest.category, latest.comment) == (OPERATOR, HOSTILE[0], HOSTILE[3])
 
 
+def test_review_pages_queue_list_and_guidelines_show_hostile_names_as_text(hostile, monkeypatch):
+    monkeypatch.setenv("VITRINE_REVIEW_LEADS", "a lead")  # the operator reads the guidelines, as Markdown
+    app = run_page("review.py")
+    operator_field(app).input(OPERATOR).run()
+    table = next(d for d in app.dataframe if "latest" in d.value.columns)
+    app.session_state[table.key] = {"selection": {"rows": [len(table.value) - 1], "columns": []}}
+    app.run()  # the product picked in the list opens, with its history
+    assert not app.exception and live_text(app) == []
+    text = page_text(app)
+    assert table.value["product_name"].iloc[-1] in text
+    guidelines = next(e for e in app.expander if e.label == "Guidelines for this queue")
+    assert all(f"- {category}: " in page_text(guidelines.markdown) for category in hostile["categories"])
+
+
 def test_map_page_shows_hostile_names_as_text(hostile):
     app = run_page("map.py")
     assert live_text(app) == []

@@ -298,6 +298,8 @@ def test_the_mistakes_queue_holds_the_test_splits_mistakes_only(small_data_dir):
     wrong = frame[frame["true"] != frame["predicted"]]
     queue = mistakes_queue("tfidf", result, dataset)
     assert queue.title == "Test-split mistakes of tfidf"
+    names = dataset.listings.set_index("uniq_id")["product_name"]
+    assert queue.items["product_name"].tolist() == names[queue.items["uniq_id"]].tolist()  # the list's names
     assert set(queue.items["uniq_id"]) == set(wrong.loc[wrong["split"] == "test", "uniq_id"])
     assert set(wrong.loc[wrong["split"] == "train", "uniq_id"]).isdisjoint(queue.items["uniq_id"])
 

@@ -127,6 +127,7 @@ def test_classify_to_review_prints_the_batch_and_the_queue_serves_it(small_data_
     assert f"{sent.flagged} listing(s) sent to review as batch {sent.batch_id}" in capsys.readouterr().out
     queue = review_queues(reference_dataset, {}, _batches())[sent.title()]()
     assert queue.is_batch and queue.scenario == "tfidf" and queue.items["true"].isna().all()
+    assert "Mystery" in queue.items["product_name"].tolist()  # the batch's own name for it, for the list
     shown = queue.listing(f"batch:{sent.batch_id}:1:x1")
     assert (shown.name, shown.description) == ("Mystery", "zzz qqq vvv")
     assert shown.photo().size == (480, 360)

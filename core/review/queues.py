@@ -16,7 +16,7 @@ from core.review.batches import SentBatch, is_batch_key, sent_batches
 from core.review.summary import ReviewSummary, summarise, summarise_batch
 from core.wording import clause
 
-ITEM_COLUMNS = ["uniq_id", "true", "predicted", "confidence"]
+ITEM_COLUMNS = ["uniq_id", "product_name", "true", "predicted", "confidence"]
 
 
 @dataclass(frozen=True)
@@ -33,7 +33,7 @@ class QueueListing:
 @dataclass
 class ReviewQueue:
     """One queue: its title in the picker, the scenario its answers are saved under, its items (one row
-    per listing: uniq_id, the key answers are saved with; true, the data set's label or None;
+    per listing: uniq_id, the key answers are saved with; product_name; true, the data set's label or None;
     predicted; confidence) and how to show one of them."""
 
     title: str
@@ -66,6 +66,8 @@ def _reference_queue(title: str, name: str, items: pd.DataFrame, predictions: pd
         reference = answers[~answers["uniq_id"].map(is_batch_key)]  # batch answers have their own queues
         return summarise(reference, dataset.listings, predictions)
 
+    names = dataset.listings.drop_duplicates("uniq_id").set_index("uniq_id")["product_name"]
+    items = items.assign(product_name=items["uniq_id"].map(names))
     return ReviewQueue(title, name, items[ITEM_COLUMNS].reset_index(drop=True), listing, summary)
 
 
@@ -101,8 +103,8 @@ def batch_queue(batch: SentBatch) -> ReviewQueue:
             problem else QueueListing.no_photo
         return QueueListing(row["product_name"], row["description"], lambda: batch.photo(row["photo"]), no_photo)
 
-    items = pd.DataFrame({"uniq_id": table["key"], "true": None, "predicted": table["predicted"],
-                          "confidence": table["confidence"]})
+    items = pd.DataFrame({"uniq_id": table["key"], "product_name": table["product_name"], "true": None,
+                          "predicted": table["predicted"], "confidence": table["confidence"]})
     return ReviewQueue(batch.title(), batch.scenario, items, listing,
                        lambda answers: summarise_batch(answers, table), is_batch=True)
 

@@ -1,7 +1,7 @@
 """Where one operator stands in a review queue: what is answered, what is left to show."""
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,7 +17,10 @@ class OperatorQueue:
 
     total: int
     answered: int  # products of the queue with an answer of this operator in force
-    pending: pd.DataFrame  # the queue's rows still to show: neither answered nor skipped, in queue order
+    # The queue's rows still to show: neither answered nor skipped; the operator's share first, then the
+    # products assigned to nobody, then the others' shares, each in queue order.
+    pending: pd.DataFrame
+    share_left: int = 0  # of ``pending``, those assigned to this operator
 
     @property
     def left(self) -> int:
@@ -31,13 +34,19 @@ class OperatorQueue:
 
 
 def operator_queue(queue: pd.DataFrame, answers: pd.DataFrame, operator: str,
-                   skipped: Collection[str] = ()) -> OperatorQueue:
+                   skipped: Collection[str] = (), assigned: Mapping[str, str] | None = None) -> OperatorQueue:
     """``queue`` (a ``uniq_id`` column) seen by ``operator``, given the answers in force (``operator``,
-    ``uniq_id``) and the products the operator skipped."""
+    ``uniq_id``), the products the operator skipped and who each product is assigned to (``assigned``,
+    by uniq_id): their own share comes first."""
     mine = set(answers.loc[answers["operator"] == operator, "uniq_id"])
     in_queue = set(queue["uniq_id"])
-    pending = queue[~queue["uniq_id"].isin(mine | set(skipped))].reset_index(drop=True)
-    return OperatorQueue(total=len(queue), answered=len(mine & in_queue), pending=pending)
+    pending = queue[~queue["uniq_id"].isin(mine | set(skipped))]
+    owner = pending["uniq_id"].map(dict(assigned or {})).fillna("")
+    # 0: the operator's own share, 1: nobody's, 2: another operator's; a stable sort keeps the queue order.
+    rank = (owner != operator).astype(int) + (owner != "").astype(int) * (owner != operator).astype(int)
+    pending = pending.iloc[rank.to_numpy().argsort(kind="stable")].reset_index(drop=True)
+    return OperatorQueue(total=len(queue), answered=len(mine & in_queue), pending=pending,
+                         share_left=int((owner == operator).sum()))
 
 
 @dataclass(frozen=True)
