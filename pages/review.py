@@ -407,13 +407,17 @@ def show_decisions(summary, is_batch: bool) -> None:
     st.subheader("Decision per product")
     st.caption(f"The rule: {decision_rule(data_set_labels=not is_batch)}.")
     decisions = summary.decisions[[c for c in DECISION_ORDER if c in summary.decisions]]
+    # Widths that add up to the 1,240 px a 1400 px window gives the page: the last column is not cut off.
     st.dataframe(decisions, hide_index=True, width="stretch", column_config={
-        "uniq_id": st.column_config.TextColumn("Id", width="small"), "product": "Product",
-        "category": "Data set category", "predicted": "Model's answer",
-        "answers": "Answers", "labels": "Operators' categories",
-        "doubt_share": st.column_config.NumberColumn("In doubt", format="percent",
+        "uniq_id": st.column_config.TextColumn("Id", width=80),
+        "product": st.column_config.TextColumn("Product", width=220),
+        "category": st.column_config.TextColumn("Data set category", width=150),
+        "predicted": st.column_config.TextColumn("Model's answer", width=150),
+        "answers": st.column_config.NumberColumn("Answers", width=70),
+        "labels": st.column_config.TextColumn("Operators' categories", width=170),
+        "doubt_share": st.column_config.NumberColumn("In doubt", format="percent", width=80,
                                                      help="Share of the answers given in doubt"),
-        "decision": st.column_config.TextColumn("Decision", width="large")})
+        "decision": st.column_config.TextColumn("Decision", width=300)})
 
 
 def export_ui(store: ReviewStore, answers: pd.DataFrame, dataset: Dataset,
