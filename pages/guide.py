@@ -9,18 +9,18 @@ import streamlit as st
 
 from core.actions.explain import relevance_keywords
 from core.dataset import Dataset
-from core.errors import VitrineError
-from core.escaping import chart_text, message_markdown, plain_markdown
+from core.escaping import chart_text, plain_markdown
 from core.explain.keywords import KEYWORDS_TABLE, tfidf_coefficient_keywords
 from core.hierarchy import SEPARATOR, at_level, parent_of
 from core.scenarios.registry import all_scenarios, scenario_named
 from pages._shared import (
-    StreamlitProgress,
+    as_job,
     best_index,
     dataset_or_stop,
     results_or_stop,
     results_store,
     scenario_explanations,
+    under_way,
     workspace,
 )
 
@@ -68,16 +68,20 @@ def keywords_table(name: str, scenario, dataset: Dataset) -> pd.DataFrame | None
         st.caption("From the tfidf model's coefficients (computing word relevance over every listing gives the "
                    "same kind of list from the explanations)" + (", each sub-category's against those of its "
                    "siblings: the words that tell it apart." if scenario.level > 1 else "."))
-    if scenario.level == 1 and st.button("Compute from the explanations of every listing" if table is None else
-                                         "Recompute from explanations"):
-        progress = StreamlitProgress("Explaining every listing")
-        try:
-            table = relevance_keywords(scenario_explanations(name, dataset), progress=progress)
-            store.save_table(scenario, dataset.fingerprint, KEYWORDS_TABLE, table)
-        except VitrineError as exc:
-            st.error(message_markdown(exc))
-        finally:
-            progress.close()
+    key = f"keywords of {name} on {dataset.fingerprint}"
+    asked = scenario.level == 1 and st.button("Compute from the explanations of every listing" if table is None
+                                              else "Recompute from explanations")
+    if asked or under_way(key):  # a computation under way (before a reload, or another visitor's) is followed
+        explanations = scenario_explanations(name, dataset)
+
+        def compute(progress):
+            found = relevance_keywords(explanations, progress=progress)
+            store.save_table(scenario, dataset.fingerprint, KEYWORDS_TABLE, found)
+            return found
+
+        if as_job(key, f"Explaining every listing with {name}", compute,
+                  f"The guide from {plain_markdown(name)}'s explanations") is not None:
+            st.rerun()  # drawn anew from what was stored, its caption with it
     return table
 
 

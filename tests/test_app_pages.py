@@ -592,6 +592,21 @@ def test_guide_page_shows_keywords_per_category(with_tfidf):
     assert len(app.get("plotly_chart")) == 7
 
 
+def test_guide_page_computes_the_guide_from_explanations_as_a_job_and_keeps_it(small_data_dir):
+    from core.explain.keywords import KEYWORDS_TABLE
+
+    dataset = load_dataset()
+    store = Workspace.from_environment().results_store()
+    run_scenario(TfidfScenario(), dataset, store)
+    app = page("guide.py").run()
+    assert app.caption[1].value.startswith("From the tfidf model's coefficients")
+    next(b for b in app.button if b.label == "Recompute from explanations").click().run()
+    assert not app.exception and not app.error
+    assert store.load_table(TfidfScenario(), dataset.fingerprint, KEYWORDS_TABLE) is not None  # kept
+    assert any(c.value == "From the relevance of every listing's words for its own category." for c in app.caption)
+    assert len(app.expander) == len(dataset.categories)
+
+
 def test_guide_page_shows_the_keywords_the_command_line_computed(with_tfidf, reference_dataset, capsys):
     assert main(["explain", "keywords", "--scenario", "tfidf", "--top", "3"]) == 0
     store = Workspace.from_environment().results_store()
