@@ -336,3 +336,22 @@ def test_label_issues_at_level_two_judge_a_sub_category_against_the_others(two_l
     assert set(stored["given"]) <= {"Baby Care > Diapers", "Baby Care > Rompers", "Computers > Mice",
                                     "Computers > Routers", "Watches > Analog", "Watches > Smart"}
     assert "Ban0" not in set(stored["uniq_id"])  # left out at level 2 (too few Bands): not judged there
+
+
+def test_a_top_down_sub_category_is_explained_by_its_parents_classifier(two_level_data):
+    from core.actions.explain import ScenarioExplanations
+    from core.explain.base import ListingInput
+
+    workspace = Workspace.from_environment()
+    top_down = variant(all_scenarios(workspace)["tfidf"], level=2, top_down=True)
+    assert top_down.explains_words
+    explanations = ScenarioExplanations(top_down, load_dataset(), workspace)
+    explanation = explanations.explain_listing(ListingInput(None, "", "smart watches", ""), "Watches > Smart")
+    score = {w.word: w.score for w in explanation.words}
+    # Watches' own classifier chose Smart over Analog: "smart" speaks for it, "watches" (both have it) hardly
+    assert score["smart"] > 0.5 and abs(score["watches"]) < 0.1 * score["smart"]
+    assert any("against the other sub-categories of Watches: Analog (the classifier of that parent, which chose it)"
+               in note for note in explanation.notes)
+    assert sum(explanation.probabilities.values()) == pytest.approx(1.0)
+    first = explanations.explain_listing(ListingInput(None, "", "smart watches", ""), "Computers > Mice")
+    assert first.target == "Computers > Mice" and first.words  # any path, each by the classifier that chose it

@@ -37,8 +37,9 @@ class ScenarioExplanations:
     def __init__(self, scenario: Scenario, dataset: Dataset, workspace: Workspace):
         """The scenario's classifier from the workspace's results store (trained and stored first when there is
         none); explanations of the dataset's listings are cached in the workspace's cache. A top-down scenario
-        (one classifier per parent) is not explained: ScenarioUnavailableError says so."""
-        if scenario.top_down:
+        (one classifier per parent) whose attributor cannot read one is not explained: ScenarioUnavailableError
+        says so."""
+        if scenario.top_down and not scenario.explains_top_down:
             raise ScenarioUnavailableError(f"{scenario.name} is a top-down classifier (one per parent of the tree), "
                                            "which is not explained yet: explain its flat twin "
                                            f"{scenario.name.replace('+topdown', '')} instead.")

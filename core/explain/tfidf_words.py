@@ -12,7 +12,7 @@ from sklearn.pipeline import FeatureUnion, Pipeline
 
 from core.explain.base import Attributor, ListingInput
 from core.explain.explanation import Explanation, WordRelevance
-from core.hierarchy import SEPARATOR, parent_of
+from core.hierarchy import SEPARATOR, TopDownClassifier, cut_path, parent_of
 from core.text import TFIDF_TOKEN_PATTERN, listing_text
 
 
@@ -92,24 +92,24 @@ class TfidfAttributor(Attributor):
 
     def _contributions(self, listing: ListingInput, target: str) -> Explanation:
         name, description = listing.name, listing.description
-        model = self.estimator
         text = self.scenario.text(name, description, listing.specifications)
-        probabilities = dict(zip(self.classes, model.predict_proba([text])[0].tolist()))
+        probabilities = dict(zip(self.classes, self.estimator.predict_proba([text])[0].tolist()))
         # The name is prepended: shift back onto the description.
         offset = len(listing_text(name, description)) - len(description)
         shown = offset + len(description)  # what follows (specifications) is read but not shown
-        scored = word_contributions(model, text, self.classes.index(target))
+        model, step, siblings = self._deciding(target)
+        scored = word_contributions(model, text, list(model.classes_).index(step))
         notes = ()
-        parent = parent_of(target)
-        if siblings := [c for c in self.classes if c != target and parent and parent_of(c) == parent]:
+        if siblings:
             # Below the first level the question is why this sub-category and not its siblings: a word's
             # contribution to the log-odds of the target against the siblings' mean (contributions are linear in
             # the coefficients, so this is the target's minus the siblings' average).
-            others = np.array([[w.score for w in word_contributions(model, text, self.classes.index(c))]
+            others = np.array([[w.score for w in word_contributions(model, text, list(model.classes_).index(c))]
                                for c in siblings])
             scored = [replace(w, score=w.score - float(others[:, i].mean())) for i, w in enumerate(scored)]
-            notes = (f"Each word's relevance is for {target.rpartition(SEPARATOR)[2]} against the other "
-                     f"sub-categories of {parent}: {', '.join(c.rpartition(SEPARATOR)[2] for c in siblings)}.",)
+            notes = (f"Each word's relevance is for {step.rpartition(SEPARATOR)[2]} against the other "
+                     f"sub-categories of {parent_of(step)}: {', '.join(c.rpartition(SEPARATOR)[2] for c in siblings)}"
+                     + (" (the classifier of that parent, which chose it)." if model is not self.estimator else "."),)
         words = [replace(w, start=w.start - offset, end=w.end - offset) for w in scored if offset <= w.start < shown]
         title_words = [w for w in scored if w.end <= len(name)] if name else []  # the title comes first
         if model.named_steps["tfidf"].transform([text]).nnz == 0:
@@ -117,3 +117,23 @@ class TfidfAttributor(Attributor):
                      "about this text: it only reflects how common each category was.",)
         return Explanation(target, probabilities, None, words, notes=notes, signed_scores=True,
                            title_words=title_words)
+
+    def _deciding(self, target: str) -> tuple[Pipeline, str, list[str]]:
+        """The classifier whose choice put ``target`` ahead, the class it chose (``target`` or, top-down, the
+        deepest step of its path that a classifier chose) and that class's siblings among its choices. Flat:
+        the one classifier, and the target's siblings under its parent. Top-down (``TopDownClassifier``): the
+        classifier of the target's parent, which chose among its sub-categories."""
+        if not isinstance(self.estimator, TopDownClassifier):
+            parent = parent_of(target)
+            siblings = [c for c in self.classes if c != target and parent and parent_of(c) == parent]
+            return self.estimator, target, siblings
+        node, chosen = self.estimator.root_, None
+        for depth in range(1, target.count(SEPARATOR) + 2):
+            step = cut_path(target, depth)
+            if node["model"] is not None:  # a parent with one sub-category chose nothing: its own parent did
+                chosen = (node["model"], step, [c for c in node["choices"] if c != step])
+            if step not in node["below"]:
+                break
+            node = node["below"][step]
+        model, step, others = chosen
+        return model, step, others if parent_of(step) else []

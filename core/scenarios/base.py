@@ -66,6 +66,7 @@ class Scenario(ABC):
     # then one classifier per parent: ``top_down_estimator``) rather than one classifier over every path.
     level: int = 1
     top_down: bool = False
+    explains_top_down: bool = False  # whether its attributor reads a top-down classifier (the one of the parent)
 
     @property
     @abstractmethod

@@ -58,7 +58,7 @@ def variant(base: Scenario, train_share: float = TRAIN_SHARE, greyscale: bool = 
     changed.description = f"{base.description} ({'; '.join(options.values())})"
     changed.train_share, changed.greyscale, changed.keywords = train_share, greyscale, keywords
     changed.level, changed.top_down = level, top_down
-    if top_down:
+    if top_down and not base.explains_top_down:
         changed.explains_words = changed.compares_explanations = False  # its explanations read one classifier
     changed.runs_in_seconds = False  # run when asked, not whenever the Results page opens
     return changed
