@@ -125,6 +125,17 @@ def at_level(listings: pd.DataFrame, level: int, minimum: int = MIN_LISTINGS_AT_
     return kept[kept["category"].notna()], found
 
 
+def answerable(listings: pd.DataFrame, predicted: Sequence[object]) -> list[str]:
+    """The categories an operator may answer for products whose model answers are ``predicted``: the first
+    level's when no answer is a path; otherwise every path at the deepest level they reach (the merge rule
+    applied to ``listings``), with the first level's, so that a product can be filed at its parent."""
+    depth = max((str(p).count(SEPARATOR) + 1 for p in predicted if isinstance(p, str) and p), default=1)
+    first = sorted(set(listings["category"]))
+    if depth == 1:
+        return first
+    return sorted(set(first) | set(at_level(listings, depth)[0]["category"]))
+
+
 def hierarchical_scores(true: Sequence[str], predicted: Sequence[str]) -> tuple[float, float, float]:
     """Hierarchical precision, recall and F1 (Kiritchenko et al. 2006): each path stands for itself and all
     its ancestors, and a prediction earns credit for every right ancestor."""

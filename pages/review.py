@@ -19,6 +19,7 @@ from core.errors import VitrineError
 from core.escaping import chart_text, html_text, message_markdown, plain_markdown
 from core.evaluation import ScenarioResult
 from core.exports import to_csv_text
+from core.hierarchy import SEPARATOR, answerable
 from core.labels.issues import stored_label_issues
 from core.labels.tree import guidelines_seed, hesitations
 from core.leaderboard import best_scenario
@@ -203,21 +204,72 @@ def listing_ui(listing, item, scenario: str, show_model: bool, guidelines: Calla
         guidelines()
 
 
+def pick_buttons(categories: list[str], labels: list[str], uniq_id: str, key: str, picked: str | None,
+                 kind: str, keyed: bool = True) -> None:
+    """A row of buttons, one per category (keys 1 to 9 where ``keyed``), the picked one in colour; a click
+    puts its category under ``key``."""
+    with st.container(horizontal=True):
+        for number, (category, label) in enumerate(zip(categories, labels), 1):
+            st.button(plain_markdown(label), key=f"{kind}-{number}-{uniq_id}",
+                      shortcut=str(number) if keyed and number <= 9 else None,
+                      type="primary" if category == picked else "secondary",
+                      on_click=choose, args=(key, category))
+
+
+def choose_parent(parent_key: str, category_key: str, parent: str, unsplit: bool) -> None:
+    """A parent's button: the sub-categories to pick from become its; a parent with none is the answer."""
+    st.session_state[parent_key] = parent
+    picked = st.session_state.get(category_key)
+    if unsplit:
+        st.session_state[category_key] = parent
+    elif picked is not None and not picked.startswith(parent + SEPARATOR):
+        st.session_state[category_key] = None
+
+
+def back_to_parents(parent_key: str, category_key: str) -> None:
+    """The "Back to the parents" button: the parent (and the sub-category picked under it) given up."""
+    st.session_state[parent_key] = st.session_state[category_key] = None
+
+
+def tree_pick_ui(categories: list[str], uniq_id: str, category_key: str, picked: str | None) -> None:
+    """The two-step pick of a product classified below the first level: its parent (keys 1 to 9), then one
+    of that parent's sub-categories (keys 1 to 9 again), or the parent alone when unsure of the rest."""
+    parent_key = f"{category_key}-parent"
+    parent = st.session_state.get(parent_key) or (picked.split(SEPARATOR)[0] if picked else None)
+    parents = sorted({category.split(SEPARATOR)[0] for category in categories})
+    st.caption(("Keys: 1 to 9 pick the parent, then 1 to 9 its sub-category (B back to the parents)"
+                if parent is None else "Keys: 1 to 9 pick the sub-category, B back to the parents") +
+               ", D in doubt, Enter save, S skip, U undo your last answer. They work while no field has the "
+               "cursor: after typing a comment, click the product first.")
+    with st.container(horizontal=True):
+        for number, name in enumerate(parents, 1):
+            unsplit = not any(c.startswith(name + SEPARATOR) for c in categories)
+            st.button(plain_markdown(name), key=f"parent-{number}-{uniq_id}",
+                      shortcut=str(number) if parent is None and number <= 9 else None,
+                      type="primary" if name == parent else "secondary",
+                      on_click=choose_parent, args=(parent_key, category_key, name, unsplit))
+    children = [c for c in categories if c.startswith(f"{parent}{SEPARATOR}")] if parent else []
+    if children:
+        st.caption(f"Under {plain_markdown(parent)}:")
+        pick_buttons(children + [parent], [c.rpartition(SEPARATOR)[2] for c in children] + [f"Only {parent}"],
+                     uniq_id, category_key, picked, "pick")
+        st.button("Back to the parents", key=f"parents-{uniq_id}", shortcut="B",
+                  on_click=back_to_parents, args=(parent_key, category_key))
+
+
 def answer_ui(store: ReviewStore, operator: str, uniq_id: str, scenario: str, categories: list[str]) -> None:
     """The answer to one product: its category, doubt and comment, saved or skipped (the page reruns)."""
     # The answer being given lives in the session under this product's keys: a failed save keeps
     # it, and a second click on Save after the page moved on finds no such button.
     category_key, doubt_key, comment_key = answer_keys(uniq_id)
     picked, in_doubt = st.session_state.get(category_key), st.session_state.get(doubt_key, False)
-    st.caption(f"Keys: 1 to {min(len(categories), 9)} pick the category, D in doubt, Enter save, "
-               "S skip, U undo your last answer. They work while no field has the cursor: after choosing a "
-               "queue or typing a comment, click the product first.")
-    with st.container(horizontal=True):
-        for number, category in enumerate(categories, 1):
-            st.button(plain_markdown(category), key=f"pick-{number}-{uniq_id}",
-                      shortcut=str(number) if number <= 9 else None,
-                      type="primary" if category == picked else "secondary",
-                      on_click=choose, args=(category_key, category))
+    if any(SEPARATOR in category for category in categories):
+        tree_pick_ui(categories, uniq_id, category_key, picked)
+    else:
+        st.caption(f"Keys: 1 to {min(len(categories), 9)} pick the category, D in doubt, Enter save, "
+                   "S skip, U undo your last answer. They work while no field has the cursor: after choosing a "
+                   "queue or typing a comment, click the product first.")
+        pick_buttons(categories, categories, uniq_id, category_key, picked, "pick")
     with st.container(horizontal=True):
         st.button("In doubt", key=f"in-doubt-{uniq_id}", shortcut="D", on_click=flip, args=(doubt_key,),
                   icon=":material/check_box:" if in_doubt else ":material/check_box_outline_blank:")
@@ -363,7 +415,9 @@ def review_tab(store: ReviewStore, answers: pd.DataFrame, operator: str, review,
         st.success("Nothing left in your queue.")
     else:
         listing_ui(review.listing(item["uniq_id"]), item, review.scenario, show_model, guidelines)
-        answer_ui(store, operator, item["uniq_id"], review.scenario, dataset.categories)
+        # A batch classified below the first level is answered with paths, parent first.
+        categories = answerable(dataset.listings, queue.get("predicted", []))
+        answer_ui(store, operator, item["uniq_id"], review.scenario, categories)
         history_ui(store, item["uniq_id"])
     undo_ui(store, operator, skipped & set(queue["uniq_id"]), dataset)
 

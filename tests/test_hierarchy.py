@@ -355,3 +355,56 @@ def test_a_top_down_sub_category_is_explained_by_its_parents_classifier(two_leve
     assert sum(explanation.probabilities.values()) == pytest.approx(1.0)
     first = explanations.explain_listing(ListingInput(None, "", "smart watches", ""), "Computers > Mice")
     assert first.target == "Computers > Mice" and first.words  # any path, each by the classifier that chose it
+
+
+def test_an_operator_answers_at_the_level_the_model_answered(two_level_data):
+    from core.hierarchy import answerable
+
+    listings = load_dataset().listings
+    assert answerable(listings, ["Watches", None, "Computers"]) == ["Baby Care", "Computers", "Watches"]
+    assert answerable(listings, ["Watches > Smart", "Computers"]) == [
+        "Baby Care", "Baby Care > Diapers", "Baby Care > Rompers", "Computers", "Computers > Mice",
+        "Computers > Routers", "Watches", "Watches > Analog", "Watches > Smart"]  # Bands: too few, left out
+
+
+def test_an_operator_files_a_level_two_batch_listing_parent_first_then_sub_category(two_level_data, tmp_path,
+                                                                                    monkeypatch, capsys):
+    from core.review.answer_store import ReviewStore
+    from tests.conftest import operator_field
+    from tests.test_app_pages import _button
+
+    monkeypatch.setenv("VITRINE_REVIEW_DB", f"sqlite:///{tmp_path / 'reviews.sqlite'}")
+    batch = tmp_path / "today.csv"
+    batch.write_text("id,product_name,description\nn1,Mystery,zzz qqq vvv\n", encoding="utf-8")
+    assert main(["run", "tfidf"]) == 0
+    assert main(["classify", str(batch), "--level", "2", "--precision", "1", "--to-review"]) == 0
+    app = AppTest.from_file(str(REPO_ROOT / "pages" / "review.py"), default_timeout=120).run()
+    operator_field(app).input("ana").run()
+    queue = app.selectbox[0]
+    queue.select(next(o for o in queue.options if o.startswith("Batch today.csv"))).run()
+    assert not app.exception
+    parents = [b.label for b in app.button if (b.key or "").startswith("parent-")]
+    assert parents == ["Baby Care", "Computers", "Watches"]
+    assert not [b for b in app.button if (b.key or "").startswith("pick-")]  # the sub-categories come second
+    _button(app, "Watches").click().run()
+    picks = [b for b in app.button if (b.key or "").startswith("pick-")]
+    assert [b.label for b in picks] == ["Analog", "Smart", "Only Watches"]
+    assert all(b.proto.shortcut for b in picks) and not any(
+        b.proto.shortcut for b in app.button if (b.key or "").startswith("parent-"))  # keys 1-9 move down a step
+    _button(app, "Smart").click().run()
+    _button(app, "Save answer").click().run()
+    assert not app.exception
+    [answer] = ReviewStore(f"sqlite:///{tmp_path / 'reviews.sqlite'}").active_answers()
+    assert answer.category == "Watches > Smart"
+
+
+
+def test_an_answer_given_as_a_path_corrects_the_first_level_it_names(two_level_data):
+    from core.labels.versions import corrections_from_answers
+
+    answers = pd.DataFrame({"id": [1, 2], "operator": ["ana", "ana"], "uniq_id": ["Sma0", "Ana0"],
+                            "label": ["Computers > Mice", "Watches > Smart"], "in_doubt": [False, False],
+                            "created_at": pd.Timestamp("2026-12-06", tz="UTC")})
+    found = corrections_from_answers(answers, load_dataset())
+    # Sma0 moves to Computers; Ana0 stays under Watches (its sub-category is the tree's, not a label)
+    assert found[["uniq_id", "old_label", "new_label"]].values.tolist() == [["Sma0", "Watches", "Computers"]]

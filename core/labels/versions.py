@@ -28,6 +28,7 @@ import pandas as pd
 from core.dataset import ORIGINAL_VERSION, Dataset
 from core.errors import DamagedVersionError, DatasetError
 from core.exports import read_csv, write_csv
+from core.hierarchy import cut_path
 from core.review.batches import is_batch_key
 
 VERSION_ENV = "VITRINE_DATA_VERSION"
@@ -50,14 +51,16 @@ def correction_rule(min_operators: int = 1) -> str:
 
 def corrections_from_answers(answers: pd.DataFrame, dataset: Dataset, min_operators: int = 1) -> pd.DataFrame:
     """The corrections the answers in force support under ``correction_rule`` (reference listings
-    only: a batch's listings have no data set label to correct)."""
+    only: a batch's listings have no data set label to correct); an answer given as a path corrects its
+    first level, the data set's label."""
     known = answers["uniq_id"].isin(set(dataset.listings["uniq_id"]))
     reference = answers[known & ~answers["uniq_id"].map(is_batch_key)]
     latest = reference.sort_values("id").groupby(["operator", "uniq_id"], as_index=False).last()
     given = dataset.listings.set_index("uniq_id")["category"]
     rows = []
     for uniq_id, answered in latest.groupby("uniq_id"):
-        labels = set(answered["label"])
+        # An answer given as a path (a queue below the first level) corrects the first level it names.
+        labels = {cut_path(label, 1) for label in answered["label"]}
         if len(labels) != 1 or answered["in_doubt"].any() or len(answered) < min_operators:
             continue
         new_label, old_label = labels.pop(), given[uniq_id]
