@@ -420,10 +420,22 @@ def test_classify_a_small_uploaded_csv_download_the_result_and_send_the_doubtful
             these.click()
         download.value.save_as(tmp_path / "filtered.csv")
         assert read_csv(tmp_path / "filtered.csv", dtype={"id": str}, keep_default_na=False)["id"].tolist() == ["n3"]
+        from pages._shared import fitting_width
+
+        predicted = [p for p in frame["predicted"] if p]
         for width in (1400, 800):  # the answer first, at both widths (kept with the test's files)
             page.set_viewport_size({"width": width, "height": 1100})
             page.wait_for_timeout(500)
             page.screenshot(path=str(tmp_path / f"classify-filtered-{width}.png"), full_page=True)
+            # The grid's own list of the columns it shows: Predicted first, whatever the width.
+            headers = page.locator('[data-testid="stDataFrame"] th[role="columnheader"]').all_inner_texts()
+            assert headers[:2] == ["Predicted", "Confidence"]
+        # The longest category, in the grid's font, fits the width the page gives the column (cell padding aside).
+        drawn = page.evaluate("""(texts) => { const c = document.createElement('canvas').getContext('2d');
+            c.font = '14px "Source Sans Pro", sans-serif';
+            return Math.max(...texts.map(t => c.measureText(t).width)); }""",
+                              predicted + ["Home Decor & Festive Needs"])
+        assert drawn + 16 <= fitting_width(predicted + ["Home Decor & Festive Needs"])
         page.set_viewport_size({"width": 1400, "height": 1100})
         page.get_by_role("button", name="Send the flagged listings to review").click()
         page.get_by_text("sent to review as batch").wait_for(timeout=60_000)
