@@ -40,20 +40,22 @@ def history_or_stop() -> HistoryView:
 
 def show_table(table: pd.DataFrame) -> None:
     """One row per batch, newest first: the answer first, the details after."""
-    shown = table.assign(drift=table["unlike"].map(DRIFT).fillna("not checked"))
+    # Whole percents, as the captions and the chart write them (67%, not 66.67%).
+    shown = table.assign(drift=table["unlike"].map(DRIFT).fillna("not checked"),
+                         **{c: table[c] * 100 for c in ("accepted_share", "review_share", "agreement")})
     st.dataframe(shown, hide_index=True, width="stretch", column_order=FRONT + ["ok", "text_only", "not_classified",
                                                                                   "review", "review_batch"],
                  column_config={
-        "when": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm", width="small", pinned=True),
+        "when": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm", width=140, pinned=True),
         "source": st.column_config.TextColumn("Source", width="small"),
         "rows": st.column_config.NumberColumn("Rows", width="small"),
-        "accepted_share": st.column_config.NumberColumn("Accepted", format="percent", width="small",
+        "accepted_share": st.column_config.NumberColumn("Accepted", format="%.0f%%", width="small",
                                                         help="Accepted without review"),
-        "review_share": st.column_config.NumberColumn("To review", format="percent", width="small",
+        "review_share": st.column_config.NumberColumn("To review", format="%.0f%%", width="small",
                                                       help="Needing review"),
-        "drift": st.column_config.TextColumn("Drift", width="small", help="Whether the batch was unlike the "
+        "drift": st.column_config.TextColumn("Drift", width=90, help="Whether the batch was unlike the "
                                              "listings the review cut-off was calibrated on"),
-        "agreement": st.column_config.NumberColumn("Agreement", format="percent", width="small",
+        "agreement": st.column_config.NumberColumn("Agreement", format="%.0f%%", width="small",
                                                    help="Of the operators' answers on its flagged listings, the share "
                                                    "naming the model's category"),
         "answers": st.column_config.NumberColumn("Answers", width="small"),

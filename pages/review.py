@@ -463,15 +463,15 @@ def show_decisions(summary, is_batch: bool) -> None:
     decisions = summary.decisions[[c for c in DECISION_ORDER if c in summary.decisions]]
     # Widths that add up to the 1,240 px a 1400 px window gives the page: the last column is not cut off.
     st.dataframe(decisions, hide_index=True, width="stretch", column_config={
-        "uniq_id": st.column_config.TextColumn("Id", width=80),
-        "product": st.column_config.TextColumn("Product", width=220),
-        "category": st.column_config.TextColumn("Data set category", width=150),
-        "predicted": st.column_config.TextColumn("Model's answer", width=150),
+        "uniq_id": st.column_config.TextColumn("Id", width=150),  # a batch's: batch:<id>:<row>:<its id>
+        "product": st.column_config.TextColumn("Product", width=200),
+        "category": st.column_config.TextColumn("Data set category", width=140),
+        "predicted": st.column_config.TextColumn("Model's answer", width=140),
         "answers": st.column_config.NumberColumn("Answers", width=70),
         "labels": st.column_config.TextColumn("Operators' categories", width=170),
         "doubt_share": st.column_config.NumberColumn("In doubt", format="percent", width=80,
                                                      help="Share of the answers given in doubt"),
-        "decision": st.column_config.TextColumn("Decision", width=300)})
+        "decision": st.column_config.TextColumn("Decision", width=250)})
 
 
 def export_ui(store: ReviewStore, answers: pd.DataFrame, dataset: Dataset,
@@ -564,47 +564,53 @@ def short_key(title: str) -> str:
     return hashlib.sha256(title.encode()).hexdigest()[:10]
 
 
-def list_filters(table: pd.DataFrame, key: str, is_batch: bool) -> QueueFilter:
-    """The list's filters and sort, as chosen above it."""
-    first, second = st.columns(3), st.columns(3)
-    categories = [] if is_batch else first[0].multiselect(
-        "Data set category", sorted(table["true"].dropna().unique()), key=f"list-category-{key}")
-    model = first[1].multiselect("Model's answer", sorted(table["predicted"].dropna().unique()),
-                                 key=f"list-model-{key}")
-    answered = first[2].selectbox("Answered", ["all", "answered", "not answered"], key=f"list-answered-{key}")
+def list_filters(table: pd.DataFrame, key: str, is_batch: bool, show_model: bool) -> QueueFilter:
+    """The list's filters and sort, as chosen above it, one after another (none left as a gap); the model's
+    answer and the data set's category only with the Model's answer switch on, as in the Review tab."""
+    slots = iter(st.columns(3) + st.columns(3))
+    categories = next(slots).multiselect(
+        "Data set category", sorted(table["true"].dropna().unique()), key=f"list-category-{key}") \
+        if show_model and not is_batch else []
+    model = next(slots).multiselect("Model's answer", sorted(table["predicted"].dropna().unique()),
+                                    key=f"list-model-{key}") if show_model else []
+    answered = next(slots).selectbox("Answered", ["all", "answered", "not answered"], key=f"list-answered-{key}")
     names = sorted({n for names in table["answered_by"] for n in names.split(", ") if n} | set(table["assigned_to"])
                    - {""})
-    operator = second[0].selectbox("Operator (answered or assigned)", ["anyone", *names], key=f"list-operator-{key}")
-    doubt = second[1].selectbox("In doubt", ["all", "in doubt", "not in doubt"], key=f"list-doubt-{key}")
-    sort = second[2].selectbox("Sort by", list(SORTS), key=f"list-sort-{key}")
+    operator = next(slots).selectbox("Operator (answered or assigned)", ["anyone", *names],
+                                     key=f"list-operator-{key}")
+    doubt = next(slots).selectbox("In doubt", ["all", "in doubt", "not in doubt"], key=f"list-doubt-{key}")
+    sort = next(slots).selectbox("Sort by", list(SORTS), key=f"list-sort-{key}")
     return QueueFilter(categories, model, None if answered == "all" else answered == "answered",
                        None if doubt == "all" else doubt == "in doubt", "" if operator == "anyone" else operator, sort)
 
 
 def list_tab(answers: pd.DataFrame, review: ReviewQueue, title: str, leads: LeadStore, assigned: dict[str, str],
-             operator: str) -> None:
+             operator: str, show_model: bool) -> None:
     """The Queue list tab: every product of the queue in a table to filter and sort; a row picked opens it in
     the Review tab; a lead hands the products listed, or a part of them, to an operator."""
     key = short_key(title)
     table = queue_table(review.items, answers, assigned)
-    shown = shown_queue(table, list_filters(table, key, review.is_batch))
+    shown = shown_queue(table, list_filters(table, key, review.is_batch, show_model))
     st.caption(f"{len(shown)} of {len(table)} product(s) listed. Pick a row to open its product in the Review "
-               "tab.")
+               "tab." + ("" if show_model else " The model's answer and the data set's category show with the "
+                                              "Model's answer switch, as in the Review tab."))
+    hidden = set() if show_model else {"predicted", "confidence", "true"}
     text, number, check = st.column_config.TextColumn, st.column_config.NumberColumn, st.column_config.CheckboxColumn
     picked = st.dataframe(
         shown, hide_index=True, width="stretch", on_select="rerun", selection_mode="single-row",
         key=f"queue-table-{key}-{st.session_state.get(TABLE_DRAWN, 0)}",
-        column_order=[c for c in LIST_ORDER if c != "true" or not review.is_batch], column_config={
+        column_order=[c for c in LIST_ORDER if c not in hidden and (c != "true" or not review.is_batch)],
+        column_config={
             "answered": check("Answered", width="small"),
             "latest": text("Latest answer", width="small", help="The category of the latest answer in force"),
             "in_doubt": check("In doubt", width="small", help="At least one answer in force was given in doubt"),
-            "predicted": text("Model's answer", width="small"),
+            "predicted": text("Model's answer", width="medium"),
             "confidence": number("Confidence", format="percent", width="small"),
             "true": text("Data set category", width="small"),
             "product_name": text("Product", width="medium"),
             "answered_by": text("Answered by", width="small"),
             "assigned_to": text("Assigned to", width="small"),
-            "answers": number("Answers", width="small"), "uniq_id": text("Id", width="small")})
+            "answers": number("Answers", width="small"), "uniq_id": text("Id", width="medium")})
     if picked.selection.rows:
         st.query_params[OPENED] = shown["uniq_id"].iloc[picked.selection.rows[0]]
         # A new table next time, its selection empty: a picked row is a jump, not a state the list keeps.
@@ -677,7 +683,7 @@ def main() -> None:
         st.session_state[VIEW_KEY] = VIEWS[0]
     reviewing, listing, summarising = st.tabs(VIEWS, key=VIEW_KEY, bind="query-params")
     with listing:  # before the Review tab's content: a row picked there is the product shown
-        list_tab(answers, review, chosen, leads, assigned, operator)
+        list_tab(answers, review, chosen, leads, assigned, operator, show_model)
     editor = operator if operator and is_lead(operator, os.environ.get(LEADS_ENV)) else ""
 
     def guidelines() -> None:

@@ -499,7 +499,13 @@ def test_review_page_lists_the_queue_and_a_picked_row_opens_its_product_with_its
     listed = table.value
     mistakes = Workspace.from_environment().results_store().load(TfidfScenario(), load_dataset().fingerprint)
     assert len(listed) == int((mistakes.misclassified()["split"] == "test").sum())  # every product of the queue
-    assert list(table.proto.column_order[:4]) == ["answered", "latest", "in_doubt", "predicted"]  # answers first
+    assert list(table.proto.column_order[:3]) == ["answered", "latest", "in_doubt"]  # answers first
+    # blind, as the Review tab: the model's answer and the data set's category only with the switch on
+    assert not {"predicted", "confidence", "true"} & set(table.proto.column_order)
+    assert not any(m.label == "Model's answer" for m in app.multiselect)
+    next(t for t in app.toggle if t.label == "Model's answer").set_value(True).run()
+    assert list(_queue_list(app).proto.column_order[3:6]) == ["predicted", "confidence", "true"]
+    assert any(m.label == "Model's answer" for m in app.multiselect)
     [answered] = listed[listed["answered"]].itertuples()
     assert (answered.product_name, answered.answered_by, answered.latest, answered.in_doubt) == (
         first, "ana", "Watches", True)

@@ -229,7 +229,7 @@ def test_the_page_shows_each_batch_newest_first_its_trend_and_a_batchs_agreement
     assert list(table.proto.column_order)[:7] == ["when", "source", "rows", "accepted_share", "review_share", "drift",
                                                   "agreement"]
     assert table.value["drift"].tolist() == ["like", "unlike"]
-    assert table.value["accepted_share"].tolist() == [0.9, 0.7] and table.value["agreement"].tolist()[1] == 0.5
+    assert table.value["accepted_share"].tolist() == [90, 70] and table.value["agreement"].tolist()[1] == 50  # whole %
     chart = plotly.io.from_json(app.get("plotly_chart")[0].proto.spec)
     accepted, agreement, unlike = chart.data
     assert _values(accepted.y) == [0.7, 0.9] and _values(agreement.y) == [0.5]  # oldest first

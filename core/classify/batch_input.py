@@ -361,7 +361,8 @@ def open_batch(source: Path, photos: bool = True) -> Iterator[BatchFile]:
         if csv_path is None:
             found = sorted(path.name for path in source.glob("*.csv"))
             raise BatchInputError(f"{source} holds no listings CSV." if not found else
-                                  f"{source} holds {len(found)} CSV files ({', '.join(found[:5])}): which one is the "
+                                  f"{source} holds {len(found)} CSV files ({', '.join(found[:5])}"
+                                  f"{', …' if len(found) > 5 else ''}): which one is the "
                                   "batch? Give that file, or a folder holding only it.")
         yield BatchFile(csv_path, source)
     elif source.suffix.lower() == ".zip" or zipfile.is_zipfile(source):
