@@ -21,7 +21,8 @@ def test_flagged_listings_right_from_the_top_say_the_cutoff_could_be_lower():
     assert bands.at["90%–100%", "answered"] == 2 and bands.at["90%–100%", "model_right"] == 1.0
     assert bands.at["0%–50%", "model_right"] == 0.0 and bands.at["0%–50%", "right_down_to_here"] == 0.75
     assert feedback.lowest_kept == "80%"  # a, b and c right; d, below, wrong
-    assert "down to 80% confidence would still have been right 99% of the time" in feedback.sentence()
+    assert ("down to 80% confidence would have been right 100% of the time on this batch (3 answered), at least "
+            "the 99% promised") in feedback.sentence()  # what the table shows, beside the target
 
 
 def test_a_wrong_top_band_says_the_cutoff_was_right_and_doubt_or_disagreement_is_left_out():

@@ -40,12 +40,13 @@ class CutoffFeedback:
         if self.lowest_kept is None:
             return (f"{said} Accepting even the most confident of them would not have kept {percent(self.target)}: "
                     "the cut-off was right to send them.")
-        kept = int(self.bands.loc[self.bands["band"].str.startswith(self.lowest_kept), "answered"].index[0]) + 1
-        counted = int(self.bands["answered"].head(kept).sum())
+        last = int(self.bands.index[self.bands["band"].str.startswith(self.lowest_kept)][0])
+        counted = int(self.bands["answered"].head(last + 1).sum())
+        reached = float(self.bands.at[last, "right_down_to_here"])
         return (f"{said} Accepting the flagged listings from the top down to {self.lowest_kept} confidence would "
-                f"still have been right {percent(self.target)} of the time on this batch ({counted} answered): "
-                "evidence, not a guarantee, that the cut-off could be lower; recalibrating on a corrected data "
-                "version would tell.")
+                f"have been right {percent(reached)} of the time on this batch ({counted} answered), at least the "
+                f"{percent(self.target)} promised: evidence, not a guarantee, that the cut-off could be lower; "
+                "recalibrating on a corrected data version would tell.")
 
 
 def cutoff_feedback(answers: pd.DataFrame, flagged: pd.DataFrame,
