@@ -60,3 +60,7 @@ class ScenarioUnavailableError(VitrineError):
 
 class ReviewStoreError(VitrineError):
     """The answers could not be read or saved; the message says why in the operator's words."""
+
+
+class JobCancelled(VitrineError):
+    """Raised inside a job's work (``core.jobs``), at its next progress report, once someone cancelled it."""

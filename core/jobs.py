@@ -16,15 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.errors import VitrineError
+from core.errors import JobCancelled, VitrineError
 from core.progress import Progress
 
 WAITING, RUNNING, DONE, FAILED, CANCELLED = "waiting", "running", "done", "failed", "cancelled"
 FINISHED = (DONE, FAILED, CANCELLED)
-
-
-class JobCancelled(VitrineError):
-    """Raised inside a job's work, at its next progress report, once someone cancelled it."""
 
 
 @dataclass

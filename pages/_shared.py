@@ -136,9 +136,14 @@ class StreamlitProgress:
 
 
 @st.cache_resource
-def job_board() -> JobBoard:
-    """The app server's jobs, shared by every session."""
+def _job_board(work_folder: str) -> JobBoard:
     return JobBoard()
+
+
+def job_board() -> JobBoard:
+    """The app server's jobs on the workspace, shared by every session (work on another workspace, whose
+    results go elsewhere, is other work)."""
+    return _job_board(str(workspace().root))
 
 
 def _job_text(job: Job) -> str:

@@ -306,7 +306,7 @@ def test_hostile_names_show_as_written_and_the_browser_fetches_nothing_outside(h
         page.on("request", lambda request: requested.append(request.url))
         _open(page, url, "Operator review", tmp_path)
         _sign_in(page, OPERATOR)
-        page.get_by_text("Model's answer", exact=True).click()
+        page.get_by_test_id("stCheckbox").get_by_text("Model's answer", exact=True).click()
         page.get_by_text("Data set label:").wait_for(timeout=60_000)
         # As category buttons, written out; they may still be arriving on a loaded machine.
         assert _missing_text(page, HOSTILE) == []
