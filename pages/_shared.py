@@ -191,12 +191,10 @@ def as_job(key: str, label: str, work: Callable[[Progress], Any], what: str, ask
     only when ``asked`` (a button, not a page opening)."""
     board = job_board()
     previous = board.get(key)
-    if previous is not None and previous.finished:
-        if previous.state == CANCELLED and not asked:
-            st.info(f"{what} was cancelled; its button on this page starts it again.")
-            return None
-        board.forget(previous)
-    job = follow(board.start(key, label, work))
+    if previous is not None and previous.state == CANCELLED and not asked:
+        st.info(f"{what} was cancelled; its button on this page starts it again.")
+        return None
+    job = follow(board.start(key, label, work))  # a finished job of the same key is replaced: asked again, done again
     if job.state == CANCELLED:
         st.info(f"{what} was cancelled.")
     elif isinstance(job.error, VitrineError):

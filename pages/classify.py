@@ -112,12 +112,10 @@ def classify(request: Request, dataset: Dataset) -> None:
     asked = hashlib.sha256(listings + (photos[1] if photos else b"")
                            + repr((upload.name, photos and photos[0], request.scenario, promise)).encode())
     key = f"classify {asked.hexdigest()[:20]}"
-    board = job_board()
-    if (previous := board.get(key)) is not None and previous.finished:
-        board.forget(previous)  # asked again: classified again
-    board.start(key, f"Classifying {plain_markdown(upload.name)} with {request.scenario}",
-                lambda progress: classify_upload(workspace(), upload.name, listings, photos, request.scenario,
-                                                 dataset, promise, progress))
+    # The same files asked again: classified again once the last run of them has finished.
+    job_board().start(key, f"Classifying {plain_markdown(upload.name)} with {request.scenario}",
+                      lambda progress: classify_upload(workspace(), upload.name, listings, photos, request.scenario,
+                                                       dataset, promise, progress))
     st.query_params[JOB] = key
 
 

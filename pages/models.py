@@ -40,11 +40,7 @@ def get_model(state: ModelState, fetch) -> None:
     """Download or import ``state``'s model with ``fetch`` (given a progress callback) as a job, or follow the
     one under way (leaving the page does not stop it), then show the page anew; the reason, in words, when
     it fails."""
-    board = job_board()
-    if (previous := board.get(_model_key(state))) is not None and previous.finished:
-        board.forget(previous)
-    job = follow(board.start(_model_key(state), f"Getting {plain_markdown(state.model_id)}", fetch))
-    board.forget(job)
+    job = follow(job_board().start(_model_key(state), f"Getting {plain_markdown(state.model_id)}", fetch))
     if job.state == DONE:
         st.session_state["model_added"] = state.model_id
         st.rerun()

@@ -19,7 +19,7 @@ from core.errors import VitrineError
 from core.escaping import chart_text, html_text, message_markdown, plain_markdown
 from core.evaluation import ScenarioResult
 from core.exports import to_csv_text
-from core.hierarchy import SEPARATOR, answerable
+from core.hierarchy import SEPARATOR, answerable, cut_path
 from core.labels.issues import stored_label_issues
 from core.labels.tree import guidelines_seed, hesitations
 from core.leaderboard import best_scenario
@@ -235,8 +235,8 @@ def tree_pick_ui(categories: list[str], uniq_id: str, category_key: str, picked:
     """The two-step pick of a product classified below the first level: its parent (keys 1 to 9), then one
     of that parent's sub-categories (keys 1 to 9 again), or the parent alone when unsure of the rest."""
     parent_key = f"{category_key}-parent"
-    parent = st.session_state.get(parent_key) or (picked.split(SEPARATOR)[0] if picked else None)
-    parents = sorted({category.split(SEPARATOR)[0] for category in categories})
+    parent = st.session_state.get(parent_key) or (cut_path(picked, 1) if picked else None)
+    parents = sorted({cut_path(category, 1) for category in categories})
     st.caption(("Keys: 1 to 9 pick the parent, then 1 to 9 its sub-category (B back to the parents)"
                 if parent is None else "Keys: 1 to 9 pick the sub-category, B back to the parents") +
                ", D in doubt, Enter save, S skip, U undo your last answer. They work while no field has the "

@@ -95,8 +95,8 @@ class ReviewStore:
         self.engine: Engine = open_engine(url, create)
         try:
             if create:
-                self._create_tables()
-            elif not self._holds_tables():
+                create_tables(self.engine, metadata, "create the tables")
+            elif not holds_tables(self.engine, metadata):
                 raise ReviewStoreError(f"No answers exist yet: there is no review database at {self.location} "
                                        "(the review page saves the operators' answers there).")
         except DatabaseError as exc:
@@ -155,23 +155,6 @@ class ReviewStore:
         except DatabaseError as exc:
             raise self._error("The skipped products were not brought back", exc, retry=True) from exc
 
-    def _create_tables(self) -> None:
-        """The tables a new database lacks, made once however many processes open it at the same moment
-        (unlocked, a second one found no table, then failed on the first one's: 'already exists')."""
-        if self._holds_tables():
-            return  # the usual case: no lock to wait for, and a read-only database opens too
-        with locked_transaction(self.engine, "create the tables") as connection:
-            metadata.create_all(connection)  # checks again, under the lock, what is there
-
-    def _holds_tables(self) -> bool:
-        """Whether the database is there with all its tables, found out without making it (connecting to
-        a missing SQLite file creates it)."""
-        database = self.engine.url.database or ""  # empty for an in-memory SQLite database
-        on_a_file = self.engine.dialect.name == "sqlite" and not database.startswith("file:")
-        if on_a_file and not Path(database).is_file():
-            return False
-        return set(metadata.tables) <= set(inspect(self.engine).get_table_names())
-
     @staticmethod
     def _skipped(connection, operator: str) -> set[str]:
         return set(connection.execute(select(skips.c.uniq_id).where(skips.c.operator == operator)).scalars())
@@ -181,7 +164,7 @@ class ReviewStore:
             # Locked per operator: two processes saving the same answer at once (a double click reaching
             # two app processes) would each find no repeat, then both insert it. The time is taken once
             # the lock is held, so that answers saved in turn are timed in the order they are stored.
-            with locked_transaction(self.engine, f"answers of {values['operator']}") as connection:
+            with _locked_transaction(self.engine, f"answers of {values['operator']}") as connection:
                 values = {**values, "created_at": datetime.now(timezone.utc)}
                 if skip_repeat and (repeated := _repeated_answer(connection, values)) is not None:
                     return repeated
@@ -237,12 +220,36 @@ class ReviewStore:
                 f"{what}: the review database {self.location} is damaged ({text.splitlines()[0]}). It was left "
                 "untouched. Move it aside (or restore it from a backup), then try again: the review page starts "
                 "a new, empty review database where none is there.")
-        reason = failure_reason(text, self.engine.dialect.name)
-        return ReviewStoreError(f"{what} ({reason}){'; please try again' if retry else ''}.")
+        return store_error(self.engine, what, exc, retry)
+
+
+def holds_tables(engine: Engine, tables: MetaData) -> bool:
+    """Whether the database is there with all of ``tables``, found out without making it (connecting to a
+    missing SQLite file creates it)."""
+    database = engine.url.database or ""  # empty for an in-memory SQLite database
+    on_a_file = engine.dialect.name == "sqlite" and not database.startswith("file:")
+    if on_a_file and not Path(database).is_file():
+        return False
+    return set(tables.tables) <= set(inspect(engine).get_table_names())
+
+
+def create_tables(engine: Engine, tables: MetaData, lock: str) -> None:
+    """The ones of ``tables`` a database lacks, made once however many processes open it at the same moment
+    (unlocked, a second one found no table, then failed on the first one's: 'already exists')."""
+    if holds_tables(engine, tables):
+        return  # the usual case: no lock to wait for, and a read-only database opens too
+    with _locked_transaction(engine, lock) as connection:
+        tables.create_all(connection)  # checks again, under the lock, what is there
+
+
+def store_error(engine: Engine, what: str, exc: DatabaseError, retry: bool = False) -> ReviewStoreError:
+    """A message for the operator: what failed, why, and whether trying again may help."""
+    reason = _failure_reason(str(exc.orig) if exc.orig is not None else str(exc), engine.dialect.name)
+    return ReviewStoreError(f"{what} ({reason}){'; please try again' if retry else ''}.")
 
 
 @contextmanager
-def locked_transaction(engine: Engine, lock: str) -> Iterator[Connection]:
+def _locked_transaction(engine: Engine, lock: str) -> Iterator[Connection]:
     """A transaction that holds ``lock`` from its start to its end, so that what it reads and what it writes
     are one step for every process: SQLite's write lock on the whole file (BEGIN IMMEDIATE), or on PostgreSQL
     an advisory lock named after ``lock``, which other processes wait for."""
@@ -342,7 +349,7 @@ def _sqlite_pragmas(connection, _record) -> None:
     cursor.close()
 
 
-def failure_reason(text: str, backend: str) -> str:
+def _failure_reason(text: str, backend: str) -> str:
     """Why a database refused, in words (its first line where it is none of the usual reasons)."""
     if "readonly" in text or "read-only" in text:
         return "the database file is read-only" if backend == "sqlite" else "the database is read-only"

@@ -18,7 +18,6 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -32,7 +31,6 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    inspect,
     select,
     update,
 )
@@ -45,9 +43,10 @@ from core.review.answer_store import (
     MAX_CATEGORY_CHARS,
     MAX_ID_CHARS,
     ReviewStore,
-    failure_reason,
-    locked_transaction,
+    create_tables,
+    holds_tables,
     open_engine,
+    store_error,
 )
 from core.review.summary import summarise_batch
 
@@ -122,9 +121,8 @@ class BatchHistory:
         read as an empty history."""
         self.engine = open_engine(url, create)
         try:
-            if create and not self._holds_tables():
-                with locked_transaction(self.engine, "create the batch history") as connection:
-                    metadata.create_all(connection)
+            if create:
+                create_tables(self.engine, metadata, "create the batch history")
         except DatabaseError as exc:
             raise self._error("The batch history cannot be opened", exc) from exc
 
@@ -177,15 +175,10 @@ class BatchHistory:
             raise self._error("The batch history cannot be read", exc) from exc
 
     def _holds_tables(self) -> bool:
-        database = self.engine.url.database or ""
-        if self.engine.dialect.name == "sqlite" and database and not database.startswith("file:") \
-                and not Path(database).is_file():
-            return False  # inspecting would create the file
-        return set(metadata.tables) <= set(inspect(self.engine).get_table_names())
+        return holds_tables(self.engine, metadata)
 
     def _error(self, what: str, exc: DatabaseError) -> ReviewStoreError:
-        text = str(exc.orig) if exc.orig is not None else str(exc)
-        return ReviewStoreError(f"{what} ({failure_reason(text, self.engine.dialect.name)}).")
+        return store_error(self.engine, what, exc)
 
 
 def _record(row) -> BatchRecord:

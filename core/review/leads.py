@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, inspect, select
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, select
 from sqlalchemy.exc import DatabaseError
 
 from core.errors import ReviewStoreError
@@ -22,9 +22,9 @@ from core.review.answer_store import (
     MAX_ID_CHARS,
     MAX_OPERATOR_CHARS,
     checked_operator,
-    failure_reason,
-    locked_transaction,
+    create_tables,
     open_engine,
+    store_error,
 )
 
 LEADS_ENV = "VITRINE_REVIEW_LEADS"
@@ -90,9 +90,7 @@ class LeadStore:
     def __init__(self, url: str):
         self.engine = open_engine(url)
         try:
-            if not set(metadata.tables) <= set(inspect(self.engine).get_table_names()):
-                with locked_transaction(self.engine, "create the lead tables") as connection:
-                    metadata.create_all(connection)  # checks again, under the lock, what is there
+            create_tables(self.engine, metadata, "create the lead tables")
         except DatabaseError as exc:
             raise self._error("The assignments cannot be opened", exc) from exc
 
@@ -157,6 +155,4 @@ class LeadStore:
         return Guidelines(row.text, row.written_by, when)
 
     def _error(self, what: str, exc: DatabaseError, retry: bool = False) -> ReviewStoreError:
-        text = str(exc.orig) if exc.orig is not None else str(exc)
-        reason = failure_reason(text, self.engine.dialect.name)
-        return ReviewStoreError(f"{what} ({reason}){'; please try again' if retry else ''}.")
+        return store_error(self.engine, what, exc, retry)
