@@ -13,7 +13,12 @@ The same batches, their texts shuffled (each listing's words drawn at random fro
 foreign (the letters of each word scrambled), measure the batch check: the share of held-out batches
 it flags (false alarms) and of altered ones (detections).
 
-    .venv/bin/python benchmarks/acceptance.py [--scenarios tfidf tfidf_specs] [--folds 5] [--repeats 1]
+    .venv/bin/python benchmarks/acceptance.py [--scenarios tfidf tfidf_specs] [--folds 5] [--repeats 1] [--level 1]
+
+With ``--level 2`` (or 3) the batches are classified down the category tree and the back-off is scored: a
+listing counts as accepted when it is filed at any level, and as right when its path is right down to the
+level it was filed at; its true path is its tree's, named as the fold's own data set names its categories
+(a small sub-category as ``other <parent>``, as the merge rule does there).
 
 The last line reads ``pooled_precision P accepted_share S folds F below_target B`` for the first
 scenario (tfidf) at the target precision (0.99) and confidence (0.9). Issue targets: P >= 0.99, S >= 0.60.
@@ -44,6 +49,7 @@ from core.classify.job import UNLIKE  # noqa: E402
 from core.cli import main  # noqa: E402
 from core.dataset import load_dataset, read_csv  # noqa: E402
 from core.evaluation import ScenarioResult  # noqa: E402
+from core.hierarchy import OTHER, SEPARATOR, at_level, cut_path, tree_path  # noqa: E402
 from core.scenarios.registry import scenario_named  # noqa: E402
 from core.workspace import Workspace  # noqa: E402
 
@@ -59,6 +65,7 @@ class Tally:
     right: int = 0
     old_accepted: int = 0
     old_right: int = 0
+    filed: dict[int, int] = field(default_factory=dict)  # level -> listings filed there (with --level)
     below: int = 0
     folds: int = 0
     alarms: dict[str, list[bool]] = field(default_factory=lambda: {"held-out": [], "shuffled": [], "foreign": []})
@@ -94,13 +101,24 @@ def foreign(batch: pd.DataFrame, rng: random.Random) -> pd.DataFrame:
     return altered
 
 
-def classify(batch: pd.DataFrame, path: Path, scenario: str, precision: float, confidence: float) -> pd.DataFrame:
+def true_path(tree: list[str], categories: set[str], level: int) -> str:
+    """A listing's category at ``level`` as a data set whose categories at that level are ``categories`` names
+    it: its own sub-category, else its parent's ``other`` one, else (an unsplit parent) the parent itself."""
+    for depth in range(min(level, len(tree)), 1, -1):
+        own, parent = SEPARATOR.join(tree[:depth]), SEPARATOR.join(tree[:depth - 1])
+        for name in (own, f"{parent}{SEPARATOR}{OTHER}{tree[depth - 2]}"):
+            if name in categories:
+                return name
+    return tree[0]
+
+
+def classify(batch: pd.DataFrame, path: Path, scenario: str, args) -> pd.DataFrame:
     """The batch through the command line, its output read back."""
     batch[["uniq_id", "product_name", "description", "product_specifications"]].to_csv(path, index=False)
     out = path.with_suffix(".out.parquet")
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        code = main(["classify", str(path), "--scenario", scenario, "--out", str(out), "--precision", str(precision),
-                     "--confidence", str(confidence)])
+        code = main(["classify", str(path), "--scenario", scenario, "--out", str(out), "--precision",
+                     str(args.precision), "--confidence", str(args.confidence), "--level", str(args.level)])
     if code != 0:
         raise SystemExit(f"classify exited {code} on {path}")
     return pd.read_parquet(out)
@@ -125,18 +143,29 @@ def run_fold(raw: pd.DataFrame, train: np.ndarray, test: np.ndarray, data: Path,
             batch = held_out.iloc[rows]
             for kind, altered in (("held-out", batch), ("shuffled", shuffled(batch, rng)),
                                   ("foreign", foreign(batch, rng))):
-                output = classify(altered, folder / f"{name}-{k}-{kind}.csv", name, args.precision, args.confidence)
+                output = classify(altered, folder / f"{name}-{k}-{kind}.csv", name, args)
                 tally.alarms[kind].append(bool(output["status"].str.contains(UNLIKE, regex=False).any()))
                 if kind == "held-out":
                     outputs.append(output)
         output = pd.concat(outputs, ignore_index=True)
-        right = output["predicted"].to_numpy() == output["id"].map(truth).to_numpy()
         accepted = ~output["needs_review"].to_numpy(dtype=bool)
+        if args.level == 1:
+            right = output["predicted"].to_numpy() == output["id"].map(truth).to_numpy()
+        else:
+            categories = set(at_level(dataset.listings, args.level)[0]["category"])
+            trees = raw.set_index("uniq_id")["product_category_tree"].map(tree_path)
+            filed = output["accepted_level"].to_numpy(dtype=int)
+            right = np.array([cut_path(path, depth) == cut_path(true_path(trees[i], categories, args.level), depth)
+                              for i, path, depth in zip(output["id"], output["predicted_path"].fillna(""), filed)])
+            for depth in filed[filed > 0]:
+                tally.filed[int(depth)] = tally.filed.get(int(depth), 0) + 1
         tally.listings += len(output)
         tally.accepted += int(accepted.sum())
         tally.right += int(right[accepted].sum())
         tally.folds += 1
         tally.below += bool(accepted.any() and right[accepted].mean() < args.precision)
+        if args.level > 1:  # the rule the cut-off replaced was a first-level one
+            continue
         stored = workspace.results_store().load(scenario_named(name, workspace), dataset.fingerprint)
         old = _old_accepted(stored, output, args.precision)
         tally.old_accepted += int(old.sum())
@@ -160,6 +189,7 @@ def main_benchmark() -> None:
     parser.add_argument("--repeats", type=int, default=1)
     parser.add_argument("--precision", type=float, default=DEFAULT_PRECISION)
     parser.add_argument("--confidence", type=float, default=DEFAULT_CONFIDENCE)
+    parser.add_argument("--level", type=int, default=1, help="the level of the category tree (default 1)")
     args = parser.parse_args()
     print(cpu_line())
     data = Path(os.environ.get("VITRINE_DATA_DIR") or load_dataset().csv_path.parent)
@@ -169,7 +199,7 @@ def main_benchmark() -> None:
     raw = raw[raw["uniq_id"].isin(truth)].reset_index(drop=True)  # the rows the data set keeps
     categories = raw["uniq_id"].map(truth)
     print(f"data: {len(raw)} listings in {data}; {args.folds} outer folds x {args.repeats} repeat(s); "
-          f"target {args.precision:.1%} with {args.confidence:.0%} confidence")
+          f"target {args.precision:.1%} with {args.confidence:.0%} confidence; level {args.level}")
     tallies = {name: Tally() for name in args.scenarios}
     saved = {k: os.environ.get(k) for k in ("VITRINE_DATA_DIR", "VITRINE_WORK_DIR")}
     try:
@@ -186,9 +216,11 @@ def main_benchmark() -> None:
     for name, t in tallies.items():
         precision = f"{t.right / t.accepted:.4f}" if t.accepted else "n/a (nothing accepted)"
         old = f"{t.old_right / t.old_accepted:.4f}" if t.old_accepted else "n/a"
+        filed = ", ".join(f"{n} at level {depth}" for depth, n in sorted(t.filed.items()))
+        replaced = f"the rule it replaced: {old} at {t.old_accepted / t.listings:.1%} accepted" if args.level == 1 \
+            else f"filed {filed}"
         print(f"{name}: pooled precision {precision} ({t.right} of {t.accepted}), accepted "
-              f"{t.accepted / t.listings:.1%} of {t.listings}, {t.below} of {t.folds} folds below target; the rule it "
-              f"replaced: {old} at {t.old_accepted / t.listings:.1%} accepted")
+              f"{t.accepted / t.listings:.1%} of {t.listings}, {t.below} of {t.folds} folds below target; {replaced}")
         print(f"{name}: batch check flags {_rate(t.alarms['held-out'])} held-out batches (false alarms), "
               f"{_rate(t.alarms['shuffled'])} shuffled and {_rate(t.alarms['foreign'])} foreign ones")
     first = tallies[args.scenarios[0]]

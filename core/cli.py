@@ -260,9 +260,13 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--cors", action="append", default=[], metavar="ORIGIN",
                        help="a browser origin allowed to call the service (repeat for several); none by default")
     serve.add_argument("--max-batch", type=int, default=32, help="most listings in one model call (default 32)")
-    serve.add_argument("--max-wait-ms", type=float, default=0.0,
-                       help="how long a model call waits for more listings than those already waiting (default 0: "
+    serve.add_argument("--max-wait-ms", type=float, default=None,
+                       help="how long a model call waits for more listings than those already waiting (default: 5 "
+                       "for CLIP on the CPU, so that the clients a call answered join the next one; 0 otherwise: "
                        "under load, the listings that arrive during one call make the next)")
+    serve.add_argument("--model-calls", type=int, default=None,
+                       help="model calls run at once (default: for CLIP on the CPU, one per torch compute stream, "
+                       "about one per core; 1 otherwise)")
     serve.add_argument("--rate", type=float, default=200.0, help="requests per second per key (default 200)")
     serve.add_argument("--timeout", type=float, default=30.0, help="seconds before a request is answered 504")
 
@@ -386,7 +390,8 @@ def _serve(args: argparse.Namespace, workspace: Workspace, dataset: Dataset) -> 
 
     settings = ServiceSettings(scenario=_at_level(args, workspace, dataset), cors_origins=tuple(args.cors),
                                requests_per_second=args.rate,
-                               timeout_s=args.timeout, max_batch=args.max_batch, max_wait_ms=args.max_wait_ms)
+                               timeout_s=args.timeout, max_batch=args.max_batch, max_wait_ms=args.max_wait_ms,
+                               model_calls=args.model_calls)
     if args.engine == "ray":
         return _serve_on_ray(args, workspace, dataset, settings, scenario.uses_gpu)
     import uvicorn

@@ -34,12 +34,18 @@ def cv_folds(labels: np.ndarray, n_splits: int = CV_FOLDS, seed: int = SEED) -> 
     return StratifiedKFold(n_splits=min(n_splits, int(counts.min())), shuffle=True, random_state=seed)
 
 
-class AdaptiveFolds(StratifiedKFold):
+class AdaptiveFolds:
     """``cv_folds`` as a splitter for an estimator's own inner cross-validation, which only sees its
-    data at fit time: a small category (5 listings leave 3 in an outer fold) still gets folds."""
+    data at fit time: a small category (5 listings leave 3 in an outer fold) still gets folds.
 
-    def __init__(self, n_splits: int = CV_FOLDS, random_state: int = SEED):
-        super().__init__(n_splits=n_splits, shuffle=True, random_state=random_state)
+    Not a ``StratifiedKFold``: estimators that check a splitter's ``n_splits`` against the smallest category
+    before splitting (``CalibratedClassifierCV``) would refuse the data whose folds this splitter adapts to."""
+
+    def __init__(self, most_splits: int = CV_FOLDS, random_state: int = SEED):
+        self.most_splits, self.random_state = most_splits, random_state
 
     def split(self, X, y, groups=None):
-        return cv_folds(y, self.n_splits, self.random_state).split(X, y, groups)
+        return cv_folds(y, self.most_splits, self.random_state).split(X, y, groups)
+
+    def get_n_splits(self, X=None, y=None, groups=None) -> int:
+        return self.most_splits if y is None else cv_folds(y, self.most_splits, self.random_state).get_n_splits()

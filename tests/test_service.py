@@ -10,8 +10,10 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -226,6 +228,50 @@ def test_concurrent_listings_share_model_calls():
 
     assert asyncio.run(clients()) == [[i * 2] for i in range(16)]
     assert sum(calls) == 16 and len(calls) <= 4 and max(calls) <= 8
+
+
+@pytest.mark.parametrize("calls", [1, 2])
+def test_model_calls_run_side_by_side_up_to_their_number(calls):
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def run(items):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        return [item + 1 for item in items]
+
+    async def clients():
+        batcher = MicroBatcher(run, max_batch=2, calls=calls)
+        answers = await asyncio.gather(*(batcher.submit([i]) for i in range(8)))
+        await batcher.close()
+        return answers
+
+    assert asyncio.run(clients()) == [[i + 1] for i in range(8)]
+    assert most[0] == calls
+
+
+def test_clip_on_the_cpu_gathers_calls_per_compute_stream_and_tfidf_one_at_a_time():
+    from core.embeddings.streams import compute_streams
+    from core.scenarios.clip import ClipScenario
+    from core.scenarios.tfidf import TfidfScenario
+
+    def served(scenario, device="cpu"):
+        return SimpleNamespace(scenario=scenario, device=device)
+
+    clip = ClipScenario.__new__(ClipScenario)
+    assert ServiceSettings().gathering(served(TfidfScenario())) == (1, 0.0)
+    assert ServiceSettings().gathering(served(clip)) == (compute_streams().count, 0.005)
+    assert ServiceSettings().gathering(served(clip, "cuda")) == (1, 0.0)
+    assert ServiceSettings(model_calls=3, max_wait_ms=0).gathering(served(clip)) == (3, 0.0)
+    assert ServiceSettings.from_environment() == ServiceSettings()  # unset: chosen per scenario, as by default
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("VITRINE_SERVICE_MODEL_CALLS", "3")
+        env.setenv("VITRINE_SERVICE_MAX_WAIT_MS", "0")
+        assert ServiceSettings.from_environment().gathering(served(clip)) == (3, 0.0)
 
 
 def test_the_rate_limiter_refills_at_its_rate():

@@ -5,7 +5,7 @@ import pandas as pd
 from core.cli import main
 from core.dataset import load_dataset
 from core.explain.base import ListingInput
-from core.explain.tfidf_words import word_contributions
+from core.explain.tfidf_words import linear_scorer, word_contributions
 from core.runs import fitted_scenario, run_scenario
 from core.scenarios.tfidf_specs import TfidfSpecsScenario
 from core.specifications import specification_text
@@ -34,7 +34,7 @@ def test_it_reaches_its_target_and_every_brand_value_stays_out(reference_dataset
     assert not specs.str.contains("=>").any()
 
 
-def test_its_words_add_up_to_the_logit_and_specification_words_are_read_not_shown(small_data_dir):
+def test_its_words_add_up_to_the_svm_score_and_specification_words_are_read_not_shown(small_data_dir):
     dataset = load_dataset()
     scenario = TfidfSpecsScenario()
     model = fitted_scenario(scenario, dataset, Workspace.from_environment().results_store()).estimator
@@ -42,8 +42,9 @@ def test_its_words_add_up_to_the_logit_and_specification_words_are_read_not_show
     assert text == "Steel watch. analog wrist watch with strap Leather Strap"
     for index in range(len(model.classes_)):
         scores = [w.score for w in word_contributions(model, text, index)]
-        logit = model.decision_function([text])[0][index] - model.named_steps["logreg"].intercept_[index]
-        assert np.isclose(sum(scores), logit, atol=1e-6)
+        svm = linear_scorer(model)
+        margin = svm.decision_function(model.named_steps["tfidf"].transform([text]))[0][index] - svm.intercept_[index]
+        assert np.isclose(sum(scores), margin, atol=1e-6)
     [explanation] = scenario.attributor(model).attribute(
         [ListingInput(None, "Steel watch", "analog wrist watch with strap", specifications="Leather Strap")])
     assert [w.word for w in explanation.words] == ["analog", "wrist", "watch", "with", "strap"]
@@ -61,3 +62,19 @@ def test_a_batch_with_a_specifications_column_is_classified_on_them(small_data_d
     frame = pd.read_parquet(out)
     assert frame["status"].tolist() == ["ok", "ok"]
     assert frame["top_1_probability"].iloc[0] != frame["top_1_probability"].iloc[1]
+
+
+def test_it_learns_a_category_with_as_few_listings_as_a_data_set_may_have(tmp_path, monkeypatch):
+    """5 listings leave 4 in the train split and 3 in a cross-validation fold: the calibration's own folds
+    adapt to them instead of refusing the data set."""
+    from core.dataset import MIN_LISTINGS_PER_CATEGORY
+    from tests.conftest import WORDS, listing_row, write_dataset
+    rows = []
+    for category, words in WORDS.items():
+        vocabulary = words.split()
+        count = MIN_LISTINGS_PER_CATEGORY if category == "Baby Care" else 10
+        rows += [listing_row(f"{category[:2]}{i}", category, " ".join(vocabulary[(i + j) % 7] for j in range(5)))
+                 for i in range(count)]
+    monkeypatch.setenv("VITRINE_DATA_DIR", str(write_dataset(tmp_path / "data", rows)))
+    result = run_scenario(TfidfSpecsScenario(), load_dataset(), Workspace.from_environment().results_store())
+    assert result.cv_mean is not None and result.test_accuracy == 1.0

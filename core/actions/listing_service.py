@@ -102,6 +102,7 @@ class ListingService:
         self.classifier = StoredClassifier.load(scenario_named(scenario_name, workspace), dataset, promise,
                                                 workspace.results_store())
         self.scenario = self.classifier.scenario.on_device(device)
+        self.device = device
         self.estimator = self.classifier.fitted.estimator
         self.classes = [str(c) for c in self.estimator.classes_]
         self.dataset = dataset

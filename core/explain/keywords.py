@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
+from core.explain.tfidf_words import linear_scorer
 from core.hierarchy import parent_of
 from core.text import listing_text
 
@@ -71,7 +72,7 @@ def tfidf_coefficient_keywords(model, listings: pd.DataFrame, top: int = 10) -> 
     vocabulary = vectorizer.get_feature_names_out()
     advice = np.array([is_advice(term, boilerplate) for term in vocabulary])
     rows = []
-    for category, weights in contrasted_coefficients(list(model.classes_), model.named_steps["logreg"].coef_).items():
+    for category, weights in contrasted_coefficients(list(model.classes_), linear_scorer(model).coef_).items():
         ranked = [i for i in np.argsort(-weights) if advice[i]][:top]
         rows += [{"category": category, "word": vocabulary[i], "score": float(weights[i])} for i in ranked]
     return pd.DataFrame(rows)

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 
 import numpy as np
+from sklearn.calibration import CalibratedClassifierCV
 from sklearn.pipeline import FeatureUnion, Pipeline
 
 from core.explain.base import Attributor, ListingInput
@@ -16,15 +17,24 @@ from core.hierarchy import SEPARATOR, TopDownClassifier, cut_path, parent_of
 from core.text import TFIDF_TOKEN_PATTERN, listing_text
 
 
+def linear_scorer(model: Pipeline):
+    """The fitted linear classifier at the end of a tfidf pipeline, whose ``coef_`` weigh each term: the last
+    step itself (tfidf's logistic regression), or the one SVM a calibrated classifier fitted on all its data
+    (tfidf_specs; its probabilities are a monotone function of that SVM's scores)."""
+    last = model.steps[-1][1]
+    return last.calibrated_classifiers_[0].estimator if isinstance(last, CalibratedClassifierCV) else last
+
+
 def word_contributions(model: Pipeline, text: str, class_index: int) -> list[WordRelevance]:
-    """Each word of ``text`` with its contribution to class ``class_index``'s logit.
+    """Each word of ``text`` with its contribution to class ``class_index``'s score (tfidf's logit, the
+    SVM's margin for tfidf_specs).
 
     A term's contribution is its coefficient times its tf-idf weight; a bigram's is split evenly
     between its two words, and with character n-grams beside the words (tfidf_specs) each n-gram's
-    goes to the words it lies in, so the words' scores add up to the logit minus the intercept.
+    goes to the words it lies in, so the words' scores add up to the score minus the intercept.
     """
     features = model.named_steps["tfidf"]
-    coef = model.named_steps["logreg"].coef_
+    coef = linear_scorer(model).coef_
     coef_row = coef[class_index] if coef.shape[0] > 1 else coef[0] * (1 if class_index == 1 else -1)
     # With keyword weighting the model reads its keywords repeated: their weights come from that text.
     emphasis = model.named_steps.get("keywords")

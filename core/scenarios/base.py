@@ -55,6 +55,9 @@ class Scenario(ABC):
     compares_explanations: bool = False
     # Whether its model can embed on a CUDA GPU when classifying a batch (``on_device``).
     uses_gpu: bool = False
+    # Whether on the CPU its model computes each batch on one of torch's compute streams, one core each
+    # (``core.embeddings.streams``), so that calls side by side use more cores.
+    computes_on_streams: bool = False
     # The study's retraining variants (core.scenarios.variants): the share of listings trained on, photos
     # read in grey (scenarios that read photos), seller-guide keywords given more weight (text scenarios
     # whose classifier reads the text itself).

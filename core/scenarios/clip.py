@@ -60,6 +60,7 @@ class ClipScenario(Scenario):
     version = "2"  # 2: the 5-fold CV reports accuracy (it reported log loss)
     compares_explanations = True
     uses_gpu = True
+    computes_on_streams = True
     device = "cpu"
 
     def __init__(self, name: str, description: str, prepare_text, models: Path, cache: Path, fast: bool = True):

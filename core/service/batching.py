@@ -5,6 +5,10 @@ less than 16 passes on one). A call takes whatever is waiting, up to ``max_batch
 model runs (in a worker thread, so the event loop keeps accepting requests), the next requests gather, so
 batches grow with the load and a lone request waits for nobody. ``max_wait`` (0 by default) can hold a
 call back a little longer for more.
+
+Up to ``calls`` model calls run at once (1 by default). On a CPU a batch of a few photos runs on one of
+torch's compute streams (``core.embeddings.streams``), one core: a second call gathering meanwhile keeps the
+other core busy, as the batch job's streams do.
 """
 from __future__ import annotations
 
@@ -17,10 +21,11 @@ class MicroBatcher:
     """Gathers items submitted concurrently and runs ``run(items) -> results`` on groups of them."""
 
     def __init__(self, run: Callable[[Sequence[Any]], list[Any]], max_batch: int = 32, max_wait: float = 0.0,
-                 on_batch: Callable[[int], None] = lambda size: None):
-        self.run, self.max_batch, self.max_wait, self.on_batch = run, max_batch, max_wait, on_batch
+                 on_batch: Callable[[int], None] = lambda size: None, calls: int = 1):
+        self.run, self.max_batch, self.max_wait, self.on_batch, self.calls = run, max_batch, max_wait, on_batch, calls
         self.queue: asyncio.Queue | None = None
         self.task: asyncio.Task | None = None
+        self.running: set[asyncio.Task] = set()
 
     def submit(self, items: Sequence[Any]) -> asyncio.Future:
         """The results of ``items``, in order, computed with whatever else arrived meanwhile: a future, not a
@@ -36,7 +41,9 @@ class MicroBatcher:
 
     async def _serve(self) -> None:
         loop = asyncio.get_running_loop()
+        free = asyncio.Semaphore(self.calls)
         while True:
+            await free.acquire()  # requests gather while every call is busy: the next call takes them all
             batch = [await self.queue.get()]
             deadline = loop.time() + self.max_wait
             while len(batch) < self.max_batch:
@@ -51,19 +58,26 @@ class MicroBatcher:
                     break
             live = [(item, future) for item, future in batch if not future.done()]  # a timed-out caller left
             if not live:
+                free.release()
                 continue
             self.on_batch(len(live))
-            try:
-                results = await asyncio.to_thread(self.run, [item for item, _ in live])
-            except Exception as exc:  # every waiting request gets the failure, the batcher goes on
-                for _, future in live:
-                    if not future.done():
-                        future.set_exception(exc)
-                continue
-            for (_, future), result in zip(live, results):
+            call = asyncio.create_task(self._call(live))
+            self.running.add(call)
+            call.add_done_callback(lambda done: (self.running.discard(done), free.release()))
+
+    async def _call(self, live: list) -> None:
+        try:
+            results = await asyncio.to_thread(self.run, [item for item, _ in live])
+        except Exception as exc:  # every waiting request gets the failure, the batcher goes on
+            for _, future in live:
                 if not future.done():
-                    future.set_result(result)
+                    future.set_exception(exc)
+            return
+        for (_, future), result in zip(live, results):
+            if not future.done():
+                future.set_result(result)
 
     async def close(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
+        for task in [self.task, *self.running]:
+            if task is not None:
+                task.cancel()

@@ -28,8 +28,8 @@ class ServeBatcher:
     concurrent requests to one replica go to one model call."""
 
     def __init__(self, run: Callable[[Sequence[Any]], list[Any]], max_batch: int = 32, max_wait: float = 0.0,
-                 on_batch: Callable[[int], None] = lambda size: None):
-        @serve.batch(max_batch_size=max_batch, batch_wait_timeout_s=max_wait)
+                 on_batch: Callable[[int], None] = lambda size: None, calls: int = 1):
+        @serve.batch(max_batch_size=max_batch, batch_wait_timeout_s=max_wait, max_concurrent_batches=calls)
         async def run_batch(items: list[Any]) -> list[Any]:
             on_batch(len(items))
             return await asyncio.to_thread(run, items)  # the replica's event loop keeps taking requests
