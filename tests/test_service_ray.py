@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from core.actions.listing_service import ListingService
 from core.dataset import load_dataset
 from core.locations import REPO_ROOT
+from core.review.batch_history import BatchHistory
 from core.service.app import ServiceSettings, create_app
 from core.service.keys import KeyStore
 from core.workspace import Workspace
@@ -91,3 +92,5 @@ def test_ray_serve_answers_as_the_single_process_server_batches_and_stops_on_ctr
             server.wait()
     with pytest.raises(OSError):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5)
+    # The batch history: the local server's hour, then the replica's, written as it stopped.
+    assert sorted(r.rows for r in BatchHistory(workspace.review_url).records() if r.source == "service") == [12, 36]

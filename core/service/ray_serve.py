@@ -80,5 +80,10 @@ def run_on_ray(workspace: Workspace, dataset: Dataset, settings: ServiceSettings
         ray.init(address=address, include_dashboard=False, log_to_driver=False)
     gpus = 1 if uses_gpu and ray.cluster_resources().get("GPU", 0) >= 1 else 0
     serve.start(http_options={"host": host, "port": port})
-    serve.run(vitrine_application(workspace, dataset, settings, max_replicas, gpus), name=APP_NAME,
-              route_prefix="/", blocking=blocking)
+    try:
+        serve.run(vitrine_application(workspace, dataset, settings, max_replicas, gpus), name=APP_NAME,
+                  route_prefix="/", blocking=blocking)
+    except KeyboardInterrupt:
+        # Replicas stopped gracefully end their application's lifespan: the batch history gets their last hour.
+        serve.shutdown()
+        raise
