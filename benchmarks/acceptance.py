@@ -216,7 +216,7 @@ def main_benchmark() -> None:
     for name, t in tallies.items():
         precision = f"{t.right / t.accepted:.4f}" if t.accepted else "n/a (nothing accepted)"
         old = f"{t.old_right / t.old_accepted:.4f}" if t.old_accepted else "n/a"
-        filed = ", ".join(f"{n} at level {depth}" for depth, n in sorted(t.filed.items()))
+        filed = ", ".join(f"{n} at level {depth}" for depth, n in sorted(t.filed.items())) or "none"
         replaced = f"the rule it replaced: {old} at {t.old_accepted / t.listings:.1%} accepted" if args.level == 1 \
             else f"filed {filed}"
         print(f"{name}: pooled precision {precision} ({t.right} of {t.accepted}), accepted "
