@@ -8,15 +8,13 @@ import pandas as pd
 import streamlit as st
 
 from core.dataset import Dataset
-from core.errors import VitrineError
 from core.escaping import message_markdown, plain_markdown
-from core.jobs import CANCELLED, DONE
 from core.models.clip import download_clip, import_clip
 from core.models.densenet import download_densenet, import_densenet
 from core.models.inventory import ModelState, model_states
 from core.scenarios.registry import all_scenarios
 from core.workspace import Workspace
-from pages._shared import dataset_or_stop, follow, job_board, run_shown, stored_results, under_way, workspace
+from pages._shared import as_job, dataset_or_stop, run_shown, stored_results, under_way, workspace
 
 IMPORT_HELP = {"clip": "a folder saved with save_pretrained (config.json, model.safetensors, tokenizer and "
                        "preprocessor files)",
@@ -39,18 +37,11 @@ def _model_key(state: ModelState) -> str:
 def get_model(state: ModelState, fetch) -> None:
     """Download or import ``state``'s model with ``fetch`` (given a progress callback) as a job, or follow the
     one under way (leaving the page does not stop it), then show the page anew; the reason, in words, when
-    it fails."""
-    job = follow(job_board().start(_model_key(state), f"Getting {plain_markdown(state.model_id)}", fetch))
-    if job.state == DONE:
+    it fails (as every job says it)."""
+    what = f"Getting {plain_markdown(state.model_id)}"
+    if as_job(_model_key(state), what, lambda progress: fetch(progress) or True, what) is not None:
         st.session_state["model_added"] = state.model_id
         st.rerun()
-    elif job.state == CANCELLED:
-        st.info(f"Getting {plain_markdown(state.model_id)} was cancelled.")
-    elif isinstance(job.error, VitrineError):
-        st.error(message_markdown(job.error))
-    else:  # the page's edge: a message for the user; the job logged the details
-        st.error(f"Getting {plain_markdown(state.model_id)} failed: {plain_markdown(job.error)}. The terminal that "
-                 "runs the app has the details.")
 
 
 def fetch_download(state: ModelState, place: Workspace):

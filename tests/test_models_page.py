@@ -33,14 +33,14 @@ def test_missing_models_are_listed_and_a_failed_download_says_why(small_data_dir
     assert not any(str(REPO_ROOT) in where for where in table["where"])  # no server path on the page
     next(b for b in app.button if b.key == "download-clip").click().run()
     assert not app.exception
-    assert "Could not download tiny-models-page" in shown(app.error[0].value)
+    assert "Getting tiny-models-page cannot be done: Could not download tiny-models-page" in shown(app.warning[0].value)
 
 
 def test_an_imported_model_is_present_and_its_scenarios_run_from_the_page(small_data_dir, tiny_clip_id, tmp_path):
     app = _page().run()
     app.text_input(key="import-clip").input(str(tmp_path / "nowhere")).run()
     next(b for b in app.button if b.key == "import-button-clip").click().run()
-    assert "nowhere does not exist" in shown(app.error[0].value)  # a wrong folder: said, nothing changed
+    assert "nowhere does not exist" in shown(app.warning[0].value)  # a wrong folder: said, nothing changed
     app.text_input(key="import-clip").input(str(save_tiny_clip(tmp_path / "tiny"))).run()
     next(b for b in app.button if b.key == "import-button-clip").click().run()
     assert not app.exception
