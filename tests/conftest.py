@@ -10,6 +10,9 @@ import csv
 import itertools
 import os
 import re
+import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -210,3 +213,23 @@ def vocabularies(tmp_path):
             uniq_id = f"00{i}" if category == "Watches" else f"{category[:2]}{i}"
             rows.append(listing_row(uniq_id, category, description=text))
     return load_dataset(write_dataset(tmp_path / "data", rows))
+
+
+class Overlap:
+    """How many calls are inside ``held`` at once, and the most there ever were."""
+
+    def __init__(self):
+        self.running = self.most = 0
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def held(self, seconds: float = 0.05):
+        with self._lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        try:
+            time.sleep(seconds)  # long enough for the others to arrive, if they may
+            yield
+        finally:
+            with self._lock:
+                self.running -= 1

@@ -2,7 +2,6 @@ import io
 import subprocess
 import sys
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -13,6 +12,7 @@ from core import images
 from core.errors import ImageError, UnsafeImageNameError
 from core.images import open_image, resolve_image_path, to_square
 from core.locations import REPO_ROOT
+from tests.conftest import Overlap
 
 
 def _bytes(image: Image.Image, fmt: str = "PNG", **kwargs) -> bytes:
@@ -126,24 +126,18 @@ def test_a_large_transparent_png_costs_one_decoded_copy_not_several(tmp_path):
 def test_at_most_two_large_photos_decode_at_once(monkeypatch):
     monkeypatch.setattr(images, "LARGE_DECODE_BYTES", 100)
     monkeypatch.setattr(images, "_LARGE_DECODE_SLOTS", threading.BoundedSemaphore(2))
-    running, most = [0], [0]
-    lock = threading.Lock()
+    overlap = Overlap()
     shrink = images._shrunk
 
     def slow_shrink(img, max_side):
-        with lock:
-            running[0] += 1
-            most[0] = max(most[0], running[0])
-        time.sleep(0.05)
-        with lock:
-            running[0] -= 1
-        return shrink(img, max_side)
+        with overlap.held():
+            return shrink(img, max_side)
 
     monkeypatch.setattr(images, "_shrunk", slow_shrink)
     data = _bytes(Image.new("RGB", (64, 64), "red"))
     with ThreadPoolExecutor(6) as pool:
         opened = list(pool.map(lambda _: open_image(data), range(6)))
-    assert len(opened) == 6 and most[0] == 2
+    assert len(opened) == 6 and overlap.most == 2
 
 
 def test_square_padding_keeps_the_photo_centred_and_maps_back():

@@ -10,7 +10,6 @@ import shutil
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.request
 from types import SimpleNamespace
@@ -30,6 +29,7 @@ from core.service.batching import MicroBatcher
 from core.service.keys import KeyStore
 from core.service.limits import RateLimiter
 from core.workspace import Workspace
+from tests.conftest import Overlap
 
 WATCH = {"id": "w1", "name": "Analog watch", "description": "men analog wrist watch with a leather strap"}
 
@@ -232,17 +232,11 @@ def test_concurrent_listings_share_model_calls():
 
 @pytest.mark.parametrize("calls", [1, 2])
 def test_model_calls_run_side_by_side_up_to_their_number(calls):
-    running, most = [0], [0]
-    lock = threading.Lock()
+    overlap = Overlap()
 
     def run(items):
-        with lock:
-            running[0] += 1
-            most[0] = max(most[0], running[0])
-        time.sleep(0.05)
-        with lock:
-            running[0] -= 1
-        return [item + 1 for item in items]
+        with overlap.held():
+            return [item + 1 for item in items]
 
     async def clients():
         batcher = MicroBatcher(run, max_batch=2, calls=calls)
@@ -251,7 +245,7 @@ def test_model_calls_run_side_by_side_up_to_their_number(calls):
         return answers
 
     assert asyncio.run(clients()) == [[i + 1] for i in range(8)]
-    assert most[0] == calls
+    assert overlap.most == calls
 
 
 def test_clip_on_the_cpu_gathers_calls_per_compute_stream_and_tfidf_one_at_a_time():
