@@ -1,4 +1,5 @@
-"""Why tfidf decided: each word's signed contribution to the class logit (coefficient x tf-idf weight)."""
+"""Why tfidf and tfidf_specs decided: each word's signed contribution to the class score (coefficient x tf-idf
+weight; tfidf's logit, tfidf_specs' SVM margin)."""
 from __future__ import annotations
 
 import re
@@ -112,7 +113,7 @@ class TfidfAttributor(Attributor):
         notes = ()
         if siblings:
             # Below the first level the question is why this sub-category and not its siblings: a word's
-            # contribution to the log-odds of the target against the siblings' mean (contributions are linear in
+            # contribution to the score of the target against the siblings' mean (contributions are linear in
             # the coefficients, so this is the target's minus the siblings' average).
             others = np.array([[w.score for w in word_contributions(model, text, list(model.classes_).index(c))]
                                for c in siblings])
