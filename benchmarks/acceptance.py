@@ -49,7 +49,7 @@ from core.classify.job import UNLIKE  # noqa: E402
 from core.cli import main  # noqa: E402
 from core.dataset import load_dataset, read_csv  # noqa: E402
 from core.evaluation import ScenarioResult  # noqa: E402
-from core.hierarchy import OTHER, SEPARATOR, at_level, cut_path, tree_path  # noqa: E402
+from core.hierarchy import SEPARATOR, at_level, cut_path, other_path, tree_path  # noqa: E402
 from core.scenarios.registry import scenario_named  # noqa: E402
 from core.workspace import Workspace  # noqa: E402
 
@@ -105,8 +105,7 @@ def true_path(tree: list[str], categories: set[str], level: int) -> str:
     """A listing's category at ``level`` as a data set whose categories at that level are ``categories`` names
     it: its own sub-category, else its parent's ``other`` one, else (an unsplit parent) the parent itself."""
     for depth in range(min(level, len(tree)), 1, -1):
-        own, parent = SEPARATOR.join(tree[:depth]), SEPARATOR.join(tree[:depth - 1])
-        for name in (own, f"{parent}{SEPARATOR}{OTHER}{tree[depth - 2]}"):
+        for name in (SEPARATOR.join(tree[:depth]), other_path(SEPARATOR.join(tree[:depth - 1]))):
             if name in categories:
                 return name
     return tree[0]
@@ -137,6 +136,10 @@ def run_fold(raw: pd.DataFrame, train: np.ndarray, test: np.ndarray, data: Path,
     dataset = load_dataset(fold_data)
     held_out = raw.iloc[test].sample(frac=1.0, random_state=rng.randrange(2**31))
     batches = np.array_split(np.arange(len(held_out)), BATCHES_PER_FOLD)
+    if args.level > 1:  # the held-out listings' true paths, named as this fold's data set names its categories
+        categories = set(at_level(dataset.listings, args.level)[0]["category"])
+        paths = {i: true_path(tree_path(tree), categories, args.level)
+                 for i, tree in zip(held_out["uniq_id"], held_out["product_category_tree"])}
     for name, tally in tallies.items():
         outputs = []
         for k, rows in enumerate(batches):
@@ -152,10 +155,8 @@ def run_fold(raw: pd.DataFrame, train: np.ndarray, test: np.ndarray, data: Path,
         if args.level == 1:
             right = output["predicted"].to_numpy() == output["id"].map(truth).to_numpy()
         else:
-            categories = set(at_level(dataset.listings, args.level)[0]["category"])
-            trees = raw.set_index("uniq_id")["product_category_tree"].map(tree_path)
             filed = output["accepted_level"].to_numpy(dtype=int)
-            right = np.array([cut_path(path, depth) == cut_path(true_path(trees[i], categories, args.level), depth)
+            right = np.array([cut_path(path, depth) == cut_path(paths[i], depth)
                               for i, path, depth in zip(output["id"], output["predicted_path"].fillna(""), filed)])
             for depth in filed[filed > 0]:
                 tally.filed[int(depth)] = tally.filed.get(int(depth), 0) + 1

@@ -56,6 +56,11 @@ def ancestors(path: str) -> list[str]:
     return [SEPARATOR.join(parts[:k]) for k in range(1, len(parts) + 1)]
 
 
+def other_path(parent: str) -> str:
+    """The path of the ``other <parent>`` category the merge rule files a parent's small sub-categories under."""
+    return f"{parent}{SEPARATOR}{OTHER}{parent.rpartition(SEPARATOR)[2]}"
+
+
 def is_other(path: str) -> bool:
     """Whether the path ends in a merged ``other <parent>`` category."""
     return path.rpartition(SEPARATOR)[2].startswith(OTHER)
@@ -96,7 +101,7 @@ def categories_at_level(firsts: Sequence[str], trees: Sequence[Sequence[str]], l
             elif child is not None and counts[(path, child)] >= minimum:
                 grown.append(f"{path}{SEPARATOR}{child}")
             else:
-                other = f"{path}{SEPARATOR}{OTHER}{path.rpartition(SEPARATOR)[2]}"
+                other = other_path(path)
                 grown.append(other)
                 merged.setdefault(other, {})
                 name = child if child is not None else "(filed here)"
