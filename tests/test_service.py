@@ -268,6 +268,31 @@ def test_clip_on_the_cpu_gathers_calls_per_compute_stream_and_tfidf_one_at_a_tim
         assert ServiceSettings.from_environment().gathering(served(clip)) == (3, 0.0)
 
 
+_TFIDF_SERVICE = """
+import sys
+from fastapi.testclient import TestClient
+from core.actions.listing_service import ListingService
+from core.dataset import load_dataset
+from core.service.app import ServiceSettings, create_app
+from core.service.keys import KeyStore
+from core.workspace import Workspace
+workspace = Workspace.from_environment()
+key = KeyStore(workspace.root / "service-keys.json").create("form")
+service = ListingService(workspace, load_dataset(), "tfidf")
+with TestClient(create_app(workspace, service.dataset, ServiceSettings(), service)) as client:
+    answer = client.post("/v1/classify", json={"listings": [{"id": "a", "description": "analog watch"}]},
+                         headers={"Authorization": f"Bearer {key}"})
+print(answer.status_code, "torch" in sys.modules)
+"""
+
+
+def test_a_tfidf_service_never_loads_torch(small_data_dir):
+    # Half a gigabyte in every worker process, for a model that does not use it.
+    run = subprocess.run([sys.executable, "-c", _TFIDF_SERVICE], capture_output=True, text=True, cwd=REPO_ROOT,
+                         check=True)
+    assert run.stdout.split()[-2:] == ["200", "False"]
+
+
 def test_the_rate_limiter_refills_at_its_rate():
     now = [0.0]
     limiter = RateLimiter(rate=2.0, burst=2.0, clock=lambda: now[0])

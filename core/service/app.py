@@ -29,7 +29,6 @@ from swagger_ui_bundle import swagger_ui_path
 from core.actions.listing_service import Listing, ListingService, ServiceHistory, decoded_photo
 from core.calibration import Promise
 from core.dataset import Dataset, load_dataset
-from core.embeddings.streams import compute_streams
 from core.errors import VitrineError
 from core.labels.versions import apply_version, selected_version
 from core.service.batching import MicroBatcher
@@ -93,7 +92,15 @@ class ServiceSettings:
         leaving it one listing. Others (tfidf's sparse products, DenseNet's own threads, a GPU) run one call at
         a time, waiting for nobody."""
         on_streams = service.scenario.computes_on_streams and service.device == "cpu"
-        calls = self.model_calls or (compute_streams().count if on_streams else 1)
+        if self.model_calls:
+            calls = self.model_calls
+        elif on_streams:
+            # Here, where its scenario has loaded torch already: a tfidf service never imports it (500 MB).
+            from core.embeddings.streams import compute_streams
+
+            calls = compute_streams().count
+        else:
+            calls = 1
         wait = self.max_wait_ms if self.max_wait_ms is not None else GATHER_MS if on_streams else 0.0
         return calls, wait / 1000
 
