@@ -264,7 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="how long a model call waits for more listings than those already waiting (default: 5 "
                        "for CLIP on the CPU, so that the clients a call answered join the next one; 0 otherwise: "
                        "under load, the listings that arrive during one call make the next)")
-    serve.add_argument("--model-calls", type=int, default=None,
+    serve.add_argument("--model-calls", type=_model_calls, default=None,
                        help="model calls run at once (default: for CLIP on the CPU, one per torch compute stream, "
                        "about one per core; 1 otherwise)")
     serve.add_argument("--rate", type=float, default=200.0, help="requests per second per key (default 200)")
@@ -410,6 +410,13 @@ def _port(text: str) -> int:
     """A TCP port number from the command line (argparse's ``type``)."""
     if not text.isdigit() or not 1 <= int(text) <= 65535:
         raise argparse.ArgumentTypeError(f"a port is a number from 1 to 65535, not {text!r}")
+    return int(text)
+
+
+def _model_calls(text: str) -> int:
+    """How many model calls the service runs at once (argparse's ``type``): a whole number, at least 1."""
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"model calls at once are a whole number, at least 1, not {text!r}")
     return int(text)
 
 

@@ -432,6 +432,10 @@ def test_serve_refuses_a_port_out_of_range_or_taken_in_one_line(small_data_dir, 
     with pytest.raises(SystemExit) as refused:
         main(["serve", "--port", "99999"])
     assert refused.value.code == 2 and "a port is a number from 1 to 65535, not '99999'" in capsys.readouterr().err
+    for calls in ("0", "-1", "two"):  # a batcher with no call would leave every request waiting for its timeout
+        with pytest.raises(SystemExit) as refused:
+            main(["serve", "--model-calls", calls])
+        assert refused.value.code == 2 and f"at least 1, not '{calls}'" in capsys.readouterr().err
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
