@@ -32,9 +32,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from timing import cpu_line  # noqa: E402
 
 from core.dataset import load_dataset  # noqa: E402
-from core.hierarchy import SEPARATOR, at_level, tree_path  # noqa: E402
+from core.evaluation import protocol_listings  # noqa: E402
+from core.hierarchy import SEPARATOR, tree_path  # noqa: E402
 from core.scenarios.registry import scenario_named  # noqa: E402
-from core.split import SEED, assign_split, cv_folds  # noqa: E402
+from core.scenarios.variants import variant  # noqa: E402
+from core.split import SEED, cv_folds  # noqa: E402
 from core.workspace import Workspace  # noqa: E402
 
 QUICK_CHECK_MINIMUM = 5  # the issue's quick check kept the sub-categories with at least 5 listings
@@ -42,10 +44,9 @@ QUICK_CHECK_MINIMUM = 5  # the issue's quick check kept the sub-categories with 
 
 def product_cv(model, scenario, listings, level: int) -> np.ndarray:
     """Fold accuracies as ``run --level`` measures them: the merge rule's categories, CV in the train split."""
-    split = assign_split(listings, test_share=round(1 - scenario.train_share, 4))
-    kept, _ = at_level(listings, level)
-    is_train = (split.loc[kept.index] == "train").to_numpy()
-    X = scenario.featurize(kept.reset_index(drop=True)).values[is_train]
+    kept, split = protocol_listings(variant(scenario, level=level), listings)
+    is_train = split == "train"
+    X = scenario.featurize(kept).values[is_train]
     y = kept["category"].to_numpy()[is_train]
     return cross_val_score(clone(model), X, y, cv=cv_folds(y), n_jobs=-1)
 

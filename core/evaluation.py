@@ -164,16 +164,20 @@ class FittedScenario:
     estimator: object = field(repr=False)
 
 
-def evaluate(scenario: Scenario, dataset: Dataset, progress: Progress = silent) -> FittedScenario:
-    """Run the whole protocol for one scenario on the dataset: its result and the classifier it fitted."""
-    listings = dataset.listings
-    classes = dataset.categories
+def protocol_listings(scenario: Scenario, listings: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
+    """The listings the scenario's protocol reads, their category at its level, and each one's split ("train"
+    or "test"). The split is drawn on every listing first, so each level tests the same ones."""
     split = assign_split(listings, test_share=round(1 - scenario.train_share, 4))
-    if scenario.level > 1:  # the split is drawn on every listing first, so each level tests the same ones
+    if scenario.level > 1:
         listings, _ = at_level(listings, scenario.level)
         split, listings = split.loc[listings.index], listings.reset_index(drop=True)
-        classes = sorted(listings["category"].unique())
-    split = split.to_numpy()
+    return listings, split.to_numpy()
+
+
+def evaluate(scenario: Scenario, dataset: Dataset, progress: Progress = silent) -> FittedScenario:
+    """Run the whole protocol for one scenario on the dataset: its result and the classifier it fitted."""
+    listings, split = protocol_listings(scenario, dataset.listings)
+    classes = sorted(listings["category"].unique()) if scenario.level > 1 else dataset.categories
     labels = listings["category"].to_numpy()
 
     features = scenario.featurize(listings, progress)
