@@ -2,7 +2,9 @@
 package; installed here when missing and the script may, else it says so).
 
 - A: the same server stack answering a constant JSON (``/healthz``): the stack's own ceiling here;
-- B: tfidf ``/v1/classify``, one listing per request, at saturation (wrk, 32 connections);
+- B: tfidf ``/v1/classify``, one listing per request, at saturation (wrk, 32 connections); A and B are
+  measured in turns (``--rounds``, 3 by default) and each is the median of its rounds, so that a neighbour's
+  load on this shared machine falls on both, not on one;
 - C: tfidf p99 latency at half of B's rate (8 connections, each pausing between its requests; wrk2's
   open loop is not packaged, so a slow answer can delay the next request of its connection);
 - D: clip_a ``/v1/classify`` with a photo per request, at saturation, 16 connections (full-size
@@ -11,7 +13,7 @@ package; installed here when missing and the script may, else it says so).
 - F: ``classify``'s clip_a listings per second on the same photos, in the same run;
 - with ``--soak S``: tfidf held at half of B's rate for S seconds, the server's memory before and after.
 
-    .venv/bin/python benchmarks/serve.py [--seconds 10] [--clip-n 128] [--skip-clip] [--soak 600]
+    .venv/bin/python benchmarks/serve.py [--seconds 10] [--rounds 3] [--clip-n 128] [--skip-clip] [--soak 600]
 
 Last line: ``bare_rps A tfidf_rps B tfidf_p99_ms C clip_rps D clip_batch_gain E clip_classify_per_s F``.
 Targets (issue 24): B >= 0.5 A, C <= 50 ms, D >= 0.8 F, E >= 1.5 on the CPU.
@@ -25,6 +27,7 @@ import os
 import re
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -180,6 +183,8 @@ def clip_part(binary: str, env: dict, key: str, args, folder: Path) -> tuple[flo
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=10, help="each load's duration (default 10)")
+    parser.add_argument("--rounds", type=int, default=3, help="turns of A then B, each the median of its turns "
+                        "(default 3)")
     parser.add_argument("--clip-n", type=int, default=512,
                         help="listings classify runs for F (default 512: its model load is part of its time)")
     parser.add_argument("--skip-clip", action="store_true", help="tfidf only (A, B, C)")
@@ -194,21 +199,24 @@ def main() -> None:
         env = os.environ | {"VITRINE_WORK_DIR": str(folder / "work")}
         key = create_key(env)
         with served(env, "tfidf") as (address, pid):
-            bare = wrk(binary, address + "/healthz", args.seconds, 32)
-            tfidf = wrk(binary, address + "/v1/classify", args.seconds, 32, {"listings": [LISTING]}, key)
+            turns = [(wrk(binary, address + "/healthz", args.seconds, 32)["rps"],
+                      wrk(binary, address + "/v1/classify", args.seconds, 32, {"listings": [LISTING]}, key)["rps"])
+                     for _ in range(args.rounds)]
+            print("turns (A, B requests/s): " + "; ".join(f"{a:,.0f}, {b:,.0f}" for a, b in turns))
+            bare, tfidf = statistics.median(a for a, _ in turns), statistics.median(b for _, b in turns)
             # Half of B's rate: 8 connections, each pausing between requests (the pause is not in the latency).
             p99 = wrk(binary, address + "/v1/classify", args.seconds, 8, {"listings": [LISTING]}, key,
-                      rate=tfidf["rps"] / 2)["p99_ms"]
+                      rate=tfidf / 2)["p99_ms"]
             if args.soak:
                 before = resident_mb(pid)  # after the loads above: a warm server
                 soaked = wrk(binary, address + "/v1/classify", args.soak, 8, {"listings": [LISTING]}, key,
-                             rate=tfidf["rps"] / 2)
+                             rate=tfidf / 2)
                 after = resident_mb(pid)
-                print(f"soak: {args.soak} s at {tfidf['rps'] / 2:,.0f} requests/s (p99 {soaked['p99_ms']:.1f} ms): "
+                print(f"soak: {args.soak} s at {tfidf / 2:,.0f} requests/s (p99 {soaked['p99_ms']:.1f} ms): "
                       f"{before:,.0f} MB before, {after:,.0f} MB after ({after / before - 1:+.1%}; target < +10%)")
-        print(f"constant JSON {bare['rps']:,.0f} requests/s; tfidf classify {tfidf['rps']:,.0f}/s at saturation "
-              f"(ratio {tfidf['rps'] / bare['rps']:.2f}), p99 {p99:.1f} ms at {tfidf['rps'] / 2:,.0f}/s")
-        last = f"bare_rps {bare['rps']:.0f} tfidf_rps {tfidf['rps']:.0f} tfidf_p99_ms {p99:.1f}"
+        print(f"constant JSON {bare:,.0f} requests/s; tfidf classify {tfidf:,.0f}/s at saturation "
+              f"(ratio {tfidf / bare:.2f}), p99 {p99:.1f} ms at {tfidf / 2:,.0f}/s")
+        last = f"bare_rps {bare:.0f} tfidf_rps {tfidf:.0f} tfidf_p99_ms {p99:.1f}"
         if not args.skip_clip:
             clip_rps, gain, per_second = clip_part(binary, env, key, args, folder)
             last += f" clip_rps {clip_rps:.1f} clip_batch_gain {gain:.2f} clip_classify_per_s {per_second:.1f}"

@@ -61,7 +61,7 @@ BOUNDED = {
     "benchmarks/classify.py": ["--rows", "20", "--clip-n", "2", "--gpu-n", "2", "--rounds", "1"],
     "benchmarks/classify_ray.py": ["--rows", "100"],
     "benchmarks/acceptance.py": ["--scenarios", "tfidf", "--folds", "2", "--repeats", "1"],
-    "benchmarks/serve.py": ["--seconds", "1", "--skip-clip"],
+    "benchmarks/serve.py": ["--seconds", "1", "--rounds", "1", "--skip-clip"],
 }
 TIMEOUT_S, BENCHMARK_TIMEOUT_S = 300, 600
 VERSION_NAME = "docs-version"

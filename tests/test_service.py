@@ -10,6 +10,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from types import SimpleNamespace
@@ -19,12 +20,12 @@ import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
 
-from core.actions.listing_service import ListingService
+from core.actions.listing_service import Listing, ListingService
 from core.cli import main
 from core.dataset import load_dataset
 from core.locations import REPO_ROOT, SAMPLE_DATA_DIR
 from core.review.batches import sent_batches
-from core.service.app import ServiceSettings, create_app
+from core.service.app import LOOP_TEXT_CHARS, Gathering, ServiceSettings, create_app
 from core.service.batching import MicroBatcher
 from core.service.keys import KeyStore
 from core.service.limits import RateLimiter
@@ -248,6 +249,29 @@ def test_model_calls_run_side_by_side_up_to_their_number(calls):
     assert overlap.most == calls
 
 
+def test_short_calls_of_a_python_model_run_on_the_event_loop_and_long_ones_in_a_thread():
+    threads = []
+
+    def run(items):
+        threads.append(threading.current_thread())
+        return [len(item.description) for item in items]
+
+    async def clients(descriptions):
+        how = Gathering(1, 0.0, loop_text_chars=100)
+        batcher = MicroBatcher(run, max_batch=8, on_loop=how.on_loop)
+        answers = await asyncio.gather(*(batcher.submit([Listing(str(i), description=d)])
+                                         for i, d in enumerate(descriptions)))
+        await batcher.close()
+        return answers
+
+    assert asyncio.run(clients(["a" * 10] * 4)) == [[10]] * 4
+    assert set(threads) == {threading.main_thread()}
+    threads.clear()
+    assert asyncio.run(clients(["a" * 60] * 4)) == [[60]] * 4  # 240 characters gathered: over the 100
+    assert threading.main_thread() not in threads
+    assert not Gathering(1, 0.0).on_loop([Listing("1")])  # no budget: always a thread
+
+
 def test_clip_on_the_cpu_gathers_calls_per_compute_stream_and_tfidf_one_at_a_time():
     from core.embeddings.streams import compute_streams
     from core.scenarios.clip import ClipScenario
@@ -257,21 +281,21 @@ def test_clip_on_the_cpu_gathers_calls_per_compute_stream_and_tfidf_one_at_a_tim
         return SimpleNamespace(scenario=scenario, device=device)
 
     clip = ClipScenario.__new__(ClipScenario)
-    assert ServiceSettings().gathering(served(TfidfScenario())) == (1, 0.0)
-    assert ServiceSettings().gathering(served(clip)) == (compute_streams().count, 0.005)
-    assert ServiceSettings().gathering(served(clip, "cuda")) == (1, 0.0)
-    assert ServiceSettings(model_calls=3, max_wait_ms=0).gathering(served(clip)) == (3, 0.0)
+    assert ServiceSettings().gathering(served(TfidfScenario())) == (1, 0.0, LOOP_TEXT_CHARS)
+    assert ServiceSettings().gathering(served(clip)) == (compute_streams().count, 0.005, 0)
+    assert ServiceSettings().gathering(served(clip, "cuda")) == (1, 0.0, 0)
+    assert ServiceSettings(model_calls=3, max_wait_ms=0).gathering(served(clip)) == (3, 0.0, 0)
     assert ServiceSettings.from_environment() == ServiceSettings()  # unset: chosen per scenario, as by default
     with pytest.MonkeyPatch.context() as env:
         env.setenv("VITRINE_SERVICE_MODEL_CALLS", "3")
         env.setenv("VITRINE_SERVICE_MAX_WAIT_MS", "0")
-        assert ServiceSettings.from_environment().gathering(served(clip)) == (3, 0.0)
+        assert ServiceSettings.from_environment().gathering(served(clip)) == (3, 0.0, 0)
 
 
 _TFIDF_SERVICE = """
 import sys
 from fastapi.testclient import TestClient
-from core.actions.listing_service import ListingService
+from core.actions.listing_service import Listing, ListingService
 from core.dataset import load_dataset
 from core.service.app import ServiceSettings, create_app
 from core.service.keys import KeyStore

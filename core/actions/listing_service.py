@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -110,7 +111,7 @@ class ListingService:
         self._explanations: ScenarioExplanations | None = None
         self._guide: pd.DataFrame | None = None
 
-    @property
+    @cached_property
     def promise(self) -> str:
         """The review cut-off's promise in words, or that no cut-off could be shown to keep it (then every
         listing needs review)."""

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+import sklearn
 
 from core.batch_check import BatchCheck, BatchReference, check_batch, unknown_share
 from core.calibration import Promise, ReviewThreshold
@@ -314,7 +315,11 @@ def chunk_columns(chunk: BatchRows, photos: list, scenario: Scenario, estimator,
         features = scenario.features_of([_image(photos[i]) for i in usable], [chunk.names[i] for i in usable],
                                         [texts[i] for i in usable],
                                         [chunk.specifications[i] for i in usable])
-        proba[usable] = estimator.predict_proba(features)
+        # The estimator was fitted with valid parameters, and text features (TF-IDF weights) are finite by
+        # construction: scikit-learn checking them again took a quarter of a call on a few listings. A photo
+        # model's embeddings keep their check.
+        with sklearn.config_context(skip_parameter_validation=True, assume_finite=not scenario.reads_photo):
+            proba[usable] = estimator.predict_proba(features)
     columns = _output_columns(chunk.ids, proba, classes, statuses)
     if isinstance(threshold, BackOff):  # a level below the first: filed as deep as its cut-offs allow
         columns.update(threshold.columns(proba, classes))

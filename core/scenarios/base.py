@@ -58,6 +58,9 @@ class Scenario(ABC):
     # Whether on the CPU its model computes each batch on one of torch's compute streams, one core each
     # (``core.embeddings.streams``), so that calls side by side use more cores.
     computes_on_streams: bool = False
+    # Whether its model computes in Python holding the interpreter's lock (scikit-learn's text pipeline): the
+    # service runs its short calls on the event loop, where a worker thread would only add a hand-over.
+    computes_in_python: bool = False
     # The study's retraining variants (core.scenarios.variants): the share of listings trained on, photos
     # read in grey (scenarios that read photos), seller-guide keywords given more weight (text scenarios
     # whose classifier reads the text itself).

@@ -28,6 +28,7 @@ class TfidfScenario(Scenario):
     runs_in_seconds = True
     reads_photo = False
     supports_keywords = True
+    computes_in_python = True
     explains_top_down = True
 
     @property

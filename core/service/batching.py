@@ -6,6 +6,9 @@ model runs (in a worker thread, so the event loop keeps accepting requests), the
 batches grow with the load and a lone request waits for nobody. ``max_wait`` (0 by default) can hold a
 call back a little longer for more.
 
+A model computing in Python holds the interpreter's lock anyway: a worker thread gains it nothing and costs a
+hand-over per call, so a call that ``on_loop`` says is short runs on the event loop itself.
+
 Up to ``calls`` model calls run at once (1 by default). On a CPU a batch of a few photos runs on one of
 torch's compute streams (``core.embeddings.streams``), one core: a second call gathering meanwhile keeps the
 other core busy, as the batch job's streams do.
@@ -21,8 +24,10 @@ class MicroBatcher:
     """Gathers items submitted concurrently and runs ``run(items) -> results`` on groups of them."""
 
     def __init__(self, run: Callable[[Sequence[Any]], list[Any]], max_batch: int = 32, max_wait: float = 0.0,
-                 on_batch: Callable[[int], None] = lambda size: None, calls: int = 1):
+                 on_batch: Callable[[int], None] = lambda size: None, calls: int = 1,
+                 on_loop: Callable[[Sequence[Any]], bool] = lambda items: False):
         self.run, self.max_batch, self.max_wait, self.on_batch, self.calls = run, max_batch, max_wait, on_batch, calls
+        self.on_loop = on_loop
         self.queue: asyncio.Queue | None = None
         self.task: asyncio.Task | None = None
         self.running: set[asyncio.Task] = set()
@@ -67,7 +72,8 @@ class MicroBatcher:
 
     async def _call(self, live: list) -> None:
         try:
-            results = await asyncio.to_thread(self.run, [item for item, _ in live])
+            items = [item for item, _ in live]
+            results = self.run(items) if self.on_loop(items) else await asyncio.to_thread(self.run, items)
         except Exception as exc:  # every waiting request gets the failure, the batcher goes on
             for _, future in live:
                 if not future.done():

@@ -28,10 +28,13 @@ class ServeBatcher:
     concurrent requests to one replica go to one model call."""
 
     def __init__(self, run: Callable[[Sequence[Any]], list[Any]], max_batch: int = 32, max_wait: float = 0.0,
-                 on_batch: Callable[[int], None] = lambda size: None, calls: int = 1):
+                 on_batch: Callable[[int], None] = lambda size: None, calls: int = 1,
+                 on_loop: Callable[[Sequence[Any]], bool] = lambda items: False):
         @serve.batch(max_batch_size=max_batch, batch_wait_timeout_s=max_wait, max_concurrent_batches=calls)
         async def run_batch(items: list[Any]) -> list[Any]:
             on_batch(len(items))
+            if on_loop(items):
+                return run(items)
             return await asyncio.to_thread(run, items)  # the replica's event loop keeps taking requests
 
         self._one = run_batch
