@@ -249,6 +249,24 @@ def test_model_calls_run_side_by_side_up_to_their_number(calls):
     assert overlap.most == calls
 
 
+def test_listings_waiting_together_are_shared_among_the_free_calls():
+    overlap, sizes = Overlap(), []
+
+    def run(items):
+        sizes.append(len(items))
+        with overlap.held():
+            return [item + 1 for item in items]
+
+    async def clients():
+        batcher = MicroBatcher(run, max_batch=32, calls=2)
+        answers = await asyncio.gather(*(batcher.submit([i]) for i in range(8)))
+        await batcher.close()
+        return answers
+
+    assert asyncio.run(clients()) == [[i + 1] for i in range(8)]
+    assert sizes == [4, 4] and overlap.most == 2  # not one call of 8 with the other core idle
+
+
 def test_short_calls_of_a_python_model_run_on_the_event_loop_and_long_ones_in_a_thread():
     threads = []
 

@@ -9,9 +9,10 @@ call back a little longer for more.
 A model computing in Python holds the interpreter's lock anyway: a worker thread gains it nothing and costs a
 hand-over per call, so a call that ``on_loop`` says is short runs on the event loop itself.
 
-Up to ``calls`` model calls run at once (1 by default). On a CPU a batch of a few photos runs on one of
-torch's compute streams (``core.embeddings.streams``), one core: a second call gathering meanwhile keeps the
-other core busy, as the batch job's streams do.
+Up to ``calls`` model calls run at once (1 by default), the waiting listings shared among the calls free
+to take them. On a CPU a batch of a few photos runs on one of torch's compute streams
+(``core.embeddings.streams``), one core: a second call keeps the other core busy, as the batch job's
+streams do.
 """
 from __future__ import annotations
 
@@ -65,10 +66,17 @@ class MicroBatcher:
             if not live:
                 free.release()
                 continue
-            self.on_batch(len(live))
-            call = asyncio.create_task(self._call(live))
-            self.running.add(call)
-            call.add_done_callback(lambda done: (self.running.discard(done), free.release()))
+            # Shared with the calls free now: one call taking every waiting client would leave the others idle
+            # until it answers, and then all the clients come back together to the next single call.
+            size = -(-len(live) // (self.calls - len(self.running)))  # rounded up: at most one part per free call
+            for start in range(0, len(live), size):
+                if start:
+                    await free.acquire()  # free: counted above
+                part = live[start:start + size]
+                self.on_batch(len(part))
+                call = asyncio.create_task(self._call(part))
+                self.running.add(call)
+                call.add_done_callback(lambda done: (self.running.discard(done), free.release()))
 
     async def _call(self, live: list) -> None:
         try:
