@@ -106,6 +106,37 @@ def browser():
         launched.close()
 
 
+def test_the_services_interactive_docs_render_its_routes_in_a_real_browser(small_data_dir, browser):
+    import threading
+
+    import uvicorn
+
+    from core.actions.listing_service import ListingService
+    from core.dataset import load_dataset
+    from core.service.app import ServiceSettings, create_app
+
+    workspace = Workspace.from_environment()
+    service = ListingService(workspace, load_dataset(), "tfidf")
+    server = uvicorn.Server(uvicorn.Config(create_app(workspace, service.dataset, ServiceSettings(), service),
+                                           host="127.0.0.1", port=_free_port(), log_level="warning"))
+    serving = threading.Thread(target=server.run, daemon=True)
+    serving.start()
+    try:
+        while not server.started:
+            time.sleep(0.05)
+        page = browser.new_page()
+        page.goto(f"http://127.0.0.1:{server.config.port}/docs")
+        # Swagger UI draws each operation from the OpenAPI document; one it cannot read shows none.
+        page.locator(".opblock-summary-path", has_text=re.compile(r"^/v1/classify$")).wait_for(timeout=30_000)
+        for path in ("/v1/classify/upload", "/v1/explain", "/v1/advice", "/healthz"):
+            expect(page.locator(".opblock-summary-path", has_text=re.compile(f"^{path}$"))).to_have_count(1)
+        expect(page.get_by_text("ClassifyIn", exact=True)).to_be_visible()  # the body /v1/classify validates
+        assert "Unable to render" not in page.content()
+    finally:
+        server.should_exit = True
+        serving.join(timeout=30)
+
+
 def test_results_page_shows_the_scenario_table_in_a_real_browser(app_env, browser, tmp_path: Path):
     process, url = start_app(app_env)
     try:

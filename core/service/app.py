@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import NamedTuple
 
 from fastapi import Depends, FastAPI, File, Form, Request, UploadFile
@@ -28,7 +29,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import to_json
 from starlette.exceptions import HTTPException
 from starlette.routing import Match, Route
-from swagger_ui_bundle import swagger_ui_path
 
 from core.actions.listing_service import Listing, ListingService, ServiceHistory, decoded_photo
 from core.calibration import Promise
@@ -48,6 +48,9 @@ GC_THRESHOLD = 50_000  # allocations between young-generation passes (Python's d
 # listings of 250 characters took 3 ms with tfidf and 13 ms with tfidf_specs.
 LOOP_TEXT_CHARS = 8_000
 GATHER_MS = 5.0  # measured with clip_a on 2 cores, 16 clients: 33.8 requests/s without it, 40.6 with it
+# Swagger UI 5 (fastapi-swagger's copy), which reads OpenAPI 3.1, the version FastAPI writes: Swagger UI 4
+# showed "Unable to render this definition" instead of any route.
+SWAGGER_UI_FILES = resources.files("fastapi_swagger") / "resources"
 BASE64 = r"^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$"
 
 
@@ -400,7 +403,7 @@ def create_app(workspace: Workspace, dataset: Dataset, settings: ServiceSettings
         await state["batcher"].close()
         await asyncio.to_thread(state["history"].close)
 
-    # The interactive docs from files shipped with the package (swagger-ui-bundle), not a CDN: the service
+    # The interactive docs from files shipped with a package (fastapi-swagger), not a CDN: the service
     # may run where nothing outside answers.
     app = FastAPI(title="Vitrine", version="1", lifespan=lifespan, docs_url=None, redoc_url=None,
                   description="Classify marketplace listings, explain the category and advise sellers.",
@@ -473,14 +476,15 @@ def create_app(workspace: Workspace, dataset: Dataset, settings: ServiceSettings
             raise HTTPException(503, "The service is still loading its classifier.")
         return state["service"]
 
-    app.mount("/docs-assets", StaticFiles(directory=swagger_ui_path), name="docs-assets")
+    app.mount("/docs-assets", StaticFiles(directory=SWAGGER_UI_FILES), name="docs-assets")
 
     @app.get("/docs", include_in_schema=False)
     async def docs() -> HTMLResponse:
         """The interactive docs (Swagger UI) of the OpenAPI document."""
         return get_swagger_ui_html(openapi_url="/openapi.json", title="Vitrine: interactive docs",
                                    swagger_js_url="/docs-assets/swagger-ui-bundle.js",
-                                   swagger_css_url="/docs-assets/swagger-ui.css", swagger_favicon_url="")
+                                   swagger_css_url="/docs-assets/swagger-ui.css",
+                                   swagger_favicon_url="/docs-assets/favicon-32x32.png")
 
     @app.get("/healthz")
     async def healthz() -> dict:
