@@ -150,6 +150,8 @@ def test_hostile_requests_get_a_4xx_json_error_and_the_server_goes_on(service):
         plain = client.post("/v1/classify", content=b"classify my watch", headers=_auth(key))
         assert plain.status_code == 422 and "must be a JSON object sent as Content-Type: application/json" in \
             plain.json()["error"]["message"]
+        explained = client.post("/v1/explain", content=b"explain my watch", headers=_auth(key))
+        assert '{"listing": {"id": "1"' in explained.json()["error"]["message"]  # its own body's example
         assert client.post("/v1/classify", json={"listings": [WATCH]}, headers=_auth(key)).status_code == 200
 
 

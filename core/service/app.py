@@ -227,6 +227,10 @@ class ErrorOut(BaseModel):
     error: dict[str, str]
 
 
+# What a body looks like, for the message that one is not JSON.
+BODY_EXAMPLES = {"/v1/classify": '{"listings": [{"id": "1", "name": "…", "description": "…"}]}',
+                 "/v1/explain": '{"listing": {"id": "1", "name": "…", "description": "…"}}',
+                 "/v1/advice": '{"listing": {"id": "1", "name": "…", "description": "…"}, "category": "…"}'}
 SELF_VALIDATED = (ClassifyIn,)  # bodies a route validates itself (``_validated``), declared in the document
 
 
@@ -419,9 +423,9 @@ def create_app(workspace: Workspace, dataset: Dataset, settings: ServiceSettings
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
+        example = BODY_EXAMPLES.get(request.url.path, BODY_EXAMPLES["/v1/classify"])
         problems = ["The request body is not valid JSON." if e["type"] == "json_invalid" else
-                    "The request body must be a JSON object sent as Content-Type: application/json, e.g. "
-                    '{"listings": [{"id": "1", "name": "…", "description": "…"}]}.'
+                    f"The request body must be a JSON object sent as Content-Type: application/json, e.g. {example}."
                     if e["type"] in ("model_attributes_type", "model_type") and tuple(e["loc"]) == ("body",) else
                     f"{'.'.join(str(p) for p in e['loc'][1:])}: the photo must be its file's bytes encoded as base64"
                     if e["type"] == "string_pattern_mismatch" and e["loc"][-1] == "photo" else
@@ -455,7 +459,7 @@ def create_app(workspace: Workspace, dataset: Dataset, settings: ServiceSettings
             raise HTTPException(403, f"The key {key.name!r} has no {right!r} right.")
         wait = limiter.take(key.name)
         if wait > 0:
-            raise HTTPException(429, f"Too many requests for the key {key.name!r}: retry in {wait:.1f} s.",
+            raise HTTPException(429, f"Too many requests for the key {key.name!r}: retry in {max(wait, 0.1):.1f} s.",
                                 headers={"Retry-After": str(max(1, round(wait)))})
         return key
 
