@@ -122,8 +122,11 @@ def test_the_services_interactive_docs_render_its_routes_in_a_real_browser(small
     serving = threading.Thread(target=server.run, daemon=True)
     serving.start()
     try:
-        while not server.started:
+        for _ in range(600):
+            if server.started or not serving.is_alive():
+                break
             time.sleep(0.05)
+        assert server.started, "the service did not start"
         page = browser.new_page()
         page.goto(f"http://127.0.0.1:{server.config.port}/docs")
         # Swagger UI draws each operation from the OpenAPI document; one it cannot read shows none.
