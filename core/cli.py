@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import socket
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -203,7 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     issues.add_argument("--level", type=int, default=1, choices=range(1, MAX_LEVEL + 1),
                         help="the level of the category tree (default 1): below the first, the labels are paths and "
                         "a listing's sub-category is judged against the others")
-    issues.add_argument("--top", type=int, default=20, help="rows to print (default 20; all are stored)")
+    issues.add_argument("--top", type=_whole_number("the number of rows", 1), default=20,
+                        help="rows to print (default 20; all are stored)")
     issues.add_argument("--json", action="store_true", help="one JSON object per line, in rank order")
     applying = label_commands.add_parser(
         "apply", help="write the operators' corrections as a new data version",
@@ -211,7 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
         "them as a new data version: the original CSV is never edited. Run any command on it with "
         "--data-version NAME.")
     applying.add_argument("--name", default=None, help="the version's name (default corrected-<date>-<time>)")
-    applying.add_argument("--min-operators", type=int, default=1,
+    applying.add_argument("--min-operators", type=_whole_number("the number of operators", 1), default=1,
                           help="operators who must have answered a listing for it to be corrected (default 1)")
     comparing = label_commands.add_parser(
         "compare", help="each scenario on the original data and on a corrected version",
@@ -233,7 +236,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Writes a CSV beside the results and prints the mean area per method (lower is better).")
     faithfulness.add_argument("--scenario", default="clip_a", choices=scenarios,
                               help="a scenario that compares explanation methods (clip_a, clip_b)")
-    faithfulness.add_argument("--limit", type=int, default=None, help="only the first N test listings")
+    faithfulness.add_argument("--limit", type=_whole_number("the number of listings", 1), default=None,
+                              help="only the first N test listings")
     faithfulness.add_argument("--no-alternatives", action="store_true", help="relevance and random order only")
     keywords = explain_commands.add_parser(
         "keywords", help="the words that drive each category",
@@ -241,7 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
         "the top words per category (also written as a CSV beside the results).")
     keywords.add_argument("--scenario", default="clip_a", choices=scenarios,
                           help="a scenario that explains words")
-    keywords.add_argument("--top", type=int, default=10, help="words per category (default 10)")
+    keywords.add_argument("--top", type=_whole_number("the number of words", 1), default=10,
+                          help="words per category (default 10)")
     serve = commands.add_parser(
         "serve", help="the HTTP service for the marketplace's listing form",
         description="Serve classify, explain and advice over HTTP (FastAPI on uvicorn), with the OpenAPI document "
@@ -250,25 +255,31 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--level", type=int, default=1, choices=range(1, MAX_LEVEL + 1),
                        help="the level of the category tree its answers go down to (default 1), as for classify")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine)")
-    serve.add_argument("--port", type=_port, default=8000, help="port (default 8000)")
-    serve.add_argument("--workers", type=int, default=1, help="worker processes (default 1; --engine local)")
+    serve.add_argument("--port", type=_whole_number("a port", 1, 65535), default=8000, help="port (default 8000)")
+    serve.add_argument("--workers", type=_whole_number("the number of worker processes", 1), default=1,
+                       help="worker processes (default 1; --engine local)")
     serve.add_argument("--engine", choices=["local", "ray"], default="local",
                        help="local (default): uvicorn worker processes on this machine; ray: Ray Serve replicas, "
                        "autoscaled, on a local Ray or the cluster at $RAY_ADDRESS")
-    serve.add_argument("--replicas", type=int, default=max(1, os.cpu_count() or 1),
+    serve.add_argument("--replicas", type=_whole_number("the number of replicas", 1),
+                       default=max(1, os.cpu_count() or 1),
                        help="--engine ray: most replicas the autoscaler may start (default: this machine's cores)")
     serve.add_argument("--cors", action="append", default=[], metavar="ORIGIN",
                        help="a browser origin allowed to call the service (repeat for several); none by default")
-    serve.add_argument("--max-batch", type=int, default=32, help="most listings in one model call (default 32)")
-    serve.add_argument("--max-wait-ms", type=float, default=None,
+    serve.add_argument("--max-batch", type=_whole_number("the size of a model call", 1), default=32,
+                       help="most listings in one model call (default 32)")
+    serve.add_argument("--max-wait-ms", default=None,
+                       type=_positive_number("a wait (milliseconds)", zero_allowed=True),
                        help="how long a model call waits for more listings than those already waiting (default: 5 "
                        "for CLIP on the CPU, so that the clients a call answered join the next one; 0 otherwise: "
                        "under load, the listings that arrive during one call make the next)")
-    serve.add_argument("--model-calls", type=_model_calls, default=None,
+    serve.add_argument("--model-calls", type=_whole_number("the number of model calls at once", 1), default=None,
                        help="model calls run at once (default: for CLIP on the CPU, one per torch compute stream, "
                        "about one per core; 1 otherwise)")
-    serve.add_argument("--rate", type=float, default=200.0, help="requests per second per key (default 200)")
-    serve.add_argument("--timeout", type=float, default=30.0, help="seconds before a request is answered 504")
+    serve.add_argument("--rate", type=_positive_number("a rate (requests per second)"), default=200.0,
+                       help="requests per second per key (default 200)")
+    serve.add_argument("--timeout", type=_positive_number("a timeout (seconds)"), default=30.0,
+                       help="seconds before a request is answered 504")
 
     keys = commands.add_parser("keys", help="the service's API keys", description="Create, list or revoke the "
                                "API keys the service accepts; a key is shown once, and stored only as its hash.")
@@ -404,20 +415,6 @@ def _serve(args: argparse.Namespace, workspace: Workspace, dataset: Dataset) -> 
     uvicorn.run("core.service.app:app_from_environment", factory=True, host=args.host, port=args.port,
                 workers=args.workers, log_level="warning")
     return 0
-
-
-def _port(text: str) -> int:
-    """A TCP port number from the command line (argparse's ``type``)."""
-    if not text.isdigit() or not 1 <= int(text) <= 65535:
-        raise argparse.ArgumentTypeError(f"a port is a number from 1 to 65535, not {text!r}")
-    return int(text)
-
-
-def _model_calls(text: str) -> int:
-    """How many model calls the service runs at once (argparse's ``type``): a whole number, at least 1."""
-    if not text.isdigit() or int(text) < 1:
-        raise argparse.ArgumentTypeError(f"model calls at once are a whole number, at least 1, not {text!r}")
-    return int(text)
 
 
 def _check_free(host: str, port: int) -> None:
@@ -590,6 +587,38 @@ def _number(text: str, what: str, example: str) -> float:
         return float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{what} is a number between 0 and 1 ({example}); got {text}") from None
+
+
+def _whole_number(what: str, least: int, most: int | None = None) -> Callable[[str], int]:
+    """An argparse ``type``: a whole number from ``least`` (up to ``most``), else a refusal in one line naming
+    ``what`` (a count of zero workers or listings would start a server that never answers)."""
+    bounds = f" from {least} to {most}" if most is not None else f", at least {least}"
+
+    def whole_number(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < least or (most is not None and value > most):
+            raise argparse.ArgumentTypeError(f"{what} is a whole number{bounds}, not {text!r}")
+        return value
+    return whole_number
+
+
+def _positive_number(what: str, zero_allowed: bool = False) -> Callable[[str], float]:
+    """An argparse ``type``: a finite number above 0 (or 0 too, with ``zero_allowed``), else a refusal naming
+    ``what`` (a rate or a timeout of 0 would refuse every request)."""
+    bounds = "0 or more" if zero_allowed else "above 0"
+
+    def positive_number(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not math.isfinite(value) or value < 0 or (value == 0 and not zero_allowed):
+            raise argparse.ArgumentTypeError(f"{what} is a number {bounds}, not {text!r}")
+        return value
+    return positive_number
 
 
 def _precision(text: str) -> float:

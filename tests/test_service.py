@@ -472,14 +472,29 @@ def test_a_body_streamed_past_the_cap_without_a_length_is_refused(service):
         assert client.get("/healthz").status_code == 200
 
 
-def test_serve_refuses_a_port_out_of_range_or_taken_in_one_line(small_data_dir, capsys):
+@pytest.mark.parametrize(("command", "said"), [
+    ("serve --port 99999", "a port is a whole number from 1 to 65535, not '99999'"),
+    # a batcher with no call, or calls of no listing, would leave every request waiting for its timeout
+    ("serve --model-calls 0", "the number of model calls at once is a whole number, at least 1, not '0'"),
+    ("serve --model-calls two", "the number of model calls at once is a whole number, at least 1, not 'two'"),
+    ("serve --max-batch -1", "the size of a model call is a whole number, at least 1, not '-1'"),
+    ("serve --workers 0", "the number of worker processes is a whole number, at least 1, not '0'"),
+    ("serve --replicas 1.5", "the number of replicas is a whole number, at least 1, not '1.5'"),
+    # a rate or a timeout of 0 would refuse every request
+    ("serve --rate 0", "a rate (requests per second) is a number above 0, not '0'"),
+    ("serve --rate nan", "a rate (requests per second) is a number above 0, not 'nan'"),
+    ("serve --timeout -3", "a timeout (seconds) is a number above 0, not '-3'"),
+    ("serve --max-wait-ms -1", "a wait (milliseconds) is a number 0 or more, not '-1'"),
+    ("labels issues --top 0", "the number of rows is a whole number, at least 1, not '0'"),
+])
+def test_a_count_or_rate_that_could_never_work_is_refused_in_one_line(command, said, small_data_dir, capsys):
     with pytest.raises(SystemExit) as refused:
-        main(["serve", "--port", "99999"])
-    assert refused.value.code == 2 and "a port is a number from 1 to 65535, not '99999'" in capsys.readouterr().err
-    for calls in ("0", "-1", "two"):  # a batcher with no call would leave every request waiting for its timeout
-        with pytest.raises(SystemExit) as refused:
-            main(["serve", "--model-calls", calls])
-        assert refused.value.code == 2 and f"at least 1, not '{calls}'" in capsys.readouterr().err
+        main(command.split())
+    error = capsys.readouterr().err
+    assert refused.value.code == 2 and f"argument {command.split()[-2]}: {said}" in error and error.count("error:") == 1
+
+
+def test_serve_refuses_a_port_another_program_holds_in_one_line(small_data_dir, capsys):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
