@@ -457,7 +457,7 @@ def test_a_worker_killed_under_load_is_replaced_and_the_service_answers_again(sm
         server.wait(timeout=30)
 
 
-def test_a_body_streamed_past_the_cap_without_a_length_is_refused(service):
+def test_a_body_past_the_cap_is_refused_with_or_without_a_length_and_counted_under_its_endpoint(service):
     client, key = _client(service, max_body_bytes=2**20)
 
     def chunks():
@@ -465,11 +465,18 @@ def test_a_body_streamed_past_the_cap_without_a_length_is_refused(service):
         for _ in range(40):
             yield b"x" * 65536
         yield b'"}]}'
+    json_body = _auth(key) | {"Content-Type": "application/json"}
     with client:
-        answer = client.post("/v1/classify", content=chunks(), headers=_auth(key) | {
-            "Content-Type": "application/json"})
-        assert answer.status_code == 413 and answer.json()["error"]["kind"] == "too_large"
+        streamed = client.post("/v1/classify", content=chunks(), headers=json_body)
+        declared = client.post("/v1/explain", content=b"x" * (2**20 + 1), headers=json_body)
+        made_up = client.post("/v1/nowhere", content=b"x" * (2**20 + 1), headers=json_body)
+        for answer in (streamed, declared, made_up):
+            assert answer.status_code == 413 and answer.json()["error"]["kind"] == "too_large"
         assert client.get("/healthz").status_code == 200
+        metrics = client.get("/metrics").text
+    assert 'vitrine_requests_total{endpoint="/v1/classify",status="413"} 1.0' in metrics
+    assert 'vitrine_requests_total{endpoint="/v1/explain",status="413"} 1.0' in metrics
+    assert 'vitrine_requests_total{endpoint="unknown",status="413"} 1.0' in metrics and "/v1/nowhere" not in metrics
 
 
 @pytest.mark.parametrize(("command", "said"), [
