@@ -311,6 +311,13 @@ def level_of(name: str) -> int:
         return 1
 
 
+def _top_down(name: str) -> bool:
+    try:
+        return scenario_named(name, workspace()).top_down
+    except KeyError:
+        return False
+
+
 def level_table(results: list[ScenarioResult]) -> pd.DataFrame:
     """A level's results: the scores, per level above it, and where the back-off files the test split."""
     rows = []
@@ -318,7 +325,7 @@ def level_table(results: list[ScenarioResult]) -> pd.DataFrame:
         test = r.predictions[r.predictions["split"] == "test"]
         report = level_report(test["true"].tolist(), test["predicted"].tolist())
         filed = r.test_back_off(r.back_off()) if r.level > 1 else None
-        rows.append({"Scenario": r.scenario,
+        rows.append({"Scenario": r.scenario, "Classifier": "top-down" if _top_down(r.scenario) else "flat",
                      "5-fold CV": "n/a" if r.cv_mean is None else f"{r.cv_mean:.1%} ± {r.cv_std:.1%}",
                      "Test accuracy": _percent(r.test_accuracy), "Macro-F1": f"{r.macro_f1:.3f}",
                      "Level 1 right": _percent(report["level1_accuracy"]),
@@ -335,7 +342,8 @@ def level_section(level: int, results: dict[str, ScenarioResult], scenarios: dic
                   dataset: Dataset) -> None:
     """A level below the first: its results, a way to run a text scenario there, and the confusion within
     a parent."""
-    st.caption(f"At level {level} a category is a path of the tree (Home Furnishing > Bed Linen); sub-categories "
+    example = " > ".join(["Home Furnishing", "Bed Linen", "Bedsheets"][:level])
+    st.caption(f"At level {level} a category is a path of the tree ({example}); sub-categories "
                f"with fewer than {MIN_LISTINGS_AT_LEVEL} listings are merged into \"other\" under their parent (the "
                "Data quality page lists them). Flat: one classifier over every path; top-down: the first level's, "
                "then one per parent. Each listing is filed at the deepest level whose review cut-off it passes.")
@@ -350,10 +358,13 @@ def level_section(level: int, results: dict[str, ScenarioResult], scenarios: dic
                 run_shown(variant(scenarios[base], level=level, top_down=top_down), dataset)
         st.rerun()
     if not results:
-        st.info(f"Nothing has run at level {level} yet: pick a scenario above.")
+        st.info(f"Nothing has run at level {level} yet: pick a scenario above and press \"Run at level {level}\".")
         return
     st.dataframe(level_table(_ranked(results)), hide_index=True, width="stretch",
-                 column_config={"Scenario": st.column_config.TextColumn(pinned=True),
+                 column_config={"Scenario": st.column_config.TextColumn(pinned=True, width="medium"),
+                                "Classifier": st.column_config.TextColumn(
+                                    help="Flat: one classifier over every path; top-down: the first level's, then "
+                                    "one per parent"),
                                 "Filed, deepest first": st.column_config.TextColumn(
                                     help=f"Test listings filed at level {level}, then at each level above"),
                                 "Filed and right": st.column_config.TextColumn(

@@ -243,12 +243,14 @@ def test_the_results_page_runs_a_level_and_shows_it_apart_from_the_first(two_lev
     assert {"tfidf", "tfidf_specs"} <= set(first_level)  # without model weights, still a comparison
     [level_radio] = [r for r in app.radio if r.label == "Level of the category tree"]
     level_radio.set_value(2).run()
-    assert "Nothing has run at level 2 yet" in app.info[0].value
+    assert "Nothing has run at level 2 yet: pick a scenario above and press \"Run at level 2\"" in app.info[0].value
+    assert "(Home Furnishing > Bed Linen)" in app.caption[-1].value
     app.selectbox(key="level-2-scenario").set_value("tfidf")
     app.button[0].click().run()
     assert not app.exception
     table = app.dataframe[0].value
-    assert sorted(table["Scenario"]) == ["tfidf+level2", "tfidf+level2+topdown"]
+    assert dict(zip(table["Scenario"], table["Classifier"])) == {"tfidf+level2": "flat",
+                                                                "tfidf+level2+topdown": "top-down"}
     assert {"Hierarchical F1", "Filed, deepest first", "Filed and right"} <= set(table.columns)
     assert app.selectbox(key="level-2-parent").options == ["Baby Care", "Computers", "Watches"]
     # first-level results stay as they were
