@@ -551,8 +551,10 @@ def _run(args: argparse.Namespace, workspace: Workspace, dataset) -> int:
                 if filed:
                     print(f"  {back_off_words(filed)}")
         if len(ran) == 2 and not args.json:
-            best = max(ran, key=lambda r: r.cv_mean or 0.0)
-            print(f"  kept at level {args.level}: {best.scenario} (the better 5-fold CV)")
+            flat, top_down = (r.cv_mean or 0.0 for r in ran)
+            why = ("the better 5-fold CV" if flat != top_down else
+                   "the same 5-fold CV as top-down's, so the simpler classifier")
+            print(f"  kept at level {args.level}: {ran[int(top_down > flat)].scenario} ({why})")
     print(f"total wall time {time.perf_counter() - started:.1f} s", file=sys.stderr)
     return code
 
