@@ -38,6 +38,18 @@ class DataReport:
                      if path.count(SEPARATOR) == new - 1]
         return pd.DataFrame(rows, columns=["level", "category", "listings", "what"])
 
+    def level_counts(self) -> list[str]:
+        """Per level below the first, its categories and the listings it leaves out, in words; those left out
+        at a level above count again (a listing left out at level 2 has no level 3), so they are said apart."""
+        said, above = [], 0
+        for found in self.levels:
+            left = sum(path is None for path in found.paths)
+            earlier = f" ({above} of them at the level above)" if above else ""
+            said.append(f"level {found.level}: {len({p for p in found.paths if p is not None})} categories, "
+                        f"{left} listing(s) left out{earlier}")
+            above = left
+        return said
+
     def to_text(self) -> str:
         """The report as plain text for the terminal."""
         lines = [f"{self.total} listings in {len(self.per_category)} categories", ""]
@@ -48,12 +60,9 @@ class DataReport:
         lines += [f"  - {name}" for name in self.missing_images]
         lines.append(f"{len(self.problems)} row problem(s)")
         lines += [f"  - row {p.row} ({p.uniq_id or 'no id'}): {p.problem}" for p in self.problems]
-        for found in self.levels:
-            named = {path for path in found.paths if path is not None}
-            left = sum(path is None for path in found.paths)
-            lines += ["", f"level {found.level}: {len(named)} categories, {left} listing(s) left out; a sub-category "
-                      f"with fewer than {MIN_LISTINGS_AT_LEVEL} listings is merged into 'other <parent>' (below: what "
-                      "this level merged, left out or did not split)"]
+        for found, counts in zip(self.levels, self.level_counts()):
+            lines += ["", f"{counts}; a sub-category with fewer than {MIN_LISTINGS_AT_LEVEL} listings is merged into "
+                      "'other <parent>' (below: what this level merged, left out or did not split)"]
             lines += [f"  - {row.category} ({row.listings}): {row.what}"
                       for row in self.merges().query(f"level == {found.level}").itertuples()]
         return "\n".join(lines)

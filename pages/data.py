@@ -66,11 +66,9 @@ def show_tree_levels(report: DataReport) -> None:
     if not report.levels:
         return
     st.subheader("The category tree below the first level")
-    counts = "; ".join(f"level {found.level}: {len({p for p in found.paths if p is not None})} categories, "
-                       f"{sum(p is None for p in found.paths)} listing(s) left out" for found in report.levels)
-    st.write(f"{counts}. A sub-category with fewer than {MIN_LISTINGS_AT_LEVEL} listings (too few to split and "
-             "cross-validate) is merged into \"other\" under its parent; an \"other\" still too small is left out "
-             "at that level.")
+    st.write(f"{'; '.join(report.level_counts())}. A sub-category with fewer than {MIN_LISTINGS_AT_LEVEL} "
+             "listings (too few to split and cross-validate) is merged into \"other\" under its parent; an "
+             "\"other\" still too small is left out at that level.")
     merges = report.merges()
     if not merges.empty:
         st.dataframe(merges, hide_index=True, width="stretch",

@@ -162,6 +162,8 @@ def test_the_data_report_names_what_each_level_merged_or_left_out(two_level_data
     assert main(["data", "report"]) == 0
     out = capsys.readouterr().out
     assert "level 2: 6 categories, 3 listing(s) left out; a sub-category with fewer than 10 listings is merged" in out
+    # those left out at level 2 are left out at level 3 too, and said to be, so that the list below adds up
+    assert "level 3: 6 categories, 3 listing(s) left out (3 of them at the level above);" in out
     assert "  - Watches > other Watches (3): left out: fewer than 10 listings" in out
 
 
