@@ -106,7 +106,7 @@ def browser():
         launched.close()
 
 
-def test_the_services_interactive_docs_render_its_routes_in_a_real_browser(small_data_dir, browser):
+def test_the_services_docs_render_its_routes_and_answer_a_try_with_a_key_in_a_real_browser(small_data_dir, browser):
     import threading
 
     import uvicorn
@@ -114,8 +114,10 @@ def test_the_services_interactive_docs_render_its_routes_in_a_real_browser(small
     from core.actions.listing_service import ListingService
     from core.dataset import load_dataset
     from core.service.app import ServiceSettings, create_app
+    from core.service.keys import KeyStore
 
     workspace = Workspace.from_environment()
+    key = KeyStore(workspace.root / "service-keys.json").create("docs")
     service = ListingService(workspace, load_dataset(), "tfidf")
     server = uvicorn.Server(uvicorn.Config(create_app(workspace, service.dataset, ServiceSettings(), service),
                                            host="127.0.0.1", port=_free_port(), log_level="warning"))
@@ -135,6 +137,21 @@ def test_the_services_interactive_docs_render_its_routes_in_a_real_browser(small
             expect(page.locator(".opblock-summary-path", has_text=re.compile(f"^{path}$"))).to_have_count(1)
         expect(page.get_by_text("ClassifyIn", exact=True)).to_be_visible()  # the body /v1/classify validates
         assert "Unable to render" not in page.content()
+        # "Authorize" takes a key, and "Try it out" sends it: a request from the docs is answered, not refused
+        page.get_by_role("button", name="Authorize").first.click()
+        page.locator(".modal-ux input").fill(key)
+        page.locator(".modal-ux").get_by_role("button", name="Apply credentials").click()
+        page.locator(".modal-ux").get_by_role("button", name="Close").click()
+        classify = page.locator(".opblock-post", has=page.locator(".opblock-summary-path",
+                                                                   has_text=re.compile(r"^/v1/classify$")))
+        classify.locator(".opblock-summary").click()
+        classify.get_by_role("button", name="Try it out").click()
+        classify.locator("textarea.body-param__text").fill(
+            '{"listings": [{"id": "w1", "name": "Analog watch", "description": "a wrist watch, leather strap"}]}')
+        classify.get_by_role("button", name="Execute").click()
+        status = classify.locator(".live-responses-table tbody .response-col_status").first
+        expect(status).to_have_text("200", timeout=30_000)
+        expect(classify.locator(".live-responses-table tbody .response-col_description")).to_contain_text('"w1"')
     finally:
         server.should_exit = True
         serving.join(timeout=30)

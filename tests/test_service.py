@@ -193,6 +193,12 @@ def test_health_readiness_metrics_and_the_openapi_document(service):
     assert 'vitrine_requests_total{endpoint="/v1/classify",status="200"} 1.0' in metrics
     assert "vitrine_model_batch_listings_count 1.0" in metrics and "vitrine_listings_total" in metrics
     assert {"/v1/classify", "/v1/explain", "/v1/advice", "/healthz", "/readyz"} <= set(document["paths"])
+    # the key the /v1 routes ask for is declared, so that a generated client or the docs can send it
+    assert document["components"]["securitySchemes"]["APIKey"] | {"description": ""} == {
+        "type": "http", "scheme": "bearer", "description": ""}
+    keyed = {path for path, operations in document["paths"].items()
+             if all(operation.get("security") == [{"APIKey": []}] for operation in operations.values())}
+    assert keyed == {path for path in document["paths"] if path.startswith("/v1/")}
 
 
 def test_cors_only_for_the_configured_origins(service):

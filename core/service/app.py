@@ -227,6 +227,9 @@ class ErrorOut(BaseModel):
     error: dict[str, str]
 
 
+KEYED_PREFIX = "/v1/"  # the routes that need an API key
+API_KEY_SCHEME = "APIKey"
+
 # What a body looks like, for the message that one is not JSON.
 BODY_EXAMPLES = {"/v1/classify": '{"listings": [{"id": "1", "name": "…", "description": "…"}]}',
                  "/v1/explain": '{"listing": {"id": "1", "name": "…", "description": "…"}}',
@@ -588,6 +591,15 @@ def create_app(workspace: Workspace, dataset: Dataset, settings: ServiceSettings
                 for name, part in {**schema.pop("$defs", {}), model.__name__: schema}.items():
                     schemas.setdefault(name, part)
             components["schemas"] = dict(sorted(schemas.items()))  # in the docs' list, ClassifyIn in its place
+            # Every /v1 route checks the key itself (``key_for``): declared here, the docs offer "Authorize" and
+            # send the key with "Try it out".
+            components["securitySchemes"] = {API_KEY_SCHEME: {
+                "type": "http", "scheme": "bearer",
+                "description": "An API key: `python -m core keys create NAME` makes one."}}
+            for path, operations in app.openapi_schema["paths"].items():
+                if path.startswith(KEYED_PREFIX):
+                    for operation in operations.values():
+                        operation["security"] = [{API_KEY_SCHEME: []}]
         return app.openapi_schema
     app.openapi = openapi
     return app
