@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import math
 import os
@@ -418,11 +419,15 @@ def _serve(args: argparse.Namespace, workspace: Workspace, dataset: Dataset) -> 
 
 
 def _check_free(host: str, port: int) -> None:
-    """A port another program holds is said in one line before anything starts."""
+    """A port another program holds, or a host that is no address of this machine, is said in one line before
+    anything starts."""
     try:
         with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
             probe.bind((host, port))
     except OSError as exc:
+        if isinstance(exc, socket.gaierror) or exc.errno == errno.EADDRNOTAVAIL:  # the address is wrong, not the port
+            raise VitrineError(f"Cannot listen on {host!r}: it is not an address of this machine; give one with "
+                               "--host (127.0.0.1 for this machine only, 0.0.0.0 for every network).") from exc
         raise VitrineError(f"Cannot listen on {host}:{port} ({exc.strerror or exc}): another program may hold the "
                            "port; pick another with --port.") from exc
 

@@ -483,6 +483,7 @@ def test_a_body_past_the_cap_is_refused_with_or_without_a_length_and_counted_und
     assert 'vitrine_requests_total{endpoint="/v1/classify",status="413"} 1.0' in metrics
     assert 'vitrine_requests_total{endpoint="/v1/explain",status="413"} 1.0' in metrics
     assert 'vitrine_requests_total{endpoint="unknown",status="413"} 1.0' in metrics and "/v1/nowhere" not in metrics
+    assert 'vitrine_errors_total{status="413"} 3.0' in metrics
 
 
 @pytest.mark.parametrize(("command", "said"), [
@@ -507,10 +508,15 @@ def test_a_count_or_rate_that_could_never_work_is_refused_in_one_line(command, s
     assert refused.value.code == 2 and f"argument {command.split()[-2]}: {said}" in error and error.count("error:") == 1
 
 
-def test_serve_refuses_a_port_another_program_holds_in_one_line(small_data_dir, capsys):
+def test_serve_refuses_a_port_another_program_holds_or_a_wrong_host_in_one_line(small_data_dir, capsys):
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         assert main(["serve", "--port", str(taken.getsockname()[1])]) == 3
     said = capsys.readouterr().err
     assert said.count("error:") == 1 and "another program may hold the port; pick another with --port" in said
+    for host in ("999.1.1.1", "nosuchhost.invalid"):  # the host is wrong, not the port: say so
+        assert main(["serve", "--host", host]) == 3
+        said = capsys.readouterr().err
+        assert said.count("error:") == 1 and f"Cannot listen on '{host}': it is not an address of this machine" in said
+        assert "--port" not in said

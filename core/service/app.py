@@ -287,7 +287,8 @@ class _Metrics:
                                buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256), registry=self.registry)
         self.listings = Counter("vitrine_listings", "Listings classified, by whether they need review",
                                 ["needs_review"], registry=self.registry)
-        self.errors = Counter("vitrine_errors", "Errors by kind", ["kind"], registry=self.registry)
+        self.errors = Counter("vitrine_errors", "Answers of status 400 or more, by status", ["status"],
+                              registry=self.registry)
         self._children: dict[tuple, Counter | Histogram] = {}
 
     def child(self, metric: Counter | Histogram, *labels: str) -> Counter | Histogram:
