@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
 import pandas as pd
 from tqdm import tqdm
@@ -87,9 +87,17 @@ class TqdmProgress:
             self.bar = None
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser (its sub-commands' too), whose refusal is one line that says where the options are
+    listed, not the whole usage before it."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} ({self.prog} --help lists the options)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     scenarios = list(SCENARIO_NAMES)  # names only: building the scenarios would import torch
-    parser = argparse.ArgumentParser(prog="python -m core", description="Vitrine: explainable product-listing "
+    parser = _Parser(prog="python -m core", description="Vitrine: explainable product-listing "
                                      "classification (data checks, scenario runs).")
     parser.add_argument("--data-version", default=None, metavar="NAME",
                         help="run on a corrected data version written by `labels apply` (default: "

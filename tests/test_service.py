@@ -505,7 +505,9 @@ def test_a_count_or_rate_that_could_never_work_is_refused_in_one_line(command, s
     with pytest.raises(SystemExit) as refused:
         main(command.split())
     error = capsys.readouterr().err
-    assert refused.value.code == 2 and f"argument {command.split()[-2]}: {said}" in error and error.count("error:") == 1
+    assert refused.value.code == 2 and error.count("\n") == 1  # one line, not argparse's usage block first
+    assert error == (f"python -m core {' '.join(command.split()[:-2])}: error: argument {command.split()[-2]}: {said} "
+                     f"(python -m core {' '.join(command.split()[:-2])} --help lists the options)\n")
 
 
 def test_serve_refuses_a_port_another_program_holds_or_a_wrong_host_in_one_line(small_data_dir, capsys):
