@@ -97,8 +97,8 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     scenarios = list(SCENARIO_NAMES)  # names only: building the scenarios would import torch
-    parser = _Parser(prog="python -m core", description="Vitrine: explainable product-listing "
-                                     "classification (data checks, scenario runs).")
+    parser = _Parser(prog="python -m core", description="Vitrine: explainable product-listing classification "
+                     "(data checks, scenario runs).")
     parser.add_argument("--data-version", default=None, metavar="NAME",
                         help="run on a corrected data version written by `labels apply` (default: "
                         f"${VERSION_ENV}, else {ORIGINAL_VERSION})")

@@ -121,9 +121,8 @@ class ClassifySummary:
     def specifications_line(self) -> str:
         """That the batch lacks what the scenario learnt from: it is then less sure, and the check may say so."""
         return (f"the scenario {self.without_specifications} reads the specifications sellers filled in, and this "
-                "batch has no "
-                "column of them (product_specifications or specifications): it is classified on its names and "
-                "descriptions alone, so the model is less sure of it than of the listings it learnt from")
+                "batch has no column of them (product_specifications or specifications): it is classified on its "
+                "names and descriptions alone, so the model is less sure of it than of the listings it learnt from")
 
     def repeats_line(self) -> str:
         """Rows that share an id with an earlier row, in words: often a file exported twice or joined badly."""
