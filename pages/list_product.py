@@ -17,6 +17,7 @@ from core.errors import VitrineError
 from core.escaping import html_text, message_markdown, plain_markdown
 from core.evaluation import ScenarioResult
 from core.images import PHOTO_FORMATS, PHOTO_SUFFIXES, open_image
+from core.listing_limits import MAX_DESCRIPTION_CHARS, MAX_PHOTO_BYTES, MAX_TITLE_CHARS  # the service's
 from core.scenarios.base import Scenario
 from core.scenarios.registry import all_scenarios, scenario_named
 from core.workspace import Workspace
@@ -31,10 +32,6 @@ from pages._shared import (
 )
 
 LET_VITRINE_CHOOSE = "let Vitrine choose"
-# The service's limits (core/service/app.py), so that what the page advises on the service would take too.
-MAX_TITLE_CHARS = 2_000
-MAX_DESCRIPTION_CHARS = 50_000
-MAX_PHOTO_BYTES = 20 * 2**20
 PREVIEW_CHARS = 300  # of the description, in the buyer's preview
 PREVIEW_SIDE = 240  # pixels of the photo's preview
 

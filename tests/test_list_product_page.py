@@ -8,8 +8,8 @@ from streamlit.testing.v1 import AppTest
 
 from core.actions.listing_service import Listing, ListingService
 from core.dataset import load_dataset
+from core.listing_limits import MAX_DESCRIPTION_CHARS
 from core.locations import REPO_ROOT
-from core.service.app import MAX_TEXT_CHARS
 from core.workspace import Workspace
 from tests.conftest import HOSTILE, shown
 
@@ -103,8 +103,8 @@ def test_hostile_text_is_shown_as_written_and_a_hundred_thousand_characters_get_
     _type(app, hostile, (f"{hostile} watch strap dial " * 5000)[:100_000])
     assert not app.exception and not app.subheader
     assert [e.value for e in app.error] == [  # the service's own limit
-        f"The description is 100,000 characters long; a listing's description may have at most {MAX_TEXT_CHARS:,} "
-        "(the service takes no more). Shorten it to see the category and the advice."]
+        "The description is 100,000 characters long; a listing's description may have at most "
+        f"{MAX_DESCRIPTION_CHARS:,} (the service takes no more). Shorten it to see the category and the advice."]
     app.text_area(key="list_description").input(f"{hostile} watch strap dial").run()
     app.selectbox(key="list_chosen").select("Baby Care").run()
     assert not app.exception and app.subheader

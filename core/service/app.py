@@ -35,14 +35,13 @@ from core.calibration import Promise
 from core.dataset import Dataset, load_dataset
 from core.errors import VitrineError
 from core.labels.versions import apply_version, selected_version
+from core.listing_limits import MAX_DESCRIPTION_CHARS, MAX_PHOTO_BYTES, MAX_TITLE_CHARS
 from core.service.batching import MicroBatcher
 from core.service.keys import ApiKey, KeyStore
 from core.service.limits import RateLimiter
 from core.workspace import Workspace
 
 log = logging.getLogger(__name__)
-MAX_TEXT_CHARS = 50_000  # a description longer than this is refused, not cut
-MAX_PHOTO_BYTES = 20 * 2**20
 GC_THRESHOLD = 50_000  # allocations between young-generation passes (Python's default: 700)
 # The most text (characters) a call of a model computing in Python runs on the event loop, holding it: 32
 # listings of 250 characters took 3 ms with tfidf and 13 ms with tfidf_specs.
@@ -135,9 +134,9 @@ class ListingIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     id: str = Field(min_length=1, max_length=200)
-    name: str = Field("", max_length=2_000)
-    description: str = Field("", max_length=MAX_TEXT_CHARS)
-    specifications: str = Field("", max_length=MAX_TEXT_CHARS,
+    name: str = Field("", max_length=MAX_TITLE_CHARS)
+    description: str = Field("", max_length=MAX_DESCRIPTION_CHARS)
+    specifications: str = Field("", max_length=MAX_DESCRIPTION_CHARS,
                                 description="As the marketplace exports them, e.g. {\"product_specification\"=>…}")
     photo: str | None = Field(None, max_length=MAX_PHOTO_BYTES * 4 // 3 + 4, pattern=BASE64,
                               description="The photo's bytes, base64")
@@ -552,9 +551,10 @@ def create_app(workspace: Workspace, dataset: Dataset, settings: ServiceSettings
                                        openapi_extra=_json_body(ClassifyIn), responses=app.router.responses)}
 
     @app.post("/v1/classify/upload", response_model=ClassifyOut)
-    async def classify_upload(id: str = Form(min_length=1, max_length=200), name: str = Form("", max_length=2_000),
-                              description: str = Form("", max_length=MAX_TEXT_CHARS),
-                              specifications: str = Form("", max_length=MAX_TEXT_CHARS),
+    async def classify_upload(id: str = Form(min_length=1, max_length=200),
+                              name: str = Form("", max_length=MAX_TITLE_CHARS),
+                              description: str = Form("", max_length=MAX_DESCRIPTION_CHARS),
+                              specifications: str = Form("", max_length=MAX_DESCRIPTION_CHARS),
                               photo: UploadFile | None = File(None), to_review: bool = Form(False),
                               key: ApiKey = Depends(allowed("classify"))) -> Response:
         """One listing with its photo as a multipart file."""
