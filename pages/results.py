@@ -342,7 +342,7 @@ def level_section(level: int, results: dict[str, ScenarioResult], scenarios: dic
                   dataset: Dataset) -> None:
     """A level below the first: its results, a way to run a text scenario there, and the confusion within
     a parent."""
-    example = " > ".join(["Home Furnishing", "Bed Linen", "Bedsheets"][:level])
+    example = " > ".join(["Home Furnishing", "Bed Linen", "Blankets, Quilts & Dohars"][:level])
     st.caption(f"At level {level} a category is a path of the tree ({example}); sub-categories "
                f"with fewer than {MIN_LISTINGS_AT_LEVEL} listings are merged into \"other\" under their parent (the "
                "Data quality page lists them). Flat: one classifier over every path; top-down: the first level's, "

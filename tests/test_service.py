@@ -416,9 +416,13 @@ def test_the_interactive_docs_need_nothing_from_outside(service):
         page = client.get("/docs").text
         assets = re.findall(r"""(?:src|href)=['"]([^'"]+)['"]""", page)
         fetched = [client.get(asset) for asset in assets if asset]
+        metrics = client.get("/metrics").text
     assert "/docs-assets/swagger-ui-bundle.js" in assets and "/openapi.json" in page
     assert not [a for a in assets if a.startswith(("http:", "https:", "//"))]
     assert all(answer.status_code == 200 for answer in fetched)
+    # the assets count under their folder, not as "unknown" (kept for made-up paths)
+    assert f'vitrine_requests_total{{endpoint="/docs-assets",status="200"}} {len(fetched)}.0' in metrics
+    assert 'endpoint="unknown"' not in metrics
 
 
 @pytest.mark.skipif(shutil.which("ps") is None, reason="needs ps to find the workers")

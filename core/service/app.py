@@ -28,7 +28,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_core import to_json
 from starlette.exceptions import HTTPException
-from starlette.routing import Match, Route
+from starlette.routing import Match, Mount, Route
 
 from core.actions.listing_service import Listing, ListingService, ServiceHistory, decoded_photo
 from core.calibration import Promise
@@ -362,18 +362,24 @@ class _Measured:
             await self.app(scope, receive, sending)
         finally:
             route = scope.get("route")
-            endpoint = route.path if route is not None else _refused_before_routing(scope)
+            endpoint = route.path if route is not None else _unrouted_endpoint(scope)
             self.metrics.child(self.metrics.requests, endpoint, str(status[0])).inc()
             self.metrics.child(self.metrics.latency, endpoint).observe(time.perf_counter() - started)
             if status[0] >= 400:
                 self.metrics.child(self.metrics.errors, str(status[0])).inc()
 
 
-def _refused_before_routing(scope) -> str:
-    """The endpoint of a request answered before routing (a body over the cap): its path where a route serves
-    it, else "unknown", so that requests for made-up paths cannot add a metric each."""
+def _unrouted_endpoint(scope) -> str:
+    """The endpoint of a request that no route named: one answered before routing (a body over the cap) is its
+    path where a route serves it, a mounted app's file (the docs' assets) is the mount's path, anything else is
+    "unknown", so that requests for made-up paths cannot add a metric each."""
     path = scope["path"]
-    return path if any(getattr(route, "path", None) == path for route in scope["app"].routes) else "unknown"
+    for route in scope["app"].routes:
+        if isinstance(route, Mount) and path.startswith(f"{route.path}/"):
+            return route.path
+        if getattr(route, "path", None) == path:
+            return path
+    return "unknown"
 
 
 def create_app(workspace: Workspace, dataset: Dataset, settings: ServiceSettings = ServiceSettings(),
