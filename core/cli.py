@@ -49,7 +49,7 @@ from core.progress import Progress, silent
 from core.quality import data_report
 from core.review.batch_history import batch_history
 from core.review.queues import disputed
-from core.runs import kept_at_level, run_scenario
+from core.runs import kept_at_level, run_scenario, top_down_is_kept
 from core.scenarios.registry import SCENARIO_NAMES, all_scenarios, scenario_named
 from core.scenarios.variants import TRAIN_SHARES, variant
 from core.service.keys import RIGHTS, KeyStore
@@ -565,10 +565,10 @@ def _run(args: argparse.Namespace, workspace: Workspace, dataset) -> int:
                 if filed:
                     print(f"  {back_off_words(filed)}")
         if len(ran) == 2 and not args.json:
-            flat, top_down = (r.cv_mean or 0.0 for r in ran)
-            why = ("the better 5-fold CV" if flat != top_down else
-                   "the same 5-fold CV as top-down's, so the simpler classifier")
-            print(f"  kept at level {args.level}: {ran[int(top_down > flat)].scenario} ({why})")
+            flat, top_down = ran
+            tied = (flat.cv_mean or 0.0) == (top_down.cv_mean or 0.0)
+            why = "the same 5-fold CV as top-down's, so the simpler classifier" if tied else "the better 5-fold CV"
+            print(f"  kept at level {args.level}: {ran[int(top_down_is_kept(flat, top_down))].scenario} ({why})")
     # A stored result is read in a blink: say so, or the time reads as the scenarios' own.
     stored = "; stored results were reused, --force runs them again" if reused else ""
     print(f"wall time for the scenarios {time.perf_counter() - started:.1f} s{stored}", file=sys.stderr)

@@ -54,5 +54,11 @@ def kept_at_level(base: Scenario, level: int, dataset: Dataset, store: ResultsSt
     if level == 1:
         return base
     candidates = [variant(base, level=level, top_down=top_down) for top_down in (False, True)]
-    scores = [run_scenario(candidate, dataset, store, progress=progress).cv_mean or 0.0 for candidate in candidates]
-    return candidates[int(scores[1] > scores[0])]
+    flat, top_down = (run_scenario(candidate, dataset, store, progress=progress) for candidate in candidates)
+    return candidates[int(top_down_is_kept(flat, top_down))]
+
+
+def top_down_is_kept(flat: ScenarioResult, top_down: ScenarioResult) -> bool:
+    """Whether a level's top-down classifier is kept over its flat one: only with a better 5-fold CV (on a tie the
+    flat one, the simpler, is kept)."""
+    return (top_down.cv_mean or 0.0) > (flat.cv_mean or 0.0)
