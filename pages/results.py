@@ -303,19 +303,18 @@ def show_per_class(results: dict[str, ScenarioResult]) -> None:
                                              "support": "{:.0f}"}), width="stretch")
 
 
+def _scenario_of(name: str) -> Scenario | None:
+    """The scenario of a stored result's name; None for a name this version no longer offers."""
+    try:
+        return scenario_named(name, workspace())
+    except KeyError:
+        return None
+
+
 def level_of(name: str) -> int:
     """The level of the category tree a stored result's scenario classifies."""
-    try:
-        return scenario_named(name, workspace()).level
-    except KeyError:
-        return 1
-
-
-def _top_down(name: str) -> bool:
-    try:
-        return scenario_named(name, workspace()).top_down
-    except KeyError:
-        return False
+    found = _scenario_of(name)
+    return found.level if found is not None else 1
 
 
 def level_table(results: list[ScenarioResult]) -> pd.DataFrame:
@@ -325,7 +324,9 @@ def level_table(results: list[ScenarioResult]) -> pd.DataFrame:
         test = r.predictions[r.predictions["split"] == "test"]
         report = level_report(test["true"].tolist(), test["predicted"].tolist())
         filed = r.test_back_off(r.back_off()) if r.level > 1 else None
-        rows.append({"Scenario": r.scenario, "Classifier": "top-down" if _top_down(r.scenario) else "flat",
+        scenario = _scenario_of(r.scenario)
+        top_down = scenario is not None and scenario.top_down
+        rows.append({"Scenario": r.scenario, "Classifier": "top-down" if top_down else "flat",
                      "5-fold CV": "n/a" if r.cv_mean is None else f"{r.cv_mean:.1%} ± {r.cv_std:.1%}",
                      "Test accuracy": _percent(r.test_accuracy), "Macro-F1": f"{r.macro_f1:.3f}",
                      "Level 1 right": _percent(report["level1_accuracy"]),

@@ -48,7 +48,7 @@ MAX_CATEGORY_CHARS = 200
 MAX_COMMENT_CHARS = 1000
 # The same answer saved again this soon by the same operator is a double click on Save, not a new answer.
 REPEAT_WINDOW = timedelta(seconds=10)
-WAL_SWITCH_SECONDS = 30  # as long as the busy timeout waits for a writer
+BUSY_TIMEOUT_S = 30  # how long a SQLite connection waits for a concurrent writer (or a switch to WAL) before failing
 
 metadata = MetaData()
 answers = Table(
@@ -273,7 +273,7 @@ def open_engine(url: str, create: bool = True) -> Engine:
     path = url.removeprefix("sqlite:///").split("?")[0]
     if create and not path.startswith("file:"):  # a plain path (not a URI such as file:...?mode=ro)
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, connect_args={"timeout": 30})
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S})
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
 
@@ -347,7 +347,7 @@ def _lock_key(lock: str) -> int:
 
 def _sqlite_pragmas(connection, _record) -> None:
     cursor = connection.cursor()
-    cursor.execute("PRAGMA busy_timeout=30000")  # wait for a concurrent writer instead of failing
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_S * 1000}")  # wait for a concurrent writer instead of failing
     _switch_to_wal(cursor)
     cursor.close()
 
@@ -357,7 +357,7 @@ def _switch_to_wal(cursor) -> None:
     database to itself for a moment, and SQLite answers "locked" at once, busy timeout or not, to processes that
     open a new database together (measured: 22 of 600 such connections failed): so the switch is made only
     where it is not done yet, and retried for as long as the busy timeout would wait."""
-    deadline = time.monotonic() + WAL_SWITCH_SECONDS
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
     while True:
         try:
             if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
