@@ -10,6 +10,7 @@ import csv
 import itertools
 import os
 import re
+import sys
 import threading
 import time
 from contextlib import contextmanager
@@ -46,6 +47,15 @@ def pytest_report_header(config) -> list[str]:
     server = (f"postgresql: {postgresql.version(binaries)} from {binaries}" if binaries else
               "postgresql: not installed; the review store's PostgreSQL variants are skipped")
     return [data, server]
+
+
+@pytest.fixture(autouse=True)
+def pytests_own_main_module():
+    """Streamlit's AppTest leaves the last page it ran as ``__main__``, and a process started with "spawn" runs
+    ``__main__`` again first (a review page, then failing on its missing session): pytest's is put back."""
+    main = sys.modules["__main__"]
+    yield
+    sys.modules["__main__"] = main
 
 
 @pytest.fixture(autouse=True)
